@@ -1,0 +1,207 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"text/tabwriter"
+
+	"vecnet/control/cli"
+	"vecnet/dataplane"
+	"vecnet/driver"
+	"vecnet/graph"
+	"vecnet/internal/tsc"
+	"vecnet/l3/fib"
+	"vecnet/worker"
+)
+
+type dataplaneHop = fib.NextHop
+
+func (d *Daemon) registerCommands() {
+	for _, c := range []cli.Command{
+		{Path: "show runtime", Help: "per-node calls, vectors, clocks/packet and vectors/call, per worker state", Run: d.showRuntime},
+		{Path: "show errors", Help: "error counters by node and reason", Run: d.showErrors},
+		{Path: "show interfaces", Help: "interfaces with addresses and counters", Run: d.showInterfaces},
+		{Path: "show fib", Help: "the IPv4 forwarding table", Run: d.showFIB},
+		{Path: "show neighbors", Help: "ARP entries", Run: d.showNeighbors},
+		{Path: "show trace", Help: "what each node did to the traced packets", Run: d.showTrace},
+		{Path: "trace add", Help: "trace add N: trace the next N packets on every worker", Run: d.traceAdd},
+		{Path: "clear trace", Help: "drop trace records", Run: d.clearTrace},
+		{Path: "clear runtime", Help: "zero node statistics", Run: d.clearRuntime},
+		{Path: "clear errors", Help: "zero error counters", Run: d.clearErrors},
+		{Path: "ip route add", Help: "ip route add PREFIX via ADDR [ADDR...] [dev IFACE]", Run: d.routeAdd},
+		{Path: "ip route del", Help: "ip route del PREFIX", Run: d.routeDel},
+	} {
+		if err := d.CLI.Register(c); err != nil {
+			panic(err) // a duplicate path is a programming error
+		}
+	}
+}
+
+// Runtime returns each worker's node statistics, read on the workers.
+func (d *Daemon) Runtime() [][]graph.NodeStats {
+	out := make([][]graph.NodeStats, len(d.Workers))
+	d.OnWorkers(func(w *worker.Worker) { out[w.ID] = w.Graph.Runtime() })
+	return out
+}
+
+// Errors returns each worker's error counters, read on the workers.
+func (d *Daemon) Errors() [][]graph.ErrorCount {
+	out := make([][]graph.ErrorCount, len(d.Workers))
+	d.OnWorkers(func(w *worker.Worker) { out[w.ID] = w.Graph.Errors(false) })
+	return out
+}
+
+// PortStats returns an interface's counters summed over its ports.
+func (d *Daemon) PortStats(ifc *Interface) driver.Stats {
+	var sum driver.Stats
+	d.OnWorkers(func(w *worker.Worker) {
+		if w.ID < len(ifc.Ports) && ifc.Ports[w.ID] != nil {
+			sum.Add(ifc.Ports[w.ID].Stats())
+		}
+	})
+	return sum
+}
+
+func (d *Daemon) showRuntime(w io.Writer, _ []string) error {
+	for _, wk := range d.Workers {
+		var st worker.Stats
+		d.OnWorkers(func(x *worker.Worker) {
+			if x == wk {
+				st = x.Stats()
+			}
+		})
+		fmt.Fprintf(w, "worker %d: %s, loops %d, sleeps %d, packets %d\n", wk.ID, wk.State(), st.Loops, st.Sleeps, st.Packets)
+	}
+	dataplane.WriteRuntime(w, d.Runtime(), tsc.TicksPerNanosecond())
+	return nil
+}
+
+func (d *Daemon) showErrors(w io.Writer, _ []string) error {
+	dataplane.WriteErrors(w, d.Errors())
+	return nil
+}
+
+func (d *Daemon) showInterfaces(w io.Writer, _ []string) error {
+	set := d.DP.Ifaces.Load()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Name\tIdx\tDriver\tMAC\tMTU\tAddresses\tRx pkts\tRx bytes\tTx pkts\tTx bytes\tDrops rx/tx\tRx errors")
+	for _, ifc := range d.Interfaces {
+		x := set.Get(ifc.Index)
+		s := d.PortStats(ifc)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%d\n", x.Name, x.Index, ifc.Config.Driver+" "+ifc.Info,
+			macString(x.MAC), x.MTU, joinPrefixes(x.Addrs), s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes, s.RxDrops, s.TxDrops, s.RxErrors)
+	}
+	return tw.Flush()
+}
+
+func (d *Daemon) ifName(i uint16) string {
+	if x := d.DP.Ifaces.Load().Get(i); x != nil {
+		return x.Name
+	}
+	return "if" + strconv.Itoa(int(i))
+}
+
+func (d *Daemon) showFIB(w io.Writer, _ []string) error {
+	for _, r := range d.DP.FIB.Routes() {
+		fmt.Fprintln(w, formatRoute(r, d.ifName))
+	}
+	return nil
+}
+
+func (d *Daemon) showNeighbors(w io.Writer, _ []string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Interface\tIP\tMAC\tType\tAge")
+	for _, e := range d.DP.Neighbors.List() {
+		typ := "dynamic"
+		if e.Static {
+			typ = "static"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ifName(e.Port), e.IP, macString(e.MAC), typ, sinceString(e.Updated))
+	}
+	return tw.Flush()
+}
+
+func (d *Daemon) traceAdd(w io.Writer, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: trace add N")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n <= 0 || n > 10000 {
+		return fmt.Errorf("trace add: N must be 1..10000, got %q", args[0])
+	}
+	d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceAdd(n) })
+	fmt.Fprintf(w, "tracing the next %d packets on each of %d workers\n", n, len(d.Workers))
+	return nil
+}
+
+func (d *Daemon) showTrace(w io.Writer, _ []string) error {
+	d.OnWorkers(func(wk *worker.Worker) {
+		if len(wk.Graph.TraceRecords()) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "------- worker %d -------\n", wk.ID)
+		wk.Graph.FormatTrace(w)
+	})
+	return nil
+}
+
+func (d *Daemon) clearTrace(io.Writer, []string) error {
+	d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceClear() })
+	return nil
+}
+
+func (d *Daemon) clearRuntime(io.Writer, []string) error {
+	d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearRuntime() })
+	return nil
+}
+
+func (d *Daemon) clearErrors(io.Writer, []string) error {
+	d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearErrors() })
+	return nil
+}
+
+func (d *Daemon) routeAdd(w io.Writer, args []string) error {
+	if len(args) < 3 || args[1] != "via" {
+		return fmt.Errorf("usage: ip route add PREFIX via ADDR [ADDR...] [dev IFACE]")
+	}
+	p, err := netip.ParsePrefix(args[0])
+	if err != nil {
+		return fmt.Errorf("ip route add: %w", err)
+	}
+	var via []netip.Addr
+	dev := ""
+	for k := 2; k < len(args); k++ {
+		if args[k] == "dev" && k+1 < len(args) {
+			dev = args[k+1]
+			k++
+			continue
+		}
+		a, err := netip.ParseAddr(args[k])
+		if err != nil {
+			return fmt.Errorf("ip route add: next hop: %w", err)
+		}
+		via = append(via, a)
+	}
+	if err := d.AddRoute(p.Masked(), via, dev); err != nil {
+		return fmt.Errorf("ip route add: %w", err)
+	}
+	fmt.Fprintf(w, "added %v\n", p.Masked())
+	return nil
+}
+
+func (d *Daemon) routeDel(w io.Writer, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: ip route del PREFIX")
+	}
+	p, err := netip.ParsePrefix(args[0])
+	if err != nil {
+		return fmt.Errorf("ip route del: %w", err)
+	}
+	if err := d.DP.FIB.DelRoute(p.Masked()); err != nil {
+		return fmt.Errorf("ip route del: %w", err)
+	}
+	fmt.Fprintf(w, "deleted %v\n", p.Masked())
+	return nil
+}

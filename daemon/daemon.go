@@ -1,0 +1,245 @@
+// Package daemon runs vecnet from a config: it opens each interface's ports,
+// builds the data plane and one graph per worker, starts the workers, and
+// serves the CLI (show runtime, show errors, trace, ip route ...) on a unix
+// socket for vecnetctl.
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"vecnet/control/cli"
+	"vecnet/control/config"
+	"vecnet/dataplane"
+	"vecnet/driver"
+	"vecnet/graph"
+	"vecnet/pkt"
+	"vecnet/worker"
+)
+
+// Interface is a configured interface with its ports, one per worker.
+type Interface struct {
+	Config config.Interface
+	Index  uint16
+	Ports  []driver.Port // by worker
+	// Info is a line for "show interfaces" from the driver (mode, queue ...).
+	Info string
+}
+
+// Daemon is a running data plane.
+type Daemon struct {
+	Config     *config.Config
+	DP         *dataplane.Dataplane
+	Interfaces []*Interface
+	Workers    []*worker.Worker
+	caches     []*pkt.Cache
+	CLI        *cli.Registry
+	server     *cli.Server
+	Log        *log.Logger
+}
+
+// Options tune a daemon beyond its config.
+type Options struct {
+	Slots     int  // packet buffers; default 65536
+	NoCLI     bool // do not listen on the CLI socket
+	PinCPUs   bool // pin worker i to CPU i
+	Logger    *log.Logger
+	BeforeRun func(d *Daemon) error // runs after graphs are built, before workers start
+}
+
+// Start builds and starts everything cfg describes.
+func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
+	if opt.Slots == 0 {
+		opt.Slots = 65536
+	}
+	if opt.Logger == nil {
+		opt.Logger = log.New(os.Stderr, "vecnet: ", log.LstdFlags)
+	}
+	nw := max(cfg.Workers, 1)
+	dp, err := dataplane.New(opt.Slots)
+	if err != nil {
+		return nil, err
+	}
+	d = &Daemon{Config: cfg, DP: dp, CLI: cli.NewRegistry(), Log: opt.Logger}
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+	for w := 0; w < nw; w++ {
+		d.caches = append(d.caches, dp.Pool.NewCache())
+	}
+	for _, ic := range cfg.Interfaces {
+		ifc := &Interface{Config: ic}
+		mac := [6]byte(ic.MAC)
+		ports, info, hwmac, err := openPorts(ic, nw, d.Log)
+		if err != nil {
+			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
+		}
+		ifc.Ports, ifc.Info = ports, info
+		if mac == ([6]byte{}) {
+			mac = hwmac
+		}
+		if mac == ([6]byte{}) {
+			mac = [6]byte{0x02, 0x76, 0x6e, 0, 0, byte(len(d.Interfaces) + 1)}
+		}
+		mtu := uint16(ic.MTU)
+		if mtu == 0 {
+			mtu = 1500
+		}
+		ifc.Index, err = dp.AddInterface(ic.Name, mac, mtu, ic.Addresses...)
+		if err != nil {
+			return nil, err
+		}
+		d.Interfaces = append(d.Interfaces, ifc)
+	}
+	for _, n := range cfg.Neighbors {
+		ifc := d.iface(n.Interface)
+		if ifc == nil {
+			return nil, fmt.Errorf("neighbor %v: no interface %q", n.IP, n.Interface)
+		}
+		dp.Neighbors.AddStatic(ifc.Index, n.IP.As4(), [6]byte(n.MAC))
+	}
+	for _, r := range cfg.Routes {
+		if err := d.AddRoute(r.Prefix, r.Via, r.Interface); err != nil {
+			return nil, fmt.Errorf("route %v: %w", r.Prefix, err)
+		}
+	}
+	for w := 0; w < nw; w++ {
+		ports := make([]driver.Port, len(d.Interfaces))
+		var bindings []driver.Binding
+		for _, ifc := range d.Interfaces {
+			if w < len(ifc.Ports) && ifc.Ports[w] != nil {
+				ports[ifc.Index] = ifc.Ports[w]
+				bindings = append(bindings, driver.Binding{If: ifc.Index, Port: ifc.Ports[w]})
+			}
+		}
+		in := driver.InputNode("port-input", bindings, "ethernet-input")
+		g, err := dp.BuildGraph(d.caches[w], []graph.Registration{in}, ports)
+		if err != nil {
+			return nil, err
+		}
+		wk, err := worker.New(w, g, ports)
+		if err != nil {
+			return nil, err
+		}
+		if opt.PinCPUs {
+			wk.CPU = w
+		}
+		d.Workers = append(d.Workers, wk)
+	}
+	d.registerCommands()
+	if opt.BeforeRun != nil {
+		if err := opt.BeforeRun(d); err != nil {
+			return nil, err
+		}
+	}
+	for _, wk := range d.Workers {
+		wk.Start()
+	}
+	if !opt.NoCLI {
+		path := cfg.Socket
+		if path == "" {
+			path = "/run/vecnet/cli.sock"
+		}
+		if d.server, err = cli.Listen(path, d.CLI); err != nil {
+			return nil, err
+		}
+		d.Log.Printf("CLI on %s", path)
+	}
+	return d, nil
+}
+
+func (d *Daemon) iface(name string) *Interface {
+	for _, ifc := range d.Interfaces {
+		if ifc.Config.Name == name {
+			return ifc
+		}
+	}
+	return nil
+}
+
+// AddRoute adds a static route via next hops, optionally pinned to an
+// interface.
+func (d *Daemon) AddRoute(p netip.Prefix, via []netip.Addr, ifname string) error {
+	port := -1
+	if ifname != "" {
+		ifc := d.iface(ifname)
+		if ifc == nil {
+			return fmt.Errorf("no interface %q", ifname)
+		}
+		port = int(ifc.Index)
+	}
+	if len(via) == 0 {
+		return errors.New("a route needs at least one next hop")
+	}
+	var hops []dataplaneHop
+	for _, a := range via {
+		hops = append(hops, dataplaneHop{Addr: a, Port: port})
+	}
+	return d.DP.FIB.AddRoute(p, hops)
+}
+
+// OnWorkers runs f on every worker's thread, in worker order.
+func (d *Daemon) OnWorkers(f func(w *worker.Worker)) {
+	for _, wk := range d.Workers {
+		if err := wk.Do(func() { f(wk) }); err != nil {
+			f(wk) // stopped: nothing else touches it any more
+		}
+	}
+}
+
+// Stop stops the workers and the CLI, closes the ports and checks that every
+// buffer came back.
+func (d *Daemon) Stop() error {
+	if d.server != nil {
+		d.server.Close()
+		d.server = nil
+	}
+	for _, wk := range d.Workers {
+		wk.Stop()
+	}
+	for w, wk := range d.Workers {
+		wk.Graph.Close()
+		for _, ifc := range d.Interfaces {
+			if w < len(ifc.Ports) && ifc.Ports[w] != nil {
+				ifc.Ports[w].Close(d.caches[w])
+			}
+		}
+	}
+	if len(d.Workers) == 0 && len(d.caches) > 0 {
+		for _, ifc := range d.Interfaces {
+			for _, p := range ifc.Ports {
+				if p != nil {
+					p.Close(d.caches[0])
+				}
+			}
+		}
+	}
+	d.Workers = nil
+	for _, c := range d.caches {
+		c.Flush()
+	}
+	var err error
+	if n := d.DP.Pool.InUse(); n != 0 {
+		err = fmt.Errorf("vecnet: %d packet buffers still in flight at exit", n)
+	}
+	d.DP.Close()
+	return err
+}
+
+// macString formats a MAC.
+func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
+
+func joinPrefixes(ps []netip.Prefix) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"fmt"
+	"log"
+	"time"
+
+	"vecnet/control/config"
+	"vecnet/driver"
+	"vecnet/driver/mem"
+	"vecnet/driver/pcap"
+	"vecnet/worker"
+)
+
+// openPorts opens one port per worker for interface ic. It returns a
+// description for "show interfaces" and the device's own MAC when the driver
+// has one.
+func openPorts(ic config.Interface, workers int, logger *log.Logger) ([]driver.Port, string, [6]byte, error) {
+	var none [6]byte
+	switch ic.Driver {
+	case "mem":
+		ports := make([]driver.Port, workers)
+		for w := range ports {
+			ports[w] = mem.NewPort(mem.Config{Name: ic.Name})
+		}
+		return ports, "", none, nil
+	case "pcap":
+		if workers != 1 {
+			return nil, "", none, fmt.Errorf("the pcap driver runs on one worker (workers: 1)")
+		}
+		p, err := pcap.Open(pcap.PortConfig{In: ic.PcapIn, Out: ic.PcapOut})
+		if err != nil {
+			return nil, "", none, err
+		}
+		return []driver.Port{p}, "in=" + ic.PcapIn + " out=" + ic.PcapOut, none, nil
+	default:
+		return openKernelPorts(ic, workers, logger)
+	}
+}
+
+// inputsDoneOnWorkers reports whether every pcap port has read its whole
+// file and its worker has nothing pending, asking each worker on its thread.
+func (d *Daemon) inputsDoneOnWorkers() bool {
+	done := true
+	d.OnWorkers(func(w *worker.Worker) {
+		for _, ifc := range d.Interfaces {
+			if w.ID < len(ifc.Ports) {
+				if pp, ok := ifc.Ports[w.ID].(*pcap.Port); ok && !pp.Done() {
+					done = false
+				}
+			}
+		}
+		if w.Graph.Pending() {
+			done = false
+		}
+	})
+	return done
+}
+
+// WaitInputs waits until every pcap input is consumed and the workers went
+// idle, or the timeout passes.
+func (d *Daemon) WaitInputs(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if d.inputsDoneOnWorkers() {
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("inputs not consumed after %v", timeout)
+}

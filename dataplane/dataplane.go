@@ -1,0 +1,107 @@
+// Package dataplane wires the forwarding nodes into one graph per worker:
+// the IPv4 router of VPP's vnet (ethernet-input, arp-input, ip4-input,
+// ip4-lookup, ip4-rewrite, ip4-glean, ip4-local, icmp4-error,
+// interface-output) over the shared tables it owns: interfaces, FIB and
+// neighbours. The tables are shared by all workers and read lock-free; each
+// worker gets its own graph, counters and buffer cache.
+package dataplane
+
+import (
+	"fmt"
+	"net/netip"
+
+	"vecnet/driver"
+	"vecnet/graph"
+	"vecnet/iface"
+	"vecnet/l2/ethernet"
+	"vecnet/l3/fib"
+	"vecnet/l3/ip4"
+	"vecnet/l3/neighbor"
+	"vecnet/pkt"
+)
+
+// Dataplane holds the state that all workers share.
+type Dataplane struct {
+	Arena     *pkt.Arena
+	Pool      *pkt.Pool
+	Ifaces    *iface.Table
+	FIB       *fib.Table
+	Neighbors *neighbor.Table
+	// Extra registrations and arc features added by services (ACL, the
+	// host stack) before workers are built.
+	Extra     []graph.Registration
+	Features  []graph.Feature
+	LocalUDP  string // node for UDP to the host (host stack), "" = port unreachable
+	VLANs     map[uint16][]uint16
+	ICMPError ip4.ICMPErrorConfig
+	Glean     neighbor.GleanConfig
+}
+
+// New makes a data plane with an arena of slots packet buffers.
+func New(slots int) (*Dataplane, error) {
+	a, err := pkt.NewArena(slots)
+	if err != nil {
+		return nil, err
+	}
+	f := fib.New()
+	return &Dataplane{Arena: a, Pool: pkt.NewPool(a), Ifaces: iface.NewTable(), FIB: f, Neighbors: neighbor.NewTable(f)}, nil
+}
+
+// Close releases the arena. Workers must have stopped.
+func (d *Dataplane) Close() error { return d.Arena.Close() }
+
+// AddInterface registers an interface with its addresses: the FIB gets its
+// connected and local routes.
+func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...netip.Prefix) (uint16, error) {
+	idx, err := d.Ifaces.Add(name, mac, mtu)
+	if err != nil {
+		return 0, err
+	}
+	d.FIB.AddInterface(idx, mac, mtu)
+	for _, p := range addrs {
+		if err := d.Ifaces.AddAddress(idx, p); err != nil {
+			return 0, err
+		}
+		if err := d.FIB.AddConnected(idx, p); err != nil {
+			return 0, fmt.Errorf("dataplane: %s: %w", name, err)
+		}
+	}
+	return idx, nil
+}
+
+// Registrations returns every node of one worker's graph. inputs are the
+// worker's input nodes (from driver.InputNode); ports is indexed by
+// interface and holds this worker's queue of each interface.
+func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Port) []graph.Registration {
+	ethCfg := &ethernet.Config{AllowVLAN: func(port, vid uint16) bool {
+		for _, v := range d.VLANs[port] {
+			if v == vid {
+				return true
+			}
+		}
+		return false
+	}}
+	regs := append([]graph.Registration{}, inputs...)
+	regs = append(regs,
+		ethernet.Node(d.Ifaces, ethCfg),
+		neighbor.ARPNode(d.Ifaces, d.Neighbors),
+		ip4.InputNode(),
+		ip4.LookupNode(d.FIB),
+		ip4.RewriteNode(d.FIB),
+		neighbor.GleanNode(d.Ifaces, d.FIB, d.Glean),
+		ip4.LocalNode(ip4.LocalConfig{UDPNode: d.LocalUDP}),
+		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
+		driver.OutputNode(ports),
+	)
+	return append(regs, d.Extra...)
+}
+
+// Arcs returns the feature arcs, with any service features added.
+func (d *Dataplane) Arcs() []graph.Arc {
+	return []graph.Arc{{Name: ip4.UnicastArc, Start: ip4.InputName, End: ip4.LookupName, Features: d.Features}}
+}
+
+// BuildGraph builds one worker's graph.
+func (d *Dataplane) BuildGraph(c *pkt.Cache, inputs []graph.Registration, ports []driver.Port) (*graph.Graph, error) {
+	return graph.Build(c, d.Registrations(inputs, ports), d.Arcs()...)
+}

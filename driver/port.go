@@ -1,0 +1,59 @@
+// Package driver defines the batch port that every packet I/O backend
+// implements (AF_XDP, AF_PACKET, TAP, pcap files, in-memory pairs) and the
+// graph nodes that connect ports to the graph: an input node that polls a
+// worker's ports and "interface-output", which hands each packet to the port
+// of its Meta.TxPort.
+//
+// A Port is one queue of one interface, owned by one worker: the worker alone
+// calls its methods, so a port needs no locks. Calls cross the port boundary
+// once per vector, never per packet (DPDK's rx_burst/tx_burst, wireguard-go's
+// batched conn.Bind).
+package driver
+
+import "vecnet/pkt"
+
+// Port is one receive/transmit queue pair of an interface.
+type Port interface {
+	// Recv appends up to v.Free() received packets to v, with Meta.Off and
+	// Meta.Len set to the frame, and returns how many it appended. It
+	// allocates buffers (for its own rings or for copies) from c.
+	Recv(c *pkt.Cache, v *pkt.Vector) int
+	// Send takes ownership of every packet in v and empties v. It returns
+	// how many were queued for transmission; the rest were freed to c and
+	// counted in Stats.TxDrops.
+	Send(c *pkt.Cache, v *pkt.Vector) int
+	// Stats returns the port's counters. Call it on the owning worker.
+	Stats() Stats
+	// Close releases the port; buffers it held return to c.
+	Close(c *pkt.Cache) error
+}
+
+// Waiter is implemented by ports whose receive side can be waited on with
+// poll(2): an idle worker sleeps on these descriptors instead of spinning.
+type Waiter interface {
+	// PollFD returns the descriptor that becomes readable when packets arrive.
+	PollFD() int
+	// PrepareWait is called right before the worker sleeps, for ports that
+	// must ask the kernel for a wake-up (AF_XDP need_wakeup).
+	PrepareWait()
+}
+
+// Stats are a port's counters, written by the owning worker only.
+type Stats struct {
+	RxPackets, RxBytes uint64
+	TxPackets, TxBytes uint64
+	RxDrops            uint64 // frames the port saw but could not deliver (no buffer, ring overflow)
+	TxDrops            uint64 // packets handed to Send that were not transmitted
+	RxErrors           uint64 // malformed frames the port rejected (too long, bad descriptor)
+}
+
+// Add accumulates o into s.
+func (s *Stats) Add(o Stats) {
+	s.RxPackets += o.RxPackets
+	s.RxBytes += o.RxBytes
+	s.TxPackets += o.TxPackets
+	s.TxBytes += o.TxBytes
+	s.RxDrops += o.RxDrops
+	s.TxDrops += o.TxDrops
+	s.RxErrors += o.RxErrors
+}

@@ -1,0 +1,14 @@
+module vecnet
+
+go 1.26.0
+
+require golang.org/x/sys v0.49.0
+
+require (
+	github.com/cilium/ebpf v0.22.0
+	github.com/gaissmai/bart v0.30.0
+	github.com/gopacket/gopacket v1.7.7
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
+	gopkg.in/yaml.v3 v3.0.1
+)

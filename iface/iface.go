@@ -1,0 +1,152 @@
+// Package iface holds what the data plane knows of its interfaces: index,
+// name, MAC, MTU and IPv4 addresses. The control plane edits a Table; nodes
+// read an immutable Set, loaded with one atomic operation per vector (RCU
+// style), so readers never lock and never see half an update.
+package iface
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// Interface is one data-plane interface.
+type Interface struct {
+	Index uint16
+	Name  string
+	MAC   [6]byte
+	MTU   uint16         // IP MTU
+	Addrs []netip.Prefix // IPv4 interface addresses, e.g. 10.0.1.1/24
+	// Addr4 is the first IPv4 address, the source of ICMP errors sent from
+	// this interface (zero when there is none).
+	Addr4 [4]byte
+}
+
+// Has reports whether ip is one of the interface's addresses.
+func (i *Interface) Has(ip [4]byte) bool {
+	for _, p := range i.Addrs {
+		if p.Addr().Is4() && p.Addr().As4() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// Set is an immutable snapshot of every interface, indexed by Index.
+type Set struct {
+	ifs []Interface
+}
+
+// Get returns interface i, or nil when there is none.
+func (s *Set) Get(i uint16) *Interface {
+	if int(i) >= len(s.ifs) || s.ifs[i].Name == "" {
+		return nil
+	}
+	return &s.ifs[i]
+}
+
+// Len reports one past the highest interface index.
+func (s *Set) Len() int { return len(s.ifs) }
+
+// All returns the interfaces in index order.
+func (s *Set) All() []*Interface {
+	var out []*Interface
+	for k := range s.ifs {
+		if s.ifs[k].Name != "" {
+			out = append(out, &s.ifs[k])
+		}
+	}
+	return out
+}
+
+// ByName returns the interface named name, or nil.
+func (s *Set) ByName(name string) *Interface {
+	for k := range s.ifs {
+		if s.ifs[k].Name == name {
+			return &s.ifs[k]
+		}
+	}
+	return nil
+}
+
+// Table is the writable interface table. Writers serialise on a mutex;
+// readers call Load.
+type Table struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[Set]
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table {
+	t := &Table{}
+	t.cur.Store(&Set{})
+	return t
+}
+
+// Load returns the current snapshot.
+func (t *Table) Load() *Set { return t.cur.Load() }
+
+// Add adds an interface at the next free index and returns the index.
+func (t *Table) Add(name string, mac [6]byte, mtu uint16) (uint16, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.cur.Load()
+	if old.ByName(name) != nil {
+		return 0, fmt.Errorf("iface: %q exists", name)
+	}
+	ifs := append([]Interface(nil), old.ifs...)
+	idx := uint16(len(ifs))
+	ifs = append(ifs, Interface{Index: idx, Name: name, MAC: mac, MTU: mtu})
+	t.cur.Store(&Set{ifs: ifs})
+	return idx, nil
+}
+
+// AddAddress adds an IPv4 address to interface i.
+func (t *Table) AddAddress(i uint16, p netip.Prefix) error {
+	if !p.Addr().Is4() {
+		return fmt.Errorf("iface: %v: only IPv4 addresses are supported", p)
+	}
+	return t.update(i, func(x *Interface) error {
+		for _, q := range x.Addrs {
+			if q == p {
+				return fmt.Errorf("iface: %s already has %v", x.Name, p)
+			}
+		}
+		x.Addrs = append(append([]netip.Prefix(nil), x.Addrs...), p)
+		if x.Addr4 == ([4]byte{}) {
+			x.Addr4 = p.Addr().As4()
+		}
+		return nil
+	})
+}
+
+// SetMAC changes interface i's MAC address.
+func (t *Table) SetMAC(i uint16, mac [6]byte) error {
+	return t.update(i, func(x *Interface) error { x.MAC = mac; return nil })
+}
+
+func (t *Table) update(i uint16, f func(*Interface) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.cur.Load()
+	if old.Get(i) == nil {
+		return fmt.Errorf("iface: no interface %d", i)
+	}
+	ifs := append([]Interface(nil), old.ifs...)
+	if err := f(&ifs[i]); err != nil {
+		return err
+	}
+	t.cur.Store(&Set{ifs: ifs})
+	return nil
+}
+
+// Owner returns the interface that has ip as one of its addresses, or nil.
+func (s *Set) Owner(ip [4]byte) *Interface {
+	for k := range s.ifs {
+		if s.ifs[k].Has(ip) {
+			return &s.ifs[k]
+		}
+	}
+	return nil
+}

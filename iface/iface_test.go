@@ -1,0 +1,44 @@
+package iface
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestTable(t *testing.T) {
+	tb := NewTable()
+	a, err := tb.Add("eth0", [6]byte{2, 0, 0, 0, 0, 1}, 1500)
+	if err != nil || a != 0 {
+		t.Fatal(a, err)
+	}
+	b, _ := tb.Add("eth1", [6]byte{2, 0, 0, 0, 0, 2}, 9000)
+	if _, err := tb.Add("eth0", [6]byte{}, 1500); err == nil {
+		t.Fatal("duplicate name accepted")
+	}
+	before := tb.Load()
+	if err := tb.AddAddress(b, netip.MustParsePrefix("10.0.2.1/24")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.AddAddress(b, netip.MustParsePrefix("10.0.2.1/24")); err == nil {
+		t.Fatal("duplicate address accepted")
+	}
+	if err := tb.AddAddress(b, netip.MustParsePrefix("2001:db8::1/64")); err == nil {
+		t.Fatal("IPv6 accepted")
+	}
+	if err := tb.AddAddress(7, netip.MustParsePrefix("10.0.3.1/24")); err == nil {
+		t.Fatal("unknown interface accepted")
+	}
+	s := tb.Load()
+	if len(before.Get(b).Addrs) != 0 {
+		t.Fatal("old snapshot changed")
+	}
+	if x := s.Get(b); x.Addr4 != [4]byte{10, 0, 2, 1} || !x.Has([4]byte{10, 0, 2, 1}) || x.Has([4]byte{10, 0, 2, 2}) {
+		t.Fatalf("%+v", x)
+	}
+	if s.Owner([4]byte{10, 0, 2, 1}).Name != "eth1" || s.Owner([4]byte{1, 1, 1, 1}) != nil {
+		t.Fatal("Owner")
+	}
+	if s.Get(9) != nil || s.ByName("eth0").Index != 0 || len(s.All()) != 2 {
+		t.Fatal("lookups")
+	}
+}

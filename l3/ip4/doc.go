@@ -1,0 +1,31 @@
+// Package ip4 provides the IPv4 forwarding nodes:
+//
+//	ip4-input    validate (version, IHL, lengths, header checksum, addresses),
+//	             cut Ethernet padding, enter the ip4-unicast feature arc
+//	ip4-lookup   longest-prefix match to an adjacency (one FIB snapshot per vector)
+//	ip4-rewrite  TTL-1 with an incremental checksum, MTU check, MAC rewrite
+//	ip4-local    packets for the router itself: ICMP echo answered in place
+//	icmp4-error  time exceeded, unreachable, fragmentation needed: built in
+//	             place around the offending packet, rate-limited, routed back
+//
+// Every failure is a named error counter of the node that saw it. The nodes
+// never allocate and read shared state (FIB, interfaces) once per vector.
+package ip4
+
+// Node names.
+const (
+	InputName     = "ip4-input"
+	LookupName    = "ip4-lookup"
+	RewriteName   = "ip4-rewrite"
+	LocalName     = "ip4-local"
+	ICMPErrorName = "icmp4-error"
+	GleanName     = "ip4-glean"
+	OutputName    = "interface-output"
+	// UnicastArc is the feature arc between ip4-input and ip4-lookup.
+	UnicastArc = "ip4-unicast"
+)
+
+// icmpRequest packs what icmp4-error must send into Meta.Aux.
+func icmpRequest(typ, code uint8, mtu uint16) uint32 {
+	return uint32(typ)<<24 | uint32(code)<<16 | uint32(mtu)
+}

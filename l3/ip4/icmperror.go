@@ -1,0 +1,159 @@
+package ip4
+
+import (
+	"vecnet/graph"
+	"vecnet/iface"
+	"vecnet/pkt"
+	"vecnet/wire"
+)
+
+// icmp4-error error codes.
+const (
+	IcmpErrSent = iota
+	IcmpErrRateLimited
+	IcmpErrAboutICMPError
+	IcmpErrFragment
+	IcmpErrBadSource
+	IcmpErrNoSourceAddr
+	IcmpErrNoHeadroom
+)
+
+// RFC 1812 4.3.2.3: an ICMP error carries as much of the original as fits
+// in 576 bytes.
+const maxICMPErrorLen = 576
+
+// ICMPErrorConfig rate-limits the errors one worker sends (a token bucket).
+type ICMPErrorConfig struct {
+	Rate  int // errors per second; default 1000
+	Burst int // bucket depth; default 100
+}
+
+type icmpErrState struct {
+	tokens float64
+	last   int64
+	rate   float64
+	burst  float64
+	ipID   uint16
+}
+
+const icmpNextLookup = 1
+
+// ICMPErrorNode returns icmp4-error. A packet arrives with Meta.Aux holding
+// the ICMP type, code and (for fragmentation needed) next-hop MTU; the node
+// turns the packet itself into the error message (new IP and ICMP headers
+// pushed in front of the original, which is cut to 576 bytes in all), sourced
+// from the receiving interface's address, and routes it back via ip4-lookup.
+// It never answers an ICMP error, a non-first fragment or a bad source.
+func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
+	if cfg.Rate <= 0 {
+		cfg.Rate = 1000
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 100
+	}
+	return graph.Registration{
+		Name: ICMPErrorName,
+		Next: []string{LookupName},
+		Errors: []graph.Error{
+			IcmpErrSent:           {Name: "sent", Help: "ICMP errors sent", Severity: graph.SevInfo},
+			IcmpErrRateLimited:    {Name: "rate_limited", Help: "ICMP error suppressed by the rate limit", Severity: graph.SevWarn},
+			IcmpErrAboutICMPError: {Name: "about_icmp_error", Help: "no ICMP error about an ICMP error", Severity: graph.SevInfo},
+			IcmpErrFragment:       {Name: "non_first_fragment", Help: "no ICMP error about a non-first fragment", Severity: graph.SevInfo},
+			IcmpErrBadSource:      {Name: "bad_source", Help: "no ICMP error to a multicast, broadcast or zero source", Severity: graph.SevInfo},
+			IcmpErrNoSourceAddr:   {Name: "no_source_address", Help: "receiving interface has no IPv4 address to send from"},
+			IcmpErrNoHeadroom:     {Name: "no_headroom", Help: "no room in front of the packet for the error headers"},
+		},
+		Init: func(n *graph.Node) error {
+			n.State = &icmpErrState{rate: float64(cfg.Rate) / 1e9, burst: float64(cfg.Burst), tokens: float64(cfg.Burst), last: n.Graph().Now()}
+			return nil
+		},
+		Func: func(n *graph.Node, v *pkt.Vector) int {
+			st := n.State.(*icmpErrState)
+			now := n.Graph().Now()
+			st.tokens = min(st.burst, st.tokens+float64(now-st.last)*st.rate)
+			st.last = now
+			set := ifs.Load()
+			a := n.Arena()
+			cnt := v.Len
+			for k, i := range v.Idx[:cnt] {
+				m := a.Meta(i)
+				n.Nexts[k] = makeError(n, st, set, a, i, m, k)
+			}
+			n.Enqueue(v, n.Nexts[:])
+			return cnt
+		},
+		Format: formatIP,
+	}
+}
+
+func isICMPError(t uint8) bool {
+	return t == wire.ICMPv4DestUnreachable || t == wire.ICMPv4TimeExceeded || t == wire.ICMPv4ParamProblem ||
+		t == 4 /* source quench */ || t == 5 /* redirect */
+}
+
+func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i pkt.Index, m *pkt.Meta, k int) uint16 {
+	d := a.Data(i)
+	orig := wire.IPv4(d[m.L3:])
+	if orig.FragOffset() != 0 {
+		n.Drop(m, k, IcmpErrFragment)
+		return graph.NextDrop
+	}
+	if orig.Protocol() == wire.IPProtoICMP {
+		if p := orig.Payload(); len(p) == 0 || isICMPError(p[0]) {
+			n.Drop(m, k, IcmpErrAboutICMPError)
+			return graph.NextDrop
+		}
+	}
+	src := orig.Src()
+	if src[0] == 0 || src[0] >= 224 {
+		n.Drop(m, k, IcmpErrBadSource)
+		return graph.NextDrop
+	}
+	in := set.Get(m.RxPort)
+	if in == nil || in.Addr4 == ([4]byte{}) {
+		n.Drop(m, k, IcmpErrNoSourceAddr)
+		return graph.NextDrop
+	}
+	if st.tokens < 1 {
+		n.Drop(m, k, IcmpErrRateLimited)
+		return graph.NextDrop
+	}
+	const hdr = wire.IPv4MinLen + wire.ICMPv4MinLen
+	if int(m.Off)+int(m.L3) < hdr+wire.EthernetLen {
+		n.Drop(m, k, IcmpErrNoHeadroom)
+		return graph.NextDrop
+	}
+	st.tokens--
+	quote := min(len(orig), maxICMPErrorLen-hdr)
+	typ, code, mtu := uint8(m.Aux>>24), uint8(m.Aux>>16), uint16(m.Aux)
+
+	// New layout: [Ethernet][IPv4][ICMP][quote of the original].
+	start := int(m.Off) + int(m.L3) - hdr - wire.EthernetLen
+	total := wire.EthernetLen + hdr + quote
+	pkt2, _ := a.SetData(i, start, total)
+	m.L3 = wire.EthernetLen
+	m.L4 = wire.EthernetLen + wire.IPv4MinLen
+	ip := wire.IPv4(pkt2[wire.EthernetLen:])
+	st.ipID++
+	ip.Encode(&wire.IPv4Fields{
+		TotalLen: uint16(hdr + quote),
+		ID:       st.ipID,
+		TTL:      DefaultTTL,
+		Protocol: wire.IPProtoICMP,
+		Src:      in.Addr4,
+		Dst:      src,
+	})
+	icmp := wire.ICMPv4(pkt2[wire.EthernetLen+wire.IPv4MinLen:])
+	icmp.SetType(typ)
+	icmp.SetCode(code)
+	icmp.SetID(0)
+	icmp.SetSeq(0)
+	if typ == wire.ICMPv4DestUnreachable && code == wire.ICMPv4FragNeeded {
+		icmp.SetMTU(mtu)
+	}
+	icmp.SetChecksum(0)
+	icmp.SetChecksum(icmp.ComputeChecksum())
+	m.Flags |= pkt.FlagLocal
+	n.Count(IcmpErrSent, 1)
+	return icmpNextLookup
+}

@@ -1,0 +1,122 @@
+package ip4
+
+import (
+	"vecnet/graph"
+	"vecnet/pkt"
+	"vecnet/wire"
+)
+
+// ip4-local error codes.
+const (
+	LocErrFragment = iota
+	LocErrBadICMP
+	LocErrBadICMPChecksum
+	LocErrEchoReplied
+	LocErrICMPOther
+	LocErrNoListener
+	LocErrProtoUnreachable
+	LocErrUDPShort
+)
+
+const (
+	locNextLookup = 1 + iota
+	locNextICMPError
+	locNextUDP
+)
+
+// LocalConfig says where ip4-local sends what it does not answer itself.
+type LocalConfig struct {
+	// UDPNode, if set, receives UDP packets for the host (the host stack's
+	// udp-input). When empty, UDP gets port unreachable.
+	UDPNode string
+}
+
+// DefaultTTL is the TTL of packets the router originates.
+const DefaultTTL = 64
+
+// LocalNode returns ip4-local: packets addressed to one of the router's
+// addresses. ICMP echo requests are turned into replies in place and routed
+// back through ip4-lookup; UDP goes to cfg.UDPNode or gets port unreachable;
+// TCP is counted and dropped; other protocols get protocol unreachable.
+func LocalNode(cfg LocalConfig) graph.Registration {
+	next := []string{LookupName, ICMPErrorName}
+	if cfg.UDPNode != "" {
+		next = append(next, cfg.UDPNode)
+	}
+	return graph.Registration{
+		Name: LocalName,
+		Next: next,
+		Errors: []graph.Error{
+			LocErrFragment:         {Name: "fragment", Help: "fragment for the host (reassembly not implemented)", Severity: graph.SevWarn},
+			LocErrBadICMP:          {Name: "icmp_too_short", Help: "ICMP message shorter than 8 bytes"},
+			LocErrBadICMPChecksum:  {Name: "icmp_bad_checksum", Help: "ICMP checksum is wrong"},
+			LocErrEchoReplied:      {Name: "echo_replies", Help: "ICMP echo requests answered", Severity: graph.SevInfo},
+			LocErrICMPOther:        {Name: "icmp_other", Help: "ICMP message for the host other than echo request", Severity: graph.SevInfo},
+			LocErrNoListener:       {Name: "tcp_no_listener", Help: "TCP segment for the host, no TCP stack here", Severity: graph.SevWarn},
+			LocErrProtoUnreachable: {Name: "proto_unreachable", Help: "protocol not handled by the host (unreachable sent)", Severity: graph.SevWarn},
+			LocErrUDPShort:         {Name: "udp_port_unreachable", Help: "UDP for the host with no listener (port unreachable sent)", Severity: graph.SevWarn},
+		},
+		Func: func(n *graph.Node, v *pkt.Vector) int {
+			a := n.Arena()
+			cnt := v.Len
+			for k, i := range v.Idx[:cnt] {
+				m := a.Meta(i)
+				ip := wire.IPv4(a.Data(i)[m.L3:])
+				if ip.IsFragment() {
+					n.Drop(m, k, LocErrFragment)
+					continue
+				}
+				switch ip.Protocol() {
+				case wire.IPProtoICMP:
+					n.Nexts[k] = localICMP(n, m, k, ip)
+				case wire.IPProtoUDP:
+					if cfg.UDPNode != "" {
+						n.Nexts[k] = locNextUDP
+						continue
+					}
+					n.Count(LocErrUDPShort, 1)
+					m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+					n.Nexts[k] = locNextICMPError
+				case wire.IPProtoTCP:
+					n.Drop(m, k, LocErrNoListener)
+				default:
+					n.Count(LocErrProtoUnreachable, 1)
+					m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)
+					n.Nexts[k] = locNextICMPError
+				}
+			}
+			n.Enqueue(v, n.Nexts[:])
+			return cnt
+		},
+		Format: formatIP,
+	}
+}
+
+// localICMP answers an echo request in place and returns the next edge.
+func localICMP(n *graph.Node, m *pkt.Meta, k int, ip wire.IPv4) uint16 {
+	icmp, ok := wire.ParseICMPv4(ip.Payload())
+	if !ok {
+		n.Drop(m, k, LocErrBadICMP)
+		return graph.NextDrop
+	}
+	if !icmp.ChecksumValid() {
+		n.Drop(m, k, LocErrBadICMPChecksum)
+		return graph.NextDrop
+	}
+	if icmp.Type() != wire.ICMPv4Echo || icmp.Code() != 0 {
+		n.Drop(m, k, LocErrICMPOther)
+		return graph.NextDrop
+	}
+	// Type 8 -> 0 in the first 16-bit word (type, code): incremental update.
+	icmp.SetType(wire.ICMPv4EchoReply)
+	icmp.SetChecksum(wire.ChecksumUpdate16(icmp.Checksum(), uint16(wire.ICMPv4Echo)<<8, uint16(wire.ICMPv4EchoReply)<<8))
+	src, dst := ip.Src(), ip.Dst()
+	ip.SetSrc(dst)
+	ip.SetDst(src)
+	ip.SetTTL(DefaultTTL)
+	ip.SetChecksum(0)
+	ip.SetChecksum(ip.ComputeChecksum())
+	m.Flags |= pkt.FlagLocal
+	n.Count(LocErrEchoReplied, 1)
+	return locNextLookup
+}

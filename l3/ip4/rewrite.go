@@ -1,0 +1,82 @@
+package ip4
+
+import (
+	"vecnet/graph"
+	"vecnet/l3/fib"
+	"vecnet/pkt"
+	"vecnet/wire"
+)
+
+// ip4-rewrite error codes.
+const (
+	RwErrTTLExpired = iota
+	RwErrMTU
+	RwErrStaleAdj
+	RwErrFragNeeded
+)
+
+const (
+	rwNextOutput = 1 + iota
+	rwNextICMPError
+)
+
+// RewriteNode returns ip4-rewrite: TTL-1 with an RFC 1624 checksum update,
+// the MTU check, and the adjacency's Ethernet header written in front of the
+// IP header (a VLAN tag received is removed).
+func RewriteNode(table *fib.Table) graph.Registration {
+	return graph.Registration{
+		Name: RewriteName,
+		Next: []string{OutputName, ICMPErrorName},
+		Errors: []graph.Error{
+			RwErrTTLExpired: {Name: "ttl_expired", Help: "TTL <= 1 on forwarding (time exceeded sent)", Severity: graph.SevWarn},
+			RwErrMTU:        {Name: "mtu_exceeded", Help: "packet larger than the egress MTU without DF (fragmentation not implemented)"},
+			RwErrStaleAdj:   {Name: "stale_adjacency", Help: "adjacency vanished between lookup and rewrite"},
+			RwErrFragNeeded: {Name: "fragmentation_needed", Help: "DF packet larger than the egress MTU (frag-needed sent)", Severity: graph.SevWarn},
+		},
+		Func: func(n *graph.Node, v *pkt.Vector) int {
+			a := n.Arena()
+			view := table.Load()
+			cnt := v.Len
+			for k, i := range v.Idx[:cnt] {
+				m := a.Meta(i)
+				adj := view.Adj(fib.AdjIndex(m.Adj))
+				if adj.Kind != fib.AdjRewrite {
+					n.Drop(m, k, RwErrStaleAdj)
+					continue
+				}
+				d := a.Data(i)
+				ip := wire.IPv4(d[m.L3:])
+				if ip.TTL() <= 1 {
+					n.Count(RwErrTTLExpired, 1)
+					m.Aux = icmpRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0)
+					n.Nexts[k] = rwNextICMPError
+					continue
+				}
+				if ip.TotalLen() > adj.MTU {
+					if ip.DontFragment() {
+						n.Count(RwErrFragNeeded, 1)
+						m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, adj.MTU)
+						n.Nexts[k] = rwNextICMPError
+					} else {
+						n.Drop(m, k, RwErrMTU)
+					}
+					continue
+				}
+				ip.DecTTL()
+				off := int(m.L3) - wire.EthernetLen
+				copy(d[off:off+wire.EthernetLen], adj.Rewrite[:])
+				if off > 0 {
+					m.Off += uint16(off)
+					m.Len -= uint16(off)
+					m.L3 = wire.EthernetLen
+					m.L4 -= uint16(off)
+				}
+				m.TxPort = adj.Port
+				n.Nexts[k] = rwNextOutput
+			}
+			n.Enqueue(v, n.Nexts[:])
+			return cnt
+		},
+		Format: formatIP,
+	}
+}

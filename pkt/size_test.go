@@ -1,0 +1,5 @@
+package pkt
+
+import "unsafe"
+
+func sizeofMeta() uintptr { return unsafe.Sizeof(Meta{}) }

@@ -1,0 +1,215 @@
+// Package worker runs one graph per core: a goroutine locked to an OS
+// thread polls its input nodes and dispatches their vectors to completion,
+// busy-polling while traffic flows and sleeping in poll(2) on its ports'
+// descriptors when idle, so an idle data plane costs almost no CPU.
+//
+// Everything a worker owns (its graph, counters, ports) is touched only on
+// its thread. The control plane reaches it through Do, which runs a function
+// on the worker between two dispatch passes (VPP's RPC to a worker): reads of
+// counters and changes of per-worker state go that way, so the hot path needs
+// no locks and no atomics.
+package worker
+
+import (
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"vecnet/driver"
+	"vecnet/graph"
+)
+
+// IdlePolls is how many consecutive empty passes a worker makes before it
+// sleeps.
+const IdlePolls = 256
+
+// MaxSleep bounds one sleep, so timers (ARP retries, ageing) still run.
+const MaxSleep = 10 * time.Millisecond
+
+// State tells what a worker is doing, for "show runtime".
+type State int32
+
+const (
+	Stopped State = iota
+	Polling
+	Sleeping
+)
+
+func (s State) String() string {
+	switch s {
+	case Polling:
+		return "polling"
+	case Sleeping:
+		return "sleeping"
+	default:
+		return "stopped"
+	}
+}
+
+// Stats are a worker's loop counters.
+type Stats struct {
+	Loops    uint64 // dispatch passes
+	Sleeps   uint64 // times it went to sleep
+	Packets  uint64 // packets its input nodes produced
+	BusyNs   uint64 // wall time spent in passes that moved packets
+	SyscallN uint64 // poll(2) calls made to sleep
+}
+
+// Worker owns one graph and the ports it polls.
+type Worker struct {
+	ID    int
+	Graph *graph.Graph
+	// CPU pins the worker's thread to this CPU when >= 0.
+	CPU int
+
+	waiters []driver.Waiter
+	fds     []unix.PollFd
+	wakeFD  int
+	rpc     chan func()
+	state   atomic.Int32
+	stats   Stats
+	done    chan struct{}
+	stop    atomic.Bool
+	started atomic.Bool
+}
+
+// Start runs the loop in a new goroutine.
+func (w *Worker) Start() {
+	w.started.Store(true)
+	go w.Run()
+}
+
+// New makes a worker for g. waiters are the ports it may sleep on; ports
+// that are not Waiters are polled every MaxSleep when idle.
+func New(id int, g *graph.Graph, ports []driver.Port) (*Worker, error) {
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{ID: id, Graph: g, CPU: -1, wakeFD: efd, rpc: make(chan func(), 16), done: make(chan struct{})}
+	w.fds = append(w.fds, unix.PollFd{Fd: int32(efd), Events: unix.POLLIN})
+	for _, p := range ports {
+		if wt, ok := p.(driver.Waiter); ok && wt.PollFD() >= 0 {
+			w.waiters = append(w.waiters, wt)
+			w.fds = append(w.fds, unix.PollFd{Fd: int32(wt.PollFD()), Events: unix.POLLIN})
+		}
+	}
+	return w, nil
+}
+
+// State reports whether the worker is polling, sleeping or stopped. Safe
+// from any goroutine.
+func (w *Worker) State() State { return State(w.state.Load()) }
+
+// Run is the worker loop; it returns after Stop. Start calls it in a new
+// goroutine; call Run directly only to run the loop on the current one, after
+// setting things up with Start's bookkeeping (prefer Start).
+func (w *Worker) Run() {
+	w.started.Store(true)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(w.done)
+	if w.CPU >= 0 {
+		var set unix.CPUSet
+		set.Set(w.CPU)
+		_ = unix.SchedSetaffinity(0, &set)
+	}
+	w.state.Store(int32(Polling))
+	idle := 0
+	for !w.stop.Load() {
+		t0 := time.Now()
+		got := w.Graph.Poll()
+		w.stats.Loops++
+		if got > 0 {
+			w.stats.Packets += uint64(got)
+			w.stats.BusyNs += uint64(time.Since(t0))
+			idle = 0
+		} else {
+			idle++
+		}
+		w.runRPCs()
+		if idle >= IdlePolls {
+			w.sleep()
+			idle = 0
+		}
+	}
+	w.runRPCs()
+	w.state.Store(int32(Stopped))
+}
+
+func (w *Worker) runRPCs() {
+	for {
+		select {
+		case f := <-w.rpc:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+func (w *Worker) sleep() {
+	for _, wt := range w.waiters {
+		wt.PrepareWait()
+	}
+	w.state.Store(int32(Sleeping))
+	w.stats.Sleeps++
+	w.stats.SyscallN++
+	_, _ = unix.Poll(w.fds, int(MaxSleep/time.Millisecond))
+	if w.fds[0].Revents != 0 {
+		var b [8]byte
+		_, _ = unix.Read(w.wakeFD, b[:])
+	}
+	w.state.Store(int32(Polling))
+}
+
+// ErrStopped is returned by Do on a worker that has stopped.
+var ErrStopped = errors.New("worker: stopped")
+
+// Do runs f on the worker's thread between dispatch passes and waits for it.
+func (w *Worker) Do(f func()) error {
+	ran := make(chan struct{})
+	select {
+	case w.rpc <- func() { f(); close(ran) }:
+	case <-w.done:
+		return ErrStopped
+	}
+	w.kick()
+	select {
+	case <-ran:
+		return nil
+	case <-w.done:
+		select {
+		case <-ran:
+			return nil
+		default:
+			return ErrStopped
+		}
+	}
+}
+
+// Stats returns the loop counters; call it through Do or after Stop.
+func (w *Worker) Stats() Stats { return w.stats }
+
+func (w *Worker) kick() {
+	var one = [8]byte{1}
+	_, _ = unix.Write(w.wakeFD, one[:])
+}
+
+// Stop ends the loop and waits for it to return.
+func (w *Worker) Stop() {
+	if !w.started.Load() {
+		unix.Close(w.wakeFD)
+		return
+	}
+	w.stop.Store(true)
+	w.kick()
+	<-w.done
+	unix.Close(w.wakeFD)
+}
+
+// Wait blocks until the loop has returned.
+func (w *Worker) Wait() { <-w.done }
