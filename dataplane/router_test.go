@@ -244,6 +244,7 @@ func TestGleanTimeoutFreesPackets(t *testing.T) {
 		t.Fatalf("queued %d full %d, want 8/12", q, full)
 	}
 	r.now += 2e9
+	r.g.Poll()             // the graph reads its clock once per poll
 	r.inject(0, frames[0]) // runs the glean node, which expires the old ones
 	if got := r.errCount("ip4-glean", "resolution_timeout"); got != 8 {
 		t.Fatalf("resolution_timeout %d, want 8", got)

@@ -5,18 +5,14 @@ import (
 	"testing"
 
 	"vecnet/pkt"
+	"vecnet/pkt/pkttest"
 )
+
+func TestMain(m *testing.M) { pkttest.Main(m) }
 
 func testCache(t testing.TB, n int) (*pkt.Pool, *pkt.Cache) {
 	t.Helper()
-	a, err := pkt.NewArena(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := pkt.NewPool(a)
-	t.Cleanup(func() {
-		a.Close()
-	})
+	p := pkttest.NewPool(t, n)
 	return p, p.NewCache()
 }
 

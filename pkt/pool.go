@@ -32,6 +32,7 @@ func NewPool(a *Arena) *Pool {
 	for i := range p.free {
 		p.free[i] = Index(a.n - 1 - i) // low indices first out
 	}
+	trackPool(p)
 	return p
 }
 

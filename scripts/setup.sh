@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Installs everything vecnet's demo, tests and benchmarks need on a fresh
-# Debian machine: the kernel's own tools that act as real peers in the
-# integration tests, and the Go modules. Idempotent; needs root.
+# Installs everything vecnet's demo and tests need on a fresh Debian machine:
+# the kernel's own tools that act as real peers in the integration tests, and
+# the Go modules. With --bench it also installs what the benchmarks drive
+# (Knot DNS and its kxdpgun load generator, dnsperf, trafgen).
+# Idempotent; needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(iproute2 iputils-ping arping iperf3 tshark ethtool bind9-dnsutils)
+pkgs=(iproute2 iputils-ping arping iperf3 tshark ethtool bind9-dnsutils procps)
+if [ "${1:-}" = "--bench" ]; then
+	pkgs+=(knot knot-dnsutils dnsperf netsniff-ng)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,6 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Knot's package starts knotd as a service; the benchmarks run their own.
+	if printf '%s\n' "${missing[@]}" | grep -qx knot; then
+		(systemctl disable --now knot 2>/dev/null || service knot stop 2>/dev/null || true) >/dev/null
+	fi
 fi
 go mod download
 echo "setup: done"

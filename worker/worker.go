@@ -13,6 +13,7 @@ package worker
 import (
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,7 @@ type Worker struct {
 	done    chan struct{}
 	stop    atomic.Bool
 	started atomic.Bool
+	closed  sync.Once // the wake-up eventfd is closed once, by the first Stop
 }
 
 // Start runs the loop in a new goroutine.
@@ -171,6 +173,9 @@ var ErrStopped = errors.New("worker: stopped")
 
 // Do runs f on the worker's thread between dispatch passes and waits for it.
 func (w *Worker) Do(f func()) error {
+	if w.stop.Load() {
+		return ErrStopped // the wake-up descriptor may be closed already
+	}
 	ran := make(chan struct{})
 	select {
 	case w.rpc <- func() { f(); close(ran) }:
@@ -199,16 +204,17 @@ func (w *Worker) kick() {
 	_, _ = unix.Write(w.wakeFD, one[:])
 }
 
-// Stop ends the loop and waits for it to return.
+// Stop ends the loop and waits for it to return. It may be called more
+// than once.
 func (w *Worker) Stop() {
-	if !w.started.Load() {
+	w.closed.Do(func() {
+		if w.started.Load() {
+			w.stop.Store(true)
+			w.kick()
+			<-w.done
+		}
 		unix.Close(w.wakeFD)
-		return
-	}
-	w.stop.Store(true)
-	w.kick()
-	<-w.done
-	unix.Close(w.wakeFD)
+	})
 }
 
 // Wait blocks until the loop has returned.

@@ -10,14 +10,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"vecnet/internal/topo"
 )
 
 // RequireRoot skips t when not root, unless CI is set, where it fails: CI
@@ -116,26 +115,8 @@ func (ns *NS) Start(name string, args ...string) (*exec.Cmd, *SyncBuffer) {
 }
 
 // Do runs f on an OS thread switched into the namespace: sockets, links and
-// XDP programs that f creates belong to the namespace. The thread is
-// discarded afterwards rather than switched back.
-func (ns *NS) Do(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		h, err := netns.GetFromName(ns.Name)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			errc <- err
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
-}
+// XDP programs that f creates belong to the namespace (see topo.NS.Do).
+func (ns *NS) Do(f func() error) error { return topo.NS{Name: ns.Name}.Do(f) }
 
 // Veth creates a veth pair a<->b with a in ns1 and b in ns2 (nil = the
 // test's own namespace), both up. Extra args go to "ip link add" before

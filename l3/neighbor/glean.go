@@ -30,11 +30,12 @@ type GleanConfig struct {
 }
 
 type pending struct {
-	port    uint16
-	ip      [4]byte
-	since   int64
-	lastReq int64
-	pkts    []pkt.Index
+	port      uint16
+	ip        [4]byte
+	since     int64
+	lastReq   int64 // when the last ARP request went out; valid if requested
+	requested bool
+	pkts      []pkt.Index
 }
 
 type gleanState struct {
@@ -146,8 +147,8 @@ func (st *gleanState) hold(n *graph.Node, set *iface.Set, view *fib.View, a *pkt
 	}
 	p.pkts = append(p.pkts, i)
 	n.Count(GleanErrQueued, 1)
-	if p.lastReq == 0 || now-p.lastReq >= st.cfg.RetryNs {
-		p.lastReq = now
+	if !p.requested || now-p.lastReq >= st.cfg.RetryNs {
+		p.lastReq, p.requested = now, true
 		st.request(n, out, src, target)
 	}
 	return 0, true
@@ -193,7 +194,7 @@ func (st *gleanState) add(port uint16, ip [4]byte, now int64) *pending {
 	} else {
 		p = &pending{pkts: make([]pkt.Index, 0, st.cfg.PerTarget)}
 	}
-	p.port, p.ip, p.since, p.lastReq = port, ip, now, 0
+	p.port, p.ip, p.since, p.lastReq, p.requested = port, ip, now, 0, false
 	st.targets = append(st.targets, p)
 	return p
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"vecnet/control/cli"
+)
+
+func TestParseArgs(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "VECNET_SOCKET" {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, tt := range []struct {
+		name         string
+		args         []string
+		env          string
+		socket, line string
+		err          bool
+	}{
+		{"default", []string{"show", "runtime"}, "", defaultSocket, "show runtime", false},
+		{"env", []string{"show", "fib"}, "/tmp/x.sock", "/tmp/x.sock", "show fib", false},
+		{"flag beats env", []string{"-s", "/a.sock", "sh", "run"}, "/tmp/x.sock", "/a.sock", "sh run", false},
+		{"flag with =", []string{"-s=/b.sock", "help"}, "", "/b.sock", "help", false},
+		{"no command", nil, "", defaultSocket, "", false},
+		{"only flag", []string{"-s", "/c.sock"}, "", "/c.sock", "", false},
+		{"dash dash", []string{"--", "-s"}, "", defaultSocket, "-s", false},
+		{"command args look like flags later", []string{"trace", "add", "-5"}, "", defaultSocket, "trace add -5", false},
+		{"unknown flag", []string{"-x", "show"}, "", "", "", true},
+		{"missing flag value", []string{"-s"}, "", "", "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			socket, line, err := parseArgs(tt.args, env(tt.env))
+			if (err != nil) != tt.err {
+				t.Fatalf("error %v, want error %v", err, tt.err)
+			}
+			if err == nil && (socket != tt.socket || line != tt.line) {
+				t.Errorf("got (%q, %q), want (%q, %q)", socket, line, tt.socket, tt.line)
+			}
+		})
+	}
+}
+
+func TestRun(t *testing.T) {
+	r := cli.NewRegistry()
+	r.Register(cli.Command{Path: "show fib", Run: func(w io.Writer, args []string) error {
+		fmt.Fprintf(w, "fib %v", args)
+		return nil
+	}})
+	r.Register(cli.Command{Path: "fail", Run: func(io.Writer, []string) error { return errors.New("no luck") }})
+	path := filepath.Join(t.TempDir(), "cli.sock")
+	s, err := cli.Listen(path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	noEnv := func(string) string { return "" }
+
+	var out, errb bytes.Buffer
+	if st := run([]string{"-s", path, "sh", "fib", "x"}, nil, &out, &errb, noEnv, false); st != 0 || out.String() != "fib [x]\n" {
+		t.Errorf("one command: status %d, out %q, err %q", st, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if st := run([]string{"-s", path, "fail"}, nil, &out, &errb, noEnv, false); st != 1 || !strings.Contains(errb.String(), "no luck") {
+		t.Errorf("failing command: status %d, stderr %q", st, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	stdin := strings.NewReader("show fib\n\n# comment\nfail\nshow fib a b\nquit\nshow fib never\n")
+	if st := run([]string{"-s", path}, stdin, &out, &errb, noEnv, true); st != 1 ||
+		out.String() != "vecnet# fib []\nvecnet# vecnet# vecnet# vecnet# fib [a b]\nvecnet# " ||
+		!strings.Contains(errb.String(), "no luck") {
+		t.Errorf("stdin: status %d, out %q, err %q", st, out.String(), errb.String())
+	}
+	errb.Reset()
+	if st := run([]string{"-s", filepath.Join(t.TempDir(), "none.sock"), "show", "fib"}, nil, &out, &errb, noEnv, false); st != 1 || errb.Len() == 0 {
+		t.Errorf("no server: status %d, stderr %q", st, errb.String())
+	}
+	if st := run([]string{"-bad"}, nil, &out, &errb, noEnv, false); st != 2 {
+		t.Errorf("bad usage: status %d", st)
+	}
+}

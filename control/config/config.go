@@ -1,0 +1,116 @@
+// Package config reads vecnet's declarative YAML configuration: the workers,
+// the CLI socket, the interfaces with their drivers and addresses, static
+// routes and static neighbours.
+//
+// The file is parsed into a yaml.Node tree and walked by hand, so that every
+// error names file:line:column and says what is wrong, and unknown keys are
+// errors rather than silently ignored. After decoding, defaults are filled in
+// (see Config and Interface) and cross references are checked: interface
+// names are unique, routes and neighbours name existing interfaces,
+// addresses are IPv4, and each driver gets only the options it understands.
+//
+// A Config is a plain value: the caller that obtained it owns it, and it is
+// not safe to mutate while another goroutine reads it.
+package config
+
+import "net/netip"
+
+// Limits and defaults applied by Parse.
+const (
+	DefaultSocket   = "/run/vecnet/cli.sock" // Config.Socket when the file has none
+	DefaultMTU      = 1500                   // Interface.MTU when the file has none
+	DefaultRingSize = 16384                  // Interface.RingSize for afxdp/afpacket (see docs: 4096 dropped under VM stalls)
+	MinMTU, MaxMTU  = 68, 9000
+	MaxWorkers      = 64
+	MaxQueues       = 64
+	MinRingSize     = 64
+	MaxRingSize     = 65536
+	maxSocketPath   = 107 // sun_path is 108 bytes including the NUL
+	maxIfName       = 15  // IFNAMSIZ - 1
+)
+
+// Drivers are the driver names an Interface may use.
+var Drivers = []string{"mem", "pcap", "afxdp", "afpacket", "tap"}
+
+// Config is a whole vecnet configuration, as returned by Parse or Load with
+// defaults filled in.
+type Config struct {
+	// Workers is the number of worker goroutines (one per core), 1..64;
+	// default 1. YAML key: workers.
+	Workers int
+	// Socket is the unix socket the CLI listens on; default DefaultSocket.
+	// YAML key: socket.
+	Socket string
+	// Interfaces in file order; at least one. YAML key: interfaces.
+	Interfaces []Interface
+	// Routes are static IPv4 routes. YAML key: routes.
+	Routes []Route
+	// Neighbors are static ARP entries. YAML key: neighbors.
+	Neighbors []Neighbor
+}
+
+// Interface is one data-plane interface. Fields marked "kernel drivers"
+// apply to afxdp, afpacket and tap; setting them on another driver is an
+// error.
+type Interface struct {
+	Name   string // unique, 1..15 characters, no spaces or '/'. YAML: name
+	Driver string // one of Drivers. YAML: driver
+	// MAC is the interface's unicast MAC; zero means unset (the device's own
+	// MAC, or a generated one). YAML: mac, "02:00:00:00:00:01".
+	MAC MAC
+	MTU int // 68..9000, default 1500. YAML: mtu
+	// Addresses are the interface's IPv4 addresses with their subnets, host
+	// bits kept (10.0.1.1/24). YAML: addresses.
+	Addresses []netip.Prefix
+
+	// PcapIn and PcapOut are the files the pcap driver reads received frames
+	// from and writes transmitted frames to; at least one is required.
+	// YAML: pcap_in, pcap_out.
+	PcapIn, PcapOut string
+
+	// Device is the kernel interface name (kernel drivers); default Name.
+	// YAML: device.
+	Device string
+	// Netns is the network namespace the device lives in (kernel drivers):
+	// a name under /run/netns or an absolute path; empty = ours. YAML: netns.
+	Netns string
+	// Queues is the number of device queues to open (afxdp, afpacket, tap),
+	// 1..64; default Workers. YAML: queues.
+	Queues int
+	// XDPMode is how the XDP program attaches (afxdp): "native", "generic",
+	// or "" to try native then generic. YAML: xdp_mode.
+	XDPMode string
+	// BindMode is how AF_XDP sockets bind (afxdp): "copy", "zerocopy", or ""
+	// to try zero-copy then copy. YAML: bind_mode.
+	BindMode string
+	// RingSize is the size of each ring (afxdp, afpacket): a power of two,
+	// 64..65536; default DefaultRingSize. YAML: ring_size.
+	RingSize int
+	// Match says which received packets the XDP program redirects to vecnet
+	// (afxdp); the rest go to the kernel. Default: all. YAML: match, see
+	// ParseMatch for the syntax.
+	Match Match
+}
+
+// Route is a static IPv4 route.
+type Route struct {
+	// Prefix is the destination, without host bits. YAML: prefix.
+	Prefix netip.Prefix
+	// Via are the next hops (ECMP when several); at least one. YAML: via,
+	// a list or a single address.
+	Via []netip.Addr
+	// Interface pins the next hops to an interface; empty = resolve through
+	// the connected subnets. YAML: interface.
+	Interface string
+}
+
+// Neighbor is a static ARP entry.
+type Neighbor struct {
+	Interface string     // an existing interface. YAML: interface
+	IP        netip.Addr // IPv4. YAML: ip
+	MAC       MAC        // unicast, non-zero. YAML: mac
+}
+
+// IsKernel reports whether driver d opens a kernel interface (afxdp,
+// afpacket, tap).
+func IsKernel(d string) bool { return d == "afxdp" || d == "afpacket" || d == "tap" }

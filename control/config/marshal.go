@@ -1,0 +1,82 @@
+package config
+
+import (
+	"bytes"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The file* types mirror the YAML layout for Marshal; Parse does not use
+// them (it walks yaml.Node to report positions and unknown keys).
+type (
+	fileConfig struct {
+		Workers    int            `yaml:"workers"`
+		Socket     string         `yaml:"socket,omitempty"`
+		Interfaces []fileIface    `yaml:"interfaces"`
+		Routes     []fileRoute    `yaml:"routes,omitempty"`
+		Neighbors  []fileNeighbor `yaml:"neighbors,omitempty"`
+	}
+	fileIface struct {
+		Name      string   `yaml:"name"`
+		Driver    string   `yaml:"driver"`
+		MAC       string   `yaml:"mac,omitempty"`
+		MTU       int      `yaml:"mtu,omitempty"`
+		Addresses []string `yaml:"addresses,omitempty"`
+		PcapIn    string   `yaml:"pcap_in,omitempty"`
+		PcapOut   string   `yaml:"pcap_out,omitempty"`
+		Device    string   `yaml:"device,omitempty"`
+		Netns     string   `yaml:"netns,omitempty"`
+		Queues    int      `yaml:"queues,omitempty"`
+		XDPMode   string   `yaml:"xdp_mode,omitempty"`
+		BindMode  string   `yaml:"bind_mode,omitempty"`
+		RingSize  int      `yaml:"ring_size,omitempty"`
+		Match     string   `yaml:"match,omitempty"`
+	}
+	fileRoute struct {
+		Prefix    string   `yaml:"prefix"`
+		Via       []string `yaml:"via,flow"`
+		Interface string   `yaml:"interface,omitempty"`
+	}
+	fileNeighbor struct {
+		Interface string `yaml:"interface"`
+		IP        string `yaml:"ip"`
+		MAC       string `yaml:"mac"`
+	}
+)
+
+// Marshal writes c as YAML that Parse reads back into an equal Config.
+// Unset values (zero MAC, empty strings) are left out.
+func Marshal(c *Config) ([]byte, error) {
+	f := fileConfig{Workers: c.Workers, Socket: c.Socket}
+	for _, ic := range c.Interfaces {
+		fi := fileIface{
+			Name: ic.Name, Driver: ic.Driver, MTU: ic.MTU,
+			PcapIn: ic.PcapIn, PcapOut: ic.PcapOut, Device: ic.Device, Netns: ic.Netns,
+			Queues: ic.Queues, XDPMode: ic.XDPMode, BindMode: ic.BindMode, RingSize: ic.RingSize,
+			Match: ic.Match.String(),
+		}
+		if !ic.MAC.IsZero() {
+			fi.MAC = ic.MAC.String()
+		}
+		for _, p := range ic.Addresses {
+			fi.Addresses = append(fi.Addresses, p.String())
+		}
+		f.Interfaces = append(f.Interfaces, fi)
+	}
+	for _, r := range c.Routes {
+		f.Routes = append(f.Routes, fileRoute{Prefix: r.Prefix.String(), Via: addrStrings(r.Via), Interface: r.Interface})
+	}
+	for _, n := range c.Neighbors {
+		f.Neighbors = append(f.Neighbors, fileNeighbor{Interface: n.Interface, IP: n.IP.String(), MAC: n.MAC.String()})
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&f); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,271 @@
+package afpacket
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+
+	"vecnet/pkt"
+)
+
+func TestConfigRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no device", Config{}},
+		{"queues", Config{Device: "x", Queues: -1}},
+		{"frame size not power of two", Config{Device: "x", FrameSize: 3000}},
+		{"frame size small", Config{Device: "x", FrameSize: 1024}},
+		{"block not page multiple", Config{Device: "x", BlockSize: 5000}},
+		{"retire under 1ms", Config{Device: "x", RetireTimeout: time.Microsecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Open(tc.cfg); !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("Open(%+v) = %v, want ErrInvalidConfig", tc.cfg, err)
+			}
+		})
+	}
+}
+
+// TestRecv sends frames of many sizes from the peer in rounds and receives
+// them a few at a time, so blocks are consumed across calls and the small
+// ring wraps several times.
+func TestRecv(t *testing.T) {
+	r := newRig(t, Config{Blocks: 16, BlockSize: 64 << 10}, 0)
+	p := r.ifc.ports[0]
+	seq := uint32(0)
+	for round := range 20 { // each round takes at least one block: the ring wraps
+		var sent [][]byte
+		for k := range 60 {
+			size := 14 + (k*97+round*31)%1501 // 14..1514
+			f := testFrame(r.ifc.MAC(), r.peerMAC, seq, size)
+			seq++
+			r.peerSend(t, f)
+			sent = append(sent, f)
+		}
+		got := r.recvN(t, p, len(sent), 7, isTest)
+		for k := range sent {
+			if !bytes.Equal(got[k], sent[k]) {
+				t.Fatalf("round %d frame %d: got % x\nwant % x", round, k, got[k], sent[k])
+			}
+		}
+	}
+	st := p.Stats()
+	if st.RxPackets < uint64(seq) || st.RxErrors != 0 || st.RxDrops != 0 {
+		t.Errorf("stats %+v, want RxPackets >= %d and no errors or drops", st, seq)
+	}
+	r.checkNoLeak(t)
+}
+
+// TestSend transmits vectors through a small TX ring (so it wraps) and
+// checks the peer receives every frame intact and the port does not receive
+// its own transmissions.
+func TestSend(t *testing.T) {
+	r := newRig(t, Config{TxFrames: 64}, 0)
+	p := r.ifc.ports[0]
+	a := r.c.Arena()
+	seq := uint32(0)
+	var v pkt.Vector
+	for round := range 8 {
+		var sent [][]byte
+		for k := range 50 {
+			f := testFrame(r.peerMAC, r.ifc.MAC(), seq, 60+(k*53+round)%1455)
+			seq++
+			i, ok := r.c.Alloc()
+			if !ok {
+				t.Fatal("pool empty")
+			}
+			d, _ := a.SetData(i, pkt.Headroom, len(f))
+			copy(d, f)
+			v.Append(i)
+			sent = append(sent, f)
+		}
+		if n := p.Send(r.c, &v); n != len(sent) || v.Len != 0 {
+			t.Fatalf("Send = %d (v.Len %d), want %d (0); stats %+v", n, v.Len, len(sent), p.Stats())
+		}
+		got := r.peerRecv(t, len(sent), isTest)
+		for k := range sent {
+			if !bytes.Equal(got[k], sent[k]) {
+				t.Fatalf("round %d frame %d differs", round, k)
+			}
+		}
+	}
+	// A sentinel from the peer: everything the port received before it must
+	// be the peer's, none of its own transmissions.
+	sentinel := testFrame(r.ifc.MAC(), r.peerMAC, 0xffffffff, 64)
+	r.peerSend(t, sentinel)
+	own := 0
+	r.recvN(t, p, 1, 256, func(f []byte) bool {
+		if isTest(f) && bytes.Equal(f[6:12], r.ifc.mac[:]) {
+			own++
+		}
+		return bytes.Equal(f, sentinel)
+	})
+	if own != 0 {
+		t.Errorf("port received %d of its own frames", own)
+	}
+	st := p.Stats()
+	if st.TxPackets != uint64(seq) || st.TxDrops != 0 {
+		t.Errorf("stats %+v, want TxPackets %d and no drops", st, seq)
+	}
+	r.checkNoLeak(t)
+}
+
+// TestSendDrops checks that frames too big for a TX slot are dropped and
+// counted, and their buffers freed.
+func TestSendDrops(t *testing.T) {
+	r := newRig(t, Config{FrameSize: 2048}, 0)
+	p := r.ifc.ports[0]
+	a := r.c.Arena()
+	var v pkt.Vector
+	for _, size := range []int{2048 - txDataOff + 1, 100} {
+		i, _ := r.c.Alloc()
+		d, _ := a.SetData(i, pkt.Headroom, size)
+		copy(d, testFrame(r.peerMAC, r.ifc.MAC(), uint32(size), size))
+		v.Append(i)
+	}
+	if n := p.Send(r.c, &v); n != 1 {
+		t.Errorf("Send = %d, want 1", n)
+	}
+	if st := p.Stats(); st.TxDrops != 1 || st.TxPackets != 1 {
+		t.Errorf("stats %+v, want 1 sent, 1 dropped", st)
+	}
+	got := r.peerRecv(t, 1, isTest)
+	if len(got[0]) != 100 {
+		t.Errorf("peer got a %d-byte frame, want 100", len(got[0]))
+	}
+	r.checkNoLeak(t)
+}
+
+// TestOversize checks that a frame longer than pkt.DataCap is counted as an
+// RX error and skipped, and that a minimal 14-byte frame passes intact.
+func TestOversize(t *testing.T) {
+	r := newRig(t, Config{}, 9000)
+	p := r.ifc.ports[0]
+	r.peerSend(t, testFrame(r.ifc.MAC(), r.peerMAC, 1, pkt.DataCap+1))
+	small := testFrame(r.ifc.MAC(), r.peerMAC, 2, 14)
+	big := testFrame(r.ifc.MAC(), r.peerMAC, 3, pkt.DataCap)
+	r.peerSend(t, small)
+	r.peerSend(t, big)
+	got := r.recvN(t, p, 2, 256, isTest)
+	if !bytes.Equal(got[0], small) || !bytes.Equal(got[1], big) {
+		t.Errorf("got frames of %d and %d bytes, want 14 and %d intact", len(got[0]), len(got[1]), pkt.DataCap)
+	}
+	if st := p.Stats(); st.RxErrors != 1 {
+		t.Errorf("RxErrors = %d, want 1", st.RxErrors)
+	}
+	r.checkNoLeak(t)
+}
+
+// udpFrame builds an IPv4/UDP frame of flow (source port) carrying seq.
+func udpFrame(dst, src [6]byte, flow uint16, seq uint32) []byte {
+	f := make([]byte, 14+20+8+4)
+	copy(f[0:6], dst[:])
+	copy(f[6:12], src[:])
+	binary.BigEndian.PutUint16(f[12:14], 0x0800)
+	ip := f[14:34]
+	ip[0], ip[8], ip[9] = 0x45, 64, 17
+	binary.BigEndian.PutUint16(ip[2:4], 32)
+	copy(ip[12:16], []byte{10, 1, 0, 1})
+	copy(ip[16:20], []byte{10, 2, 0, 1})
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	sum = sum&0xffff + sum>>16
+	binary.BigEndian.PutUint16(ip[10:12], ^uint16(sum+sum>>16))
+	udp := f[34:42]
+	binary.BigEndian.PutUint16(udp[0:2], 1000+flow)
+	binary.BigEndian.PutUint16(udp[2:4], 9)
+	binary.BigEndian.PutUint16(udp[4:6], 12)
+	binary.BigEndian.PutUint32(f[42:46], seq)
+	return f
+}
+
+// TestFanout sends many flows to a two-queue interface and checks every
+// frame arrives exactly once across the ports, each flow on one port only.
+func TestFanout(t *testing.T) {
+	r := newRig(t, Config{Queues: 2}, 0)
+	if len(r.ifc.Ports()) != 2 {
+		t.Fatalf("%d ports, want 2", len(r.ifc.Ports()))
+	}
+	const flows, n = 64, 640
+	for s := range uint32(n) {
+		r.peerSend(t, udpFrame(r.ifc.MAC(), r.peerMAC, uint16(s%flows), s))
+	}
+	ours := func(f []byte) bool {
+		return len(f) == 46 && bytes.Equal(f[0:6], r.ifc.mac[:]) && binary.BigEndian.Uint16(f[12:14]) == 0x0800
+	}
+	seen := make([]int, n)
+	flowPort := map[uint16]int{}
+	perPort := [2]int{}
+	deadline := time.Now().Add(5 * time.Second)
+	total := 0
+	var v pkt.Vector
+	for total < n && time.Now().Before(deadline) {
+		for q, p := range r.ifc.ports {
+			v.Reset()
+			p.Recv(r.c, &v)
+			for _, i := range v.Slice() {
+				f := r.c.Arena().Data(i)
+				if ours(f) {
+					seq := binary.BigEndian.Uint32(f[42:46])
+					flow := binary.BigEndian.Uint16(f[34:36]) - 1000
+					seen[seq]++
+					total++
+					perPort[q]++
+					if prev, ok := flowPort[flow]; ok && prev != q {
+						t.Errorf("flow %d on ports %d and %d", flow, prev, q)
+					}
+					flowPort[flow] = q
+				}
+				r.c.Free(i)
+			}
+		}
+		waitReadable(r.ifc.ports[0].fd, 2)
+	}
+	for s, k := range seen {
+		if k != 1 {
+			t.Fatalf("frame %d received %d times (total %d of %d)", s, k, total, n)
+		}
+	}
+	if perPort[0] == 0 || perPort[1] == 0 {
+		t.Errorf("per-port frames %v: hash fanout used one port only", perPort)
+	}
+	t.Logf("per-port frames %v; %s", perPort, r.ifc.Info())
+	r.checkNoLeak(t)
+}
+
+// TestNoAllocs checks that steady-state Recv and Send do not allocate.
+func TestNoAllocs(t *testing.T) {
+	r := newRig(t, Config{}, 0)
+	p := r.ifc.ports[0]
+	in := testFrame(r.ifc.MAC(), r.peerMAC, 7, 200)
+	buf := make([]byte, 2048)
+	var v pkt.Vector
+	round := func() {
+		r.peerSend(t, in)
+		v.Reset()
+		for p.Recv(r.c, &v) == 0 {
+			waitReadable(p.fd, 5)
+		}
+		p.Send(r.c, &v) // echo whatever arrived back to the peer
+		for {
+			k, err := unixRead(r.peer, buf)
+			if err == nil && k == 200 && isTest(buf[:k]) {
+				return
+			}
+			if err != nil {
+				waitReadable(r.peer, 5)
+			}
+		}
+	}
+	round()
+	if n := testing.AllocsPerRun(100, round); n != 0 {
+		t.Errorf("Recv+Send allocate %.1f times per round, want 0", n)
+	}
+	r.checkNoLeak(t)
+}

@@ -1,0 +1,93 @@
+package afpacket
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"vecnet/pkt"
+)
+
+// ErrInvalidConfig is wrapped by the errors Open returns for a Config it
+// rejects before asking the kernel.
+var ErrInvalidConfig = errors.New("afpacket: invalid config")
+
+// Defaults for the zero values of Config.
+const (
+	DefaultBlockSize     = 1 << 20 // bytes per RX block
+	DefaultBlocks        = 32      // RX blocks per socket
+	DefaultFrameSize     = 4096    // TX slot size; also tp_frame_size of the RX ring
+	DefaultTxFrames      = 512     // TX slots per socket
+	DefaultRetireTimeout = time.Millisecond
+)
+
+// txDataOff is where a frame's data starts in a TX slot: TPACKET_V3 puts it
+// right after the aligned tpacket3_hdr.
+const txDataOff = 48
+
+// Config describes an AF_PACKET interface. The zero value of each numeric
+// field means its default.
+type Config struct {
+	// Device is the kernel interface, in the network namespace of the
+	// thread that calls Open.
+	Device string
+	// Queues is the number of sockets (ports), at least 1. More than one
+	// joins them in a PACKET_FANOUT_HASH group.
+	Queues int
+	// BlockSize is the size of one RX block in bytes: a multiple of the page
+	// size and of FrameSize. A frame larger than a block is truncated by the
+	// kernel and counted as an RX error.
+	BlockSize int
+	// Blocks is the number of RX blocks per socket.
+	Blocks int
+	// FrameSize is the TX slot size (a frame of up to FrameSize-48 bytes can
+	// be sent) and the nominal RX frame size; a power of two >= 2048.
+	FrameSize int
+	// TxFrames is the number of TX slots per socket.
+	TxFrames int
+	// RetireTimeout is how long the kernel keeps a partly filled RX block
+	// before handing it over: the added latency at low rates.
+	RetireTimeout time.Duration
+	// MAC is the data plane's own address on this link. The zero value
+	// derives a locally administered address from the device's, so the
+	// kernel stack does not also process the data plane's traffic.
+	MAC [6]byte
+}
+
+// withDefaults fills zero fields and validates the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.Device == "" {
+		return c, fmt.Errorf("%w: no device", ErrInvalidConfig)
+	}
+	if c.Queues == 0 {
+		c.Queues = 1
+	}
+	if c.BlockSize == 0 {
+		c.BlockSize = DefaultBlockSize
+	}
+	if c.Blocks == 0 {
+		c.Blocks = DefaultBlocks
+	}
+	if c.FrameSize == 0 {
+		c.FrameSize = DefaultFrameSize
+	}
+	if c.TxFrames == 0 {
+		c.TxFrames = DefaultTxFrames
+	}
+	if c.RetireTimeout == 0 {
+		c.RetireTimeout = DefaultRetireTimeout
+	}
+	switch {
+	case c.Queues < 1 || c.Queues > 64:
+		return c, fmt.Errorf("%w: %d queues, want 1..64", ErrInvalidConfig, c.Queues)
+	case c.FrameSize < 2048 || c.FrameSize&(c.FrameSize-1) != 0:
+		return c, fmt.Errorf("%w: frame size %d, want a power of two >= 2048", ErrInvalidConfig, c.FrameSize)
+	case c.BlockSize < pkt.SlotSize || c.BlockSize%pkt.SlotSize != 0 || c.BlockSize%c.FrameSize != 0:
+		return c, fmt.Errorf("%w: block size %d, want a multiple of %d and of the frame size", ErrInvalidConfig, c.BlockSize, pkt.SlotSize)
+	case c.Blocks < 1 || c.TxFrames < 1:
+		return c, fmt.Errorf("%w: %d blocks, %d tx frames", ErrInvalidConfig, c.Blocks, c.TxFrames)
+	case c.RetireTimeout < time.Millisecond:
+		return c, fmt.Errorf("%w: retire timeout %v, the kernel's unit is 1ms", ErrInvalidConfig, c.RetireTimeout)
+	}
+	return c, nil
+}

@@ -1,0 +1,36 @@
+// Package afpacket is a driver.Port over Linux AF_PACKET sockets, for
+// interfaces where AF_XDP is unavailable.
+//
+// Each port is one AF_PACKET socket bound to the device with two rings
+// mapped into the process:
+//
+//   - RX: a TPACKET_V3 block ring. The kernel fills blocks of Config.BlockSize
+//     bytes with variable-size frames and hands a block over (block_status
+//     TP_STATUS_USER) when it is full or when Config.RetireTimeout passes.
+//     Recv walks ready blocks frame by frame without a system call, copies
+//     each frame into a fresh pkt buffer at pkt.Headroom (a copy is inherent:
+//     the ring is not pkt.Arena memory), and hands a block back
+//     (TP_STATUS_KERNEL) only once every frame in it has been consumed. The
+//     position inside a partly consumed block is kept between calls.
+//   - TX: a frame ring of Config.TxFrames slots of Config.FrameSize bytes
+//     (TPACKET_V3 transmit is frame-based, like V2). Send copies a vector
+//     into consecutive free slots, marks them TP_STATUS_SEND_REQUEST and
+//     flushes them with one sendto(MSG_DONTWAIT): one system call per
+//     vector. PACKET_QDISC_BYPASS hands frames straight to the driver.
+//
+// PACKET_IGNORE_OUTGOING keeps a port from receiving its own transmissions,
+// and the device is put in promiscuous mode (PACKET_MR_PROMISC) because the
+// data plane answers to its own MAC address, distinct from the kernel's: the
+// kernel stack also processes every frame addressed to its own MAC and IP,
+// which halves AF_PACKET throughput on this class of machine.
+//
+// With Config.Queues > 1 the sockets join one PACKET_FANOUT group in
+// PACKET_FANOUT_HASH mode: the kernel spreads frames by flow hash, so a flow
+// always reaches the same port and therefore the same worker, which keeps
+// per-flow order and lets per-worker flow state (NAT, stateful ACL) work
+// without sharing. (PACKET_FANOUT_CPU would follow the CPU that ran the
+// receive softirq instead, which reorders flows when that CPU changes.)
+//
+// A Port is owned by one worker and is not safe for concurrent use; an
+// Interface's Ports may each be driven by a different worker.
+package afpacket

@@ -1,0 +1,132 @@
+package afpacket
+
+import (
+	"golang.org/x/sys/unix"
+
+	"vecnet/driver"
+	"vecnet/pkt"
+)
+
+// ethHdrLen is the shortest frame a port delivers: an Ethernet header.
+const ethHdrLen = 14
+
+// Port is one AF_PACKET socket of an Interface: one RX block ring and one TX
+// frame ring. It is owned by one worker and is not safe for concurrent use.
+type Port struct {
+	fd    int
+	queue int
+	mmap  []byte // the whole mapping: RX ring then TX ring
+	rx    rxRing
+	tx    txRing
+	stats driver.Stats
+}
+
+var (
+	_ driver.Port   = (*Port)(nil)
+	_ driver.Waiter = (*Port)(nil)
+)
+
+// Recv copies up to v.Free() ready frames into fresh buffers from c and
+// appends them to v. It makes no system call. Frames the ring truncated
+// (snaplen < len), frames longer than pkt.DataCap and runts shorter than an
+// Ethernet header count in RxErrors; frames for which c has no buffer count
+// in RxDrops. Both are consumed.
+func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
+	a := c.Arena()
+	start := v.Len
+	for v.Len < pkt.VectorSize {
+		f, off := p.rx.next()
+		if f == nil {
+			break
+		}
+		n := int(f.Snaplen)
+		switch {
+		case n != int(f.Len) || n > pkt.DataCap || n < ethHdrLen:
+			p.stats.RxErrors++
+		default:
+			i, ok := c.Alloc()
+			if !ok {
+				p.stats.RxDrops++
+				break
+			}
+			src := off + int(f.Mac)
+			dst, _ := a.SetData(i, pkt.Headroom, n)
+			copy(dst, p.rx.mem[src:src+n])
+			a.Meta(i).Hash = f.Hv1.Rxhash
+			v.Append(i)
+			p.stats.RxBytes += uint64(n)
+		}
+		p.rx.advance(f)
+	}
+	got := v.Len - start
+	p.stats.RxPackets += uint64(got)
+	return got
+}
+
+// Send copies every packet of v into the TX ring, frees its buffer to c and
+// flushes the ring with one sendto. Packets that do not fit a slot, or find
+// the ring full, count in TxDrops. v is empty on return.
+func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
+	a := c.Arena()
+	queued := 0
+	for _, i := range v.Slice() {
+		d := a.Data(i)
+		h, free := p.tx.slot()
+		if !free || len(d) > p.tx.frameSize-txDataOff {
+			p.stats.TxDrops++
+			c.Free(i)
+			continue
+		}
+		copy(p.tx.data(), d)
+		p.tx.push(h, len(d))
+		p.stats.TxBytes += uint64(len(d))
+		queued++
+		c.Free(i)
+	}
+	v.Reset()
+	if queued > 0 {
+		// A failed flush leaves the requested slots in the ring; the
+		// kernel sends them on the next flush.
+		_, _, _ = unix.Syscall6(unix.SYS_SENDTO, uintptr(p.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	}
+	p.stats.TxPackets += uint64(queued)
+	return queued
+}
+
+// Stats returns the port's counters, with the kernel's ring-overflow drops
+// (PACKET_STATISTICS, one system call) added to RxDrops. Call it on the
+// owning worker.
+func (p *Port) Stats() driver.Stats {
+	if p.fd >= 0 {
+		if ks, err := unix.GetsockoptTpacketStatsV3(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			p.stats.RxDrops += uint64(ks.Drops) // the kernel resets its counters on read
+		}
+	}
+	return p.stats
+}
+
+// PollFD returns the socket, which is readable when an RX block is ready.
+func (p *Port) PollFD() int { return p.fd }
+
+// PrepareWait does nothing: the kernel wakes the socket on its own.
+func (p *Port) PrepareWait() {}
+
+// Queue reports the port's index in its Interface.
+func (p *Port) Queue() int { return p.queue }
+
+// Close unmaps the rings and closes the socket. The port holds no pkt
+// buffers between calls, so none return to c. Closing twice is a no-op.
+func (p *Port) Close(c *pkt.Cache) error {
+	if p.fd < 0 {
+		return nil
+	}
+	var err error
+	if p.mmap != nil {
+		err = unix.Munmap(p.mmap)
+	}
+	if e := unix.Close(p.fd); err == nil {
+		err = e
+	}
+	p.fd, p.mmap, p.rx.mem, p.tx.mem = -1, nil, nil, nil
+	return err
+}

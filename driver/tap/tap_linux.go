@@ -1,0 +1,239 @@
+package tap
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"vecnet/driver"
+	"vecnet/pkt"
+)
+
+// ErrInvalidConfig is wrapped by the errors Open returns for a Config it
+// rejects before asking the kernel.
+var ErrInvalidConfig = errors.New("tap: invalid config")
+
+// MaxMTU is the largest MTU a port accepts: a frame of MTU bytes plus an
+// Ethernet header and a VLAN tag must fit a pkt buffer with room to spare, so
+// a read that fills the whole buffer is known to be truncated.
+const MaxMTU = pkt.DataCap - 22
+
+// ethHdrLen is the shortest frame a port delivers.
+const ethHdrLen = 14
+
+// Config describes a TAP interface.
+type Config struct {
+	// Name is the tap device, created if it does not exist (and then removed
+	// when the Interface closes) in the network namespace of the thread that
+	// calls Open.
+	Name string
+	// Queues is the number of descriptors (ports), 1 when 0. More than one
+	// needs a multi-queue device (IFF_MULTI_QUEUE).
+	Queues int
+	// MTU sets the device MTU when > 0; at most MaxMTU.
+	MTU int
+	// MAC is the data plane's own address on the link. The zero value
+	// derives a locally administered address from the kernel's.
+	MAC [6]byte
+}
+
+// Interface is a TAP device opened with Queues descriptors. Open and Close
+// run on the control plane; each Port belongs to one worker.
+type Interface struct {
+	cfg    Config
+	devMAC [6]byte
+	mac    [6]byte
+	ports  []*Port
+}
+
+// Open attaches to (or creates) the tap device cfg.Name, sets its MTU and
+// brings it up, in the network namespace of the calling thread.
+func Open(cfg Config) (*Interface, error) {
+	if cfg.Queues == 0 {
+		cfg.Queues = 1
+	}
+	switch {
+	case cfg.Name == "" || len(cfg.Name) >= unix.IFNAMSIZ:
+		return nil, fmt.Errorf("%w: name %q", ErrInvalidConfig, cfg.Name)
+	case cfg.Queues < 1 || cfg.Queues > 64:
+		return nil, fmt.Errorf("%w: %d queues, want 1..64", ErrInvalidConfig, cfg.Queues)
+	case cfg.MTU < 0 || cfg.MTU > MaxMTU:
+		return nil, fmt.Errorf("%w: mtu %d, want at most %d", ErrInvalidConfig, cfg.MTU, MaxMTU)
+	}
+	ifc := &Interface{cfg: cfg}
+	flags := uint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	if cfg.Queues > 1 {
+		flags |= unix.IFF_MULTI_QUEUE
+	}
+	for q := range cfg.Queues {
+		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			ifc.Close(nil)
+			return nil, fmt.Errorf("tap: %w", err)
+		}
+		ifr, err := unix.NewIfreq(cfg.Name)
+		if err == nil {
+			ifr.SetUint16(flags)
+			err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+		}
+		if err != nil {
+			unix.Close(fd)
+			ifc.Close(nil)
+			return nil, fmt.Errorf("tap: %s queue %d: TUNSETIFF: %w", cfg.Name, q, err)
+		}
+		ifc.ports = append(ifc.ports, &Port{fd: fd, queue: q})
+	}
+	link, err := netlink.LinkByName(cfg.Name)
+	if err == nil && cfg.MTU > 0 {
+		err = netlink.LinkSetMTU(link, cfg.MTU)
+	}
+	if err == nil {
+		err = netlink.LinkSetUp(link)
+	}
+	if err != nil {
+		ifc.Close(nil)
+		return nil, fmt.Errorf("tap: %s: %w", cfg.Name, err)
+	}
+	copy(ifc.devMAC[:], link.Attrs().HardwareAddr)
+	ifc.mac = cfg.MAC
+	if ifc.mac == ([6]byte{}) {
+		ifc.mac = ifc.devMAC
+		ifc.mac[0] = ifc.mac[0]&^0x01 | 0x02
+		ifc.mac[5] ^= 0x5a
+	}
+	return ifc, nil
+}
+
+// Ports returns one port per queue; port q is meant for worker q.
+func (ifc *Interface) Ports() []driver.Port {
+	ps := make([]driver.Port, len(ifc.ports))
+	for i, p := range ifc.ports {
+		ps[i] = p
+	}
+	return ps
+}
+
+// MAC returns the data plane's own address on the link, not the kernel tap
+// interface's.
+func (ifc *Interface) MAC() [6]byte { return ifc.mac }
+
+// DeviceMAC returns the kernel tap interface's address: the destination of
+// frames the data plane sends to the kernel.
+func (ifc *Interface) DeviceMAC() [6]byte { return ifc.devMAC }
+
+// Info describes the interface for "show interfaces".
+func (ifc *Interface) Info() string {
+	return fmt.Sprintf("tap %s queues %d mtu %d mac %s (kernel %s)", ifc.cfg.Name, ifc.cfg.Queues, ifc.cfg.MTU,
+		net.HardwareAddr(ifc.mac[:]), net.HardwareAddr(ifc.devMAC[:]))
+}
+
+// Close closes every port, returning their spare buffers to c. Call it after
+// the workers that own the ports have stopped.
+func (ifc *Interface) Close(c *pkt.Cache) error {
+	var first error
+	for _, p := range ifc.ports {
+		if err := p.Close(c); err != nil && first == nil {
+			first = err
+		}
+	}
+	ifc.ports = nil
+	return first
+}
+
+// Port is one queue (descriptor) of a TAP device. It is owned by one worker
+// and is not safe for concurrent use.
+type Port struct {
+	fd       int
+	queue    int
+	spare    pkt.Index // buffer kept for the next read after an EAGAIN
+	hasSpare bool
+	stats    driver.Stats
+}
+
+var (
+	_ driver.Port   = (*Port)(nil)
+	_ driver.Waiter = (*Port)(nil)
+)
+
+// Recv reads frames, one read(2) each, into fresh buffers from c until
+// the descriptor is empty or v is full. Frames shorter than an Ethernet
+// header or filling the whole buffer (truncated) count in RxErrors.
+func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
+	a := c.Arena()
+	start := v.Len
+	for v.Len < pkt.VectorSize {
+		if !p.hasSpare {
+			i, ok := c.Alloc()
+			if !ok {
+				p.stats.RxDrops++ // the frame stays queued in the kernel
+				break
+			}
+			p.spare, p.hasSpare = i, true
+		}
+		n, err := unix.Read(p.fd, a.Slot(p.spare)[pkt.Headroom:])
+		if err != nil {
+			break // EAGAIN: empty
+		}
+		if n < ethHdrLen || n >= pkt.DataCap {
+			p.stats.RxErrors++
+			continue
+		}
+		a.SetData(p.spare, pkt.Headroom, n)
+		v.Append(p.spare)
+		p.hasSpare = false
+		p.stats.RxBytes += uint64(n)
+	}
+	got := v.Len - start
+	p.stats.RxPackets += uint64(got)
+	return got
+}
+
+// Send writes each packet of v with one write(2), frees the buffers to c
+// and empties v. Failed writes count in TxDrops.
+func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
+	a := c.Arena()
+	sent := 0
+	for _, i := range v.Slice() {
+		d := a.Data(i)
+		if _, err := unix.Write(p.fd, d); err != nil {
+			p.stats.TxDrops++
+		} else {
+			p.stats.TxBytes += uint64(len(d))
+			sent++
+		}
+		c.Free(i)
+	}
+	v.Reset()
+	p.stats.TxPackets += uint64(sent)
+	return sent
+}
+
+// Stats returns the port's counters. Call it on the owning worker.
+func (p *Port) Stats() driver.Stats { return p.stats }
+
+// PollFD returns the tap descriptor, readable when a frame is queued.
+func (p *Port) PollFD() int { return p.fd }
+
+// PrepareWait does nothing: the kernel wakes the descriptor on its own.
+func (p *Port) PrepareWait() {}
+
+// Queue reports the port's index in its Interface.
+func (p *Port) Queue() int { return p.queue }
+
+// Close returns the spare buffer to c (which must then be non-nil) and
+// closes the descriptor. Closing twice is a no-op.
+func (p *Port) Close(c *pkt.Cache) error {
+	if p.fd < 0 {
+		return nil
+	}
+	if p.hasSpare && c != nil {
+		c.Free(p.spare)
+		p.hasSpare = false
+	}
+	err := unix.Close(p.fd)
+	p.fd = -1
+	return err
+}

@@ -1,0 +1,156 @@
+package topo
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The router rig's addresses: host A on 10.77.1.0/24, host B on
+// 10.77.2.0/24, the router at .1 on both. They exist only inside the rig's
+// namespaces.
+const (
+	HostAAddr   = "10.77.1.2"
+	HostBAddr   = "10.77.2.2"
+	RouterAAddr = "10.77.1.1"
+	RouterBAddr = "10.77.2.1"
+	NetA        = "10.77.1.0/24"
+	NetB        = "10.77.2.0/24"
+	// RouterAMAC and RouterBMAC are the router's MACs, fixed so that a
+	// generator can address frames to the router without ARP: vecnet's own
+	// (DemoConfig gives them to its interfaces) or, under KernelForwarding,
+	// the kernel's. The router's veth devices otherwise carry RouterADevMAC
+	// and RouterBDevMAC, so that the kernel of the router namespace drops
+	// frames meant for vecnet at once (PACKET_OTHERHOST) instead of running
+	// them through its IP layer beside an AF_PACKET port.
+	RouterAMAC    = "02:76:6e:00:01:01"
+	RouterBMAC    = "02:76:6e:00:02:01"
+	RouterADevMAC = "02:76:6e:00:01:11"
+	RouterBDevMAC = "02:76:6e:00:02:11"
+	HostAMAC   = "02:76:6e:00:01:02"
+	HostBMAC   = "02:76:6e:00:02:02"
+	// RouterA and RouterB are the router's device names inside its namespace;
+	// HostDev is the device name in each host namespace.
+	RouterA = "ra"
+	RouterB = "rb"
+	HostDev = "eth0"
+)
+
+// RigOptions shape a Rig.
+type RigOptions struct {
+	// Prefix starts the namespace names (default "vn").
+	Prefix string
+	// Queues is the number of queues of each veth pair (default 1).
+	Queues int
+	// MTUB, when set, is the MTU of the router–host B link (both ends), for
+	// fragmentation-needed tests.
+	MTUB int
+}
+
+// Rig is host A ── router ── host B over two veth pairs, each in its own
+// namespace. The hosts have their addresses and a default route through the
+// router; the router's ends are up with no address, ready for vecnet to take
+// them (or for KernelForwarding).
+type Rig struct {
+	*Topo
+	A, R, B NS
+}
+
+// NewRig builds the rig. On error everything made so far is removed.
+func NewRig(opt RigOptions) (rig *Rig, err error) {
+	if opt.Prefix == "" {
+		opt.Prefix = "vn"
+	}
+	t := New(opt.Prefix)
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	r := &Rig{Topo: t}
+	if r.A, err = t.AddNS("host-a"); err != nil {
+		return nil, err
+	}
+	if r.R, err = t.AddNS("router"); err != nil {
+		return nil, err
+	}
+	if r.B, err = t.AddNS("host-b"); err != nil {
+		return nil, err
+	}
+	if err = t.Veth(r.A, HostDev, HostAMAC, r.R, RouterA, RouterADevMAC, opt.Queues); err != nil {
+		return nil, err
+	}
+	if err = t.Veth(r.B, HostDev, HostBMAC, r.R, RouterB, RouterBDevMAC, opt.Queues); err != nil {
+		return nil, err
+	}
+	if opt.MTUB > 0 {
+		mtu := fmt.Sprint(opt.MTUB)
+		if err = runAll(r.B, [][]string{{"ip", "link", "set", HostDev, "mtu", mtu}}); err != nil {
+			return nil, err
+		}
+		if err = runAll(r.R, [][]string{{"ip", "link", "set", RouterB, "mtu", mtu}}); err != nil {
+			return nil, err
+		}
+	}
+	if err = runAll(r.A, [][]string{
+		{"ip", "addr", "add", HostAAddr + "/24", "dev", HostDev},
+		{"ip", "route", "add", "default", "via", RouterAAddr},
+	}); err != nil {
+		return nil, err
+	}
+	if err = runAll(r.B, [][]string{
+		{"ip", "addr", "add", HostBAddr + "/24", "dev", HostDev},
+		{"ip", "route", "add", "default", "via", RouterBAddr},
+	}); err != nil {
+		return nil, err
+	}
+	// The router namespace must not answer for itself: vecnet does.
+	if err = runAll(r.R, [][]string{{"sysctl", "-qw", "net.ipv4.ip_forward=0"}}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// KernelForwarding makes the kernel of the router namespace the router:
+// addresses on both ends and ip_forward=1 (the baseline benchmarks compare
+// against). Undo it with NoKernelForwarding before vecnet takes the ports.
+func (r *Rig) KernelForwarding() error {
+	return runAll(r.R, [][]string{
+		{"ip", "link", "set", RouterA, "address", RouterAMAC},
+		{"ip", "link", "set", RouterB, "address", RouterBMAC},
+		{"ip", "addr", "add", RouterAAddr + "/24", "dev", RouterA},
+		{"ip", "addr", "add", RouterBAddr + "/24", "dev", RouterB},
+		{"sysctl", "-qw", "net.ipv4.ip_forward=1"},
+	})
+}
+
+// NoKernelForwarding removes what KernelForwarding added.
+func (r *Rig) NoKernelForwarding() error {
+	return runAll(r.R, [][]string{
+		{"sysctl", "-qw", "net.ipv4.ip_forward=0"},
+		{"ip", "addr", "flush", "dev", RouterA},
+		{"ip", "addr", "flush", "dev", RouterB},
+		{"ip", "link", "set", RouterA, "address", RouterADevMAC},
+		{"ip", "link", "set", RouterB, "address", RouterBDevMAC},
+	})
+}
+
+// StaticNeighbors gives each host a permanent ARP entry for the router, so
+// that a traffic generator's first frames are not lost to resolution.
+func (r *Rig) StaticNeighbors() error {
+	if err := runAll(r.A, [][]string{{"ip", "neigh", "replace", RouterAAddr, "lladdr", RouterAMAC, "dev", HostDev, "nud", "permanent"}}); err != nil {
+		return err
+	}
+	return runAll(r.B, [][]string{{"ip", "neigh", "replace", RouterBAddr, "lladdr", RouterBMAC, "dev", HostDev, "nud", "permanent"}})
+}
+
+func runAll(ns NS, cmds [][]string) error {
+	for _, c := range cmds {
+		if _, err := ns.Run(c[0], c[1:]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Names lists the rig's namespaces, for messages.
+func (r *Rig) Names() string { return strings.Join([]string{r.A.Name, r.R.Name, r.B.Name}, " ") }

@@ -1,0 +1,150 @@
+package fib
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gaissmai/bart"
+)
+
+// benchPrefixes returns n random prefixes of length 16..24 in
+// 11.0.0.0-110.255.255.255 plus a few /8s, as dataplane's forwardBench does.
+func benchPrefixes(n int) []netip.Prefix {
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := make([]netip.Prefix, 0, n+4)
+	for _, p := range []string{"11.0.0.0/8", "40.0.0.0/8", "77.0.0.0/8", "100.0.0.0/8"} {
+		out = append(out, pfx(p))
+	}
+	for range n {
+		a := rng.Uint32()&^0xff000000 | uint32(11+rng.IntN(100))<<24
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4(u32ip(a)), 16+rng.IntN(9)).Masked())
+	}
+	return out
+}
+
+// benchAddrs returns 64 Ki random destinations in the routed range.
+func benchAddrs() [][4]byte {
+	rng := rand.New(rand.NewPCG(3, 4))
+	out := make([][4]byte, 1<<16)
+	for i := range out {
+		out[i] = u32ip(rng.Uint32()&^0xff000000 | uint32(11+rng.IntN(100))<<24)
+	}
+	return out
+}
+
+var hopB = []NextHop{{Addr: netip.MustParseAddr("10.0.2.2"), Port: -1}}
+
+var big struct {
+	f   *Table
+	dur time.Duration
+	mb  uint64
+}
+
+// bigTable loads 1 M routes one AddRoute at a time (once per process).
+func bigTable(b *testing.B) *Table {
+	if big.f != nil {
+		return big.f
+	}
+	f := newTestTable(b)
+	ps := benchPrefixes(1 << 20)
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	t0 := time.Now()
+	for _, p := range ps {
+		if err := f.AddRoute(p, hopB); err != nil {
+			b.Fatal(err)
+		}
+	}
+	big.dur = time.Since(t0)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	big.f, big.mb = f, (m1.HeapAlloc-m0.HeapAlloc)>>20
+	return f
+}
+
+// BenchmarkLoad1M reports the one-by-one load of 1 M routes: time and the
+// heap the table holds afterwards.
+func BenchmarkLoad1M(b *testing.B) {
+	for b.Loop() {
+		big.f = nil
+		bigTable(b)
+	}
+	b.ReportMetric(big.dur.Seconds(), "s/1M-load")
+	b.ReportMetric(float64(big.mb), "MB-heap")
+	b.Logf("1M AddRoute: %v, heap %d MB, %d prefixes", big.dur, big.mb, big.f.Load().Len())
+}
+
+// BenchmarkLoad1MBatch loads 1 M routes with one AddRoutes call.
+func BenchmarkLoad1MBatch(b *testing.B) {
+	ps := benchPrefixes(1 << 20)
+	for b.Loop() {
+		f := newTestTable(b)
+		if err := f.AddRoutes(ps, hopB); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchLookup(b *testing.B, f *Table, addrs [][4]byte) {
+	v := f.Load()
+	var sink AdjIndex
+	i := 0
+	for b.Loop() {
+		sink += v.Lookup(addrs[i&(len(addrs)-1)], uint32(i))
+		i++
+	}
+	_ = sink
+}
+
+// BenchmarkLookup: a small table (connected, local, a few statics).
+func BenchmarkLookup(b *testing.B) {
+	f := newTestTable(b)
+	for _, p := range []string{"0.0.0.0/0", "192.168.0.0/16", "192.168.1.0/24", "172.16.0.0/12"} {
+		if err := f.AddRoute(pfx(p), hopB); err != nil {
+			b.Fatal(err)
+		}
+	}
+	addrs := make([][4]byte, 256)
+	for i := range addrs {
+		addrs[i] = [4]byte{192, 168, byte(i % 3), byte(i)}
+	}
+	benchLookup(b, f, addrs)
+}
+
+// BenchmarkLookup1M: 1 M routes, 64 Ki random destinations (mostly cache
+// misses: the level-3 nodes hold ~35 MB).
+func BenchmarkLookup1M(b *testing.B) {
+	benchLookup(b, bigTable(b), benchAddrs())
+}
+
+// BenchmarkLookup1MHot: 1 M routes, 256 destinations (a vector's worth,
+// cache-resident), as dataplane's forwarding benchmark sends.
+func BenchmarkLookup1MHot(b *testing.B) {
+	benchLookup(b, bigTable(b), benchAddrs()[:256])
+}
+
+// BenchmarkLookupBart measures bart.Fast (the best bart variant for lookup)
+// on the same 1 M prefixes and addresses, for comparison.
+func BenchmarkLookupBart(b *testing.B) {
+	ft := new(bart.Fast[uint32])
+	for i, p := range benchPrefixes(1 << 20) {
+		ft.Insert(p, uint32(i))
+	}
+	addrs := benchAddrs()
+	for _, n := range []int{len(addrs), 256} {
+		b.Run(map[int]string{256: "hot"}[n]+"1M", func(b *testing.B) {
+			var sink uint32
+			i := 0
+			for b.Loop() {
+				v, _ := ft.Lookup(netip.AddrFrom4(addrs[i&(n-1)]))
+				sink += v
+				i++
+			}
+			_ = sink
+		})
+	}
+}

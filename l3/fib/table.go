@@ -1,0 +1,371 @@
+package fib
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gaissmai/bart"
+)
+
+// Errors returned by the table's writers (wrapped).
+var (
+	ErrNoRoute     = errors.New("no such route")
+	ErrNoNextHop   = errors.New("a route needs at least one next hop")
+	ErrNotIPv4     = errors.New("not an IPv4 address or prefix")
+	ErrUnreachable = errors.New("next hop not on a connected subnet")
+	ErrNoInterface = errors.New("unknown interface")
+)
+
+// NextHop is one path of a route. Port -1 resolves the interface through
+// the connected routes.
+type NextHop struct {
+	Addr netip.Addr
+	Port int
+}
+
+type ifInfo struct {
+	mac [6]byte
+	mtu uint16
+}
+
+type adjKey struct {
+	port uint16
+	ip   [4]byte
+}
+
+// group is the writer's record of one ECMP bucket table.
+type group struct {
+	members []AdjIndex // one per path, in the route's order
+	refs    int
+}
+
+// ribEntry is what the writer's RIB stores per installed prefix.
+type ribEntry struct {
+	res  uint32 // trie result: adjacency index or grpBit|group
+	kind RouteKind
+}
+
+// Table is the IPv4 FIB. Readers call [Table.Load] (lock-free). Every other
+// method is a writer: writers take the table's mutex, so they may be called
+// from any goroutine, and publish a new [View] before returning.
+type Table struct {
+	cur atomic.Pointer[View]
+
+	mu     sync.Mutex
+	trie   trie
+	rib    *bart.Table[ribEntry]
+	adjs   []Adjacency // the published adjacencies; copied before a change
+	groups [][]AdjIndex
+	ginfo  []group
+	gfree  []uint32
+	gbyKey map[string]uint32
+	ifs    map[uint16]ifInfo
+	nhAdj  map[adjKey]AdjIndex
+	glean  map[uint16]AdjIndex
+	local  map[adjKey]AdjIndex
+	// Lower-priority sources per prefix; a static route shadows them and
+	// they come back when it is deleted.
+	connected map[netip.Prefix]uint16
+	locals    map[netip.Prefix]uint16
+	neighbors map[netip.Prefix]AdjIndex
+}
+
+// New returns an empty table holding only the drop adjacency.
+func New() *Table {
+	t := &Table{
+		trie:      newTrie(),
+		rib:       new(bart.Table[ribEntry]),
+		adjs:      []Adjacency{{Kind: AdjDrop}},
+		gbyKey:    map[string]uint32{},
+		ifs:       map[uint16]ifInfo{},
+		nhAdj:     map[adjKey]AdjIndex{},
+		glean:     map[uint16]AdjIndex{},
+		local:     map[adjKey]AdjIndex{},
+		connected: map[netip.Prefix]uint16{},
+		locals:    map[netip.Prefix]uint16{},
+		neighbors: map[netip.Prefix]AdjIndex{},
+	}
+	t.publish()
+	return t
+}
+
+// Load returns the current snapshot. It is the readers' only entry point:
+// call it once per vector.
+func (t *Table) Load() *View { return t.cur.Load() }
+
+// publish makes the writer's state the current View. Called with mu held
+// (or from New).
+func (t *Table) publish() {
+	t.cur.Store(&View{root: t.trie.root, def: t.trie.def, adjs: t.adjs, groups: t.groups, n: t.rib.Size()})
+	t.trie.seal()
+}
+
+// AddInterface records port's MAC (the source of every rewrite on it) and
+// IP MTU. Adjacencies already on the port are updated.
+func (t *Table) AddInterface(port uint16, mac [6]byte, mtu uint16) {
+	t.mu.Lock()
+	t.ifs[port] = ifInfo{mac, mtu}
+	adjs := slices.Clone(t.adjs)
+	for i := range adjs {
+		a := &adjs[i]
+		if i == 0 || a.Port != port {
+			continue
+		}
+		a.MTU = mtu
+		copy(a.Rewrite[6:12], mac[:])
+	}
+	t.adjs = adjs
+	t.publish()
+	t.mu.Unlock()
+}
+
+// AddConnected installs interface address p (like 10.0.1.1/24) on port:
+// the subnet p.Masked() gleans on port and p's address is local.
+func (t *Table) AddConnected(port uint16, p netip.Prefix) error {
+	if !p.IsValid() || !p.Addr().Is4() {
+		return fmt.Errorf("fib: connected %v: %w", p, ErrNotIPv4)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.ifs[port]; !ok {
+		return fmt.Errorf("fib: connected %v on port %d: %w", p, port, ErrNoInterface)
+	}
+	sub := p.Masked()
+	t.connected[sub] = port
+	if e, ok := t.rib.Get(sub); !ok || e.kind < KindConnected {
+		t.install(sub, ribEntry{t.gleanAdj(port), KindConnected})
+	}
+	host := netip.PrefixFrom(p.Addr(), 32)
+	t.locals[host] = port
+	if e, ok := t.rib.Get(host); !ok || e.kind < KindLocal {
+		t.install(host, ribEntry{uint32(t.localAdj(port, p.Addr().As4())), KindLocal})
+	}
+	t.publish()
+	return nil
+}
+
+func (t *Table) gleanAdj(port uint16) uint32 {
+	if i, ok := t.glean[port]; ok {
+		return uint32(i)
+	}
+	i := t.newAdj(Adjacency{Kind: AdjGlean, Port: port, MTU: t.ifs[port].mtu})
+	t.glean[port] = i
+	return uint32(i)
+}
+
+func (t *Table) localAdj(port uint16, ip [4]byte) AdjIndex {
+	k := adjKey{port, ip}
+	if i, ok := t.local[k]; ok {
+		return i
+	}
+	i := t.newAdj(Adjacency{Kind: AdjLocal, Port: port, MTU: t.ifs[port].mtu, NextHop: ip})
+	t.local[k] = i
+	return i
+}
+
+// nextHopAdj returns the shared adjacency of (port, ip), INCOMPLETE when new.
+func (t *Table) nextHopAdj(port uint16, ip [4]byte) AdjIndex {
+	k := adjKey{port, ip}
+	if i, ok := t.nhAdj[k]; ok {
+		return i
+	}
+	i := t.newAdj(Adjacency{Kind: AdjIncomplete, Port: port, MTU: t.ifs[port].mtu, NextHop: ip})
+	t.nhAdj[k] = i
+	return i
+}
+
+// newAdj appends a; appending never touches the part of the array that
+// published views can see.
+func (t *Table) newAdj(a Adjacency) AdjIndex {
+	t.adjs = append(t.adjs, a)
+	return AdjIndex(len(t.adjs) - 1)
+}
+
+// install puts e at p in the RIB and the trie, releasing the group the
+// previous entry used.
+func (t *Table) install(p netip.Prefix, e ribEntry) {
+	if old, ok := t.rib.Get(p); ok {
+		t.release(old.res)
+	}
+	t.rib.Insert(p, e)
+	t.trie.insert(p, e.res)
+}
+
+// uninstall removes p from the RIB and the trie.
+func (t *Table) uninstall(p netip.Prefix, old ribEntry) {
+	t.release(old.res)
+	t.rib.Delete(p)
+	var repl uint32
+	var bits int
+	if p.Bits() > 0 {
+		if cp, ce, ok := t.rib.LookupPrefixLPM(netip.PrefixFrom(p.Addr(), p.Bits()-1).Masked()); ok {
+			repl, bits = ce.res, cp.Bits()
+		}
+	}
+	t.trie.remove(p, repl, bits)
+}
+
+// resolve turns hops into adjacency indices.
+func (t *Table) resolve(hops []NextHop) ([]AdjIndex, error) {
+	if len(hops) == 0 {
+		return nil, ErrNoNextHop
+	}
+	out := make([]AdjIndex, 0, len(hops))
+	for _, h := range hops {
+		if !h.Addr.Is4() {
+			return nil, fmt.Errorf("next hop %v: %w", h.Addr, ErrNotIPv4)
+		}
+		var port uint16
+		if h.Port < 0 {
+			p, ok := t.connectedPort(h.Addr)
+			if !ok {
+				return nil, fmt.Errorf("next hop %v: %w", h.Addr, ErrUnreachable)
+			}
+			port = p
+		} else {
+			if _, ok := t.ifs[uint16(h.Port)]; !ok || h.Port > 0xffff {
+				return nil, fmt.Errorf("next hop %v port %d: %w", h.Addr, h.Port, ErrNoInterface)
+			}
+			port = uint16(h.Port)
+		}
+		out = append(out, t.nextHopAdj(port, h.Addr.As4()))
+	}
+	return out, nil
+}
+
+// connectedPort returns the port of the longest connected subnet holding a.
+func (t *Table) connectedPort(a netip.Addr) (uint16, bool) {
+	best, port := -1, uint16(0)
+	for p, pt := range t.connected {
+		if p.Contains(a) && p.Bits() > best {
+			best, port = p.Bits(), pt
+		}
+	}
+	return port, best >= 0
+}
+
+// result returns the trie result for a path set: the adjacency itself, or
+// a shared ECMP group.
+func (t *Table) result(adjs []AdjIndex) uint32 {
+	if len(adjs) == 1 {
+		return uint32(adjs[0])
+	}
+	key := make([]byte, 0, 4*len(adjs))
+	for _, a := range adjs {
+		key = strconv.AppendUint(key, uint64(a), 36)
+		key = append(key, ',')
+	}
+	if g, ok := t.gbyKey[string(key)]; ok {
+		t.ginfo[g].refs++
+		return grpBit | g
+	}
+	nb := 1
+	for nb < 16*len(adjs) {
+		nb <<= 1
+	}
+	buckets := make([]AdjIndex, nb)
+	for i := range buckets {
+		buckets[i] = adjs[i%len(adjs)]
+	}
+	var g uint32
+	if n := len(t.gfree); n > 0 {
+		g, t.gfree = t.gfree[n-1], t.gfree[:n-1]
+		t.groups = slices.Clone(t.groups)
+		t.groups[g] = buckets
+		t.ginfo[g] = group{members: adjs, refs: 1}
+	} else {
+		g = uint32(len(t.groups))
+		t.groups = append(t.groups, buckets)
+		t.ginfo = append(t.ginfo, group{members: adjs, refs: 1})
+	}
+	t.gbyKey[string(key)] = g
+	return grpBit | g
+}
+
+// release drops one reference to res's group, if it is one.
+func (t *Table) release(res uint32) {
+	if res&grpBit == 0 {
+		return
+	}
+	g := res &^ grpBit
+	gi := &t.ginfo[g]
+	if gi.refs--; gi.refs > 0 {
+		return
+	}
+	for k, v := range t.gbyKey {
+		if v == g {
+			delete(t.gbyKey, k)
+		}
+	}
+	*gi = group{}
+	t.groups = slices.Clone(t.groups)
+	t.groups[g] = nil
+	t.gfree = append(t.gfree, g)
+}
+
+// AddRoute installs (or replaces) the static route p via hops; several hops
+// make an ECMP route. A static route shadows a connected, local or
+// neighbour route at the same prefix.
+func (t *Table) AddRoute(p netip.Prefix, hops []NextHop) error {
+	return t.AddRoutes([]netip.Prefix{p}, hops)
+}
+
+// AddRoutes installs every prefix of ps via the same hops and publishes
+// once: trie nodes are copied once for the batch instead of once per route.
+// On error nothing is installed.
+func (t *Table) AddRoutes(ps []netip.Prefix, hops []NextHop) error {
+	for _, p := range ps {
+		if !p.IsValid() || !p.Addr().Is4() {
+			return fmt.Errorf("fib: route %v: %w", p, ErrNotIPv4)
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	adjs, err := t.resolve(hops)
+	if err != nil {
+		t.publish() // resolve may have appended adjacencies
+		return fmt.Errorf("fib: route %v: %w", ps, err)
+	}
+	for _, p := range ps {
+		t.install(p.Masked(), ribEntry{t.result(adjs), KindStatic})
+	}
+	t.publish()
+	return nil
+}
+
+// DelRoute removes the static route p; a connected, local or neighbour
+// route it shadowed comes back.
+func (t *Table) DelRoute(p netip.Prefix) error {
+	if !p.IsValid() || !p.Addr().Is4() {
+		return fmt.Errorf("fib: route %v: %w", p, ErrNotIPv4)
+	}
+	p = p.Masked()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.rib.Get(p)
+	if !ok || e.kind != KindStatic {
+		return fmt.Errorf("fib: route %v: %w", p, ErrNoRoute)
+	}
+	t.restore(p, e)
+	t.publish()
+	return nil
+}
+
+// restore replaces the installed entry e at p by the best lower source, or
+// removes p.
+func (t *Table) restore(p netip.Prefix, e ribEntry) {
+	if port, ok := t.locals[p]; ok && e.kind > KindLocal {
+		t.install(p, ribEntry{uint32(t.localAdj(port, p.Addr().As4())), KindLocal})
+	} else if port, ok := t.connected[p]; ok && e.kind > KindConnected {
+		t.install(p, ribEntry{t.gleanAdj(port), KindConnected})
+	} else if a, ok := t.neighbors[p]; ok && e.kind > KindNeighbor {
+		t.install(p, ribEntry{uint32(a), KindNeighbor})
+	} else {
+		t.uninstall(p, e)
+	}
+}

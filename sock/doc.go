@@ -1,0 +1,19 @@
+// Package sock adapts the graph's UDP stack to Go's net interfaces:
+// *UDPConn is a net.PacketConn (plus ReadFromUDPAddrPort,
+// WriteToUDPAddrPort and batched ReadBatch/WriteBatch) over a stack.Socket.
+//
+// Data path: received datagrams sit on the socket's per-worker lock-free
+// rings as packet buffers; a read copies the payload out and frees the
+// buffer into the stack's application-side cache (pkt.Cache under a mutex).
+// A write allocates a buffer from that cache, builds the IPv4/UDP packet in
+// it with checksums and pushes it onto the transmit ring of the socket's
+// home worker. Buffers never stay with the application: after Close every
+// queued buffer is freed, so the pool's InUse returns to zero.
+//
+// Blocking: a reader that finds nothing registers as waiting and sleeps on
+// a one-slot channel; the worker sends on it only when a reader is waiting
+// (once per vector), so the fast path has no channel operation. Deadlines
+// are channels closed by a timer; changing a deadline wakes blocked readers
+// so they re-evaluate it. Errors are *net.OpError wrapping
+// os.ErrDeadlineExceeded or net.ErrClosed as in package net.
+package sock

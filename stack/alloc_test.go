@@ -1,0 +1,117 @@
+package stack_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"vecnet/pkt"
+	"vecnet/stack"
+	"vecnet/stack/stacktest"
+)
+
+func TestNoAllocs(t *testing.T) {
+	r := stacktest.New(t, 1024, stack.Config{})
+	defer r.Close()
+	r.Discard = true
+	if err := r.Stack.HandleUDP(53, func(b *stack.UDPBatch) {
+		for k := 0; k < b.Len(); k++ {
+			p := b.Payload(k)
+			b.Reply(k, copy(p[:len(p)+2], p)+2)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer so.Close()
+	payload := []byte("0123456789abcdef0123456789abcdef")
+	sockDst := netip.MustParseAddrPort("10.0.1.1:9000")
+	var idx [32]pkt.Index
+	var buf [64]byte
+	msgs := make([]stack.Message, 32)
+	for k := range msgs {
+		msgs[k] = stack.Message{Buf: make([]byte, 64), N: len(payload), Addr: client}
+	}
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"handler reply", func() {
+			for k := range idx {
+				idx[k] = r.Frame(0, client, server, payload)
+			}
+			r.Deliver(0, idx[:]...)
+		}},
+		{"socket receive", func() {
+			for k := range idx {
+				idx[k] = r.Frame(0, client, sockDst, payload)
+			}
+			r.Deliver(0, idx[:]...)
+			for range idx {
+				if _, _, ok := so.Recv(buf[:]); !ok {
+					panic("lost datagram")
+				}
+			}
+		}},
+		{"socket receive batch", func() {
+			for k := range idx {
+				idx[k] = r.Frame(0, client, sockDst, payload)
+			}
+			r.Deliver(0, idx[:]...)
+			if so.RecvBatch(msgs) != len(msgs) {
+				panic("lost datagrams")
+			}
+		}},
+		{"socket send", func() {
+			for range 8 {
+				if err := so.Send(payload, client); err != nil {
+					panic(err)
+				}
+			}
+			r.Poll(0)
+		}},
+		{"socket send batch", func() {
+			for k := range msgs {
+				msgs[k].N = len(payload)
+			}
+			if n, err := so.SendBatch(msgs); n != len(msgs) || err != nil {
+				panic(err)
+			}
+			r.Poll(0)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f() // warm up (handler batch, caches)
+			if n := testing.AllocsPerRun(100, tc.f); n != 0 {
+				t.Errorf("%v allocations per run, want 0", n)
+			}
+		})
+	}
+	if r.Discarded == 0 {
+		t.Fatal("nothing reached the capture nodes")
+	}
+}
+
+func BenchmarkHandlerReply(b *testing.B) {
+	r := stacktest.New(b, 2048, stack.Config{})
+	defer r.Close()
+	r.Discard = true
+	_ = r.Stack.HandleUDP(53, func(bt *stack.UDPBatch) {
+		for k := 0; k < bt.Len(); k++ {
+			bt.Reply(k, len(bt.Payload(k)))
+		}
+	})
+	payload := make([]byte, 64)
+	var idx [pkt.VectorSize]pkt.Index
+	b.ResetTimer()
+	for b.Loop() {
+		for k := range idx {
+			idx[k] = r.Frame(0, client, server, payload)
+		}
+		r.Deliver(0, idx[:]...)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pkt.VectorSize), "ns/pkt")
+}

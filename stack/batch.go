@@ -1,0 +1,131 @@
+package stack
+
+import (
+	"net/netip"
+
+	"vecnet/pkt"
+	"vecnet/wire"
+)
+
+// UDPHandler answers datagrams in the graph, on the worker that received
+// them. It gets one batch per vector and must not block or keep the batch
+// (or any slice of it) after returning.
+type UDPHandler func(b *UDPBatch)
+
+// Verdicts of a batch entry.
+const (
+	verdictNone uint8 = iota
+	verdictReply
+	verdictDrop
+)
+
+// UDPBatch is the datagrams of one vector for one handler. It belongs to
+// the worker; a handler uses it only during its call.
+type UDPBatch struct {
+	a    *pkt.Arena
+	ipID *uint16
+	n    int
+
+	pos     [pkt.VectorSize]uint16 // position in the node's vector
+	idx     [pkt.VectorSize]pkt.Index
+	verdict [pkt.VectorSize]uint8
+	payLen  [pkt.VectorSize]uint16
+	src     [pkt.VectorSize][4]byte
+	dst     [pkt.VectorSize][4]byte
+	sport   [pkt.VectorSize]uint16
+	dport   [pkt.VectorSize]uint16
+}
+
+func (b *UDPBatch) reset() { b.n = 0 }
+
+func (b *UDPBatch) add(pos int, i pkt.Index, src, dst [4]byte, sport, dport uint16, payLen int) {
+	k := b.n
+	b.pos[k] = uint16(pos)
+	b.idx[k] = i
+	b.verdict[k] = verdictNone
+	b.payLen[k] = uint16(payLen)
+	b.src[k], b.dst[k] = src, dst
+	b.sport[k], b.dport[k] = sport, dport
+	b.n++
+}
+
+// Len reports how many datagrams the batch holds.
+func (b *UDPBatch) Len() int { return b.n }
+
+// Payload returns datagram k's payload, writable in place. Its capacity
+// extends to the end of the packet's buffer slot, so an answer written
+// through Payload(k)[:n] may be longer than the query.
+func (b *UDPBatch) Payload(k int) []byte {
+	i := b.idx[k]
+	m := b.a.Meta(i)
+	off := int(m.Off) + int(m.L4) + wire.UDPLen
+	return b.a.Slot(i)[off : off+int(b.payLen[k])]
+}
+
+// Src returns the remote address of datagram k.
+func (b *UDPBatch) Src(k int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4(b.src[k]), b.sport[k])
+}
+
+// Dst returns the local address of datagram k.
+func (b *UDPBatch) Dst(k int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4(b.dst[k]), b.dport[k])
+}
+
+// MaxReply returns the largest n Reply(k, n) accepts.
+func (b *UDPBatch) MaxReply(k int) int {
+	i := b.idx[k]
+	m := b.a.Meta(i)
+	return min(pkt.SlotSize-(int(m.Off)+int(m.L4)+wire.UDPLen), 0xffff-wire.IPv4MinLen-wire.UDPLen)
+}
+
+// Reply answers datagram k in place with Payload(k)[:n]: addresses and
+// ports swapped, a fresh 20-byte IP header (options dropped), lengths,
+// TTL and both checksums set. The packet goes on to ip4-lookup. An n out of
+// range (see MaxReply) drops the datagram, counted as reply_too_long. Only
+// the first Reply or Drop of a datagram counts.
+func (b *UDPBatch) Reply(k, n int) {
+	if b.verdict[k] != verdictNone {
+		return
+	}
+	if n < 0 || n > b.MaxReply(k) {
+		b.verdict[k] = verdictTooLong
+		return
+	}
+	i := b.idx[k]
+	m := b.a.Meta(i)
+	slot := b.a.Slot(i)
+	l4 := int(m.Off) + int(m.L4)
+	l3 := l4 - wire.IPv4MinLen
+	*b.ipID++
+	f := wire.IPv4Fields{
+		TotalLen: uint16(wire.IPv4MinLen + wire.UDPLen + n),
+		ID:       *b.ipID,
+		TTL:      DefaultTTL,
+		Protocol: wire.IPProtoUDP,
+		Src:      b.dst[k],
+		Dst:      b.src[k],
+	}
+	wire.IPv4(slot[l3:l4]).Encode(&f)
+	u := wire.UDP(slot[l4 : l4+wire.UDPLen+n])
+	uf := wire.UDPFields{SrcPort: b.dport[k], DstPort: b.sport[k], Length: uint16(wire.UDPLen + n)}
+	u.Encode(&uf)
+	u.SetChecksum(u.ComputeChecksum(b.dst[k], b.src[k]))
+	m.L3 = uint16(l3 - int(m.Off))
+	m.Len = uint16(l4 + wire.UDPLen + n - int(m.Off))
+	m.Flags = m.Flags&^pkt.FlagL4ChecksumOK | pkt.FlagLocal
+	b.verdict[k] = verdictReply
+}
+
+// Drop consumes datagram k without an answer (counted as handler_dropped).
+func (b *UDPBatch) Drop(k int) {
+	if b.verdict[k] == verdictNone {
+		b.verdict[k] = verdictDrop
+	}
+}
+
+// verdictTooLong marks a Reply whose length did not fit.
+const verdictTooLong uint8 = 3
+
+// DefaultTTL is the TTL of datagrams the stack originates.
+const DefaultTTL = 64

@@ -1,0 +1,53 @@
+// Package stack is the host's UDP stack, in the graph: the udp4-input node
+// that ip4-local hands UDP for the host's addresses to, the
+// udp4-socket-output input node that sends what sockets wrote, and the
+// endpoints (in-graph handlers and sockets) they serve.
+//
+// # Receive
+//
+// udp4-input validates the UDP header against the IP payload and the
+// checksum, then demultiplexes by destination port through a snapshot of the
+// endpoint table: a flat [65536]uint16 port -> endpoint id array and the
+// endpoints by id, published through an atomic pointer (RCU: readers load
+// it once per vector; writers copy, edit and swap under Stack.mu). Then:
+//
+//   - a port with an in-graph handler (HandleUDP): the vector's datagrams for
+//     that handler are gathered into a UDPBatch and the handler is called
+//     once per vector; it answers in place (Reply), and the answers go on to
+//     ip4-lookup without a copy;
+//   - a port with a socket (Open): the buffer index is pushed onto the
+//     socket's single-producer single-consumer ring for this worker; the
+//     application copies the payload out and frees the buffer;
+//   - a closed port: ICMP port unreachable through icmp4-error.
+//
+// # Send
+//
+// The application builds the whole packet (a placeholder Ethernet header,
+// IPv4 and UDP headers with checksums, the payload) in a buffer of its own,
+// pushes the index onto the socket's transmit ring on its home worker and
+// sets the socket's bit in that worker's two-level "pending" bitmap. The
+// udp4-socket-output input node reads one summary word per pass and, only
+// when it is non-zero, drains the rings of the sockets whose bits are set
+// into ip4-lookup: its cost is O(sockets with pending data).
+//
+// # Buffers and threads
+//
+// Worker-side code (the nodes, handlers) allocates and frees through the
+// worker's pkt.Cache. Application-side code (Socket methods, any goroutine)
+// allocates and frees through one pkt.Cache per Stack guarded by a mutex.
+// A buffer on a ring belongs to the ring's consumer once published.
+//
+// Closing a socket or removing a handler publishes a table without it and
+// then waits for a grace period: every worker has left the stack's nodes at
+// least once (a per-worker sequence counter, odd while inside), so no worker
+// still holds the old endpoint; only then are the rings drained and the
+// endpoint id reused.
+package stack
+
+// Node names.
+const (
+	// UDPInputName is the node ip4-local hands the host's UDP to.
+	UDPInputName = "udp4-input"
+	// SocketOutputName is the input node that sends what sockets wrote.
+	SocketOutputName = "udp4-socket-output"
+)

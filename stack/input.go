@@ -1,0 +1,198 @@
+package stack
+
+import (
+	"vecnet/graph"
+	"vecnet/pkt"
+	"vecnet/wire"
+)
+
+// udp4-input error codes.
+const (
+	InErrTooShort = iota
+	InErrBadChecksum
+	InErrNoListener
+	InErrQueueFull
+	InErrDelivered
+	InErrReplied
+	InErrHandlerDropped
+	InErrUnanswered
+	InErrReplyTooLong
+)
+
+const (
+	inNextLookup = 1 + iota
+	inNextICMPError
+)
+
+// nextConsumed marks a packet that left the graph (pushed to a socket).
+const nextConsumed = 0xffff
+
+// portUnreachable is ip4's Meta.Aux request for ICMP type 3 code 3.
+var portUnreachable = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+
+// inputState is one worker's udp4-input state.
+type inputState struct {
+	w       int
+	ws      *workerShared
+	ipID    uint16
+	gen     uint32
+	mark    [MaxEndpoints]uint32 // endpoint id -> gen of the last vector that used it
+	active  []uint16             // handler ids with datagrams in this vector
+	touched []uint16             // socket ids given datagrams in this vector
+	batches [MaxEndpoints]*UDPBatch
+}
+
+func (s *Stack) inputNode() graph.Registration {
+	return graph.Registration{
+		Name: UDPInputName,
+		Next: []string{s.cfg.LookupNode, s.cfg.ICMPErrorNode},
+		Errors: []graph.Error{
+			InErrTooShort:       {Name: "too_short", Help: "UDP header truncated or length field out of range"},
+			InErrBadChecksum:    {Name: "bad_checksum", Help: "UDP checksum is wrong"},
+			InErrNoListener:     {Name: "no_listener", Help: "no socket or handler on the port (port unreachable sent)", Severity: graph.SevWarn},
+			InErrQueueFull:      {Name: "socket_queue_full", Help: "socket receive ring full", Severity: graph.SevWarn},
+			InErrDelivered:      {Name: "delivered", Help: "datagrams queued to sockets", Severity: graph.SevInfo},
+			InErrReplied:        {Name: "replied", Help: "datagrams answered in place by a handler", Severity: graph.SevInfo},
+			InErrHandlerDropped: {Name: "handler_dropped", Help: "datagrams a handler consumed without an answer", Severity: graph.SevInfo},
+			InErrUnanswered:     {Name: "handler_unanswered", Help: "datagrams a handler neither answered nor dropped", Severity: graph.SevWarn},
+			InErrReplyTooLong:   {Name: "reply_too_long", Help: "handler answer does not fit the buffer"},
+		},
+		Init: func(n *graph.Node) error {
+			w, err := s.workerOf(n.Graph())
+			if err != nil {
+				return err
+			}
+			n.State = &inputState{w: w, ws: s.workers[w], active: make([]uint16, 0, pkt.VectorSize), touched: make([]uint16, 0, pkt.VectorSize)}
+			return nil
+		},
+		Func: func(n *graph.Node, v *pkt.Vector) int {
+			st := n.State.(*inputState)
+			st.ws.seq.n.Add(1)
+			cnt := s.input(n, st, v)
+			st.ws.seq.n.Add(1)
+			return cnt
+		},
+	}
+}
+
+// input demultiplexes v. It runs between the two seq increments.
+func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
+	tab := s.tab.Load()
+	a := n.Arena()
+	cnt := v.Len
+	st.gen++
+	st.active = st.active[:0]
+	st.touched = st.touched[:0]
+	delivered := 0
+	for k, i := range v.Idx[:cnt] {
+		m := a.Meta(i)
+		d := a.Data(i)
+		l3, l4 := int(m.L3), int(m.L4)
+		if l3+wire.IPv4MinLen > len(d) || l4 < l3+wire.IPv4MinLen {
+			n.Drop(m, k, InErrTooShort)
+			continue
+		}
+		ip := wire.IPv4(d[l3:])
+		end := min(l3+int(ip.TotalLen()), len(d))
+		if l4 > end {
+			n.Drop(m, k, InErrTooShort)
+			continue
+		}
+		u, ok := wire.ParseUDP(d[l4:end])
+		if !ok {
+			n.Drop(m, k, InErrTooShort)
+			continue
+		}
+		src, dst := ip.Src(), ip.Dst()
+		if m.Flags&pkt.FlagL4ChecksumOK == 0 && !u.ChecksumValid(src, dst) {
+			n.Drop(m, k, InErrBadChecksum)
+			continue
+		}
+		dport := u.DstPort()
+		id := tab.ports[dport]
+		ep := &tab.eps[id]
+		if ep.kind == epNone || (ep.addr != [4]byte{} && ep.addr != dst) {
+			n.Count(InErrNoListener, 1)
+			m.Aux = portUnreachable
+			n.Nexts[k] = inNextICMPError
+			continue
+		}
+		if ep.kind == epSocket {
+			if !ep.sock.rx[st.w].push(i) {
+				n.Drop(m, k, InErrQueueFull)
+				continue
+			}
+			n.Nexts[k] = nextConsumed
+			delivered++
+			if st.mark[id] != st.gen {
+				st.mark[id] = st.gen
+				st.touched = append(st.touched, id)
+			}
+			continue
+		}
+		b := st.batches[id]
+		if b == nil {
+			b = &UDPBatch{a: a, ipID: &st.ipID}
+			st.batches[id] = b
+		}
+		if st.mark[id] != st.gen {
+			st.mark[id] = st.gen
+			st.active = append(st.active, id)
+			b.reset()
+		}
+		b.add(k, i, src, dst, u.SrcPort(), dport, int(u.Length())-wire.UDPLen)
+		n.Nexts[k] = graph.NextDrop // decided after the handler ran
+	}
+	if delivered > 0 {
+		n.Count(InErrDelivered, uint64(delivered))
+		for _, id := range st.touched {
+			tab.eps[id].sock.signal()
+		}
+	}
+	for _, id := range st.active {
+		b := st.batches[id]
+		tab.eps[id].handler(b)
+		s.settle(n, a, b)
+	}
+	// Take the consumed packets out of the vector before handing it on.
+	j := 0
+	for k := 0; k < cnt; k++ {
+		if e := n.Nexts[k]; e != nextConsumed {
+			v.Idx[j] = v.Idx[k]
+			n.Nexts[j] = e
+			j++
+		}
+	}
+	v.Len = j
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
+}
+
+// settle turns a handler's verdicts into nexts and counters.
+func (s *Stack) settle(n *graph.Node, a *pkt.Arena, b *UDPBatch) {
+	replied := 0
+	for k := 0; k < b.n; k++ {
+		pos := int(b.pos[k])
+		m := a.Meta(b.idx[k])
+		switch b.verdict[k] {
+		case verdictReply:
+			n.Nexts[pos] = inNextLookup
+			replied++
+		case verdictDrop:
+			n.Drop(m, pos, InErrHandlerDropped)
+		case verdictTooLong:
+			n.Drop(m, pos, InErrReplyTooLong)
+		default:
+			n.Drop(m, pos, InErrUnanswered)
+		}
+	}
+	if replied > 0 {
+		n.Count(InErrReplied, uint64(replied))
+	}
+}
+
+// icmpRequest packs an ICMP error request for icmp4-error into Meta.Aux
+// (the layout of ip4.ICMPRequest).
+func icmpRequest(typ, code uint8, mtu uint16) uint32 {
+	return uint32(typ)<<24 | uint32(code)<<16 | uint32(mtu)
+}

@@ -1,0 +1,67 @@
+package stack
+
+import (
+	"sync/atomic"
+
+	"vecnet/pkt"
+)
+
+// ring is a bounded single-producer single-consumer queue of buffer indices
+// (a Lamport queue with cached indices). The producer alone writes tail and
+// cachedHead; the consumer alone writes head and cachedTail. Publishing an
+// index with the release store of tail hands the buffer (and its Meta and
+// bytes) to the consumer.
+type ring struct {
+	mask uint32
+	buf  []pkt.Index
+
+	_          [64]byte
+	tail       atomic.Uint32 // written by the producer
+	cachedHead uint32        // producer's copy of head
+	_          [56]byte
+	head       atomic.Uint32 // written by the consumer
+	cachedTail uint32        // consumer's copy of tail
+	_          [56]byte
+}
+
+// newRing returns a ring holding up to size (rounded up to a power of two) indices.
+func newRing(size int) *ring {
+	n := 1
+	for n < size {
+		n <<= 1
+	}
+	return &ring{mask: uint32(n - 1), buf: make([]pkt.Index, n)}
+}
+
+// push appends i; it reports false when the ring is full. Producer only.
+func (r *ring) push(i pkt.Index) bool {
+	t := r.tail.Load()
+	if t-r.cachedHead > r.mask {
+		r.cachedHead = r.head.Load()
+		if t-r.cachedHead > r.mask {
+			return false
+		}
+	}
+	r.buf[t&r.mask] = i
+	r.tail.Store(t + 1)
+	return true
+}
+
+// pop removes the oldest index; it reports false when the ring is empty.
+// Consumer only.
+func (r *ring) pop() (pkt.Index, bool) {
+	h := r.head.Load()
+	if h == r.cachedTail {
+		r.cachedTail = r.tail.Load()
+		if h == r.cachedTail {
+			return 0, false
+		}
+	}
+	i := r.buf[h&r.mask]
+	r.head.Store(h + 1)
+	return i, true
+}
+
+// empty reports whether the ring holds nothing; any goroutine may call it
+// (the answer may be stale by the time it returns).
+func (r *ring) empty() bool { return r.head.Load() == r.tail.Load() }

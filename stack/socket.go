@@ -1,0 +1,393 @@
+package stack
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"vecnet/pkt"
+	"vecnet/wire"
+)
+
+// Socket errors.
+var (
+	ErrClosed     = errors.New("stack: socket closed")
+	ErrQueueFull  = errors.New("stack: socket transmit ring full")
+	ErrNoBuffers  = errors.New("stack: no packet buffers")
+	ErrTooLong    = errors.New("stack: datagram too long")
+	ErrNoSource   = errors.New("stack: no source address for the destination")
+	ErrBadAddress = errors.New("stack: invalid destination address")
+)
+
+// LocalPort is the Meta.RxPort of packets the stack originates.
+const LocalPort = 0xffff
+
+// Layout of a packet a socket sends, in its buffer from pkt.Headroom: a
+// placeholder Ethernet header (ip4-rewrite writes it), IPv4, UDP, data.
+const (
+	txL3   = wire.EthernetLen
+	txL4   = txL3 + wire.IPv4MinLen
+	txData = txL4 + wire.UDPLen
+)
+
+// MaxPayload is the largest datagram a socket sends (one buffer, no
+// fragmentation). Larger than the egress MTU allows is dropped by
+// ip4-rewrite.
+const MaxPayload = pkt.DataCap - txData
+
+// Message is one datagram of a batch: Buf holds the data (N bytes of it are
+// valid after a read; Buf[:N] is sent on a write), Addr the remote address.
+type Message struct {
+	Buf  []byte
+	N    int
+	Addr netip.AddrPort
+}
+
+// Socket is a UDP endpoint served by the graph. Its methods are safe for
+// concurrent use and never block: package sock builds blocking,
+// deadline-aware net.PacketConn semantics on Recv/BeginWait/Ready.
+//
+// Receive: one SPSC ring per worker (producer: that worker's udp4-input;
+// consumer: whoever holds rxMu). Transmit: one SPSC ring to the home
+// worker (producer: whoever holds txMu; consumer: the home worker's
+// udp4-socket-output).
+type Socket struct {
+	s    *Stack
+	id   uint16
+	port uint16
+	addr [4]byte
+	home int
+	rx   []*ring
+	tx   *ring
+
+	notify  chan struct{} // capacity 1; a token means "look again"
+	waiters atomic.Int32  // readers between BeginWait and EndWait
+	closed  atomic.Bool
+
+	rxMu   sync.Mutex
+	rxNext int
+	txMu   sync.Mutex
+	ipID   uint16
+	txIdx  []pkt.Index // SendBatch scratch, under txMu
+	rxFree []pkt.Index // RecvBatch scratch, under rxMu
+}
+
+// Open binds a socket to laddr: an IPv4 address of the host or the
+// unspecified address, and a port (0 = an ephemeral one).
+func (s *Stack) Open(laddr netip.AddrPort) (*Socket, error) {
+	a := laddr.Addr().Unmap()
+	if a.IsValid() && !a.Is4() {
+		return nil, ErrNotIPv4
+	}
+	so := &Socket{s: s, notify: make(chan struct{}, 1), tx: newRing(s.cfg.TxRing),
+		txIdx: make([]pkt.Index, 0, 64), rxFree: make([]pkt.Index, 0, 64)}
+	if a.IsValid() {
+		so.addr = a.As4()
+	}
+	so.rx = make([]*ring, len(s.workers))
+	for w := range so.rx {
+		so.rx[w] = newRing(s.cfg.RxRing)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, port, err := s.bindPort(laddr.Port(), endpoint{kind: epSocket, addr: so.addr, sock: so})
+	if err != nil {
+		return nil, err
+	}
+	so.id, so.port = id, port
+	so.home = int(id) % len(s.workers)
+	return so, nil
+}
+
+// LocalAddr returns the bound address and port.
+func (so *Socket) LocalAddr() netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4(so.addr), so.port)
+}
+
+// Close unbinds the socket, waits until no worker can reach it and frees
+// every queued buffer. Readers waiting on Ready are woken. Close is
+// idempotent.
+func (so *Socket) Close() error {
+	if so.closed.Swap(true) {
+		return nil
+	}
+	select {
+	case so.notify <- struct{}{}:
+	default:
+	}
+	so.s.unbind(so.port, so.id, func() {
+		so.rxMu.Lock()
+		so.txMu.Lock()
+		var buf [64]pkt.Index
+		drain := func(r *ring) {
+			for {
+				n := 0
+				for n < len(buf) {
+					i, ok := r.pop()
+					if !ok {
+						break
+					}
+					buf[n] = i
+					n++
+				}
+				if n == 0 {
+					return
+				}
+				so.s.appFree(buf[:n])
+			}
+		}
+		for _, r := range so.rx {
+			drain(r)
+		}
+		drain(so.tx)
+		so.txMu.Unlock()
+		so.rxMu.Unlock()
+	})
+	return nil
+}
+
+// Closed reports whether Close was called.
+func (so *Socket) Closed() bool { return so.closed.Load() }
+
+// signal wakes a waiting reader; called by workers after queuing.
+func (so *Socket) signal() {
+	if so.waiters.Load() > 0 {
+		select {
+		case so.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Ready returns the channel a reader waits on between BeginWait and
+// EndWait: a value means "try again" (data, or Close).
+func (so *Socket) Ready() <-chan struct{} { return so.notify }
+
+// Wake makes a waiting reader try again (for deadline changes).
+func (so *Socket) Wake() {
+	select {
+	case so.notify <- struct{}{}:
+	default:
+	}
+}
+
+// BeginWait registers a reader about to wait on Ready. It reports false,
+// registering nothing, when a datagram is already queued or the socket is
+// closed, so the reader should try Recv again instead of waiting.
+func (so *Socket) BeginWait() bool {
+	so.waiters.Add(1)
+	if so.closed.Load() || so.rxPending() {
+		so.waiters.Add(-1)
+		return false
+	}
+	return true
+}
+
+// EndWait unregisters a reader registered by BeginWait.
+func (so *Socket) EndWait() { so.waiters.Add(-1) }
+
+func (so *Socket) rxPending() bool {
+	for _, r := range so.rx {
+		if !r.empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// popRx takes the next received buffer, round robin over the workers'
+// rings. Caller holds rxMu.
+func (so *Socket) popRx() (pkt.Index, bool) {
+	nw := len(so.rx)
+	for k := 0; k < nw; k++ {
+		w := so.rxNext
+		so.rxNext++
+		if so.rxNext == nw {
+			so.rxNext = 0
+		}
+		if i, ok := so.rx[w].pop(); ok {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// copyOut copies datagram i's payload into b and returns its length
+// (truncated to len(b)) and source.
+func (so *Socket) copyOut(i pkt.Index, b []byte) (int, netip.AddrPort) {
+	a := so.s.pool.Arena()
+	m := a.Meta(i)
+	d := a.Data(i)
+	ip := wire.IPv4(d[m.L3:])
+	u := wire.UDP(d[m.L4:])
+	n := copy(b, d[int(m.L4)+wire.UDPLen:int(m.L4)+int(u.Length())])
+	return n, netip.AddrPortFrom(netip.AddrFrom4(ip.Src()), u.SrcPort())
+}
+
+// Recv copies the next queued datagram into b (truncating it to len(b))
+// and reports false when none is queued. It never blocks.
+func (so *Socket) Recv(b []byte) (int, netip.AddrPort, bool) {
+	so.rxMu.Lock()
+	i, ok := so.popRx()
+	if !ok {
+		so.rxMu.Unlock()
+		return 0, netip.AddrPort{}, false
+	}
+	n, from := so.copyOut(i, b)
+	so.rxMu.Unlock()
+	var one [1]pkt.Index
+	one[0] = i
+	so.s.appFree(one[:])
+	if so.waiters.Load() > 0 && so.rxPending() {
+		so.Wake() // pass the baton to another waiting reader
+	}
+	return n, from, true
+}
+
+// RecvBatch fills msgs with queued datagrams (Buf, N, Addr) and returns how
+// many; 0 when none is queued. It never blocks.
+func (so *Socket) RecvBatch(msgs []Message) int {
+	so.rxMu.Lock()
+	k := 0
+	for k < len(msgs) {
+		i, ok := so.popRx()
+		if !ok {
+			break
+		}
+		msgs[k].N, msgs[k].Addr = so.copyOut(i, msgs[k].Buf)
+		so.rxFree = append(so.rxFree, i)
+		k++
+		if len(so.rxFree) == cap(so.rxFree) {
+			so.s.appFree(so.rxFree)
+			so.rxFree = so.rxFree[:0]
+		}
+	}
+	if len(so.rxFree) > 0 {
+		so.s.appFree(so.rxFree)
+		so.rxFree = so.rxFree[:0]
+	}
+	so.rxMu.Unlock()
+	if k > 0 && so.waiters.Load() > 0 && so.rxPending() {
+		so.Wake()
+	}
+	return k
+}
+
+// build allocates a buffer and writes a complete IPv4/UDP packet to to.
+// Caller holds txMu.
+func (so *Socket) build(b []byte, to netip.AddrPort) (pkt.Index, error) {
+	if len(b) > MaxPayload {
+		return 0, ErrTooLong
+	}
+	da := to.Addr().Unmap()
+	if !da.Is4() || to.Port() == 0 {
+		return 0, ErrBadAddress
+	}
+	dst := da.As4()
+	src := so.addr
+	if src == ([4]byte{}) {
+		ok := false
+		if so.s.cfg.Source != nil {
+			src, ok = so.s.cfg.Source(dst)
+		}
+		if !ok {
+			return 0, ErrNoSource
+		}
+	}
+	i, ok := so.s.appAlloc()
+	if !ok {
+		return 0, ErrNoBuffers
+	}
+	a := so.s.pool.Arena()
+	d, _ := a.SetData(i, pkt.Headroom, txData+len(b))
+	clear(d[:txL3])
+	so.ipID++
+	f := wire.IPv4Fields{
+		TotalLen: uint16(wire.IPv4MinLen + wire.UDPLen + len(b)),
+		ID:       so.ipID,
+		TTL:      DefaultTTL,
+		Protocol: wire.IPProtoUDP,
+		Src:      src,
+		Dst:      dst,
+	}
+	wire.IPv4(d[txL3:txL4]).Encode(&f)
+	u := wire.UDP(d[txL4:])
+	uf := wire.UDPFields{SrcPort: so.port, DstPort: to.Port(), Length: uint16(wire.UDPLen + len(b))}
+	u.Encode(&uf)
+	copy(d[txData:], b)
+	u.SetChecksum(u.ComputeChecksum(src, dst))
+	m := a.Meta(i)
+	m.L3, m.L4 = txL3, txL4
+	m.RxPort = LocalPort
+	m.Flags = pkt.FlagLocal
+	return i, nil
+}
+
+// Send queues one datagram to to. It never blocks: ErrQueueFull means the
+// transmit ring is full (try again once the worker drained it).
+func (so *Socket) Send(b []byte, to netip.AddrPort) error {
+	so.txMu.Lock()
+	if so.closed.Load() {
+		so.txMu.Unlock()
+		return ErrClosed
+	}
+	i, err := so.build(b, to)
+	if err != nil {
+		so.txMu.Unlock()
+		return err
+	}
+	if !so.tx.push(i) {
+		so.txMu.Unlock()
+		var one [1]pkt.Index
+		one[0] = i
+		so.s.appFree(one[:])
+		return ErrQueueFull
+	}
+	so.txMu.Unlock()
+	so.s.kickTx(so.home, so.id)
+	return nil
+}
+
+// SendBatch queues msgs[k].Buf[:msgs[k].N] to msgs[k].Addr in order and
+// returns how many it queued; the error says why it stopped early.
+func (so *Socket) SendBatch(msgs []Message) (int, error) {
+	so.txMu.Lock()
+	if so.closed.Load() {
+		so.txMu.Unlock()
+		return 0, ErrClosed
+	}
+	k := 0
+	var err error
+	for ; k < len(msgs); k++ {
+		var i pkt.Index
+		i, err = so.build(msgs[k].Buf[:msgs[k].N], msgs[k].Addr)
+		if err != nil {
+			break
+		}
+		if !so.tx.push(i) {
+			var one [1]pkt.Index
+			one[0] = i
+			so.s.appFree(one[:])
+			err = ErrQueueFull
+			break
+		}
+	}
+	so.txMu.Unlock()
+	if k > 0 {
+		so.s.kickTx(so.home, so.id)
+	}
+	return k, err
+}
+
+// kickTx marks socket id as having packets for worker w and wakes the
+// worker when its pending summary was empty (it may be asleep).
+func (s *Stack) kickTx(w int, id uint16) {
+	ws := s.workers[w]
+	ws.pending[id/64].Or(1 << (id % 64))
+	if ws.summary.Or(1<<(id/64)) == 0 {
+		if f := ws.wake.Load(); f != nil {
+			(*f)()
+		}
+	}
+}
