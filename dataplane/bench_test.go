@@ -47,7 +47,7 @@ func forwardBench(b *testing.B, routes int) {
 	}
 	frames := make([][]byte, 256)
 	for k := range frames {
-		frames[k] = buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: dsts[k], ttl: 64, payload: 18})
+		frames[k] = buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: dsts[k], TTL: 64, Payload: 18})
 		if len(frames[k]) != 60 {
 			b.Fatalf("frame is %d bytes", len(frames[k]))
 		}
@@ -101,7 +101,7 @@ func TestForwardingAllocatesNothing(t *testing.T) {
 	r := newRig(t)
 	r.resolve()
 	r.ports[1].discard = true
-	frame := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipFar, payload: 18})
+	frame := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipFar, Payload: 18})
 	a := r.dp.Arena
 	var v pkt.Vector
 	run := func() {
@@ -120,8 +120,8 @@ func TestForwardingAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per 256-packet vector, want 0", n)
 	}
 	// The same holds for ping replies and ICMP errors (the in-place paths).
-	ping := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipRA, proto: 1, payload: 56})
-	ttl := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, ttl: 1})
+	ping := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Proto: 1, Payload: 56})
+	ttl := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, TTL: 1})
 	r.ports[0].discard = true
 	for _, f := range [][]byte{ping, ttl} {
 		frame = f

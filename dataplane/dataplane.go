@@ -18,6 +18,7 @@ import (
 	"vecnet/l3/ip4"
 	"vecnet/l3/neighbor"
 	"vecnet/pkt"
+	"vecnet/stack"
 )
 
 // Dataplane holds the state that all workers share.
@@ -29,9 +30,12 @@ type Dataplane struct {
 	Neighbors *neighbor.Table
 	// Extra registrations and arc features added by services (ACL, the
 	// host stack) before workers are built.
-	Extra     []graph.Registration
-	Features  []graph.Feature
-	LocalUDP  string // node for UDP to the host (host stack), "" = port unreachable
+	Extra    []graph.Registration
+	Features []graph.Feature
+	LocalUDP string // node for UDP to the host (host stack), "" = port unreachable
+	// Stack, if set (NewStack), adds the host UDP stack's nodes to every
+	// worker's graph and receives the host's UDP (LocalUDP is ignored).
+	Stack     *stack.Stack
 	VLANs     map[uint16][]uint16
 	ICMPError ip4.ICMPErrorConfig
 	Glean     neighbor.GleanConfig
@@ -69,6 +73,18 @@ func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...
 	return idx, nil
 }
 
+// NewStack makes the host UDP stack over the data plane's pool, FIB and
+// interfaces (cfg.Source defaults to the route's interface address) and
+// sets d.Stack, so graphs built afterwards include it. cfg.Workers must be
+// the number of worker graphs that will be built.
+func (d *Dataplane) NewStack(cfg stack.Config) *stack.Stack {
+	if cfg.Source == nil {
+		cfg.Source = stack.RouteSource(d.FIB, d.Ifaces)
+	}
+	d.Stack = stack.New(d.Pool, cfg)
+	return d.Stack
+}
+
 // Registrations returns every node of one worker's graph. inputs are the
 // worker's input nodes (from driver.InputNode); ports is indexed by
 // interface and holds this worker's queue of each interface.
@@ -81,7 +97,12 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		}
 		return false
 	}}
+	localUDP := d.LocalUDP
 	regs := append([]graph.Registration{}, inputs...)
+	if d.Stack != nil {
+		localUDP = stack.UDPInputName
+		regs = append(regs, d.Stack.Registrations()...)
+	}
 	regs = append(regs,
 		ethernet.Node(d.Ifaces, ethCfg),
 		neighbor.ARPNode(d.Ifaces, d.Neighbors),
@@ -89,7 +110,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.LookupNode(d.FIB),
 		ip4.RewriteNode(d.FIB),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Glean),
-		ip4.LocalNode(ip4.LocalConfig{UDPNode: d.LocalUDP}),
+		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP}),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		driver.OutputNode(ports),
 	)

@@ -9,7 +9,7 @@ import (
 
 func TestMalformedInputIsCountedAndDropped(t *testing.T) {
 	good := func() []byte {
-		return buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, payload: 20})
+		return buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, Payload: 20})
 	}
 	ipOff := wire.EthernetLen
 	fixSum := func(f []byte) []byte {
@@ -65,16 +65,16 @@ func TestMalformedInputIsCountedAndDropped(t *testing.T) {
 		{"arp off-subnet sender", arpFrame(wire.ARPRequest, hostA, [4]byte{10, 9, 9, 9}, wire.BroadcastMAC, wire.MAC{}, ipRA), "arp-input", "sender_not_on_subnet"},
 		{"arp multicast sender", arpFrame(wire.ARPRequest, wire.MAC{1, 0, 0x5e, 0, 0, 1}, ipHA, wire.BroadcastMAC, wire.MAC{}, ipRA), "arp-input", "bad_sender"},
 		{"fragment to router", func() []byte {
-			f := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipRA, payload: 20})
+			f := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Payload: 20})
 			f[ipOff+6] = 0x20 // MF
 			return fixSum(f)
 		}(), "ip4-local", "fragment"},
 		{"icmp bad checksum to router", func() []byte {
-			f := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipRA, proto: wire.IPProtoICMP, payload: 8})
+			f := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Proto: wire.IPProtoICMP, Payload: 8})
 			f[ipOff+wire.IPv4MinLen+2] ^= 0xff
 			return f
 		}(), "ip4-local", "icmp_bad_checksum"},
-		{"tcp to router", buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipRA, proto: wire.IPProtoTCP, payload: 20}), "ip4-local", "tcp_no_listener"},
+		{"tcp to router", buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Proto: wire.IPProtoTCP, Payload: 20}), "ip4-local", "tcp_no_listener"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,9 +103,9 @@ func TestMalformedInputIsCountedAndDropped(t *testing.T) {
 // nothing leaks (the rig's cleanup checks the pool), and every frame either
 // leaves by a port or is counted.
 func FuzzRouter(f *testing.F) {
-	f.Add(buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, payload: 20}), uint8(0))
-	f.Add(buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipRA, proto: wire.IPProtoICMP, payload: 8}), uint8(0))
-	f.Add(buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, ttl: 1}), uint8(0))
+	f.Add(buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, Payload: 20}), uint8(0))
+	f.Add(buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Proto: wire.IPProtoICMP, Payload: 8}), uint8(0))
+	f.Add(buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, TTL: 1}), uint8(0))
 	f.Add(arpFrame(wire.ARPRequest, hostA, ipHA, wire.BroadcastMAC, wire.MAC{}, ipRA), uint8(0))
 	f.Add(arpFrame(wire.ARPReply, hostB, ipHB, macB, macB, ipRB), uint8(1))
 	f.Add([]byte{}, uint8(1))

@@ -6,6 +6,7 @@ import (
 
 	"vecnet/driver"
 	"vecnet/graph"
+	"vecnet/internal/frames"
 	"vecnet/pkt"
 	"vecnet/wire"
 )
@@ -127,66 +128,11 @@ func (r *rig) inject(port uint16, frames ...[]byte) {
 
 func (r *rig) errCount(node, name string) uint64 { return r.g.ErrorByName(node, name) }
 
-// udpFrame builds an Ethernet/IPv4/UDP frame.
-type frameSpec struct {
-	srcMAC, dstMAC wire.MAC
-	src, dst       [4]byte
-	ttl            uint8
-	proto          uint8
-	df             bool
-	payload        int
-	id             uint16
-}
+// frameSpec and buildFrame, arpFrame: see internal/frames.
+type frameSpec = frames.Spec
 
-func buildFrame(s frameSpec) []byte {
-	if s.ttl == 0 {
-		s.ttl = 64
-	}
-	if s.proto == 0 {
-		s.proto = wire.IPProtoUDP
-	}
-	l4 := wire.UDPLen + s.payload
-	if s.proto == wire.IPProtoICMP {
-		l4 = wire.ICMPv4MinLen + s.payload
-	}
-	b := make([]byte, wire.EthernetLen+wire.IPv4MinLen+l4)
-	eth := wire.Ethernet(b)
-	eth.SetDst(s.dstMAC)
-	eth.SetSrc(s.srcMAC)
-	eth.SetType(wire.EtherTypeIPv4)
-	var flags uint8
-	if s.df {
-		flags = wire.IPv4FlagDF
-	}
-	ip := wire.IPv4(b[wire.EthernetLen:])
-	ip.Encode(&wire.IPv4Fields{TotalLen: uint16(wire.IPv4MinLen + l4), ID: s.id, Flags: flags, TTL: s.ttl, Protocol: s.proto, Src: s.src, Dst: s.dst})
-	body := b[wire.EthernetLen+wire.IPv4MinLen:]
-	for k := range body {
-		body[k] = byte(k)
-	}
-	switch s.proto {
-	case wire.IPProtoUDP:
-		u := wire.UDP(body)
-		u.Encode(&wire.UDPFields{SrcPort: 5000, DstPort: 9, Length: uint16(l4)})
-		u.SetChecksum(u.ComputeChecksum(s.src, s.dst))
-	case wire.IPProtoICMP:
-		ic := wire.ICMPv4(body)
-		ic.SetType(wire.ICMPv4Echo)
-		ic.SetCode(0)
-		ic.SetID(0x1234)
-		ic.SetSeq(7)
-		ic.SetChecksum(0)
-		ic.SetChecksum(ic.ComputeChecksum())
-	}
-	return b
-}
+func buildFrame(s frameSpec) []byte { return frames.IPv4(s) }
 
 func arpFrame(op uint16, srcMAC wire.MAC, sip [4]byte, dstMAC wire.MAC, tmac wire.MAC, tip [4]byte) []byte {
-	b := make([]byte, wire.EthernetLen+wire.ARPLen)
-	eth := wire.Ethernet(b)
-	eth.SetDst(dstMAC)
-	eth.SetSrc(srcMAC)
-	eth.SetType(wire.EtherTypeARP)
-	wire.ARP(b[wire.EthernetLen:]).Encode(&wire.ARPFields{Op: op, SenderMAC: srcMAC, SenderIP: sip, TargetMAC: tmac, TargetIP: tip})
-	return b
+	return frames.ARP(op, srcMAC, sip, dstMAC, tmac, tip)
 }

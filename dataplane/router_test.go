@@ -14,7 +14,7 @@ func TestForwardRewritesAndDecrementsTTL(t *testing.T) {
 	r := newRig(t)
 	r.resolve()
 	for _, dst := range [][4]byte{ipHB, ipFar} {
-		in := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: dst, ttl: 9, payload: 18})
+		in := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: dst, TTL: 9, Payload: 18})
 		r.inject(0, in)
 		out := r.ports[1].take()
 		if len(out) != 1 {
@@ -40,7 +40,7 @@ func TestForwardRewritesAndDecrementsTTL(t *testing.T) {
 func TestEthernetPaddingIsCut(t *testing.T) {
 	r := newRig(t)
 	r.resolve()
-	in := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, payload: 2})
+	in := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, Payload: 2})
 	in = append(in, make([]byte, 60-len(in))...) // padded to the Ethernet minimum
 	r.inject(0, in)
 	out := r.ports[1].take()
@@ -72,15 +72,15 @@ func TestICMPErrors(t *testing.T) {
 		counter    [2]string
 		routerAddr [4]byte
 	}{
-		{"ttl 1", frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, ttl: 1, payload: 10},
+		{"ttl 1", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, TTL: 1, Payload: 10},
 			wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0, [2]string{"ip4-rewrite", "ttl_expired"}, ipRA},
-		{"no route", frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipNone, payload: 10},
+		{"no route", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipNone, Payload: 10},
 			wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0, [2]string{"ip4-lookup", "no_route"}, ipRA},
-		{"df too big", frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, df: true, payload: 1450},
+		{"df too big", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, DF: true, Payload: 1450},
 			wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, 1400, [2]string{"ip4-rewrite", "fragmentation_needed"}, ipRA},
-		{"udp to router", frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipRA, payload: 10},
+		{"udp to router", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Payload: 10},
 			wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0, [2]string{"ip4-local", "udp_port_unreachable"}, ipRA},
-		{"other proto to router", frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipRB, proto: 47, payload: 10},
+		{"other proto to router", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRB, Proto: 47, Payload: 10},
 			wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0, [2]string{"ip4-local", "proto_unreachable"}, ipRA},
 	}
 	for _, tc := range tests {
@@ -126,7 +126,7 @@ func TestICMPErrorRateLimit(t *testing.T) {
 	r.resolve()
 	var frames [][]byte
 	for range 250 {
-		frames = append(frames, buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipNone}))
+		frames = append(frames, buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipNone}))
 	}
 	r.inject(0, frames...)
 	sent, limited := r.errCount("icmp4-error", "sent"), r.errCount("icmp4-error", "rate_limited")
@@ -144,7 +144,7 @@ func TestICMPErrorRateLimit(t *testing.T) {
 func TestNoICMPErrorAboutICMPError(t *testing.T) {
 	r := newRig(t)
 	r.resolve()
-	f := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipNone, proto: wire.IPProtoICMP, payload: 8})
+	f := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipNone, Proto: wire.IPProtoICMP, Payload: 8})
 	ic := wire.ICMPv4(f[wire.EthernetLen+wire.IPv4MinLen:])
 	ic.SetType(wire.ICMPv4DestUnreachable)
 	ic.SetChecksum(0)
@@ -158,7 +158,7 @@ func TestNoICMPErrorAboutICMPError(t *testing.T) {
 func TestPingRouter(t *testing.T) {
 	r := newRig(t)
 	r.resolve()
-	in := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipRB, proto: wire.IPProtoICMP, payload: 56})
+	in := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRB, Proto: wire.IPProtoICMP, Payload: 56})
 	r.inject(0, in)
 	out := r.ports[0].take()
 	if len(out) != 1 {
@@ -204,8 +204,8 @@ func TestARPReplyForOwnAddress(t *testing.T) {
 func TestGleanResolvesAndReleases(t *testing.T) {
 	r := newRig(t)
 	// No neighbours: forwarding to hostB must ARP first.
-	f1 := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, payload: 4, id: 1})
-	f2 := buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB, payload: 4, id: 2})
+	f1 := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, Payload: 4, ID: 1})
+	f2 := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, Payload: 4, ID: 2})
 	r.inject(0, f1, f2)
 	out := r.ports[1].take()
 	if len(out) != 1 {
@@ -237,7 +237,7 @@ func TestGleanTimeoutFreesPackets(t *testing.T) {
 	r := newRig(t)
 	var frames [][]byte
 	for range 20 {
-		frames = append(frames, buildFrame(frameSpec{srcMAC: hostA, dstMAC: macA, src: ipHA, dst: ipHB}))
+		frames = append(frames, buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB}))
 	}
 	r.inject(0, frames...)
 	if q, full := r.errCount("ip4-glean", "queued"), r.errCount("ip4-glean", "queue_full"); q != 8 || full != 12 {

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"vecnet/graph"
+	"vecnet/l3/ip4"
 	"vecnet/pkt"
 	"vecnet/wire"
 )
@@ -28,7 +29,7 @@ const (
 const nextConsumed = 0xffff
 
 // portUnreachable is ip4's Meta.Aux request for ICMP type 3 code 3.
-var portUnreachable = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+var portUnreachable = ip4.ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
 
 // inputState is one worker's udp4-input state.
 type inputState struct {
@@ -189,10 +190,4 @@ func (s *Stack) settle(n *graph.Node, a *pkt.Arena, b *UDPBatch) {
 	if replied > 0 {
 		n.Count(InErrReplied, uint64(replied))
 	}
-}
-
-// icmpRequest packs an ICMP error request for icmp4-error into Meta.Aux
-// (the layout of ip4.ICMPRequest).
-func icmpRequest(typ, code uint8, mtu uint16) uint32 {
-	return uint32(typ)<<24 | uint32(code)<<16 | uint32(mtu)
 }

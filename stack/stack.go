@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"vecnet/graph"
+	"vecnet/l3/ip4"
 	"vecnet/pkt"
 )
 
@@ -79,10 +80,10 @@ func New(pool *pkt.Pool, cfg Config) *Stack {
 		cfg.TxRing = 1024
 	}
 	if cfg.LookupNode == "" {
-		cfg.LookupNode = "ip4-lookup"
+		cfg.LookupNode = ip4.LookupName
 	}
 	if cfg.ICMPErrorNode == "" {
-		cfg.ICMPErrorNode = "icmp4-error"
+		cfg.ICMPErrorNode = ip4.ICMPErrorName
 	}
 	s := &Stack{cfg: cfg, pool: pool, nextEph: EphemeralFirst, graphs: map[*graph.Graph]int{}, appCache: pool.NewCache()}
 	for id := MaxEndpoints - 1; id >= 1; id-- {

@@ -199,6 +199,11 @@ func (w *Worker) Do(f func()) error {
 // Stats returns the loop counters; call it through Do or after Stop.
 func (w *Worker) Stats() Stats { return w.stats }
 
+// Kick wakes the worker if it sleeps (it writes the worker's eventfd), so
+// that work queued from other goroutines, such as a socket's transmit ring,
+// is polled at once. Safe from any goroutine.
+func (w *Worker) Kick() { w.kick() }
+
 func (w *Worker) kick() {
 	var one = [8]byte{1}
 	_, _ = unix.Write(w.wakeFD, one[:])

@@ -15,12 +15,12 @@ func FuzzFaults(f *testing.F) {
 	f.Add(uint64(0), byte(0), byte(255), byte(0), byte(255), byte(0), []byte{255})
 	pool := newPool(f, 1024)
 	f.Fuzz(func(t *testing.T, seed uint64, loss, dup, reorder, corrupt, trunc byte, lens []byte) {
-		if len(lens) > 600 {
-			lens = lens[:600]
+		if len(lens) > 300 {
+			lens = lens[:300]
 		}
 		c := pool.NewCache()
 		defer c.Flush()
-		cfg := Config{Seed: seed, Loss: float64(loss) / 255, Duplicate: float64(dup) / 255,
+		cfg := Config{QueueLen: 2 * 300, Seed: seed, Loss: float64(loss) / 255, Duplicate: float64(dup) / 255,
 			Reorder: float64(reorder) / 255, Corrupt: float64(corrupt) / 255, Truncate: float64(trunc) / 255}
 		sent := make([][]byte, len(lens))
 		for k, l := range lens {

@@ -28,7 +28,7 @@ type config struct {
 	listen string // ADDR:PORT to serve on
 	batch  int    // datagrams per recvmmsg/sendmmsg in kernel mode
 
-	ready func(net.Addr)  // called once the socket is bound (tests); may be nil
+	ready func(net.Addr) // called once the socket is bound (tests); may be nil
 	stats *dnszone.Stats // receives the totals when run returns; may be nil
 }
 

@@ -58,10 +58,11 @@ func TestOpenInvalidConfig(t *testing.T) {
 // namespace goroutine and leave Do waiting.
 func TestOpenVeth(t *testing.T) {
 	ns := testutil.NewNS(t, "xs")
-	testutil.Veth(t, ns, "xsa", ns, "xsb", "numtxqueues", "2", "numrxqueues", "2")
+	xsa, xsb := testutil.Name("xsa"), testutil.Name("xsb")
+	testutil.Veth(t, ns, xsa, ns, xsb, "numtxqueues", "2", "numrxqueues", "2")
 	umem := mapUmem(t, 64)
 	err := ns.Do(func() error {
-		l, err := netlink.LinkByName("xsb")
+		l, err := netlink.LinkByName(xsb)
 		if err != nil {
 			return err
 		}
