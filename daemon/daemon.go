@@ -17,6 +17,7 @@ import (
 	"vecnet/control/config"
 	"vecnet/dataplane"
 	"vecnet/driver"
+	"vecnet/driver/afxdp"
 	"vecnet/graph"
 	"vecnet/pkt"
 	"vecnet/worker"
@@ -41,6 +42,8 @@ type Daemon struct {
 	CLI        *cli.Registry
 	server     *cli.Server
 	Log        *log.Logger
+	kernel     []kernelInterface // kernel-driver interfaces, in opening order
+	umemOwner  *afxdp.Interface  // the AF_XDP interface whose sockets registered the arena
 }
 
 // Options tune a daemon beyond its config.
@@ -55,7 +58,7 @@ type Options struct {
 // Start builds and starts everything cfg describes.
 func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if opt.Slots == 0 {
-		opt.Slots = 65536
+		opt.Slots = slotsFor(cfg)
 	}
 	if opt.Logger == nil {
 		opt.Logger = log.New(os.Stderr, "vecnet: ", log.LstdFlags)
@@ -77,7 +80,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	for _, ic := range cfg.Interfaces {
 		ifc := &Interface{Config: ic}
 		mac := [6]byte(ic.MAC)
-		ports, info, hwmac, err := openPorts(ic, nw, d.Log)
+		ports, info, hwmac, err := d.openPorts(ic, nw)
 		if err != nil {
 			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
 		}
@@ -204,33 +207,40 @@ func (d *Daemon) Stop() error {
 	for _, wk := range d.Workers {
 		wk.Stop()
 	}
+	// Close ports in reverse order: AF_XDP interfaces that share the first
+	// one's UMEM go before it.
 	for w, wk := range d.Workers {
 		wk.Graph.Close()
-		for _, ifc := range d.Interfaces {
-			if w < len(ifc.Ports) && ifc.Ports[w] != nil {
+		for k := len(d.Interfaces) - 1; k >= 0; k-- {
+			if ifc := d.Interfaces[k]; w < len(ifc.Ports) && ifc.Ports[w] != nil {
 				ifc.Ports[w].Close(d.caches[w])
 			}
 		}
 	}
 	if len(d.Workers) == 0 && len(d.caches) > 0 {
-		for _, ifc := range d.Interfaces {
-			for _, p := range ifc.Ports {
+		for k := len(d.Interfaces) - 1; k >= 0; k-- {
+			for _, p := range d.Interfaces[k].Ports {
 				if p != nil {
 					p.Close(d.caches[0])
 				}
 			}
 		}
 	}
+	var errs []error
+	for k := len(d.kernel) - 1; k >= 0; k-- {
+		if err := d.kernel[k].Close(d.caches[0]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.kernel, d.umemOwner = nil, nil
 	d.Workers = nil
 	for _, c := range d.caches {
 		c.Flush()
 	}
-	var err error
-	if n := d.DP.Pool.InUse(); n != 0 {
-		err = fmt.Errorf("vecnet: %d packet buffers still in flight at exit", n)
+	if err := d.DP.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("vecnet: at exit: %w", err))
 	}
-	d.DP.Close()
-	return err
+	return errors.Join(errs...)
 }
 
 // macString formats a MAC.
@@ -242,4 +252,21 @@ func joinPrefixes(ps []netip.Prefix) string {
 		s = append(s, p.String())
 	}
 	return strings.Join(s, " ")
+}
+
+// slotsFor sizes the packet arena for cfg: every AF_XDP queue keeps its fill
+// and transmit rings stocked with buffers, and the workers need room for
+// vectors in flight, glean queues and their caches.
+func slotsFor(cfg *config.Config) int {
+	n := 32768
+	for _, ic := range cfg.Interfaces {
+		if ic.Driver == "afxdp" {
+			ring := ic.RingSize
+			if ring == 0 {
+				ring = config.DefaultRingSize
+			}
+			n += max(ic.Queues, 1) * (ring + afxdp.DefaultTXRingSize)
+		}
+	}
+	return min(n, 1<<20)
 }

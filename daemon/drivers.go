@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"fmt"
-	"log"
 	"time"
 
 	"vecnet/control/config"
@@ -12,10 +11,10 @@ import (
 	"vecnet/worker"
 )
 
-// openPorts opens one port per worker for interface ic. It returns a
-// description for "show interfaces" and the device's own MAC when the driver
-// has one.
-func openPorts(ic config.Interface, workers int, logger *log.Logger) ([]driver.Port, string, [6]byte, error) {
+// openPorts opens interface ic: its ports (port q is worker q's), a
+// description for "show interfaces", and the MAC its driver chose (zero when
+// the driver has none). Kernel interfaces are remembered for Stop.
+func (d *Daemon) openPorts(ic config.Interface, workers int) ([]driver.Port, string, [6]byte, error) {
 	var none [6]byte
 	switch ic.Driver {
 	case "mem":
@@ -23,7 +22,7 @@ func openPorts(ic config.Interface, workers int, logger *log.Logger) ([]driver.P
 		for w := range ports {
 			ports[w] = mem.NewPort(mem.Config{Name: ic.Name})
 		}
-		return ports, "", none, nil
+		return ports, "mem", none, nil
 	case "pcap":
 		if workers != 1 {
 			return nil, "", none, fmt.Errorf("the pcap driver runs on one worker (workers: 1)")
@@ -32,9 +31,17 @@ func openPorts(ic config.Interface, workers int, logger *log.Logger) ([]driver.P
 		if err != nil {
 			return nil, "", none, err
 		}
-		return []driver.Port{p}, "in=" + ic.PcapIn + " out=" + ic.PcapOut, none, nil
+		return []driver.Port{p}, "pcap in=" + ic.PcapIn + " out=" + ic.PcapOut, none, nil
 	default:
-		return openKernelPorts(ic, workers, logger)
+		if ic.Queues > workers {
+			return nil, "", none, fmt.Errorf("%d queues but %d workers: each queue needs its worker", ic.Queues, workers)
+		}
+		k, err := d.openKernel(ic)
+		if err != nil {
+			return nil, "", none, err
+		}
+		d.kernel = append(d.kernel, k)
+		return k.Ports(), k.Info(), k.MAC(), nil
 	}
 }
 

@@ -51,8 +51,9 @@ func New(slots int) (*Dataplane, error) {
 	return &Dataplane{Arena: a, Pool: pkt.NewPool(a), Ifaces: iface.NewTable(), FIB: f, Neighbors: neighbor.NewTable(f)}, nil
 }
 
-// Close releases the arena. Workers must have stopped.
-func (d *Dataplane) Close() error { return d.Arena.Close() }
+// Close checks that every packet buffer came back (see pkt.Pool.Close) and
+// releases the arena. Workers must have stopped and their caches flushed.
+func (d *Dataplane) Close() error { return d.Pool.Close() }
 
 // AddInterface registers an interface with its addresses: the FIB gets its
 // connected and local routes.
@@ -97,10 +98,10 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		}
 		return false
 	}}
-	localUDP := d.LocalUDP
+	localUDP, localICMP := d.LocalUDP, ""
 	regs := append([]graph.Registration{}, inputs...)
 	if d.Stack != nil {
-		localUDP = stack.UDPInputName
+		localUDP, localICMP = stack.UDPInputName, stack.ICMPInputName
 		regs = append(regs, d.Stack.Registrations()...)
 	}
 	regs = append(regs,
@@ -110,7 +111,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.LookupNode(d.FIB),
 		ip4.RewriteNode(d.FIB),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Glean),
-		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP}),
+		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP}),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		driver.OutputNode(ports),
 	)

@@ -165,7 +165,7 @@ func TestPingRouter(t *testing.T) {
 		t.Fatalf("%d replies (errors %+v)", len(out), r.g.Errors(false))
 	}
 	ip, ic := icmpOut(t, out[0])
-	if ic.Type() != wire.ICMPv4EchoReply || ic.ID() != 0x1234 || ic.Seq() != 7 || ip.Src() != ipRB || ip.Dst() != ipHA {
+	if ic.Type() != wire.ICMPv4EchoReply || ic.ID() != 0x1234 || ic.Seq() != 7 || ip.Src() != ipRB || ip.Dst() != ipHA || ip.TTL() != 64 {
 		t.Fatalf("reply type %d id %x seq %d %v->%v", ic.Type(), ic.ID(), ic.Seq(), ip.Src(), ip.Dst())
 	}
 	if string(ic.Payload()) != string(in[wire.EthernetLen+wire.IPv4MinLen+8:]) {

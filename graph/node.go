@@ -170,16 +170,8 @@ func (n *Node) Enqueue(v *pkt.Vector, nexts []uint16) {
 		return
 	}
 	nexts = nexts[:cnt]
-	first := nexts[0]
-	same := true
-	for _, e := range nexts[1:] {
-		if e != first {
-			same = false
-			break
-		}
-	}
-	if same {
-		n.EnqueueAll(v, first)
+	if allEqual(nexts) {
+		n.EnqueueAll(v, nexts[0])
 		return
 	}
 	if v.Traced {
@@ -196,6 +188,25 @@ func (n *Node) Enqueue(v *pkt.Vector, nexts []uint16) {
 		start = end
 	}
 	v.Reset()
+}
+
+// allEqual reports whether every element of s (not empty) equals s[0]. It
+// tests four at a time: this scan runs once per node call over the whole
+// vector.
+func allEqual(s []uint16) bool {
+	e := s[0]
+	for len(s) >= 4 {
+		if (s[0]^e)|(s[1]^e)|(s[2]^e)|(s[3]^e) != 0 {
+			return false
+		}
+		s = s[4:]
+	}
+	for _, x := range s {
+		if x != e {
+			return false
+		}
+	}
+	return true
 }
 
 // EnqueueOne hands a single packet to edge e (for nodes that split a packet

@@ -102,6 +102,24 @@ func (a *Arena) Data(i Index) []byte {
 	return a.mem[base+int(m.Off) : base+int(m.Off)+int(m.Len)]
 }
 
+// Packet returns the metadata and the packet bytes of i: Meta and Data in
+// one step, for a node's per-packet loop.
+func (a *Arena) Packet(i Index) (*Meta, []byte) {
+	m := &a.meta[i]
+	base := int(i)<<SlotShift + int(m.Off)
+	return m, a.mem[base : base+int(m.Len)]
+}
+
+// L3 returns the metadata of i and its bytes from the L3 header (Meta.L3)
+// to the end: Packet followed by [m.L3:], with one slice bounds check
+// instead of two. It panics if Meta.L3 is past the data, as the slice
+// expression would.
+func (a *Arena) L3(i Index) (*Meta, []byte) {
+	m := &a.meta[i]
+	base := int(i)<<SlotShift + int(m.Off)
+	return m, a.mem[base+int(m.L3) : base+int(m.Len)]
+}
+
 // Slot returns the whole slot of i, headroom included.
 func (a *Arena) Slot(i Index) []byte {
 	base := int(i) << SlotShift

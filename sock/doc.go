@@ -1,6 +1,8 @@
 // Package sock adapts the graph's UDP stack to Go's net interfaces:
 // *UDPConn is a net.PacketConn (plus ReadFromUDPAddrPort,
-// WriteToUDPAddrPort and batched ReadBatch/WriteBatch) over a stack.Socket.
+// WriteToUDPAddrPort and batched ReadBatch/WriteBatch) over a stack.Socket;
+// one made by DialUDP is connected and is also a net.Conn whose Read and
+// Write fail with syscall.ECONNREFUSED after an ICMP port unreachable.
 //
 // Data path: received datagrams sit on the socket's per-worker lock-free
 // rings as packet buffers; a read copies the payload out and frees the

@@ -22,12 +22,16 @@ type Message = stack.Message
 type UDPConn struct {
 	so        *stack.Socket
 	laddr     *net.UDPAddr
+	raddr     *net.UDPAddr // nil unless connected (DialUDP)
 	rd, wd    *deadline
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
 }
 
-var _ net.PacketConn = (*UDPConn)(nil)
+var (
+	_ net.PacketConn = (*UDPConn)(nil)
+	_ net.Conn       = (*UDPConn)(nil)
+)
 
 // ListenUDP opens a socket on s bound to laddr (an IPv4 address of the
 // host or the unspecified address; port 0 picks an ephemeral port).
@@ -39,6 +43,49 @@ func ListenUDP(s *stack.Stack, laddr netip.AddrPort) (*UDPConn, error) {
 	return &UDPConn{so: so, laddr: net.UDPAddrFromAddrPort(so.LocalAddr()), rd: newDeadline(), wd: newDeadline(), done: make(chan struct{})}, nil
 }
 
+// DialUDP opens a socket bound to laddr (the zero AddrPort picks the
+// unspecified address and an ephemeral port) and connected to raddr: it
+// receives only raddr's datagrams, Write sends to raddr, and ICMP errors
+// about its datagrams (port unreachable: syscall.ECONNREFUSED) fail the
+// next Read or Write, as a connected socket does on Linux.
+func DialUDP(s *stack.Stack, laddr, raddr netip.AddrPort) (*UDPConn, error) {
+	c, err := ListenUDP(s, laddr)
+	if err != nil {
+		err.(*net.OpError).Op = "dial"
+		return nil, err
+	}
+	if err := c.so.Connect(raddr); err != nil {
+		c.Close()
+		return nil, &net.OpError{Op: "dial", Net: "udp", Source: c.laddr, Addr: net.UDPAddrFromAddrPort(raddr), Err: mapSendErr(err)}
+	}
+	c.raddr = net.UDPAddrFromAddrPort(c.so.Remote())
+	return c, nil
+}
+
+// RemoteAddr returns the peer of a connected conn (a *net.UDPAddr), or nil.
+func (c *UDPConn) RemoteAddr() net.Addr { return c.remote() }
+
+func (c *UDPConn) remote() net.Addr {
+	if c.raddr == nil {
+		return nil
+	}
+	return c.raddr
+}
+
+// Read reads one datagram into b (see ReadFromUDPAddrPort).
+func (c *UDPConn) Read(b []byte) (int, error) {
+	n, _, err := c.ReadFromUDPAddrPort(b)
+	return n, err
+}
+
+// Write sends b to the peer of a connected conn.
+func (c *UDPConn) Write(b []byte) (int, error) {
+	if c.raddr == nil {
+		return 0, c.opErr("write", nil, syscall.EDESTADDRREQ)
+	}
+	return c.write(b, c.raddr.AddrPort())
+}
+
 // Socket returns the underlying stack socket.
 func (c *UDPConn) Socket() *stack.Socket { return c.so }
 
@@ -46,6 +93,9 @@ func (c *UDPConn) Socket() *stack.Socket { return c.so }
 func (c *UDPConn) LocalAddr() net.Addr { return c.laddr }
 
 func (c *UDPConn) opErr(op string, addr net.Addr, err error) error {
+	if addr == nil {
+		addr = c.remote()
+	}
 	return &net.OpError{Op: op, Net: "udp", Source: c.laddr, Addr: addr, Err: err}
 }
 
@@ -88,7 +138,8 @@ func (c *UDPConn) wait() error {
 
 // ReadFromUDPAddrPort reads one datagram into b (truncating it to len(b))
 // and returns its length and source. It blocks until one arrives, the read
-// deadline passes or the conn is closed.
+// deadline passes or the conn is closed. A pending ICMP-reported error of a
+// connected conn is returned (and cleared) first.
 func (c *UDPConn) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) {
 	for {
 		if c.isClosed() {
@@ -96,6 +147,9 @@ func (c *UDPConn) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) {
 		}
 		if c.rd.expired() {
 			return 0, netip.AddrPort{}, c.opErr("read", nil, os.ErrDeadlineExceeded)
+		}
+		if err := c.so.PendingError(); err != nil {
+			return 0, netip.AddrPort{}, c.opErr("read", nil, err)
 		}
 		if n, from, ok := c.so.Recv(b); ok {
 			return n, from, nil
@@ -128,6 +182,9 @@ func (c *UDPConn) ReadBatch(msgs []Message) (int, error) {
 		}
 		if c.rd.expired() {
 			return 0, c.opErr("read", nil, os.ErrDeadlineExceeded)
+		}
+		if err := c.so.PendingError(); err != nil {
+			return 0, c.opErr("read", nil, err)
 		}
 		if n := c.so.RecvBatch(msgs); n > 0 {
 			return n, nil
@@ -165,14 +222,25 @@ func backoff(spins int) {
 }
 
 // WriteToUDPAddrPort sends b to addr. When the transmit ring is full it
-// waits for room until the write deadline.
+// waits for room until the write deadline. A connected conn refuses it
+// (net.ErrWriteToConnected), as package net does.
 func (c *UDPConn) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	if c.raddr != nil {
+		return 0, c.opErr("write", net.UDPAddrFromAddrPort(addr), net.ErrWriteToConnected)
+	}
+	return c.write(b, addr)
+}
+
+func (c *UDPConn) write(b []byte, addr netip.AddrPort) (int, error) {
 	for spins := 0; ; spins++ {
 		if c.isClosed() {
 			return 0, c.opErr("write", net.UDPAddrFromAddrPort(addr), net.ErrClosed)
 		}
 		if c.wd.expired() {
 			return 0, c.opErr("write", net.UDPAddrFromAddrPort(addr), os.ErrDeadlineExceeded)
+		}
+		if err := c.so.PendingError(); err != nil {
+			return 0, c.opErr("write", net.UDPAddrFromAddrPort(addr), err)
 		}
 		err := c.so.Send(b, addr)
 		if err == nil {
@@ -204,6 +272,9 @@ func (c *UDPConn) WriteBatch(msgs []Message) (int, error) {
 		}
 		if c.wd.expired() {
 			return done, c.opErr("write", nil, os.ErrDeadlineExceeded)
+		}
+		if err := c.so.PendingError(); err != nil {
+			return done, c.opErr("write", nil, err)
 		}
 		n, err := c.so.SendBatch(msgs[done:])
 		done += n

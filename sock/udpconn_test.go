@@ -95,6 +95,12 @@ func TestReadWrite(t *testing.T) {
 		}
 		return false
 	})
+	if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.EDESTADDRREQ) {
+		t.Errorf("Write on an unconnected conn: %v", err)
+	}
+	if c.RemoteAddr() != nil {
+		t.Errorf("RemoteAddr of an unconnected conn = %v", c.RemoteAddr())
+	}
 	_, err = c.WriteTo([]byte("x"), &net.IPAddr{})
 	if !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("WriteTo(IPAddr) = %v", err)

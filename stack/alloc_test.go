@@ -115,3 +115,47 @@ func BenchmarkHandlerReply(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pkt.VectorSize), "ns/pkt")
 }
+
+func BenchmarkSocketRecvBatch(b *testing.B) {
+	r := stacktest.New(b, 2048, stack.Config{})
+	defer r.Close()
+	so, _ := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
+	defer so.Close()
+	dst := netip.MustParseAddrPort("10.0.1.1:9000")
+	payload := make([]byte, 64)
+	msgs := make([]stack.Message, 64)
+	for k := range msgs {
+		msgs[k].Buf = make([]byte, 128)
+	}
+	var idx [pkt.VectorSize]pkt.Index
+	for b.Loop() {
+		for k := range idx {
+			idx[k] = r.Frame(0, client, dst, payload)
+		}
+		r.Deliver(0, idx[:]...)
+		for got := 0; got < len(idx); got += so.RecvBatch(msgs) {
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pkt.VectorSize), "ns/pkt")
+}
+
+func BenchmarkSocketSendBatch(b *testing.B) {
+	r := stacktest.New(b, 2048, stack.Config{})
+	defer r.Close()
+	r.Discard = true
+	so, _ := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
+	defer so.Close()
+	msgs := make([]stack.Message, 64)
+	for k := range msgs {
+		msgs[k] = stack.Message{Buf: make([]byte, 64), N: 64, Addr: client}
+	}
+	for b.Loop() {
+		for range 4 {
+			if n, err := so.SendBatch(msgs); n != len(msgs) {
+				b.Fatal(n, err)
+			}
+		}
+		r.Poll(0)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*256), "ns/pkt")
+}

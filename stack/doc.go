@@ -20,6 +20,12 @@
 //     application copies the payload out and frees the buffer;
 //   - a closed port: ICMP port unreachable through icmp4-error.
 //
+// A socket may be connected (Socket.Connect): it then receives only its
+// peer's datagrams, and udp4-icmp-input, fed by ip4-local with the host's
+// ICMP messages other than echo, turns a destination unreachable quoting
+// one of its datagrams to the peer into the socket's pending error
+// (ECONNREFUSED for port unreachable), as Linux does.
+//
 // # Send
 //
 // The application builds the whole packet (a placeholder Ethernet header,
@@ -28,7 +34,10 @@
 // sets the socket's bit in that worker's two-level "pending" bitmap. The
 // udp4-socket-output input node reads one summary word per pass and, only
 // when it is non-zero, drains the rings of the sockets whose bits are set
-// into ip4-lookup: its cost is O(sockets with pending data).
+// into ip4-lookup: its cost is O(sockets with pending data). A worker that
+// goes to sleep is woken through TxWaiter's eventfd, which applications
+// write only after the worker announced the sleep, so a busy worker costs
+// senders no system call.
 //
 // # Buffers and threads
 //
@@ -50,4 +59,8 @@ const (
 	UDPInputName = "udp4-input"
 	// SocketOutputName is the input node that sends what sockets wrote.
 	SocketOutputName = "udp4-socket-output"
+	// ICMPInputName is the node ip4-local hands the host's ICMP messages
+	// other than echo to: errors about a connected socket's datagrams
+	// become that socket's pending error.
+	ICMPInputName = "udp4-icmp-input"
 )

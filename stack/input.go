@@ -82,6 +82,10 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	a := n.Arena()
 	cnt := v.Len
 	st.gen++
+	if st.gen == 0 { // wrapped: forget every stamp
+		clear(st.mark[:])
+		st.gen = 1
+	}
 	st.active = st.active[:0]
 	st.touched = st.touched[:0]
 	delivered := 0
@@ -112,7 +116,8 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 		dport := u.DstPort()
 		id := tab.ports[dport]
 		ep := &tab.eps[id]
-		if ep.kind == epNone || (ep.addr != [4]byte{} && ep.addr != dst) {
+		if ep.kind == epNone || (ep.addr != [4]byte{} && ep.addr != dst) ||
+			(ep.rport != 0 && (ep.rport != u.SrcPort() || ep.raddr != src)) {
 			n.Count(InErrNoListener, 1)
 			m.Aux = portUnreachable
 			n.Nexts[k] = inNextICMPError

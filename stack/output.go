@@ -29,6 +29,9 @@ func (s *Stack) outputNode() graph.Registration {
 		},
 		Func: func(n *graph.Node, v *pkt.Vector) int {
 			ws := n.State.(*outputState).ws
+			if ws.sleepy.Load() {
+				ws.sleepy.Store(false) // awake again
+			}
 			if ws.summary.Load() == 0 {
 				return 0
 			}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"vecnet/pkt"
 	"vecnet/wire"
@@ -64,13 +65,15 @@ type Socket struct {
 	notify  chan struct{} // capacity 1; a token means "look again"
 	waiters atomic.Int32  // readers between BeginWait and EndWait
 	closed  atomic.Bool
+	soErr   atomic.Int32 // pending error (a syscall.Errno) from ICMP; 0 = none
 
 	rxMu   sync.Mutex
 	rxNext int
 	txMu   sync.Mutex
 	ipID   uint16
-	txIdx  []pkt.Index // SendBatch scratch, under txMu
-	rxFree []pkt.Index // RecvBatch scratch, under rxMu
+	remote netip.AddrPort // peer of a connected socket, under txMu
+	txIdx  []pkt.Index    // SendBatch scratch, under txMu
+	rxFree []pkt.Index    // RecvBatch scratch, under rxMu
 }
 
 // Open binds a socket to laddr: an IPv4 address of the host or the
@@ -107,7 +110,8 @@ func (so *Socket) LocalAddr() netip.AddrPort {
 
 // Close unbinds the socket, waits until no worker can reach it and frees
 // every queued buffer. Readers waiting on Ready are woken. Close is
-// idempotent.
+// idempotent. It waits for the workers, so it must not be called on a
+// worker (from a handler).
 func (so *Socket) Close() error {
 	if so.closed.Swap(true) {
 		return nil
@@ -147,6 +151,56 @@ func (so *Socket) Close() error {
 	return nil
 }
 
+// Connect makes the socket connected to raddr: it then receives only
+// datagrams from raddr, and ICMP errors about its datagrams to raddr
+// become its pending error (PendingError).
+func (so *Socket) Connect(raddr netip.AddrPort) error {
+	a := raddr.Addr().Unmap()
+	if !a.Is4() || raddr.Port() == 0 {
+		return ErrBadAddress
+	}
+	s := so.s
+	s.mu.Lock()
+	cur := s.tab.Load()
+	if so.closed.Load() || cur.ports[so.port] != so.id {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	t := cur.clone()
+	t.eps[so.id].raddr, t.eps[so.id].rport = a.As4(), raddr.Port()
+	s.publish(t)
+	s.mu.Unlock()
+	so.txMu.Lock()
+	so.remote = netip.AddrPortFrom(a, raddr.Port())
+	so.txMu.Unlock()
+	return nil
+}
+
+// Remote returns the peer of a connected socket, or the zero AddrPort.
+func (so *Socket) Remote() netip.AddrPort {
+	so.txMu.Lock()
+	defer so.txMu.Unlock()
+	return so.remote
+}
+
+// setError records an ICMP-reported error and wakes a reader. Worker side.
+func (so *Socket) setError(e syscall.Errno) {
+	so.soErr.Store(int32(e))
+	so.Wake()
+}
+
+// PendingError returns and clears the error an ICMP message reported for
+// a connected socket (a syscall.Errno such as ECONNREFUSED), or nil.
+func (so *Socket) PendingError() error {
+	if so.soErr.Load() == 0 {
+		return nil
+	}
+	if e := so.soErr.Swap(0); e != 0 {
+		return syscall.Errno(e)
+	}
+	return nil
+}
+
 // Closed reports whether Close was called.
 func (so *Socket) Closed() bool { return so.closed.Load() }
 
@@ -177,7 +231,7 @@ func (so *Socket) Wake() {
 // closed, so the reader should try Recv again instead of waiting.
 func (so *Socket) BeginWait() bool {
 	so.waiters.Add(1)
-	if so.closed.Load() || so.rxPending() {
+	if so.closed.Load() || so.soErr.Load() != 0 || so.rxPending() {
 		so.waiters.Add(-1)
 		return false
 	}
@@ -381,11 +435,19 @@ func (so *Socket) SendBatch(msgs []Message) (int, error) {
 }
 
 // kickTx marks socket id as having packets for worker w and wakes the
-// worker when its pending summary was empty (it may be asleep).
+// worker if needed: with a TxWaiter, only when it announced a sleep;
+// otherwise through SetWaker's function when its pending summary was empty.
 func (s *Stack) kickTx(w int, id uint16) {
 	ws := s.workers[w]
 	ws.pending[id/64].Or(1 << (id % 64))
-	if ws.summary.Or(1<<(id/64)) == 0 {
+	old := ws.summary.Or(1 << (id / 64))
+	if ws.hasWaiter.Load() {
+		if ws.sleepy.Load() && ws.sleepy.CompareAndSwap(true, false) {
+			ws.signalFD()
+		}
+		return
+	}
+	if old == 0 {
 		if f := ws.wake.Load(); f != nil {
 			(*f)()
 		}

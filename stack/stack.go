@@ -65,6 +65,11 @@ type workerShared struct {
 	summary atomic.Uint64                    // bit w: pending[w] may be non-zero
 	pending [MaxEndpoints / 64]atomic.Uint64 // bit id: socket id has TX pending
 	wake    atomic.Pointer[func()]
+
+	// Transmit wake-up through TxWaiter: efd is set before hasWaiter.
+	hasWaiter atomic.Bool
+	efd       int
+	sleepy    atomic.Bool // the worker announced a sleep (PrepareWait)
 }
 
 // New returns a Stack whose applications allocate buffers from pool (the
@@ -102,7 +107,7 @@ func (s *Stack) Workers() int { return s.cfg.Workers }
 
 // Registrations returns the stack's nodes, for every worker's graph.
 func (s *Stack) Registrations() []graph.Registration {
-	return []graph.Registration{s.inputNode(), s.outputNode()}
+	return []graph.Registration{s.inputNode(), s.outputNode(), s.icmpNode()}
 }
 
 // workerOf returns the worker slot of graph g, assigning the next free one
@@ -210,7 +215,9 @@ func (s *Stack) unbind(port, id uint16, done func()) {
 }
 
 // HandleUDP installs h for datagrams to port on any local address. It
-// fails if the port is taken. h runs on worker threads and must not block.
+// fails if the port is taken. h runs on worker threads, on several at once
+// when there are several workers (each with its own batch), and must not
+// block, keep the batch, or call RemoveHandler or Socket.Close.
 func (s *Stack) HandleUDP(port uint16, h UDPHandler) error {
 	if port == 0 || h == nil {
 		return errors.New("stack: HandleUDP needs a port and a handler")
@@ -222,7 +229,8 @@ func (s *Stack) HandleUDP(port uint16, h UDPHandler) error {
 }
 
 // RemoveHandler removes the handler of port. When it returns, no worker
-// runs the handler any more.
+// runs the handler any more. It waits for the workers, so it must not be
+// called on a worker (from a handler).
 func (s *Stack) RemoveHandler(port uint16) {
 	s.mu.Lock()
 	id := s.tab.Load().ports[port]

@@ -24,6 +24,8 @@ const (
 type endpoint struct {
 	kind    epKind
 	addr    [4]byte // local address it is bound to; zero = any
+	raddr   [4]byte // remote address of a connected socket
+	rport   uint16  // remote port of a connected socket; 0 = not connected
 	handler UDPHandler
 	sock    *Socket
 }

@@ -27,7 +27,7 @@ func TestInlining(t *testing.T) {
 		"ARP.Op", "ARP.SenderMAC", "ARP.SenderIP", "ARP.TargetMAC", "ARP.TargetIP", "ParseARP",
 		"IPv4.HeaderLen", "IPv4.TotalLen", "IPv4.ID", "IPv4.Flags", "IPv4.DontFragment", "IPv4.FragOffset", "IPv4.IsFragment",
 		"IPv4.TTL", "IPv4.SetTTL", "IPv4.DecTTL", "IPv4.Protocol", "IPv4.Checksum", "IPv4.SetChecksum", "IPv4.ChecksumValid",
-		"IPv4.Src", "IPv4.Dst", "IPv4.SetSrc", "IPv4.SetDst", "IPv4.Payload", "ParseIPv4",
+		"IPv4.Src", "IPv4.Dst", "IPv4.SrcBits", "IPv4.DstBits", "IPv4.SetSrc", "IPv4.SetDst", "IPv4.Payload", "ParseIPv4",
 		"ICMPv4.Type", "ICMPv4.Code", "ICMPv4.SetType", "ICMPv4.Checksum", "ICMPv4.SetChecksum", "ICMPv4.ChecksumValid", "ICMPv4.Payload", "ParseICMPv4",
 		"UDP.SrcPort", "UDP.DstPort", "UDP.Length", "UDP.Payload", "ParseUDP",
 		"TCP.SrcPort", "TCP.DstPort", "TCP.Seq", "TCP.Ack", "TCP.Flags", "TCP.HeaderLen", "ParseTCP",

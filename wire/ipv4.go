@@ -188,25 +188,32 @@ func (ip IPv4) ComputeChecksum() uint16 {
 }
 
 // ChecksumValid reports whether the header checksum verifies over
-// HeaderLen bytes. A header without options (the common case) is summed as
-// five 32-bit words with no loop.
-func (ip IPv4) ChecksumValid() bool { return headerSum(ip) == 0xffff }
-
-// headerSum is the ones' complement sum of the header, checksum included.
-func headerSum(ip IPv4) uint32 {
-	if ip[ip4VerIHL]&0xf == 5 {
-		return fold64(sum20(ip))
+// HeaderLen bytes (the view must hold them, and IHL must be at least 5, as
+// after ParseIPv4). It needs no fold: the ones' complement sum of 16-bit
+// words is congruent to their plain sum modulo 0xffff, and it folds to
+// 0xffff exactly when that plain sum is a non-zero multiple of 0xffff (the
+// first word is non-zero when IHL >= 5). Words are added 32 bits at a time;
+// a header without options takes no loop.
+func (ip IPv4) ChecksumValid() bool {
+	s := sum20(ip)
+	// k < HeaderLen(), spelt out to stay within the inlining budget.
+	for k := IPv4MinLen; k < int(ip[ip4VerIHL]&0xf)*4; k += 4 {
+		s += uint64(binary.LittleEndian.Uint32(ip[k:]))
 	}
-	return Sum(ip[:ip.HeaderLen()], 0)
+	return s%0xffff == 0
 }
 
-// sum20 adds the first 20 bytes of b as big-endian 32-bit words; the 64-bit
-// total cannot overflow, so no carries are needed.
+// sum20 adds the first 20 bytes of b as 32-bit words; the 64-bit total
+// cannot overflow, so no carries are needed. The words are read
+// little-endian, which needs no byte swap: that swaps the bytes of every
+// 16-bit word, which multiplies the sum by 256 modulo 0xffff, and 256 is
+// invertible modulo 0xffff, so whether the sum is a multiple of 0xffff
+// does not change (RFC 1071's byte-order independence).
 func sum20(b []byte) uint64 {
 	_ = b[19]
-	return uint64(binary.BigEndian.Uint32(b[0:])) + uint64(binary.BigEndian.Uint32(b[4:])) +
-		uint64(binary.BigEndian.Uint32(b[8:])) + uint64(binary.BigEndian.Uint32(b[12:])) +
-		uint64(binary.BigEndian.Uint32(b[16:]))
+	return uint64(binary.LittleEndian.Uint32(b[0:])) + uint64(binary.LittleEndian.Uint32(b[4:])) +
+		uint64(binary.LittleEndian.Uint32(b[8:])) + uint64(binary.LittleEndian.Uint32(b[12:])) +
+		uint64(binary.LittleEndian.Uint32(b[16:]))
 }
 
 // Src returns the source address.
@@ -214,6 +221,15 @@ func (ip IPv4) Src() [4]byte { return [4]byte(ip[ip4Src : ip4Src+4]) }
 
 // Dst returns the destination address.
 func (ip IPv4) Dst() [4]byte { return [4]byte(ip[ip4Dst : ip4Dst+4]) }
+
+// SrcBits returns the source address as a big-endian number (a.b.c.d is
+// a<<24 | b<<16 | c<<8 | d), for range tests and hashing: the compiler
+// keeps a uint32 in a register where it spills a [4]byte to the stack.
+func (ip IPv4) SrcBits() uint32 { return binary.BigEndian.Uint32(ip[ip4Src:]) }
+
+// DstBits returns the destination address as a big-endian number (see
+// SrcBits).
+func (ip IPv4) DstBits() uint32 { return binary.BigEndian.Uint32(ip[ip4Dst:]) }
 
 // SetSrc sets the source address without updating the checksum.
 func (ip IPv4) SetSrc(a [4]byte) { copy(ip[ip4Src:ip4Src+4], a[:]) }

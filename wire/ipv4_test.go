@@ -58,7 +58,8 @@ func TestIPv4Golden(t *testing.T) {
 		t.Errorf("ParseIPv4 of a lone header = %v, want bad length", e)
 	}
 	if !ip.ChecksumValid() || ip.ComputeChecksum() != 0xb861 || ip.TotalLen() != 115 || ip.Protocol() != IPProtoUDP ||
-		!ip.DontFragment() || ip.Src() != [4]byte{192, 168, 0, 1} || ip.Dst() != [4]byte{192, 168, 0, 199} || ip.Version() != 4 {
+		!ip.DontFragment() || ip.Src() != [4]byte{192, 168, 0, 1} || ip.Dst() != [4]byte{192, 168, 0, 199} || ip.Version() != 4 ||
+		ip.SrcBits() != 0xc0a80001 || ip.DstBits() != 0xc0a800c7 {
 		t.Fatalf("decode wrong")
 	}
 	if got := len(ip.Payload()); got != 0 {

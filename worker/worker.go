@@ -102,6 +102,13 @@ func New(id int, g *graph.Graph, ports []driver.Port) (*Worker, error) {
 	return w, nil
 }
 
+// AddWaiter adds a descriptor the worker sleeps on besides its ports' (for
+// example the host stack's transmit wake-up). Call it before Start.
+func (w *Worker) AddWaiter(wt driver.Waiter) {
+	w.waiters = append(w.waiters, wt)
+	w.fds = append(w.fds, unix.PollFd{Fd: int32(wt.PollFD()), Events: unix.POLLIN})
+}
+
 // State reports whether the worker is polling, sleeping or stopped. Safe
 // from any goroutine.
 func (w *Worker) State() State { return State(w.state.Load()) }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -109,29 +107,10 @@ func cmdDemo(args []string) error {
 	return nil
 }
 
-// DemoConfig is the router of the demo and the integration tests: the rig's
-// two router ends, on driver, with the rig's router addresses.
+// DemoConfig is the router of the demo and the benchmarks: see
+// topo.RouterConfig.
 func DemoConfig(rig *topo.Rig, driver, xdpMode, socket string) *config.Config {
-	iface := func(dev, addr, mac string) config.Interface {
-		hw, err := net.ParseMAC(mac)
-		if err != nil {
-			panic(err) // the rig's constants
-		}
-		return config.Interface{
-			Name: dev, Driver: driver, Device: dev, Netns: rig.R.Name, XDPMode: xdpMode, MAC: config.MAC(hw),
-			MTU: 1500, Queues: 1, RingSize: config.DefaultRingSize,
-			Addresses: []netip.Prefix{netip.MustParsePrefix(addr + "/24")},
-			Match:     config.Match{All: true},
-		}
-	}
-	return &config.Config{
-		Workers: 1,
-		Socket:  socket,
-		Interfaces: []config.Interface{
-			iface(topo.RouterA, topo.RouterAAddr, topo.RouterAMAC),
-			iface(topo.RouterB, topo.RouterBAddr, topo.RouterBMAC),
-		},
-	}
+	return topo.RouterConfig(rig, driver, xdpMode, socket)
 }
 
 // WaitListening polls until a TCP listener on port exists in ns.

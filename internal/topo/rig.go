@@ -82,6 +82,20 @@ func NewRig(opt RigOptions) (rig *Rig, err error) {
 	if err = t.Veth(r.B, HostDev, HostBMAC, r.R, RouterB, RouterBDevMAC, opt.Queues); err != nil {
 		return nil, err
 	}
+	// No offloads on the rig's links. A host's kernel would hand the veth
+	// 64 KiB TSO/GSO super-frames, which a router port (AF_XDP or AF_PACKET,
+	// like a real NIC's receive ring) cannot take in one buffer, and frames
+	// whose TCP/UDP checksum is left for "the hardware" to fill in: across a
+	// veth the skb carries that promise along, but a user-space router
+	// copies bytes only. On a real NIC the hardware does both jobs.
+	for _, end := range []struct {
+		ns  NS
+		dev string
+	}{{r.A, HostDev}, {r.B, HostDev}, {r.R, RouterA}, {r.R, RouterB}} {
+		if err = runAll(end.ns, [][]string{{"ethtool", "-K", end.dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off"}}); err != nil {
+			return nil, err
+		}
+	}
 	if opt.MTUB > 0 {
 		mtu := fmt.Sprint(opt.MTUB)
 		if err = runAll(r.B, [][]string{{"ip", "link", "set", HostDev, "mtu", mtu}}); err != nil {

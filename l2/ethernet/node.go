@@ -66,14 +66,19 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 	a := n.Arena()
 	cnt := v.Len
+	// The packets of a vector usually share one receive port: look its
+	// interface up once per run of equal ports.
+	var in *iface.Interface
+	inPort := -1
 	for k, i := range v.Idx[:cnt] {
-		m := a.Meta(i)
-		d := a.Data(i)
+		m, d := a.Packet(i)
 		if len(d) < wire.EthernetLen {
 			n.Drop(m, k, ErrTooShort)
 			continue
 		}
-		in := ifs.Get(m.RxPort)
+		if int(m.RxPort) != inPort {
+			in, inPort = ifs.Get(m.RxPort), int(m.RxPort)
+		}
 		if in == nil {
 			n.Drop(m, k, ErrNoInterface)
 			continue

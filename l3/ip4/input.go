@@ -37,6 +37,10 @@ var parseErrCode = [...]int{
 	wire.IPv4BadLength:  InErrBadLength,
 }
 
+// inNextLookup is ip4-input's edge to ip4-lookup, the end of the
+// ip4-unicast arc (feature edges come after it).
+const inNextLookup = 1
+
 // InputNode returns ip4-input. Valid packets enter the ip4-unicast arc,
 // whose end is ip4-lookup.
 func InputNode() graph.Registration {
@@ -49,43 +53,56 @@ func InputNode() graph.Registration {
 			arc, err = n.Graph().ArcID(UnicastArc)
 			return err
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int {
-			a := n.Arena()
-			cnt := v.Len
-			for k, i := range v.Idx[:cnt] {
-				m := a.Meta(i)
-				d := a.Data(i)
-				ip, e := wire.ParseIPv4(d[m.L3:])
-				if e != wire.IPv4OK {
-					n.Drop(m, k, parseErrCode[e])
-					continue
-				}
-				if !ip.ChecksumValid() {
-					n.Drop(m, k, InErrBadChecksum)
-					continue
-				}
-				src, dst := ip.Src(), ip.Dst()
-				if src[0] >= 224 || src[0] == 0 {
-					n.Drop(m, k, InErrBadSource)
-					continue
-				}
-				if dst[0] >= 224 {
-					if dst == [4]byte{255, 255, 255, 255} {
-						n.Drop(m, k, InErrBroadcast)
-					} else {
-						n.Drop(m, k, InErrMulticast)
-					}
-					continue
-				}
-				m.Len = m.L3 + uint16(len(ip)) // cut Ethernet padding
-				m.L4 = m.L3 + uint16(ip.HeaderLen())
-				n.Nexts[k] = n.ArcStart(arc, m)
-			}
-			n.Enqueue(v, n.Nexts[:])
-			return cnt
-		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return input(n, v, arc) },
 		Format: formatIP,
 	}
+}
+
+// input is ip4-input's node function; arc is the ip4-unicast arc id. It is
+// a named function rather than the registration's closure because the
+// compiler does not inline calls inside a closure whose enclosing function
+// was itself inlined, as the registration constructors are (golang/go#81380):
+// in a closure, every Arena and wire accessor would stay a call.
+func input(n *graph.Node, v *pkt.Vector, arc int) int {
+	a := n.Arena()
+	cnt := v.Len
+	port, next := -1, uint16(0) // the last ArcStart answer and its port
+	for k, i := range v.Idx[:cnt] {
+		m, l3 := a.L3(i)
+		ip, e := wire.ParseIPv4(l3)
+		if e != wire.IPv4OK {
+			n.Drop(m, k, parseErrCode[e])
+			continue
+		}
+		if !ip.ChecksumValid() {
+			n.Drop(m, k, InErrBadChecksum)
+			continue
+		}
+		// Addresses as numbers: the compiler keeps them in registers.
+		if src := ip.SrcBits(); src >= 224<<24 || src < 1<<24 {
+			n.Drop(m, k, InErrBadSource)
+			continue
+		}
+		if dst := ip.DstBits(); dst >= 224<<24 {
+			if dst == 0xffffffff {
+				n.Drop(m, k, InErrBroadcast)
+			} else {
+				n.Drop(m, k, InErrMulticast)
+			}
+			continue
+		}
+		m.Len = m.L3 + uint16(len(ip)) // cut Ethernet padding
+		m.L4 = m.L3 + uint16(ip.HeaderLen())
+		// ArcStart depends only on the receive port: while it leads
+		// straight to the arc's end (no feature enabled, so it does not
+		// touch Meta), reuse its answer for the rest of the port's run.
+		if int(m.RxPort) != port || next != inNextLookup {
+			next, port = n.ArcStart(arc, m), int(m.RxPort)
+		}
+		n.Nexts[k] = next
+	}
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
 }
 
 // formatIP renders the IPv4 header of a traced packet.

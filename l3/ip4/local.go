@@ -29,6 +29,10 @@ type LocalConfig struct {
 	// UDPNode, if set, receives UDP packets for the host (the host stack's
 	// udp-input). When empty, UDP gets port unreachable.
 	UDPNode string
+	// ICMPNode, if set, receives the host's ICMP messages other than echo
+	// requests, checksum verified (the host stack's error delivery to
+	// sockets). When empty they are counted as icmp_other and dropped.
+	ICMPNode string
 }
 
 // DefaultTTL is the TTL of packets the router originates.
@@ -42,6 +46,11 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 	next := []string{LookupName, ICMPErrorName}
 	if cfg.UDPNode != "" {
 		next = append(next, cfg.UDPNode)
+	}
+	icmpEdge := uint16(graph.NextDrop)
+	if cfg.ICMPNode != "" {
+		next = append(next, cfg.ICMPNode)
+		icmpEdge = uint16(len(next)) // edges are 1..len(next)
 	}
 	return graph.Registration{
 		Name: LocalName,
@@ -68,7 +77,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 				}
 				switch ip.Protocol() {
 				case wire.IPProtoICMP:
-					n.Nexts[k] = localICMP(n, m, k, ip)
+					n.Nexts[k] = localICMP(n, m, k, ip, icmpEdge)
 				case wire.IPProtoUDP:
 					if cfg.UDPNode != "" {
 						n.Nexts[k] = locNextUDP
@@ -93,7 +102,9 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 }
 
 // localICMP answers an echo request in place and returns the next edge.
-func localICMP(n *graph.Node, m *pkt.Meta, k int, ip wire.IPv4) uint16 {
+// Messages other than echo requests go to edge other when it is not
+// NextDrop.
+func localICMP(n *graph.Node, m *pkt.Meta, k int, ip wire.IPv4, other uint16) uint16 {
 	icmp, ok := wire.ParseICMPv4(ip.Payload())
 	if !ok {
 		n.Drop(m, k, LocErrBadICMP)
@@ -104,6 +115,10 @@ func localICMP(n *graph.Node, m *pkt.Meta, k int, ip wire.IPv4) uint16 {
 		return graph.NextDrop
 	}
 	if icmp.Type() != wire.ICMPv4Echo || icmp.Code() != 0 {
+		if other != graph.NextDrop {
+			n.Count(LocErrICMPOther, 1)
+			return other
+		}
 		n.Drop(m, k, LocErrICMPOther)
 		return graph.NextDrop
 	}

@@ -33,50 +33,59 @@ func RewriteNode(table *fib.Table) graph.Registration {
 			RwErrStaleAdj:   {Name: "stale_adjacency", Help: "adjacency vanished between lookup and rewrite"},
 			RwErrFragNeeded: {Name: "fragmentation_needed", Help: "DF packet larger than the egress MTU (frag-needed sent)", Severity: graph.SevWarn},
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int {
-			a := n.Arena()
-			view := table.Load()
-			cnt := v.Len
-			for k, i := range v.Idx[:cnt] {
-				m := a.Meta(i)
-				adj := view.Adj(fib.AdjIndex(m.Adj))
-				if adj.Kind != fib.AdjRewrite {
-					n.Drop(m, k, RwErrStaleAdj)
-					continue
-				}
-				d := a.Data(i)
-				ip := wire.IPv4(d[m.L3:])
-				if ip.TTL() <= 1 {
-					n.Count(RwErrTTLExpired, 1)
-					m.Aux = icmpRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0)
-					n.Nexts[k] = rwNextICMPError
-					continue
-				}
-				if ip.TotalLen() > adj.MTU {
-					if ip.DontFragment() {
-						n.Count(RwErrFragNeeded, 1)
-						m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, adj.MTU)
-						n.Nexts[k] = rwNextICMPError
-					} else {
-						n.Drop(m, k, RwErrMTU)
-					}
-					continue
-				}
-				ip.DecTTL()
-				off := int(m.L3) - wire.EthernetLen
-				copy(d[off:off+wire.EthernetLen], adj.Rewrite[:])
-				if off > 0 {
-					m.Off += uint16(off)
-					m.Len -= uint16(off)
-					m.L3 = wire.EthernetLen
-					m.L4 -= uint16(off)
-				}
-				m.TxPort = adj.Port
-				n.Nexts[k] = rwNextOutput
-			}
-			n.Enqueue(v, n.Nexts[:])
-			return cnt
-		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return rewrite(n, v, table.Load()) },
 		Format: formatIP,
 	}
+}
+
+// rewrite is ip4-rewrite's node function over one FIB snapshot (named,
+// not a closure, so that its calls inline; see input).
+func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
+	a := n.Arena()
+	cnt := v.Len
+	for k, i := range v.Idx[:cnt] {
+		m, d := a.Packet(i)
+		adj := view.Adj(fib.AdjIndex(m.Adj))
+		if adj.Kind != fib.AdjRewrite {
+			n.Drop(m, k, RwErrStaleAdj)
+			continue
+		}
+		// f is the frame as it will leave: the new Ethernet header goes
+		// just in front of the IP header (over a VLAN tag, if one came in).
+		off := int(m.L3) - wire.EthernetLen
+		f := d[off:]
+		_ = f[wire.EthernetLen+wire.IPv4MinLen-1] // one bounds check for both headers
+		ip := wire.IPv4(f[wire.EthernetLen:])
+		local := m.Flags&pkt.FlagLocal != 0 // originated here: not forwarded, TTL kept
+		if ip.TTL() <= 1 && !local {
+			n.Count(RwErrTTLExpired, 1)
+			m.Aux = icmpRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0)
+			n.Nexts[k] = rwNextICMPError
+			continue
+		}
+		if ip.TotalLen() > adj.MTU {
+			if ip.DontFragment() {
+				n.Count(RwErrFragNeeded, 1)
+				m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, adj.MTU)
+				n.Nexts[k] = rwNextICMPError
+			} else {
+				n.Drop(m, k, RwErrMTU)
+			}
+			continue
+		}
+		if !local {
+			ip.DecTTL()
+		}
+		copy(f[:wire.EthernetLen], adj.Rewrite[:])
+		if off > 0 {
+			m.Off += uint16(off)
+			m.Len -= uint16(off)
+			m.L3 = wire.EthernetLen
+			m.L4 -= uint16(off)
+		}
+		m.TxPort = adj.Port
+		n.Nexts[k] = rwNextOutput
+	}
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
 }

@@ -160,15 +160,48 @@ func (r *Rig) Frame(w int, src, dst netip.AddrPort, payload []byte) pkt.Index {
 }
 
 // Deliver hands idx to worker w's udp4-input and dispatches. Not after Start.
-func (r *Rig) Deliver(w int, idx ...pkt.Index) {
+func (r *Rig) Deliver(w int, idx ...pkt.Index) { r.DeliverTo(w, stack.UDPInputName, idx...) }
+
+// DeliverTo hands idx to worker w's node named node and dispatches. Not
+// after Start.
+func (r *Rig) DeliverTo(w int, node string, idx ...pkt.Index) {
 	var v pkt.Vector
 	for _, i := range idx {
 		v.Append(i)
 	}
-	if err := r.Graphs[w].Inject(stack.UDPInputName, &v); err != nil {
+	if err := r.Graphs[w].Inject(node, &v); err != nil {
 		r.T.Fatal(err)
 	}
 	r.Graphs[w].Dispatch()
+}
+
+// ICMPError builds an Ethernet/IPv4 frame from from to the address of
+// orig's source carrying an ICMP error (typ, code) that quotes orig's IP
+// header and 8 bytes of payload, as a router or host would send it. orig
+// starts at its IP header.
+func ICMPError(c *pkt.Cache, from [4]byte, typ, code uint8, orig []byte) pkt.Index {
+	q := orig[:min(len(orig), wire.IPv4(orig).HeaderLen()+8)]
+	i, ok := c.Alloc()
+	if !ok {
+		panic("stacktest: pool exhausted")
+	}
+	a := c.Arena()
+	n := wire.EthernetLen + wire.IPv4MinLen + wire.ICMPv4MinLen + len(q)
+	d, _ := a.SetData(i, pkt.Headroom, n)
+	clear(d[:wire.EthernetLen])
+	d[12] = 0x08
+	ip := wire.IPv4(d[wire.EthernetLen:])
+	ip.Encode(&wire.IPv4Fields{TotalLen: uint16(n - wire.EthernetLen), TTL: 64, Protocol: wire.IPProtoICMP, Src: from, Dst: wire.IPv4(orig).Src()})
+	ic := wire.ICMPv4(d[wire.EthernetLen+wire.IPv4MinLen:])
+	clear(ic[:wire.ICMPv4MinLen])
+	ic.SetType(typ)
+	ic.SetCode(code)
+	copy(ic[wire.ICMPv4MinLen:], q)
+	ic.SetChecksum(ic.ComputeChecksum())
+	m := a.Meta(i)
+	m.L3 = wire.EthernetLen
+	m.L4 = wire.EthernetLen + wire.IPv4MinLen
+	return i
 }
 
 // Poll runs one pass of worker w's graph. Not after Start.

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// cmdBench runs "vecnet bench forward": the Linux kernel and vecnet (AF_XDP
+// and AF_PACKET) forwarding 64-byte frames between two namespaces, in
+// interleaved rounds, with medians, a PNG bar plot and the final line
+// "afxdp/kernel: R".
+func cmdBench(args []string) error {
+	if len(args) < 1 || args[0] != "forward" {
+		return errors.New("usage: vecnet bench forward [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]")
+	}
+	fs := flag.NewFlagSet("bench forward", flag.ExitOnError)
+	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
+	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
+	size := fs.Int("size", 64, "frame size on the wire, FCS included")
+	png := fs.String("png", "bench-forward.png", "bar plot of the median sink rates (empty: none)")
+	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
+	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations to compare")
+	fs.Parse(args[1:])
+	if os.Geteuid() != 0 {
+		return errors.New("bench: needs root (network namespaces, XDP)")
+	}
+	opt := ForwardOptions{
+		Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
+		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Log: os.Stderr,
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
+			benchCleanup.run()
+			os.Exit(130)
+		}
+	}()
+	samples, err := RunForward(opt)
+	if err != nil {
+		return err
+	}
+	sum := Summarize(samples, opt.Configs)
+	WriteForwardTable(os.Stdout, sum, opt)
+	if *png != "" {
+		if err := WriteBarPNG(*png, sum); err != nil {
+			return err
+		}
+		fmt.Println("plot:", *png)
+	}
+	if *jsonPath != "" {
+		b, _ := json.MarshalIndent(struct {
+			Options ForwardOptions `json:"options"`
+			Samples []Sample       `json:"samples"`
+			Medians []Summary      `json:"medians"`
+		}{opt, samples, sum}, "", "  ")
+		if err := os.WriteFile(*jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Println(RatioLine(sum))
+	return nil
+}
+
+// benchCleanup holds what a signal must remove while a benchmark runs.
+var benchCleanup cleanupSlot
+
+type cleanupSlot struct {
+	mu sync.Mutex
+	f  func() error
+}
+
+func (c *cleanupSlot) set(f func() error) { c.mu.Lock(); c.f = f; c.mu.Unlock() }
+
+func (c *cleanupSlot) run() {
+	c.mu.Lock()
+	f := c.f
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// Summary is one configuration's medians over its successful rounds.
+type Summary struct {
+	Config  string    `json:"config"`
+	Rounds  int       `json:"rounds"` // successful rounds
+	Errors  []string  `json:"errors,omitempty"`
+	Median  Sample    `json:"median"` // each field the median over rounds
+	SinkPPS []float64 `json:"sink_pps_rounds"`
+	// RatioToKernel is the median sink rate over the kernel's (0 without a
+	// kernel row).
+	RatioToKernel float64 `json:"ratio_to_kernel"`
+}
+
+// Summarize takes per-field medians per configuration, in configs order.
+func Summarize(samples []Sample, configs []string) []Summary {
+	var out []Summary
+	for _, c := range configs {
+		s := Summary{Config: c}
+		var cols [15][]float64
+		for _, x := range samples {
+			if x.Config != c {
+				continue
+			}
+			if x.Err != "" {
+				s.Errors = append(s.Errors, x.Err)
+				continue
+			}
+			s.Rounds++
+			s.SinkPPS = append(s.SinkPPS, x.SinkPPS)
+			for i, v := range []float64{x.Window, x.OfferedPPS, float64(x.GenTxDrops), x.SenderCPUBusy, float64(x.RouterRxDrops),
+				float64(x.RouterTxDrops), float64(x.Forwarded), x.SinkPPS, x.CPUNsPerPkt, x.GraphNsPerPkt, x.VectorsPerCall,
+				x.WorkerSysShare, x.WorkerCPU, x.RouterCPUBusy, x.RouterLoss} {
+				cols[i] = append(cols[i], v)
+			}
+		}
+		m := &s.Median
+		m.Config = c
+		m.Window, m.OfferedPPS, m.SenderCPUBusy = median(cols[0]), median(cols[1]), median(cols[3])
+		m.RouterCPUBusy, m.RouterLoss = median(cols[13]), median(cols[14])
+		m.GenTxDrops, m.RouterRxDrops, m.RouterTxDrops = uint64(median(cols[2])), uint64(median(cols[4])), uint64(median(cols[5]))
+		m.Forwarded, m.SinkPPS, m.CPUNsPerPkt = uint64(median(cols[6])), median(cols[7]), median(cols[8])
+		m.GraphNsPerPkt, m.VectorsPerCall, m.WorkerSysShare, m.WorkerCPU = median(cols[9]), median(cols[10]), median(cols[11]), median(cols[12])
+		out = append(out, s)
+	}
+	var kernel float64
+	for _, s := range out {
+		if s.Config == "kernel" && s.Rounds > 0 {
+			kernel = s.Median.SinkPPS
+		}
+	}
+	for i := range out {
+		if kernel > 0 && out[i].Rounds > 0 {
+			out[i].RatioToKernel = out[i].Median.SinkPPS / kernel
+		}
+	}
+	return out
+}
+
+// WriteForwardTable prints the medians as a Markdown table, one row per
+// configuration, then what limited each one.
+func WriteForwardTable(w io.Writer, sum []Summary, opt ForwardOptions) {
+	fmt.Fprintf(w, "\nforwarding, %d-byte frames, medians of %d interleaved rounds × %v (generator AF_XDP on CPU %d, router on CPU %d)\n\n",
+		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU)
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t gen tx drops\t router rx drops\t router tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t graph ns/pkt\t vec/call\t worker sys\t worker CPU\t limit\t\n", opt.SenderCPU, opt.RouterCPU)
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
+	for _, s := range sum {
+		if s.Rounds == 0 {
+			msg := "no successful round"
+			if len(s.Errors) > 0 {
+				msg = s.Errors[0]
+			}
+			fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Config, msg)
+			continue
+		}
+		m := s.Median
+		vec := func(f string, v float64) string {
+			if s.Config == "kernel" {
+				return "–"
+			}
+			return fmt.Sprintf(f, v)
+		}
+		fmt.Fprintf(tw, "| %s\t %.3f\t %.0f%%\t %.0f%%\t %d\t %d\t %d\t %.3f\t %.0f%%\t %.2f\t %.0f\t %s\t %s\t %s\t %s\t %s\t\n",
+			s.Config, m.OfferedPPS/1e6, 100*m.SenderCPUBusy, 100*m.RouterCPUBusy, m.GenTxDrops, m.RouterRxDrops, m.RouterTxDrops, m.SinkPPS/1e6, 100*m.RouterLoss,
+			s.RatioToKernel, m.CPUNsPerPkt, vec("%.0f", m.GraphNsPerPkt), vec("%.1f", m.VectorsPerCall),
+			vec("%.0f%%", 100*m.WorkerSysShare), vec("%.0f%%", 100*m.WorkerCPU), limit(m))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nper round, sink Mpps:")
+	for _, s := range sum {
+		var r []string
+		for _, v := range s.SinkPPS {
+			r = append(r, fmt.Sprintf("%.3f", v/1e6))
+		}
+		fmt.Fprintf(w, "  %-8s %s\n", s.Config, strings.Join(r, " "))
+	}
+	fmt.Fprintln(w, "\nlimit: \"generator\" when the sink received ≥ 97% of what the generator offered (the rig, not the router, is the ceiling);")
+	fmt.Fprintln(w, "\"router\" otherwise (the router dropped or could not take the rest — see the drop columns).")
+}
+
+// limit says which side capped a configuration's rate.
+func limit(m Sample) string {
+	if m.OfferedPPS > 0 && m.SinkPPS >= 0.97*m.OfferedPPS {
+		return "generator"
+	}
+	return "router"
+}
+
+// RatioLine is the benchmark's last line: "afxdp/kernel: R".
+func RatioLine(sum []Summary) string {
+	for _, s := range sum {
+		if s.Config == "afxdp" && s.RatioToKernel > 0 {
+			return fmt.Sprintf("afxdp/kernel: %.2f", s.RatioToKernel)
+		}
+	}
+	return "afxdp/kernel: n/a"
+}

@@ -1,5 +1,0 @@
-package main
-
-import "errors"
-
-func cmdBench([]string) error { return errors.New("bench: not built yet") }

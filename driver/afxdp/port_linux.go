@@ -1,0 +1,242 @@
+package afxdp
+
+import (
+	"math/bits"
+
+	"golang.org/x/sys/unix"
+
+	"vecnet/driver"
+	"vecnet/internal/xsk"
+	"vecnet/pkt"
+)
+
+// fillBatch is the most buffers one top-up hands the fill ring.
+const fillBatch = 2 * pkt.VectorSize
+
+// Port is one queue of an Interface: an AF_XDP socket and its four rings.
+// It implements driver.Port and driver.Waiter. It is not safe for concurrent
+// use: one worker drives it, and Recv, Send and PrepareWait neither allocate
+// nor lock, and make a system call only when a ring asks for a wake-up.
+type Port struct {
+	s     *xsk.Socket
+	arena *pkt.Arena
+	fill  *xsk.FillRing
+	comp  *xsk.CompRing
+	rx    *xsk.RXRing
+	tx    *xsk.TXRing
+	slots uint32
+
+	// kernel has bit i set while slot i is held by the kernel through this
+	// port's fill or TX ring. Written by the owning worker.
+	kernel []uint64
+	// cache is the worker's cache, remembered from the last Recv or Send so
+	// that PrepareWait can top up the fill ring.
+	cache *pkt.Cache
+	// scratch receives buffers from the cache on their way to the fill ring.
+	scratch [fillBatch]pkt.Index
+	stats   driver.Stats
+	closed  bool
+}
+
+func newPort(s *xsk.Socket, a *pkt.Arena) *Port {
+	n := uint32(a.Slots())
+	return &Port{
+		s: s, arena: a, slots: n,
+		fill: s.Fill(), comp: s.Comp(), rx: s.RX(), tx: s.TX(),
+		kernel: make([]uint64, (n+63)/64),
+	}
+}
+
+func (p *Port) give(i pkt.Index) { p.kernel[i>>6] |= 1 << (i & 63) }
+
+// take clears slot i's kernel bit and reports whether it was set.
+func (p *Port) take(i pkt.Index) bool {
+	w, b := &p.kernel[i>>6], uint64(1)<<(i&63)
+	if *w&b == 0 {
+		return false
+	}
+	*w &^= b
+	return true
+}
+
+// topUp hands the fill ring as many fresh buffers as fit, up to fillBatch.
+func (p *Port) topUp(c *pkt.Cache) {
+	start, got := p.fill.Reserve(fillBatch)
+	if got == 0 {
+		return
+	}
+	n := uint32(c.AllocRaw(p.scratch[:got]))
+	for k, i := range p.scratch[:n] {
+		p.give(i)
+		p.fill.Set(start+uint32(k), uint64(i)<<pkt.SlotShift)
+	}
+	p.fill.Cancel(got - n)
+	if n > 0 {
+		p.fill.Submit(n)
+	}
+}
+
+// Recv tops up the fill ring from c, then appends up to v.Free() received
+// frames to v with Meta reset to {Off, Len} of the frame. A descriptor that
+// names a slot this port did not give the kernel, or a frame that does not
+// fit a slot's data area, is counted in RxErrors and not delivered.
+func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
+	p.cache = c
+	p.topUp(c)
+	if p.fill.NeedsWakeup() {
+		p.s.WakeupRX()
+	}
+	start, n := p.rx.Peek(uint32(v.Free()))
+	got := 0
+	for k := start; k != start+n; k++ {
+		d := p.rx.Desc(k)
+		slot, off := xsk.Slot(d.Addr), xsk.Offset(d.Addr)
+		if slot >= p.slots || !p.take(pkt.Index(slot)) {
+			p.stats.RxErrors++ // not ours: leave it alone
+			continue
+		}
+		i := pkt.Index(slot)
+		if d.Len == 0 || d.Len > pkt.DataCap || off+d.Len > pkt.SlotSize {
+			p.stats.RxErrors++
+			c.Free(i)
+			continue
+		}
+		*p.arena.Meta(i) = pkt.Meta{Off: uint16(off), Len: uint16(d.Len)}
+		v.Append(i)
+		p.stats.RxBytes += uint64(d.Len)
+		got++
+	}
+	if n > 0 {
+		p.rx.Release(n)
+	}
+	p.stats.RxPackets += uint64(got)
+	return got
+}
+
+// reap frees to c the buffers the kernel finished sending.
+func (p *Port) reap(c *pkt.Cache) {
+	for {
+		start, n := p.comp.Peek(pkt.VectorSize)
+		if n == 0 {
+			return
+		}
+		for k := start; k != start+n; k++ {
+			slot := xsk.Slot(p.comp.Addr(k))
+			if slot < p.slots && p.take(pkt.Index(slot)) {
+				c.Free(pkt.Index(slot))
+			}
+		}
+		p.comp.Release(n)
+	}
+}
+
+// Send reaps the completion ring, queues every packet of v that fits on the
+// TX ring and kicks the kernel if the ring asks for it. Packets that do not
+// fit, and packets whose data lies outside their slot or is empty, are freed
+// to c and counted in TxDrops. v is emptied.
+func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
+	p.cache = c
+	p.reap(c)
+	start, got := p.tx.Reserve(uint32(v.Len))
+	k := start
+	for _, i := range v.Idx[:got] {
+		m := p.arena.Meta(i)
+		if m.Len == 0 || int(m.Off)+int(m.Len) > pkt.SlotSize {
+			p.stats.TxDrops++
+			c.Free(i)
+			continue
+		}
+		p.tx.Set(k, unix.XDPDesc{Addr: uint64(i)<<pkt.SlotShift | uint64(m.Off), Len: uint32(m.Len)})
+		p.give(i)
+		p.stats.TxBytes += uint64(m.Len)
+		k++
+	}
+	sent := k - start
+	p.tx.Cancel(got - sent)
+	for _, i := range v.Idx[got:v.Len] {
+		c.Free(i)
+	}
+	p.stats.TxDrops += uint64(uint32(v.Len) - got)
+	v.Reset()
+	if sent > 0 {
+		p.tx.Submit(sent)
+		p.stats.TxPackets += uint64(sent)
+	}
+	p.kick()
+	return int(sent)
+}
+
+// kick wakes the kernel to send the TX ring if it asks for it. A copy-mode
+// kernel sends at most 32 descriptors per wake-up, so kick repeats while
+// that makes progress: one system call per 32 frames, none per frame.
+func (p *Port) kick() {
+	pending := p.tx.Pending()
+	for pending > 0 && p.tx.NeedsWakeup() {
+		if p.s.Wakeup() != nil {
+			return
+		}
+		left := p.tx.Pending()
+		if left >= pending {
+			return // no progress: completion ring full or device busy; retry on the next call
+		}
+		pending = left
+	}
+}
+
+// Stats returns the port's counters. Call it on the owning worker.
+func (p *Port) Stats() driver.Stats { return p.stats }
+
+// XDPStats reads the kernel's counters for the port's socket (fill ring
+// empty, RX ring full, invalid descriptors). Safe from any goroutine.
+func (p *Port) XDPStats() (xsk.Stats, error) { return p.s.Stats() }
+
+// PollFD returns the socket's descriptor: readable when the RX ring has
+// frames. Polling it also wakes the kernel for the fill ring.
+func (p *Port) PollFD() int { return p.s.FD() }
+
+// PrepareWait tops the fill ring up with the cache of the last Recv or
+// Send, so that frames can arrive while the worker sleeps, and kicks TX
+// frames a busy kernel left on the ring.
+func (p *Port) PrepareWait() {
+	if p.cache != nil {
+		p.topUp(p.cache)
+	}
+	p.kick()
+}
+
+// Socket returns the port's AF_XDP socket, owned by the port.
+func (p *Port) Socket() *xsk.Socket { return p.s }
+
+// Close reaps the completion ring, closes the socket and frees to c every
+// buffer the kernel still held through this port (fill ring, RX frames not
+// yet consumed, TX in flight). The owning worker must have stopped. Calling
+// it again is a no-op.
+func (p *Port) Close(c *pkt.Cache) error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if c != nil {
+		p.reap(c)
+	}
+	err := p.s.Close()
+	for w, word := range p.kernel {
+		for word != 0 {
+			b := word & -word
+			word &^= b
+			if c != nil {
+				c.Free(pkt.Index(w<<6 | tz(b)))
+			}
+		}
+		p.kernel[w] = 0
+	}
+	return err
+}
+
+var (
+	_ driver.Port   = (*Port)(nil)
+	_ driver.Waiter = (*Port)(nil)
+)
+
+// tz returns the index of the single set bit in b.
+func tz(b uint64) int { return bits.TrailingZeros64(b) }
