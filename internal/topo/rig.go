@@ -26,8 +26,8 @@ const (
 	RouterBMAC    = "02:76:6e:00:02:01"
 	RouterADevMAC = "02:76:6e:00:01:11"
 	RouterBDevMAC = "02:76:6e:00:02:11"
-	HostAMAC   = "02:76:6e:00:01:02"
-	HostBMAC   = "02:76:6e:00:02:02"
+	HostAMAC      = "02:76:6e:00:01:02"
+	HostBMAC      = "02:76:6e:00:02:02"
 	// RouterA and RouterB are the router's device names inside its namespace;
 	// HostDev is the device name in each host namespace.
 	RouterA = "ra"
