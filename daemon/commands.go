@@ -65,16 +65,28 @@ func (d *Daemon) PortStats(ifc *Interface) driver.Stats {
 }
 
 func (d *Daemon) showRuntime(w io.Writer, _ []string) error {
-	for _, wk := range d.Workers {
-		var st worker.Stats
-		d.OnWorkers(func(x *worker.Worker) {
-			if x == wk {
-				st = x.Stats()
-			}
-		})
-		fmt.Fprintf(w, "worker %d: %s, loops %d, sleeps %d, packets %d\n", wk.ID, wk.State(), st.Loops, st.Sleeps, st.Packets)
+	perWorker := make([][]graph.NodeStats, len(d.Workers))
+	stats := make([]worker.Stats, len(d.Workers))
+	d.OnWorkers(func(x *worker.Worker) {
+		perWorker[x.ID] = x.Graph.Runtime()
+		stats[x.ID] = x.Stats()
+	})
+	tpn := tsc.TicksPerNanosecond()
+	for i, wk := range d.Workers {
+		st := stats[i]
+		cpu := "any cpu"
+		if wk.CPU >= 0 {
+			cpu = "cpu " + strconv.Itoa(wk.CPU)
+		}
+		fmt.Fprintf(w, "Thread %d vecnet_wk_%d (%s): %s; loops %d, sleeps %d, packets %d, busy %.3fs\n",
+			wk.ID, wk.ID, cpu, wk.State(), st.Loops, st.Sleeps, st.Packets, float64(st.BusyNs)/1e9)
+		dataplane.WriteRuntime(w, perWorker[i:i+1], tpn)
+		fmt.Fprintln(w)
 	}
-	dataplane.WriteRuntime(w, d.Runtime(), tsc.TicksPerNanosecond())
+	if len(d.Workers) > 1 {
+		fmt.Fprintln(w, "All workers:")
+		dataplane.WriteRuntime(w, perWorker, tpn)
+	}
 	return nil
 }
 

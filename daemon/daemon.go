@@ -20,6 +20,7 @@ import (
 	"vecnet/driver/afxdp"
 	"vecnet/graph"
 	"vecnet/pkt"
+	"vecnet/stack"
 	"vecnet/worker"
 )
 
@@ -42,8 +43,10 @@ type Daemon struct {
 	CLI        *cli.Registry
 	server     *cli.Server
 	Log        *log.Logger
-	kernel     []kernelInterface // kernel-driver interfaces, in opening order
-	umemOwner  *afxdp.Interface  // the AF_XDP interface whose sockets registered the arena
+	// Stack is the host UDP stack when Options.HostStack is set.
+	Stack     *stack.Stack
+	kernel    []kernelInterface // kernel-driver interfaces, in opening order
+	umemOwner *afxdp.Interface  // the AF_XDP interface whose sockets registered the arena
 }
 
 // Options tune a daemon beyond its config.
@@ -53,6 +56,10 @@ type Options struct {
 	PinCPUs   bool // pin worker i to CPU i
 	Logger    *log.Logger
 	BeforeRun func(d *Daemon) error // runs after graphs are built, before workers start
+	// HostStack adds the host UDP stack (package stack) to every worker's
+	// graph: applications then reach the router's addresses through
+	// Daemon.Stack (in-graph handlers, sock.ListenUDP).
+	HostStack bool
 }
 
 // Start builds and starts everything cfg describes.
@@ -113,6 +120,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, fmt.Errorf("route %v: %w", r.Prefix, err)
 		}
 	}
+	if opt.HostStack {
+		d.Stack = dp.NewStack(stack.Config{Workers: nw})
+	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
 		var bindings []driver.Binding
@@ -130,6 +140,13 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		wk, err := worker.New(w, g, ports)
 		if err != nil {
 			return nil, err
+		}
+		if d.Stack != nil {
+			wt, err := d.Stack.TxWaiter(g)
+			if err != nil {
+				return nil, err
+			}
+			wk.AddWaiter(wt)
 		}
 		if opt.PinCPUs {
 			wk.CPU = w
@@ -236,6 +253,10 @@ func (d *Daemon) Stop() error {
 	d.Workers = nil
 	for _, c := range d.caches {
 		c.Flush()
+	}
+	if d.Stack != nil {
+		d.Stack.Flush()
+		d.Stack.Close()
 	}
 	if err := d.DP.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("vecnet: at exit: %w", err))

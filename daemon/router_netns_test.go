@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"vecnet/internal/testutil"
 	"vecnet/internal/topo"
 	"vecnet/wire"
+	"vecnet/worker"
 )
 
 // routerCase is one way of running vecnet between the rig's namespaces.
@@ -309,14 +311,20 @@ func badInput(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 	runt := append([]byte(nil), good[:wire.EthernetLen+4]...) // Ethernet header and 4 bytes of IPv4
 	garbage := append([]byte(nil), good...)
 	garbage[12], garbage[13] = 0x88, 0xb5 // local experimental EtherType
+	// A jumbo frame on a 1500-byte vecnet port: the links carry it (their
+	// MTU is raised), vecnet must drop and count it.
+	jumbo := frames.IPv4(frames.Spec{SrcMAC: wire.MAC(hostA), DstMAC: wire.MAC(rtrA),
+		Src: [4]byte{10, 77, 1, 2}, Dst: [4]byte{10, 77, 2, 2}, Payload: 3000})
+	mustRun(t, d, rig.A, "ip", "link", "set", topo.HostDev, "mtu", "3500")
+	mustRun(t, d, rig.R, "ip", "link", "set", topo.RouterA, "mtu", "3500")
 	before := map[string]uint64{}
-	counters := [][2]string{{"ip4-input", "too_short"}, {"ethernet-input", "unknown_ethertype"}}
+	counters := [][2]string{{"ip4-input", "too_short"}, {"ethernet-input", "unknown_ethertype"}, {"ethernet-input", "too_long"}}
 	for _, c := range counters {
 		before[c[1]] = errCount(d, c[0], c[1])
 	}
 	const n = 5
 	for range n {
-		sendRaw(t, rig.A, topo.HostDev, runt, garbage)
+		sendRaw(t, rig.A, topo.HostDev, runt, garbage, jumbo)
 	}
 	for _, c := range counters {
 		testutil.Eventually(t, 5*time.Second, c[0]+"/"+c[1]+" counted", func() bool {
@@ -374,4 +382,36 @@ func TestKilledVecnetLeavesNoXDPProgram(t *testing.T) {
 			t.Fatalf("%s still has XDP:\n%s", dev, out)
 		}
 	}
+}
+
+// TestIdleRouterUsesLittleCPU: with no traffic, vecnet on AF_XDP sleeps in
+// poll(2); its CPU time over 10 s, read from /proc, stays under 5 % of a core.
+func TestIdleRouterUsesLittleCPU(t *testing.T) {
+	rig, d := startRouter(t, routerCase{"afxdp-generic", "afxdp", "generic"})
+	_ = rig
+	testutil.Eventually(t, 5*time.Second, "the worker sleeps", func() bool { return d.Workers[0].State() == worker.Sleeping })
+	const window = 10 * time.Second
+	before, t0 := processCPU(t), time.Now()
+	time.Sleep(window) // the measurement window itself, not synchronisation
+	used, el := processCPU(t)-before, time.Since(t0)
+	share := float64(used) / float64(el)
+	t.Logf("idle vecnet: %v of CPU in %v = %.2f%% of one core", used, el.Round(time.Millisecond), 100*share)
+	if share >= 0.05 {
+		t.Fatalf("idle vecnet used %.1f%% of a core, want < 5%%", 100*share)
+	}
+}
+
+// processCPU is this process's user+system time from /proc/self/stat.
+func processCPU(t *testing.T) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces) start after ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseUint(f[11], 10, 64)
+	stime, _ := strconv.ParseUint(f[12], 10, 64)
+	const hz = 100 // USER_HZ
+	return time.Duration(utime+stime) * time.Second / hz
 }

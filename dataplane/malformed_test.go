@@ -25,6 +25,10 @@ func TestMalformedInputIsCountedAndDropped(t *testing.T) {
 		counter string
 	}{
 		{"runt", []byte{1, 2, 3}, "ethernet-input", "too_short"},
+		{"jumbo on a 1500-byte port", func() []byte {
+			f := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, Payload: 3000}) // fits a slot, not the MTU
+			return f
+		}(), "ethernet-input", "too_long"},
 		{"empty", []byte{}, "ethernet-input", "too_short"},
 		{"foreign mac", func() []byte { f := good(); copy(f[0:6], hostB[:]); return f }(), "ethernet-input", "not_for_us"},
 		{"multicast mac", func() []byte { f := good(); f[0] = 0x01; return f }(), "ethernet-input", "multicast"},

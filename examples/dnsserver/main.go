@@ -5,6 +5,12 @@
 // through vecnet's net.PacketConn (-mode sock).
 //
 //	dnsserver -zone example.zone -origin example.test. -kernel -listen 127.0.0.1:5353
+//	dnsserver -zone example.zone -origin example.test. -vecnet -config vecnet.yaml -mode ingraph -listen 10.77.1.1:53
+//
+// In the vecnet modes the process is the data plane: it starts vecnet from
+// the YAML config (package daemon, with the host stack) and -listen must be
+// one of the configured interface addresses. SIGINT/SIGTERM stop it; a
+// buffer leak found at exit makes it fail.
 package main
 
 import (
@@ -12,11 +18,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
+	vecnetconfig "vecnet/control/config"
+	"vecnet/daemon"
 	"vecnet/examples/dnsserver/dnszone"
 )
 
@@ -26,7 +35,14 @@ type config struct {
 	origin string // zone apex, e.g. "example.test."
 	mode   string // "kernel", "ingraph" or "sock"
 	listen string // ADDR:PORT to serve on
-	batch  int    // datagrams per recvmmsg/sendmmsg in kernel mode
+	batch  int    // datagrams per recvmmsg/sendmmsg (kernel) or ReadBatch/WriteBatch (sock)
+	config string // vecnet modes: YAML config path, when vecnet is nil
+	pin    bool   // vecnet modes: pin every worker to cpu
+	cpu    int
+
+	vecnet  *vecnetconfig.Config // vecnet modes: the config (tests); nil = load config
+	started func(*daemon.Daemon) // vecnet modes: called once the daemon runs (tests); may be nil
+	log     *log.Logger          // vecnet modes: the daemon's logger; nil = stderr
 
 	ready func(net.Addr) // called once the socket is bound (tests); may be nil
 	stats *dnszone.Stats // receives the totals when run returns; may be nil
@@ -41,10 +57,13 @@ func main() {
 	flag.BoolVar(&vecnet, "vecnet", false, "serve on vecnet's stack (see -mode)")
 	flag.StringVar(&cfg.mode, "mode", "ingraph", "vecnet mode: ingraph (handler in the graph) or sock (net.PacketConn)")
 	flag.StringVar(&cfg.listen, "listen", "127.0.0.1:5353", "ADDR:PORT to answer on")
-	flag.IntVar(&cfg.batch, "batch", 64, "kernel mode: datagrams per recvmmsg/sendmmsg")
+	flag.IntVar(&cfg.batch, "batch", 64, "kernel and sock modes: datagrams per batched read/write")
+	flag.StringVar(&cfg.config, "config", "", "vecnet modes: vecnet's YAML config (interfaces, addresses, match)")
+	flag.IntVar(&cfg.cpu, "cpu", -1, "vecnet modes: pin the worker to this CPU (-1: not pinned)")
 	flag.Parse()
+	cfg.pin = cfg.cpu >= 0
 	if cfg.zone == "" || cfg.origin == "" || kernel == vecnet {
-		fmt.Fprintln(os.Stderr, "usage: dnsserver -zone FILE -origin NAME (-kernel | -vecnet -mode ingraph|sock) -listen ADDR:PORT")
+		fmt.Fprintln(os.Stderr, "usage: dnsserver -zone FILE -origin NAME (-kernel | -vecnet -config FILE -mode ingraph|sock) -listen ADDR:PORT")
 		os.Exit(2)
 	}
 	if kernel {

@@ -3,23 +3,100 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log"
+	"net"
 	"net/netip"
+	"os"
 	"sync/atomic"
 
+	vecnetconfig "vecnet/control/config"
+	"vecnet/daemon"
 	"vecnet/examples/dnsserver/dnszone"
 	"vecnet/sock"
 	"vecnet/stack"
 )
 
-// errNotWired is returned by the vecnet modes until the daemon start-up
-// (interfaces, AF_XDP port, workers) is wired around serveIngraph and
-// serveSock.
-var errNotWired = errors.New("dnsserver: vecnet start-up (interfaces, AF_XDP) is not wired yet; use -kernel")
-
-// runVecnet would build a stack on the configured interface and call
-// serveIngraph or serveSock; the lead wires the start-up.
-func runVecnet(ctx context.Context, cfg config, z *dnszone.Zone) error {
-	return errNotWired
+// runVecnet starts vecnet from cfg.vecnet (or the YAML file cfg.config)
+// with the host stack, serves z on cfg.listen (one of the configured
+// interface addresses) in the in-graph or the socket mode until ctx is
+// done, then removes the handler or closes the socket before stopping the
+// daemon. A buffer leak reported by the daemon's Stop is an error.
+func runVecnet(ctx context.Context, cfg config, z *dnszone.Zone) (err error) {
+	vc := cfg.vecnet
+	if vc == nil {
+		if cfg.config == "" {
+			return errors.New("dnsserver: -vecnet needs -config FILE (vecnet's YAML)")
+		}
+		if vc, err = vecnetconfig.Load(cfg.config); err != nil {
+			return err
+		}
+	}
+	ap, err := netip.ParseAddrPort(cfg.listen)
+	if err != nil {
+		return fmt.Errorf("dnsserver: -listen: %w", err)
+	}
+	logger := cfg.log
+	if logger == nil {
+		logger = log.New(os.Stderr, "vecnet: ", 0)
+	}
+	d, err := daemon.Start(vc, daemon.Options{
+		NoCLI: vc.Socket == "", HostStack: true, Logger: logger,
+		BeforeRun: func(d *daemon.Daemon) error {
+			if cfg.pin {
+				for _, wk := range d.Workers {
+					wk.CPU = cfg.cpu
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if e := d.Stop(); e != nil {
+			err = errors.Join(err, fmt.Errorf("dnsserver: daemon stop: %w", e))
+		}
+	}()
+	if cfg.started != nil {
+		cfg.started(d)
+	}
+	switch cfg.mode {
+	case "ingraph":
+		total, err := serveIngraphStats(d.Stack, z, ap.Port())
+		if err != nil {
+			return err
+		}
+		if cfg.ready != nil {
+			cfg.ready(net.UDPAddrFromAddrPort(ap))
+		}
+		<-ctx.Done()
+		d.Stack.RemoveHandler(ap.Port())
+		total.into(cfg.stats)
+		return nil
+	default: // "sock"
+		c, err := sock.ListenUDP(d.Stack, ap)
+		if err != nil {
+			return err
+		}
+		if cfg.ready != nil {
+			cfg.ready(c.LocalAddr())
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- serveSock(c, z, cfg.batch, cfg.stats) }()
+		select {
+		case <-ctx.Done():
+			c.Close()
+			err = <-errc
+			if errors.Is(err, net.ErrClosed) {
+				err = nil
+			}
+		case err = <-errc:
+			c.Close()
+		}
+		return err
+	}
 }
 
 // sharedStats sums per-batch counters from any worker with atomics, once
@@ -34,6 +111,16 @@ func (s *sharedStats) add(st *dnszone.Stats) {
 			s.v[i].Add(x)
 		}
 	}
+}
+
+// into adds the totals to st (read once the handler is removed).
+func (s *sharedStats) into(st *dnszone.Stats) {
+	v := &s.v
+	st.Add(&dnszone.Stats{
+		Queries: v[0].Load(), Answers: v[1].Load(), NoData: v[2].Load(), NXDomain: v[3].Load(),
+		Truncated: v[4].Load(), Refused: v[5].Load(), NotImp: v[6].Load(), BadVers: v[7].Load(),
+		FormErr: v[8].Load(), DroppedShort: v[9].Load(), DroppedResponse: v[10].Load(), DroppedNoSpace: v[11].Load(),
+	})
 }
 
 // serveIngraph installs z as the UDP handler of port on s: every datagram
@@ -64,25 +151,42 @@ func serveIngraphStats(s *stack.Stack, z *dnszone.Zone, port uint16) (*sharedSta
 	return total, err
 }
 
-// serveSock answers on vecnet's net.PacketConn bound to addr until the
-// connection fails or is closed; one datagram at a time, answered in place.
-func serveSock(s *stack.Stack, z *dnszone.Zone, addr netip.AddrPort) error {
-	c, err := sock.ListenUDP(s, addr)
-	if err != nil {
-		return err
+// serveSock answers on vecnet's UDPConn c until it fails or is closed:
+// it reads up to batch queued datagrams at once (ReadBatch), answers each
+// in its buffer and writes the replies back in one WriteBatch. The
+// counters go to st, owned by this goroutine until it returns.
+func serveSock(c *sock.UDPConn, z *dnszone.Zone, batch int, st *dnszone.Stats) error {
+	rx := make([]sock.Message, batch)
+	tx := make([]sock.Message, batch)
+	bufs := make([][]byte, batch)
+	for i := range rx {
+		bufs[i] = make([]byte, bufSize)
+		rx[i].Buf = bufs[i]
 	}
-	defer c.Close()
-	var st dnszone.Stats
-	buf := make([]byte, bufSize)
 	for {
-		n, from, err := c.ReadFromUDPAddrPort(buf)
+		n, err := c.ReadBatch(rx)
 		if err != nil {
 			return err
 		}
-		if m := z.Answer(buf[:n], buf, &st); m > 0 {
-			if _, err := c.WriteToUDPAddrPort(buf[:m], from); err != nil {
+		k := 0
+		for i := range n {
+			b := bufs[i]
+			m := z.Answer(b[:rx[i].N], b, st)
+			if m == 0 {
+				continue
+			}
+			tx[k] = sock.Message{Buf: b[:m], N: m, Addr: rx[i].Addr}
+			k++
+		}
+		for sent := 0; sent < k; {
+			s, err := c.WriteBatch(tx[sent:k])
+			if errors.Is(err, net.ErrClosed) {
 				return err
 			}
+			if err != nil || s == 0 {
+				s = 1 // skip the datagram the stack refused
+			}
+			sent += s
 		}
 	}
 }

@@ -76,6 +76,17 @@ func NewRig(opt RigOptions) (rig *Rig, err error) {
 	if r.B, err = t.AddNS("host-b"); err != nil {
 		return nil, err
 	}
+	// IPv4 only: IPv6 would have the hosts send router solicitations and
+	// neighbour discovery, traffic that a benchmark's sink counts and that
+	// wakes an idle router.
+	for _, ns := range []NS{r.A, r.R, r.B} {
+		if err = runAll(ns, [][]string{
+			{"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"},
+			{"sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"},
+		}); err != nil {
+			return nil, err
+		}
+	}
 	if err = t.Veth(r.A, HostDev, HostAMAC, r.R, RouterA, RouterADevMAC, opt.Queues); err != nil {
 		return nil, err
 	}

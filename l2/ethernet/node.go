@@ -24,6 +24,7 @@ const (
 	ErrVLANNotAllowed
 	ErrNoInterface
 	ErrMulticast
+	ErrTooLong
 )
 
 // Next edges of ethernet-input (edge 0 is error-drop).
@@ -51,6 +52,7 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 			ErrVLANNotAllowed: {Name: "vlan_not_allowed", Help: "802.1Q tag for a VLAN this interface does not accept", Severity: graph.SevWarn},
 			ErrNoInterface:    {Name: "no_interface", Help: "frame from an interface the data plane does not know"},
 			ErrMulticast:      {Name: "multicast", Help: "multicast destination MAC (not supported)", Severity: graph.SevWarn},
+			ErrTooLong:        {Name: "too_long", Help: "frame longer than the interface MTU allows (a jumbo frame on a smaller port)"},
 		},
 		Func: func(n *graph.Node, v *pkt.Vector) int { return input(n, v, ifs.Load(), cfg) },
 		Format: func(r *graph.TraceRecord) string {
@@ -69,7 +71,7 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 	// The packets of a vector usually share one receive port: look its
 	// interface up once per run of equal ports.
 	var in *iface.Interface
-	inPort := -1
+	inPort, maxLen := -1, 0
 	for k, i := range v.Idx[:cnt] {
 		m, d := a.Packet(i)
 		if len(d) < wire.EthernetLen {
@@ -78,9 +80,16 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 		}
 		if int(m.RxPort) != inPort {
 			in, inPort = ifs.Get(m.RxPort), int(m.RxPort)
+			if in != nil {
+				maxLen = int(in.MTU) + wire.EthernetLen + wire.VLANLen
+			}
 		}
 		if in == nil {
 			n.Drop(m, k, ErrNoInterface)
+			continue
+		}
+		if len(d) > maxLen {
+			n.Drop(m, k, ErrTooLong)
 			continue
 		}
 		_ = d[13]
