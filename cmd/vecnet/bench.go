@@ -30,6 +30,7 @@ func cmdBench(args []string) error {
 	png := fs.String("png", "bench-forward.png", "bar plot of the median sink rates (empty: none)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
 	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations to compare")
+	show := fs.Bool("show", false, "print show runtime/errors/interfaces and the AF_XDP socket counters after each vecnet window")
 	fs.Parse(args[1:])
 	if os.Geteuid() != 0 {
 		return errors.New("bench: needs root (network namespaces, XDP)")
@@ -37,6 +38,9 @@ func cmdBench(args []string) error {
 	opt := ForwardOptions{
 		Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
 		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Log: os.Stderr,
+	}
+	if *show {
+		opt.Show = os.Stderr
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -29,6 +29,7 @@ type ForwardOptions struct {
 	SenderCPU int           // the generator's CPU
 	RouterCPU int           // vecnet's worker CPU
 	Log       io.Writer     `json:"-"` // progress lines
+	Show      io.Writer     `json:"-"` // when set, vecnet's show output after each window
 }
 
 // Sample is one configuration measured in one round. Counts are deltas
@@ -159,6 +160,28 @@ func (v *vecnetRouter) snapshot() routerSnap {
 
 func (v *vecnetRouter) stop() error { return v.d.Stop() }
 
+// show writes vecnet's view of the window just measured (cumulative since
+// the daemon started, warm-up included): show runtime, errors, interfaces
+// and each AF_XDP socket's kernel counters.
+func (v *vecnetRouter) show(w io.Writer, name string, round int) {
+	fmt.Fprintf(w, "---- %s round %d: vecnet state at the end of the window ----\n", name, round)
+	for _, c := range []string{"show runtime", "show errors", "show interfaces"} {
+		fmt.Fprintf(w, "vecnet> %s\n", c)
+		if err := v.d.CLI.Exec(w, c); err != nil {
+			fmt.Fprintln(w, "error:", err)
+		}
+	}
+	for _, ifc := range v.d.Interfaces {
+		for q, p := range ifc.Ports {
+			if x, ok := p.(xdpStatser); ok {
+				if st, err := x.XDPStats(); err == nil {
+					fmt.Fprintf(w, "xsk %s q%d: %+v\n", ifc.Config.Name, q, st)
+				}
+			}
+		}
+	}
+}
+
 // inputNode is the daemon's port input node, whose vectors/call the table
 // reports.
 const inputNode = "port-input"
@@ -200,6 +223,9 @@ func measure(br *benchRig, name string, round int, opt ForwardOptions) Sample {
 	s0 := br.read(r)
 	time.Sleep(opt.Window)
 	s1 := br.read(r)
+	if v, ok := r.(*vecnetRouter); ok && opt.Show != nil {
+		v.show(opt.Show, name, round)
+	}
 	g.wait()
 	if err := r.stop(); err != nil {
 		smp.Err = "stop: " + err.Error()

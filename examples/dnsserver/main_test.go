@@ -144,21 +144,27 @@ func TestDig(t *testing.T) {
 			if err != nil {
 				t.Fatalf("dig: %v\n%s", err, out)
 			}
-			s := string(out)
-			if want := "status: " + dns.RcodeToString[tc.rcode]; !strings.Contains(s, want) {
-				t.Errorf("no %q in:\n%s", want, s)
-			}
-			if tc.rcode != dns.RcodeRefused && !strings.Contains(s, "flags: qr aa") {
-				t.Errorf("no AA flag in:\n%s", s)
-			}
-			if want := "ANSWER: " + strconv.Itoa(len(tc.want)) + ","; !strings.Contains(s, want) {
-				t.Errorf("no %q in:\n%s", want, s)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(strings.ToLower(s), w) {
-					t.Errorf("no %q in:\n%s", w, s)
-				}
-			}
+			checkDig(t, string(out), "", tc.rcode, tc.want)
 		})
+	}
+}
+
+// checkDig checks dig's output s for the status rcode, the AA flag (unless
+// refused) and exactly the answers want.
+func checkDig(t *testing.T, s, what string, rcode int, want []string) {
+	t.Helper()
+	if w := "status: " + dns.RcodeToString[rcode]; !strings.Contains(s, w) {
+		t.Errorf("%s: no %q in:\n%s", what, w, s)
+	}
+	if rcode != dns.RcodeRefused && !strings.Contains(s, "flags: qr aa") {
+		t.Errorf("%s: no AA flag in:\n%s", what, s)
+	}
+	if w := "ANSWER: " + strconv.Itoa(len(want)) + ","; !strings.Contains(s, w) {
+		t.Errorf("%s: no %q in:\n%s", what, w, s)
+	}
+	for _, w := range want {
+		if !strings.Contains(strings.ToLower(s), w) {
+			t.Errorf("%s: no %q in:\n%s", what, w, s)
+		}
 	}
 }

@@ -1,13 +1,18 @@
-// Package pkttest is the buffer-leak gate for tests: a package that touches
-// packet buffers calls Main from its TestMain, and the test binary fails if
-// any pool made during its tests still has buffers in flight at the end
-// (or had when it was closed), whatever the tests themselves checked.
+// Package pkttest is the leak gate for tests: a package that touches packet
+// buffers calls Main from its TestMain, and the test binary fails if, once
+// its tests ran, any pool made during them still has buffers in flight (or
+// had when it was closed), more goroutines run than at the start, or more
+// files are open — whatever the tests themselves checked.
 package pkttest
 
 import (
+	"flag"
 	"fmt"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"vecnet/pkt"
 )
@@ -17,14 +22,53 @@ import (
 //	func TestMain(m *testing.M) { pkttest.Main(m) }
 func Main(m *testing.M) {
 	pkt.TrackLeaks()
+	g0, fd0 := runtime.NumGoroutine(), openFiles()
 	code := m.Run()
 	if err := pkt.Leaks(); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		if code == 0 {
+		code = max(code, 1)
+	}
+	if code == 0 {
+		if err := leakedGoroutines(g0); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL: leak gate:", err)
+			code = 1
+		}
+		if fd := openFiles(); fd > fd0 {
+			fmt.Fprintf(os.Stderr, "FAIL: leak gate: %d files open at start, %d at end\n", fd0, fd)
 			code = 1
 		}
 	}
 	os.Exit(code)
+}
+
+// openFiles counts descriptors open on files, leaving out those the runtime
+// opens lazily (the netpoller's epoll and eventfd, pipes, sockets).
+func openFiles() int {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	n := 0
+	for _, e := range ents {
+		if dst, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(dst, "/") {
+			n++
+		}
+	}
+	return n
+}
+
+// leakedGoroutines waits up to two seconds for goroutines started by the
+// tests to end.
+func leakedGoroutines(g0 int) error {
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return nil // the fuzzing engine keeps goroutines of its own
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > g0 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			return fmt.Errorf("%d goroutines at start, %d at end:\n%s", g0, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
 }
 
 // NewPool returns a pool of n slots that is closed, and audited, when tb
