@@ -20,8 +20,11 @@ import (
 // interleaved rounds, with medians, a PNG bar plot and the final line
 // "afxdp/kernel: R".
 func cmdBench(args []string) error {
+	if len(args) >= 1 && args[0] == "dns" {
+		return cmdBenchDNS(args[1:])
+	}
 	if len(args) < 1 || args[0] != "forward" {
-		return errors.New("usage: vecnet bench forward [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]")
+		return errors.New("usage: vecnet bench forward [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]")
 	}
 	fs := flag.NewFlagSet("bench forward", flag.ExitOnError)
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
