@@ -67,23 +67,26 @@ func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
 			n.State = &icmpErrState{rate: float64(cfg.Rate) / 1e9, burst: float64(cfg.Burst), tokens: float64(cfg.Burst), last: n.Graph().Now()}
 			return nil
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int {
-			st := n.State.(*icmpErrState)
-			now := n.Graph().Now()
-			st.tokens = min(st.burst, st.tokens+float64(now-st.last)*st.rate)
-			st.last = now
-			set := ifs.Load()
-			a := n.Arena()
-			cnt := v.Len
-			for k, i := range v.Idx[:cnt] {
-				m := a.Meta(i)
-				n.Nexts[k] = makeError(n, st, set, a, i, m, k)
-			}
-			n.Enqueue(v, n.Nexts[:])
-			return cnt
-		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return icmpError(n, v, ifs.Load()) },
 		Format: formatIP,
 	}
+}
+
+// icmpError is icmp4-error's node function over one interface snapshot
+// (named, not a closure, so that its calls inline; see input).
+func icmpError(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
+	st := n.State.(*icmpErrState)
+	now := n.Graph().Now()
+	st.tokens = min(st.burst, st.tokens+float64(now-st.last)*st.rate)
+	st.last = now
+	a := n.Arena()
+	cnt := v.Len
+	for k, i := range v.Idx[:cnt] {
+		m := a.Meta(i)
+		n.Nexts[k] = makeError(n, st, set, a, i, m, k)
+	}
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
 }
 
 func isICMPError(t uint8) bool {

@@ -52,6 +52,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 		next = append(next, cfg.ICMPNode)
 		icmpEdge = uint16(len(next)) // edges are 1..len(next)
 	}
+	udp := cfg.UDPNode != ""
 	return graph.Registration{
 		Name: LocalName,
 		Next: next,
@@ -65,40 +66,46 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			LocErrProtoUnreachable: {Name: "proto_unreachable", Help: "protocol not handled by the host (unreachable sent)", Severity: graph.SevWarn},
 			LocErrUDPShort:         {Name: "udp_port_unreachable", Help: "UDP for the host with no listener (port unreachable sent)", Severity: graph.SevWarn},
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int {
-			a := n.Arena()
-			cnt := v.Len
-			for k, i := range v.Idx[:cnt] {
-				m := a.Meta(i)
-				ip := wire.IPv4(a.Data(i)[m.L3:])
-				if ip.IsFragment() {
-					n.Drop(m, k, LocErrFragment)
-					continue
-				}
-				switch ip.Protocol() {
-				case wire.IPProtoICMP:
-					n.Nexts[k] = localICMP(n, m, k, ip, icmpEdge)
-				case wire.IPProtoUDP:
-					if cfg.UDPNode != "" {
-						n.Nexts[k] = locNextUDP
-						continue
-					}
-					n.Count(LocErrUDPShort, 1)
-					m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
-					n.Nexts[k] = locNextICMPError
-				case wire.IPProtoTCP:
-					n.Drop(m, k, LocErrNoListener)
-				default:
-					n.Count(LocErrProtoUnreachable, 1)
-					m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)
-					n.Nexts[k] = locNextICMPError
-				}
-			}
-			n.Enqueue(v, n.Nexts[:])
-			return cnt
-		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v, udp, icmpEdge) },
 		Format: formatIP,
 	}
+}
+
+// local is ip4-local's node function (named, not a closure, so that its
+// calls inline; see input). udp says whether UDP has a next node (edge
+// locNextUDP); icmpEdge is the edge for ICMP other than echo requests, or
+// NextDrop.
+func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
+	a := n.Arena()
+	cnt := v.Len
+	for k, i := range v.Idx[:cnt] {
+		m := a.Meta(i)
+		ip := wire.IPv4(a.Data(i)[m.L3:])
+		if ip.IsFragment() {
+			n.Drop(m, k, LocErrFragment)
+			continue
+		}
+		switch ip.Protocol() {
+		case wire.IPProtoICMP:
+			n.Nexts[k] = localICMP(n, m, k, ip, icmpEdge)
+		case wire.IPProtoUDP:
+			if udp {
+				n.Nexts[k] = locNextUDP
+				continue
+			}
+			n.Count(LocErrUDPShort, 1)
+			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+			n.Nexts[k] = locNextICMPError
+		case wire.IPProtoTCP:
+			n.Drop(m, k, LocErrNoListener)
+		default:
+			n.Count(LocErrProtoUnreachable, 1)
+			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)
+			n.Nexts[k] = locNextICMPError
+		}
+	}
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
 }
 
 // localICMP answers an echo request in place and returns the next edge.

@@ -56,25 +56,28 @@ func ARPNode(ifs *iface.Table, nt *Table) graph.Registration {
 			n.State = &arpState{}
 			return nil
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int {
-			st := n.State.(*arpState)
-			if st.glean == nil {
-				// ip4-glean may be initialised after arp-input: find it lazily.
-				if g := n.Graph().Node(GleanName); g != nil {
-					st.glean, _ = g.State.(*gleanState)
-				}
-			}
-			set := ifs.Load()
-			a := n.Arena()
-			cnt := v.Len
-			for k, i := range v.Idx[:cnt] {
-				m := a.Meta(i)
-				n.Nexts[k] = arpOne(n, st, set, nt, a, i, m, k)
-			}
-			n.Enqueue(v, n.Nexts[:])
-			return cnt
-		},
+		Func: func(n *graph.Node, v *pkt.Vector) int { return arpInput(n, v, ifs.Load(), nt) },
 	}
+}
+
+// arpInput is arp-input's node function over one interface snapshot
+// (named, not a closure, so that its calls inline; see ip4's input).
+func arpInput(n *graph.Node, v *pkt.Vector, set *iface.Set, nt *Table) int {
+	st := n.State.(*arpState)
+	if st.glean == nil {
+		// ip4-glean may be initialised after arp-input: find it lazily.
+		if g := n.Graph().Node(GleanName); g != nil {
+			st.glean, _ = g.State.(*gleanState)
+		}
+	}
+	a := n.Arena()
+	cnt := v.Len
+	for k, i := range v.Idx[:cnt] {
+		m := a.Meta(i)
+		n.Nexts[k] = arpOne(n, st, set, nt, a, i, m, k)
+	}
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
 }
 
 func arpOne(n *graph.Node, st *arpState, set *iface.Set, nt *Table, a *pkt.Arena, i pkt.Index, m *pkt.Meta, k int) uint16 {

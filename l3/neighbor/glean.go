@@ -89,29 +89,31 @@ func GleanNode(ifs *iface.Table, table *fib.Table, cfg GleanConfig) graph.Regist
 			}
 			st.targets = st.targets[:0]
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int {
-			st := n.State.(*gleanState)
-			now := n.Graph().Now()
-			st.expire(n, now)
-			set := ifs.Load()
-			view := table.Load()
-			a := n.Arena()
-			cnt := v.Len
-			j := 0
-			for _, i := range v.Idx[:cnt] {
-				m := a.Meta(i)
-				if code, held := st.hold(n, set, view, a, i, m, now); !held {
-					m.Error = n.Err(code)
-					v.Idx[j] = i
-					n.Nexts[j] = graph.NextDrop
-					j++
-				}
-			}
-			v.Len = j
-			n.Enqueue(v, n.Nexts[:])
-			return cnt
-		},
+		Func: func(n *graph.Node, v *pkt.Vector) int { return glean(n, v, ifs.Load(), table.Load()) },
 	}
+}
+
+// glean is ip4-glean's node function over one interface and FIB snapshot
+// (named, not a closure, so that its calls inline; see ip4's input).
+func glean(n *graph.Node, v *pkt.Vector, set *iface.Set, view *fib.View) int {
+	st := n.State.(*gleanState)
+	now := n.Graph().Now()
+	st.expire(n, now)
+	a := n.Arena()
+	cnt := v.Len
+	j := 0
+	for _, i := range v.Idx[:cnt] {
+		m := a.Meta(i)
+		if code, held := st.hold(n, set, view, a, i, m, now); !held {
+			m.Error = n.Err(code)
+			v.Idx[j] = i
+			n.Nexts[j] = graph.NextDrop
+			j++
+		}
+	}
+	v.Len = j
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
 }
 
 // hold queues packet i for its target and sends an ARP request when due.

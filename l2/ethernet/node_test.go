@@ -1,0 +1,178 @@
+package ethernet
+
+import (
+	"encoding/binary"
+	"maps"
+	"testing"
+
+	"vecnet/graph/graphtest"
+	"vecnet/iface"
+	"vecnet/internal/frames"
+	"vecnet/pkt"
+	"vecnet/pkt/pkttest"
+	"vecnet/wire"
+)
+
+func TestMain(m *testing.M) { pkttest.Main(m) }
+
+var (
+	ourMAC   = wire.MAC{0x02, 0, 0, 0, 0, 1}
+	peerMAC  = wire.MAC{0x02, 0, 0, 0, 0, 2}
+	otherMAC = wire.MAC{0x02, 0, 0, 0, 0, 9}
+	mcastMAC = wire.MAC{0x01, 0x00, 0x5e, 0, 0, 1}
+)
+
+// newHarness builds ethernet-input over one interface (port 0, MTU 1500)
+// that accepts VLAN 10 only.
+func newHarness(t *testing.T) *graphtest.Harness {
+	ifs := iface.NewTable()
+	if _, err := ifs.Add("eth0", ourMAC, 1500); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &Config{AllowVLAN: func(port, vid uint16) bool { return port == 0 && vid == 10 }}
+	return graphtest.New(t, Node(ifs, cfg), graphtest.Options{})
+}
+
+func ip4Frame(dst wire.MAC, payload int) []byte {
+	return frames.IPv4(frames.Spec{SrcMAC: peerMAC, DstMAC: dst, Src: [4]byte{10, 0, 0, 2}, Dst: [4]byte{10, 0, 0, 1}, Payload: payload})
+}
+
+// tagged inserts an 802.1Q tag with vid after the MAC addresses of f.
+func tagged(f []byte, vid uint16) []byte {
+	out := append([]byte(nil), f[:12]...)
+	out = binary.BigEndian.AppendUint16(out, uint16(wire.EtherTypeVLAN))
+	out = binary.BigEndian.AppendUint16(out, vid)
+	return append(out, f[12:]...)
+}
+
+// innerType sets the EtherType after the VLAN tag of a tagged frame.
+func innerType(f []byte, typ uint16) []byte {
+	binary.BigEndian.PutUint16(f[16:], typ)
+	return f
+}
+
+func withType(f []byte, typ uint16) []byte {
+	binary.BigEndian.PutUint16(f[12:], typ)
+	return f
+}
+
+func TestEthernetInput(t *testing.T) {
+	arp := frames.ARP(wire.ARPRequest, peerMAC, [4]byte{10, 0, 0, 2}, wire.BroadcastMAC, wire.MAC{}, [4]byte{10, 0, 0, 1})
+	tests := []struct {
+		name    string
+		data    []byte
+		rxPort  uint16
+		want    string // next node or "drop node: error"
+		counter string // the one counter that must move, "" for none
+		l3      uint16 // Meta.L3 when forwarded
+		vlan    uint16
+	}{
+		{name: "own MAC ipv4", data: ip4Frame(ourMAC, 10), want: "ip4-input", l3: 14},
+		{name: "broadcast arp", data: arp, want: "arp-input", l3: 14},
+		{name: "own MAC arp", data: frames.ARP(wire.ARPReply, peerMAC, [4]byte{10, 0, 0, 2}, ourMAC, ourMAC, [4]byte{10, 0, 0, 1}), want: "arp-input", l3: 14},
+		{name: "foreign unicast", data: ip4Frame(otherMAC, 10), want: "drop ethernet-input: not_for_us", counter: "not_for_us"},
+		{name: "multicast", data: ip4Frame(mcastMAC, 10), want: "drop ethernet-input: multicast", counter: "multicast"},
+		{name: "vlan allowed", data: tagged(ip4Frame(ourMAC, 10), 10), want: "ip4-input", l3: 18, vlan: 10},
+		{name: "vlan allowed with priority bits", data: tagged(ip4Frame(ourMAC, 10), 0xe000|10), want: "ip4-input", l3: 18, vlan: 10},
+		{name: "vlan not allowed", data: tagged(ip4Frame(ourMAC, 10), 11), want: "drop ethernet-input: vlan_not_allowed", counter: "vlan_not_allowed"},
+		{name: "vlan tag cut short", data: tagged(ip4Frame(ourMAC, 10), 10)[:16], want: "drop ethernet-input: too_short", counter: "too_short"},
+		{name: "too short", data: ip4Frame(ourMAC, 10)[:13], want: "drop ethernet-input: too_short", counter: "too_short"},
+		{name: "empty", data: nil, want: "drop ethernet-input: too_short", counter: "too_short"},
+		{name: "max length", data: ip4Frame(ourMAC, 1500-28+4), want: "ip4-input", l3: 14},
+		{name: "too long", data: ip4Frame(ourMAC, 1500-28+5), want: "drop ethernet-input: too_long", counter: "too_long"},
+		{name: "ipv6", data: withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6)), want: "drop ethernet-input: unknown_ethertype", counter: "unknown_ethertype"},
+		{name: "unknown ethertype in vlan", data: innerType(tagged(ip4Frame(ourMAC, 10), 10), 0x1234), want: "drop ethernet-input: unknown_ethertype", counter: "unknown_ethertype"},
+		{name: "no interface", data: ip4Frame(ourMAC, 10), rxPort: 5, want: "drop ethernet-input: no_interface", counter: "no_interface"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			r := h.Run(graphtest.Packet{Data: tc.data, Meta: pkt.Meta{RxPort: tc.rxPort, VLAN: 99}})
+			o := &r.Out[0]
+			if got := o.Where(); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			want := map[string]uint64{}
+			if tc.counter != "" {
+				want[graphtest.Label(NodeName, tc.counter)] = 1
+			}
+			if !maps.Equal(r.Counters, want) {
+				t.Errorf("counters %v, want %v", r.Counters, want)
+			}
+			if o.Next == "" {
+				return
+			}
+			if o.Meta.L3 != tc.l3 || o.Meta.VLAN != tc.vlan {
+				t.Errorf("L3 %d VLAN %d, want %d %d", o.Meta.L3, o.Meta.VLAN, tc.l3, tc.vlan)
+			}
+			if string(o.Data) != string(tc.data) {
+				t.Errorf("bytes changed:\n got % x\nwant % x", o.Data, tc.data)
+			}
+		})
+	}
+}
+
+// TestEthernetMixedVector checks one vector with every verdict: each
+// packet goes its own way and the counters add up.
+func TestEthernetMixedVector(t *testing.T) {
+	h := newHarness(t)
+	var pkts []graphtest.Packet
+	wants := []string{"ip4-input", "drop ethernet-input: not_for_us", "arp-input", "drop ethernet-input: no_interface", "ip4-input"}
+	datas := [][]byte{ip4Frame(ourMAC, 1), ip4Frame(otherMAC, 1),
+		frames.ARP(wire.ARPRequest, peerMAC, [4]byte{10, 0, 0, 2}, wire.BroadcastMAC, wire.MAC{}, [4]byte{10, 0, 0, 1}),
+		ip4Frame(ourMAC, 1), ip4Frame(ourMAC, 2)}
+	for k, d := range datas {
+		p := graphtest.Packet{Data: d}
+		if k == 3 {
+			p.Meta.RxPort = 1
+		}
+		pkts = append(pkts, p)
+	}
+	r := h.Run(pkts...)
+	for k, w := range wants {
+		if got := r.Out[k].Where(); got != w {
+			t.Errorf("packet %d: got %q, want %q", k, got, w)
+		}
+	}
+	want := map[string]uint64{"ethernet-input: not_for_us": 1, "ethernet-input: no_interface": 1}
+	if !maps.Equal(r.Counters, want) {
+		t.Errorf("counters %v, want %v", r.Counters, want)
+	}
+}
+
+func TestEthernetTrace(t *testing.T) {
+	ifs := iface.NewTable()
+	if _, err := ifs.Add("eth0", ourMAC, 1500); err != nil {
+		t.Fatal(err)
+	}
+	h := graphtest.New(t, Node(ifs, nil), graphtest.Options{Trace: true})
+	r := h.Run(graphtest.Packet{Data: ip4Frame(ourMAC, 1)}, graphtest.Packet{Data: tagged(ip4Frame(ourMAC, 1), 10)})
+	if got := r.Out[1].Where(); got != "drop ethernet-input: vlan_not_allowed" {
+		t.Fatalf("nil Config accepted a tag: %s", got)
+	}
+	if len(r.Trace) != 3 {
+		t.Fatalf("%d trace records, want 3: %+v", len(r.Trace), r.Trace)
+	}
+	if rec := r.Trace[0]; rec.Node != NodeName || rec.Next != "ip4-input" || rec.Packet != r.Out[0].ID {
+		t.Errorf("record 0: %s -> %s packet %d", rec.Node, rec.Next, rec.Packet)
+	}
+	if rec := r.Trace[2]; rec.Node != "error-drop" || rec.Error != "ethernet-input: vlan_not_allowed" {
+		t.Errorf("record 2: %s %q", rec.Node, rec.Error)
+	}
+	fmt := Node(ifs, nil).Format(&r.Trace[0])
+	if want := "ethernet " + peerMAC.String() + " -> " + ourMAC.String() + " type 0x0800"; fmt != want {
+		t.Errorf("format %q, want %q", fmt, want)
+	}
+}
+
+func TestEthernetAllocs(t *testing.T) {
+	h := newHarness(t)
+	pkts := make([]graphtest.Packet, 64)
+	for k := range pkts {
+		pkts[k].Data = ip4Frame(ourMAC, 64)
+	}
+	pkts[3].Data = ip4Frame(otherMAC, 64)
+	if n := testing.AllocsPerRun(100, func() { h.Send(NodeName, pkts...) }); n != 0 {
+		t.Errorf("%v allocations per vector", n)
+	}
+}

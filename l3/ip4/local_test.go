@@ -1,0 +1,103 @@
+package ip4
+
+import (
+	"testing"
+
+	"vecnet/graph/graphtest"
+	"vecnet/internal/frames"
+	"vecnet/pkt"
+	"vecnet/wire"
+)
+
+func TestIP4Local(t *testing.T) {
+	icmp := func(typ uint8) graphtest.Packet {
+		p := ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoICMP, Payload: 16})
+		ic := wire.ICMPv4(p.Data[34:])
+		ic.SetType(typ)
+		ic.SetChecksum(0)
+		ic.SetChecksum(ic.ComputeChecksum())
+		return p
+	}
+	withStack := LocalConfig{UDPNode: "udp4-input", ICMPNode: "icmp4-input"}
+	tests := []struct {
+		name    string
+		cfg     LocalConfig
+		p       graphtest.Packet
+		want    string
+		counter string
+		aux     uint32
+	}{
+		{name: "echo request", p: icmp(wire.ICMPv4Echo), want: LookupName, counter: "echo_replies"},
+		{name: "fragment MF", p: edit(icmp(wire.ICMPv4Echo), func(ip wire.IPv4) { ip[6] |= 0x20 }), want: "drop", counter: "fragment"},
+		{name: "fragment offset", p: edit(ipFrame(host0, addr0, frames.Spec{}), func(ip wire.IPv4) { ip[7] = 1 }), want: "drop", counter: "fragment"},
+		{name: "icmp too short", p: func() graphtest.Packet {
+			p := edit(icmp(wire.ICMPv4Echo), func(ip wire.IPv4) { ip.SetTotalLen(20 + 7) })
+			p.Data = p.Data[:14+27]
+			return p
+		}(), want: "drop", counter: "icmp_too_short"},
+		{name: "icmp bad checksum", p: func() graphtest.Packet { p := icmp(wire.ICMPv4Echo); p.Data[40] ^= 1; return p }(), want: "drop", counter: "icmp_bad_checksum"},
+		{name: "icmp other, no stack", p: icmp(wire.ICMPv4EchoReply), want: "drop", counter: "icmp_other"},
+		{name: "icmp other to stack", cfg: withStack, p: icmp(wire.ICMPv4DestUnreachable), want: "icmp4-input", counter: "icmp_other"},
+		{name: "udp, no stack", p: ipFrame(host0, addr0, frames.Spec{}), want: ICMPErrorName, counter: "udp_port_unreachable",
+			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
+		{name: "udp to stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{}), want: "udp4-input"},
+		{name: "tcp", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "drop", counter: "tcp_no_listener"},
+		{name: "other protocol", p: ipFrame(host0, addr0, frames.Spec{Proto: 47, Payload: 8}), want: ICMPErrorName, counter: "proto_unreachable",
+			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := graphtest.New(t, LocalNode(tc.cfg), graphtest.Options{})
+			in := append([]byte(nil), tc.p.Data...)
+			r := h.Run(tc.p)
+			o := &r.Out[0]
+			want := tc.want
+			if want == "drop" {
+				want = "drop " + graphtest.Label(LocalName, tc.counter)
+			}
+			if got := o.Where(); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+			if tc.counter == "" {
+				checkCounters(t, r, nil)
+			} else {
+				checkCounters(t, r, one(LocalName, tc.counter))
+			}
+			if o.Next == "" || o.Meta.Aux != tc.aux {
+				if o.Next != "" {
+					t.Errorf("Aux %#x, want %#x", o.Meta.Aux, tc.aux)
+				}
+				return
+			}
+			if o.Next != LookupName {
+				if string(o.Data) != string(in) {
+					t.Errorf("packet changed on its way to %s", o.Next)
+				}
+				return
+			}
+			// The echo reply, built in place.
+			ip := ipOf(o)
+			ic := wire.ICMPv4(ip.Payload())
+			if ip.Src() != addr0 || ip.Dst() != host0 || ip.TTL() != DefaultTTL || !ip.ChecksumValid() {
+				t.Errorf("reply ip %v -> %v ttl %d checksum ok %v", ip.Src(), ip.Dst(), ip.TTL(), ip.ChecksumValid())
+			}
+			if ic.Type() != wire.ICMPv4EchoReply || ic.Code() != 0 || !ic.ChecksumValid() || ic.ID() != 0x1234 || ic.Seq() != 7 {
+				t.Errorf("reply icmp type %d code %d id %#x seq %d checksum ok %v", ic.Type(), ic.Code(), ic.ID(), ic.Seq(), ic.ChecksumValid())
+			}
+			if string(ic.Payload()) != string(in[34+8:]) || o.Meta.Flags&pkt.FlagLocal == 0 {
+				t.Errorf("payload changed or FlagLocal not set")
+			}
+		})
+	}
+}
+
+func TestIP4LocalAllocs(t *testing.T) {
+	h := graphtest.New(t, LocalNode(LocalConfig{}), graphtest.Options{})
+	pkts := make([]graphtest.Packet, 64)
+	for k := range pkts {
+		pkts[k] = ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoICMP, Payload: 56})
+	}
+	if n := testing.AllocsPerRun(100, func() { h.Send(LocalName, pkts...) }); n != 0 {
+		t.Errorf("%v allocations per vector", n)
+	}
+}

@@ -1,0 +1,68 @@
+package ip4
+
+import (
+	"testing"
+
+	"vecnet/graph/graphtest"
+	"vecnet/internal/frames"
+	"vecnet/l3/fib"
+	"vecnet/wire"
+)
+
+func TestIP4Lookup(t *testing.T) {
+	tp := newTopo(t)
+	tests := []struct {
+		name    string
+		dst     [4]byte
+		want    string
+		kind    fib.AdjKind
+		counter string
+	}{
+		{"resolved neighbour", nh1, RewriteName, fib.AdjRewrite, ""},
+		{"route via resolved next hop", remote, RewriteName, fib.AdjRewrite, ""},
+		{"our address", addr0, LocalName, fib.AdjLocal, ""},
+		{"our other address", addr1, LocalName, fib.AdjLocal, ""},
+		{"connected, unresolved", host0, GleanName, fib.AdjGlean, ""},
+		{"route via unresolved next hop", pending, GleanName, fib.AdjIncomplete, ""},
+		{"no route", far, ICMPErrorName, fib.AdjDrop, "no_route"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := graphtest.New(t, LookupNode(tp.fib), graphtest.Options{})
+			r := h.Run(ipFrame(host0, tc.dst, frames.Spec{}))
+			o := &r.Out[0]
+			if o.Next != tc.want {
+				t.Fatalf("got %s, want %s", o.Where(), tc.want)
+			}
+			if k := tp.fib.Load().Adj(fib.AdjIndex(o.Meta.Adj)).Kind; k != tc.kind {
+				t.Errorf("Meta.Adj %d is %v, want %v", o.Meta.Adj, k, tc.kind)
+			}
+			if tc.counter == "" {
+				checkCounters(t, r, nil)
+				if o.Meta.Aux != 0 {
+					t.Errorf("Aux %#x set", o.Meta.Aux)
+				}
+				return
+			}
+			checkCounters(t, r, one(LookupName, tc.counter))
+			if want := ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0); o.Meta.Aux != want {
+				t.Errorf("Aux %#x, want %#x", o.Meta.Aux, want)
+			}
+		})
+	}
+}
+
+func TestIP4LookupAllocs(t *testing.T) {
+	tp := newTopo(t)
+	h := graphtest.New(t, LookupNode(tp.fib), graphtest.Options{})
+	var pkts []graphtest.Packet
+	for k := range 64 {
+		dst := remote
+		dst[3] = byte(k)
+		pkts = append(pkts, ipFrame(host0, dst, frames.Spec{}))
+	}
+	pkts = append(pkts, ipFrame(host0, addr0, frames.Spec{}), ipFrame(host0, far, frames.Spec{}))
+	if n := testing.AllocsPerRun(100, func() { h.Send(LookupName, pkts...) }); n != 0 {
+		t.Errorf("%v allocations per vector", n)
+	}
+}

@@ -1,0 +1,142 @@
+package neighbor
+
+import (
+	"testing"
+
+	"vecnet/graph"
+	"vecnet/graph/graphtest"
+	"vecnet/internal/frames"
+	"vecnet/pkt"
+	"vecnet/wire"
+)
+
+// gleanHarness builds ip4-glean with arp-input next to it (for releases).
+func gleanHarness(t *testing.T, tp *topo, cfg GleanConfig) *graphtest.Harness {
+	return graphtest.New(t, GleanNode(tp.ifs, tp.fib, cfg), graphtest.Options{Also: []graph.Registration{ARPNode(tp.ifs, tp.nt)}})
+}
+
+// toHost is a packet for dst as ip4-lookup hands it to ip4-glean.
+func (tp *topo) toHost(dst [4]byte) graphtest.Packet {
+	d := frames.IPv4(frames.Spec{SrcMAC: peerMAC, DstMAC: mac0, Src: [4]byte{10, 9, 0, 1}, Dst: dst, Payload: 8})
+	return graphtest.Packet{Data: d, Meta: pkt.Meta{L3: 14, L4: 34, Adj: uint32(tp.fib.Load().Lookup(dst, 0))}}
+}
+
+func label(err string) string { return graphtest.Label(GleanName, err) }
+
+// checkRequest checks one ARP request for target went out of port 0.
+func checkRequest(t *testing.T, r *graphtest.Result, target [4]byte) {
+	t.Helper()
+	reqs := r.At(outputName)
+	if len(reqs) != 1 {
+		t.Fatalf("%d ARP requests, want 1", len(reqs))
+	}
+	want := frames.ARP(wire.ARPRequest, mac0, addr0, wire.BroadcastMAC, wire.MAC{}, target)
+	if c := reqs[0]; string(c.Data) != string(want) || c.Meta.TxPort != 0 || c.Meta.Flags&pkt.FlagLocal == 0 {
+		t.Errorf("request\n got % x (tx %d)\nwant % x", c.Data, c.Meta.TxPort, want)
+	}
+}
+
+func TestGleanRequestAndRelease(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{RetryNs: 100e6, TimeoutNs: 1e9})
+	r1 := h.Run(tp.toHost(host), tp.toHost(host))
+	if r1.Out[0].Where() != "kept" || r1.Out[1].Where() != "kept" {
+		t.Fatalf("got %s, %s; want both kept", r1.Out[0].Where(), r1.Out[1].Where())
+	}
+	checkRequest(t, r1, host)
+	checkCounters(t, r1, map[string]uint64{label("queued"): 2, label("requests_sent"): 1})
+
+	// Within the retry interval: held, no request.
+	h.Advance(99e6)
+	r2 := h.Run(tp.toHost(host))
+	if r2.Out[0].Where() != "kept" || len(r2.Extra) != 0 {
+		t.Fatalf("second: %s, %d extra", r2.Out[0].Where(), len(r2.Extra))
+	}
+	checkCounters(t, r2, map[string]uint64{label("queued"): 1})
+
+	// At the retry interval: one more request.
+	h.Advance(1e6)
+	r3 := h.Run(tp.toHost(host))
+	checkRequest(t, r3, host)
+	checkCounters(t, r3, map[string]uint64{label("queued"): 1, label("requests_sent"): 1})
+
+	// The reply releases all four, in order, to ip4-lookup.
+	reply := arpPacket(wire.ARPReply, peerMAC, host, mac0, mac0, addr0)
+	r4 := h.RunNode(ARPInputName, reply)
+	got := r4.At(lookupName)
+	want := []uint64{r1.Out[0].ID, r1.Out[1].ID, r2.Out[0].ID, r3.Out[0].ID}
+	if len(got) != len(want) {
+		t.Fatalf("%d released, want %d", len(got), len(want))
+	}
+	for k, c := range got {
+		if c.ID != want[k] || string(c.Data) != string(tp.toHost(host).Data) {
+			t.Errorf("released %d: id %d, want %d", k, c.ID, want[k])
+		}
+	}
+	checkCounters(t, r4, map[string]uint64{graphtest.Label(ARPInputName, "replies_received"): 1})
+
+	// Resolved: a new packet for the host is not glean any more.
+	r5 := h.Run(tp.toHost(host))
+	if r5.Out[0].Where() == "kept" {
+		t.Errorf("lookup still gleans after the reply")
+	}
+}
+
+func TestGleanBounds(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{MaxTargets: 1, PerTarget: 2})
+	r := h.Run(tp.toHost(host), tp.toHost(host), tp.toHost(host), tp.toHost([4]byte{10, 0, 0, 6}))
+	wants := []string{"kept", "kept", "drop " + label("queue_full"), "drop " + label("queue_full")}
+	for k, w := range wants {
+		if got := r.Out[k].Where(); got != w {
+			t.Errorf("packet %d: %s, want %s", k, got, w)
+		}
+	}
+	checkCounters(t, r, map[string]uint64{label("queued"): 2, label("requests_sent"): 1, label("queue_full"): 2})
+}
+
+func TestGleanTimeout(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{TimeoutNs: 1e9, RetryNs: 10e9})
+	h.Run(tp.toHost(host), tp.toHost(host))
+	h.Advance(1e9)
+	// The next call expires both; the new packet starts a fresh wait with
+	// a request of its own.
+	r := h.Run(tp.toHost(host))
+	if r.Out[0].Where() != "kept" {
+		t.Fatalf("got %s", r.Out[0].Where())
+	}
+	checkRequest(t, r, host)
+	checkCounters(t, r, map[string]uint64{label("resolution_timeout"): 2, label("queued"): 1, label("requests_sent"): 1})
+}
+
+func TestGleanNotGlean(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{})
+	p := tp.toHost(addr0) // a local adjacency
+	r := h.Run(p)
+	if got, want := r.Out[0].Where(), "drop "+label("not_glean"); got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	checkCounters(t, r, map[string]uint64{label("not_glean"): 1})
+}
+
+// TestGleanAllocs holds a vector and releases it with a reply, per run:
+// the queue reuses its slots and the request buffer comes from the pool.
+func TestGleanAllocs(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{PerTarget: 8})
+	pkts := make([]graphtest.Packet, 8)
+	for k := range pkts {
+		pkts[k] = tp.toHost(host)
+	}
+	reply := []graphtest.Packet{arpPacket(wire.ARPReply, peerMAC, host, mac0, mac0, addr0)}
+	round := func() {
+		h.Send(GleanName, pkts...)
+		h.Send(ARPInputName, reply...)
+	}
+	round() // the first reply learns the neighbour (the table allocates); later ones change nothing
+	if n := testing.AllocsPerRun(100, round); n != 0 {
+		t.Errorf("%v allocations per round", n)
+	}
+}
