@@ -415,3 +415,56 @@ func processCPU(t *testing.T) time.Duration {
 	const hz = 100 // USER_HZ
 	return time.Duration(utime+stime) * time.Second / hz
 }
+
+// TestTwoWorkersTwoQueues runs vecnet with two workers on two-queue veths
+// (AF_XDP native: one socket per queue, queue q owned by worker q): flows
+// spread over both queues, and each worker forwards its own share.
+func TestTwoWorkersTwoQueues(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "iperf3")
+	rig, err := topo.NewRig(topo.RigOptions{Prefix: "vq", Queues: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rig.Close() })
+	cfg := topo.RouterConfig(rig, "afxdp", "native", "")
+	cfg.Workers = 2
+	for k := range cfg.Interfaces {
+		cfg.Interfaces[k].Queues = 2
+	}
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	mustRun(t, d, rig.A, "ping", "-c", "2", "-i", "0.1", "-W", "3", topo.HostBAddr)
+	srv := rig.B.Command("iperf3", "-s", "-1")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	testutil.Eventually(t, 5*time.Second, "iperf3 server listening", func() bool {
+		out, _ := rig.B.Command("ss", "-Hltn", "sport = :5201").Output()
+		return strings.TrimSpace(string(out)) != ""
+	})
+	// Eight parallel flows: the hosts' veths spread them over both queues.
+	mustRun(t, d, rig.A, "iperf3", "-c", topo.HostBAddr, "-P", "8", "-n", "40M", "--connect-timeout", "3000")
+	var perWorker []uint64
+	for _, rows := range d.Runtime() {
+		var n uint64
+		for _, r := range rows {
+			if r.Name == "ip4-rewrite" {
+				n = r.Stats.Vectors
+			}
+		}
+		perWorker = append(perWorker, n)
+	}
+	t.Logf("packets forwarded per worker: %v", perWorker)
+	if len(perWorker) != 2 || perWorker[0] == 0 || perWorker[1] == 0 {
+		t.Fatalf("packets forwarded per worker %v: want both workers busy", perWorker)
+	}
+}
