@@ -232,7 +232,8 @@ func iperf(t *testing.T, d *daemon.Daemon, rig *topo.Rig, udp bool) {
 		// iperf3's server stops counting when the client says it is done,
 		// so the last socket buffer's worth may be missing from its count;
 		// exact end-to-end delivery is TestRouterDeliversTCPBytesExactly's.
-		if sent != tcpBytes || got < 0.95*tcpBytes {
+		// (iperf3 -n may send one 128 KiB block more than asked.)
+		if sent < tcpBytes || sent > tcpBytes+128<<10 || got < 0.95*sent {
 			t.Fatalf("tcp: client sent %.0f bytes, server received %.0f, want %d", sent, got, tcpBytes)
 		}
 		return

@@ -25,6 +25,8 @@ type Port struct {
 	rx    *xsk.RXRing
 	tx    *xsk.TXRing
 	slots uint32
+	// level is the fill-ring target, see fill.go.
+	level fillLevel
 
 	// kernel has bit i set while slot i is held by the kernel through this
 	// port's fill or TX ring. Written by the owning worker.
@@ -36,7 +38,19 @@ type Port struct {
 	scratch [fillBatch]pkt.Index
 	stats   driver.Stats
 	closed  bool
+	// txWait counts the Recv calls since Send left descriptors on the TX
+	// ring without a kick; 0 when none wait. See kick.
+	txWait uint32
 }
+
+// txKickBatch is how many pending TX descriptors make Send kick at once:
+// the 32 frames a copy-mode kernel sends per wake-up.
+const txKickBatch = 32
+
+// txKickPasses is how many Recv calls (dispatch passes) a smaller batch may
+// wait for more packets before Recv kicks it out: a few microseconds under
+// load, a fraction of one when idle, where passes are short.
+const txKickPasses = 4
 
 func newPort(s *xsk.Socket, a *pkt.Arena) *Port {
 	n := uint32(a.Slots())
@@ -44,6 +58,7 @@ func newPort(s *xsk.Socket, a *pkt.Arena) *Port {
 		s: s, arena: a, slots: n,
 		fill: s.Fill(), comp: s.Comp(), rx: s.RX(), tx: s.TX(),
 		kernel: make([]uint64, (n+63)/64),
+		level:  newFillLevel(s.Fill().Size()),
 	}
 }
 
@@ -61,7 +76,11 @@ func (p *Port) take(i pkt.Index) bool {
 
 // topUp hands the fill ring as many fresh buffers as fit, up to fillBatch.
 func (p *Port) topUp(c *pkt.Cache) {
-	start, got := p.fill.Reserve(fillBatch)
+	out := p.fill.Outstanding()
+	if out >= p.level.target {
+		return
+	}
+	start, got := p.fill.Reserve(min(fillBatch, p.level.target-out))
 	if got == 0 {
 		return
 	}
@@ -82,9 +101,17 @@ func (p *Port) topUp(c *pkt.Cache) {
 // fit a slot's data area, is counted in RxErrors and not delivered.
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	p.cache = c
+	if p.level.tick() {
+		p.level.adapt(p.s)
+	}
 	p.topUp(c)
 	if p.fill.NeedsWakeup() {
 		p.s.WakeupRX()
+	}
+	if p.txWait > 0 {
+		if p.txWait++; p.txWait > txKickPasses {
+			p.kick()
+		}
 	}
 	start, n := p.rx.Peek(uint32(v.Free()))
 	got := 0
@@ -162,14 +189,21 @@ func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 		p.tx.Submit(sent)
 		p.stats.TxPackets += uint64(sent)
 	}
-	p.kick()
+	if p.tx.Pending() >= txKickBatch {
+		p.kick()
+	} else if p.txWait == 0 {
+		p.txWait = 1 // Recv kicks after txKickPasses, PrepareWait before a sleep
+	}
 	return int(sent)
 }
 
 // kick wakes the kernel to send the TX ring if it asks for it. A copy-mode
 // kernel sends at most 32 descriptors per wake-up, so kick repeats while
-// that makes progress: one system call per 32 frames, none per frame.
+// that makes progress: one system call per 32 frames, none per frame. Send
+// kicks only once txKickBatch descriptors wait; a smaller batch waits up to
+// txKickPasses Recv calls for company, or until PrepareWait.
 func (p *Port) kick() {
+	p.txWait = 0
 	pending := p.tx.Pending()
 	for pending > 0 && p.tx.NeedsWakeup() {
 		if p.s.Wakeup() != nil {

@@ -152,6 +152,15 @@ func (r *FillRing) NeedsWakeup() bool { return r.needsWakeup() }
 // Size returns the number of entries in the ring.
 func (r *FillRing) Size() uint32 { return r.size }
 
+// Outstanding returns how many submitted entries the kernel has not yet
+// released. The kernel publishes its consumer index only when it has used
+// up the batch it saw at its last look, so this over-counts by up to that
+// batch. It loads the shared consumer index once.
+func (r *FillRing) Outstanding() uint32 {
+	r.cached = atomic.LoadUint32(r.consumer)
+	return r.published - r.cached
+}
+
 // CompRing returns chunks whose transmission the kernel has finished. The
 // kernel produces, user space consumes. Use: Peek, Addr for each index,
 // Release. Not safe for concurrent use.
