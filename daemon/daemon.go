@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 
 	"vecnet/control/cli"
@@ -71,6 +72,16 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		opt.Logger = log.New(os.Stderr, "vecnet: ", log.LstdFlags)
 	}
 	nw := max(cfg.Workers, 1)
+	// A busy worker holds its P (the Go scheduler's processor) for as long as
+	// traffic flows; the control plane and the applications on the host
+	// stack (sock) need at least one more. Go sizes GOMAXPROCS from the CPU
+	// affinity mask, so a vecnet pinned to one core (taskset) would
+	// otherwise run an application goroutine only when the worker is
+	// preempted, every 10 ms. With a P spare, the kernel shares the core
+	// between the worker's thread and the application's.
+	if runtime.GOMAXPROCS(0) < nw+1 {
+		runtime.GOMAXPROCS(nw + 1)
+	}
 	dp, err := dataplane.New(opt.Slots)
 	if err != nil {
 		return nil, err
