@@ -25,20 +25,28 @@ func forwardBench(b *testing.B, routes int) {
 	dsts := make([][4]byte, 256)
 	if routes > 0 {
 		rng := rand.New(rand.NewPCG(1, 2))
-		for k := 0; k < routes; k++ {
+		seen := make(map[netip.Prefix]bool, routes)
+		for k := 0; k < routes; {
 			a := rng.Uint32()
 			a = a&^0xff000000 | uint32(11+rng.IntN(100))<<24 // 11.x .. 110.x: clear of the test nets
 			p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), 16+rng.IntN(9)).Masked()
+			if seen[p] {
+				continue // routes distinct prefixes, not routes draws
+			}
+			seen[p] = true
 			if err := r.dp.FIB.AddRoute(p, []fibHop{{Addr: netip.AddrFrom4(ipHB), Port: -1}}); err != nil {
 				b.Fatal(err)
 			}
-			if k < 256 {
+			if k++; k <= 256 {
 				d := p.Addr().As4()
 				d[3] |= 1
-				dsts[k] = d
+				dsts[k-1] = d
 			}
 		}
 		b.Logf("FIB holds %d prefixes", r.dp.FIB.Load().Len())
+		if n := r.dp.FIB.Load().Len(); n < routes {
+			b.Fatalf("FIB holds %d prefixes, want at least %d", n, routes)
+		}
 	} else {
 		for k := range dsts {
 			dsts[k] = ipFar

@@ -44,6 +44,7 @@ type DNSSample struct {
 	AnswersQPS  float64 `json:"answers_qps"`  // kxdpgun: replies received per second
 	Replies     uint64  `json:"replies"`      // kxdpgun: replies received
 	ServerIdle  float64 `json:"server_idle"`  // idle share of ServerCPU during kxdpgun
+	ServerBusy  float64 `json:"server_busy"`  // share of the window the server did work: vecnet's worker busy time, else 1-idle
 	ClientIdle  float64 `json:"client_idle"`  // idle share of ClientCPU during kxdpgun
 	ServerQs    uint64  `json:"server_qs"`    // dnsserver's own query count over the whole run (0: knot)
 	DnsperfQPS  float64 `json:"dnsperf_qps"`  // dnsperf's "Queries per second" (0: not run)
@@ -193,11 +194,17 @@ func measureDNS(rig *topo.Rig, name string, round int, dir, qfile string, opt DN
 		}
 		s.ServerQs = srv.queries()
 	}()
+	busy0, vecnet := srv.busy()
+	t0 := time.Now()
 	samp := startCPUSampler(100 * time.Millisecond)
 	out, err := rig.A.Run("taskset", "-c", strconv.Itoa(opt.ClientCPU), "kxdpgun", "-t", strconv.Itoa(int(opt.Window/time.Second)),
 		"-Q", strconv.Itoa(opt.QPS), "-i", qfile, "-I", topo.HostDev, "-F", strconv.Itoa(opt.ClientCPU),
 		"-R", topo.RouterAMAC, dnsServerAddr)
 	s.ServerIdle, s.ClientIdle = samp.stop(opt.ServerCPU, opt.ClientCPU)
+	s.ServerBusy = 1 - s.ServerIdle
+	if busy1, ok := srv.busy(); vecnet && ok {
+		s.ServerBusy = float64(busy1-busy0) / float64(time.Since(t0))
+	}
 	// kxdpgun detaches its program at exit; make sure before the next run.
 	rig.A.Run("ip", "link", "set", "dev", topo.HostDev, "xdp", "off")
 	if err != nil {
@@ -251,7 +258,7 @@ func SummarizeDNS(samples []DNSSample, configs []string) []DNSSummary {
 	var out []DNSSummary
 	for _, c := range configs {
 		s := DNSSummary{Config: c}
-		var cols [8][]float64
+		var cols [9][]float64
 		for _, x := range samples {
 			if x.Config != c {
 				continue
@@ -262,7 +269,7 @@ func SummarizeDNS(samples []DNSSample, configs []string) []DNSSummary {
 			}
 			s.Rounds++
 			s.AnswersRounds = append(s.AnswersRounds, x.AnswersQPS)
-			for i, v := range []float64{x.Window, x.SentQPS, x.AnswersQPS, float64(x.Replies), x.ServerIdle, x.ClientIdle, float64(x.ServerQs), x.DnsperfQPS} {
+			for i, v := range []float64{x.Window, x.SentQPS, x.AnswersQPS, float64(x.Replies), x.ServerIdle, x.ClientIdle, float64(x.ServerQs), x.DnsperfQPS, x.ServerBusy} {
 				cols[i] = append(cols[i], v)
 			}
 		}
@@ -270,6 +277,7 @@ func SummarizeDNS(samples []DNSSample, configs []string) []DNSSummary {
 		m.Config = c
 		m.Window, m.SentQPS, m.AnswersQPS, m.Replies = median(cols[0]), median(cols[1]), median(cols[2]), uint64(median(cols[3]))
 		m.ServerIdle, m.ClientIdle, m.ServerQs, m.DnsperfQPS = median(cols[4]), median(cols[5]), uint64(median(cols[6])), median(cols[7])
+		m.ServerBusy = median(cols[8])
 		out = append(out, s)
 	}
 	var kernel float64
@@ -291,15 +299,15 @@ func WriteDNSTable(w io.Writer, sum []DNSSummary, opt DNSOptions) {
 	fmt.Fprintf(w, "\nDNS answers/s, medians of %d interleaved rounds × %v (kxdpgun AF_XDP on CPU %d offering %d qps; server on CPU %d)\n\n",
 		opt.Rounds, opt.Window, opt.ClientCPU, opt.QPS, opt.ServerCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintf(tw, "| config\t sent kqps\t answers kqps\t ×kernel\t CPU%d idle (server)\t CPU%d idle (client)\t server counted/client got\t dnsperf kqps\t\n", opt.ServerCPU, opt.ClientCPU)
-	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t")
+	fmt.Fprintf(tw, "| config\t sent kqps\t answers kqps\t ×kernel\t CPU%d idle (server)\t server busy\t CPU%d idle (client)\t server counted/client got\t dnsperf kqps\t\n", opt.ServerCPU, opt.ClientCPU)
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 	for _, s := range sum {
 		if s.Rounds == 0 {
 			msg := "no successful round"
 			if len(s.Errors) > 0 {
 				msg = s.Errors[0]
 			}
-			fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\n", s.Config, msg)
+			fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\n", s.Config, msg)
 			continue
 		}
 		m := s.Median
@@ -311,8 +319,8 @@ func WriteDNSTable(w io.Writer, sum []DNSSummary, opt DNSOptions) {
 		if m.DnsperfQPS > 0 {
 			perf = fmt.Sprintf("%.0f", m.DnsperfQPS/1e3)
 		}
-		fmt.Fprintf(tw, "| %s\t %.0f\t %.0f\t %.2f\t %.0f%%\t %.0f%%\t %s\t %s\t\n", s.Config, m.SentQPS/1e3, m.AnswersQPS/1e3,
-			s.RatioToKernel, 100*m.ServerIdle, 100*m.ClientIdle, cross, perf)
+		fmt.Fprintf(tw, "| %s\t %.0f\t %.0f\t %.2f\t %.0f%%\t %.0f%%\t %.0f%%\t %s\t %s\t\n", s.Config, m.SentQPS/1e3, m.AnswersQPS/1e3,
+			s.RatioToKernel, 100*m.ServerIdle, 100*m.ServerBusy, 100*m.ClientIdle, cross, perf)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nper round, answers kqps:")
@@ -325,6 +333,9 @@ func WriteDNSTable(w io.Writer, sum []DNSSummary, opt DNSOptions) {
 	}
 	fmt.Fprintln(w, "\nanswers: replies kxdpgun received per second. A server CPU with idle time left while answers < sent means the")
 	fmt.Fprintln(w, "client side (kxdpgun and the veth work it pays for on its CPU) is the ceiling, not the server.")
+	fmt.Fprintln(w, "server busy: share of the window the server worked. vecnet's worker busy-polls, so its CPU shows no idle time;")
+	fmt.Fprintln(w, "its busy share is the time it spent in dispatch passes that moved packets (show runtime), the rest was")
+	fmt.Fprintln(w, "empty polling: spare capacity. For the others it is 1 − idle.")
 	fmt.Fprintln(w, "server counted/client got: the dnsserver's own query count over the whole run (readiness probes, kxdpgun and dnsperf)")
 	fmt.Fprintln(w, "over kxdpgun's replies: ≥ 1, the excess is dnsperf's share and replies lost on the way back.")
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"vecnet/control/cli"
 	"vecnet/internal/topo"
 )
 
@@ -24,6 +25,35 @@ type dnsServer struct {
 	undo    func() error  // restores the server namespace; may be nil
 	exited  chan struct{} // closed when the process has exited; then waitErr is set
 	waitErr error
+	cli     string // vecnet's CLI socket (vecnet configurations only)
+}
+
+// busy reads the vecnet worker's time spent in passes that moved packets
+// ("busy" in show runtime), summed over workers; false when the server is
+// not vecnet or does not answer. A busy-polling worker leaves its CPU no
+// idle time, so this, not /proc/stat's idle, says how loaded it is.
+func (s *dnsServer) busy() (time.Duration, bool) {
+	if s.cli == "" {
+		return 0, false
+	}
+	out, err := cli.Call(s.cli, "show runtime")
+	if err != nil {
+		return 0, false
+	}
+	var total float64
+	found := false
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "Thread ") {
+			continue
+		}
+		if i := strings.Index(line, "busy "); i >= 0 {
+			if v, err := strconv.ParseFloat(strings.TrimSuffix(strings.Fields(line[i+5:])[0], "s"), 64); err == nil {
+				total += v
+				found = true
+			}
+		}
+	}
+	return time.Duration(total * float64(time.Second)), found
 }
 
 // lockedBuffer collects a process's output for concurrent readers.
@@ -78,8 +108,9 @@ func vecnetOwnsAddr(rig *topo.Rig) error {
 // vecnetYAML is vecnet's config for the vecnet configurations: one AF_XDP
 // interface whose XDP program redirects only the server address, and host
 // A as a static neighbour.
-func vecnetYAML(rig *topo.Rig) string {
+func vecnetYAML(rig *topo.Rig, socket string) string {
 	return fmt.Sprintf(`workers: 1
+socket: %s
 interfaces:
   - name: %s
     driver: afxdp
@@ -93,7 +124,7 @@ neighbors:
   - interface: %s
     ip: %s
     mac: %s
-`, topo.RouterA, topo.RouterA, rig.R.Name, topo.RouterAMAC, dnsServerAddr, dnsServerAddr,
+`, socket, topo.RouterA, topo.RouterA, rig.R.Name, topo.RouterAMAC, dnsServerAddr, dnsServerAddr,
 		topo.RouterA, topo.HostAAddr, topo.HostAMAC)
 }
 
@@ -141,7 +172,8 @@ func startDNSServer(rig *topo.Rig, name, dir, server string, cpu int) (*dnsServe
 		err = vecnetOwnsAddr(rig)
 		yaml := filepath.Join(dir, "vecnet.yaml")
 		if err == nil {
-			err = os.WriteFile(yaml, []byte(vecnetYAML(rig)), 0o644)
+			s.cli = filepath.Join(dir, "cli.sock")
+			err = os.WriteFile(yaml, []byte(vecnetYAML(rig, s.cli)), 0o644)
 		}
 		s.cmd = exec.Command("taskset", "-c", cpus, server, "-zone", zone, "-origin", dnsBenchOrigin,
 			"-vecnet", "-config", yaml, "-mode", name, "-listen", dnsServerAddr+":53", "-cpu", cpus)
