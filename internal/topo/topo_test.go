@@ -1,31 +1,18 @@
-package topo
+package topo_test
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"vecnet/internal/testutil"
+	"vecnet/internal/topo"
 )
 
-func requireRoot(t *testing.T) {
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("needs root, and CI is set")
-	}
-	t.Skip("needs root")
-}
-
 func TestRigKernelForwardingAndClose(t *testing.T) {
-	requireRoot(t)
-	if _, err := exec.LookPath("ping"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ping missing, and CI is set (scripts/setup.sh installs it)")
-		}
-		t.Skip("ping missing")
-	}
-	rig, err := NewRig(RigOptions{Prefix: "tt"})
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "ping")
+	rig, err := topo.NewRig(topo.RigOptions{Prefix: "tt"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +20,7 @@ func TestRigKernelForwardingAndClose(t *testing.T) {
 	if err := rig.KernelForwarding(); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := rig.A.Run("ping", "-c", "1", "-W", "2", HostBAddr); err != nil {
+	if out, err := rig.A.Run("ping", "-c", "1", "-W", "2", topo.HostBAddr); err != nil {
 		t.Fatalf("ping through the kernel router: %v\n%s", err, out)
 	}
 	if err := rig.Close(); err != nil {
