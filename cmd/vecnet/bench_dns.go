@@ -29,6 +29,8 @@ type DNSOptions struct {
 	Configs   []string      // of "kernel", "ingraph", "sock", "knot", "knot-xdp"
 	ClientCPU int           // kxdpgun's and dnsperf's CPU
 	ServerCPU int           // the server process's CPU (all its threads)
+	NAPI      bool          // receive the server ingress veth in a threaded NAPI thread pinned to ServerCPU (else: in the client's softirq, on its CPU)
+	NAPINice  int           // nice value of that NAPI thread (it shares the CPU with the server)
 	Server    string        // the dnsserver binary
 	Log       io.Writer     `json:"-"`
 }
@@ -72,6 +74,8 @@ func cmdBenchDNS(args []string) error {
 	server := fs.String("server", "", "the dnsserver binary (default: go build vecnet/examples/dnsserver)")
 	png := fs.String("png", "bench-dns.png", "bar plot of the median answer rates (empty: none)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
+	napi := fs.Bool("napi", true, "run the server ingress veth's receive path in a threaded NAPI kernel thread pinned to the server's CPU (false: in the client's softirq, on its CPU)")
+	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the server CPU between it and the server)")
 	fs.Parse(args)
 	if os.Geteuid() != 0 {
 		return errors.New("bench: needs root (network namespaces, XDP)")
@@ -99,6 +103,7 @@ func cmdBenchDNS(args []string) error {
 	opt := DNSOptions{
 		Rounds: *rounds, Window: time.Duration(*seconds) * time.Second, QPS: *qps, Dnsperf: time.Duration(*perf) * time.Second,
 		Configs: strings.Split(*configs, ","), ClientCPU: 0, ServerCPU: 1, Server: *server, Log: os.Stderr,
+		NAPI: *napi, NAPINice: *napiNice,
 	}
 	if opt.Server == "" {
 		opt.Server = filepath.Join(dir, "dnsserver")
@@ -157,6 +162,11 @@ func RunDNS(opt DNSOptions, dir string) (samples []DNSSample, err error) {
 			return nil, err
 		}
 	}
+	if opt.NAPI {
+		if err := (napiPin{rig.R, topo.RouterA, opt.ServerCPU, opt.NAPINice}).enable(); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.WriteFile(filepath.Join(dir, "zone"), []byte(dnsBenchZone), 0o644); err != nil {
 		return nil, err
 	}
@@ -194,6 +204,14 @@ func measureDNS(rig *topo.Rig, name string, round int, dir, qfile string, opt DN
 		}
 		s.ServerQs = srv.queries()
 	}()
+	if opt.NAPI {
+		// After the server started: an XDP program attached in native mode
+		// (knot-xdp) rebuilds the NAPI instance and its thread.
+		if _, err := (napiPin{rig.R, topo.RouterA, opt.ServerCPU, opt.NAPINice}).pin(); err != nil {
+			s.Err = err.Error()
+			return s
+		}
+	}
 	busy0, vecnet := srv.busy()
 	t0 := time.Now()
 	samp := startCPUSampler(100 * time.Millisecond)
@@ -296,8 +314,8 @@ func SummarizeDNS(samples []DNSSample, configs []string) []DNSSummary {
 
 // WriteDNSTable prints the medians as a Markdown table and how to read it.
 func WriteDNSTable(w io.Writer, sum []DNSSummary, opt DNSOptions) {
-	fmt.Fprintf(w, "\nDNS answers/s, medians of %d interleaved rounds × %v (kxdpgun AF_XDP on CPU %d offering %d qps; server on CPU %d)\n\n",
-		opt.Rounds, opt.Window, opt.ClientCPU, opt.QPS, opt.ServerCPU)
+	fmt.Fprintf(w, "\nDNS answers/s, medians of %d interleaved rounds × %v (kxdpgun AF_XDP on CPU %d offering %d qps; server on CPU %d, %s)\n\n",
+		opt.Rounds, opt.Window, opt.ClientCPU, opt.QPS, opt.ServerCPU, napiNote(opt.NAPI, opt.ServerCPU, "server"))
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintf(tw, "| config\t sent kqps\t answers kqps\t ×kernel\t CPU%d idle (server)\t server busy\t CPU%d idle (client)\t server counted/client got\t dnsperf kqps\t\n", opt.ServerCPU, opt.ClientCPU)
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t")

@@ -28,6 +28,9 @@ type ForwardOptions struct {
 	Configs   []string      // of "kernel", "afxdp", "afpacket"
 	SenderCPU int           // the generator's CPU
 	RouterCPU int           // vecnet's worker CPU
+	NAPI      bool          // receive the router ingress veth in a threaded NAPI thread pinned to RouterCPU (else: in the sender's softirq, on its CPU)
+	NAPINice  int           // nice value of that NAPI thread (it shares the CPU with the router process)
+	XDPMode   string        // afxdp's XDP attach mode: "native", "generic" or "" (the driver's choice)
 	Log       io.Writer     `json:"-"` // progress lines
 	Show      io.Writer     `json:"-"` // when set, vecnet's show output after each window
 }
@@ -104,7 +107,7 @@ type vecnetRouter struct {
 }
 
 func startVecnet(rig *topo.Rig, driver string, opt ForwardOptions) (routerRun, error) {
-	cfg := DemoConfig(rig, driver, "", "")
+	cfg := DemoConfig(rig, driver, opt.XDPMode, "")
 	cfg.Neighbors = append(cfg.Neighbors, config.Neighbor{
 		Interface: topo.RouterB, IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(mustMAC(topo.HostBMAC)),
 	})
@@ -218,6 +221,15 @@ func measure(br *benchRig, name string, round int, opt ForwardOptions) Sample {
 		smp.Err = err.Error()
 		return smp
 	}
+	if opt.NAPI {
+		// After the router started: an XDP program attached in native mode
+		// rebuilds the NAPI instance and its thread.
+		if _, err := (napiPin{br.rig.R, topo.RouterA, opt.RouterCPU, opt.NAPINice}).pin(); err != nil {
+			r.stop()
+			smp.Err = err.Error()
+			return smp
+		}
+	}
 	g := br.startGenerator(opt.SenderCPU, opt.Warmup+opt.Window+5*time.Second, opt.Log)
 	time.Sleep(opt.Warmup) // traffic settles; not synchronisation
 	s0 := br.read(r)
@@ -302,6 +314,11 @@ func RunForward(opt ForwardOptions) (samples []Sample, err error) {
 			err = e
 		}
 	}()
+	if opt.NAPI {
+		if err := (napiPin{br.rig.R, topo.RouterA, opt.RouterCPU, opt.NAPINice}).enable(); err != nil {
+			return nil, err
+		}
+	}
 	for round := 1; round <= opt.Rounds; round++ {
 		for _, c := range opt.Configs {
 			s := measure(br, c, round, opt)
