@@ -104,61 +104,13 @@ func (c *cleanupSlot) run() {
 	}
 }
 
-// Summary is one configuration's medians over its successful rounds.
-type Summary struct {
-	Config  string    `json:"config"`
-	Rounds  int       `json:"rounds"` // successful rounds
-	Errors  []string  `json:"errors,omitempty"`
-	Median  Sample    `json:"median"` // each field the median over rounds
-	SinkPPS []float64 `json:"sink_pps_rounds"`
-	// RatioToKernel is the median sink rate over the kernel's (0 without a
-	// kernel row).
-	RatioToKernel float64 `json:"ratio_to_kernel"`
-}
+// Summary is the forwarding benchmark's per-configuration medians.
+type Summary = BenchSummary[Sample]
 
-// Summarize takes per-field medians per configuration, in configs order.
+// Summarize takes per-field medians per configuration, in configs order;
+// the headline rate is the sink's.
 func Summarize(samples []Sample, configs []string) []Summary {
-	var out []Summary
-	for _, c := range configs {
-		s := Summary{Config: c}
-		var cols [15][]float64
-		for _, x := range samples {
-			if x.Config != c {
-				continue
-			}
-			if x.Err != "" {
-				s.Errors = append(s.Errors, x.Err)
-				continue
-			}
-			s.Rounds++
-			s.SinkPPS = append(s.SinkPPS, x.SinkPPS)
-			for i, v := range []float64{x.Window, x.OfferedPPS, float64(x.GenTxDrops), x.SenderCPUBusy, float64(x.RouterRxDrops),
-				float64(x.RouterTxDrops), float64(x.Forwarded), x.SinkPPS, x.CPUNsPerPkt, x.GraphNsPerPkt, x.VectorsPerCall,
-				x.WorkerSysShare, x.WorkerCPU, x.RouterCPUBusy, x.RouterLoss} {
-				cols[i] = append(cols[i], v)
-			}
-		}
-		m := &s.Median
-		m.Config = c
-		m.Window, m.OfferedPPS, m.SenderCPUBusy = median(cols[0]), median(cols[1]), median(cols[3])
-		m.RouterCPUBusy, m.RouterLoss = median(cols[13]), median(cols[14])
-		m.GenTxDrops, m.RouterRxDrops, m.RouterTxDrops = uint64(median(cols[2])), uint64(median(cols[4])), uint64(median(cols[5]))
-		m.Forwarded, m.SinkPPS, m.CPUNsPerPkt = uint64(median(cols[6])), median(cols[7]), median(cols[8])
-		m.GraphNsPerPkt, m.VectorsPerCall, m.WorkerSysShare, m.WorkerCPU = median(cols[9]), median(cols[10]), median(cols[11]), median(cols[12])
-		out = append(out, s)
-	}
-	var kernel float64
-	for _, s := range out {
-		if s.Config == "kernel" && s.Rounds > 0 {
-			kernel = s.Median.SinkPPS
-		}
-	}
-	for i := range out {
-		if kernel > 0 && out[i].Rounds > 0 {
-			out[i].RatioToKernel = out[i].Median.SinkPPS / kernel
-		}
-	}
-	return out
+	return summarize(samples, configs, func(s *Sample) float64 { return s.SinkPPS })
 }
 
 // WriteForwardTable prints the medians as a Markdown table, one row per
@@ -171,11 +123,7 @@ func WriteForwardTable(w io.Writer, sum []Summary, opt ForwardOptions) {
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 	for _, s := range sum {
 		if s.Rounds == 0 {
-			msg := "no successful round"
-			if len(s.Errors) > 0 {
-				msg = s.Errors[0]
-			}
-			fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Config, msg)
+			fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Config, s.firstError())
 			continue
 		}
 		m := s.Median
@@ -192,13 +140,7 @@ func WriteForwardTable(w io.Writer, sum []Summary, opt ForwardOptions) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nper round, sink Mpps:")
-	for _, s := range sum {
-		var r []string
-		for _, v := range s.SinkPPS {
-			r = append(r, fmt.Sprintf("%.3f", v/1e6))
-		}
-		fmt.Fprintf(w, "  %-8s %s\n", s.Config, strings.Join(r, " "))
-	}
+	writeRounds(w, sum, "%.3f", 1e6)
 	fmt.Fprintln(w, "\nlimit: \"generator\" when the sink received ≥ 97% of what the generator offered and the router's ingress refused")
 	fmt.Fprintln(w, "≤ 1% more (gen tx drops: the veth's ring full because its receiver did not keep up) — the rig, not the router, is")
 	fmt.Fprintln(w, "the ceiling; \"router\" otherwise (see the drop columns).")

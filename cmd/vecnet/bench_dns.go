@@ -53,15 +53,8 @@ type DNSSample struct {
 	DnsperfLost float64 `json:"dnsperf_lost"` // dnsperf's lost share
 }
 
-// DNSSummary is one configuration's medians over its successful rounds.
-type DNSSummary struct {
-	Config        string    `json:"config"`
-	Rounds        int       `json:"rounds"`
-	Errors        []string  `json:"errors,omitempty"`
-	Median        DNSSample `json:"median"`
-	AnswersRounds []float64 `json:"answers_qps_rounds"`
-	RatioToKernel float64   `json:"ratio_to_kernel"`
-}
+// DNSSummary is the DNS benchmark's per-configuration medians.
+type DNSSummary = BenchSummary[DNSSample]
 
 // cmdBenchDNS runs "vecnet bench dns".
 func cmdBenchDNS(args []string) error {
@@ -271,45 +264,10 @@ func dnsperfFloat(out, expr string) float64 {
 	return v
 }
 
-// SummarizeDNS takes per-field medians per configuration, in configs order.
+// SummarizeDNS takes per-field medians per configuration, in configs order;
+// the headline rate is the answers the client received.
 func SummarizeDNS(samples []DNSSample, configs []string) []DNSSummary {
-	var out []DNSSummary
-	for _, c := range configs {
-		s := DNSSummary{Config: c}
-		var cols [9][]float64
-		for _, x := range samples {
-			if x.Config != c {
-				continue
-			}
-			if x.Err != "" {
-				s.Errors = append(s.Errors, x.Err)
-				continue
-			}
-			s.Rounds++
-			s.AnswersRounds = append(s.AnswersRounds, x.AnswersQPS)
-			for i, v := range []float64{x.Window, x.SentQPS, x.AnswersQPS, float64(x.Replies), x.ServerIdle, x.ClientIdle, float64(x.ServerQs), x.DnsperfQPS, x.ServerBusy} {
-				cols[i] = append(cols[i], v)
-			}
-		}
-		m := &s.Median
-		m.Config = c
-		m.Window, m.SentQPS, m.AnswersQPS, m.Replies = median(cols[0]), median(cols[1]), median(cols[2]), uint64(median(cols[3]))
-		m.ServerIdle, m.ClientIdle, m.ServerQs, m.DnsperfQPS = median(cols[4]), median(cols[5]), uint64(median(cols[6])), median(cols[7])
-		m.ServerBusy = median(cols[8])
-		out = append(out, s)
-	}
-	var kernel float64
-	for _, s := range out {
-		if s.Config == "kernel" && s.Rounds > 0 {
-			kernel = s.Median.AnswersQPS
-		}
-	}
-	for i := range out {
-		if kernel > 0 && out[i].Rounds > 0 {
-			out[i].RatioToKernel = out[i].Median.AnswersQPS / kernel
-		}
-	}
-	return out
+	return summarize(samples, configs, func(s *DNSSample) float64 { return s.AnswersQPS })
 }
 
 // WriteDNSTable prints the medians as a Markdown table and how to read it.
@@ -321,11 +279,7 @@ func WriteDNSTable(w io.Writer, sum []DNSSummary, opt DNSOptions) {
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 	for _, s := range sum {
 		if s.Rounds == 0 {
-			msg := "no successful round"
-			if len(s.Errors) > 0 {
-				msg = s.Errors[0]
-			}
-			fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\n", s.Config, msg)
+			fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\n", s.Config, s.firstError())
 			continue
 		}
 		m := s.Median
@@ -342,13 +296,7 @@ func WriteDNSTable(w io.Writer, sum []DNSSummary, opt DNSOptions) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nper round, answers kqps:")
-	for _, s := range sum {
-		var r []string
-		for _, v := range s.AnswersRounds {
-			r = append(r, fmt.Sprintf("%.0f", v/1e3))
-		}
-		fmt.Fprintf(w, "  %-8s %s\n", s.Config, strings.Join(r, " "))
-	}
+	writeRounds(w, sum, "%.0f", 1e3)
 	fmt.Fprintln(w, "\nanswers: replies kxdpgun received per second. A server CPU with idle time left while answers < sent means the")
 	fmt.Fprintln(w, "client side (kxdpgun and the veth work it pays for on its CPU) is the ceiling, not the server.")
 	fmt.Fprintln(w, "server busy: share of the window the server worked. vecnet's worker busy-polls, so its CPU shows no idle time;")
