@@ -122,13 +122,17 @@ func TestIdleWorkerUsesLittleCPU(t *testing.T) {
 	var before, after unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &before)
 	t0 := time.Now()
-	time.Sleep(500 * time.Millisecond) // measuring idle CPU over a window, not synchronising
+	time.Sleep(time.Second) // measuring idle CPU over a window, not synchronising
 	unix.Getrusage(unix.RUSAGE_SELF, &after)
 	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) * time.Nanosecond
 	share := float64(cpu) / float64(time.Since(t0))
 	t.Logf("idle worker: %.2f%% of one core", 100*share)
-	if share > 0.05 {
-		t.Fatalf("idle worker used %.1f%% of a core, want < 5%%", 100*share)
+	limit := 0.05
+	if raceEnabled {
+		limit = 0.15
+	}
+	if share > limit {
+		t.Fatalf("idle worker used %.1f%% of a core, want < %.0f%%", 100*share, 100*limit)
 	}
 }
 
