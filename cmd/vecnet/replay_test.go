@@ -168,3 +168,43 @@ neighbors:
 	}
 	t.Logf("show errors:\n%s", errs.String())
 }
+
+// TestExampleReplayConfig replays examples/configs/pcap-router.yaml, whose
+// inputs are the capture of mixedTraffic in examples/pcap (rewritten with
+// VECNET_WRITE_EXAMPLE_PCAP=1), as the README shows.
+func TestExampleReplayConfig(t *testing.T) {
+	t.Chdir("../..")
+	if os.Getenv("VECNET_WRITE_EXAMPLE_PCAP") != "" {
+		writePcap(t, "examples/pcap/eth0-in.pcap", mixedTraffic())
+		writePcap(t, "examples/pcap/eth1-in.pcap", nil)
+	}
+	cfg, err := config.Load("examples/configs/pcap-router.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range cfg.Interfaces { // outputs to this test's directory
+		cfg.Interfaces[k].PcapOut = filepath.Join(t.TempDir(), cfg.Interfaces[k].Name+"-out.pcap")
+	}
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Slots: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitInputs(10 * time.Second); err != nil {
+		d.Stop()
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, rows := range d.Errors() {
+		for _, r := range rows {
+			got[r.Node+"/"+r.Name] += r.Count
+		}
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"arp-input/replies_sent", "ip4-input/bad_checksum", "ethernet-input/too_short", "ip4-rewrite/ttl_expired", "ip4-lookup/no_route"} {
+		if got[c] == 0 {
+			t.Errorf("replaying the example counted no %s: %v", c, got)
+		}
+	}
+}
