@@ -67,7 +67,7 @@ func cmdBenchDNS(args []string) error {
 	server := fs.String("server", "", "the dnsserver binary (default: go build vecnet/examples/dnsserver)")
 	png := fs.String("png", "bench-dns.png", "bar plot of the median answer rates (empty: none)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
-	napi := fs.Bool("napi", true, "run the server ingress veth's receive path in a threaded NAPI kernel thread pinned to the server's CPU (false: in the client's softirq, on its CPU)")
+	napi := fs.Bool("napi", false, "run the server ingress veth's receive path in a threaded NAPI kernel thread pinned to the server's CPU (default false: in the client's softirq, on its CPU, for every server alike; see BENCHMARKS.md)")
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the server CPU between it and the server)")
 	fs.Parse(args)
 	if os.Geteuid() != 0 {

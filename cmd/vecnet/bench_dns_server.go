@@ -210,6 +210,12 @@ func startDNSServer(rig *topo.Rig, name, dir, server string, cpu int) (*dnsServe
 	for {
 		out, _ := rig.A.Command("dig", "@"+dnsServerAddr, "+short", "+tries=1", "+time=1", "www."+dnsBenchOrigin, "A").Output()
 		if strings.TrimSpace(string(out)) == "192.0.2.80" {
+			// knotd sets its worker threads' affinity itself; pin every
+			// thread of the server back to its CPU, as for the others.
+			if out, err := exec.Command("taskset", "-a", "-cp", cpus, strconv.Itoa(s.cmd.Process.Pid)).CombinedOutput(); err != nil {
+				s.stop()
+				return nil, fmt.Errorf("%s: taskset: %v: %s", name, err, out)
+			}
 			return s, nil
 		}
 		select {
