@@ -33,7 +33,7 @@ func cmdBench(args []string) error {
 	png := fs.String("png", "bench-forward.png", "bar plot of the median sink rates (empty: none)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
 	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations to compare")
-	napi := fs.Bool("napi", true, "run the router ingress veth's receive path in a threaded NAPI kernel thread pinned to the router's CPU (false: in the generator's softirq, on its CPU)")
+	napi := fs.Bool("napi", false, "run the router ingress veth's receive path in a threaded NAPI kernel thread pinned to the router's CPU (default false: in the generator's softirq on its CPU, as veth does; the table then charges each router the whole machine's CPU per packet)")
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the router CPU between it and vecnet's busy-polling worker)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	show := fs.Bool("show", false, "print show runtime/errors/interfaces and the AF_XDP socket counters after each vecnet window")
