@@ -134,6 +134,9 @@ func (g *Graph) Inject(name string, v *pkt.Vector) error {
 	if n == nil {
 		return fmt.Errorf("graph: no node %q", name)
 	}
+	if v.Len == 0 {
+		return nil // nodes never see an empty frame
+	}
 	f := g.newFrame()
 	f.Len = copy(f.Idx[:], v.Idx[:v.Len])
 	f.Traced = v.Traced

@@ -141,7 +141,8 @@ func (n *Node) tail() *pkt.Vector {
 
 // EnqueueAll hands every packet of v to edge e. When v is the frame being
 // dispatched (or the input node's vector) and the next node has no partly
-// filled frame, v itself moves: no index is copied. v is empty afterwards.
+// filled frame, v itself moves: no index is copied, and v then belongs to
+// the next node. Either way the caller must not use v afterwards.
 func (n *Node) EnqueueAll(v *pkt.Vector, e uint16) {
 	if v.Len == 0 {
 		return
@@ -163,7 +164,7 @@ func (n *Node) EnqueueAll(v *pkt.Vector, e uint16) {
 
 // Enqueue hands packet k of v to edge nexts[k], for every k < v.Len. Runs of
 // equal nexts are copied together; when all are equal the vector moves whole
-// (EnqueueAll). v is empty afterwards.
+// (EnqueueAll). The caller must not use v afterwards.
 func (n *Node) Enqueue(v *pkt.Vector, nexts []uint16) {
 	cnt := v.Len
 	if cnt == 0 {

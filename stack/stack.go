@@ -69,7 +69,9 @@ type workerShared struct {
 	// Transmit wake-up through TxWaiter: efd is set before hasWaiter.
 	hasWaiter atomic.Bool
 	efd       int
-	sleepy    atomic.Bool // the worker announced a sleep (PrepareWait)
+	efdMu     sync.RWMutex // held to write efd (read) and to close it (write)
+	efdClosed bool         // efd was closed by Close; under efdMu
+	sleepy    atomic.Bool  // the worker announced a sleep (PrepareWait)
 }
 
 // New returns a Stack whose applications allocate buffers from pool (the

@@ -51,9 +51,16 @@ func (t txWaiter) PrepareWait() {
 	}
 }
 
+// signalFD writes the worker's eventfd, unless Close already closed it: an
+// application may still be sending while the stack shuts down, and a write
+// to a closed descriptor could reach whatever file took its number.
 func (ws *workerShared) signalFD() {
-	one := [8]byte{1}
-	_, _ = unix.Write(ws.efd, one[:])
+	ws.efdMu.RLock()
+	if !ws.efdClosed {
+		one := [8]byte{1}
+		_, _ = unix.Write(ws.efd, one[:])
+	}
+	ws.efdMu.RUnlock()
 }
 
 // Close releases the wake-up descriptors. Workers must have stopped.
@@ -62,7 +69,10 @@ func (s *Stack) Close() {
 	defer s.mu.Unlock()
 	for _, ws := range s.workers {
 		if ws.hasWaiter.Swap(false) {
+			ws.efdMu.Lock()
 			unix.Close(ws.efd)
+			ws.efdClosed = true
+			ws.efdMu.Unlock()
 		}
 	}
 }

@@ -76,6 +76,10 @@ type Worker struct {
 	stop    atomic.Bool
 	started atomic.Bool
 	closed  sync.Once // the wake-up eventfd is closed once, by the first Stop
+	// fdMu guards wakeFD against a kick from another goroutine while Stop
+	// closes it; fdClosed is set, under it, once it is closed.
+	fdMu     sync.RWMutex
+	fdClosed bool
 }
 
 // Start runs the loop in a new goroutine.
@@ -212,8 +216,14 @@ func (w *Worker) Stats() Stats { return w.stats }
 func (w *Worker) Kick() { w.kick() }
 
 func (w *Worker) kick() {
-	var one = [8]byte{1}
-	_, _ = unix.Write(w.wakeFD, one[:])
+	// Under fdMu: Stop may close the descriptor at any time, and a write
+	// to a closed one could reach whatever file took its number.
+	w.fdMu.RLock()
+	if !w.fdClosed {
+		var one = [8]byte{1}
+		_, _ = unix.Write(w.wakeFD, one[:])
+	}
+	w.fdMu.RUnlock()
 }
 
 // Stop ends the loop and waits for it to return. It may be called more
@@ -225,7 +235,10 @@ func (w *Worker) Stop() {
 			w.kick()
 			<-w.done
 		}
+		w.fdMu.Lock()
 		unix.Close(w.wakeFD)
+		w.fdClosed = true
+		w.fdMu.Unlock()
 	})
 }
 

@@ -151,3 +151,28 @@ func TestDoRunsOnWorkerAndFailsAfterStop(t *testing.T) {
 		t.Fatalf("state %v after Stop", w.State())
 	}
 }
+
+// TestKickAfterStopWritesNothing: Stop closes the wake-up descriptor; a
+// late Kick must not write to whatever file took its number since.
+func TestKickAfterStopWritesNothing(t *testing.T) {
+	w, _, _ := newWorker(t)
+	w.Start()
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	fd := w.wakeFD
+	w.Stop()
+	// The pipe's write end takes the closed descriptor's number.
+	if err := unix.Dup3(p[1], fd, unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	w.Kick()
+	var b [8]byte
+	if n, err := unix.Read(p[0], b[:]); err != unix.EAGAIN {
+		t.Fatalf("read %d bytes (err %v) from a pipe on the worker's old descriptor %d: a stopped worker's Kick wrote", n, err, fd)
+	}
+}

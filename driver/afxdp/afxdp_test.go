@@ -510,3 +510,43 @@ func TestMultiQueue(t *testing.T) {
 	}
 	r.checkLeaks(t)
 }
+
+// TestSendSameBufferTwice: a buffer queued twice in one vector (a node's
+// bug) goes out once and is counted as a drop, so the first completion
+// cannot free it while the kernel still reads the second descriptor.
+func TestSendSameBufferTwice(t *testing.T) {
+	a, b, va, vb := pair(t)
+	r := newRig(t, 4096)
+	ifc := open(t, b, Config{Device: vb, RingSize: 1024, TXRingSize: 512,
+		Match: xdpprog.Match{DstIP: []netip.Addr{ours}}}, r.arena)
+	ps := newPacketSocket(t, a, va)
+	i, ok := r.cache.Alloc()
+	if !ok {
+		t.Fatal("pool empty")
+	}
+	f := udpFrame(bcast, ifc.MAC(), addrA, 7)
+	d, _ := r.arena.SetData(i, pkt.Headroom, len(f))
+	copy(d, f)
+	var v pkt.Vector
+	v.Append(i)
+	v.Append(i)
+	p := ifc.Port(0)
+	if got := p.Send(r.cache, &v); got != 1 {
+		t.Fatalf("Send queued %d descriptors for one buffer, want 1", got)
+	}
+	if p.Stats().TxDrops != 1 {
+		t.Fatalf("TxDrops = %d, want 1", p.Stats().TxDrops)
+	}
+	p.PrepareWait() // the lone frame goes out before a sleep
+	if frames := ps.recvMatching(t, 1, isTestFrame); len(frames) != 1 {
+		t.Fatalf("peer captured %d frames, want 1", len(frames))
+	}
+	testutil.Eventually(t, 5*time.Second, "the buffer came back from the kernel", func() bool {
+		p.PrepareWait() // reaps completions too
+		return !p.held(i)
+	})
+	if err := ifc.Close(r.cache); err != nil {
+		t.Fatal(err)
+	}
+	r.checkLeaks(t)
+}

@@ -64,6 +64,9 @@ func newPort(s *xsk.Socket, a *pkt.Arena) *Port {
 
 func (p *Port) give(i pkt.Index) { p.kernel[i>>6] |= 1 << (i & 63) }
 
+// held reports whether the kernel holds slot i through this port.
+func (p *Port) held(i pkt.Index) bool { return p.kernel[i>>6]&(1<<(i&63)) != 0 }
+
 // take clears slot i's kernel bit and reports whether it was set.
 func (p *Port) take(i pkt.Index) bool {
 	w, b := &p.kernel[i>>6], uint64(1)<<(i&63)
@@ -110,6 +113,7 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	}
 	if p.txWait > 0 {
 		if p.txWait++; p.txWait > txKickPasses {
+			p.reap(c) // room on the completion ring, or the kernel refuses to send
 			p.kick()
 		}
 	}
@@ -173,6 +177,13 @@ func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 			c.Free(i)
 			continue
 		}
+		if p.held(i) {
+			// Already on the ring: a node sent one buffer twice. Queuing it
+			// again would let the first completion free it while the kernel
+			// still reads it.
+			p.stats.TxDrops++
+			continue
+		}
 		p.tx.Set(k, unix.XDPDesc{Addr: uint64(i)<<pkt.SlotShift | uint64(m.Off), Len: uint32(m.Len)})
 		p.give(i)
 		p.stats.TxBytes += uint64(m.Len)
@@ -206,12 +217,16 @@ func (p *Port) kick() {
 	p.txWait = 0
 	pending := p.tx.Pending()
 	for pending > 0 && p.tx.NeedsWakeup() {
-		if p.s.Wakeup() != nil {
-			return
+		left := pending
+		if p.s.Wakeup() == nil {
+			left = p.tx.Pending()
 		}
-		left := p.tx.Pending()
 		if left >= pending {
-			return // no progress: completion ring full or device busy; retry on the next call
+			// No progress (completion ring full, device busy): keep the
+			// frames marked as waiting, so the next Recv reaps and kicks
+			// again instead of leaving them until the next Send.
+			p.txWait = 1
+			return
 		}
 		pending = left
 	}
@@ -234,6 +249,7 @@ func (p *Port) PollFD() int { return p.s.FD() }
 func (p *Port) PrepareWait() {
 	if p.cache != nil {
 		p.topUp(p.cache)
+		p.reap(p.cache)
 	}
 	p.kick()
 }
