@@ -28,6 +28,8 @@ type Graph struct {
 	errNames  []errName     // by error id; id 0 is "none"
 	errCounts []uint64      // by error id
 	arcs      []*arcRuntime
+	tickers   []*Node // nodes with a Tick, in registration order
+	nextTick  int64   // when Poll runs the tickers next
 	trace     traceState
 	now       int64
 	clock     func() int64
@@ -64,6 +66,9 @@ func Build(cache *pkt.Cache, regs []Registration, arcs ...Arc) (*Graph, error) {
 		g.byName[r.Name] = n
 		if r.Kind == Input {
 			g.inputs = append(g.inputs, n)
+		}
+		if r.Tick != nil {
+			g.tickers = append(g.tickers, n)
 		}
 	}
 	g.errCounts = make([]uint64, len(g.errNames))
@@ -105,10 +110,17 @@ func (g *Graph) Cache() *pkt.Cache { return g.cache }
 // Arena returns the packet arena.
 func (g *Graph) Arena() *pkt.Arena { return g.arena }
 
-// Poll runs every input node once and then dispatches until no frame is
-// pending. It returns how many packets the input nodes produced.
+// Poll runs the nodes' timers when due (Registration.Tick), every input
+// node once, and then dispatches until no frame is pending. It returns how
+// many packets the input nodes produced.
 func (g *Graph) Poll() int {
 	g.now = g.clock()
+	if len(g.tickers) > 0 && g.now >= g.nextTick {
+		g.nextTick = g.now + TickInterval
+		for _, n := range g.tickers {
+			n.reg.Tick(n)
+		}
+	}
 	got := 0
 	for _, n := range g.inputs {
 		v := g.newFrame()

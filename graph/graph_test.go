@@ -366,3 +366,26 @@ func TestDispatchNoAllocs(t *testing.T) {
 		t.Fatalf("%v allocs per vector", n)
 	}
 }
+
+func TestTickRunsEveryIntervalWithoutTraffic(t *testing.T) {
+	_, c := testCache(t, 64)
+	ticks := 0
+	reg := Registration{Name: "timer", Func: func(n *Node, v *pkt.Vector) int { return 0 },
+		Tick: func(n *Node) { ticks++ }}
+	g, err := Build(c, []Registration{reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now int64
+	g.SetClock(func() int64 { return now })
+	for _, step := range []struct {
+		at    int64
+		ticks int
+	}{{0, 1}, {TickInterval / 2, 1}, {TickInterval, 2}, {TickInterval + 1, 2}, {5 * TickInterval, 3}} {
+		now = step.at
+		g.Poll()
+		if ticks != step.ticks {
+			t.Fatalf("at %d ns: %d ticks, want %d", step.at, ticks, step.ticks)
+		}
+	}
+}

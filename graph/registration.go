@@ -61,9 +61,18 @@ type Registration struct {
 	// Close, if set, runs at Graph.Close: a node that holds buffers across
 	// calls (a pending queue) frees them here.
 	Close func(n *Node)
+	// Tick, if set, runs on the worker about every TickInterval, before the
+	// input nodes of a Poll, whether or not packets arrive: timers (ageing,
+	// expiring held packets, retries). It may enqueue packets; the Poll
+	// dispatches them.
+	Tick func(n *Node)
 	// Format, if set, renders a traced packet's recorded bytes for "show trace".
 	Format func(rec *TraceRecord) string
 }
+
+// TickInterval is how often Registration.Tick runs. A sleeping worker
+// wakes at least this often (worker.MaxSleep).
+const TickInterval = 10_000_000 // ns
 
 // NextDrop is edge 0 of every node: the error-drop node.
 const NextDrop = 0

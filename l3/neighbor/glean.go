@@ -81,6 +81,9 @@ func GleanNode(ifs *iface.Table, table *fib.Table, cfg GleanConfig) graph.Regist
 			n.State = &gleanState{cfg: cfg}
 			return nil
 		},
+		// Tick expires held packets even when no new packet for an
+		// unresolved next hop arrives to run the node.
+		Tick: func(n *graph.Node) { n.State.(*gleanState).expire(n, n.Graph().Now()) },
 		Close: func(n *graph.Node) {
 			st := n.State.(*gleanState)
 			for _, p := range st.targets {

@@ -110,6 +110,26 @@ func TestGleanTimeout(t *testing.T) {
 	checkCounters(t, r, map[string]uint64{label("resolution_timeout"): 2, label("queued"): 1, label("requests_sent"): 1})
 }
 
+// TestGleanExpiresWithoutTraffic: held packets are dropped at their
+// timeout by the node's timer, with no later packet to run the node.
+func TestGleanExpiresWithoutTraffic(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{TimeoutNs: 1e9, RetryNs: 10e9})
+	h.Run(tp.toHost(host), tp.toHost(host))
+	g := h.Graph()
+	count := func() uint64 { return g.ErrorByName(GleanName, "resolution_timeout") }
+	h.Advance(5e8)
+	g.Poll()
+	if n := count(); n != 0 {
+		t.Fatalf("expired %d packets before their timeout", n)
+	}
+	h.Advance(5e8 + graph.TickInterval)
+	g.Poll()
+	if n := count(); n != 2 {
+		t.Fatalf("resolution_timeout = %d after the timeout with no traffic, want 2", n)
+	}
+}
+
 func TestGleanNotGlean(t *testing.T) {
 	tp := newTopo(t)
 	h := gleanHarness(t, tp, GleanConfig{})
