@@ -75,3 +75,12 @@ func TestInputNodeStampsEachBindingsPackets(t *testing.T) {
 		t.Fatalf("took %d polls for 310 packets: the second port was starved", polls)
 	}
 }
+
+func TestDeriveMAC(t *testing.T) {
+	for _, dev := range [][6]byte{{0x02, 0x76, 0x6e, 0, 1, 0x11}, {0x01, 0, 0x5e, 0, 0, 0x5a}, {}} {
+		m := driver.DeriveMAC(dev)
+		if m == dev || m[0]&0x01 != 0 || m[0]&0x02 == 0 {
+			t.Errorf("DeriveMAC(% x) = % x: want a different, unicast, locally administered address", dev, m)
+		}
+	}
+}

@@ -38,7 +38,7 @@ func Open(cfg Config) (*Interface, error) {
 	copy(ifc.devMAC[:], dev.HardwareAddr)
 	ifc.mac = cfg.MAC
 	if ifc.mac == ([6]byte{}) {
-		ifc.mac = deriveMAC(ifc.devMAC)
+		ifc.mac = driver.DeriveMAC(ifc.devMAC)
 	}
 	for q := range cfg.Queues {
 		p, err := ifc.openSocket(q)
@@ -49,15 +49,6 @@ func Open(cfg Config) (*Interface, error) {
 		ifc.ports = append(ifc.ports, p)
 	}
 	return ifc, nil
-}
-
-// deriveMAC makes a locally administered unicast address that differs from
-// the device's, for the data plane to use as its own.
-func deriveMAC(dev [6]byte) [6]byte {
-	m := dev
-	m[0] = m[0]&^0x01 | 0x02
-	m[5] ^= 0x5a
-	return m
 }
 
 // openSocket makes, maps, binds and (with several queues) joins socket q.
@@ -163,11 +154,7 @@ func htons(v uint16) uint16 {
 
 // Ports returns one port per queue; port q is meant for worker q.
 func (ifc *Interface) Ports() []driver.Port {
-	ps := make([]driver.Port, len(ifc.ports))
-	for i, p := range ifc.ports {
-		ps[i] = p
-	}
-	return ps
+	return driver.Ports(ifc.ports)
 }
 
 // MAC returns the data plane's own address on the link (Config.MAC or the

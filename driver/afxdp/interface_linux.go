@@ -115,11 +115,7 @@ func (ifc *Interface) primary() *xsk.Socket {
 // Ports returns one port per queue; port q must be driven by one worker
 // (normally worker q).
 func (ifc *Interface) Ports() []driver.Port {
-	ps := make([]driver.Port, len(ifc.ports))
-	for i, p := range ifc.ports {
-		ps[i] = p
-	}
-	return ps
+	return driver.Ports(ifc.ports)
 }
 
 // Port returns the port of queue q.

@@ -100,20 +100,14 @@ func Open(cfg Config) (*Interface, error) {
 	copy(ifc.devMAC[:], link.Attrs().HardwareAddr)
 	ifc.mac = cfg.MAC
 	if ifc.mac == ([6]byte{}) {
-		ifc.mac = ifc.devMAC
-		ifc.mac[0] = ifc.mac[0]&^0x01 | 0x02
-		ifc.mac[5] ^= 0x5a
+		ifc.mac = driver.DeriveMAC(ifc.devMAC)
 	}
 	return ifc, nil
 }
 
 // Ports returns one port per queue; port q is meant for worker q.
 func (ifc *Interface) Ports() []driver.Port {
-	ps := make([]driver.Port, len(ifc.ports))
-	for i, p := range ifc.ports {
-		ps[i] = p
-	}
-	return ps
+	return driver.Ports(ifc.ports)
 }
 
 // MAC returns the data plane's own address on the link, not the kernel tap
