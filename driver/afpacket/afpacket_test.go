@@ -246,14 +246,31 @@ func TestNoAllocs(t *testing.T) {
 	in := testFrame(r.ifc.MAC(), r.peerMAC, 7, 200)
 	buf := make([]byte, 2048)
 	var v pkt.Vector
+	a := r.c.Arena()
+	// One round: the peer sends the test frame, the port echoes everything
+	// it receives until the test frame was among it (the peer's kernel may
+	// send IPv6 chatter first), and the peer reads until the echo is back.
 	round := func() {
 		r.peerSend(t, in)
-		v.Reset()
-		for p.Recv(r.c, &v) == 0 {
-			waitReadable(p.fd, 5)
+		deadline := time.Now().Add(5 * time.Second)
+		for echoed := false; !echoed; {
+			if time.Now().After(deadline) {
+				t.Fatalf("test frame not received; stats %+v", p.Stats())
+			}
+			v.Reset()
+			if p.Recv(r.c, &v) == 0 {
+				waitReadable(p.fd, 5)
+				continue
+			}
+			for _, i := range v.Slice() {
+				echoed = echoed || isTest(a.Data(i))
+			}
+			p.Send(r.c, &v)
 		}
-		p.Send(r.c, &v) // echo whatever arrived back to the peer
 		for {
+			if time.Now().After(deadline) {
+				t.Fatalf("echo not received by the peer; stats %+v", p.Stats())
+			}
 			k, err := unixRead(r.peer, buf)
 			if err == nil && k == 200 && isTest(buf[:k]) {
 				return

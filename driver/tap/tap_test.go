@@ -241,7 +241,11 @@ func TestNoAllocs(t *testing.T) {
 		v.Reset()
 		v.Append(i)
 		p.Send(r.c, &v)
+		deadline := time.Now().Add(5 * time.Second)
 		for {
+			if time.Now().After(deadline) {
+				t.Fatalf("no echo reply from the kernel; stats %+v", p.Stats())
+			}
 			v.Reset()
 			p.Recv(r.c, &v)
 			got := false
