@@ -70,7 +70,7 @@ func GleanNode(ifs *iface.Table, table *fib.Table, cfg GleanConfig) graph.Regist
 		Next: []string{outputName},
 		Errors: []graph.Error{
 			GleanErrQueueFull:    {Name: "queue_full", Help: "no room to hold the packet while ARP resolves", Severity: graph.SevWarn},
-			GleanErrNoSource:     {Name: "no_source_address", Help: "egress interface has no address on the target's subnet"},
+			GleanErrNoSource:     {Name: "no_source_address", Help: "egress interface has no IPv4 address to ask from"},
 			GleanErrRequestsSent: {Name: "requests_sent", Help: "ARP requests sent", Severity: graph.SevInfo},
 			GleanErrTimeout:      {Name: "resolution_timeout", Help: "packet dropped: ARP got no answer in time", Severity: graph.SevWarn},
 			GleanErrNoBuffer:     {Name: "no_buffer", Help: "no buffer for an ARP request"},

@@ -1,11 +1,13 @@
 package neighbor
 
 import (
+	"net/netip"
 	"testing"
 
 	"vecnet/graph"
 	"vecnet/graph/graphtest"
 	"vecnet/internal/frames"
+	"vecnet/l3/fib"
 	"vecnet/pkt"
 	"vecnet/wire"
 )
@@ -159,4 +161,41 @@ func TestGleanAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, round); n != 0 {
 		t.Errorf("%v allocations per round", n)
 	}
+}
+
+// TestGleanNoSourceAddress: a route out of an interface with no IPv4
+// address leaves the node no address to ask from (an interface with one, on
+// another subnet, asks from it, as Linux does); the packet is dropped and
+// counted, and no request goes out.
+func TestGleanNoSourceAddress(t *testing.T) {
+	tp := newTopo(t)
+	eth1, err := tp.ifs.Add("eth1", wire.MAC{0x02, 0, 0, 0, 0, 0x11}, 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.fib.AddInterface(eth1, wire.MAC{0x02, 0, 0, 0, 0, 0x11}, 1500)
+	if err := tp.fib.AddRoute(netip.MustParsePrefix("10.50.0.0/16"), []fib.NextHop{{Addr: netip.MustParseAddr("10.60.0.1"), Port: int(eth1)}}); err != nil {
+		t.Fatal(err)
+	}
+	h := gleanHarness(t, tp, GleanConfig{})
+	r := h.Run(tp.toHost([4]byte{10, 50, 1, 1}))
+	if got, want := r.Out[0].Where(), "drop "+label("no_source_address"); got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	if len(r.At(outputName)) != 0 {
+		t.Errorf("an ARP request went out without a source address")
+	}
+	checkCounters(t, r, map[string]uint64{label("no_source_address"): 1})
+}
+
+// TestGleanNoBuffer: with the pool empty the packet is still held (it may
+// be resolved by a later request) and the missing request is counted.
+func TestGleanNoBuffer(t *testing.T) {
+	tp := newTopo(t)
+	h := graphtest.New(t, GleanNode(tp.ifs, tp.fib, GleanConfig{RetryNs: 100e6, TimeoutNs: 1e9}), graphtest.Options{Slots: 1})
+	r := h.Run(tp.toHost(host)) // the packet takes the only buffer
+	if r.Out[0].Where() != "kept" || len(r.At(outputName)) != 0 {
+		t.Fatalf("got %s and %d requests, want kept and none", r.Out[0].Where(), len(r.At(outputName)))
+	}
+	checkCounters(t, r, map[string]uint64{label("queued"): 1, label("no_buffer"): 1})
 }
