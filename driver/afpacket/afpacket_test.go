@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"vecnet/internal/testutil"
 	"vecnet/pkt"
 )
 
@@ -136,6 +137,37 @@ func TestSendDrops(t *testing.T) {
 	got := r.peerRecv(t, 1, isTest)
 	if len(got[0]) != 100 {
 		t.Errorf("peer got a %d-byte frame, want 100", len(got[0]))
+	}
+	r.checkNoLeak(t)
+}
+
+// TestFailedFlushIsRetried: frames queued while the device is down stay in
+// the TX ring (sendto fails with ENETDOWN); once it is up again the worker's
+// PrepareWait sends them, with no new traffic to trigger a flush.
+func TestFailedFlushIsRetried(t *testing.T) {
+	r := newRig(t, Config{}, 0)
+	p := r.ifc.ports[0]
+	a := r.c.Arena()
+	r.nsA.Run("ip", "link", "set", r.dev, "down")
+	f := testFrame(r.peerMAC, r.ifc.MAC(), 42, 100)
+	i, _ := r.c.Alloc()
+	d, _ := a.SetData(i, pkt.Headroom, len(f))
+	copy(d, f)
+	var v pkt.Vector
+	v.Append(i)
+	p.Send(r.c, &v)
+	if !p.txPending {
+		t.Fatal("flush on a down device did not fail")
+	}
+	r.nsA.Run("ip", "link", "set", r.dev, "up")
+	// The first sendto after the device came back reports the socket's
+	// stored ENETDOWN; the worker calls PrepareWait before every sleep.
+	testutil.Eventually(t, 2*time.Second, "a retried flush to succeed", func() bool {
+		p.PrepareWait()
+		return !p.txPending
+	})
+	if got := r.peerRecv(t, 1, isTest); !bytes.Equal(got[0], f) {
+		t.Errorf("peer got % x, want % x", got[0], f)
 	}
 	r.checkNoLeak(t)
 }

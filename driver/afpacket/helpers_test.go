@@ -25,6 +25,8 @@ type rig struct {
 	c       *pkt.Cache
 	peer    int // raw AF_PACKET socket on the peer
 	peerMAC [6]byte
+	nsA     *testutil.NS // the port's namespace
+	dev     string       // the port's device, in nsA
 }
 
 // newRig builds the namespaces, the veth pair and opens the interface with cfg
@@ -44,7 +46,7 @@ func newRig(t testing.TB, cfg Config, mtu int) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { arena.Close() })
-	r := &rig{pool: pkt.NewPool(arena)}
+	r := &rig{pool: pkt.NewPool(arena), nsA: nsA, dev: a}
 	r.c = r.pool.NewCache()
 	cfg.Device = a
 	if err := nsA.Do(func() (err error) { r.ifc, err = Open(cfg); return err }); err != nil {

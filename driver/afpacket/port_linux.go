@@ -19,6 +19,9 @@ type Port struct {
 	rx    rxRing
 	tx    txRing
 	stats driver.Stats
+	// txPending is set when the last flush failed (EAGAIN, ENOBUFS,
+	// ENETDOWN...): requested slots are waiting in the TX ring.
+	txPending bool
 }
 
 var (
@@ -84,13 +87,19 @@ func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 		c.Free(i)
 	}
 	v.Reset()
-	if queued > 0 {
-		// A failed flush leaves the requested slots in the ring; the
-		// kernel sends them on the next flush.
-		_, _, _ = unix.Syscall6(unix.SYS_SENDTO, uintptr(p.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	if queued > 0 || p.txPending {
+		p.flush()
 	}
 	p.stats.TxPackets += uint64(queued)
 	return queued
+}
+
+// flush asks the kernel to send every requested TX slot (one sendto). A
+// failed flush leaves the slots requested; the next Send or PrepareWait
+// retries it, so frames never wait for new traffic.
+func (p *Port) flush() {
+	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(p.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	p.txPending = e != 0
 }
 
 // Stats returns the port's counters, with the kernel's ring-overflow drops
@@ -108,8 +117,13 @@ func (p *Port) Stats() driver.Stats {
 // PollFD returns the socket, which is readable when an RX block is ready.
 func (p *Port) PollFD() int { return p.fd }
 
-// PrepareWait does nothing: the kernel wakes the socket on its own.
-func (p *Port) PrepareWait() {}
+// PrepareWait retries a failed TX flush before the worker sleeps; for
+// receive, the kernel wakes the socket on its own.
+func (p *Port) PrepareWait() {
+	if p.txPending {
+		p.flush()
+	}
+}
 
 // Queue reports the port's index in its Interface.
 func (p *Port) Queue() int { return p.queue }
