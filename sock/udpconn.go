@@ -222,7 +222,11 @@ func backoff(spins int) {
 }
 
 // WriteToUDPAddrPort sends b to addr. When the transmit ring is full it
-// waits for room until the write deadline. A connected conn refuses it
+// waits for room until the write deadline. When the stack has no free
+// packet buffer it fails at once with ENOBUFS (as Linux may when an
+// interface queue is full) instead of waiting: buffers are shared with
+// received datagrams not yet read, so a goroutine that both reads and
+// writes could wait for itself. A connected conn refuses it
 // (net.ErrWriteToConnected), as package net does.
 func (c *UDPConn) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	if c.raddr != nil {
@@ -263,7 +267,8 @@ func (c *UDPConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 }
 
 // WriteBatch sends msgs[k].Buf[:msgs[k].N] to msgs[k].Addr, in order, and
-// returns how many it sent; it waits for ring room until the write deadline.
+// returns how many it sent; it waits for ring room until the write deadline
+// and, like WriteToUDPAddrPort, stops with ENOBUFS when no buffer is free.
 func (c *UDPConn) WriteBatch(msgs []Message) (int, error) {
 	done := 0
 	for spins := 0; done < len(msgs); spins++ {
