@@ -19,6 +19,7 @@ import (
 
 	"vecnet/control/config"
 	"vecnet/daemon"
+	"vecnet/graph"
 	"vecnet/internal/frames"
 	"vecnet/internal/testutil"
 	"vecnet/internal/topo"
@@ -207,7 +208,7 @@ func iperf(t *testing.T, d *daemon.Daemon, rig *topo.Rig, udp bool) {
 	} else {
 		args = append(args, "-n", fmt.Sprint(tcpBytes))
 	}
-	udpBefore := udpArrivals(t, rig.B)
+	udpBefore, dropsBefore := udpArrivals(t, rig.B), pathDrops(t, d, rig)
 	cmd := rig.A.Command("iperf3", args...)
 	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() }) // a stalled transfer fails, not hangs
 	out, err := cmd.Output()
@@ -239,64 +240,169 @@ func iperf(t *testing.T, d *daemon.Daemon, rig *topo.Rig, udp bool) {
 		}
 		return
 	}
-	// iperf3's server stops counting when the client reports the end, so
-	// datagrams still on their way then are in neither its received nor its
-	// lost count. The exact check is host B's kernel: every datagram the
-	// client sent reaches host B's UDP layer (delivered to the socket, or
-	// refused after iperf3 closed it), plus iperf3's one connect datagram.
+	// iperf3's server counts what it read before the client reported the
+	// end: datagrams still on their way or queued then are in neither its
+	// received nor its lost count, and on a busy machine its socket may
+	// overflow. Neither says anything about the router. The exact check is
+	// host B's IP layer: every datagram the client sent is delivered there
+	// (plus iperf3's one connect datagram) or counted as dropped on the way
+	// — by a veth or the kernel's input backlog (queues overflowing while
+	// this shared machine is busy), by host B's IP input, or by vecnet.
+	// Nothing is lost silently.
 	sent := cli.End.SumSent.Bytes
 	r := ser.End.SumReceived
 	t.Logf("udp: client sent %.0f bytes, iperf3 server counted %.0f (%.0f of %.0f datagrams lost)", sent, r.Bytes, r.LostPackets, r.Packets)
-	if sent == 0 || r.Bytes+r.LostPackets*udpLen > sent || r.LostPackets > r.Packets/50 {
-		t.Fatalf("udp: client sent %.0f bytes, server counted %.0f with %.0f of %.0f datagrams lost", sent, r.Bytes, r.LostPackets, r.Packets)
+	if sent == 0 || r.Bytes > sent {
+		t.Fatalf("udp: client sent %.0f bytes, server counted %.0f", sent, r.Bytes)
 	}
 	want := uint64(sent / udpLen)
-	var arrived uint64
-	testutil.Eventually(t, 5*time.Second, "every datagram at host B's UDP layer", func() bool {
+	var arrived, dropped uint64
+	deadline := time.Now().Add(5 * time.Second)
+	for {
 		arrived = udpArrivals(t, rig.B) - udpBefore
-		return arrived >= want
-	})
-	if arrived > want+1 {
-		t.Fatalf("udp: host B's UDP layer saw %d datagrams, client sent %d (+1 connect)", arrived, want)
+		dropped = pathDrops(t, d, rig) - dropsBefore
+		if arrived >= want || arrived+dropped >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("udp: client sent %d datagrams, host B's IP layer delivered %d, %d counted as dropped on the way\n%s\nvecnet errors: %s",
+				want, arrived, dropped, linkStats(rig), errorsText(d))
+		}
+		time.Sleep(5 * time.Millisecond) // polling counters
 	}
-	t.Logf("udp: client sent %d datagrams of %d bytes; host B's kernel received %d (with iperf3's connect datagram)", want, udpLen, arrived)
+	if arrived > want+1 {
+		t.Fatalf("udp: host B's IP layer delivered %d datagrams, client sent %d (+1 connect)", arrived, want)
+	}
+	if arrived < want-want/50 {
+		t.Fatalf("udp: %d of %d datagrams dropped (counted), more than 2%%\n%s\nvecnet errors: %s", want-arrived, want, linkStats(rig), errorsText(d))
+	}
+	t.Logf("udp: client sent %d datagrams of %d bytes; host B's IP layer delivered %d (with iperf3's connect datagram); %d drops counted on the way", want, udpLen, arrived, dropped)
+}
+
+// rigLinks are the rig's four veth ends.
+func rigLinks(rig *topo.Rig) []struct {
+	ns  topo.NS
+	dev string
+} {
+	return []struct {
+		ns  topo.NS
+		dev string
+	}{{rig.A, topo.HostDev}, {rig.R, topo.RouterA}, {rig.R, topo.RouterB}, {rig.B, topo.HostDev}}
+}
+
+// pathDrops is every drop counted between host A and host B: the veth
+// ends' rx_dropped and tx_dropped, vecnet's port drops and its graph's
+// loss counters (errors and warnings, not informational events).
+func pathDrops(t *testing.T, d *daemon.Daemon, rig *topo.Rig) uint64 {
+	t.Helper()
+	var sum uint64
+	for _, l := range rigLinks(rig) {
+		dir := "/sys/class/net/" + l.dev + "/statistics/"
+		out, err := l.ns.Command("cat", dir+"rx_dropped", dir+"tx_dropped").Output()
+		if err != nil {
+			t.Fatalf("%s statistics: %v", l.dev, err)
+		}
+		for _, f := range strings.Fields(string(out)) {
+			n, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				t.Fatalf("%s statistics: %q", l.dev, out)
+			}
+			sum += n
+		}
+	}
+	sum += hostDrops(t, rig.B) + backlogDrops(t)
+	for _, ifc := range d.Interfaces {
+		s := d.PortStats(ifc)
+		sum += s.RxDrops + s.TxDrops + s.RxErrors
+	}
+	for _, rows := range d.Errors() {
+		for _, r := range rows {
+			if r.Severity != graph.SevInfo {
+				sum += r.Count
+			}
+		}
+	}
+	return sum
+}
+
+// backlogDrops is the kernel's per-CPU input backlog drops (the second
+// column of /proc/net/softnet_stat, for the whole machine): veth hands
+// frames to the receiving namespace through that backlog.
+func backlogDrops(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/softnet_stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 {
+			n, err := strconv.ParseUint(f[1], 16, 64)
+			if err != nil {
+				t.Fatalf("softnet_stat: %q", line)
+			}
+			sum += n
+		}
+	}
+	return sum
+}
+
+// linkStats is `ip -s link` of the rig's four veth ends, for failure messages.
+func linkStats(rig *topo.Rig) string {
+	var b strings.Builder
+	for _, l := range rigLinks(rig) {
+		out, _ := l.ns.Command("ip", "-s", "link", "show", l.dev).CombinedOutput()
+		b.Write(out)
+	}
+	out, _ := rig.B.Command("cat", "/proc/net/snmp", "/proc/net/softnet_stat").CombinedOutput()
+	b.Write(out)
+	return b.String()
 }
 
 // udpLen is the UDP payload size of the iperf3 UDP test.
 const udpLen = 1200
 
-// udpArrivals is the number of UDP datagrams the namespace's kernel has taken
-// in (Udp InDatagrams + NoPorts + InErrors in /proc/net/snmp).
-func udpArrivals(t *testing.T, ns topo.NS) uint64 {
+// snmp reads the namespace's /proc/net/snmp as "Proto.Counter" → value.
+func snmp(t *testing.T, ns topo.NS) map[string]uint64 {
 	t.Helper()
 	out, err := ns.Command("cat", "/proc/net/snmp").Output()
 	if err != nil {
 		t.Fatalf("read /proc/net/snmp: %v", err)
 	}
-	var names []string
+	m := map[string]uint64{}
+	var names []string // the header line of the current protocol
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != "Udp:" {
+		if len(f) < 2 {
 			continue
 		}
-		if names == nil {
+		if names == nil || names[0] != f[0] {
 			names = f
 			continue
 		}
-		var sum uint64
-		for k, v := range f {
-			if k < len(names) && (names[k] == "InDatagrams" || names[k] == "NoPorts" || names[k] == "InErrors") {
-				n, err := strconv.ParseUint(v, 10, 64)
-				if err != nil {
-					t.Fatalf("/proc/net/snmp: %q: %v", line, err)
-				}
-				sum += n
+		for k := 1; k < len(f) && k < len(names); k++ {
+			if n, err := strconv.ParseInt(f[k], 10, 64); err == nil {
+				m[strings.TrimSuffix(f[0], ":")+"."+names[k]] = uint64(n)
 			}
 		}
-		return sum
+		names = nil
 	}
-	t.Fatalf("/proc/net/snmp has no Udp counters:\n%s", out)
-	return 0
+	return m
+}
+
+// udpArrivals is the number of UDP datagrams the namespace's IP layer has
+// delivered up: Ip InDelivers less TCP segments and ICMP messages. (Udp
+// InDatagrams counts only what an application has read: the datagrams still
+// queued when iperf3 closes its socket are in no UDP counter.)
+func udpArrivals(t *testing.T, ns topo.NS) uint64 {
+	m := snmp(t, ns)
+	return m["Ip.InDelivers"] - m["Tcp.InSegs"] - m["Icmp.InMsgs"]
+}
+
+// hostDrops is what the namespace's IP layer dropped on input.
+func hostDrops(t *testing.T, ns topo.NS) uint64 {
+	m := snmp(t, ns)
+	return m["Ip.InHdrErrors"] + m["Ip.InAddrErrors"] + m["Ip.InUnknownProtos"] + m["Ip.InDiscards"]
 }
 
 // httpTransfer serves a file of random bytes from host B over HTTP (Python's
