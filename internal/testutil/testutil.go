@@ -1,7 +1,9 @@
 // Package testutil builds throw-away network namespaces and veth pairs for
 // integration tests, runs the kernel's own tools inside them, and waits on
 // conditions instead of sleeping. Every namespace and link it makes is
-// removed by t.Cleanup, also when the test fails.
+// removed by t.Cleanup, also when the test fails; namespaces of a test
+// binary that died before its cleanups (a timeout panic) are removed by the
+// next one (topo.SweepStale).
 package testutil
 
 import (
@@ -79,7 +81,12 @@ func NewNS(t testing.TB, prefix string) *NS {
 	RequireRoot(t)
 	ns := &NS{Name: Name(prefix), t: t}
 	Run(t, "ip", "netns", "add", ns.Name)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns.Name).Run() })
+	topo.Claim(ns.Name)
+	t.Cleanup(func() {
+		if exec.Command("ip", "netns", "del", ns.Name).Run() == nil {
+			topo.Release(ns.Name)
+		}
+	})
 	ns.Run("ip", "link", "set", "lo", "up")
 	return ns
 }

@@ -77,6 +77,7 @@ func (t *Topo) AddNS(name string) (NS, error) {
 	if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
 		return ns, fmt.Errorf("ip netns add %s: %w: %s", ns.Name, err, strings.TrimSpace(string(out)))
 	}
+	Claim(ns.Name)
 	t.mu.Lock()
 	t.made = append(t.made, ns.Name)
 	t.mu.Unlock()
@@ -143,8 +144,12 @@ func (t *Topo) Close() error {
 	t.mu.Unlock()
 	var first error
 	for k := len(made) - 1; k >= 0; k-- {
-		if out, err := exec.Command("ip", "netns", "del", made[k]).CombinedOutput(); err != nil && first == nil {
+		out, err := exec.Command("ip", "netns", "del", made[k]).CombinedOutput()
+		if err != nil && first == nil {
 			first = fmt.Errorf("ip netns del %s: %w: %s", made[k], err, out)
+		}
+		if err == nil {
+			Release(made[k])
 		}
 	}
 	return first
