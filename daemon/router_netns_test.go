@@ -279,33 +279,22 @@ func iperf(t *testing.T, d *daemon.Daemon, rig *topo.Rig, udp bool) {
 	t.Logf("udp: client sent %d datagrams of %d bytes; host B's IP layer delivered %d (with iperf3's connect datagram); %d drops counted on the way", want, udpLen, arrived, dropped)
 }
 
-// rigLinks are the rig's four veth ends.
-func rigLinks(rig *topo.Rig) []struct {
-	ns  topo.NS
-	dev string
-} {
-	return []struct {
-		ns  topo.NS
-		dev string
-	}{{rig.A, topo.HostDev}, {rig.R, topo.RouterA}, {rig.R, topo.RouterB}, {rig.B, topo.HostDev}}
-}
-
 // pathDrops is every drop counted between host A and host B: the veth
 // ends' rx_dropped and tx_dropped, vecnet's port drops and its graph's
 // loss counters (errors and warnings, not informational events).
 func pathDrops(t *testing.T, d *daemon.Daemon, rig *topo.Rig) uint64 {
 	t.Helper()
 	var sum uint64
-	for _, l := range rigLinks(rig) {
-		dir := "/sys/class/net/" + l.dev + "/statistics/"
-		out, err := l.ns.Command("cat", dir+"rx_dropped", dir+"tx_dropped").Output()
+	for _, l := range rig.Links() {
+		dir := "/sys/class/net/" + l.Dev + "/statistics/"
+		out, err := l.NS.Command("cat", dir+"rx_dropped", dir+"tx_dropped").Output()
 		if err != nil {
-			t.Fatalf("%s statistics: %v", l.dev, err)
+			t.Fatalf("%s statistics: %v", l.Dev, err)
 		}
 		for _, f := range strings.Fields(string(out)) {
 			n, err := strconv.ParseUint(f, 10, 64)
 			if err != nil {
-				t.Fatalf("%s statistics: %q", l.dev, out)
+				t.Fatalf("%s statistics: %q", l.Dev, out)
 			}
 			sum += n
 		}
@@ -350,8 +339,8 @@ func backlogDrops(t *testing.T) uint64 {
 // linkStats is `ip -s link` of the rig's four veth ends, for failure messages.
 func linkStats(rig *topo.Rig) string {
 	var b strings.Builder
-	for _, l := range rigLinks(rig) {
-		out, _ := l.ns.Command("ip", "-s", "link", "show", l.dev).CombinedOutput()
+	for _, l := range rig.Links() {
+		out, _ := l.NS.Command("ip", "-s", "link", "show", l.Dev).CombinedOutput()
 		b.Write(out)
 	}
 	out, _ := rig.B.Command("cat", "/proc/net/snmp", "/proc/net/softnet_stat").CombinedOutput()

@@ -55,6 +55,17 @@ type Rig struct {
 	A, R, B NS
 }
 
+// Link is one veth end of a rig: a device in a namespace.
+type Link struct {
+	NS  NS
+	Dev string
+}
+
+// Links returns the rig's four veth ends, from host A to host B.
+func (r *Rig) Links() []Link {
+	return []Link{{r.A, HostDev}, {r.R, RouterA}, {r.R, RouterB}, {r.B, HostDev}}
+}
+
 // NewRig builds the rig. On error everything made so far is removed.
 func NewRig(opt RigOptions) (rig *Rig, err error) {
 	if opt.Prefix == "" {
@@ -99,11 +110,8 @@ func NewRig(opt RigOptions) (rig *Rig, err error) {
 	// whose TCP/UDP checksum is left for "the hardware" to fill in: across a
 	// veth the skb carries that promise along, but a user-space router
 	// copies bytes only. On a real NIC the hardware does both jobs.
-	for _, end := range []struct {
-		ns  NS
-		dev string
-	}{{r.A, HostDev}, {r.B, HostDev}, {r.R, RouterA}, {r.R, RouterB}} {
-		if err = runAll(end.ns, [][]string{{"ethtool", "-K", end.dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off"}}); err != nil {
+	for _, end := range r.Links() {
+		if err = runAll(end.NS, [][]string{{"ethtool", "-K", end.Dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off"}}); err != nil {
 			return nil, err
 		}
 	}
