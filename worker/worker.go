@@ -145,8 +145,14 @@ func (w *Worker) Run() {
 		}
 		w.runRPCs()
 		if idle >= IdlePolls {
-			w.sleep()
-			idle = 0
+			if w.sleep() {
+				idle = 0
+			} else {
+				// Woken by the timeout only: one pass runs the timers,
+				// then the worker sleeps again instead of spinning
+				// IdlePolls empty passes first.
+				idle = IdlePolls - 1
+			}
 		}
 	}
 	w.runRPCs()
@@ -164,19 +170,22 @@ func (w *Worker) runRPCs() {
 	}
 }
 
-func (w *Worker) sleep() {
+// sleep waits in poll(2) for a port, the wake-up eventfd or MaxSleep, and
+// reports whether a descriptor became ready (false: the timeout ended it).
+func (w *Worker) sleep() bool {
 	for _, wt := range w.waiters {
 		wt.PrepareWait()
 	}
 	w.state.Store(int32(Sleeping))
 	w.stats.Sleeps++
 	w.stats.SyscallN++
-	_, _ = unix.Poll(w.fds, int(MaxSleep/time.Millisecond))
+	n, _ := unix.Poll(w.fds, int(MaxSleep/time.Millisecond))
 	if w.fds[0].Revents != 0 {
 		var b [8]byte
 		_, _ = unix.Read(w.wakeFD, b[:])
 	}
 	w.state.Store(int32(Polling))
+	return n != 0
 }
 
 // ErrStopped is returned by Do on a worker that has stopped.
