@@ -56,21 +56,21 @@ type ribEntry struct {
 type Table struct {
 	cur atomic.Pointer[View]
 
-	mu     sync.Mutex
-	trie   trie
-	rib    *bart.Table[ribEntry]
-	adjs   []adjSlot // the adjacencies, shared with the views (see adjSlot)
-	refs   []int32   // per adjacency: installed results, group memberships, neighbours
+	mu   sync.Mutex
+	trie trie
+	rib  *bart.Table[ribEntry]
+	adjs []adjSlot // the adjacencies, shared with the views (see adjSlot)
+	refs []int32   // per adjacency: installed results, group memberships, neighbours
 	// Freed adjacency slots: quarantined (limbo, then ready) and reusable.
 	adjLimbo, adjReady, adjFree []AdjIndex
-	groups [][]AdjIndex
-	ginfo  []group
-	gfree  []uint32
-	gbyKey map[string]uint32
-	ifs    map[uint16]ifInfo
-	nhAdj  map[adjKey]AdjIndex
-	glean  map[uint16]AdjIndex
-	local  map[adjKey]AdjIndex
+	groups                      [][]AdjIndex
+	ginfo                       []group
+	gfree                       []uint32
+	gbyKey                      map[string]uint32
+	ifs                         map[uint16]ifInfo
+	nhAdj                       map[adjKey]AdjIndex
+	glean                       map[uint16]AdjIndex
+	local                       map[adjKey]AdjIndex
 	// Lower-priority sources per prefix; a static route shadows them and
 	// they come back when it is deleted.
 	connected map[netip.Prefix]uint16
