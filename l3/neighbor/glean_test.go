@@ -200,3 +200,52 @@ func TestGleanNoBuffer(t *testing.T) {
 	}
 	checkCounters(t, r, map[string]uint64{label("queued"): 1, label("no_buffer"): 1})
 }
+
+// TestGleanSubnetBroadcast: a packet for the connected subnet's broadcast
+// (or network) address is dropped and counted, never held or asked for.
+func TestGleanSubnetBroadcast(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{})
+	for _, dst := range [][4]byte{{10, 0, 0, 255}, {10, 0, 0, 0}} {
+		r := h.Run(tp.toHost(dst))
+		if got, want := r.Out[0].Where(), "drop "+label("subnet_broadcast"); got != want {
+			t.Fatalf("%v: got %s, want %s", dst, got, want)
+		}
+		if len(r.At(outputName)) != 0 {
+			t.Errorf("%v: an ARP request went out", dst)
+		}
+		checkCounters(t, r, map[string]uint64{label("subnet_broadcast"): 1})
+	}
+}
+
+// TestGleanScanDoesNotStarveResolution: a scan of the connected /24 fills
+// the 64 held targets; a real host's packet beyond them is dropped but its
+// request still goes out (throttled per target), its reply is accepted as
+// solicited, and its next packet forwards. A scanned target that answers
+// still gets its held packets released.
+func TestGleanScanDoesNotStarveResolution(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{MaxTargets: 64, RetryNs: 100e6, TimeoutNs: 1e9})
+	var scan []graphtest.Packet
+	for b := 10; b < 10+200; b++ {
+		scan = append(scan, tp.toHost([4]byte{10, 0, 0, byte(b)}))
+	}
+	rs := h.Run(scan...)
+	r := rs
+	if c := r.Counters; c[label("queued")] != 64 || c[label("queue_full")] != 136 || c[label("requests_sent")] != 200 {
+		t.Fatalf("scan: %v, want 64 held, 136 dropped, 200 requests", c)
+	}
+	real := [4]byte{10, 0, 0, 250}
+	r = h.Run(tp.toHost(real), tp.toHost(real))
+	checkCounters(t, r, map[string]uint64{label("queue_full"): 2, label("requests_sent"): 1, label("requests_throttled"): 1})
+	checkRequest(t, r, real)
+	reply := func(ip [4]byte) graphtest.Packet { return arpPacket(wire.ARPReply, peerMAC, ip, mac0, mac0, addr0) }
+	r = h.RunNode(ARPInputName, reply(real), reply([4]byte{10, 0, 0, 10}))
+	if got := r.At(lookupName); len(got) != 1 || got[0].ID != rs.Out[0].ID {
+		t.Fatalf("released %d packets, want the scanned target's one", len(got))
+	}
+	checkCounters(t, r, map[string]uint64{graphtest.Label(ARPInputName, "replies_received"): 2, graphtest.Label(ARPInputName, "learned"): 2})
+	if a := tp.fib.Load().Adj(tp.fib.Load().Lookup(real, 0)); a.Kind != fib.AdjRewrite {
+		t.Fatalf("real host after its reply: %v, want rewrite", a.Kind)
+	}
+}
