@@ -30,7 +30,8 @@ const (
 // Policy: a worker holds packets for at most MaxTargets next hops,
 // PerTarget packets each. A packet for a new next hop beyond MaxTargets is
 // dropped (queue_full) but its next hop is still asked for, at most once
-// per RetryNs (a per-worker throttle, like VPP's ip4-glean), so a scan of a
+// per RetryNs (a per-worker throttle, like VPP's ip4-glean) and within a
+// budget of MaxTargets such requests per RetryNs on the worker, so a scan of a
 // connected subnet cannot starve real resolution: targets already held keep
 // resolving, and a real host whose first packets were dropped is resolved
 // by the time its retransmission arrives. Packets for a subnet's broadcast
@@ -94,6 +95,10 @@ type gleanState struct {
 	gen     uint64 // nt.Gen() when the queue was last checked against the FIB
 	probes  []Probe
 	thr     [throttleSlots]throttle
+	// Requests for targets not held: at most MaxTargets per RetryNs
+	// window, so a scan cannot turn every packet into a broadcast.
+	unheldSince int64
+	unheldSent  int
 }
 
 const (
@@ -204,13 +209,7 @@ func (st *gleanState) hold(n *graph.Node, set *iface.Set, view *fib.View, a *pkt
 	if p == nil {
 		if len(st.targets) >= st.cfg.MaxTargets {
 			// Not held, but still asked for (throttled): see GleanConfig.
-			th := &st.thr[solSlot(key{adj.Port, target})&(throttleSlots-1)]
-			if th.k != (key{adj.Port, target}) || now-th.last >= st.cfg.RetryNs {
-				th.k, th.last = key{adj.Port, target}, now
-				st.ask(n, out, src, target, now)
-			} else {
-				n.Count(GleanErrThrottled, 1)
-			}
+			st.askUnheld(n, out, src, adj.Port, target, now)
 			return GleanErrQueueFull, false
 		}
 		p = st.add(adj.Port, target, now)
@@ -225,6 +224,24 @@ func (st *gleanState) hold(n *graph.Node, set *iface.Set, view *fib.View, a *pkt
 		st.ask(n, out, src, target, now)
 	}
 	return 0, true
+}
+
+// askUnheld asks for a target whose packet could not be held: at most
+// once per target per RetryNs, and at most MaxTargets such requests per
+// RetryNs window on this worker.
+func (st *gleanState) askUnheld(n *graph.Node, out *iface.Interface, src [4]byte, port uint16, target [4]byte, now int64) {
+	if now-st.unheldSince >= st.cfg.RetryNs {
+		st.unheldSince, st.unheldSent = now, 0
+	}
+	k := key{port, target}
+	th := &st.thr[solSlot(k)&(throttleSlots-1)]
+	if th.k == k && now-th.last < st.cfg.RetryNs || st.unheldSent >= st.cfg.MaxTargets {
+		n.Count(GleanErrThrottled, 1)
+		return
+	}
+	th.k, th.last = k, now
+	st.unheldSent++
+	st.ask(n, out, src, target, now)
 }
 
 // ask broadcasts a request for target and records it in the table, so the

@@ -219,28 +219,33 @@ func TestGleanSubnetBroadcast(t *testing.T) {
 }
 
 // TestGleanScanDoesNotStarveResolution: a scan of the connected /24 fills
-// the 64 held targets; a real host's packet beyond them is dropped but its
-// request still goes out (throttled per target), its reply is accepted as
-// solicited, and its next packet forwards. A scanned target that answers
-// still gets its held packets released.
+// the 64 held targets and spends the worker's budget of 64 requests for
+// targets it cannot hold (the rest are throttled, not broadcast). A real
+// host's packet in the next interval is dropped but its request goes out
+// (once per target per interval), its reply is accepted as solicited, and
+// its next packet forwards; a scanned target that answers still gets its
+// held packet released.
 func TestGleanScanDoesNotStarveResolution(t *testing.T) {
 	tp := newTopo(t)
 	h := gleanHarness(t, tp, GleanConfig{MaxTargets: 64, RetryNs: 100e6, TimeoutNs: 1e9})
 	var scan []graphtest.Packet
-	for b := 10; b < 10+200; b++ {
-		scan = append(scan, tp.toHost([4]byte{10, 0, 0, byte(b)}))
+	for b := 1; b < 255; b++ {
+		if b != 1 && b != 250 {
+			scan = append(scan, tp.toHost([4]byte{10, 0, 0, byte(b)}))
+		}
 	}
 	rs := h.Run(scan...)
 	r := rs
-	if c := r.Counters; c[label("queued")] != 64 || c[label("queue_full")] != 136 || c[label("requests_sent")] != 200 {
-		t.Fatalf("scan: %v, want 64 held, 136 dropped, 200 requests", c)
+	if c := r.Counters; c[label("queued")] != 64 || c[label("queue_full")] != 188 || c[label("requests_sent")] != 128 || c[label("requests_throttled")] != 124 {
+		t.Fatalf("scan: %v, want 64 held, 188 dropped, 128 requests, 124 throttled", c)
 	}
+	h.Advance(100e6)
 	real := [4]byte{10, 0, 0, 250}
 	r = h.Run(tp.toHost(real), tp.toHost(real))
 	checkCounters(t, r, map[string]uint64{label("queue_full"): 2, label("requests_sent"): 1, label("requests_throttled"): 1})
 	checkRequest(t, r, real)
 	reply := func(ip [4]byte) graphtest.Packet { return arpPacket(wire.ARPReply, peerMAC, ip, mac0, mac0, addr0) }
-	r = h.RunNode(ARPInputName, reply(real), reply([4]byte{10, 0, 0, 10}))
+	r = h.RunNode(ARPInputName, reply(real), reply([4]byte{10, 0, 0, 2}))
 	if got := r.At(lookupName); len(got) != 1 || got[0].ID != rs.Out[0].ID {
 		t.Fatalf("released %d packets, want the scanned target's one", len(got))
 	}

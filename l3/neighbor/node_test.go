@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"vecnet/graph"
 	"vecnet/graph/graphtest"
 	"vecnet/iface"
 	"vecnet/internal/frames"
@@ -169,6 +170,32 @@ func TestARPInputAllocs(t *testing.T) {
 	}
 	h.Send(ARPInputName, pkts...) // learn once: the table allocates its entry
 	if n := testing.AllocsPerRun(100, func() { h.Send(ARPInputName, pkts...) }); n != 0 {
+		t.Errorf("%v allocations per vector", n)
+	}
+}
+
+// TestARPInputMixedAllocs: a vector mixing requests for us, overheard ARP
+// and replies from known senders (confirmations, merges without change)
+// allocates nothing; neither does ip4-glean's timer with nothing due.
+func TestARPInputMixedAllocs(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{})
+	var pkts []graphtest.Packet
+	for b := byte(10); b < 40; b++ {
+		ip := [4]byte{10, 0, 0, b}
+		pkts = append(pkts,
+			arpPacket(wire.ARPRequest, peerMAC, ip, wire.BroadcastMAC, wire.MAC{}, addr0),
+			arpPacket(wire.ARPRequest, peerMAC, ip, wire.BroadcastMAC, wire.MAC{}, [4]byte{10, 0, 0, 99}),
+			arpPacket(wire.ARPReply, peerMAC, ip, mac0, mac0, addr0))
+	}
+	h.Send(ARPInputName, pkts...) // learn: the table allocates its entries
+	now := h.Now()
+	if n := testing.AllocsPerRun(100, func() {
+		now += graph.TickInterval
+		h.SetNow(now)
+		h.Graph().Poll()
+		h.Send(ARPInputName, pkts...)
+	}); n != 0 {
 		t.Errorf("%v allocations per vector", n)
 	}
 }
