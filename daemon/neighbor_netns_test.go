@@ -3,6 +3,8 @@ package daemon_test
 import (
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +114,18 @@ func TestNeighborsWithKernelPeer(t *testing.T) {
 	if s.Adj.Live > base.Adj.Live+len(aliases)-2+2 { // + host A and host B themselves
 		t.Errorf("adjacencies %+v, base %+v: the expired ones were not freed", s.Adj, base.Adj)
 	}
-	t.Logf("neighbours: %+v", s)
+	// The soak reads the same counts through the CLI.
+	var out strings.Builder
+	if err := d.CLI.Exec(&out, "show neighbors stats"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "expired "+strconv.FormatUint(s.Expired, 10)+"\n") || !strings.Contains(out.String(), "adjacencies_live ") {
+		t.Errorf("show neighbors stats:\n%s", out.String())
+	}
+	out.Reset()
+	if err := d.CLI.Exec(&out, "show neighbors"); err != nil || !strings.Contains(out.String(), aliases[2]) || !strings.Contains(out.String(), "adjacencies:") {
+		t.Errorf("show neighbors (%v):\n%s", err, out.String())
+	}
+	t.Logf("neighbours: %+v\n%s", s, out.String())
 	_ = daemon.Options{}
 }
