@@ -73,3 +73,17 @@ func TestNeighborFlapIsInPlace(t *testing.T) {
 		t.Errorf("MAC %x, want %x", a.MAC(), other)
 	}
 }
+
+// TestFailedRouteFreesItsAdjacencies: a route whose second next hop is
+// unreachable leaves no adjacency behind for its first.
+func TestFailedRouteFreesItsAdjacencies(t *testing.T) {
+	f := newTestTable(t)
+	base := f.AdjStats()
+	err := f.AddRoute(pfx("192.168.0.0/16"), []NextHop{{Addr: ip("10.0.2.7"), Port: -1}, {Addr: ip("10.9.9.9"), Port: -1}})
+	if err == nil {
+		t.Fatal("route via an unreachable next hop accepted")
+	}
+	if s := f.AdjStats(); s.Live != base.Live {
+		t.Fatalf("after the failed route: %+v, base %+v: an adjacency leaked", s, base)
+	}
+}

@@ -208,7 +208,8 @@ func (t *Table) uninstall(p netip.Prefix, old ribEntry) {
 	t.trie.remove(p, repl, bits)
 }
 
-// resolve turns hops into adjacency indices.
+// resolve turns hops into adjacency indices. On error it returns those
+// resolved before it, for the caller to free if nothing uses them.
 func (t *Table) resolve(hops []NextHop) ([]AdjIndex, error) {
 	if len(hops) == 0 {
 		return nil, ErrNoNextHop
@@ -216,18 +217,18 @@ func (t *Table) resolve(hops []NextHop) ([]AdjIndex, error) {
 	out := make([]AdjIndex, 0, len(hops))
 	for _, h := range hops {
 		if !h.Addr.Is4() {
-			return nil, fmt.Errorf("next hop %v: %w", h.Addr, ErrNotIPv4)
+			return out, fmt.Errorf("next hop %v: %w", h.Addr, ErrNotIPv4)
 		}
 		var port uint16
 		if h.Port < 0 {
 			p, ok := t.connectedPort(h.Addr)
 			if !ok {
-				return nil, fmt.Errorf("next hop %v: %w", h.Addr, ErrUnreachable)
+				return out, fmt.Errorf("next hop %v: %w", h.Addr, ErrUnreachable)
 			}
 			port = p
 		} else {
 			if _, ok := t.ifs[uint16(h.Port)]; !ok || h.Port > 0xffff {
-				return nil, fmt.Errorf("next hop %v port %d: %w", h.Addr, h.Port, ErrNoInterface)
+				return out, fmt.Errorf("next hop %v port %d: %w", h.Addr, h.Port, ErrNoInterface)
 			}
 			port = uint16(h.Port)
 		}
@@ -333,6 +334,9 @@ func (t *Table) AddRoutes(ps []netip.Prefix, hops []NextHop) error {
 	defer t.mu.Unlock()
 	adjs, err := t.resolve(hops)
 	if err != nil {
+		for _, a := range adjs { // the hops resolved before the error: free the new ones
+			t.maybeFree(a)
+		}
 		t.publish() // resolve may have appended adjacencies
 		return fmt.Errorf("fib: route %v: %w", ps, err)
 	}
