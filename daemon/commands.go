@@ -24,7 +24,8 @@ func (d *Daemon) registerCommands() {
 		{Path: "show errors", Help: "error counters by node and reason", Run: d.showErrors},
 		{Path: "show interfaces", Help: "interfaces with addresses and counters", Run: d.showInterfaces},
 		{Path: "show fib", Help: "the IPv4 forwarding table", Run: d.showFIB},
-		{Path: "show neighbors", Help: "ARP entries", Run: d.showNeighbors},
+		{Path: "show neighbors", Help: "ARP entries with their state, then the table's and the FIB's adjacency counts", Run: d.showNeighbors},
+		{Path: "show neighbors stats", Help: "neighbour and adjacency counts as \"key value\" lines (for scripts)", Run: d.showNeighborStats},
 		{Path: "show trace", Help: "what each node did to the traced packets", Run: d.showTrace},
 		{Path: "trace add", Help: "trace add N: trace the next N packets on every worker", Run: d.traceAdd},
 		{Path: "clear trace", Help: "drop trace records", Run: d.clearTrace},
@@ -124,15 +125,23 @@ func (d *Daemon) showFIB(w io.Writer, _ []string) error {
 
 func (d *Daemon) showNeighbors(w io.Writer, _ []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Interface\tIP\tMAC\tType\tAge")
+	fmt.Fprintln(tw, "Interface\tIP\tMAC\tType\tState\tAge")
 	for _, e := range d.DP.Neighbors.List() {
 		typ := "dynamic"
 		if e.Static {
 			typ = "static"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ifName(e.Port), e.IP, macString(e.MAC), typ, sinceString(e.Updated))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ifName(e.Port), e.IP, macString(e.MAC), typ, e.State, sinceString(e.Updated))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	s := d.DP.Neighbors.Stats()
+	_, err := fmt.Fprintf(w, "%d entries (%d static, %d reachable, %d stale, %d probe), limit %d; created %d, evicted %d, expired %d, refused %d\n"+
+		"adjacencies: %d live, %d free (%d quarantined), %d slots\n",
+		s.Entries, s.Static, s.Reachable, s.Stale, s.Probe, s.Limit, s.Created, s.Evicted, s.Expired, s.Refused,
+		s.Adj.Live, s.Adj.Free, s.Adj.Quarantined, s.Adj.Slots)
+	return err
 }
 
 func (d *Daemon) traceAdd(w io.Writer, args []string) error {

@@ -87,6 +87,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		return nil, err
 	}
 	d = &Daemon{Config: cfg, DP: dp, CLI: cli.NewRegistry(), Log: opt.Logger}
+	nc, gc := arpConfigs(cfg.ARP)
+	dp.Neighbors.SetConfig(nc)
+	dp.Glean = gc
 	defer func() {
 		if err != nil {
 			d.Stop()

@@ -110,7 +110,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.InputNode(),
 		ip4.LookupNode(d.FIB),
 		ip4.RewriteNode(d.FIB),
-		neighbor.GleanNode(d.Ifaces, d.FIB, d.Glean),
+		neighbor.GleanNode(d.Ifaces, d.FIB, d.Neighbors, d.Glean),
 		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP}),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		driver.OutputNode(ports),

@@ -47,6 +47,9 @@ type Config struct {
 	Routes []Route
 	// Neighbors are static ARP entries. YAML key: neighbors.
 	Neighbors []Neighbor
+	// ARP bounds and ages learned neighbours and glean queues; zero
+	// fields take the defaults. YAML key: arp (see ARP).
+	ARP ARP
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

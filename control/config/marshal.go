@@ -15,6 +15,7 @@ type (
 		Interfaces []fileIface    `yaml:"interfaces"`
 		Routes     []fileRoute    `yaml:"routes,omitempty"`
 		Neighbors  []fileNeighbor `yaml:"neighbors,omitempty"`
+		ARP        *fileARP       `yaml:"arp,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -69,6 +70,7 @@ func Marshal(c *Config) ([]byte, error) {
 	for _, n := range c.Neighbors {
 		f.Neighbors = append(f.Neighbors, fileNeighbor{Interface: n.Interface, IP: n.IP.String(), MAC: n.MAC.String()})
 	}
+	f.ARP = marshalARP(c.ARP)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

@@ -42,7 +42,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp")
 	if top == nil {
 		return nil
 	}
@@ -123,6 +123,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 			}
 			c.Neighbors = append(c.Neighbors, nb)
 		}
+	}
+	if n, ok := top["arp"]; ok {
+		c.ARP = w.arp(n)
 	}
 	return c
 }

@@ -6,15 +6,27 @@
 // # Readers and writers
 //
 // Forwarding nodes call [Table.Load] once per vector and then [View.Lookup]
-// and [View.Adj] per packet. A [View] is an immutable snapshot: no lock, no
+// and [View.Adj] per packet. A [View] is a snapshot: no lock, no
 // allocation, no map and no interface call on that path. Writers (the control
 // plane, and ARP learning on a worker through [Table.SetNeighbor]) serialise
 // on the table's mutex, build the next snapshot by path copying (only the
 // trie nodes on the changed path are copied; everything else is shared with
 // the previous snapshot) and publish it with one atomic pointer store, the
-// RCU pattern. Packets may carry an [AdjIndex] from one snapshot into the
-// next; adjacency indices are never reused for another (port, next hop), and
-// [View.Adj] returns the drop adjacency for an index out of range.
+// RCU pattern.
+//
+// # Adjacencies
+//
+// Adjacencies live in slots shared by every view; each slot is an atomic
+// pointer to an immutable [Adjacency], so a neighbour whose MAC changes is
+// rewritten with one store (O(1), nothing published), whatever the number
+// of neighbours. Next-hop adjacencies are reference counted (installed
+// routes, ECMP group members, neighbour /32s) and freed when nothing uses
+// them; a freed slot reads as the drop adjacency and is quarantined until
+// two [Table.Reclaim] calls have passed (the neighbour table calls it about
+// once a second) before it names another next hop, so a packet carrying an
+// [AdjIndex] from ip4-lookup to ip4-rewrite never meets another neighbour's
+// rewrite. [View.Adj] returns the drop adjacency for an index out of range;
+// [Table.AdjStats] counts live and free slots.
 //
 // # The trie
 //

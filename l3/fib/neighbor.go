@@ -6,30 +6,38 @@ import "net/netip"
 // adjacency of (port, ip) becomes a rewrite, and when ip is on a connected
 // subnet of port a /32 neighbour route to it is installed, so traffic to
 // the host stops gleaning. It takes the writer mutex (workers may call it;
-// readers are never blocked).
+// readers are never blocked). A changed MAC on a resolved neighbour costs
+// one atomic store: no view is published and nothing is copied, whatever
+// the size of the table.
 func (t *Table) SetNeighbor(port uint16, ip [4]byte, mac [6]byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	addr := netip.AddrFrom4(ip)
+	host := netip.PrefixFrom(addr, 32)
+	i, ok := t.nhAdj[adjKey{port, ip}]
+	if ok {
+		if _, nb := t.neighbors[host]; nb && t.neighbors[host] == i && t.adjAt(i).Kind == AdjRewrite {
+			t.setAdj(i, t.rewriteAdj(t.adjAt(i), mac)) // re-resolution: the route is in place
+			return
+		}
+	}
 	cp, onLink := t.connectedPort(addr)
 	onLink = onLink && cp == port
-	i, ok := t.nhAdj[adjKey{port, ip}]
 	if !ok && !onLink {
 		return
 	}
 	if !ok {
 		i = t.nextHopAdj(port, ip)
 	}
-	t.adjs = append([]Adjacency(nil), t.adjs...)
-	a := &t.adjs[i]
-	a.Kind = AdjRewrite
-	copy(a.Rewrite[0:6], mac[:])
-	src := t.ifs[port].mac
-	copy(a.Rewrite[6:12], src[:])
-	a.Rewrite[12], a.Rewrite[13] = 0x08, 0x00
+	t.setAdj(i, t.rewriteAdj(t.adjAt(i), mac))
 	if onLink {
-		host := netip.PrefixFrom(addr, 32)
-		t.neighbors[host] = i
+		if old, had := t.neighbors[host]; !had || old != i {
+			t.refs[i]++
+			t.neighbors[host] = i
+			if had {
+				t.unref(uint32(old))
+			}
+		}
 		if e, ok := t.rib.Get(host); !ok || e.kind <= KindNeighbor {
 			t.install(host, ribEntry{uint32(i), KindNeighbor})
 		}
@@ -37,8 +45,19 @@ func (t *Table) SetNeighbor(port uint16, ip [4]byte, mac [6]byte) {
 	t.publish()
 }
 
-// DelNeighbor undoes SetNeighbor: the adjacency of (port, ip) goes back to
-// incomplete and the neighbour /32 is removed.
+// rewriteAdj returns a completed with the rewrite to mac.
+func (t *Table) rewriteAdj(a Adjacency, mac [6]byte) Adjacency {
+	a.Kind = AdjRewrite
+	copy(a.Rewrite[0:6], mac[:])
+	src := t.ifs[a.Port].mac
+	copy(a.Rewrite[6:12], src[:])
+	a.Rewrite[12], a.Rewrite[13] = 0x08, 0x00
+	return a
+}
+
+// DelNeighbor undoes SetNeighbor: the neighbour /32 is removed and the
+// adjacency of (port, ip) goes back to incomplete if a route still uses it,
+// or is freed.
 func (t *Table) DelNeighbor(port uint16, ip [4]byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -46,16 +65,17 @@ func (t *Table) DelNeighbor(port uint16, ip [4]byte) {
 	if !ok {
 		return
 	}
-	t.adjs = append([]Adjacency(nil), t.adjs...)
-	a := &t.adjs[i]
+	a := t.adjAt(i)
 	a.Kind = AdjIncomplete
 	a.Rewrite = [14]byte{}
+	t.setAdj(i, a)
 	host := netip.PrefixFrom(netip.AddrFrom4(ip), 32)
-	if _, ok := t.neighbors[host]; ok {
+	if nb, ok := t.neighbors[host]; ok {
 		delete(t.neighbors, host)
 		if e, ok := t.rib.Get(host); ok && e.kind == KindNeighbor {
 			t.restore(host, e)
 		}
+		t.unref(uint32(nb))
 	}
 	t.publish()
 }

@@ -68,7 +68,7 @@ func (t *Table) Routes() []Route {
 			members = []AdjIndex{AdjIndex(e.res)}
 		}
 		for _, i := range members {
-			a := t.adjs[i]
+			a := t.adjAt(i)
 			ph := Path{Port: a.Port, Adj: i, AdjKind: a.Kind}
 			if a.Kind != AdjGlean && a.Kind != AdjDrop {
 				ph.NextHop = netip.AddrFrom4(a.NextHop)

@@ -56,18 +56,21 @@ type ribEntry struct {
 type Table struct {
 	cur atomic.Pointer[View]
 
-	mu     sync.Mutex
-	trie   trie
-	rib    *bart.Table[ribEntry]
-	adjs   []Adjacency // the published adjacencies; copied before a change
-	groups [][]AdjIndex
-	ginfo  []group
-	gfree  []uint32
-	gbyKey map[string]uint32
-	ifs    map[uint16]ifInfo
-	nhAdj  map[adjKey]AdjIndex
-	glean  map[uint16]AdjIndex
-	local  map[adjKey]AdjIndex
+	mu   sync.Mutex
+	trie trie
+	rib  *bart.Table[ribEntry]
+	adjs []adjSlot // the adjacencies, shared with the views (see adjSlot)
+	refs []int32   // per adjacency: installed results, group memberships, neighbours
+	// Freed adjacency slots: quarantined (limbo, then ready) and reusable.
+	adjLimbo, adjReady, adjFree []AdjIndex
+	groups                      [][]AdjIndex
+	ginfo                       []group
+	gfree                       []uint32
+	gbyKey                      map[string]uint32
+	ifs                         map[uint16]ifInfo
+	nhAdj                       map[adjKey]AdjIndex
+	glean                       map[uint16]AdjIndex
+	local                       map[adjKey]AdjIndex
 	// Lower-priority sources per prefix; a static route shadows them and
 	// they come back when it is deleted.
 	connected map[netip.Prefix]uint16
@@ -80,7 +83,8 @@ func New() *Table {
 	t := &Table{
 		trie:      newTrie(),
 		rib:       new(bart.Table[ribEntry]),
-		adjs:      []Adjacency{{Kind: AdjDrop}},
+		adjs:      make([]adjSlot, 1),
+		refs:      []int32{1},
 		gbyKey:    map[string]uint32{},
 		ifs:       map[uint16]ifInfo{},
 		nhAdj:     map[adjKey]AdjIndex{},
@@ -90,6 +94,7 @@ func New() *Table {
 		locals:    map[netip.Prefix]uint16{},
 		neighbors: map[netip.Prefix]AdjIndex{},
 	}
+	t.adjs[0].p.Store(dropAdj)
 	t.publish()
 	return t
 }
@@ -110,16 +115,15 @@ func (t *Table) publish() {
 func (t *Table) AddInterface(port uint16, mac [6]byte, mtu uint16) {
 	t.mu.Lock()
 	t.ifs[port] = ifInfo{mac, mtu}
-	adjs := slices.Clone(t.adjs)
-	for i := range adjs {
-		a := &adjs[i]
-		if i == 0 || a.Port != port {
+	for i := 1; i < len(t.adjs); i++ {
+		a := t.adjAt(AdjIndex(i))
+		if a.Port != port || a.Kind == AdjDrop {
 			continue
 		}
 		a.MTU = mtu
 		copy(a.Rewrite[6:12], mac[:])
+		t.setAdj(AdjIndex(i), a)
 	}
-	t.adjs = adjs
 	t.publish()
 	t.mu.Unlock()
 }
@@ -179,16 +183,10 @@ func (t *Table) nextHopAdj(port uint16, ip [4]byte) AdjIndex {
 	return i
 }
 
-// newAdj appends a; appending never touches the part of the array that
-// published views can see.
-func (t *Table) newAdj(a Adjacency) AdjIndex {
-	t.adjs = append(t.adjs, a)
-	return AdjIndex(len(t.adjs) - 1)
-}
-
-// install puts e at p in the RIB and the trie, releasing the group the
-// previous entry used.
+// install puts e at p in the RIB and the trie, releasing the adjacency or
+// group the previous entry used.
 func (t *Table) install(p netip.Prefix, e ribEntry) {
+	t.ref(e.res)
 	if old, ok := t.rib.Get(p); ok {
 		t.release(old.res)
 	}
@@ -210,7 +208,8 @@ func (t *Table) uninstall(p netip.Prefix, old ribEntry) {
 	t.trie.remove(p, repl, bits)
 }
 
-// resolve turns hops into adjacency indices.
+// resolve turns hops into adjacency indices. On error it returns those
+// resolved before it, for the caller to free if nothing uses them.
 func (t *Table) resolve(hops []NextHop) ([]AdjIndex, error) {
 	if len(hops) == 0 {
 		return nil, ErrNoNextHop
@@ -218,18 +217,18 @@ func (t *Table) resolve(hops []NextHop) ([]AdjIndex, error) {
 	out := make([]AdjIndex, 0, len(hops))
 	for _, h := range hops {
 		if !h.Addr.Is4() {
-			return nil, fmt.Errorf("next hop %v: %w", h.Addr, ErrNotIPv4)
+			return out, fmt.Errorf("next hop %v: %w", h.Addr, ErrNotIPv4)
 		}
 		var port uint16
 		if h.Port < 0 {
 			p, ok := t.connectedPort(h.Addr)
 			if !ok {
-				return nil, fmt.Errorf("next hop %v: %w", h.Addr, ErrUnreachable)
+				return out, fmt.Errorf("next hop %v: %w", h.Addr, ErrUnreachable)
 			}
 			port = p
 		} else {
 			if _, ok := t.ifs[uint16(h.Port)]; !ok || h.Port > 0xffff {
-				return nil, fmt.Errorf("next hop %v port %d: %w", h.Addr, h.Port, ErrNoInterface)
+				return out, fmt.Errorf("next hop %v port %d: %w", h.Addr, h.Port, ErrNoInterface)
 			}
 			port = uint16(h.Port)
 		}
@@ -268,6 +267,9 @@ func (t *Table) result(adjs []AdjIndex) uint32 {
 	for nb < 16*len(adjs) {
 		nb <<= 1
 	}
+	for _, a := range adjs {
+		t.ref(uint32(a))
+	}
 	buckets := make([]AdjIndex, nb)
 	for i := range buckets {
 		buckets[i] = adjs[i%len(adjs)]
@@ -287,9 +289,10 @@ func (t *Table) result(adjs []AdjIndex) uint32 {
 	return grpBit | g
 }
 
-// release drops one reference to res's group, if it is one.
+// release drops one reference to res's adjacency or group.
 func (t *Table) release(res uint32) {
 	if res&grpBit == 0 {
+		t.unref(res)
 		return
 	}
 	g := res &^ grpBit
@@ -301,6 +304,9 @@ func (t *Table) release(res uint32) {
 		if v == g {
 			delete(t.gbyKey, k)
 		}
+	}
+	for _, m := range gi.members {
+		t.unref(uint32(m))
 	}
 	*gi = group{}
 	t.groups = slices.Clone(t.groups)
@@ -328,6 +334,9 @@ func (t *Table) AddRoutes(ps []netip.Prefix, hops []NextHop) error {
 	defer t.mu.Unlock()
 	adjs, err := t.resolve(hops)
 	if err != nil {
+		for _, a := range adjs { // the hops resolved before the error: free the new ones
+			t.maybeFree(a)
+		}
 		t.publish() // resolve may have appended adjacencies
 		return fmt.Errorf("fib: route %v: %w", ps, err)
 	}

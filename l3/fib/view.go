@@ -4,13 +4,15 @@ package fib
 // adjacency.
 const grpBit = 1 << 31
 
-// View is an immutable snapshot of the table, from [Table.Load]. Any number
-// of goroutines may read it at once; nothing in it changes after it is
-// published.
+// View is a snapshot of the table, from [Table.Load]. Any number of
+// goroutines may read it at once. Its trie and groups never change after it
+// is published; an adjacency may be replaced in place by one atomic pointer
+// store (a neighbour's MAC changed), which readers see from their next
+// [View.Adj].
 type View struct {
 	root   *node
 	def    uint32
-	adjs   []Adjacency  // adjs[0] is the drop adjacency
+	adjs   []adjSlot    // adjs[0] is the drop adjacency
 	groups [][]AdjIndex // ECMP bucket tables, power-of-two lengths; nil when free
 	n      int
 }
@@ -31,9 +33,9 @@ func (v *View) Lookup(dst [4]byte, hash uint32) AdjIndex {
 // (packets carry indices across snapshots). The result is read-only.
 func (v *View) Adj(i AdjIndex) *Adjacency {
 	if uint64(i) >= uint64(len(v.adjs)) {
-		return &v.adjs[0]
+		return dropAdj
 	}
-	return &v.adjs[i]
+	return v.adjs[i].p.Load()
 }
 
 // Len returns the number of prefixes in the snapshot.

@@ -19,14 +19,63 @@ const (
 	GleanErrNoBuffer
 	GleanErrNotGlean
 	GleanErrQueued
+	GleanErrBroadcast
+	GleanErrReleasedByTimer
+	GleanErrProbesSent
+	GleanErrThrottled
 )
 
 // GleanConfig bounds the pending queue.
+//
+// Policy: a worker holds packets for at most MaxTargets next hops,
+// PerTarget packets each. A packet for a new next hop beyond MaxTargets is
+// dropped (queue_full) but its next hop is still asked for, at most once
+// per RetryNs (a per-worker throttle, like VPP's ip4-glean) and within a
+// budget of MaxTargets such requests per RetryNs on the worker, so a scan of a
+// connected subnet cannot starve real resolution: targets already held keep
+// resolving, and a real host whose first packets were dropped is resolved
+// by the time its retransmission arrives. Packets for a subnet's broadcast
+// or network address are never held or asked for (dropped as
+// subnet_broadcast).
 type GleanConfig struct {
 	MaxTargets int   // distinct next hops waiting; default 64
 	PerTarget  int   // packets held per next hop; default 8
 	RetryNs    int64 // minimum gap between two requests for one target; default 100 ms
 	TimeoutNs  int64 // how long packets wait before being dropped; default 1 s
+}
+
+// Defaults of GleanConfig.
+const (
+	DefaultGleanMaxTargets = 64
+	DefaultGleanPerTarget  = 8
+	DefaultGleanRetryNs    = 100e6
+	DefaultGleanTimeoutNs  = 1e9
+)
+
+// WithDefaults returns c with zero fields set to the defaults.
+func (c GleanConfig) WithDefaults() GleanConfig {
+	if c.MaxTargets <= 0 {
+		c.MaxTargets = DefaultGleanMaxTargets
+	}
+	if c.PerTarget <= 0 {
+		c.PerTarget = DefaultGleanPerTarget
+	}
+	if c.RetryNs <= 0 {
+		c.RetryNs = DefaultGleanRetryNs
+	}
+	if c.TimeoutNs <= 0 {
+		c.TimeoutNs = DefaultGleanTimeoutNs
+	}
+	return c
+}
+
+const throttleSlots = 256
+
+// throttle remembers, per hashed target, when a request last went out for
+// a target that is not held (the queue was full).
+type throttle struct {
+	k    key
+	last int64
 }
 
 type pending struct {
@@ -40,50 +89,59 @@ type pending struct {
 
 type gleanState struct {
 	cfg     GleanConfig
+	nt      *Table
 	targets []*pending
 	spare   []*pending
-	out     uint16 // edge to interface-output
+	gen     uint64 // nt.Gen() when the queue was last checked against the FIB
+	probes  []Probe
+	thr     [throttleSlots]throttle
+	// Requests for targets not held: at most MaxTargets per RetryNs
+	// window, so a scan cannot turn every packet into a broadcast.
+	unheldSince int64
+	unheldSent  int
 }
 
-const gleanNextOutput = 1
+const (
+	gleanNextOutput = 1 + iota
+	gleanNextLookup
+)
 
 // GleanNode returns ip4-glean. A packet arrives with Meta.Adj naming a glean
 // adjacency (ARP for the destination itself) or an incomplete one (ARP for
 // the next hop). The node holds it, sends at most one ARP request per target
-// per RetryNs, and drops held packets after TimeoutNs. arp-input releases
-// them when the reply comes.
-func GleanNode(ifs *iface.Table, table *fib.Table, cfg GleanConfig) graph.Registration {
-	if cfg.MaxTargets <= 0 {
-		cfg.MaxTargets = 64
-	}
-	if cfg.PerTarget <= 0 {
-		cfg.PerTarget = 8
-	}
-	if cfg.RetryNs <= 0 {
-		cfg.RetryNs = 100e6
-	}
-	if cfg.TimeoutNs <= 0 {
-		cfg.TimeoutNs = 1e9
-	}
+// per RetryNs (recording it in nt, so that the reply may create the entry
+// on whichever worker it lands), and drops held packets after TimeoutNs.
+// arp-input on the same worker releases them when the reply comes; when it
+// lands on another worker, this node releases them on its next vector or
+// timer tick, once nt's generation moved and the FIB resolves the target.
+// The timer also runs nt's ageing sweep and sends the probes it asks for.
+// See GleanConfig for the queueing policy.
+func GleanNode(ifs *iface.Table, table *fib.Table, nt *Table, cfg GleanConfig) graph.Registration {
+	cfg = cfg.WithDefaults()
 	return graph.Registration{
 		Name: GleanName,
-		Next: []string{outputName},
+		Next: []string{outputName, lookupName},
 		Errors: []graph.Error{
-			GleanErrQueueFull:    {Name: "queue_full", Help: "no room to hold the packet while ARP resolves", Severity: graph.SevWarn},
-			GleanErrNoSource:     {Name: "no_source_address", Help: "egress interface has no IPv4 address to ask from"},
-			GleanErrRequestsSent: {Name: "requests_sent", Help: "ARP requests sent", Severity: graph.SevInfo},
-			GleanErrTimeout:      {Name: "resolution_timeout", Help: "packet dropped: ARP got no answer in time", Severity: graph.SevWarn},
-			GleanErrNoBuffer:     {Name: "no_buffer", Help: "no buffer for an ARP request"},
-			GleanErrNotGlean:     {Name: "not_glean", Help: "adjacency is no longer glean or incomplete"},
-			GleanErrQueued:       {Name: "queued", Help: "packets held while ARP resolves", Severity: graph.SevInfo},
+			GleanErrQueueFull:       {Name: "queue_full", Help: "no room to hold the packet while ARP resolves", Severity: graph.SevWarn},
+			GleanErrNoSource:        {Name: "no_source_address", Help: "egress interface has no IPv4 address to ask from"},
+			GleanErrRequestsSent:    {Name: "requests_sent", Help: "ARP requests sent", Severity: graph.SevInfo},
+			GleanErrTimeout:         {Name: "resolution_timeout", Help: "packet dropped: ARP got no answer in time", Severity: graph.SevWarn},
+			GleanErrNoBuffer:        {Name: "no_buffer", Help: "no buffer for an ARP request"},
+			GleanErrNotGlean:        {Name: "not_glean", Help: "adjacency is no longer glean or incomplete"},
+			GleanErrQueued:          {Name: "queued", Help: "packets held while ARP resolves", Severity: graph.SevInfo},
+			GleanErrBroadcast:       {Name: "subnet_broadcast", Help: "destination is a connected subnet's broadcast or network address: not resolved"},
+			GleanErrReleasedByTimer: {Name: "released_resolved_elsewhere", Help: "held packets released after another worker learned their next hop", Severity: graph.SevInfo},
+			GleanErrProbesSent:      {Name: "probes_sent", Help: "unicast ARP requests re-confirming aged neighbours", Severity: graph.SevInfo},
+			GleanErrThrottled:       {Name: "requests_throttled", Help: "ARP request for a target not held skipped: one went out less than RetryNs ago", Severity: graph.SevInfo},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &gleanState{cfg: cfg}
+			n.State = &gleanState{cfg: cfg, nt: nt, gen: nt.Gen()}
 			return nil
 		},
 		// Tick expires held packets even when no new packet for an
-		// unresolved next hop arrives to run the node.
-		Tick: func(n *graph.Node) { n.State.(*gleanState).expire(n, n.Graph().Now()) },
+		// unresolved next hop arrives to run the node, releases those
+		// another worker resolved, and ages the neighbour table.
+		Tick: func(n *graph.Node) { gleanTick(n, ifs.Load(), table.Load()) },
 		Close: func(n *graph.Node) {
 			st := n.State.(*gleanState)
 			for _, p := range st.targets {
@@ -102,6 +160,10 @@ func glean(n *graph.Node, v *pkt.Vector, set *iface.Set, view *fib.View) int {
 	st := n.State.(*gleanState)
 	now := n.Graph().Now()
 	st.expire(n, now)
+	if g := st.nt.Gen(); g != st.gen {
+		st.gen = g
+		st.releaseResolved(n, view)
+	}
 	a := n.Arena()
 	cnt := v.Len
 	j := 0
@@ -136,6 +198,9 @@ func (st *gleanState) hold(n *graph.Node, set *iface.Set, view *fib.View, a *pkt
 	if out == nil {
 		return GleanErrNoSource, false
 	}
+	if adj.Kind == fib.AdjGlean && subnetBroadcast(out, target) {
+		return GleanErrBroadcast, false
+	}
 	src, ok := sourceFor(out, target)
 	if !ok {
 		return GleanErrNoSource, false
@@ -143,6 +208,8 @@ func (st *gleanState) hold(n *graph.Node, set *iface.Set, view *fib.View, a *pkt
 	p := st.find(adj.Port, target)
 	if p == nil {
 		if len(st.targets) >= st.cfg.MaxTargets {
+			// Not held, but still asked for (throttled): see GleanConfig.
+			st.askUnheld(n, out, src, adj.Port, target, now)
 			return GleanErrQueueFull, false
 		}
 		p = st.add(adj.Port, target, now)
@@ -154,23 +221,95 @@ func (st *gleanState) hold(n *graph.Node, set *iface.Set, view *fib.View, a *pkt
 	n.Count(GleanErrQueued, 1)
 	if !p.requested || now-p.lastReq >= st.cfg.RetryNs {
 		p.lastReq, p.requested = now, true
-		st.request(n, out, src, target)
+		st.ask(n, out, src, target, now)
 	}
 	return 0, true
 }
 
-// request builds and sends one ARP request out of out.
-func (st *gleanState) request(n *graph.Node, out *iface.Interface, src, target [4]byte) {
+// askUnheld asks for a target whose packet could not be held: at most
+// once per target per RetryNs, and at most MaxTargets such requests per
+// RetryNs window on this worker.
+func (st *gleanState) askUnheld(n *graph.Node, out *iface.Interface, src [4]byte, port uint16, target [4]byte, now int64) {
+	if now-st.unheldSince >= st.cfg.RetryNs {
+		st.unheldSince, st.unheldSent = now, 0
+	}
+	k := key{port, target}
+	th := &st.thr[solSlot(k)&(throttleSlots-1)]
+	if th.k == k && now-th.last < st.cfg.RetryNs || st.unheldSent >= st.cfg.MaxTargets {
+		n.Count(GleanErrThrottled, 1)
+		return
+	}
+	th.k, th.last = k, now
+	st.unheldSent++
+	st.ask(n, out, src, target, now)
+}
+
+// ask broadcasts a request for target and records it in the table, so the
+// reply may create the entry on any worker.
+func (st *gleanState) ask(n *graph.Node, out *iface.Interface, src, target [4]byte, now int64) {
+	st.nt.Solicit(out.Index, target, now)
+	if st.request(n, out, src, target, wire.BroadcastMAC) {
+		n.Count(GleanErrRequestsSent, 1)
+	}
+}
+
+// gleanTick is ip4-glean's timer: expiry, releases of what other workers
+// resolved, and the neighbour table's ageing with its probes.
+func gleanTick(n *graph.Node, set *iface.Set, view *fib.View) {
+	st := n.State.(*gleanState)
+	now := n.Graph().Now()
+	st.expire(n, now)
+	if g := st.nt.Gen(); g != st.gen {
+		st.gen = g
+		st.releaseResolved(n, view)
+	}
+	st.probes = st.nt.Age(now, st.probes[:0])
+	for _, p := range st.probes {
+		out := set.Get(p.Port)
+		if out == nil {
+			continue
+		}
+		src, ok := sourceFor(out, p.IP)
+		if !ok {
+			continue
+		}
+		if st.request(n, out, src, p.IP, p.MAC) {
+			n.Count(GleanErrProbesSent, 1)
+		}
+	}
+}
+
+// releaseResolved hands to ip4-lookup the packets held for targets the
+// FIB now resolves (their reply was learned on another worker).
+func (st *gleanState) releaseResolved(n *graph.Node, view *fib.View) {
+	for k := len(st.targets) - 1; k >= 0; k-- {
+		p := st.targets[k]
+		adj := view.Adj(view.Lookup(p.ip, 0))
+		if adj.Kind != fib.AdjRewrite || adj.Port != p.port {
+			continue
+		}
+		for _, i := range p.pkts {
+			n.EnqueueOne(i, gleanNextLookup)
+		}
+		n.Count(GleanErrReleasedByTimer, uint64(len(p.pkts)))
+		st.remove(k)
+	}
+}
+
+// request builds and sends one ARP request for target out of out, to dst
+// (broadcast, or the neighbour's MAC for a probe). It reports whether a
+// buffer was available.
+func (st *gleanState) request(n *graph.Node, out *iface.Interface, src, target [4]byte, dst wire.MAC) bool {
 	c := n.Cache()
 	b, ok := c.Alloc()
 	if !ok {
 		n.Count(GleanErrNoBuffer, 1)
-		return
+		return false
 	}
 	a := n.Arena()
 	d, _ := a.SetData(b, pkt.Headroom, wire.EthernetLen+wire.ARPLen)
 	eth := wire.Ethernet(d)
-	eth.SetDst(wire.BroadcastMAC)
+	eth.SetDst(dst)
 	eth.SetSrc(out.MAC)
 	eth.SetType(wire.EtherTypeARP)
 	wire.ARP(d[wire.EthernetLen:]).Encode(&wire.ARPFields{Op: wire.ARPRequest, SenderMAC: out.MAC, SenderIP: src, TargetIP: target})
@@ -180,7 +319,7 @@ func (st *gleanState) request(n *graph.Node, out *iface.Interface, src, target [
 	m.L3 = wire.EthernetLen
 	m.Flags |= pkt.FlagLocal
 	n.EnqueueOne(b, gleanNextOutput)
-	n.Count(GleanErrRequestsSent, 1)
+	return true
 }
 
 func (st *gleanState) find(port uint16, ip [4]byte) *pending {

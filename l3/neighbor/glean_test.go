@@ -14,7 +14,7 @@ import (
 
 // gleanHarness builds ip4-glean with arp-input next to it (for releases).
 func gleanHarness(t *testing.T, tp *topo, cfg GleanConfig) *graphtest.Harness {
-	return graphtest.New(t, GleanNode(tp.ifs, tp.fib, cfg), graphtest.Options{Also: []graph.Registration{ARPNode(tp.ifs, tp.nt)}})
+	return graphtest.New(t, GleanNode(tp.ifs, tp.fib, tp.nt, cfg), graphtest.Options{Also: []graph.Registration{ARPNode(tp.ifs, tp.nt)}})
 }
 
 // toHost is a packet for dst as ip4-lookup hands it to ip4-glean.
@@ -75,7 +75,7 @@ func TestGleanRequestAndRelease(t *testing.T) {
 			t.Errorf("released %d: id %d, want %d", k, c.ID, want[k])
 		}
 	}
-	checkCounters(t, r4, map[string]uint64{graphtest.Label(ARPInputName, "replies_received"): 1})
+	checkCounters(t, r4, map[string]uint64{graphtest.Label(ARPInputName, "replies_received"): 1, graphtest.Label(ARPInputName, "learned"): 1})
 
 	// Resolved: a new packet for the host is not glean any more.
 	r5 := h.Run(tp.toHost(host))
@@ -94,7 +94,8 @@ func TestGleanBounds(t *testing.T) {
 			t.Errorf("packet %d: %s, want %s", k, got, w)
 		}
 	}
-	checkCounters(t, r, map[string]uint64{label("queued"): 2, label("requests_sent"): 1, label("queue_full"): 2})
+	// The new target is not held but still asked for (see GleanConfig).
+	checkCounters(t, r, map[string]uint64{label("queued"): 2, label("requests_sent"): 2, label("queue_full"): 2})
 }
 
 func TestGleanTimeout(t *testing.T) {
@@ -192,10 +193,64 @@ func TestGleanNoSourceAddress(t *testing.T) {
 // be resolved by a later request) and the missing request is counted.
 func TestGleanNoBuffer(t *testing.T) {
 	tp := newTopo(t)
-	h := graphtest.New(t, GleanNode(tp.ifs, tp.fib, GleanConfig{RetryNs: 100e6, TimeoutNs: 1e9}), graphtest.Options{Slots: 1})
+	h := graphtest.New(t, GleanNode(tp.ifs, tp.fib, tp.nt, GleanConfig{RetryNs: 100e6, TimeoutNs: 1e9}), graphtest.Options{Slots: 1})
 	r := h.Run(tp.toHost(host)) // the packet takes the only buffer
 	if r.Out[0].Where() != "kept" || len(r.At(outputName)) != 0 {
 		t.Fatalf("got %s and %d requests, want kept and none", r.Out[0].Where(), len(r.At(outputName)))
 	}
 	checkCounters(t, r, map[string]uint64{label("queued"): 1, label("no_buffer"): 1})
+}
+
+// TestGleanSubnetBroadcast: a packet for the connected subnet's broadcast
+// (or network) address is dropped and counted, never held or asked for.
+func TestGleanSubnetBroadcast(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{})
+	for _, dst := range [][4]byte{{10, 0, 0, 255}, {10, 0, 0, 0}} {
+		r := h.Run(tp.toHost(dst))
+		if got, want := r.Out[0].Where(), "drop "+label("subnet_broadcast"); got != want {
+			t.Fatalf("%v: got %s, want %s", dst, got, want)
+		}
+		if len(r.At(outputName)) != 0 {
+			t.Errorf("%v: an ARP request went out", dst)
+		}
+		checkCounters(t, r, map[string]uint64{label("subnet_broadcast"): 1})
+	}
+}
+
+// TestGleanScanDoesNotStarveResolution: a scan of the connected /24 fills
+// the 64 held targets and spends the worker's budget of 64 requests for
+// targets it cannot hold (the rest are throttled, not broadcast). A real
+// host's packet in the next interval is dropped but its request goes out
+// (once per target per interval), its reply is accepted as solicited, and
+// its next packet forwards; a scanned target that answers still gets its
+// held packet released.
+func TestGleanScanDoesNotStarveResolution(t *testing.T) {
+	tp := newTopo(t)
+	h := gleanHarness(t, tp, GleanConfig{MaxTargets: 64, RetryNs: 100e6, TimeoutNs: 1e9})
+	var scan []graphtest.Packet
+	for b := 1; b < 255; b++ {
+		if b != 1 && b != 250 {
+			scan = append(scan, tp.toHost([4]byte{10, 0, 0, byte(b)}))
+		}
+	}
+	rs := h.Run(scan...)
+	r := rs
+	if c := r.Counters; c[label("queued")] != 64 || c[label("queue_full")] != 188 || c[label("requests_sent")] != 128 || c[label("requests_throttled")] != 124 {
+		t.Fatalf("scan: %v, want 64 held, 188 dropped, 128 requests, 124 throttled", c)
+	}
+	h.Advance(100e6)
+	real := [4]byte{10, 0, 0, 250}
+	r = h.Run(tp.toHost(real), tp.toHost(real))
+	checkCounters(t, r, map[string]uint64{label("queue_full"): 2, label("requests_sent"): 1, label("requests_throttled"): 1})
+	checkRequest(t, r, real)
+	reply := func(ip [4]byte) graphtest.Packet { return arpPacket(wire.ARPReply, peerMAC, ip, mac0, mac0, addr0) }
+	r = h.RunNode(ARPInputName, reply(real), reply([4]byte{10, 0, 0, 2}))
+	if got := r.At(lookupName); len(got) != 1 || got[0].ID != rs.Out[0].ID {
+		t.Fatalf("released %d packets, want the scanned target's one", len(got))
+	}
+	checkCounters(t, r, map[string]uint64{graphtest.Label(ARPInputName, "replies_received"): 2, graphtest.Label(ARPInputName, "learned"): 2})
+	if a := tp.fib.Load().Adj(tp.fib.Load().Lookup(real, 0)); a.Kind != fib.AdjRewrite {
+		t.Fatalf("real host after its reply: %v, want rewrite", a.Kind)
+	}
 }

@@ -1,0 +1,89 @@
+package fib
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// TestAdjacencyFreedAndReused: a neighbour's adjacency is freed when its
+// /32 goes and nothing else uses it, its index is quarantined for two
+// Reclaims, and then reused; one a static route uses survives as
+// incomplete. Before, adjacencies were never freed (Slots grew forever).
+func TestAdjacencyFreedAndReused(t *testing.T) {
+	f := newTestTable(t)
+	base := f.AdjStats()
+	n := func(b byte) [4]byte { return [4]byte{10, 0, 2, b} }
+	f.SetNeighbor(1, n(9), nbr)
+	if s := f.AdjStats(); s.Live != base.Live+1 || s.Free != 0 {
+		t.Fatalf("after learning: %+v (base %+v)", s, base)
+	}
+	f.DelNeighbor(1, n(9))
+	if s := f.AdjStats(); s.Live != base.Live || s.Free != 1 || s.Quarantined != 1 {
+		t.Fatalf("after deleting: %+v, want the adjacency freed and quarantined", s)
+	}
+	if a := look(f, "10.0.2.9"); a.Kind != AdjGlean {
+		t.Fatalf("deleted neighbour: %v, want glean", a.Kind)
+	}
+	f.SetNeighbor(1, n(10), nbr) // the quarantined slot is not reused
+	if s := f.AdjStats(); s.Slots != base.Slots+2 {
+		t.Fatalf("quarantined slot reused too early: %+v", s)
+	}
+	f.DelNeighbor(1, n(10))
+	f.Reclaim()
+	f.Reclaim()
+	for b := byte(11); b < 13; b++ {
+		f.SetNeighbor(1, n(b), nbr)
+		if a := look(f, netip.AddrFrom4(n(b)).String()); a.Kind != AdjRewrite || a.NextHop != n(b) {
+			t.Fatalf("neighbour %v on a reused slot: %+v", n(b), *a)
+		}
+	}
+	if s := f.AdjStats(); s.Slots != base.Slots+2 || s.Free != 0 {
+		t.Fatalf("after reuse: %+v, want the two freed slots reused", s)
+	}
+
+	// A next hop a static route uses keeps its adjacency.
+	if err := f.AddRoute(pfx("192.168.0.0/16"), []NextHop{{Addr: ip("10.0.2.11"), Port: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	f.DelNeighbor(1, n(11))
+	if a := look(f, "192.168.1.1"); a.Kind != AdjIncomplete || a.NextHop != n(11) {
+		t.Fatalf("route's next hop after DelNeighbor: %+v, want incomplete", *a)
+	}
+	if err := f.DelRoute(pfx("192.168.0.0/16")); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.AdjStats(); s.Live != base.Live+1 || s.Free != 1 {
+		t.Fatalf("after the route went: %+v, want its adjacency freed", s)
+	}
+}
+
+// TestNeighborFlapIsInPlace: a resolved neighbour whose MAC changes keeps
+// its adjacency index and the same view (no copy, no publication).
+func TestNeighborFlapIsInPlace(t *testing.T) {
+	f := newTestTable(t)
+	f.SetNeighbor(1, [4]byte{10, 0, 2, 2}, nbr)
+	v := f.Load()
+	i := v.Lookup([4]byte{10, 0, 2, 2}, 0)
+	other := [6]byte{2, 0, 0, 0, 0xb, 3}
+	f.SetNeighbor(1, [4]byte{10, 0, 2, 2}, other)
+	if f.Load() != v {
+		t.Errorf("a MAC change published a new view")
+	}
+	if a := v.Adj(i); a.MAC() != other {
+		t.Errorf("MAC %x, want %x", a.MAC(), other)
+	}
+}
+
+// TestFailedRouteFreesItsAdjacencies: a route whose second next hop is
+// unreachable leaves no adjacency behind for its first.
+func TestFailedRouteFreesItsAdjacencies(t *testing.T) {
+	f := newTestTable(t)
+	base := f.AdjStats()
+	err := f.AddRoute(pfx("192.168.0.0/16"), []NextHop{{Addr: ip("10.0.2.7"), Port: -1}, {Addr: ip("10.9.9.9"), Port: -1}})
+	if err == nil {
+		t.Fatal("route via an unreachable next hop accepted")
+	}
+	if s := f.AdjStats(); s.Live != base.Live {
+		t.Fatalf("after the failed route: %+v, base %+v: an adjacency leaked", s, base)
+	}
+}
