@@ -148,15 +148,20 @@ func (d *Daemon) traceAdd(w io.Writer, args []string) error {
 	return nil
 }
 
+// showTrace copies each worker's raw records on the worker and formats them
+// here, on the CLI's goroutine: a client that stops reading then holds only
+// this goroutine (until the CLI's write timeout), never a worker.
 func (d *Daemon) showTrace(w io.Writer, _ []string) error {
-	d.OnWorkers(func(wk *worker.Worker) {
-		if len(wk.Graph.TraceRecords()) == 0 {
-			return
+	recs := make([][]graph.TraceRecord, len(d.Workers))
+	err := d.OnWorkers(func(wk *worker.Worker) { recs[wk.ID] = wk.Graph.TraceCopy() })
+	for i, wk := range d.Workers {
+		if len(recs[i]) == 0 {
+			continue
 		}
 		fmt.Fprintf(w, "------- worker %d -------\n", wk.ID)
-		wk.Graph.FormatTrace(w)
-	})
-	return nil
+		wk.Graph.FormatTrace(w, recs[i])
+	}
+	return err
 }
 
 func (d *Daemon) clearTrace(io.Writer, []string) error {
