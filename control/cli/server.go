@@ -53,8 +53,8 @@ type Server struct {
 	path   string
 	reg    *Registry
 	limits Limits
-	ln   *net.UnixListener
-	fi   os.FileInfo // the socket file we created, so Close removes only ours
+	ln     *net.UnixListener
+	fi     os.FileInfo // the socket file we created, so Close removes only ours
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
