@@ -18,6 +18,7 @@ const (
 	InErrHandlerDropped
 	InErrUnanswered
 	InErrReplyTooLong
+	InErrHandlerPanic
 )
 
 const (
@@ -57,6 +58,7 @@ func (s *Stack) inputNode() graph.Registration {
 			InErrHandlerDropped: {Name: "handler_dropped", Help: "datagrams a handler consumed without an answer", Severity: graph.SevInfo},
 			InErrUnanswered:     {Name: "handler_unanswered", Help: "datagrams a handler neither answered nor dropped", Severity: graph.SevWarn},
 			InErrReplyTooLong:   {Name: "reply_too_long", Help: "handler answer does not fit the buffer"},
+			InErrHandlerPanic:   {Name: "handler_panic", Help: "datagrams of a batch whose handler panicked (dropped; the router goes on)", Severity: graph.SevError},
 		},
 		Init: func(n *graph.Node) error {
 			w, err := s.workerOf(n.Graph())
@@ -155,10 +157,13 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 			tab.eps[id].sock.signal()
 		}
 	}
-	for _, id := range st.active {
-		b := st.batches[id]
-		tab.eps[id].handler(b)
-		s.settle(n, a, b)
+	if len(st.active) > 0 {
+		for k := 0; k < len(st.active); {
+			k = runHandlers(tab, st, k)
+		}
+		for _, id := range st.active {
+			s.settle(n, a, st.batches[id])
+		}
 	}
 	// Take the consumed packets out of the vector before handing it on.
 	j := 0
@@ -172,6 +177,27 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	v.Len = j
 	n.Enqueue(v, n.Nexts[:])
 	return cnt
+}
+
+// runHandlers runs the handlers of st.active from position from on, and
+// returns len(st.active), or the position after a handler that panicked:
+// its batch is then marked as such (every datagram of it is dropped by
+// settle, whatever the handler did to it before panicking), and the caller
+// goes on with the next handler. The recover is once per call, so once per
+// vector with handlers, not per packet.
+func runHandlers(tab *table, st *inputState, from int) (next int) {
+	next = from
+	defer func() {
+		if recover() != nil {
+			st.batches[st.active[next]].panicked()
+			next++
+		}
+	}()
+	for ; next < len(st.active); next++ {
+		id := st.active[next]
+		tab.eps[id].handler(st.batches[id])
+	}
+	return next
 }
 
 // settle turns a handler's verdicts into nexts and counters.
@@ -188,6 +214,8 @@ func (s *Stack) settle(n *graph.Node, a *pkt.Arena, b *UDPBatch) {
 			n.Drop(m, pos, InErrHandlerDropped)
 		case verdictTooLong:
 			n.Drop(m, pos, InErrReplyTooLong)
+		case verdictPanic:
+			n.Drop(m, pos, InErrHandlerPanic)
 		default:
 			n.Drop(m, pos, InErrUnanswered)
 		}
