@@ -132,7 +132,8 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		}
 	}
 	if opt.HostStack {
-		d.Stack = dp.NewStack(stack.Config{Workers: nw})
+		d.Stack = dp.NewStack(stack.Config{Workers: nw, SocketQueue: cfg.Limits.SocketQueue,
+			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve})
 	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
@@ -178,7 +179,8 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if path == "" {
 			path = "/run/vecnet/cli.sock"
 		}
-		if d.server, err = cli.Listen(path, d.CLI); err != nil {
+		limits := cli.Limits{MaxConns: cfg.Limits.CLIConnections, WriteTimeout: cfg.Limits.CLIWriteTimeout}
+		if d.server, err = cli.ListenLimits(path, d.CLI, limits); err != nil {
 			return nil, err
 		}
 		d.Log.Printf("CLI on %s", path)

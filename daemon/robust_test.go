@@ -13,6 +13,7 @@ import (
 	"vecnet/daemon"
 	"vecnet/driver/mem"
 	"vecnet/internal/frames"
+	"vecnet/stack"
 	"vecnet/wire"
 )
 
@@ -24,9 +25,9 @@ var (
 )
 
 // startMemRouter starts a one-worker daemon routing between two mem
-// interfaces, a (10.0.1.1/24) and b (10.0.2.1/24), with static neighbours
+// interfaces (with opt), a (10.0.1.1/24) and b (10.0.2.1/24), with static neighbours
 // 10.0.1.2 and 10.0.2.2, serving its CLI at the returned path.
-func startMemRouter(t *testing.T) (*daemon.Daemon, *mem.Port, *mem.Port, string) {
+func startMemRouter(t *testing.T, opt daemon.Options) (*daemon.Daemon, *mem.Port, *mem.Port, string) {
 	t.Helper()
 	sockPath := filepath.Join(t.TempDir(), "cli.sock")
 	cfg := &config.Config{
@@ -41,7 +42,10 @@ func startMemRouter(t *testing.T) (*daemon.Daemon, *mem.Port, *mem.Port, string)
 			{Interface: "b", IP: netip.MustParseAddr("10.0.2.2"), MAC: config.MAC(memHostB)},
 		},
 	}
-	d, err := daemon.Start(cfg, daemon.Options{Slots: 8192})
+	if opt.Slots == 0 {
+		opt.Slots = 8192
+	}
+	d, err := daemon.Start(cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +83,7 @@ func forwardAB(t *testing.T, pa, pb *mem.Port, n int, limit time.Duration) {
 // trace and never reads the answer. The trace is formatted and written off
 // the worker, so forwarding goes on, and other clients are served.
 func TestShowTraceStalledClientDoesNotStopForwarding(t *testing.T) {
-	_, pa, pb, sockPath := startMemRouter(t)
+	_, pa, pb, sockPath := startMemRouter(t, daemon.Options{})
 	if _, err := cli.Call(sockPath, "trace add 10000"); err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +109,82 @@ func TestShowTraceStalledClientDoesNotStopForwarding(t *testing.T) {
 	}
 	// (Cutting the stalled client after the write timeout is
 	// control/cli's TestServerCutsStalledReader.)
+}
+
+// errorCount sums a node's error counter over the workers.
+func errorCount(d *daemon.Daemon, node, name string) uint64 {
+	var n uint64
+	for _, rows := range d.Errors() {
+		for _, e := range rows {
+			if e.Node == node && e.Name == name {
+				n += e.Count
+			}
+		}
+	}
+	return n
+}
+
+// TestUnreadSocketsDoNotStarveTheRouter: sockets nobody reads are flooded
+// with more datagrams than the whole pool has buffers. They may hold only
+// their budget: the surplus is dropped and counted, every datagram is
+// taken off the link, and afterwards the router still answers ARP and
+// forwards.
+func TestUnreadSocketsDoNotStarveTheRouter(t *testing.T) {
+	const slots, nsock, perSock = 4096, 8, 600
+	d, pa, pb, _ := startMemRouter(t, daemon.Options{Slots: slots, HostStack: true, NoCLI: true})
+	var ports []uint16
+	for k := range nsock {
+		so, err := d.Stack.Open(netip.AddrPortFrom(netip.MustParseAddr("10.0.1.1"), uint16(9000+k)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { so.Close() })
+		ports = append(ports, so.LocalAddr().Port())
+	}
+	var flood [][]byte
+	for range perSock {
+		for _, p := range ports {
+			flood = append(flood, frames.IPv4(frames.Spec{SrcMAC: memHostA, DstMAC: memRtrA, Src: [4]byte{10, 0, 1, 2},
+				Dst: [4]byte{10, 0, 1, 1}, DstPort: p, Payload: 32}))
+		}
+	}
+	udp := "udp4-input"
+	taken := func() uint64 {
+		return errorCount(d, udp, "delivered") + errorCount(d, udp, "socket_queue_full") + errorCount(d, udp, "socket_budget")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for rest := flood; len(rest) > 0 || taken() < uint64(len(flood)); {
+		rest = rest[pa.Inject(rest...):]
+		if time.Now().After(deadline) {
+			t.Fatalf("receive starved: %d of %d datagrams taken off the link (%d buffers in sockets of %d)",
+				taken(), len(flood), d.Stack.SocketBuffers(), slots)
+		}
+		time.Sleep(time.Millisecond) // pacing the injection, polled with a deadline
+	}
+	held, budget := d.Stack.SocketBuffers(), slots/stack.DefaultBudgetShare
+	t.Logf("flood of %d: delivered %d, socket_queue_full %d, socket_budget %d; sockets hold %d buffers",
+		len(flood), errorCount(d, udp, "delivered"), errorCount(d, udp, "socket_queue_full"), errorCount(d, udp, "socket_budget"), held)
+	if held > budget+256 { // each worker may overshoot by one vector
+		t.Errorf("sockets hold %d buffers, budget %d", held, budget)
+	}
+
+	// ARP: who has 10.0.1.1? The reply must come.
+	pa.TakeSent()
+	req := frames.ARP(wire.ARPRequest, memHostA, [4]byte{10, 0, 1, 2}, wire.MAC{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, wire.MAC{}, [4]byte{10, 0, 1, 1})
+	deadline = time.Now().Add(5 * time.Second)
+	for replied := false; !replied; {
+		if pa.Inject(req) == 0 {
+			t.Fatal("link full")
+		}
+		for _, f := range pa.TakeSent() {
+			if len(f) >= 42 && wire.Ethernet(f).Type() == wire.EtherTypeARP && f[21] == 2 {
+				replied = true
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no ARP reply after the flood")
+		}
+		time.Sleep(5 * time.Millisecond) // resending the request, polled with a deadline
+	}
+	forwardAB(t, pa, pb, 500, 5*time.Second)
 }

@@ -19,6 +19,7 @@ const (
 	InErrUnanswered
 	InErrReplyTooLong
 	InErrHandlerPanic
+	InErrSocketBudget
 )
 
 const (
@@ -41,6 +42,7 @@ type inputState struct {
 	mark    [MaxEndpoints]uint32 // endpoint id -> gen of the last vector that used it
 	active  []uint16             // handler ids with datagrams in this vector
 	touched []uint16             // socket ids given datagrams in this vector
+	queued  [MaxEndpoints]uint16 // socket id -> datagrams this vector queued to it
 	batches [MaxEndpoints]*UDPBatch
 }
 
@@ -52,7 +54,8 @@ func (s *Stack) inputNode() graph.Registration {
 			InErrTooShort:       {Name: "too_short", Help: "UDP header truncated or length field out of range"},
 			InErrBadChecksum:    {Name: "bad_checksum", Help: "UDP checksum is wrong"},
 			InErrNoListener:     {Name: "no_listener", Help: "no socket or handler on the port (port unreachable sent)", Severity: graph.SevWarn},
-			InErrQueueFull:      {Name: "socket_queue_full", Help: "socket receive ring full", Severity: graph.SevWarn},
+			InErrQueueFull:      {Name: "socket_queue_full", Help: "socket receive queue full (Config.SocketQueue, or its ring)", Severity: graph.SevWarn},
+			InErrSocketBudget:   {Name: "socket_budget", Help: "all sockets' receive queues together hold their budget of buffers (Config.SocketBudget)", Severity: graph.SevWarn},
 			InErrDelivered:      {Name: "delivered", Help: "datagrams queued to sockets", Severity: graph.SevInfo},
 			InErrReplied:        {Name: "replied", Help: "datagrams answered in place by a handler", Severity: graph.SevInfo},
 			InErrHandlerDropped: {Name: "handler_dropped", Help: "datagrams a handler consumed without an answer", Severity: graph.SevInfo},
@@ -91,6 +94,7 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	st.active = st.active[:0]
 	st.touched = st.touched[:0]
 	delivered := 0
+	held := int(s.rxHeld.Load()) // all sockets' buffers, read once per vector
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
 		d := a.Data(i)
@@ -126,16 +130,27 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 			continue
 		}
 		if ep.kind == epSocket {
-			if !ep.sock.rx[st.w].push(i) {
-				n.Drop(m, k, InErrQueueFull)
-				continue
-			}
-			n.Nexts[k] = nextConsumed
-			delivered++
+			so := ep.sock
 			if st.mark[id] != st.gen {
 				st.mark[id] = st.gen
 				st.touched = append(st.touched, id)
+				st.queued[id] = 0
 			}
+			if int(so.rxHeld.Load())+int(st.queued[id]) >= s.cfg.SocketQueue {
+				n.Drop(m, k, InErrQueueFull)
+				continue
+			}
+			if held+delivered >= s.cfg.SocketBudget {
+				n.Drop(m, k, InErrSocketBudget)
+				continue
+			}
+			if !so.rx[st.w].push(i) {
+				n.Drop(m, k, InErrQueueFull)
+				continue
+			}
+			st.queued[id]++
+			n.Nexts[k] = nextConsumed
+			delivered++
 			continue
 		}
 		b := st.batches[id]
@@ -153,8 +168,13 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	}
 	if delivered > 0 {
 		n.Count(InErrDelivered, uint64(delivered))
+		s.rxHeld.Add(int64(delivered))
 		for _, id := range st.touched {
-			tab.eps[id].sock.signal()
+			if q := st.queued[id]; q > 0 {
+				so := tab.eps[id].sock
+				so.rxHeld.Add(int32(q))
+				so.signal()
+			}
 		}
 	}
 	if len(st.active) > 0 {

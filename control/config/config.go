@@ -47,6 +47,9 @@ type Config struct {
 	Routes []Route
 	// Neighbors are static ARP entries. YAML key: neighbors.
 	Neighbors []Neighbor
+	// Limits bound CLI clients and host-stack applications (see Limits).
+	// YAML key: limits.
+	Limits Limits
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"
