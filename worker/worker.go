@@ -192,7 +192,7 @@ var ErrTimeout = errors.New("worker: no answer in time (wedged or overloaded); c
 // DefaultDoTimeout bounds Do: a worker runs its calls between two dispatch
 // passes, which take microseconds to milliseconds, so a worker that has not
 // taken a call after this long is wedged.
-const DefaultDoTimeout = 2 * time.Second
+const DefaultDoTimeout = 5 * time.Second
 
 // Call states, for withdrawing a call the worker has not started.
 const (
