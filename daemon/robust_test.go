@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,9 +26,9 @@ var (
 )
 
 // startMemRouter starts a one-worker daemon routing between two mem
-// interfaces (with opt), a (10.0.1.1/24) and b (10.0.2.1/24), with static neighbours
+// interfaces (with opt and limits), a (10.0.1.1/24) and b (10.0.2.1/24), with static neighbours
 // 10.0.1.2 and 10.0.2.2, serving its CLI at the returned path.
-func startMemRouter(t *testing.T, opt daemon.Options) (*daemon.Daemon, *mem.Port, *mem.Port, string) {
+func startMemRouter(t *testing.T, opt daemon.Options, limits config.Limits) (*daemon.Daemon, *mem.Port, *mem.Port, string) {
 	t.Helper()
 	sockPath := filepath.Join(t.TempDir(), "cli.sock")
 	cfg := &config.Config{
@@ -41,6 +42,7 @@ func startMemRouter(t *testing.T, opt daemon.Options) (*daemon.Daemon, *mem.Port
 			{Interface: "a", IP: netip.MustParseAddr("10.0.1.2"), MAC: config.MAC(memHostA)},
 			{Interface: "b", IP: netip.MustParseAddr("10.0.2.2"), MAC: config.MAC(memHostB)},
 		},
+		Limits: limits,
 	}
 	if opt.Slots == 0 {
 		opt.Slots = 8192
@@ -83,7 +85,7 @@ func forwardAB(t *testing.T, pa, pb *mem.Port, n int, limit time.Duration) {
 // trace and never reads the answer. The trace is formatted and written off
 // the worker, so forwarding goes on, and other clients are served.
 func TestShowTraceStalledClientDoesNotStopForwarding(t *testing.T) {
-	_, pa, pb, sockPath := startMemRouter(t, daemon.Options{})
+	_, pa, pb, sockPath := startMemRouter(t, daemon.Options{}, config.Limits{})
 	if _, err := cli.Call(sockPath, "trace add 10000"); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func errorCount(d *daemon.Daemon, node, name string) uint64 {
 // forwards.
 func TestUnreadSocketsDoNotStarveTheRouter(t *testing.T) {
 	const slots, nsock, perSock = 4096, 8, 600
-	d, pa, pb, _ := startMemRouter(t, daemon.Options{Slots: slots, HostStack: true, NoCLI: true})
+	d, pa, pb, _ := startMemRouter(t, daemon.Options{Slots: slots, HostStack: true, NoCLI: true}, config.Limits{})
 	var ports []uint16
 	for k := range nsock {
 		so, err := d.Stack.Open(netip.AddrPortFrom(netip.MustParseAddr("10.0.1.1"), uint16(9000+k)))
@@ -187,4 +189,48 @@ func TestUnreadSocketsDoNotStarveTheRouter(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // resending the request, polled with a deadline
 	}
 	forwardAB(t, pa, pb, 500, 5*time.Second)
+}
+
+// TestCLIConnectionLimitFromConfig: limits.cli_connections reaches the CLI
+// server: one connection over it is refused with a message.
+func TestCLIConnectionLimitFromConfig(t *testing.T) {
+	_, _, _, sockPath := startMemRouter(t, daemon.Options{}, config.Limits{CLIConnections: 1})
+	held, err := cli.Dial(sockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := held.Do("show errors"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Call(sockPath, "show errors"); err == nil || !strings.Contains(err.Error(), "too many CLI connections (limit 1)") {
+		t.Fatalf("second connection: %v, want a refusal naming the limit", err)
+	}
+}
+
+// TestHandlerPanicKeepsRouting: an application's in-graph handler panics on
+// every batch; its datagrams are dropped and counted, the worker lives on,
+// and forwarding between the ports goes on.
+func TestHandlerPanicKeepsRouting(t *testing.T) {
+	d, pa, pb, _ := startMemRouter(t, daemon.Options{HostStack: true, NoCLI: true}, config.Limits{})
+	if err := d.Stack.HandleUDP(53, func(*stack.UDPBatch) { panic("application bug") }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stack.RemoveHandler(53) })
+	q := frames.IPv4(frames.Spec{SrcMAC: memHostA, DstMAC: memRtrA, Src: [4]byte{10, 0, 1, 2}, Dst: [4]byte{10, 0, 1, 1}, DstPort: 53, Payload: 20})
+	const queries = 100
+	for sent := 0; sent < queries; {
+		sent += pa.Inject(q)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for errorCount(d, "udp4-input", "handler_panic") < queries {
+		if time.Now().After(deadline) {
+			t.Fatalf("handler_panic = %d, want %d", errorCount(d, "udp4-input", "handler_panic"), queries)
+		}
+		time.Sleep(time.Millisecond) // polling a counter with a deadline
+	}
+	forwardAB(t, pa, pb, 500, 5*time.Second)
+	if n := errorCount(d, "udp4-input", "handler_panic"); n != queries {
+		t.Errorf("handler_panic = %d, want %d", n, queries)
+	}
 }
