@@ -43,6 +43,7 @@ type inputState struct {
 	active  []uint16             // handler ids with datagrams in this vector
 	touched []uint16             // socket ids given datagrams in this vector
 	queued  [MaxEndpoints]uint16 // socket id -> datagrams this vector queued to it
+	room    [MaxEndpoints]int32  // socket id -> its queue's room when this vector first reached it
 	batches [MaxEndpoints]*UDPBatch
 }
 
@@ -135,8 +136,9 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 				st.mark[id] = st.gen
 				st.touched = append(st.touched, id)
 				st.queued[id] = 0
+				st.room[id] = int32(s.cfg.SocketQueue) - so.rxHeld.Load() // once per socket and vector
 			}
-			if int(so.rxHeld.Load())+int(st.queued[id]) >= s.cfg.SocketQueue {
+			if int32(st.queued[id]) >= st.room[id] {
 				n.Drop(m, k, InErrQueueFull)
 				continue
 			}
