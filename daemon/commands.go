@@ -68,7 +68,7 @@ func (d *Daemon) PortStats(ifc *Interface) driver.Stats {
 func (d *Daemon) showRuntime(w io.Writer, _ []string) error {
 	perWorker := make([][]graph.NodeStats, len(d.Workers))
 	stats := make([]worker.Stats, len(d.Workers))
-	d.OnWorkers(func(x *worker.Worker) {
+	err := d.OnWorkers(func(x *worker.Worker) {
 		perWorker[x.ID] = x.Graph.Runtime()
 		stats[x.ID] = x.Stats()
 	})
@@ -88,7 +88,7 @@ func (d *Daemon) showRuntime(w io.Writer, _ []string) error {
 		fmt.Fprintln(w, "All workers:")
 		dataplane.WriteRuntime(w, perWorker, tpn)
 	}
-	return nil
+	return err // a wedged worker's rows are missing: say which
 }
 
 func (d *Daemon) showErrors(w io.Writer, _ []string) error {
@@ -152,35 +152,39 @@ func (d *Daemon) traceAdd(w io.Writer, args []string) error {
 	if err != nil || n <= 0 || n > 10000 {
 		return fmt.Errorf("trace add: N must be 1..10000, got %q", args[0])
 	}
-	d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceAdd(n) })
+	if err := d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceAdd(n) }); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "tracing the next %d packets on each of %d workers\n", n, len(d.Workers))
 	return nil
 }
 
+// showTrace copies each worker's raw records on the worker and formats them
+// here, on the CLI's goroutine: a client that stops reading then holds only
+// this goroutine (until the CLI's write timeout), never a worker.
 func (d *Daemon) showTrace(w io.Writer, _ []string) error {
-	d.OnWorkers(func(wk *worker.Worker) {
-		if len(wk.Graph.TraceRecords()) == 0 {
-			return
+	recs := make([][]graph.TraceRecord, len(d.Workers))
+	err := d.OnWorkers(func(wk *worker.Worker) { recs[wk.ID] = wk.Graph.TraceCopy() })
+	for i, wk := range d.Workers {
+		if len(recs[i]) == 0 {
+			continue
 		}
 		fmt.Fprintf(w, "------- worker %d -------\n", wk.ID)
-		wk.Graph.FormatTrace(w)
-	})
-	return nil
+		wk.Graph.FormatTrace(w, recs[i])
+	}
+	return err
 }
 
 func (d *Daemon) clearTrace(io.Writer, []string) error {
-	d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceClear() })
-	return nil
+	return d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceClear() })
 }
 
 func (d *Daemon) clearRuntime(io.Writer, []string) error {
-	d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearRuntime() })
-	return nil
+	return d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearRuntime() })
 }
 
 func (d *Daemon) clearErrors(io.Writer, []string) error {
-	d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearErrors() })
-	return nil
+	return d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearErrors() })
 }
 
 func (d *Daemon) routeAdd(w io.Writer, args []string) error {

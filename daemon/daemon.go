@@ -135,7 +135,8 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		}
 	}
 	if opt.HostStack {
-		d.Stack = dp.NewStack(stack.Config{Workers: nw})
+		d.Stack = dp.NewStack(stack.Config{Workers: nw, SocketQueue: cfg.Limits.SocketQueue,
+			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve})
 	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
@@ -181,7 +182,8 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if path == "" {
 			path = "/run/vecnet/cli.sock"
 		}
-		if d.server, err = cli.Listen(path, d.CLI); err != nil {
+		limits := cli.Limits{MaxConns: cfg.Limits.CLIConnections, WriteTimeout: cfg.Limits.CLIWriteTimeout}
+		if d.server, err = cli.ListenLimits(path, d.CLI, limits); err != nil {
 			return nil, err
 		}
 		d.Log.Printf("CLI on %s", path)
@@ -219,13 +221,23 @@ func (d *Daemon) AddRoute(p netip.Prefix, via []netip.Addr, ifname string) error
 	return d.DP.FIB.AddRoute(p, hops)
 }
 
-// OnWorkers runs f on every worker's thread, in worker order.
-func (d *Daemon) OnWorkers(f func(w *worker.Worker)) {
+// OnWorkers runs f on every worker's thread, in worker order. A stopped
+// worker's f runs on the caller (nothing else touches that worker any
+// more); a wedged worker is skipped after worker.DefaultDoTimeout, and the
+// returned error names it.
+func (d *Daemon) OnWorkers(f func(w *worker.Worker)) error {
+	var errs []error
 	for _, wk := range d.Workers {
-		if err := wk.Do(func() { f(wk) }); err != nil {
-			f(wk) // stopped: nothing else touches it any more
+		err := wk.Do(func() { f(wk) })
+		switch {
+		case err == nil:
+		case errors.Is(err, worker.ErrStopped):
+			f(wk)
+		default:
+			errs = append(errs, fmt.Errorf("worker %d: %w", wk.ID, err))
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // Stop stops the workers and the CLI, closes the ports and checks that every

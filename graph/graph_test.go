@@ -237,7 +237,7 @@ func TestInputNodePoll(t *testing.T) {
 		t.Fatalf("trace %+v", recs)
 	}
 	var b strings.Builder
-	g.FormatTrace(&b)
+	g.FormatTrace(&b, g.TraceCopy())
 	if !strings.Contains(b.String(), "Packet 3\n  gen -> out") {
 		t.Fatalf("FormatTrace:\n%s", b.String())
 	}
@@ -257,7 +257,7 @@ func TestTraceRecordsDrops(t *testing.T) {
 	g.Inject("split", &v)
 	g.Dispatch()
 	var b strings.Builder
-	g.FormatTrace(&b)
+	g.FormatTrace(&b, g.TraceCopy())
 	out := b.String()
 	if !strings.Contains(out, "split -> error-drop") || !strings.Contains(out, "dropped: split: fives") || !strings.Contains(out, "split -> even") {
 		t.Fatalf("trace:\n%s", out)

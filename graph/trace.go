@@ -102,13 +102,27 @@ func (n *Node) traceFree(v *pkt.Vector, code int) {
 	}
 }
 
-// FormatTrace writes the trace grouped by packet, VPP-style: one block per
-// packet listing each node it passed and what that node decided.
-func (g *Graph) FormatTrace(w io.Writer) {
+// TraceCopy returns a copy of the records so far, in order. Call it on the
+// worker (through worker.Do): it only copies, so a control call holds the
+// worker for a memcpy, not for formatting or a client's socket. Format the
+// copy with FormatTrace on the control goroutine.
+func (g *Graph) TraceCopy() []TraceRecord {
+	if len(g.trace.records) == 0 {
+		return nil
+	}
+	return append([]TraceRecord(nil), g.trace.records...)
+}
+
+// FormatTrace writes recs (from TraceCopy) grouped by packet, VPP-style: one
+// block per packet listing each node it passed and what that node decided.
+// It reads only what Build fixed (node names and their Format functions),
+// so it is safe on any goroutine while the worker runs; it must never run
+// on the worker, whose forwarding would then wait on the writer.
+func (g *Graph) FormatTrace(w io.Writer, recs []TraceRecord) {
 	byPkt := map[uint64][]*TraceRecord{}
 	var order []uint64
-	for k := range g.trace.records {
-		r := &g.trace.records[k]
+	for k := range recs {
+		r := &recs[k]
 		if _, ok := byPkt[r.Packet]; !ok {
 			order = append(order, r.Packet)
 		}

@@ -40,8 +40,15 @@ func NewPool(a *Arena) *Pool {
 func (p *Pool) Arena() *Arena { return p.arena }
 
 // NewCache returns a lock-free cache for one goroutine (one worker).
-func (p *Pool) NewCache() *Cache {
-	c := &Cache{pool: p, arena: p.arena, state: p.state, buf: make([]Index, 0, 2*CacheBatch)}
+func (p *Pool) NewCache() *Cache { return p.NewReserveCache(0) }
+
+// NewReserveCache returns a cache that takes buffers from the shared pool
+// only while more than reserve stay there: the last reserve buffers are
+// kept for the caches of plain NewCache (the drivers' receive refills, ARP,
+// the workers). It is for allocations on behalf of applications, which must
+// never starve the data plane. Freeing through it is unrestricted.
+func (p *Pool) NewReserveCache(reserve int) *Cache {
+	c := &Cache{pool: p, arena: p.arena, state: p.state, buf: make([]Index, 0, 2*CacheBatch), reserve: max(reserve, 0)}
 	p.mu.Lock()
 	p.caches = append(p.caches, c)
 	p.mu.Unlock()
@@ -99,11 +106,12 @@ func (p *Pool) Check() error {
 	return nil
 }
 
-// take moves up to n buffers from the shared list into dst.
-func (p *Pool) take(dst []Index, n int) []Index {
+// take moves up to n buffers from the shared list into dst, leaving at
+// least reserve there.
+func (p *Pool) take(dst []Index, n, reserve int) []Index {
 	p.mu.Lock()
-	if n > len(p.free) {
-		n = len(p.free)
+	if n > len(p.free)-reserve {
+		n = max(len(p.free)-reserve, 0)
 	}
 	k := len(p.free) - n
 	dst = append(dst, p.free[k:]...)
@@ -125,6 +133,9 @@ type Cache struct {
 	arena *Arena
 	state []uint8
 	buf   []Index
+	// reserve is how many buffers this cache leaves in the shared pool
+	// (NewReserveCache); 0 for a worker's cache.
+	reserve int
 }
 
 // Arena returns the arena the cache's buffers live in.
@@ -134,7 +145,7 @@ func (c *Cache) Arena() *Arena { return c.arena }
 // when the pool is exhausted.
 func (c *Cache) Alloc() (Index, bool) {
 	if len(c.buf) == 0 {
-		c.buf = c.pool.take(c.buf, CacheBatch)
+		c.buf = c.pool.take(c.buf, CacheBatch, c.reserve)
 		if len(c.buf) == 0 {
 			return 0, false
 		}
@@ -165,7 +176,7 @@ func (c *Cache) AllocRaw(dst []Index) int {
 	n := 0
 	for n < len(dst) {
 		if len(c.buf) == 0 {
-			c.buf = c.pool.take(c.buf, CacheBatch)
+			c.buf = c.pool.take(c.buf, CacheBatch, c.reserve)
 			if len(c.buf) == 0 {
 				break
 			}

@@ -338,7 +338,8 @@ func TestConcurrent(t *testing.T) {
 		mu.Lock()
 		n := uint64(len(seen))
 		mu.Unlock()
-		return n+refused.Load()+r.Errors(0, stack.UDPInputName, "socket_queue_full") == total
+		drops := r.Errors(0, stack.UDPInputName, "socket_queue_full") + r.Errors(0, stack.UDPInputName, "socket_budget")
+		return n+refused.Load()+drops == total
 	})
 	dst.Close() // ends the readers
 	rg.Wait()

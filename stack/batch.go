@@ -124,8 +124,19 @@ func (b *UDPBatch) Drop(k int) {
 	}
 }
 
-// verdictTooLong marks a Reply whose length did not fit.
-const verdictTooLong uint8 = 3
+// verdictTooLong marks a Reply whose length did not fit; verdictPanic a
+// datagram whose handler panicked.
+const (
+	verdictTooLong uint8 = 3
+	verdictPanic   uint8 = 4
+)
+
+// panicked marks every datagram of the batch as lost to a handler panic.
+func (b *UDPBatch) panicked() {
+	for k := 0; k < b.n; k++ {
+		b.verdict[k] = verdictPanic
+	}
+}
 
 // DefaultTTL is the TTL of datagrams the stack originates.
 const DefaultTTL = 64

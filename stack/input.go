@@ -18,6 +18,8 @@ const (
 	InErrHandlerDropped
 	InErrUnanswered
 	InErrReplyTooLong
+	InErrHandlerPanic
+	InErrSocketBudget
 )
 
 const (
@@ -40,6 +42,8 @@ type inputState struct {
 	mark    [MaxEndpoints]uint32 // endpoint id -> gen of the last vector that used it
 	active  []uint16             // handler ids with datagrams in this vector
 	touched []uint16             // socket ids given datagrams in this vector
+	queued  [MaxEndpoints]uint16 // socket id -> datagrams this vector queued to it
+	room    [MaxEndpoints]int32  // socket id -> its queue's room when this vector first reached it
 	batches [MaxEndpoints]*UDPBatch
 }
 
@@ -51,12 +55,14 @@ func (s *Stack) inputNode() graph.Registration {
 			InErrTooShort:       {Name: "too_short", Help: "UDP header truncated or length field out of range"},
 			InErrBadChecksum:    {Name: "bad_checksum", Help: "UDP checksum is wrong"},
 			InErrNoListener:     {Name: "no_listener", Help: "no socket or handler on the port (port unreachable sent)", Severity: graph.SevWarn},
-			InErrQueueFull:      {Name: "socket_queue_full", Help: "socket receive ring full", Severity: graph.SevWarn},
+			InErrQueueFull:      {Name: "socket_queue_full", Help: "socket receive queue full (Config.SocketQueue, or its ring)", Severity: graph.SevWarn},
+			InErrSocketBudget:   {Name: "socket_budget", Help: "all sockets' receive queues together hold their budget of buffers (Config.SocketBudget)", Severity: graph.SevWarn},
 			InErrDelivered:      {Name: "delivered", Help: "datagrams queued to sockets", Severity: graph.SevInfo},
 			InErrReplied:        {Name: "replied", Help: "datagrams answered in place by a handler", Severity: graph.SevInfo},
 			InErrHandlerDropped: {Name: "handler_dropped", Help: "datagrams a handler consumed without an answer", Severity: graph.SevInfo},
 			InErrUnanswered:     {Name: "handler_unanswered", Help: "datagrams a handler neither answered nor dropped", Severity: graph.SevWarn},
 			InErrReplyTooLong:   {Name: "reply_too_long", Help: "handler answer does not fit the buffer"},
+			InErrHandlerPanic:   {Name: "handler_panic", Help: "datagrams of a batch whose handler panicked (dropped; the router goes on)", Severity: graph.SevError},
 		},
 		Init: func(n *graph.Node) error {
 			w, err := s.workerOf(n.Graph())
@@ -89,6 +95,7 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	st.active = st.active[:0]
 	st.touched = st.touched[:0]
 	delivered := 0
+	held := int(s.rxHeld.Load()) // all sockets' buffers, read once per vector
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
 		d := a.Data(i)
@@ -124,16 +131,28 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 			continue
 		}
 		if ep.kind == epSocket {
-			if !ep.sock.rx[st.w].push(i) {
-				n.Drop(m, k, InErrQueueFull)
-				continue
-			}
-			n.Nexts[k] = nextConsumed
-			delivered++
+			so := ep.sock
 			if st.mark[id] != st.gen {
 				st.mark[id] = st.gen
 				st.touched = append(st.touched, id)
+				st.queued[id] = 0
+				st.room[id] = int32(s.cfg.SocketQueue) - so.rxHeld.Load() // once per socket and vector
 			}
+			if int32(st.queued[id]) >= st.room[id] {
+				n.Drop(m, k, InErrQueueFull)
+				continue
+			}
+			if held+delivered >= s.cfg.SocketBudget {
+				n.Drop(m, k, InErrSocketBudget)
+				continue
+			}
+			if !so.rx[st.w].push(i) {
+				n.Drop(m, k, InErrQueueFull)
+				continue
+			}
+			st.queued[id]++
+			n.Nexts[k] = nextConsumed
+			delivered++
 			continue
 		}
 		b := st.batches[id]
@@ -151,14 +170,22 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	}
 	if delivered > 0 {
 		n.Count(InErrDelivered, uint64(delivered))
+		s.rxHeld.Add(int64(delivered))
 		for _, id := range st.touched {
-			tab.eps[id].sock.signal()
+			if q := st.queued[id]; q > 0 {
+				so := tab.eps[id].sock
+				so.rxHeld.Add(int32(q))
+				so.signal()
+			}
 		}
 	}
-	for _, id := range st.active {
-		b := st.batches[id]
-		tab.eps[id].handler(b)
-		s.settle(n, a, b)
+	if len(st.active) > 0 {
+		for k := 0; k < len(st.active); {
+			k = runHandlers(tab, st, k)
+		}
+		for _, id := range st.active {
+			s.settle(n, a, st.batches[id])
+		}
 	}
 	// Take the consumed packets out of the vector before handing it on.
 	j := 0
@@ -172,6 +199,27 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	v.Len = j
 	n.Enqueue(v, n.Nexts[:])
 	return cnt
+}
+
+// runHandlers runs the handlers of st.active from position from on, and
+// returns len(st.active), or the position after a handler that panicked:
+// its batch is then marked as such (every datagram of it is dropped by
+// settle, whatever the handler did to it before panicking), and the caller
+// goes on with the next handler. The recover is once per call, so once per
+// vector with handlers, not per packet.
+func runHandlers(tab *table, st *inputState, from int) (next int) {
+	next = from
+	defer func() {
+		if recover() != nil {
+			st.batches[st.active[next]].panicked()
+			next++
+		}
+	}()
+	for ; next < len(st.active); next++ {
+		id := st.active[next]
+		tab.eps[id].handler(st.batches[id])
+	}
+	return next
 }
 
 // settle turns a handler's verdicts into nexts and counters.
@@ -188,6 +236,8 @@ func (s *Stack) settle(n *graph.Node, a *pkt.Arena, b *UDPBatch) {
 			n.Drop(m, pos, InErrHandlerDropped)
 		case verdictTooLong:
 			n.Drop(m, pos, InErrReplyTooLong)
+		case verdictPanic:
+			n.Drop(m, pos, InErrHandlerPanic)
 		default:
 			n.Drop(m, pos, InErrUnanswered)
 		}

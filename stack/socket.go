@@ -66,6 +66,7 @@ type Socket struct {
 	waiters atomic.Int32  // readers between BeginWait and EndWait
 	closed  atomic.Bool
 	soErr   atomic.Int32 // pending error (a syscall.Errno) from ICMP; 0 = none
+	rxHeld  atomic.Int32 // buffers in the receive queues (Config.SocketQueue)
 
 	rxMu   sync.Mutex
 	rxNext int
@@ -144,6 +145,7 @@ func (so *Socket) Close() error {
 		for _, r := range so.rx {
 			drain(r)
 		}
+		so.s.released(so, int(so.rxHeld.Load())) // no worker adds any more
 		drain(so.tx)
 		so.txMu.Unlock()
 		so.rxMu.Unlock()
@@ -289,6 +291,7 @@ func (so *Socket) Recv(b []byte) (int, netip.AddrPort, bool) {
 		return 0, netip.AddrPort{}, false
 	}
 	n, from := so.copyOut(i, b)
+	so.s.released(so, 1) // under rxMu, so that Close's drain counts it once
 	so.rxMu.Unlock()
 	var one [1]pkt.Index
 	one[0] = i
@@ -320,6 +323,9 @@ func (so *Socket) RecvBatch(msgs []Message) int {
 	if len(so.rxFree) > 0 {
 		so.s.appFree(so.rxFree)
 		so.rxFree = so.rxFree[:0]
+	}
+	if k > 0 {
+		so.s.released(so, k) // under rxMu, so that Close's drain counts it once
 	}
 	so.rxMu.Unlock()
 	if k > 0 && so.waiters.Load() > 0 && so.rxPending() {

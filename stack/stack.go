@@ -29,6 +29,22 @@ type Config struct {
 	// RxRing and TxRing are the per-socket ring sizes, per worker for RX
 	// (default 1024 each).
 	RxRing, TxRing int
+	// SocketQueue is the most buffers one socket's receive queues hold
+	// together, over all workers: SO_RCVBUF counted in buffers, each of
+	// which pins a whole slot (default RxRing). A datagram beyond it is
+	// dropped and counted as udp4-input/socket_queue_full.
+	SocketQueue int
+	// SocketBudget is the most buffers the receive queues of all sockets
+	// hold together (default DefaultBudgetShare of the pool), so that
+	// sockets nobody reads cannot pin the pool. A datagram beyond it is
+	// dropped and counted as udp4-input/socket_budget. Each worker may
+	// overshoot it by the datagrams of one vector.
+	SocketBudget int
+	// PoolReserve is how many buffers allocations for applications (socket
+	// sends) leave in the pool's shared free list for the drivers' receive
+	// refills, ARP and the workers (default DefaultReserveShare of the
+	// pool): below it Send fails with ErrNoBuffers.
+	PoolReserve int
 	// Source returns the source address for a datagram to dst from a
 	// socket bound to the unspecified address (the address of the
 	// interface the route to dst leaves by). When nil, or when it reports
@@ -38,6 +54,13 @@ type Config struct {
 	// unreachables go to (defaults "ip4-lookup" and "icmp4-error").
 	LookupNode, ICMPErrorNode string
 }
+
+// Default shares of the pool for Config.SocketBudget and Config.PoolReserve:
+// pool slots divided by these.
+const (
+	DefaultBudgetShare  = 8
+	DefaultReserveShare = 8
+)
 
 // Stack is the host UDP stack of one data plane. Its methods are safe for
 // concurrent use; its nodes run on the workers.
@@ -57,6 +80,8 @@ type Stack struct {
 
 	appMu    sync.Mutex // guards appCache
 	appCache *pkt.Cache // buffers allocated and freed by applications
+
+	rxHeld atomic.Int64 // buffers in all sockets' receive queues (Config.SocketBudget)
 }
 
 // workerShared is what the application side shares with one worker.
@@ -86,13 +111,23 @@ func New(pool *pkt.Pool, cfg Config) *Stack {
 	if cfg.TxRing <= 0 {
 		cfg.TxRing = 1024
 	}
+	if cfg.SocketQueue <= 0 {
+		cfg.SocketQueue = cfg.RxRing
+	}
+	slots := pool.Arena().Slots()
+	if cfg.SocketBudget <= 0 {
+		cfg.SocketBudget = max(slots/DefaultBudgetShare, 1)
+	}
+	if cfg.PoolReserve <= 0 {
+		cfg.PoolReserve = slots / DefaultReserveShare
+	}
 	if cfg.LookupNode == "" {
 		cfg.LookupNode = ip4.LookupName
 	}
 	if cfg.ICMPErrorNode == "" {
 		cfg.ICMPErrorNode = ip4.ICMPErrorName
 	}
-	s := &Stack{cfg: cfg, pool: pool, nextEph: EphemeralFirst, graphs: map[*graph.Graph]int{}, appCache: pool.NewCache()}
+	s := &Stack{cfg: cfg, pool: pool, nextEph: EphemeralFirst, graphs: map[*graph.Graph]int{}, appCache: pool.NewReserveCache(cfg.PoolReserve)}
 	for id := MaxEndpoints - 1; id >= 1; id-- {
 		s.freeIDs = append(s.freeIDs, uint16(id))
 	}
@@ -256,6 +291,16 @@ func (s *Stack) appFree(idx []pkt.Index) {
 	s.appMu.Lock()
 	s.appCache.FreeN(idx)
 	s.appMu.Unlock()
+}
+
+// SocketBuffers reports how many buffers all sockets' receive queues hold
+// (what Config.SocketBudget bounds).
+func (s *Stack) SocketBuffers() int { return int(s.rxHeld.Load()) }
+
+// released accounts for k buffers taken out of so's receive queues.
+func (s *Stack) released(so *Socket, k int) {
+	so.rxHeld.Add(-int32(k))
+	s.rxHeld.Add(-int64(k))
 }
 
 // Flush returns the application-side cache to the pool, for leak checks

@@ -11,7 +11,9 @@
 package worker
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -191,29 +193,91 @@ func (w *Worker) sleep() bool {
 // ErrStopped is returned by Do on a worker that has stopped.
 var ErrStopped = errors.New("worker: stopped")
 
-// Do runs f on the worker's thread between dispatch passes and waits for it.
+// ErrTimeout is returned by Do when the worker did not take the call in
+// time: it is wedged in a long node call or overloaded. The call was
+// withdrawn and will not run.
+var ErrTimeout = errors.New("worker: no answer in time (wedged or overloaded); call withdrawn")
+
+// DefaultDoTimeout bounds Do: a worker runs its calls between two dispatch
+// passes, which take microseconds to milliseconds, so a worker that has not
+// taken a call after this long is wedged.
+const DefaultDoTimeout = 5 * time.Second
+
+// Call states, for withdrawing a call the worker has not started.
+const (
+	callQueued int32 = iota
+	callRunning
+	callWithdrawn
+)
+
+// Do runs f on the worker's thread between dispatch passes and waits for it,
+// for at most DefaultDoTimeout (see DoContext).
 func (w *Worker) Do(f func()) error {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultDoTimeout)
+	err := w.DoContext(ctx, f)
+	cancel()
+	return err
+}
+
+// DoContext runs f on the worker's thread between dispatch passes and waits
+// for it until ctx ends. It returns ErrStopped when the worker has stopped
+// (its loop has returned, or it was stopped before it started) and
+// ErrTimeout, wrapping ctx's error, when the worker did not start f before
+// ctx ended: f is then withdrawn and never runs. Once f has started, DoContext
+// waits for it to return (f is control-plane code and must be short).
+func (w *Worker) DoContext(ctx context.Context, f func()) error {
 	if w.stop.Load() {
-		return ErrStopped // the wake-up descriptor may be closed already
+		return w.stopped(ctx)
 	}
+	var state atomic.Int32
 	ran := make(chan struct{})
+	call := func() {
+		if !state.CompareAndSwap(callQueued, callRunning) {
+			return // withdrawn by a caller that gave up
+		}
+		f()
+		close(ran)
+	}
 	select {
-	case w.rpc <- func() { f(); close(ran) }:
+	case w.rpc <- call:
 	case <-w.done:
 		return ErrStopped
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	}
 	w.kick()
 	select {
 	case <-ran:
 		return nil
 	case <-w.done:
+	case <-ctx.Done():
+	}
+	if state.CompareAndSwap(callQueued, callWithdrawn) {
 		select {
-		case <-ran:
-			return nil
+		case <-w.done:
+			return ErrStopped
 		default:
+		}
+		if w.stop.Load() && !w.started.Load() {
 			return ErrStopped
 		}
+		return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	}
+	<-ran // f is running (or ran) on the worker: let it finish
+	return nil
+}
+
+// stopped waits until a stopping worker's loop has returned (so that the
+// caller may touch its state) and returns ErrStopped.
+func (w *Worker) stopped(ctx context.Context) error {
+	if w.started.Load() {
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+		}
+	}
+	return ErrStopped
 }
 
 // Stats returns the loop counters; call it through Do or after Stop.
@@ -239,8 +303,8 @@ func (w *Worker) kick() {
 // than once.
 func (w *Worker) Stop() {
 	w.closed.Do(func() {
+		w.stop.Store(true) // also for a worker never started: Do then fails at once
 		if w.started.Load() {
-			w.stop.Store(true)
 			w.kick()
 			<-w.done
 		}

@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -182,5 +184,99 @@ func TestKickAfterStopWritesNothing(t *testing.T) {
 	var b [8]byte
 	if n, err := unix.Read(p[0], b[:]); err != unix.EAGAIN {
 		t.Fatalf("read %d bytes (err %v) from a pipe on the worker's old descriptor %d: a stopped worker's Kick wrote", n, err, fd)
+	}
+}
+
+// answerWithin runs call in a goroutine and fails the test if it has not
+// returned within limit (on a Do that blocks forever the test would
+// otherwise hang until go test's own timeout).
+func answerWithin(t *testing.T, limit time.Duration, call func() error) error {
+	t.Helper()
+	res := make(chan error, 1)
+	go func() { res <- call() }()
+	select {
+	case err := <-res:
+		return err
+	case <-time.After(limit):
+		t.Fatalf("Do has not returned after %v", limit)
+		return nil
+	}
+}
+
+// TestDoOnWorkerStoppedBeforeStart: a worker that was stopped without ever
+// running must not swallow a control call.
+func TestDoOnWorkerStoppedBeforeStart(t *testing.T) {
+	w, _, _ := newWorker(t)
+	w.Stop()
+	ran := false
+	err := answerWithin(t, 10*time.Second, func() error { return w.Do(func() { ran = true }) })
+	if !errors.Is(err, ErrStopped) || ran {
+		t.Fatalf("Do on a stopped worker: err %v ran %v, want ErrStopped and not run", err, ran)
+	}
+}
+
+// TestDoOnWedgedWorker: a worker stuck in a long node call answers no
+// control call; Do gives up with ErrTimeout, and the withdrawn call never
+// runs, not even after the worker recovers.
+func TestDoOnWedgedWorker(t *testing.T) {
+	pool := pkttest.NewPool(t, 1024)
+	c := pool.NewCache()
+	port := newEventPort(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var wedged atomic.Bool
+	wedged.Store(true)
+	sink := graph.Registration{Name: "sink", Func: func(n *graph.Node, v *pkt.Vector) int {
+		if wedged.Swap(false) {
+			close(entered)
+			<-release // an application handler that never returns
+		}
+		k := v.Len
+		n.Cache().FreeN(v.Idx[:k])
+		v.Reset()
+		return k
+	}}
+	in := driver.InputNode("port-input", []driver.Binding{{If: 0, Port: port}}, "sink")
+	g, err := graph.Build(c, []graph.Registration{in, sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(0, g, []driver.Port{port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(release)
+		}
+		w.Stop()
+		g.Close()
+		c.Flush()
+	})
+	w.Start()
+	port.kick(t, 1)
+	<-entered
+
+	var late atomic.Bool
+	t0 := time.Now()
+	err = answerWithin(t, 10*time.Second, func() error { return w.Do(func() { late.Store(true) }) })
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Do on a wedged worker = %v, want ErrTimeout", err)
+	}
+	t.Logf("Do gave up after %v", time.Since(t0).Round(time.Millisecond))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.DoContext(ctx, func() { late.Store(true) }); !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("DoContext on a wedged worker = %v, want ErrTimeout wrapping the deadline", err)
+	}
+
+	close(release)
+	released = true
+	if err := w.Do(func() {}); err != nil {
+		t.Fatalf("Do after the worker recovered: %v", err)
+	}
+	if late.Load() {
+		t.Fatal("a withdrawn call ran on the worker after Do had returned ErrTimeout")
 	}
 }

@@ -48,10 +48,10 @@ func (cl *Client) Do(line string) (string, error) {
 		return "", fmt.Errorf("cli: command line longer than %d bytes", MaxLine)
 	}
 	if _, err := cl.w.WriteString(line + "\n"); err != nil {
-		return "", fmt.Errorf("cli: %w", err)
+		return "", cl.refusal(err)
 	}
 	if err := cl.w.Flush(); err != nil {
-		return "", fmt.Errorf("cli: %w", err)
+		return "", cl.refusal(err)
 	}
 	var out []byte
 	for {
@@ -71,6 +71,19 @@ func (cl *Client) Do(line string) (string, error) {
 			return string(out), &RemoteError{Msg: string(b[len(out):])}
 		}
 	}
+}
+
+// refusal turns a failed send into the server's reason when it left one: a
+// server over its connection limit writes an error frame and closes, so the
+// command line meets a closed socket while the reason waits to be read.
+func (cl *Client) refusal(sendErr error) error {
+	cl.c.SetReadDeadline(time.Now().Add(time.Second))
+	typ, b, err := readFrame(cl.r, nil)
+	cl.c.SetReadDeadline(time.Time{})
+	if err == nil && typ == frameError {
+		return &RemoteError{Msg: string(b)}
+	}
+	return fmt.Errorf("cli: %w", sendErr)
 }
 
 // Close closes the connection.

@@ -16,15 +16,45 @@ import (
 // maxSocketPath is the longest unix socket path (sun_path without the NUL).
 const maxSocketPath = 107
 
+// Defaults of Limits.
+const (
+	DefaultMaxConns     = 64
+	DefaultWriteTimeout = 10 * time.Second
+)
+
+// Limits bound what clients can hold of a Server, so that a stuck or
+// greedy client cannot stall the commands of others.
+type Limits struct {
+	// MaxConns is how many connections are served at once (default
+	// DefaultMaxConns); one more is answered with an error frame saying
+	// so and closed.
+	MaxConns int
+	// WriteTimeout is the longest one write to a client may block (default
+	// DefaultWriteTimeout): a client that stops reading its output is
+	// disconnected after it, and its command's further output discarded.
+	WriteTimeout time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxConns <= 0 {
+		l.MaxConns = DefaultMaxConns
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = DefaultWriteTimeout
+	}
+	return l
+}
+
 // Server serves a Registry on a unix socket: one goroutine per connection,
 // each running the commands its client sends one after another. Commands
 // from different connections run concurrently and are not serialised; the
 // registered handlers synchronise themselves. Create one with Listen.
 type Server struct {
-	path string
-	reg  *Registry
-	ln   *net.UnixListener
-	fi   os.FileInfo // the socket file we created, so Close removes only ours
+	path   string
+	reg    *Registry
+	limits Limits
+	ln     *net.UnixListener
+	fi     os.FileInfo // the socket file we created, so Close removes only ours
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -38,10 +68,15 @@ type Server struct {
 var tmpSeq atomic.Uint64
 
 // Listen creates the unix socket at path (mode 0600; the parent directory is
-// created with mode 0700 if missing) and serves r on it until Close. A stale
-// socket file left by a dead server is removed; a live one, or a file that
-// is not a socket, is an error.
+// created with mode 0700 if missing) and serves r on it until Close, with the
+// default Limits. A stale socket file left by a dead server is removed; a
+// live one, or a file that is not a socket, is an error.
 func Listen(path string, r *Registry) (*Server, error) {
+	return ListenLimits(path, r, Limits{})
+}
+
+// ListenLimits is Listen with limits (zero fields take their defaults).
+func ListenLimits(path string, r *Registry, limits Limits) (*Server, error) {
 	if len(path) > maxSocketPath {
 		return nil, fmt.Errorf("cli: socket path %q is longer than %d bytes", path, maxSocketPath)
 	}
@@ -82,7 +117,7 @@ func Listen(path string, r *Registry) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	s := &Server{path: path, reg: r, ln: ln, fi: fi, conns: map[net.Conn]struct{}{}}
+	s := &Server{path: path, reg: r, limits: limits.withDefaults(), ln: ln, fi: fi, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -134,11 +169,41 @@ func (s *Server) accept() {
 			c.Close()
 			return
 		}
+		if len(s.conns) >= s.limits.MaxConns {
+			s.wg.Add(1)
+			s.mu.Unlock()
+			go s.refuse(c)
+			continue
+		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go s.serve(c)
 	}
+}
+
+// refuse tells a client over the connection limit so, and closes it.
+func (s *Server) refuse(c net.Conn) {
+	defer s.wg.Done()
+	bw := bufio.NewWriter(deadlineWriter{c: c, timeout: s.limits.WriteTimeout})
+	msg := fmt.Sprintf("too many CLI connections (limit %d); try again later", s.limits.MaxConns)
+	if writeFrame(bw, frameError, []byte(msg)) == nil {
+		bw.Flush()
+	}
+	c.Close()
+}
+
+// deadlineWriter writes to a connection, each write bounded by timeout.
+type deadlineWriter struct {
+	c       net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	if err := d.c.SetWriteDeadline(time.Now().Add(d.timeout)); err != nil {
+		return 0, err
+	}
+	return d.c.Write(p)
 }
 
 // serve runs the commands one connection sends until it closes.
@@ -151,7 +216,7 @@ func (s *Server) serve(c net.Conn) {
 		c.Close()
 	}()
 	r := bufio.NewReaderSize(c, MaxLine+1)
-	bw := bufio.NewWriterSize(c, maxFrame+5)
+	bw := bufio.NewWriterSize(deadlineWriter{c: c, timeout: s.limits.WriteTimeout}, maxFrame+5)
 	for {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {

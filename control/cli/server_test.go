@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func listen(t *testing.T, r *Registry) (*Server, string) {
@@ -209,5 +210,96 @@ func TestListenStaleAndBusy(t *testing.T) {
 	s.Close()
 	if _, err := Call(path, "show fib"); err != nil {
 		t.Errorf("closing the old server broke the new one: %v", err)
+	}
+}
+
+// TestServerConnectionLimit: one connection over the limit is told why and
+// closed; the ones within it keep working, and a slot freed is reusable.
+func TestServerConnectionLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cli.sock")
+	s, err := ListenLimits(path, testRegistry(t), Limits{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var held []*Client
+	for range 2 {
+		cl, err := Dial(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cl.Close() })
+		if _, err := cl.Do("sh run"); err != nil { // served: it holds a slot
+			t.Fatal(err)
+		}
+		held = append(held, cl)
+	}
+	_, err = Call(path, "sh run")
+	var re *RemoteError
+	if !errors.As(err, &re) || !strings.Contains(re.Msg, "too many CLI connections (limit 2)") {
+		t.Fatalf("third connection: %v, want a RemoteError about the connection limit", err)
+	}
+	if out, err := held[0].Do("sh run"); err != nil || out != "show runtime []" {
+		t.Fatalf("a connection within the limit after the refusal: %q, %v", out, err)
+	}
+	held[1].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := Call(path, "sh run")
+		if err == nil && out == "show runtime []" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a freed slot is not reused: %q, %v", out, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestServerCutsStalledReader: a client that sends a command with a large
+// output and never reads is disconnected after the write timeout; its
+// command's writes fail instead of blocking the goroutine (or whatever
+// thread runs the command) forever.
+func TestServerCutsStalledReader(t *testing.T) {
+	r := NewRegistry()
+	writeErr := make(chan error, 1)
+	chunk := make([]byte, 1<<20)
+	r.Register(Command{Path: "flood", Run: func(w io.Writer, _ []string) error {
+		for range 64 { // 64 MiB: far more than the socket buffers hold
+			if _, err := w.Write(chunk); err != nil {
+				writeErr <- err
+				return err
+			}
+		}
+		writeErr <- nil
+		return nil
+	}})
+	path := filepath.Join(t.TempDir(), "cli.sock")
+	s, err := ListenLimits(path, r, Limits{WriteTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, "flood\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-writeErr:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the command's write to a client that never reads ended with %v, want a deadline error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command is still blocked writing to a client that never reads")
+	}
+	// The server closed the connection: reading drains the buffered output
+	// and then ends.
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("the stalled connection was not closed by the server: %v", err)
 	}
 }

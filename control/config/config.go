@@ -50,6 +50,9 @@ type Config struct {
 	// ARP bounds and ages learned neighbours and glean queues; zero
 	// fields take the defaults. YAML key: arp (see ARP).
 	ARP ARP
+	// Limits bound CLI clients and host-stack applications (see Limits).
+	// YAML key: limits.
+	Limits Limits
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

@@ -16,6 +16,7 @@ type (
 		Routes     []fileRoute    `yaml:"routes,omitempty"`
 		Neighbors  []fileNeighbor `yaml:"neighbors,omitempty"`
 		ARP        *fileARP       `yaml:"arp,omitempty"`
+		Limits     *fileLimits    `yaml:"limits,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -48,7 +49,7 @@ type (
 // Marshal writes c as YAML that Parse reads back into an equal Config.
 // Unset values (zero MAC, empty strings) are left out.
 func Marshal(c *Config) ([]byte, error) {
-	f := fileConfig{Workers: c.Workers, Socket: c.Socket}
+	f := fileConfig{Workers: c.Workers, Socket: c.Socket, Limits: c.Limits.file()}
 	for _, ic := range c.Interfaces {
 		fi := fileIface{
 			Name: ic.Name, Driver: ic.Driver, MTU: ic.MTU,

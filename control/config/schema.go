@@ -42,7 +42,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits")
 	if top == nil {
 		return nil
 	}
@@ -60,6 +60,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 			}
 			c.Socket = s
 		}
+	}
+	if n, ok := top["limits"]; ok {
+		c.Limits = w.limits(n)
 	}
 	ifaces := map[string]bool{}
 	n, ok := top["interfaces"]
