@@ -107,7 +107,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 	regs = append(regs,
 		ethernet.Node(d.Ifaces, ethCfg),
 		neighbor.ARPNode(d.Ifaces, d.Neighbors),
-		ip4.InputNode(),
+		ip4.InputNode(d.Ifaces),
 		ip4.LookupNode(d.FIB),
 		ip4.RewriteNode(d.FIB),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Glean),
