@@ -38,6 +38,7 @@ type Dataplane struct {
 	Stack     *stack.Stack
 	VLANs     map[uint16][]uint16
 	ICMPError ip4.ICMPErrorConfig
+	EchoReply ip4.RateLimit // echo replies per worker; default ip4.DefaultEchoLimit
 	Glean     neighbor.GleanConfig
 }
 
@@ -111,7 +112,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.LookupNode(d.FIB),
 		ip4.RewriteNode(d.FIB),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Glean),
-		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP}),
+		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, Echo: d.EchoReply}),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		driver.OutputNode(ports),
 	)

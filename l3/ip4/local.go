@@ -16,6 +16,7 @@ const (
 	LocErrNoListener
 	LocErrProtoUnreachable
 	LocErrUDPShort
+	LocErrEchoRateLimited
 )
 
 const (
@@ -33,6 +34,18 @@ type LocalConfig struct {
 	// requests, checksum verified (the host stack's error delivery to
 	// sockets). When empty they are counted as icmp_other and dropped.
 	ICMPNode string
+	// Echo limits the echo replies one worker sends (a token bucket);
+	// default DefaultEchoLimit. Requests over the limit are counted and
+	// dropped.
+	Echo RateLimit
+}
+
+// DefaultEchoLimit is LocalConfig.Echo's default.
+var DefaultEchoLimit = RateLimit{Rate: 1000, Burst: 100}
+
+// localState is one worker's ip4-local state.
+type localState struct {
+	echo tokenBucket
 }
 
 // DefaultTTL is the TTL of packets the router originates.
@@ -53,6 +66,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 		icmpEdge = uint16(len(next)) // edges are 1..len(next)
 	}
 	udp := cfg.UDPNode != ""
+	echo := cfg.Echo.orDefault(DefaultEchoLimit)
 	return graph.Registration{
 		Name: LocalName,
 		Next: next,
@@ -65,6 +79,11 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			LocErrNoListener:       {Name: "tcp_no_listener", Help: "TCP segment for the host, no TCP stack here", Severity: graph.SevWarn},
 			LocErrProtoUnreachable: {Name: "proto_unreachable", Help: "protocol not handled by the host (unreachable sent)", Severity: graph.SevWarn},
 			LocErrUDPShort:         {Name: "udp_port_unreachable", Help: "UDP for the host with no listener (port unreachable sent)", Severity: graph.SevWarn},
+			LocErrEchoRateLimited:  {Name: "echo_rate_limited", Help: "ICMP echo request not answered: echo reply rate limit", Severity: graph.SevWarn},
+		},
+		Init: func(n *graph.Node) error {
+			n.State = &localState{echo: newBucket(echo, n.Graph().Now())}
+			return nil
 		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v, udp, icmpEdge) },
 		Format: formatIP,
@@ -76,6 +95,8 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 // locNextUDP); icmpEdge is the edge for ICMP other than echo requests, or
 // NextDrop.
 func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
+	st := n.State.(*localState)
+	st.echo.refill(n.Graph().Now())
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
@@ -87,7 +108,7 @@ func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
 		}
 		switch ip.Protocol() {
 		case wire.IPProtoICMP:
-			n.Nexts[k] = localICMP(n, m, k, ip, icmpEdge)
+			n.Nexts[k] = localICMP(n, st, m, k, ip, icmpEdge)
 		case wire.IPProtoUDP:
 			if udp {
 				n.Nexts[k] = locNextUDP
@@ -111,7 +132,7 @@ func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
 // localICMP answers an echo request in place and returns the next edge.
 // Messages other than echo requests go to edge other when it is not
 // NextDrop.
-func localICMP(n *graph.Node, m *pkt.Meta, k int, ip wire.IPv4, other uint16) uint16 {
+func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv4, other uint16) uint16 {
 	icmp, ok := wire.ParseICMPv4(ip.Payload())
 	if !ok {
 		n.Drop(m, k, LocErrBadICMP)
@@ -127,6 +148,10 @@ func localICMP(n *graph.Node, m *pkt.Meta, k int, ip wire.IPv4, other uint16) ui
 			return other
 		}
 		n.Drop(m, k, LocErrICMPOther)
+		return graph.NextDrop
+	}
+	if !st.echo.take() {
+		n.Drop(m, k, LocErrEchoRateLimited)
 		return graph.NextDrop
 	}
 	// Type 8 -> 0 in the first 16-bit word (type, code): incremental update.
