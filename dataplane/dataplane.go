@@ -111,6 +111,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.InputNode(d.Ifaces),
 		ip4.LookupNode(d.FIB),
 		ip4.RewriteNode(d.FIB),
+		ip4.FragNode(),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Glean),
 		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, Echo: d.EchoReply}),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
