@@ -39,6 +39,8 @@ type Dataplane struct {
 	VLANs     map[uint16][]uint16
 	ICMPError ip4.ICMPErrorConfig
 	EchoReply ip4.RateLimit // echo replies per worker; default ip4.DefaultEchoLimit
+	// Reassembly bounds each worker's reassembly of fragments for the host.
+	Reassembly ip4.ReassemblyConfig
 	Glean     neighbor.GleanConfig
 }
 
@@ -114,6 +116,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.FragNode(),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Glean),
 		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, Echo: d.EchoReply}),
+		ip4.ReassemblyNode(d.Reassembly),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		driver.OutputNode(ports),
 	)

@@ -8,8 +8,7 @@ import (
 
 // ip4-local error codes.
 const (
-	LocErrFragment = iota
-	LocErrBadICMP
+	LocErrBadICMP = iota
 	LocErrBadICMPChecksum
 	LocErrEchoReplied
 	LocErrICMPOther
@@ -22,6 +21,7 @@ const (
 const (
 	locNextLookup = 1 + iota
 	locNextICMPError
+	locNextReassembly
 	locNextUDP
 )
 
@@ -52,11 +52,12 @@ type localState struct {
 const DefaultTTL = 64
 
 // LocalNode returns ip4-local: packets addressed to one of the router's
-// addresses. ICMP echo requests are turned into replies in place and routed
+// addresses. Fragments go to ip4-reassembly, which hands whole datagrams
+// back. ICMP echo requests are turned into replies in place and routed
 // back through ip4-lookup; UDP goes to cfg.UDPNode or gets port unreachable;
 // TCP is counted and dropped; other protocols get protocol unreachable.
 func LocalNode(cfg LocalConfig) graph.Registration {
-	next := []string{LookupName, ICMPErrorName}
+	next := []string{LookupName, ICMPErrorName, ReassemblyName}
 	if cfg.UDPNode != "" {
 		next = append(next, cfg.UDPNode)
 	}
@@ -71,7 +72,6 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 		Name: LocalName,
 		Next: next,
 		Errors: []graph.Error{
-			LocErrFragment:         {Name: "fragment", Help: "fragment for the host (reassembly not implemented)", Severity: graph.SevWarn},
 			LocErrBadICMP:          {Name: "icmp_too_short", Help: "ICMP message shorter than 8 bytes"},
 			LocErrBadICMPChecksum:  {Name: "icmp_bad_checksum", Help: "ICMP checksum is wrong"},
 			LocErrEchoReplied:      {Name: "echo_replies", Help: "ICMP echo requests answered", Severity: graph.SevInfo},
@@ -102,8 +102,8 @@ func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
 		ip := wire.IPv4(a.Data(i)[m.L3:])
-		if ip.IsFragment() {
-			n.Drop(m, k, LocErrFragment)
+		if ip.IsFragment() { // counted by ip4-reassembly
+			n.Nexts[k] = locNextReassembly
 			continue
 		}
 		switch ip.Protocol() {

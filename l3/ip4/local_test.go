@@ -28,8 +28,8 @@ func TestIP4Local(t *testing.T) {
 		aux     uint32
 	}{
 		{name: "echo request", p: icmp(wire.ICMPv4Echo), want: LookupName, counter: "echo_replies"},
-		{name: "fragment MF", p: edit(icmp(wire.ICMPv4Echo), func(ip wire.IPv4) { ip[6] |= 0x20 }), want: "drop", counter: "fragment"},
-		{name: "fragment offset", p: edit(ipFrame(host0, addr0, frames.Spec{}), func(ip wire.IPv4) { ip[7] = 1 }), want: "drop", counter: "fragment"},
+		{name: "fragment MF", p: edit(icmp(wire.ICMPv4Echo), func(ip wire.IPv4) { ip[6] |= 0x20 }), want: ReassemblyName},
+		{name: "fragment offset", p: edit(ipFrame(host0, addr0, frames.Spec{}), func(ip wire.IPv4) { ip[7] = 1 }), want: ReassemblyName},
 		{name: "icmp too short", p: func() graphtest.Packet {
 			p := edit(icmp(wire.ICMPv4Echo), func(ip wire.IPv4) { ip.SetTotalLen(20 + 7) })
 			p.Data = p.Data[:14+27]
