@@ -87,9 +87,10 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		return nil, err
 	}
 	d = &Daemon{Config: cfg, DP: dp, CLI: cli.NewRegistry(), Log: opt.Logger}
+	started := d // an error return sets d to nil: stop what was started
 	defer func() {
 		if err != nil {
-			d.Stop()
+			started.Stop()
 		}
 	}()
 	for w := 0; w < nw; w++ {
