@@ -273,3 +273,27 @@ func checkOut(t *testing.T, r *graphtest.Result) {
 		}
 	}
 }
+
+// TestIP4ReassemblyAcrossWorkers documents what happens when the fragments
+// of one datagram reach two workers (two graphs, two tables): neither
+// completes it, and each counts its part as a timeout. RSS keeps the
+// fragments of a datagram on one queue (they hash by addresses), so this is
+// the exception, and it is counted rather than silent.
+func TestIP4ReassemblyAcrossWorkers(t *testing.T) {
+	w0 := graphtest.New(t, ReassemblyNode(ReassemblyConfig{}), graphtest.Options{})
+	w1 := graphtest.New(t, ReassemblyNode(ReassemblyConfig{}), graphtest.Options{})
+	fr := split(datagram(7, 3000), 1480)
+	if r := w0.Run(fr[0]); len(r.At(LocalName)) != 0 {
+		t.Fatal("completed from one fragment")
+	}
+	if r := w1.Run(fr[1], fr[2]); len(r.At(LocalName)) != 0 {
+		t.Fatal("completed without the first fragment")
+	}
+	for _, h := range []*graphtest.Harness{w0, w1} {
+		h.Advance(DefaultReassemblyTimeout)
+		h.Graph().Poll()
+		if got := h.Node().ErrorCount(ReassErrTimeout); got != 1 {
+			t.Errorf("timeouts %d, want 1", got)
+		}
+	}
+}
