@@ -42,6 +42,10 @@ type ReassemblyConfig struct {
 // DefaultReassemblyTimeout is ReassemblyConfig.Timeout's default.
 const DefaultReassemblyTimeout = 30e9
 
+// icmpFragTimeExceeded is time exceeded's code 1, fragment reassembly
+// time exceeded (RFC 792).
+const icmpFragTimeExceeded = 1
+
 // maxReassFragments bounds the fragments of one datagram (ranges kept).
 const maxReassFragments = 64
 
@@ -70,6 +74,7 @@ type reassEntry struct {
 	total    int // payload length, known from the last fragment; -1 before
 	got      int // payload bytes received
 	l3, hl   int // link and IP header lengths of the first fragment; hl 0 before
+	first    int // payload bytes of the first fragment
 	meta     pkt.Meta
 	n        int
 	spans    [maxReassFragments]span
@@ -81,7 +86,10 @@ type reassState struct {
 	entries []reassEntry
 }
 
-const reassNextLocal = 1
+const (
+	reassNextLocal = 1 + iota
+	reassNextICMPError
+)
 
 // ReassemblyNode returns ip4-reassembly: ip4-local sends it the fragments
 // addressed to the host; it copies each fragment's payload into one buffer
@@ -90,7 +98,9 @@ const reassNextLocal = 1
 // when every byte has arrived. Fragments that overlap (RFC 5722's rule, for
 // IPv4 as Linux applies it) drop the whole datagram, as does a datagram
 // over 65535 bytes or over ReassemblyMaxPayload, one with more than 64
-// fragments, or one not complete within the timeout. The table is per
+// fragments, or one not complete within the timeout; a datagram that times
+// out after its first fragment came gets ICMP time exceeded (fragment
+// reassembly time exceeded, RFC 792), quoting that fragment. The table is per
 // worker: the fragments of one datagram must reach the same worker (RSS
 // hashes fragments by addresses only, as Linux's veth and most NICs do),
 // otherwise each worker's part times out and is counted.
@@ -103,7 +113,7 @@ func ReassemblyNode(cfg ReassemblyConfig) graph.Registration {
 	}
 	return graph.Registration{
 		Name: ReassemblyName,
-		Next: []string{LocalName},
+		Next: []string{LocalName, ICMPErrorName},
 		Errors: []graph.Error{
 			ReassReassembled:         {Name: "reassembled", Help: "datagrams reassembled", Severity: graph.SevInfo},
 			ReassFragments:           {Name: "fragments", Help: "fragments taken into a datagram", Severity: graph.SevInfo},
@@ -111,7 +121,7 @@ func ReassemblyNode(cfg ReassemblyConfig) graph.Registration {
 			ReassErrOverlap:          {Name: "overlap", Help: "datagram dropped: overlapping fragments"},
 			ReassErrTooBig:           {Name: "too_big", Help: "datagram dropped: over 65535 bytes or over a packet buffer"},
 			ReassErrTooManyFragments: {Name: "too_many_fragments", Help: "datagram dropped: more than 64 fragments"},
-			ReassErrTimeout:          {Name: "timeout", Help: "datagram dropped: not complete in time", Severity: graph.SevWarn},
+			ReassErrTimeout:          {Name: "timeout", Help: "datagram dropped: not complete in time (time exceeded sent when its first fragment came)", Severity: graph.SevWarn},
 			ReassErrEvicted:          {Name: "evicted", Help: "datagram dropped: table full, oldest evicted", Severity: graph.SevWarn},
 			ReassErrNoBuffer:         {Name: "no_buffer", Help: "no free buffer to reassemble a datagram in"},
 			ReassErrDatagramDropped:  {Name: "fragment_of_dropped", Help: "fragment that ended its datagram (overlap, too big, too many)"},
@@ -139,9 +149,31 @@ func ReassemblyNode(cfg ReassemblyConfig) graph.Registration {
 func reassExpire(n *graph.Node, st *reassState, now int64) {
 	for k := range st.entries {
 		if e := &st.entries[k]; e.used && now >= e.deadline {
-			reassDrop(n, e, ReassErrTimeout)
+			reassTimeout(n, e)
 		}
 	}
+}
+
+// reassTimeout ends datagram e, whose time is up: with its first fragment
+// in, the buffer becomes that fragment again, for icmp4-error to answer
+// with fragment reassembly time exceeded; without, it is freed.
+func reassTimeout(n *graph.Node, e *reassEntry) {
+	n.Count(ReassErrTimeout, 1)
+	e.used = false
+	if e.hl == 0 {
+		n.Cache().Free(e.buf)
+		return
+	}
+	a := n.Arena()
+	a.SetData(e.buf, reassPayload-e.hl-e.l3, e.l3+e.hl+e.first)
+	m := a.Meta(e.buf)
+	off, l := m.Off, m.Len
+	*m = e.meta
+	m.Off, m.Len = off, l
+	m.L3, m.L4 = uint16(e.l3), uint16(e.l3+e.hl)
+	m.Seq, m.Flags = 0, m.Flags&^pkt.FlagTraced
+	m.Aux = icmpRequest(wire.ICMPv4TimeExceeded, icmpFragTimeExceeded, 0)
+	n.EnqueueOne(e.buf, reassNextICMPError)
 }
 
 // reassDrop frees datagram e's buffer and counts it under code.
@@ -250,7 +282,7 @@ func reassFragment(n *graph.Node, st *reassState, a *pkt.Arena, i pkt.Index, m *
 	if off == 0 {
 		// The first fragment gives the header: link header and IP header
 		// (with every option) just in front of the payload.
-		e.l3, e.hl = l3, hl
+		e.l3, e.hl, e.first = l3, hl, len(pl)
 		copy(slot[reassPayload-hl-l3:], d[:l3+hl])
 		e.meta = *m
 	}
@@ -303,7 +335,7 @@ func reassNew(n *graph.Node, st *reassState, ip wire.IPv4, now int64) (*reassEnt
 			break
 		}
 		if x.deadline <= now {
-			reassDrop(n, x, ReassErrTimeout)
+			reassTimeout(n, x)
 			e = x
 			break
 		}

@@ -297,3 +297,32 @@ func TestIP4ReassemblyAcrossWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestIP4ReassemblyTimeExceeded checks RFC 792's fragment reassembly time
+// exceeded: a datagram that times out after its first fragment came goes
+// to icmp4-error as that first fragment; one without it is only freed.
+func TestIP4ReassemblyTimeExceeded(t *testing.T) {
+	h := graphtest.New(t, ReassemblyNode(ReassemblyConfig{MaxDatagrams: 1, Timeout: 5e9}), graphtest.Options{})
+	fr := split(datagram(7, 3000), 1480)
+	fo := split(datagram(8, 1000), 512)
+	h.Run(fr[1], fr[0])
+	h.Advance(5e9)
+	r := h.Run(fo[1]) // the table's one entry has timed out: reused
+	errs := r.At(ICMPErrorName)
+	if len(errs) != 1 {
+		t.Fatalf("%d packets to icmp4-error, want 1 (counters %v)", len(errs), r.Counters)
+	}
+	if want := ICMPRequest(wire.ICMPv4TimeExceeded, 1, 0); errs[0].Meta.Aux != want {
+		t.Errorf("Aux %#x, want %#x", errs[0].Meta.Aux, want)
+	}
+	if !bytes.Equal(errs[0].Data, fr[0].Data) || errs[0].Meta.L3 != 14 || errs[0].Meta.L4 != 34 {
+		t.Errorf("not the first fragment as it came (%d bytes, want %d)", len(errs[0].Data), len(fr[0].Data))
+	}
+	// fo has no first fragment in: its timeout sends nothing.
+	h.Advance(5e9)
+	r = h.Run(fr[2])
+	if n := len(r.At(ICMPErrorName)); n != 0 {
+		t.Errorf("%d time exceeded without a first fragment", n)
+	}
+	checkCounters(t, r, map[string]uint64{label("timeout"): 1, label("fragments"): 1})
+}
