@@ -41,7 +41,7 @@ type Dataplane struct {
 	EchoReply ip4.RateLimit // echo replies per worker; default ip4.DefaultEchoLimit
 	// Reassembly bounds each worker's reassembly of fragments for the host.
 	Reassembly ip4.ReassemblyConfig
-	Glean     neighbor.GleanConfig
+	Glean      neighbor.GleanConfig
 }
 
 // New makes a data plane with an arena of slots packet buffers.
