@@ -221,7 +221,7 @@ func reassemble(n *graph.Node, v *pkt.Vector) int {
 func reassFragment(n *graph.Node, st *reassState, a *pkt.Arena, i pkt.Index, m *pkt.Meta, now int64) int {
 	d := a.Data(i)
 	l3 := int(m.L3)
-	if l3+wire.IPv4MinLen > len(d) {
+	if l3+wire.IPv4MinLen > len(d) || l3 > wire.EthernetLen+wire.VLANLen {
 		return ReassErrBadFragment
 	}
 	ip := wire.IPv4(d[l3:])
