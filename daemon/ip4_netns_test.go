@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"vecnet/control/config"
 	"vecnet/daemon"
 	"vecnet/internal/frames"
 	"vecnet/internal/testutil"
@@ -284,5 +285,34 @@ func TestIP4MTULargerThanDevice(t *testing.T) {
 	}
 	if want := "mtu 1500 is larger than device rb's MTU 1400"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q, want it to say %q", err, want)
+	}
+}
+
+// TestIP4MTUDeviceLargerThanBuffer checks that a device MTU larger than a
+// packet buffer holds is cut to config.MaxMTU when the config names none.
+func TestIP4MTUDeviceLargerThanBuffer(t *testing.T) {
+	testutil.RequireRoot(t)
+	rig, err := topo.NewRig(topo.RigOptions{Prefix: "vi4j", MTUB: 9000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := rig.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	cfg := topo.RouterConfig(rig, "afpacket", "", "")
+	cfg.Interfaces[1].MTU = 0
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	if got := d.DP.Ifaces.Load().ByName(topo.RouterB).MTU; got != config.MaxMTU {
+		t.Fatalf("MTU %d on a 9000-byte device, want %d", got, config.MaxMTU)
 	}
 }
