@@ -150,6 +150,22 @@ func TestIP4FragDrops(t *testing.T) {
 		}
 		checkCounters(t, r, one(FragName, "no_buffer"))
 	})
+	t.Run("too many fragments", func(t *testing.T) {
+		// 40 bytes of copied options at MTU 68 leave 8 bytes per fragment:
+		// 2100 bytes would need 263.
+		opts := make([]byte, 40)
+		for k := 0; k < 40; k += 4 {
+			copy(opts[k:], []byte{0x88, 4, 0, 0}) // stream ID-like, copied
+		}
+		h := graphtest.New(t, FragNode(), graphtest.Options{})
+		p := withOptions(ipFrame(host0, remote, frames.Spec{Payload: 2100}), opts)
+		p.Meta.Aux = 68
+		r := h.Run(p)
+		if got := r.Out[0].Where(); got != "drop "+graphtest.Label(FragName, "too_many_fragments") {
+			t.Fatalf("got %s", got)
+		}
+		checkCounters(t, r, one(FragName, "too_many_fragments"))
+	})
 	t.Run("bad mtu", func(t *testing.T) {
 		h := graphtest.New(t, FragNode(), graphtest.Options{})
 		p := ipFrame(host0, remote, frames.Spec{Payload: 100})

@@ -201,6 +201,20 @@ func TestIP4ReassemblyBounded(t *testing.T) {
 	}
 }
 
+func TestIP4ReassemblyTooManyFragments(t *testing.T) {
+	h := graphtest.New(t, ReassemblyNode(ReassemblyConfig{}), graphtest.Options{})
+	whole := datagram(3, 65*8)
+	var pkts []graphtest.Packet
+	for k := range 65 {
+		pkts = append(pkts, piece(whole, k*8, 8, true))
+	}
+	r := h.Run(pkts...)
+	checkCounters(t, r, map[string]uint64{label("fragments"): 64, label("too_many_fragments"): 1, label("fragment_of_dropped"): 1})
+	if got := r.Out[64].Where(); got != "drop "+label("fragment_of_dropped") {
+		t.Errorf("65th fragment: %s", got)
+	}
+}
+
 func TestIP4ReassemblyNoBuffer(t *testing.T) {
 	h := graphtest.New(t, ReassemblyNode(ReassemblyConfig{}), graphtest.Options{Slots: 1})
 	r := h.Run(piece(datagram(1, 100), 0, 64, true))
