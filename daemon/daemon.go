@@ -90,9 +90,10 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	nc, gc := arpConfigs(cfg.ARP)
 	dp.Neighbors.SetConfig(nc)
 	dp.Glean = gc
+	started := d // an error return sets d to nil: stop what was started
 	defer func() {
 		if err != nil {
-			d.Stop()
+			started.Stop()
 		}
 	}()
 	for w := 0; w < nw; w++ {
@@ -112,10 +113,11 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if mac == ([6]byte{}) {
 			mac = [6]byte{0x02, 0x76, 0x6e, 0, 0, byte(len(d.Interfaces) + 1)}
 		}
-		mtu := uint16(ic.MTU)
-		if mtu == 0 {
-			mtu = 1500
+		mtu, err := d.interfaceMTU(ic)
+		if err != nil {
+			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
 		}
+		ifc.Config.MTU = int(mtu)
 		ifc.Index, err = dp.AddInterface(ic.Name, mac, mtu, ic.Addresses...)
 		if err != nil {
 			return nil, err

@@ -38,7 +38,10 @@ type Dataplane struct {
 	Stack     *stack.Stack
 	VLANs     map[uint16][]uint16
 	ICMPError ip4.ICMPErrorConfig
-	Glean     neighbor.GleanConfig
+	EchoReply ip4.RateLimit // echo replies per worker; default ip4.DefaultEchoLimit
+	// Reassembly bounds each worker's reassembly of fragments for the host.
+	Reassembly ip4.ReassemblyConfig
+	Glean      neighbor.GleanConfig
 }
 
 // New makes a data plane with an arena of slots packet buffers.
@@ -107,11 +110,13 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 	regs = append(regs,
 		ethernet.Node(d.Ifaces, ethCfg),
 		neighbor.ARPNode(d.Ifaces, d.Neighbors),
-		ip4.InputNode(),
+		ip4.InputNode(d.Ifaces),
 		ip4.LookupNode(d.FIB),
 		ip4.RewriteNode(d.FIB),
+		ip4.FragNode(),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Neighbors, d.Glean),
-		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP}),
+		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, Echo: d.EchoReply}),
+		ip4.ReassemblyNode(d.Reassembly),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		driver.OutputNode(ports),
 	)

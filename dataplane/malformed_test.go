@@ -68,11 +68,11 @@ func TestMalformedInputIsCountedAndDropped(t *testing.T) {
 		{"arp from our own address", arpFrame(wire.ARPRequest, hostA, ipRA, wire.BroadcastMAC, wire.MAC{}, ipRA), "arp-input", "bad_sender"},
 		{"arp off-subnet sender", arpFrame(wire.ARPRequest, hostA, [4]byte{10, 9, 9, 9}, wire.BroadcastMAC, wire.MAC{}, ipRA), "arp-input", "sender_not_on_subnet"},
 		{"arp multicast sender", arpFrame(wire.ARPRequest, wire.MAC{1, 0, 0x5e, 0, 0, 1}, ipHA, wire.BroadcastMAC, wire.MAC{}, ipRA), "arp-input", "bad_sender"},
-		{"fragment to router", func() []byte {
+		{"fragment to router not a multiple of 8", func() []byte {
 			f := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Payload: 20})
 			f[ipOff+6] = 0x20 // MF
 			return fixSum(f)
-		}(), "ip4-local", "fragment"},
+		}(), "ip4-reassembly", "bad_fragment"},
 		{"icmp bad checksum to router", func() []byte {
 			f := buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Proto: wire.IPProtoICMP, Payload: 8})
 			f[ipOff+wire.IPv4MinLen+2] ^= 0xff

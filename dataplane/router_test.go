@@ -129,7 +129,7 @@ func TestICMPErrorRateLimit(t *testing.T) {
 		frames = append(frames, buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipNone}))
 	}
 	r.inject(0, frames...)
-	sent, limited := r.errCount("icmp4-error", "sent"), r.errCount("icmp4-error", "rate_limited")
+	sent, limited := r.errCount("icmp4-error", "sent"), r.errCount("icmp4-error", "rate_limited_unreachable")
 	if sent != 100 || limited != 150 {
 		t.Fatalf("sent %d limited %d, want 100/150 (burst 100)", sent, limited)
 	}

@@ -36,6 +36,35 @@ func (i *Interface) Has(ip [4]byte) bool {
 // Set is an immutable snapshot of every interface, indexed by Index.
 type Set struct {
 	ifs []Interface
+	// local4 holds every interface's IPv4 addresses as big-endian
+	// numbers, for IsLocal4.
+	local4 []uint32
+}
+
+// newSet makes the snapshot of ifs.
+func newSet(ifs []Interface) *Set {
+	s := &Set{ifs: ifs}
+	for k := range ifs {
+		for _, p := range ifs[k].Addrs {
+			if p.Addr().Is4() {
+				a := p.Addr().As4()
+				s.local4 = append(s.local4, uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3]))
+			}
+		}
+	}
+	return s
+}
+
+// IsLocal4 reports whether the IPv4 address a (big-endian, as
+// wire.IPv4.SrcBits returns it) is one of the interfaces' addresses. It
+// scans a short array and does not allocate: it is for the hot path.
+func (s *Set) IsLocal4(a uint32) bool {
+	for _, x := range s.local4 {
+		if x == a {
+			return true
+		}
+	}
+	return false
 }
 
 // Get returns interface i, or nil when there is none.
@@ -98,7 +127,7 @@ func (t *Table) Add(name string, mac [6]byte, mtu uint16) (uint16, error) {
 	ifs := append([]Interface(nil), old.ifs...)
 	idx := uint16(len(ifs))
 	ifs = append(ifs, Interface{Index: idx, Name: name, MAC: mac, MTU: mtu})
-	t.cur.Store(&Set{ifs: ifs})
+	t.cur.Store(newSet(ifs))
 	return idx, nil
 }
 
@@ -137,7 +166,7 @@ func (t *Table) update(i uint16, f func(*Interface) error) error {
 	if err := f(&ifs[i]); err != nil {
 		return err
 	}
-	t.cur.Store(&Set{ifs: ifs})
+	t.cur.Store(newSet(ifs))
 	return nil
 }
 

@@ -38,6 +38,9 @@ func TestTable(t *testing.T) {
 	if s.Owner([4]byte{10, 0, 2, 1}).Name != "eth1" || s.Owner([4]byte{1, 1, 1, 1}) != nil {
 		t.Fatal("Owner")
 	}
+	if !s.IsLocal4(10<<24|2<<8|1) || s.IsLocal4(10<<24|2<<8|2) || before.IsLocal4(10<<24|2<<8|1) {
+		t.Fatal("IsLocal4")
+	}
 	if s.Get(9) != nil || s.ByName("eth0").Index != 0 || len(s.All()) != 2 {
 		t.Fatal("lookups")
 	}

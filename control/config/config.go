@@ -13,14 +13,19 @@
 // not safe to mutate while another goroutine reads it.
 package config
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"vecnet/pkt"
+	"vecnet/wire"
+)
 
 // Limits and defaults applied by Parse.
 const (
 	DefaultSocket   = "/run/vecnet/cli.sock" // Config.Socket when the file has none
 	DefaultMTU      = 1500                   // Interface.MTU when the file has none
 	DefaultRingSize = 16384                  // Interface.RingSize for afxdp/afpacket (see docs: 4096 dropped under VM stalls)
-	MinMTU, MaxMTU  = 68, 9000
+	MinMTU          = 68
 	MaxWorkers      = 64
 	MaxQueues       = 64
 	MinRingSize     = 64
@@ -28,6 +33,10 @@ const (
 	maxSocketPath   = 107 // sun_path is 108 bytes including the NUL
 	maxIfName       = 15  // IFNAMSIZ - 1
 )
+
+// MaxMTU is the largest IP MTU a packet buffer holds: a frame of MTU bytes
+// plus an Ethernet header and a VLAN tag in pkt.DataCap.
+const MaxMTU = pkt.DataCap - wire.EthernetLen - wire.VLANLen
 
 // Drivers are the driver names an Interface may use.
 var Drivers = []string{"mem", "pcap", "afxdp", "afpacket", "tap"}
@@ -64,7 +73,11 @@ type Interface struct {
 	// MAC is the interface's unicast MAC; zero means unset (the device's own
 	// MAC, or a generated one). YAML: mac, "02:00:00:00:00:01".
 	MAC MAC
-	MTU int // 68..9000, default 1500. YAML: mtu
+	// MTU is the IP MTU, MinMTU..MaxMTU. Default: for kernel drivers 0,
+	// meaning the device's own MTU, read when the daemon starts (a
+	// configured MTU larger than the device's is an error there); for
+	// the others DefaultMTU. YAML: mtu
+	MTU int
 	// Addresses are the interface's IPv4 addresses with their subnets, host
 	// bits kept (10.0.1.1/24). YAML: addresses.
 	Addresses []netip.Prefix

@@ -19,7 +19,7 @@ interfaces:
     device: veth-wan
     netns: ns-wan
     mac: 02:AA:bb:cc:dd:01
-    mtu: 9000
+    mtu: 3000
     addresses: [10.0.1.1/24, 172.16.0.1/31]
     queues: 2
     xdp_mode: generic
@@ -57,13 +57,13 @@ func TestParseFull(t *testing.T) {
 		Interfaces: []Interface{
 			{
 				Name: "wan", Driver: "afxdp", Device: "veth-wan", Netns: "ns-wan",
-				MAC: MAC{0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01}, MTU: 9000,
+				MAC: MAC{0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01}, MTU: 3000,
 				Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24"), netip.MustParsePrefix("172.16.0.1/31")},
 				Queues:    2, XDPMode: "generic", BindMode: "copy", RingSize: 4096,
 				Match: Match{DstIP: []netip.Addr{netip.MustParseAddr("10.0.1.1")}, Proto: "udp", DstPort: []uint16{53, 5353}},
 			},
 			{
-				Name: "lan", Driver: "afpacket", Device: "lan", MTU: 1500, Queues: 2, RingSize: DefaultRingSize,
+				Name: "lan", Driver: "afpacket", Device: "lan", Queues: 2, RingSize: DefaultRingSize,
 				Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")},
 			},
 			{Name: "punt", Driver: "tap", Device: "punt", MTU: 1400, Queues: 2},
@@ -98,7 +98,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	ic := c.Interfaces[0]
-	if c.Workers != 1 || c.Socket != DefaultSocket || ic.MTU != DefaultMTU || ic.Device != "x" ||
+	if c.Workers != 1 || c.Socket != DefaultSocket || ic.MTU != 0 || ic.Device != "x" ||
 		ic.Queues != 1 || ic.RingSize != DefaultRingSize || !ic.Match.All || ic.XDPMode != "" || ic.BindMode != "" {
 		t.Fatalf("defaults not filled: %+v %+v", c, ic)
 	}
@@ -161,8 +161,10 @@ func TestErrors(t *testing.T) {
 		{"bad mac hex", "interfaces:\n  - name: a\n    driver: mem\n    mac: 02:00:00:00:00:0g\n", 4, "bad MAC"},
 		{"zero mac", "interfaces:\n  - name: a\n    driver: mem\n    mac: 00:00:00:00:00:00\n", 4, "not a usable address"},
 		{"multicast mac", "interfaces:\n  - name: a\n    driver: mem\n    mac: 01:00:5e:00:00:01\n", 4, "want unicast"},
-		{"mtu low", "interfaces:\n  - name: a\n    driver: mem\n    mtu: 67\n", 4, "67 is out of range 68..9000"},
-		{"mtu high", "interfaces:\n  - name: a\n    driver: mem\n    mtu: 9001\n", 4, "out of range 68..9000"},
+		{"mtu low", "interfaces:\n  - name: a\n    driver: mem\n    mtu: 67\n", 4, "67 is out of range 68..65535"},
+		{"mtu over a buffer", "interfaces:\n  - name: a\n    driver: mem\n    mtu: 3823\n", 4, "mtu 3823 is larger than a packet buffer holds: at most 3822"},
+		{"mtu jumbo", "interfaces:\n  - name: a\n    driver: afxdp\n    mtu: 9000\n", 4, "mtu 9000 is larger than a packet buffer holds"},
+		{"mtu high", "interfaces:\n  - name: a\n    driver: mem\n    mtu: 65536\n", 4, "out of range 68..65535"},
 		{"bad prefix", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [10.0.1.1]\n", 4, `bad address "10.0.1.1"`},
 		{"ipv6 address", "interfaces:\n  - name: a\n    driver: mem\n    addresses:\n      - 2001:db8::1/64\n", 5, "not IPv4"},
 		{"network address", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [10.0.1.0/24]\n", 4, "network address"},

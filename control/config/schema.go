@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"vecnet/pkt"
 )
 
 // ifaceKeys are the keys an interface mapping may have; driverKeys says
@@ -173,9 +175,16 @@ func (w *walker) iface(n *yaml.Node, workers int) (Interface, bool) {
 	if v, ok := m["mac"]; ok {
 		ic.MAC, _ = w.unicastMAC(v, what+": mac")
 	}
-	ic.MTU = DefaultMTU
+	if !IsKernel(ic.Driver) {
+		ic.MTU = DefaultMTU // kernel drivers: 0, the device's MTU (read at start)
+	}
 	if v, ok := m["mtu"]; ok {
-		ic.MTU, _ = w.integer(v, what+": mtu", MinMTU, MaxMTU)
+		if x, ok := w.integer(v, what+": mtu", MinMTU, 65535); ok && x > MaxMTU {
+			w.errorf(v, "%s: mtu %d is larger than a packet buffer holds: at most %d (a %d-byte slot less %d bytes of headroom, an Ethernet header and a VLAN tag)",
+				what, x, MaxMTU, pkt.SlotSize, pkt.Headroom)
+		} else {
+			ic.MTU = x
+		}
 	}
 	if v, ok := m["addresses"]; ok {
 		for _, a := range w.seq(v, what+": addresses", true) {

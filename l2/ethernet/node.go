@@ -94,6 +94,7 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 		}
 		_ = d[13]
 		dst := [6]byte(d[0:6])
+		m.Flags &^= pkt.FlagL2Broadcast
 		if dst != in.MAC {
 			if dst != wire.BroadcastMAC {
 				if dst[0]&1 != 0 {
@@ -103,6 +104,7 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 				}
 				continue
 			}
+			m.Flags |= pkt.FlagL2Broadcast
 		}
 		typ := binary.BigEndian.Uint16(d[12:14])
 		l3 := uint16(wire.EthernetLen)

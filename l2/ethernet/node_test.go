@@ -69,6 +69,7 @@ func TestEthernetInput(t *testing.T) {
 	}{
 		{name: "own MAC ipv4", data: ip4Frame(ourMAC, 10), want: "ip4-input", l3: 14},
 		{name: "broadcast arp", data: arp, want: "arp-input", l3: 14},
+		{name: "broadcast ipv4", data: ip4Frame(wire.BroadcastMAC, 10), want: "ip4-input", l3: 14},
 		{name: "own MAC arp", data: frames.ARP(wire.ARPReply, peerMAC, [4]byte{10, 0, 0, 2}, ourMAC, ourMAC, [4]byte{10, 0, 0, 1}), want: "arp-input", l3: 14},
 		{name: "foreign unicast", data: ip4Frame(otherMAC, 10), want: "drop ethernet-input: not_for_us", counter: "not_for_us"},
 		{name: "multicast", data: ip4Frame(mcastMAC, 10), want: "drop ethernet-input: multicast", counter: "multicast"},
@@ -87,7 +88,7 @@ func TestEthernetInput(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			r := h.Run(graphtest.Packet{Data: tc.data, Meta: pkt.Meta{RxPort: tc.rxPort, VLAN: 99}})
+			r := h.Run(graphtest.Packet{Data: tc.data, Meta: pkt.Meta{RxPort: tc.rxPort, VLAN: 99, Flags: pkt.FlagL2Broadcast}})
 			o := &r.Out[0]
 			if got := o.Where(); got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
@@ -101,6 +102,9 @@ func TestEthernetInput(t *testing.T) {
 			}
 			if o.Next == "" {
 				return
+			}
+			if bc := o.Meta.Flags&pkt.FlagL2Broadcast != 0; bc != (string(tc.data[:6]) == string(wire.BroadcastMAC[:])) {
+				t.Errorf("FlagL2Broadcast %v for destination % x", bc, tc.data[:6])
 			}
 			if o.Meta.L3 != tc.l3 || o.Meta.VLAN != tc.vlan {
 				t.Errorf("L3 %d VLAN %d, want %d %d", o.Meta.L3, o.Meta.VLAN, tc.l3, tc.vlan)

@@ -1,12 +1,19 @@
 // Package ip4 provides the IPv4 forwarding nodes:
 //
-//	ip4-input    validate (version, IHL, lengths, header checksum, addresses),
-//	             cut Ethernet padding, enter the ip4-unicast feature arc
-//	ip4-lookup   longest-prefix match to an adjacency (one FIB snapshot per vector)
+//	ip4-input    validate (version, IHL, lengths, header checksum, addresses,
+//	             martian sources: 127/8, our own), cut Ethernet padding, enter
+//	             the ip4-unicast feature arc
+//	ip4-lookup   longest-prefix match to an adjacency (one FIB snapshot per
+//	             vector); unicast IP from an L2 broadcast is not forwarded
 //	ip4-rewrite  TTL-1 with an incremental checksum, MTU check, MAC rewrite
+//	ip4-frag     packets over the egress MTU without DF cut into fragments
 //	ip4-local    packets for the router itself: ICMP echo answered in place
+//	             (rate-limited), fragments sent to ip4-reassembly
+//	ip4-reassembly  fragments for the host made whole again (per worker,
+//	             bounded, timed out), handed back to ip4-local
 //	icmp4-error  time exceeded, unreachable, fragmentation needed: built in
-//	             place around the offending packet, rate-limited, routed back
+//	             place around the offending packet, rate-limited per class
+//	             of error, routed back
 //
 // Every failure is a named error counter of the node that saw it. The nodes
 // never allocate and read shared state (FIB, interfaces) once per vector.

@@ -10,29 +10,57 @@ import (
 // icmp4-error error codes.
 const (
 	IcmpErrSent = iota
-	IcmpErrRateLimited
 	IcmpErrAboutICMPError
 	IcmpErrFragment
 	IcmpErrBadSource
 	IcmpErrNoSourceAddr
 	IcmpErrNoHeadroom
+	// IcmpErrRateLimited is the first of the per-class rate-limit
+	// counters: IcmpErrRateLimited + an icmpClass.
+	IcmpErrRateLimited
 )
+
+// icmpClass is an ICMP error's rate-limit budget: each class has its own
+// token bucket, so that a flood provoking one kind of error (TTL 1) does
+// not starve another (fragmentation needed, which path MTU discovery
+// needs), as Linux's per-type icmp_ratemask.
+type icmpClass uint8
+
+const (
+	classTimeExceeded icmpClass = iota
+	classFragNeeded
+	classUnreachable
+	classOther
+	numClasses
+)
+
+// classOf returns the budget of an ICMP error of type typ and code code.
+func classOf(typ, code uint8) icmpClass {
+	switch {
+	case typ == wire.ICMPv4TimeExceeded:
+		return classTimeExceeded
+	case typ == wire.ICMPv4DestUnreachable && code == wire.ICMPv4FragNeeded:
+		return classFragNeeded
+	case typ == wire.ICMPv4DestUnreachable:
+		return classUnreachable
+	}
+	return classOther
+}
 
 // RFC 1812 4.3.2.3: an ICMP error carries as much of the original as fits
 // in 576 bytes.
 const maxICMPErrorLen = 576
 
-// ICMPErrorConfig rate-limits the errors one worker sends (a token bucket).
+// ICMPErrorConfig rate-limits the errors one worker sends: one token
+// bucket per class of error (time exceeded, fragmentation needed, other
+// destination unreachable, the rest), each of this shape.
 type ICMPErrorConfig struct {
-	Rate  int // errors per second; default 1000
-	Burst int // bucket depth; default 100
+	Rate  int // errors per second per class; default 1000
+	Burst int // bucket depth per class; default 100
 }
 
 type icmpErrState struct {
-	tokens float64
-	last   int64
-	rate   float64
-	burst  float64
+	budget [numClasses]tokenBucket
 	ipID   uint16
 }
 
@@ -45,26 +73,29 @@ const icmpNextLookup = 1
 // from the receiving interface's address, and routes it back via ip4-lookup.
 // It never answers an ICMP error, a non-first fragment or a bad source.
 func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
-	if cfg.Rate <= 0 {
-		cfg.Rate = 1000
-	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = 100
-	}
+	lim := RateLimit{Rate: cfg.Rate, Burst: cfg.Burst}.orDefault(RateLimit{Rate: 1000, Burst: 100})
 	return graph.Registration{
 		Name: ICMPErrorName,
 		Next: []string{LookupName},
 		Errors: []graph.Error{
 			IcmpErrSent:           {Name: "sent", Help: "ICMP errors sent", Severity: graph.SevInfo},
-			IcmpErrRateLimited:    {Name: "rate_limited", Help: "ICMP error suppressed by the rate limit", Severity: graph.SevWarn},
 			IcmpErrAboutICMPError: {Name: "about_icmp_error", Help: "no ICMP error about an ICMP error", Severity: graph.SevInfo},
 			IcmpErrFragment:       {Name: "non_first_fragment", Help: "no ICMP error about a non-first fragment", Severity: graph.SevInfo},
 			IcmpErrBadSource:      {Name: "bad_source", Help: "no ICMP error to a multicast, broadcast or zero source", Severity: graph.SevInfo},
 			IcmpErrNoSourceAddr:   {Name: "no_source_address", Help: "receiving interface has no IPv4 address to send from"},
 			IcmpErrNoHeadroom:     {Name: "no_headroom", Help: "no room in front of the packet for the error headers"},
+
+			IcmpErrRateLimited + int(classTimeExceeded): {Name: "rate_limited_time_exceeded", Help: "time exceeded suppressed by its rate limit", Severity: graph.SevWarn},
+			IcmpErrRateLimited + int(classFragNeeded):   {Name: "rate_limited_frag_needed", Help: "fragmentation needed suppressed by its rate limit", Severity: graph.SevWarn},
+			IcmpErrRateLimited + int(classUnreachable):  {Name: "rate_limited_unreachable", Help: "destination unreachable suppressed by its rate limit", Severity: graph.SevWarn},
+			IcmpErrRateLimited + int(classOther):        {Name: "rate_limited_other", Help: "other ICMP error suppressed by its rate limit", Severity: graph.SevWarn},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &icmpErrState{rate: float64(cfg.Rate) / 1e9, burst: float64(cfg.Burst), tokens: float64(cfg.Burst), last: n.Graph().Now()}
+			st := &icmpErrState{}
+			for c := range st.budget {
+				st.budget[c] = newBucket(lim, n.Graph().Now())
+			}
+			n.State = st
 			return nil
 		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return icmpError(n, v, ifs.Load()) },
@@ -77,8 +108,9 @@ func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
 func icmpError(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 	st := n.State.(*icmpErrState)
 	now := n.Graph().Now()
-	st.tokens = min(st.burst, st.tokens+float64(now-st.last)*st.rate)
-	st.last = now
+	for c := range st.budget {
+		st.budget[c].refill(now)
+	}
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
@@ -117,18 +149,17 @@ func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i 
 		n.Drop(m, k, IcmpErrNoSourceAddr)
 		return graph.NextDrop
 	}
-	if st.tokens < 1 {
-		n.Drop(m, k, IcmpErrRateLimited)
-		return graph.NextDrop
-	}
 	const hdr = wire.IPv4MinLen + wire.ICMPv4MinLen
 	if int(m.Off)+int(m.L3) < hdr+wire.EthernetLen {
 		n.Drop(m, k, IcmpErrNoHeadroom)
 		return graph.NextDrop
 	}
-	st.tokens--
-	quote := min(len(orig), maxICMPErrorLen-hdr)
 	typ, code, mtu := uint8(m.Aux>>24), uint8(m.Aux>>16), uint16(m.Aux)
+	if c := classOf(typ, code); !st.budget[c].take() {
+		n.Drop(m, k, IcmpErrRateLimited+int(c))
+		return graph.NextDrop
+	}
+	quote := min(len(orig), maxICMPErrorLen-hdr)
 
 	// New layout: [Ethernet][IPv4][ICMP][quote of the original].
 	start := int(m.Off) + int(m.L3) - hdr - wire.EthernetLen

@@ -112,10 +112,10 @@ func TestICMPErrorRateLimit(t *testing.T) {
 		return h.Run(pkts...)
 	}
 	count := func(r *graphtest.Result) (sent, limited uint64) {
-		return r.Counters[graphtest.Label(ICMPErrorName, "sent")], r.Counters[graphtest.Label(ICMPErrorName, "rate_limited")]
+		return r.Counters[graphtest.Label(ICMPErrorName, "sent")], r.Counters[graphtest.Label(ICMPErrorName, "rate_limited_time_exceeded")]
 	}
 	r := burst(5)
-	if s, l := count(r); s != 3 || l != 2 || r.Out[3].Where() != "drop "+graphtest.Label(ICMPErrorName, "rate_limited") {
+	if s, l := count(r); s != 3 || l != 2 || r.Out[3].Where() != "drop "+graphtest.Label(ICMPErrorName, "rate_limited_time_exceeded") {
 		t.Fatalf("burst: sent %d limited %d (%s)", s, l, r.Out[3].Where())
 	}
 	h.Advance(50e6) // half a token
@@ -130,6 +130,45 @@ func TestICMPErrorRateLimit(t *testing.T) {
 	if s, l := count(burst(4)); s != 3 || l != 1 {
 		t.Errorf("after 10s: sent %d limited %d", s, l)
 	}
+}
+
+// TestICMPErrorBudgetPerClass checks that each class of error has its own
+// budget: a TTL-1 flood that exhausts time exceeded leaves fragmentation
+// needed (path MTU discovery) and unreachables their own tokens.
+func TestICMPErrorBudgetPerClass(t *testing.T) {
+	tp := newTopo(t)
+	h := graphtest.New(t, ICMPErrorNode(tp.ifs, ICMPErrorConfig{Rate: 10, Burst: 3}), graphtest.Options{})
+	var flood []graphtest.Packet
+	for range 50 {
+		flood = append(flood, errPacket(frames.Spec{}, wire.ICMPv4TimeExceeded, 0, 0))
+	}
+	r := h.Run(flood...)
+	checkCounters(t, r, map[string]uint64{
+		graphtest.Label(ICMPErrorName, "sent"):                       3,
+		graphtest.Label(ICMPErrorName, "rate_limited_time_exceeded"): 47,
+	})
+	probes := []graphtest.Packet{
+		errPacket(frames.Spec{DF: true}, wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, 1400),
+		errPacket(frames.Spec{}, wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0),
+		errPacket(frames.Spec{}, wire.ICMPv4ParamProblem, 0, 0),
+		errPacket(frames.Spec{}, wire.ICMPv4TimeExceeded, 0, 0),
+	}
+	r = h.Run(probes...)
+	for k, want := range []string{LookupName, LookupName, LookupName, "drop " + graphtest.Label(ICMPErrorName, "rate_limited_time_exceeded")} {
+		if got := r.Out[k].Where(); got != want {
+			t.Errorf("probe %d: %s, want %s", k, got, want)
+		}
+	}
+	// The frag-needed budget runs dry on its own.
+	var pmtu []graphtest.Packet
+	for range 4 {
+		pmtu = append(pmtu, probes[0])
+	}
+	r = h.Run(pmtu...)
+	checkCounters(t, r, map[string]uint64{
+		graphtest.Label(ICMPErrorName, "sent"):                     2,
+		graphtest.Label(ICMPErrorName, "rate_limited_frag_needed"): 2,
+	})
 }
 
 func TestICMPErrorAllocs(t *testing.T) {

@@ -2,6 +2,7 @@ package ip4
 
 import (
 	"vecnet/graph"
+	"vecnet/iface"
 	"vecnet/pkt"
 	"vecnet/wire"
 )
@@ -16,6 +17,8 @@ const (
 	InErrBadSource
 	InErrMulticast
 	InErrBroadcast
+	InErrLoopbackSource
+	InErrOwnSource
 )
 
 var inputErrors = []graph.Error{
@@ -27,6 +30,9 @@ var inputErrors = []graph.Error{
 	InErrBadSource:   {Name: "bad_source", Help: "source is multicast, broadcast or 0.0.0.0/8"},
 	InErrMulticast:   {Name: "multicast", Help: "multicast destination (not supported)", Severity: graph.SevWarn},
 	InErrBroadcast:   {Name: "broadcast", Help: "limited broadcast destination", Severity: graph.SevWarn},
+	// Martian sources (RFC 1812 5.3.7), see martianSource.
+	InErrLoopbackSource: {Name: "loopback_source", Help: "source in 127.0.0.0/8 on the wire (martian)", Severity: graph.SevWarn},
+	InErrOwnSource:      {Name: "own_source", Help: "source is one of our own addresses (martian, spoofed or looped)", Severity: graph.SevWarn},
 }
 
 // parseErrCode maps a wire.IPv4Error to an ip4-input error code.
@@ -42,8 +48,9 @@ var parseErrCode = [...]int{
 const inNextLookup = 1
 
 // InputNode returns ip4-input. Valid packets enter the ip4-unicast arc,
-// whose end is ip4-lookup.
-func InputNode() graph.Registration {
+// whose end is ip4-lookup. ifs gives the router's own addresses, which no
+// packet from the wire may use as its source.
+func InputNode(ifs *iface.Table) graph.Registration {
 	var arc int
 	return graph.Registration{
 		Name:   InputName,
@@ -53,7 +60,7 @@ func InputNode() graph.Registration {
 			arc, err = n.Graph().ArcID(UnicastArc)
 			return err
 		},
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return input(n, v, arc) },
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return input(n, v, arc, ifs.Load()) },
 		Format: formatIP,
 	}
 }
@@ -63,7 +70,7 @@ func InputNode() graph.Registration {
 // compiler does not inline calls inside a closure whose enclosing function
 // was itself inlined, as the registration constructors are (golang/go#81380):
 // in a closure, every Arena and wire accessor would stay a call.
-func input(n *graph.Node, v *pkt.Vector, arc int) int {
+func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
 	a := n.Arena()
 	cnt := v.Len
 	port, next := -1, uint16(0) // the last ArcStart answer and its port
@@ -81,6 +88,10 @@ func input(n *graph.Node, v *pkt.Vector, arc int) int {
 		// Addresses as numbers: the compiler keeps them in registers.
 		if src := ip.SrcBits(); src >= 224<<24 || src < 1<<24 {
 			n.Drop(m, k, InErrBadSource)
+			continue
+		}
+		if e := martianSource(ip.SrcBits(), set); e >= 0 {
+			n.Drop(m, k, e)
 			continue
 		}
 		if dst := ip.DstBits(); dst >= 224<<24 {

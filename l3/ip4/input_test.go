@@ -12,7 +12,7 @@ import (
 
 func inputHarness(t *testing.T) *graphtest.Harness {
 	arc := graph.Arc{Name: UnicastArc, Start: InputName, End: LookupName, Features: []graph.Feature{{Node: "acl"}}}
-	return graphtest.New(t, InputNode(), graphtest.Options{Arcs: []graph.Arc{arc}})
+	return graphtest.New(t, InputNode(newTopo(t).ifs), graphtest.Options{Arcs: []graph.Arc{arc}})
 }
 
 func TestIP4Input(t *testing.T) {
@@ -38,6 +38,11 @@ func TestIP4Input(t *testing.T) {
 		{"source broadcast", ipFrame([4]byte{255, 255, 255, 255}, remote, frames.Spec{}), "bad_source"},
 		{"destination multicast", ipFrame(host0, [4]byte{239, 1, 1, 1}, frames.Spec{}), "multicast"},
 		{"destination class E", ipFrame(host0, [4]byte{240, 1, 1, 1}, frames.Spec{}), "multicast"},
+		{"source loopback", ipFrame([4]byte{127, 0, 0, 1}, remote, frames.Spec{}), "loopback_source"},
+		{"source loopback 127/8", ipFrame([4]byte{127, 200, 1, 2}, addr0, frames.Spec{}), "loopback_source"},
+		{"source is our address", ipFrame(addr0, remote, frames.Spec{}), "own_source"},
+		{"source is our other address", ipFrame(addr1, addr0, frames.Spec{}), "own_source"},
+		{"source next to ours", ipFrame([4]byte{10, 0, 0, 3}, remote, frames.Spec{}), LookupName},
 		{"limited broadcast", ipFrame(host0, [4]byte{255, 255, 255, 255}, frames.Spec{}), "broadcast"},
 	}
 	for _, tc := range tests {

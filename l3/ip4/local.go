@@ -8,19 +8,20 @@ import (
 
 // ip4-local error codes.
 const (
-	LocErrFragment = iota
-	LocErrBadICMP
+	LocErrBadICMP = iota
 	LocErrBadICMPChecksum
 	LocErrEchoReplied
 	LocErrICMPOther
 	LocErrNoListener
 	LocErrProtoUnreachable
 	LocErrUDPShort
+	LocErrEchoRateLimited
 )
 
 const (
 	locNextLookup = 1 + iota
 	locNextICMPError
+	locNextReassembly
 	locNextUDP
 )
 
@@ -33,17 +34,30 @@ type LocalConfig struct {
 	// requests, checksum verified (the host stack's error delivery to
 	// sockets). When empty they are counted as icmp_other and dropped.
 	ICMPNode string
+	// Echo limits the echo replies one worker sends (a token bucket);
+	// default DefaultEchoLimit. Requests over the limit are counted and
+	// dropped.
+	Echo RateLimit
+}
+
+// DefaultEchoLimit is LocalConfig.Echo's default.
+var DefaultEchoLimit = RateLimit{Rate: 1000, Burst: 100}
+
+// localState is one worker's ip4-local state.
+type localState struct {
+	echo tokenBucket
 }
 
 // DefaultTTL is the TTL of packets the router originates.
 const DefaultTTL = 64
 
 // LocalNode returns ip4-local: packets addressed to one of the router's
-// addresses. ICMP echo requests are turned into replies in place and routed
+// addresses. Fragments go to ip4-reassembly, which hands whole datagrams
+// back. ICMP echo requests are turned into replies in place and routed
 // back through ip4-lookup; UDP goes to cfg.UDPNode or gets port unreachable;
 // TCP is counted and dropped; other protocols get protocol unreachable.
 func LocalNode(cfg LocalConfig) graph.Registration {
-	next := []string{LookupName, ICMPErrorName}
+	next := []string{LookupName, ICMPErrorName, ReassemblyName}
 	if cfg.UDPNode != "" {
 		next = append(next, cfg.UDPNode)
 	}
@@ -53,11 +67,11 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 		icmpEdge = uint16(len(next)) // edges are 1..len(next)
 	}
 	udp := cfg.UDPNode != ""
+	echo := cfg.Echo.orDefault(DefaultEchoLimit)
 	return graph.Registration{
 		Name: LocalName,
 		Next: next,
 		Errors: []graph.Error{
-			LocErrFragment:         {Name: "fragment", Help: "fragment for the host (reassembly not implemented)", Severity: graph.SevWarn},
 			LocErrBadICMP:          {Name: "icmp_too_short", Help: "ICMP message shorter than 8 bytes"},
 			LocErrBadICMPChecksum:  {Name: "icmp_bad_checksum", Help: "ICMP checksum is wrong"},
 			LocErrEchoReplied:      {Name: "echo_replies", Help: "ICMP echo requests answered", Severity: graph.SevInfo},
@@ -65,6 +79,11 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			LocErrNoListener:       {Name: "tcp_no_listener", Help: "TCP segment for the host, no TCP stack here", Severity: graph.SevWarn},
 			LocErrProtoUnreachable: {Name: "proto_unreachable", Help: "protocol not handled by the host (unreachable sent)", Severity: graph.SevWarn},
 			LocErrUDPShort:         {Name: "udp_port_unreachable", Help: "UDP for the host with no listener (port unreachable sent)", Severity: graph.SevWarn},
+			LocErrEchoRateLimited:  {Name: "echo_rate_limited", Help: "ICMP echo request not answered: echo reply rate limit", Severity: graph.SevWarn},
+		},
+		Init: func(n *graph.Node) error {
+			n.State = &localState{echo: newBucket(echo, n.Graph().Now())}
+			return nil
 		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v, udp, icmpEdge) },
 		Format: formatIP,
@@ -76,18 +95,20 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 // locNextUDP); icmpEdge is the edge for ICMP other than echo requests, or
 // NextDrop.
 func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
+	st := n.State.(*localState)
+	st.echo.refill(n.Graph().Now())
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
 		ip := wire.IPv4(a.Data(i)[m.L3:])
-		if ip.IsFragment() {
-			n.Drop(m, k, LocErrFragment)
+		if ip.IsFragment() { // counted by ip4-reassembly
+			n.Nexts[k] = locNextReassembly
 			continue
 		}
 		switch ip.Protocol() {
 		case wire.IPProtoICMP:
-			n.Nexts[k] = localICMP(n, m, k, ip, icmpEdge)
+			n.Nexts[k] = localICMP(n, st, m, k, ip, icmpEdge)
 		case wire.IPProtoUDP:
 			if udp {
 				n.Nexts[k] = locNextUDP
@@ -111,7 +132,7 @@ func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
 // localICMP answers an echo request in place and returns the next edge.
 // Messages other than echo requests go to edge other when it is not
 // NextDrop.
-func localICMP(n *graph.Node, m *pkt.Meta, k int, ip wire.IPv4, other uint16) uint16 {
+func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv4, other uint16) uint16 {
 	icmp, ok := wire.ParseICMPv4(ip.Payload())
 	if !ok {
 		n.Drop(m, k, LocErrBadICMP)
@@ -127,6 +148,10 @@ func localICMP(n *graph.Node, m *pkt.Meta, k int, ip wire.IPv4, other uint16) ui
 			return other
 		}
 		n.Drop(m, k, LocErrICMPOther)
+		return graph.NextDrop
+	}
+	if !st.echo.take() {
+		n.Drop(m, k, LocErrEchoRateLimited)
 		return graph.NextDrop
 	}
 	// Type 8 -> 0 in the first 16-bit word (type, code): incremental update.

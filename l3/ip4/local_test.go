@@ -28,8 +28,8 @@ func TestIP4Local(t *testing.T) {
 		aux     uint32
 	}{
 		{name: "echo request", p: icmp(wire.ICMPv4Echo), want: LookupName, counter: "echo_replies"},
-		{name: "fragment MF", p: edit(icmp(wire.ICMPv4Echo), func(ip wire.IPv4) { ip[6] |= 0x20 }), want: "drop", counter: "fragment"},
-		{name: "fragment offset", p: edit(ipFrame(host0, addr0, frames.Spec{}), func(ip wire.IPv4) { ip[7] = 1 }), want: "drop", counter: "fragment"},
+		{name: "fragment MF", p: edit(icmp(wire.ICMPv4Echo), func(ip wire.IPv4) { ip[6] |= 0x20 }), want: ReassemblyName},
+		{name: "fragment offset", p: edit(ipFrame(host0, addr0, frames.Spec{}), func(ip wire.IPv4) { ip[7] = 1 }), want: ReassemblyName},
 		{name: "icmp too short", p: func() graphtest.Packet {
 			p := edit(icmp(wire.ICMPv4Echo), func(ip wire.IPv4) { ip.SetTotalLen(20 + 7) })
 			p.Data = p.Data[:14+27]
@@ -100,4 +100,31 @@ func TestIP4LocalAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { h.Send(LocalName, pkts...) }); n != 0 {
 		t.Errorf("%v allocations per vector", n)
 	}
+}
+
+// TestIP4LocalEchoRateLimit checks that echo replies have a budget: a
+// flood of requests gets Burst replies, the rest counted, and the budget
+// refills with the clock.
+func TestIP4LocalEchoRateLimit(t *testing.T) {
+	h := graphtest.New(t, LocalNode(LocalConfig{Echo: RateLimit{Rate: 10, Burst: 4}}), graphtest.Options{})
+	flood := func(k int) *graphtest.Result {
+		pkts := make([]graphtest.Packet, k)
+		for j := range pkts {
+			pkts[j] = ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoICMP, Payload: 56})
+		}
+		return h.Run(pkts...)
+	}
+	r := flood(30)
+	checkCounters(t, r, map[string]uint64{
+		graphtest.Label(LocalName, "echo_replies"):      4,
+		graphtest.Label(LocalName, "echo_rate_limited"): 26,
+	})
+	if got := r.Out[29].Where(); got != "drop "+graphtest.Label(LocalName, "echo_rate_limited") {
+		t.Errorf("last request: %s", got)
+	}
+	h.Advance(200e6) // two tokens
+	checkCounters(t, flood(3), map[string]uint64{
+		graphtest.Label(LocalName, "echo_replies"):      2,
+		graphtest.Label(LocalName, "echo_rate_limited"): 1,
+	})
 }

@@ -10,6 +10,7 @@ import (
 // ip4-lookup error codes.
 const (
 	LookupNoRoute = iota
+	LookupL2Broadcast
 )
 
 const (
@@ -23,9 +24,12 @@ const (
 // longest-prefix match per packet, ECMP by a hash of the addresses.
 func LookupNode(table *fib.Table) graph.Registration {
 	return graph.Registration{
-		Name:   LookupName,
-		Next:   []string{RewriteName, LocalName, GleanName, ICMPErrorName},
-		Errors: []graph.Error{LookupNoRoute: {Name: "no_route", Help: "no route to the destination (net unreachable sent)", Severity: graph.SevWarn}},
+		Name: LookupName,
+		Next: []string{RewriteName, LocalName, GleanName, ICMPErrorName},
+		Errors: []graph.Error{
+			LookupNoRoute:     {Name: "no_route", Help: "no route to the destination (net unreachable sent)", Severity: graph.SevWarn},
+			LookupL2Broadcast: {Name: "l2_broadcast", Help: "unicast IP in an Ethernet broadcast frame not for us: not forwarded (RFC 1812 5.3.4)", Severity: graph.SevWarn},
+		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return lookup(n, v, table.Load()) },
 		Format: formatIP,
 	}
@@ -46,7 +50,12 @@ func lookup(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 		m.Hash = h
 		ai := view.Lookup(dst, h)
 		m.Adj = uint32(ai)
-		switch view.Adj(ai).Kind {
+		kind := view.Adj(ai).Kind
+		if m.Flags&(pkt.FlagL2Broadcast|pkt.FlagLocal) == pkt.FlagL2Broadcast && kind != fib.AdjLocal {
+			n.Drop(m, k, LookupL2Broadcast)
+			continue
+		}
+		switch kind {
 		case fib.AdjRewrite:
 			n.Nexts[k] = lookNextRewrite
 		case fib.AdjLocal:

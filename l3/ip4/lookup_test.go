@@ -6,6 +6,7 @@ import (
 	"vecnet/graph/graphtest"
 	"vecnet/internal/frames"
 	"vecnet/l3/fib"
+	"vecnet/pkt"
 	"vecnet/wire"
 )
 
@@ -64,5 +65,42 @@ func TestIP4LookupAllocs(t *testing.T) {
 	pkts = append(pkts, ipFrame(host0, addr0, frames.Spec{}), ipFrame(host0, far, frames.Spec{}))
 	if n := testing.AllocsPerRun(100, func() { h.Send(LookupName, pkts...) }); n != 0 {
 		t.Errorf("%v allocations per vector", n)
+	}
+}
+
+// TestIP4LookupL2Broadcast checks RFC 1812 5.3.4: a unicast IP packet that
+// came in an Ethernet broadcast frame is not forwarded (nor gleaned for, nor
+// answered with an unreachable), but may still be for us; what we originate
+// in its buffer (an echo reply) is sent.
+func TestIP4LookupL2Broadcast(t *testing.T) {
+	tp := newTopo(t)
+	tests := []struct {
+		name  string
+		dst   [4]byte
+		flags uint16
+		want  string
+	}{
+		{"forward", remote, pkt.FlagL2Broadcast, "drop " + graphtest.Label(LookupName, "l2_broadcast")},
+		{"glean", host0, pkt.FlagL2Broadcast, "drop " + graphtest.Label(LookupName, "l2_broadcast")},
+		{"no route", far, pkt.FlagL2Broadcast, "drop " + graphtest.Label(LookupName, "l2_broadcast")},
+		{"for us", addr0, pkt.FlagL2Broadcast, LocalName},
+		{"our reply in its buffer", remote, pkt.FlagL2Broadcast | pkt.FlagLocal, RewriteName},
+		{"unicast frame", remote, 0, RewriteName},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := graphtest.New(t, LookupNode(tp.fib), graphtest.Options{})
+			p := ipFrame(host0, tc.dst, frames.Spec{})
+			p.Meta.Flags = tc.flags
+			r := h.Run(p)
+			if got := r.Out[0].Where(); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			if tc.want[0] == 'd' {
+				checkCounters(t, r, one(LookupName, "l2_broadcast"))
+			} else {
+				checkCounters(t, r, nil)
+			}
+		})
 	}
 }

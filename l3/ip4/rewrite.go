@@ -18,18 +18,21 @@ const (
 const (
 	rwNextOutput = 1 + iota
 	rwNextICMPError
+	rwNextFrag
 )
 
 // RewriteNode returns ip4-rewrite: TTL-1 with an RFC 1624 checksum update,
 // the MTU check, and the adjacency's Ethernet header written in front of the
-// IP header (a VLAN tag received is removed).
+// IP header (a VLAN tag received is removed). A packet larger than the
+// egress MTU gets fragmentation needed when it has DF, and otherwise is
+// rewritten and handed to ip4-frag with the MTU in Meta.Aux.
 func RewriteNode(table *fib.Table) graph.Registration {
 	return graph.Registration{
 		Name: RewriteName,
-		Next: []string{OutputName, ICMPErrorName},
+		Next: []string{OutputName, ICMPErrorName, FragName},
 		Errors: []graph.Error{
 			RwErrTTLExpired: {Name: "ttl_expired", Help: "TTL <= 1 on forwarding (time exceeded sent)", Severity: graph.SevWarn},
-			RwErrMTU:        {Name: "mtu_exceeded", Help: "packet larger than the egress MTU without DF (fragmentation not implemented)"},
+			RwErrMTU:        {Name: "mtu_exceeded", Help: "packet we originate with DF larger than the egress MTU"},
 			RwErrStaleAdj:   {Name: "stale_adjacency", Help: "adjacency vanished between lookup and rewrite"},
 			RwErrFragNeeded: {Name: "fragmentation_needed", Help: "DF packet larger than the egress MTU (frag-needed sent)", Severity: graph.SevWarn},
 		},
@@ -63,15 +66,20 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 			n.Nexts[k] = rwNextICMPError
 			continue
 		}
+		next := uint16(rwNextOutput)
 		if ip.TotalLen() > adj.MTU {
 			if ip.DontFragment() {
+				if local {
+					n.Drop(m, k, RwErrMTU)
+					continue
+				}
 				n.Count(RwErrFragNeeded, 1)
 				m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, adj.MTU)
 				n.Nexts[k] = rwNextICMPError
-			} else {
-				n.Drop(m, k, RwErrMTU)
+				continue
 			}
-			continue
+			m.Aux = uint32(adj.MTU)
+			next = rwNextFrag
 		}
 		if !local {
 			ip.DecTTL()
@@ -84,7 +92,7 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 			m.L4 -= uint16(off)
 		}
 		m.TxPort = adj.Port
-		n.Nexts[k] = rwNextOutput
+		n.Nexts[k] = next
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt

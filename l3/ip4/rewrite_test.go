@@ -37,7 +37,9 @@ func TestIP4Rewrite(t *testing.T) {
 		{name: "at mtu", p: fwd(frames.Spec{Payload: big - 1, DF: true}), want: OutputName, ttl: 63},
 		{name: "over mtu with df", p: fwd(frames.Spec{Payload: big, DF: true}), want: ICMPErrorName, counter: "fragmentation_needed",
 			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, 1400), ttl: 64},
-		{name: "over mtu without df", p: fwd(frames.Spec{Payload: big}), want: "drop " + graphtest.Label(RewriteName, "mtu_exceeded"), counter: "mtu_exceeded"},
+		{name: "over mtu without df is fragmented", p: fwd(frames.Spec{Payload: big}), want: FragName, aux: 1400, ttl: 63},
+		{name: "local over mtu is fragmented", p: local(fwd(frames.Spec{Payload: big})), want: FragName, aux: 1400, ttl: 64},
+		{name: "local over mtu with df", p: local(fwd(frames.Spec{Payload: big, DF: true})), want: "drop " + graphtest.Label(RewriteName, "mtu_exceeded"), counter: "mtu_exceeded"},
 		{name: "stale adjacency", p: func() graphtest.Packet { p := fwd(frames.Spec{}); p.Meta.Adj = tp.adj(host0); return p }(),
 			want: "drop " + graphtest.Label(RewriteName, "stale_adjacency"), counter: "stale_adjacency"},
 		{name: "adjacency out of view", p: func() graphtest.Packet { p := fwd(frames.Spec{}); p.Meta.Adj = 1 << 30; return p }(),
@@ -72,6 +74,9 @@ func TestIP4Rewrite(t *testing.T) {
 					t.Errorf("packet for icmp4-error changed")
 				}
 				return
+			}
+			if o.Next == FragName && o.Meta.Aux != tc.aux {
+				t.Errorf("Aux %#x, want the MTU %d", o.Meta.Aux, tc.aux)
 			}
 			want := append([]byte(nil), peer1MAC[:]...)
 			want = append(append(want, mac1[:]...), 0x08, 0x00)
