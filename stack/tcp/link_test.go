@@ -76,7 +76,9 @@ func newLink(t testing.TB, seed uint64, cfg Config) *link {
 	return l
 }
 
-func (l *link) ap(i int, port uint16) netip.AddrPort { return netip.AddrPortFrom(l.hosts[i].addr, port) }
+func (l *link) ap(i int, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(l.hosts[i].addr, port)
+}
 
 func (l *link) transmit(h *host, src, dst netip.AddrPort, seg []byte) {
 	if l.record {

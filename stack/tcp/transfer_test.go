@@ -59,11 +59,11 @@ func randomData(seed uint64, n int) []byte {
 
 func TestBulkTransfer(t *testing.T) {
 	cases := []struct {
-		name                 string
-		loss, dup, reorder   float64
-		cfg                  Config
-		size                 int
-		seed                 uint64
+		name               string
+		loss, dup, reorder float64
+		cfg                Config
+		size               int
+		seed               uint64
 	}{
 		{name: "clean", size: 4 << 20, seed: 1},
 		{name: "loss1%", loss: 0.01, size: 4 << 20, seed: 2},
