@@ -7,6 +7,7 @@ const (
 	flagSYN = wire.TCPFlagSYN
 	flagRST = wire.TCPFlagRST
 	flagACK = wire.TCPFlagACK
+	flagPSH = wire.TCPFlagPSH
 )
 
 // segmentArrives processes a segment for c (RFC 9293 section 3.10.7, with
