@@ -227,8 +227,12 @@ func (l *Listener) cookieACK(s *Segment, k *connKey) bool {
 			ok = true
 		}
 	}
-	if !ok || len(l.queue) >= l.backlog {
+	if !ok {
 		return false
+	}
+	if len(l.queue) >= l.backlog {
+		e.count(ErrBacklogFull) // valid, but no room: the peer retransmits
+		return true
 	}
 	c, err := e.newConn(*k, s.Dst, s.Src)
 	if err != nil {

@@ -141,15 +141,16 @@ func (c *Conn) output() {
 	}
 	if c.probe {
 		c.probe = false
-		if avail := c.snd.len - c.sndNxt.Sub(c.sndBase); avail > 0 {
-			// A zero-window probe carries one byte of new data (RFC 9293
-			// 3.8.6.1); the receiver acknowledges it or not, but answers.
-			// A small window is used whole (the SWS override).
-			n := max(1, min(avail, c.sndWnd, c.smss()))
-			if c.send(c.sndNxt, 0, n) {
-				if c.sndWnd == 0 {
-					c.e.count(StatZeroWindowProbe)
-				}
+		if avail := c.snd.len - c.sndNxt.Sub(c.sndBase); avail > 0 && c.sndUna == c.sndMax {
+			if c.sndWnd == 0 {
+				// A zero-window probe: an old sequence number without
+				// data, which the receiver answers with its window (as
+				// Linux does; RFC 9293 3.8.6.1 allows one byte of data
+				// too, but that byte would then count as in flight).
+				c.e.count(StatZeroWindowProbe)
+				sent = c.send(c.sndUna-1, 0, 0) || sent
+			} else if n := min(avail, c.sndWnd, c.smss()); c.send(c.sndNxt, 0, n) {
+				// The sender SWS override: a small window is used whole.
 				c.sndNxt = c.sndNxt.Add(n)
 				c.sndMax = seqMax(c.sndMax, c.sndNxt)
 				sent = true
