@@ -227,7 +227,9 @@ func TestZeroWindowProbe(t *testing.T) {
 		t.Fatalf("state %v", c.State())
 	}
 	// Lose the server's window updates: the probes find the open window.
-	l.drop = func(from int, seg wire.TCP) bool { return from == 1 && len(seg.Payload()) == 0 && l.clock.t < 1e12+30e9 }
+	l.drop = func(from int, seg wire.TCP) bool {
+		return from == 1 && len(seg.Payload()) == 0 && l.clock.t < 1e12+30e9
+	}
 	var got bytes.Buffer
 	buf := make([]byte, 4096)
 	if !l.run(600e9, func() bool { return got.Len() == len(data) }, func() {

@@ -10,8 +10,12 @@ import (
 // the only input.
 type setup func(t *testing.T) (*link, *Conn)
 
+// frozenCfg is the configuration setups use (the fuzz target turns
+// timestamps on).
+var frozenCfg = Config{NoTimestamps: true}
+
 func frozen(t *testing.T) *link {
-	l := newLink(t, 42, Config{NoTimestamps: true})
+	l := newLink(t, 42, frozenCfg)
 	l.record = true
 	return l
 }
