@@ -61,6 +61,7 @@ type Conn struct {
 	allIndex      int
 	reserved      int
 	listener      *Listener // passive open, until accepted
+	context       any
 	dirty         bool
 	events        Event
 
@@ -178,6 +179,13 @@ func (e *Engine) newConn(k connKey, local, remote netip.AddrPort) (*Conn, error)
 	c.cc.init(e.cfg.Congestion, e.mssFor())
 	return c, nil
 }
+
+// SetContext attaches the layer above's object (its socket) to c, for
+// Notify to find without a lookup.
+func (c *Conn) SetContext(v any) { c.context = v }
+
+// Context returns what SetContext attached.
+func (c *Conn) Context() any { return c.context }
 
 // State returns the connection state.
 func (c *Conn) State() State { return c.state }

@@ -347,9 +347,14 @@ func (c *Conn) finAcked() {
 	}
 }
 
-// enterTimeWait starts TIME-WAIT's 2*MSL.
+// enterTimeWait starts TIME-WAIT's 2*MSL. The send buffer (empty: the
+// FIN was acknowledged) goes back to the budget at once; the receive
+// buffer stays for what the application has not read yet.
 func (c *Conn) enterTimeWait() {
 	c.setState(StateTimeWait)
+	c.e.budget.release(len(c.snd.buf))
+	c.reserved -= len(c.snd.buf)
+	c.snd = byteRing{}
 	c.rtoAt, c.persistAt, c.keepAt = never, never, never
 	c.closeAt = c.e.now + 2*c.e.cfg.MSL
 }

@@ -35,8 +35,13 @@ type host struct {
 	flushes int
 }
 
-func (h *host) Buffer(n int) []byte { return h.scratch[:n] }
-func (h *host) Flush()              { h.flushes++ }
+func (h *host) Buffer(n int) []byte {
+	if h.l.noBuf > 0 && h.l.rng.Float64() < h.l.noBuf {
+		return nil
+	}
+	return h.scratch[:n]
+}
+func (h *host) Flush() { h.flushes++ }
 func (h *host) Send(src, dst netip.AddrPort, seg []byte) {
 	if len(seg) == 0 {
 		return
@@ -56,6 +61,7 @@ type link struct {
 	loss    float64
 	dup     float64
 	reorder float64
+	noBuf   float64 // probability that Output has no buffer
 	record  bool
 	drop    func(from int, seg wire.TCP) bool
 	q       []packet

@@ -64,7 +64,8 @@ func (l *Listener) Close() {
 	e := l.e
 	e.now = e.clock.Now()
 	delete(e.listeners, l.addr.Port())
-	for _, c := range e.all {
+	for i := len(e.all) - 1; i >= 0; i-- { // backwards: terminate moves the last entry to i
+		c := e.all[i]
 		if c.listener == l && c.state != StateClosed {
 			c.listener = nil
 			c.sendRST(c.sndNxt)

@@ -74,6 +74,8 @@ func (c *Conn) send(seq Seq, flags uint8, n int) bool {
 	if ok {
 		c.ackNow, c.unackedSegs, c.delackAt = false, 0, never
 		c.lastAckSent = c.rcvNxt
+	} else if c.delackAt == never {
+		c.delackAt = e.now + e.cfg.DelayedACK // try the ACK again
 	}
 	return ok
 }

@@ -62,6 +62,9 @@ func (r *byteRing) read(p []byte) int {
 // discard consumes n stored bytes.
 func (r *byteRing) discard(n int) {
 	n = min(n, r.len)
+	if n <= 0 {
+		return
+	}
 	r.len -= n
 	r.head = (r.head + n) % len(r.buf)
 }

@@ -479,3 +479,49 @@ func TestBudget(t *testing.T) {
 		t.Fatalf("dial past the budget: %v", err)
 	}
 }
+
+func TestListenerClose(t *testing.T) {
+	l := newLink(t, 28, Config{})
+	ln, _ := l.hosts[1].e.Listen(l.ap(1, 80), 8)
+	var cs []*Conn
+	for i := range 3 {
+		c, _ := l.hosts[0].e.Dial(l.ap(0, uint16(43000+i)), l.ap(1, 80))
+		cs = append(cs, c)
+	}
+	if !l.run(10e9, func() bool { return len(ln.queue) == 3 }, nil) {
+		t.Fatal("connections not queued")
+	}
+	// One more stays in SYN-RECEIVED: its ACK is lost.
+	l.drop = func(from int, seg wire.TCP) bool { return from == 0 && seg.SrcPort() == 43009 && seg.Flags() == flagACK }
+	c, _ := l.hosts[0].e.Dial(l.ap(0, 43009), l.ap(1, 80))
+	if !l.run(10e9, func() bool { return ln.pending == 1 && c.State() == StateEstablished }, nil) {
+		t.Fatal("no connection in SYN-RECEIVED")
+	}
+	l.drop = nil
+	ln.Close()
+	if l.hosts[1].e.Conns() != 0 {
+		t.Fatalf("%d connections left after the listener closed", l.hosts[1].e.Conns())
+	}
+	if _, err := ln.Accept(); err != ErrClosed {
+		t.Fatalf("accept on a closed listener: %v", err)
+	}
+	cs = append(cs, c)
+	if !l.run(10e9, func() bool {
+		for _, c := range cs {
+			if c.State() != StateClosed {
+				return false
+			}
+		}
+		return true
+	}, nil) {
+		t.Fatal("clients not reset")
+	}
+	for _, c := range cs {
+		if c.Err() != ErrReset {
+			t.Fatalf("client err %v", c.Err())
+		}
+	}
+	if _, err := l.hosts[1].e.Listen(l.ap(1, 80), 8); err != nil {
+		t.Fatalf("listen again: %v", err)
+	}
+}

@@ -59,11 +59,11 @@ func randomData(seed uint64, n int) []byte {
 
 func TestBulkTransfer(t *testing.T) {
 	cases := []struct {
-		name               string
-		loss, dup, reorder float64
-		cfg                Config
-		size               int
-		seed               uint64
+		name                      string
+		loss, dup, reorder, noBuf float64
+		cfg                       Config
+		size                      int
+		seed                      uint64
 	}{
 		{name: "clean", size: 4 << 20, seed: 1},
 		{name: "loss1%", loss: 0.01, size: 4 << 20, seed: 2},
@@ -71,13 +71,14 @@ func TestBulkTransfer(t *testing.T) {
 		{name: "loss5%-reorder-dup", loss: 0.05, dup: 0.02, reorder: 0.05, size: 2 << 20, seed: 4},
 		{name: "loss1%-newreno-nosack", loss: 0.01, size: 2 << 20, seed: 5, cfg: Config{Congestion: NewReno, NoSACK: true}},
 		{name: "loss5%-newreno-nosack-nots", loss: 0.05, size: 1 << 20, seed: 6, cfg: Config{Congestion: NewReno, NoSACK: true, NoTimestamps: true}},
+		{name: "loss1%-no-buffer2%", loss: 0.01, noBuf: 0.02, size: 1 << 20, seed: 8},
 		{name: "small-buffers", loss: 0.02, size: 1 << 20, seed: 7, cfg: Config{SendBuffer: 8 << 10, RecvBuffer: 6 << 10}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newLink(t, tc.seed, tc.cfg)
 			c, s, _ := l.connect(t, 80)
-			l.loss, l.dup, l.reorder = tc.loss, tc.dup, tc.reorder
+			l.loss, l.dup, l.reorder, l.noBuf = tc.loss, tc.dup, tc.reorder, tc.noBuf
 			data := randomData(tc.seed, tc.size)
 			p := &pipe{w: c, r: s, data: data}
 			start := l.clock.t

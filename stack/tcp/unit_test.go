@@ -69,7 +69,7 @@ func TestOOOList(t *testing.T) {
 		t.Fatalf("ranges %v", l.r[:l.n])
 	}
 	var b [wire.TCPMaxSACKBlocks]wire.SACKBlock
-	if n := l.blocks(&b); n != 2 || b[0] != (wire.SACKBlock{30, 60}) || b[1] != (wire.SACKBlock{10, 25}) {
+	if n := l.blocks(&b); n != 2 || b[0] != (wire.SACKBlock{Left: 30, Right: 60}) || b[1] != (wire.SACKBlock{Left: 10, Right: 25}) {
 		t.Fatalf("blocks %v: the most recent first", b[:n])
 	}
 	if nxt := l.advance(10); nxt != 25 || l.n != 1 {
@@ -86,7 +86,7 @@ func TestOOOList(t *testing.T) {
 func TestScoreboard(t *testing.T) {
 	c := &Conn{mss: 1000, sndUna: 0, sndMax: 10000}
 	var s scoreboard
-	o := wire.TCPOptions{NSACK: 3, SACK: [4]wire.SACKBlock{{2000, 3000}, {4000, 7000}, {9000, 11000}}}
+	o := wire.TCPOptions{NSACK: 3, SACK: [4]wire.SACKBlock{{Left: 2000, Right: 3000}, {Left: 4000, Right: 7000}, {Left: 9000, Right: 11000}}}
 	if !s.update(&o, 0, 10000) || s.n != 2 {
 		t.Fatalf("update: %v (a block past sndMax is ignored)", s.r[:s.n])
 	}
