@@ -202,7 +202,7 @@ func TestTimeWaitReuse(t *testing.T) {
 func TestZeroWindowProbe(t *testing.T) {
 	l := newLink(t, 18, Config{RecvBuffer: 16 << 10})
 	c, s, _ := l.connect(t, 80)
-	data := randomData(18, 100<<10)
+	data := randomData(18, 400<<10)
 	off := 0
 	write := func() {
 		n, _ := c.Write(data[off:])
@@ -212,8 +212,17 @@ func TestZeroWindowProbe(t *testing.T) {
 	// with a growing interval.
 	l.run(2e9, func() bool { return false }, write)
 	e := l.hosts[0].e
-	if c.sndWnd != 0 || s.Readable() != 16<<10 {
-		t.Fatalf("window %d, server holds %d", c.sndWnd, s.Readable())
+	// The slow reader throttles the sender through the window: the
+	// server holds its receive buffer's worth, the rest waits in the
+	// client's send buffer, Write would block, the budgets are unchanged.
+	if c.sndWnd != 0 || s.Readable() != 16<<10 || c.Writable() != 0 {
+		t.Fatalf("window %d, server holds %d, client can write %d", c.sndWnd, s.Readable(), c.Writable())
+	}
+	if n, err := c.Write([]byte("x")); n != 0 || err != ErrWouldBlock {
+		t.Fatalf("write to a full buffer: %d %v", n, err)
+	}
+	if u := l.hosts[1].e.budget.Used(); u != (256<<10)+(16<<10) {
+		t.Fatalf("server budget %d", u)
 	}
 	probes := e.Counters[StatZeroWindowProbe]
 	if probes < 2 || probes > 6 {
