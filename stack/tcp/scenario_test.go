@@ -501,7 +501,9 @@ func TestListenerClose(t *testing.T) {
 		t.Fatal("connections not queued")
 	}
 	// One more stays in SYN-RECEIVED: its ACK is lost.
-	l.drop = func(from int, seg wire.TCP) bool { return from == 0 && seg.SrcPort() == 43009 && seg.Flags() == flagACK }
+	l.drop = func(from int, seg wire.TCP) bool {
+		return from == 0 && seg.SrcPort() == 43009 && seg.Flags() == flagACK
+	}
 	c, _ := l.hosts[0].e.Dial(l.ap(0, 43009), l.ap(1, 80))
 	if !l.run(10e9, func() bool { return ln.pending == 1 && c.State() == StateEstablished }, nil) {
 		t.Fatal("no connection in SYN-RECEIVED")
