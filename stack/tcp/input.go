@@ -293,8 +293,11 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 // enterRecovery starts fast retransmit and fast recovery (RFC 6582, or
 // RFC 6675 with SACK), once per window of data.
 func (c *Conn) enterRecovery() {
-	if !c.sndUna.GT(c.recover) {
-		return // still within the window already reduced for (RFC 6582 section 4.1)
+	if c.sndUna.LT(c.recover) {
+		// Still within the window already reduced for (RFC 6582 section
+		// 4.1: the ACK must cover the highest sequence number sent, that
+		// is reach recover, which is one past it).
+		return
 	}
 	c.e.count(StatFastRetransmit)
 	c.inRecovery = true

@@ -536,3 +536,40 @@ func TestListenerClose(t *testing.T) {
 		t.Fatalf("listen again: %v", err)
 	}
 }
+
+func TestFastRetransmitRightAfterRecovery(t *testing.T) {
+	// A loss of the first segment after a recovery episode (the
+	// cumulative ACK equals the old recovery point) starts a new fast
+	// retransmit: recovery is only suppressed below that point.
+	for _, cfg := range []Config{{NoTimestamps: true}, {NoTimestamps: true, NoSACK: true, Congestion: NewReno}} {
+		frozenCfg = cfg
+		l, c := inEstablished(t)
+		frozenCfg = Config{NoTimestamps: true}
+		mss := c.smss()
+		dupacks := func(una Seq) {
+			for i := 1; i <= 3; i++ {
+				var o *wire.TCPOptions
+				if c.sackOK {
+					o = &wire.TCPOptions{NSACK: 1, SACK: [4]wire.SACKBlock{{Left: uint32(una.Add(mss)), Right: uint32(una.Add((i + 1) * mss))}}}
+				}
+				l.inject(c, segFields{seq: c.rcvNxt, ack: una, flags: flagACK, wnd: uint16(c.sndWnd >> c.sndShift), opts: o})
+			}
+		}
+		e := c.e
+		l.inject(c, segFields{seq: c.rcvNxt, ack: c.sndUna, flags: flagACK, wnd: 20000}) // a window in the scale
+		c.Write(make([]byte, 8*mss))
+		dupacks(c.sndUna)
+		if e.Counters[StatFastRetransmit] != 1 || !c.inRecovery {
+			t.Fatalf("sack %v: first loss: %d fast retransmits, dupacks %d, una %d max %d recover %d", c.sackOK, e.Counters[StatFastRetransmit], c.dupAcks, c.sndUna, c.sndMax, c.recover)
+		}
+		l.inject(c, segFields{seq: c.rcvNxt, ack: c.recover, flags: flagACK, wnd: uint16(c.sndWnd >> c.sndShift)})
+		if c.inRecovery || c.sndUna != c.recover {
+			t.Fatalf("still in recovery after the full ACK")
+		}
+		c.Write(make([]byte, 8*mss))
+		dupacks(c.sndUna)
+		if e.Counters[StatFastRetransmit] != 2 {
+			t.Fatalf("sack %v: loss right after recovery: %d fast retransmits, want 2", cfg.NoSACK == false, e.Counters[StatFastRetransmit])
+		}
+	}
+}
