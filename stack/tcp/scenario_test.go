@@ -573,3 +573,54 @@ func TestFastRetransmitRightAfterRecovery(t *testing.T) {
 		}
 	}
 }
+
+func TestNotify(t *testing.T) {
+	type rec struct {
+		c  *Conn
+		l  *Listener
+		ev Event
+	}
+	var got []rec
+	cfg := Config{SendBuffer: 8 << 10}
+	cfg.Notify = func(c *Conn, l *Listener, ev Event) { got = append(got, rec{c, l, ev}) }
+	l := newLink(t, 29, cfg)
+	ln, _ := l.hosts[1].e.Listen(l.ap(1, 80), 4)
+	c, _ := l.hosts[0].e.Dial(l.ap(0, 40000), l.ap(1, 80))
+	events := func(c *Conn, l *Listener) (all Event, calls int) {
+		for _, r := range got {
+			if r.c == c && r.l == l {
+				all |= r.ev
+				calls++
+			}
+		}
+		return
+	}
+	l.run(1e9, func() bool { ev, _ := events(nil, ln); return ev&EventAcceptable != 0 }, nil)
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, _ := events(c, nil); ev != EventConnected|EventWritable {
+		t.Fatalf("client events %#x", ev)
+	}
+	got = nil
+	// A vector of several segments is one Readable per connection.
+	c.Write(make([]byte, 8<<10))
+	l.advance(6 * ms)
+	if ev, n := events(s, nil); ev != EventReadable || n != 1 {
+		t.Fatalf("server events %#x in %d calls", ev, n)
+	}
+	l.advance(60 * ms) // the last small segment goes after the first ACK (Nagle)
+	if ev, _ := events(c, nil); ev&EventWritable == 0 || c.Writable() != 8<<10 {
+		t.Fatalf("client: %#x, writable %d", ev, c.Writable())
+	}
+	got = nil
+	s.Abort()
+	l.advance(6 * ms)
+	if ev, _ := events(c, nil); ev&(EventClosed|EventReadable) != EventClosed|EventReadable {
+		t.Fatalf("client events after reset %#x", ev)
+	}
+	if ev, _ := events(s, nil); ev&EventClosed == 0 {
+		t.Fatalf("server events after abort %#x", ev)
+	}
+}
