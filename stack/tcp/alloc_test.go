@@ -10,7 +10,7 @@ import (
 // staging is an Output that keeps the segments sent in preallocated
 // buffers until they are handed to the other engine.
 type staging struct {
-	bufs [64][2048]byte
+	bufs [256][2048]byte
 	segs []Segment
 }
 
@@ -99,5 +99,37 @@ func BenchmarkSegment(b *testing.B) {
 		out[0].deliver(eb)
 		s.Read(rbuf)
 		out[1].deliver(ea)
+	}
+}
+
+func TestStretchACKBound(t *testing.T) {
+	clock := &fakeClock{t: 1e12}
+	var out [2]staging
+	cfg := Config{Clock: clock, NoTimestamps: true}
+	ca, cb := cfg, cfg
+	ca.Output, cb.Output = &out[0], &out[1]
+	a, b := New(ca), New(cb)
+	ln, _ := b.Listen(netip.MustParseAddrPort("10.0.0.2:80"), 4)
+	c, _ := a.Dial(netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:80"))
+	for range 3 {
+		out[0].deliver(b)
+		out[1].deliver(a)
+	}
+	ln.Accept()
+	// Grow cwnd past 64 KiB first.
+	for range 4 {
+		c.Write(make([]byte, 60<<10))
+		out[0].deliver(b)
+		out[1].deliver(a)
+		b.all[0].Read(make([]byte, 1<<20))
+	}
+	c.Write(make([]byte, 100<<10))
+	if len(out[0].segs) < 64 {
+		t.Fatalf("only %d segments in the vector", len(out[0].segs))
+	}
+	out[0].segs = out[0].segs[:60] // 60 segments, ~85 KiB: one vector
+	out[0].deliver(b)
+	if n := len(out[1].segs); n != 2 {
+		t.Fatalf("%d ACKs for 85 KiB in one vector, want 2 (one at 64 KiB, one at the end)", n)
 	}
 }
