@@ -104,6 +104,7 @@ type Conn struct {
 	rtoAt, delackAt   int64
 	persistAt, keepAt int64
 	closeAt           int64 // TIME_WAIT end or FIN_WAIT_2 timeout
+	wheelAt           int64 // deadline of the live timer wheel entry (never: none)
 	persistBackoff    int
 	keepProbes        int
 	keepIdle          int64
@@ -169,7 +170,7 @@ func (e *Engine) newConn(k connKey, local, remote netip.AddrPort) (*Conn, error)
 	c := &Conn{e: e, key: k, local: local, remote: remote, allIndex: -1, reserved: need,
 		snd: newByteRing(e.cfg.SendBuffer), rcv: newByteRing(e.cfg.RecvBuffer),
 		mss: 536, rto: e.cfg.InitialRTO, rtoAt: never, delackAt: never, persistAt: never, keepAt: never,
-		closeAt: never, keepIdle: e.cfg.KeepIdle, keepIntvl: e.cfg.KeepInterval, keepCount: e.cfg.KeepCount,
+		closeAt: never, wheelAt: never, keepIdle: e.cfg.KeepIdle, keepIntvl: e.cfg.KeepInterval, keepCount: e.cfg.KeepCount,
 		lastRecv: e.now}
 	c.iss = e.isn(&k, e.now)
 	c.sndUna, c.sndNxt, c.sndMax, c.sndBase, c.recover = c.iss, c.iss, c.iss, c.iss+1, c.iss
@@ -358,6 +359,7 @@ func (c *Conn) SetKeepAlive(on bool, idle, interval int64, count int) {
 	}
 	c.keepProbes = 0
 	c.armKeepalive()
+	c.e.schedule(c)
 }
 
 // SetLingerZero makes Close abort with a RST (SO_LINGER with a zero

@@ -25,8 +25,9 @@
 //     space (so a slow reader throttles its sender and never drains a
 //     pool); out-of-order data is kept in the ring and SACKed; receiver and
 //     sender silly window avoidance; Nagle (on by default, SetNoDelay);
-//     delayed ACKs (every second segment, or DelayedACK later; ACKs of one
-//     input vector are coalesced into one, duplicate ACKs are not).
+//     delayed ACKs (every second segment, or DelayedACK later; the ACKs
+//     of one input vector are coalesced, up to 64 KiB each, as Linux's GRO
+//     does; duplicate ACKs are not coalesced).
 //   - Loss: RTO per RFC 6298 with Karn's rule and exponential backoff;
 //     fast retransmit and NewReno recovery (RFC 6582) with Limited
 //     Transmit (RFC 3042); with SACK, RFC 6675 loss recovery (IsLost,
@@ -35,9 +36,10 @@
 //     counts the bytes acknowledged, as coalesced ACKs need.
 //   - Timers: zero-window probes and the sender SWS override (persist
 //     timer with backoff), keepalive (SetKeepAlive), FIN-WAIT-2 timeout.
-//     Time is injected (Config.Clock); timers are per-connection deadlines
-//     scanned by Tick (NextDeadline says when the next is due). The engine
-//     starts no goroutine and never reads the wall clock.
+//     Time is injected (Config.Clock); a connection's earliest deadline is
+//     an entry in a timer wheel of 1 ms slots that Tick runs (NextDeadline
+//     says when the next is due). The engine starts no goroutine and never
+//     reads the wall clock.
 //   - Listeners with a bounded backlog (SYN-RECEIVED plus not yet
 //     accepted) and, past it, SYN cookies (Config.SynCookies) carrying the
 //     MSS; a connection made from a cookie has no window scaling, SACK or
@@ -51,8 +53,7 @@
 //
 // IPv6; urgent data (the URG flag and pointer are ignored); RACK-TLP and
 // detection of lost retransmissions (they wait for the RTO); RFC 6675 rule
-// 3 and 4 of NextSeg and D-SACK; ECN; a timer wheel (Tick scans every
-// connection: fine for thousands, not for a million); a positive linger
+// 3 and 4 of NextSeg and D-SACK; ECN; a positive linger
 // time (the socket layer's to wait for); the listener on every worker and
 // RSS steering to it (the stack's wiring); port allocation for Dial.
 //

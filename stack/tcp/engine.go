@@ -116,6 +116,7 @@ type Engine struct {
 	all       []*Conn // every connection in the table, for timer scans
 	listeners map[uint16]*Listener
 
+	wheel     timerWheel
 	dirty     []*Conn // connections with output or events pending
 	dirtyL    []*Listener
 	sent      bool
@@ -169,6 +170,7 @@ func New(cfg Config) *Engine {
 	}
 	e.conns = newConnTable(binary.LittleEndian.Uint64(e.secret[8:]))
 	e.now = e.clock.Now()
+	e.wheel.cursor = e.now / wheelTick
 	return e
 }
 
@@ -217,32 +219,17 @@ func (e *Engine) input(s *Segment) {
 }
 
 // Tick runs the timers that are due and sends what they call for. Call it
-// at least every few milliseconds (or at NextDeadline).
+// every millisecond or so (or at NextDeadline); its cost is the slots of
+// the timer wheel that passed and the connections in them.
 func (e *Engine) Tick() {
 	e.now = e.clock.Now()
-	for i := 0; i < len(e.all); i++ {
-		c := e.all[i]
-		if c.nextDeadline() <= e.now {
-			c.runTimers()
-		}
-		if i < len(e.all) && e.all[i] != c {
-			i-- // c left the table; another took its place
-		}
-	}
+	e.runWheel()
 	e.finish()
 }
 
 // NextDeadline returns the earliest time a timer is due, or -1 when no
 // timer is armed.
-func (e *Engine) NextDeadline() int64 {
-	d := int64(-1)
-	for _, c := range e.all {
-		if t := c.nextDeadline(); t != never && (d < 0 || t < d) {
-			d = t
-		}
-	}
-	return d
-}
+func (e *Engine) NextDeadline() int64 { return e.nextWheelDeadline() }
 
 // Conns returns the number of connections in the engine's table.
 func (e *Engine) Conns() int { return len(e.all) }
@@ -262,6 +249,7 @@ func (e *Engine) finish() {
 		c := e.dirty[i]
 		if c.state != StateClosed {
 			c.output()
+			e.schedule(c)
 		}
 	}
 	for i, c := range e.dirty {

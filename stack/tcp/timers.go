@@ -1,7 +1,7 @@
 package tcp
 
-// Timers are per-connection deadlines (monotonic ns, never = unarmed)
-// that Engine.Tick scans: retransmission, delayed ACK, persist (zero
+// Timers are per-connection deadlines (monotonic ns, never = unarmed);
+// the earliest is registered in the engine's timer wheel: retransmission, delayed ACK, persist (zero
 // window probes), keepalive, and TIME-WAIT / FIN-WAIT-2 expiry.
 
 // maxRetries bounds retransmissions of one segment (SYN: 6, as Linux's

@@ -3,6 +3,7 @@ package tcp
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -201,5 +202,88 @@ func TestCounterNames(t *testing.T) {
 			t.Fatalf("counter %d name %q", c, n)
 		}
 		seen[n] = true
+	}
+}
+
+func TestTimerWheel(t *testing.T) {
+	clock := &fakeClock{t: 1e12 + 123456}
+	closedAt := map[*Conn]int64{}
+	e := New(Config{Clock: clock, Output: &staging{}, SendBuffer: 1, RecvBuffer: 1,
+		Notify: func(c *Conn, _ *Listener, ev Event) {
+			if ev&EventClosed != 0 {
+				closedAt[c] = clock.t
+			}
+		}})
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := map[*Conn]int64{}
+	for i := range 3000 {
+		k := keyOf(netip.MustParseAddrPort("10.0.0.1:80"), netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 1000))
+		c, err := e.newConn(k, netip.MustParseAddrPort("10.0.0.1:80"), netip.MustParseAddrPort("10.9.0.0:1000"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.state = StateTimeWait
+		e.addConn(c)
+		// Deadlines from now to 5 s (several rotations); some moved later
+		// or earlier after scheduling, as RTO re-arming does.
+		c.closeAt = clock.t + rng.Int64N(5e9)
+		e.schedule(c)
+		switch i % 3 {
+		case 1:
+			c.closeAt += rng.Int64N(1e9)
+		case 2:
+			c.closeAt -= rng.Int64N(c.closeAt - clock.t + 1)
+			e.schedule(c)
+		}
+		want[c] = c.closeAt
+	}
+	for clock.t < 1e12+7e9 {
+		if i := rng.IntN(100); i == 0 {
+			clock.t += 1500 * ms // a long gap: catch up
+		} else {
+			clock.t += rng.Int64N(2 * ms)
+		}
+		if d := e.NextDeadline(); d >= 0 && d < clock.t-2000*ms {
+			t.Fatalf("NextDeadline %d far in the past", d)
+		}
+		e.Tick()
+	}
+	if e.Conns() != 0 {
+		t.Fatalf("%d connections left", e.Conns())
+	}
+	late := int64(0)
+	for c, at := range closedAt {
+		if at < want[c] {
+			t.Fatalf("timer ran %d ns early", want[c]-at)
+		}
+		late = max(late, at-want[c])
+	}
+	if late > 1600*ms {
+		t.Fatalf("a timer ran %d ms late", late/ms)
+	}
+}
+
+func TestTimerWheelPrecision(t *testing.T) {
+	// Ticking every millisecond, a timer runs within a tick of its deadline.
+	clock := &fakeClock{t: 5e12}
+	var ranAt int64
+	e := New(Config{Clock: clock, Output: &staging{}, SendBuffer: 1, RecvBuffer: 1,
+		Notify: func(c *Conn, _ *Listener, ev Event) { ranAt = clock.t }})
+	for _, d := range []int64{0, 1, ms / 2, ms, 7*ms + 3, 999 * ms, 1024 * ms, 3*1024*ms + 5} {
+		k := keyOf(netip.MustParseAddrPort("10.0.0.1:80"), netip.MustParseAddrPort("10.0.0.2:1"))
+		c, _ := e.newConn(k, netip.MustParseAddrPort("10.0.0.1:80"), netip.MustParseAddrPort("10.0.0.2:1"))
+		c.state = StateTimeWait
+		e.addConn(c)
+		c.closeAt = clock.t + d
+		due := c.closeAt
+		e.schedule(c)
+		ranAt = 0
+		for ranAt == 0 {
+			clock.t += ms / 4
+			e.Tick()
+		}
+		if ranAt < due || ranAt > due+ms {
+			t.Fatalf("deadline +%d: ran %d ns after it", d, ranAt-due)
+		}
 	}
 }
