@@ -287,3 +287,22 @@ func TestTimerWheelPrecision(t *testing.T) {
 		}
 	}
 }
+
+func TestTimerWheelCount(t *testing.T) {
+	l := newLink(t, 30, Config{})
+	c, s, _ := l.connect(t, 80)
+	c.Write(make([]byte, 100000))
+	l.run(10e9, func() bool { return s.Readable() == 100000 }, nil)
+	c.Close()
+	s.Close()
+	l.advance(100e9)
+	for _, h := range l.hosts {
+		n := 0
+		for _, sl := range h.e.wheel.slots {
+			n += len(sl)
+		}
+		if n != h.e.wheel.n || h.e.NextDeadline() != -1 || h.e.Conns() != 0 {
+			t.Fatalf("wheel holds %d entries, counted %d; next %d", n, h.e.wheel.n, h.e.NextDeadline())
+		}
+	}
+}

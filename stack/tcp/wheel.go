@@ -23,6 +23,7 @@ type wheelEntry struct {
 type timerWheel struct {
 	slots  [wheelSlots][]wheelEntry
 	cursor int64 // next tick (time / wheelTick) to process
+	n      int   // entries, live or stale
 	spare  []wheelEntry
 }
 
@@ -38,6 +39,7 @@ func (e *Engine) schedule(c *Conn) {
 	// The slot of the tick at or after d: when it is processed, d passed.
 	tick := max((d+wheelTick-1)/wheelTick, w.cursor)
 	w.slots[tick%wheelSlots] = append(w.slots[tick%wheelSlots], wheelEntry{c, d})
+	w.n++
 }
 
 // runWheel runs the timers of the connections whose entries are due.
@@ -49,6 +51,10 @@ func (e *Engine) runWheel() {
 	if last < first {
 		return
 	}
+	if w.n == 0 {
+		w.cursor = last + 1
+		return
+	}
 	if last-first >= wheelSlots {
 		first = last - wheelSlots + 1 // a long gap: every slot once
 	}
@@ -57,6 +63,7 @@ func (e *Engine) runWheel() {
 		i := t % wheelSlots
 		todo := w.slots[i]
 		w.slots[i] = w.spare[:0]
+		w.n -= len(todo)
 		for j, en := range todo {
 			todo[j] = wheelEntry{}
 			c := en.c
@@ -65,6 +72,7 @@ func (e *Engine) runWheel() {
 				// stale
 			case en.at > now:
 				w.slots[i] = append(w.slots[i], en) // a later rotation
+				w.n++
 			default:
 				c.wheelAt = never
 				if c.nextDeadline() <= now {
@@ -82,6 +90,9 @@ func (e *Engine) runWheel() {
 func (e *Engine) nextWheelDeadline() int64 {
 	w := &e.wheel
 	best := int64(-1)
+	if w.n == 0 {
+		return -1
+	}
 	for k := int64(0); k < wheelSlots; k++ {
 		tick := w.cursor + k
 		for _, en := range w.slots[tick%wheelSlots] {
