@@ -46,6 +46,20 @@ func (c *Conn) rcvWindow() int {
 	return min(c.rcv.free(), 0xffff<<c.rcvShift)
 }
 
+// advertise returns the window field for a segment and moves the right
+// edge of the window (rcvAdv) if it may: receiver silly window avoidance
+// (RFC 9293 section 3.8.6.2.2) holds the edge until it can move by
+// min(MSS, half the buffer), and the edge never moves back.
+func (c *Conn) advertise() int {
+	edge := c.rcvNxt.Add(c.rcvWindow() >> c.rcvShift << c.rcvShift)
+	if edge.GT(c.rcvAdv) && edge.Sub(c.rcvAdv) < min(c.e.mssFor(), len(c.rcv.buf)/2) {
+		edge = c.rcvAdv
+	}
+	edge = seqMax(edge, c.rcvAdv)
+	c.rcvAdv = edge
+	return max(edge.Sub(c.rcvNxt), 0) >> c.rcvShift
+}
+
 // fillOptions sets the options every non-SYN segment of c carries:
 // timestamps and SACK blocks.
 func (c *Conn) fillOptions(o *wire.TCPOptions) {
@@ -65,11 +79,7 @@ func (c *Conn) send(seq Seq, flags uint8, n int) bool {
 	e := c.e
 	var o wire.TCPOptions
 	c.fillOptions(&o)
-	w := c.rcvWindow()
-	field := w >> c.rcvShift
-	if c.rcvNxt.Add(field << c.rcvShift).GT(c.rcvAdv) {
-		c.rcvAdv = c.rcvNxt.Add(field << c.rcvShift)
-	}
+	field := c.advertise()
 	ok := e.emit(c.local, c.remote, seq, c.rcvNxt, flags|wire.TCPFlagACK, uint16(field), &o, &c.snd, seq.Sub(c.sndBase), n)
 	if ok {
 		c.ackNow, c.unackedSegs, c.delackAt = false, 0, never

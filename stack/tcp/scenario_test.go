@@ -624,3 +624,61 @@ func TestNotify(t *testing.T) {
 		t.Fatalf("server events after abort %#x", ev)
 	}
 }
+
+func TestReceiverSWSAvoidance(t *testing.T) {
+	// A reader that takes 100 bytes at a time from a full buffer must not
+	// open the window by 100 bytes at a time: the sender would send
+	// tinygrams (RFC 9293 section 3.8.6.2.2).
+	l := newLink(t, 31, Config{RecvBuffer: 16 << 10})
+	l.record = true
+	c, s, _ := l.connect(t, 80)
+	data := randomData(31, 200<<10)
+	off := 0
+	l.run(2e9, func() bool { return false }, func() {
+		n, _ := c.Write(data[off:])
+		off += n
+	})
+	if c.sndWnd != 0 {
+		t.Fatalf("window %d, want 0", c.sndWnd)
+	}
+	n0 := len(l.hosts[0].sent)
+	var got bytes.Buffer
+	buf := make([]byte, 100)
+	next := l.clock.t
+	l.run(600e9, func() bool { return got.Len()+s.Readable() == len(data) }, func() {
+		n, _ := c.Write(data[off:])
+		off += n
+		if l.clock.t >= next {
+			next = l.clock.t + 2*ms
+			for range 10 {
+				n, _ := s.Read(buf)
+				got.Write(buf[:n])
+			}
+		}
+	})
+	rest, _ := readAll(s)
+	got.Write(rest)
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("got %d of %d; readable %d, sndWnd %d, una %d nxt %d max %d, unsent %d, persist %d, rto %d, next %d",
+			got.Len(), len(data), s.Readable(), c.sndWnd, c.sndUna-c.iss, c.sndNxt-c.iss, c.sndMax-c.iss,
+			c.snd.len-c.sndNxt.Sub(c.sndBase), c.persistAt, c.rtoAt, l.next())
+	}
+	small := 0
+	for _, seg := range l.hosts[0].sent[n0:] {
+		if n := len(seg.Payload()); n > 0 && n < 1000 {
+			small++
+		}
+	}
+	if small > 2 {
+		t.Fatalf("%d tinygrams sent to a slow reader", small)
+	}
+	// The right edge the reader advertises moves by at least an MSS.
+	edge := Seq(0)
+	for i, seg := range l.hosts[1].sent {
+		e := Seq(seg.Ack()).Add(int(seg.Window()) << s.rcvShift)
+		if i > 3 && e.GT(edge) && e.Sub(edge) < 1460 {
+			t.Fatalf("segment %d moves the window's right edge by %d bytes", i, e.Sub(edge))
+		}
+		edge = seqMax(edge, e)
+	}
+}
