@@ -25,6 +25,7 @@ const (
 var stateNames = [...]string{"CLOSED", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2",
 	"CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"}
 
+// String returns the state name as RFC 9293 spells it.
 func (s State) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
