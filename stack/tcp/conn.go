@@ -105,6 +105,9 @@ type Conn struct {
 	rtoAt, delackAt   int64
 	persistAt, keepAt int64
 	closeAt           int64 // TIME_WAIT end or FIN_WAIT_2 timeout
+	tlpAt             int64 // tail loss probe timeout
+	tlpOut            bool  // a probe is out: no other until new data is acknowledged
+	tlpProbe          bool  // send the probe now
 	wheelAt           int64 // deadline of the live timer wheel entry (never: none)
 	persistBackoff    int
 	keepProbes        int
@@ -171,7 +174,7 @@ func (e *Engine) newConn(k connKey, local, remote netip.AddrPort) (*Conn, error)
 	c := &Conn{e: e, key: k, local: local, remote: remote, allIndex: -1, reserved: need,
 		snd: newByteRing(e.cfg.SendBuffer), rcv: newByteRing(e.cfg.RecvBuffer),
 		mss: 536, rto: e.cfg.InitialRTO, rtoAt: never, delackAt: never, persistAt: never, keepAt: never,
-		closeAt: never, wheelAt: never, keepIdle: e.cfg.KeepIdle, keepIntvl: e.cfg.KeepInterval, keepCount: e.cfg.KeepCount,
+		closeAt: never, tlpAt: never, wheelAt: never, keepIdle: e.cfg.KeepIdle, keepIntvl: e.cfg.KeepInterval, keepCount: e.cfg.KeepCount,
 		lastRecv: e.now}
 	c.iss = e.isn(&k, e.now)
 	c.sndUna, c.sndNxt, c.sndMax, c.sndBase, c.recover = c.iss, c.iss, c.iss, c.iss+1, c.iss
@@ -388,7 +391,7 @@ func (c *Conn) terminate(err error) {
 	if c.err == nil {
 		c.err = err
 	}
-	c.rtoAt, c.delackAt, c.persistAt, c.keepAt, c.closeAt = never, never, never, never, never
+	c.rtoAt, c.delackAt, c.persistAt, c.keepAt, c.closeAt, c.tlpAt = never, never, never, never, never, never
 	c.e.removeConn(c)
 	c.notify(EventClosed | EventReadable | EventWritable)
 }

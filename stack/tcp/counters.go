@@ -33,6 +33,7 @@ const (
 	StatRSTSent                           // resets sent
 	StatOutOfOrder                        // segments queued out of order
 	StatTimeWaitReuse                     // TIME_WAIT connections replaced by a new SYN
+	StatTailLossProbe                     // tail loss probes sent (RFC 8985 section 7)
 	NumCounters                           // number of counters
 )
 
@@ -42,6 +43,7 @@ var counterNames = [NumCounters]string{
 	"challenge-ack-limited", "data-after-close",
 	"challenge-ack", "retransmit", "timeout", "fast-retransmit", "syn-cookie-sent", "syn-cookie-ok",
 	"zero-window-probe", "keepalive", "rst-sent", "out-of-order", "time-wait-reuse",
+	"tail-loss-probe",
 }
 
 // String returns the counter's name.

@@ -31,7 +31,8 @@
 //   - Loss: RTO per RFC 6298 with Karn's rule and exponential backoff;
 //     fast retransmit and NewReno recovery (RFC 6582) with Limited
 //     Transmit (RFC 3042); with SACK, RFC 6675 loss recovery (IsLost,
-//     pipe, NextSeg rules 1 and 2). Congestion control is CUBIC (RFC 9438)
+//     pipe, NextSeg rules 1 and 2) and tail loss probes (RFC 8985 section
+//     7, the TLP half of RACK-TLP). Congestion control is CUBIC (RFC 9438)
 //     with NewReno as the alternative (Config.Congestion); slow start
 //     counts the bytes acknowledged, as coalesced ACKs need.
 //   - Timers: zero-window probes and the sender SWS override (persist
@@ -51,8 +52,9 @@
 //
 // # What is not (yet)
 //
-// IPv6; urgent data (the URG flag and pointer are ignored); RACK-TLP and
-// detection of lost retransmissions (they wait for the RTO); RFC 6675 rule
+// IPv6; urgent data (the URG flag and pointer are ignored); RACK's
+// time-based loss detection, so a lost retransmission waits for the RTO;
+// F-RTO and undo of spurious retransmissions; RFC 6675 rule
 // 3 and 4 of NextSeg and D-SACK; ECN; a positive linger
 // time (the socket layer's to wait for); the listener on every worker and
 // RSS steering to it (the stack's wiring); port allocation for Dial.

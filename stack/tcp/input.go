@@ -245,6 +245,7 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 			c.sndNxt = ack
 		}
 		c.backoff = 0
+		c.tlpOut = false
 		if c.inRecovery {
 			if ack.GEQ(c.recover) {
 				// Full acknowledgment (RFC 6582 section 3.2 step 3).
@@ -358,7 +359,7 @@ func (c *Conn) enterTimeWait() {
 	c.e.budget.release(len(c.snd.buf))
 	c.reserved -= len(c.snd.buf)
 	c.snd = byteRing{}
-	c.rtoAt, c.persistAt, c.keepAt = never, never, never
+	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt = never, never, never, never
 	c.closeAt = c.e.now + 2*c.e.cfg.MSL
 }
 

@@ -169,6 +169,10 @@ func (c *Conn) output() {
 			}
 		}
 	}
+	if c.tlpProbe {
+		c.tlpProbe = false
+		sent = c.sendProbe() || sent
+	}
 	if c.keepProbeNow {
 		c.keepProbeNow = false
 		// A keepalive probe is an old sequence number with no data.
@@ -185,6 +189,51 @@ func (c *Conn) output() {
 		c.rtoAt = e.now + c.rto
 	}
 	c.armPersist()
+	if sent || c.tlpAt == never || c.sndUna == c.sndMax {
+		c.armTLP()
+	}
+}
+
+// sendProbe sends the tail loss probe: one segment of new data if the
+// peer's window allows (the congestion window may not), else the last
+// segment sent.
+func (c *Conn) sendProbe() bool {
+	off := c.sndNxt.Sub(c.sndBase)
+	avail := c.snd.len - off
+	if n := min(avail, c.smss(), c.sndUna.Add(c.sndWnd).Sub(c.sndNxt)); n > 0 && c.sndNxt == c.sndMax {
+		fin := uint8(0)
+		if c.finQueued && c.sndNxt.Add(n) == c.finSeq {
+			fin = flagFIN
+		}
+		if !c.send(c.sndNxt, fin, n) {
+			return false
+		}
+		c.sndNxt = c.sndNxt.Add(n)
+		if fin != 0 {
+			c.sndNxt++
+		}
+		c.sndMax = c.sndNxt
+		return true
+	}
+	end := c.sndMax // one past the last sequence number sent
+	flags := uint8(0)
+	if c.finQueued && end == c.finSeq+1 {
+		flags, end = flagFIN, c.finSeq
+	}
+	start := seqMax(c.sndUna, end.Add(-c.smss()))
+	if start.LT(c.sndBase) {
+		start = c.sndBase
+	}
+	n := max(end.Sub(start), 0)
+	if n == 0 && flags == 0 {
+		return false
+	}
+	if !c.send(start, flags, n) {
+		return false
+	}
+	c.e.count(StatRetransmit)
+	c.rttTiming = false
+	return true
 }
 
 // smss returns the data bytes a full segment carries: the MSS less the

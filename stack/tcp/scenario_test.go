@@ -682,3 +682,35 @@ func TestReceiverSWSAvoidance(t *testing.T) {
 		edge = seqMax(edge, e)
 	}
 }
+
+func TestTailLossProbe(t *testing.T) {
+	// The last segment of a burst is lost: no duplicate ACK follows it, and
+	// without a probe only the RTO would find out.
+	l := newLink(t, 32, Config{})
+	c, s, _ := l.connect(t, 80)
+	mss := c.smss()
+	data := randomData(32, 4*mss)
+	dropped := false
+	l.drop = func(from int, seg wire.TCP) bool {
+		if from == 0 && !dropped && Seq(seg.Seq()).Add(len(seg.Payload())) == c.sndBase.Add(len(data)) {
+			dropped = true
+			return true
+		}
+		return false
+	}
+	start := l.clock.t
+	c.Write(data)
+	if !l.run(10e9, func() bool { return s.Readable() == len(data) && c.sndUna == c.sndMax }, nil) || !dropped {
+		t.Fatalf("not delivered (dropped %v)", dropped)
+	}
+	e := l.hosts[0].e
+	took := l.clock.t - start
+	if e.Counters[StatTailLossProbe] != 1 || e.Counters[StatTimeout] != 0 || took >= c.RTO() {
+		t.Fatalf("probes %d, timeouts %d, recovered in %d ms (RTO %d ms)", e.Counters[StatTailLossProbe],
+			e.Counters[StatTimeout], took/ms, c.RTO()/ms)
+	}
+	got, _ := readAll(s)
+	if !bytes.Equal(got, data) {
+		t.Fatal("data differs")
+	}
+}

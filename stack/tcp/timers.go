@@ -9,7 +9,7 @@ package tcp
 const maxSynRetries, maxRetries = 6, 15
 
 func (c *Conn) nextDeadline() int64 {
-	return min(c.rtoAt, c.delackAt, c.persistAt, c.keepAt, c.closeAt)
+	return min(c.rtoAt, c.delackAt, c.persistAt, c.keepAt, c.closeAt, c.tlpAt)
 }
 
 // runTimers handles every timer of c that is due.
@@ -27,6 +27,10 @@ func (c *Conn) runTimers() {
 		if c.state == StateClosed {
 			return
 		}
+	}
+	if c.tlpAt <= now {
+		c.tlpAt = never
+		c.tailLossProbe()
 	}
 	if c.delackAt <= now {
 		c.delackAt = never
@@ -66,6 +70,7 @@ func (c *Conn) retransmitTimeout() {
 	e.count(StatTimeout)
 	c.rto = min(c.rto*2, e.cfg.MaxRTO)
 	c.rttTiming = false
+	c.tlpAt, c.tlpOut = never, false
 	switch c.state {
 	case StateSynSent, StateSynReceived:
 		c.forceSyn = true
@@ -137,4 +142,42 @@ func (c *Conn) keepaliveTimeout() {
 	c.e.count(StatKeepalive)
 	c.e.markDirty(c)
 	c.armKeepalive()
+}
+
+// armTLP (re)arms the tail loss probe timeout (RFC 8985 section 7.2)
+// after a transmission or an ACK: with SACK, data in flight and no
+// recovery, a probe goes out after PTO = 2*SRTT (with a single segment in
+// flight, at least 1.5*SRTT plus the peer's delayed ACK), if that comes
+// before the RTO. One probe per flight: the next needs an ACK of new data.
+func (c *Conn) armTLP() {
+	c.tlpAt = never
+	if !c.sackOK || c.srtt == 0 || c.sndUna == c.sndMax || c.inRecovery || c.tlpOut || c.backoff > 0 {
+		return
+	}
+	switch c.state {
+	case StateEstablished, StateCloseWait, StateFinWait1, StateClosing, StateLastAck:
+	default:
+		return
+	}
+	pto := max(2*c.srtt, 10*int64(1e6))
+	if c.sndMax.Sub(c.sndUna) <= c.smss() {
+		pto = max(pto, 3*c.srtt/2+200*int64(1e6))
+	}
+	if at := c.e.now + pto; at < c.rtoAt {
+		c.tlpAt = at
+	}
+}
+
+// tailLossProbe sends the probe when the PTO expires: new data if the
+// peer's window takes it, else the last segment again, so that the ACK it
+// draws (with SACK) shows a lost tail without waiting for the RTO.
+func (c *Conn) tailLossProbe() {
+	if c.tlpOut || c.sndUna == c.sndMax || c.inRecovery {
+		return
+	}
+	c.tlpOut = true
+	c.tlpProbe = true
+	c.e.count(StatTailLossProbe)
+	c.rtoAt = c.e.now + c.rto
+	c.e.markDirty(c)
 }
