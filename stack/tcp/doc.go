@@ -1,0 +1,67 @@
+// Package tcp is vecnet's TCP (RFC 9293) protocol engine: one Engine per
+// worker holds that worker's connections and listeners and shares nothing
+// with other workers (Seastar, mTCP), so nothing in it takes a lock. It is
+// a library of its own and NOT yet wired into the graph: the next step is a
+// tcp4-input node that validates the checksum and hands the engine a
+// vector of segments (Engine.Input), an Output the stack implements (it
+// gives the engine a buffer, the engine writes the TCP header, options,
+// payload and checksum, the stack adds IP and sends), and the sock layer
+// turning the readiness callbacks (Config.Notify) into waiters under
+// net.Conn. Only IPv4 is handled.
+//
+// # What is built
+//
+//   - The state machine of RFC 9293 section 3.10: active and passive open,
+//     simultaneous open and close, half-close (CloseWrite), TIME-WAIT for
+//     2*MSL with safe reuse by a SYN above the old sequence space or with
+//     a newer timestamp (RFC 6191), abort (RST), and RST and SYN checks
+//     with challenge ACKs under a global rate limit (RFC 5961). ISNs are
+//     RFC 6528's (a 4 µs clock plus a keyed SHA-256 of the 4-tuple).
+//   - Options (wire/tcpopt.go): MSS, window scaling and timestamps with
+//     PAWS and RTT measurement (RFC 7323), SACK-permitted and SACK blocks
+//     (RFC 2018). PathMTU lowers the MSS on an ICMP fragmentation needed.
+//   - Data: per-connection send and receive byte rings reserved from a
+//     per-worker Budget; the window advertised is the receive ring's free
+//     space (so a slow reader throttles its sender and never drains a
+//     pool); out-of-order data is kept in the ring and SACKed; receiver and
+//     sender silly window avoidance; Nagle (on by default, SetNoDelay);
+//     delayed ACKs (every second segment, or DelayedACK later; the ACKs
+//     of one input vector are coalesced, up to 64 KiB each, as Linux's GRO
+//     does; duplicate ACKs are not coalesced).
+//   - Loss: RTO per RFC 6298 with Karn's rule and exponential backoff;
+//     fast retransmit and NewReno recovery (RFC 6582) with Limited
+//     Transmit (RFC 3042); with SACK, RFC 6675 loss recovery (IsLost,
+//     pipe, NextSeg rules 1 and 2) and tail loss probes (RFC 8985 section
+//     7, the TLP half of RACK-TLP). Congestion control is CUBIC (RFC 9438)
+//     with NewReno as the alternative (Config.Congestion); slow start
+//     counts the bytes acknowledged, as coalesced ACKs need.
+//   - Timers: zero-window probes and the sender SWS override (persist
+//     timer with backoff), keepalive (SetKeepAlive), FIN-WAIT-2 timeout.
+//     Time is injected (Config.Clock); a connection's earliest deadline is
+//     an entry in a timer wheel of 1 ms slots that Tick runs (NextDeadline
+//     says when the next is due). The engine starts no goroutine and never
+//     reads the wall clock.
+//   - Listeners with a bounded backlog (SYN-RECEIVED plus not yet
+//     accepted) and, past it, SYN cookies (Config.SynCookies) carrying the
+//     MSS; a connection made from a cookie has no window scaling, SACK or
+//     timestamps.
+//   - Demux: an open-addressed hash table keyed by the 4-tuple with a
+//     secret seed; listeners by port. Errors are named counters
+//     (Engine.Counters, Counter.String), like VPP's "show errors".
+//   - No allocation per segment in steady state (data in, ACK out).
+//
+// # What is not (yet)
+//
+// IPv6; urgent data (the URG flag and pointer are ignored); RACK's
+// time-based loss detection, so a lost retransmission waits for the RTO;
+// F-RTO and undo of spurious retransmissions; RFC 6675 rule
+// 3 and 4 of NextSeg and D-SACK; ECN; a positive linger
+// time (the socket layer's to wait for); the listener on every worker and
+// RSS steering to it (the stack's wiring); port allocation for Dial.
+//
+// # Threads
+//
+// Everything runs on the owning worker: Input, Tick and the Conn and
+// Listener methods. The socket layer reaches them through the worker
+// (its rings and waiters), not from application goroutines.
+package tcp

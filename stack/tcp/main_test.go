@@ -1,0 +1,11 @@
+package tcp
+
+import (
+	"testing"
+
+	"vecnet/pkt/pkttest"
+)
+
+// TestMain is the leak gate: no goroutine or file left behind by the tests
+// (the engine holds no packet buffers of its own).
+func TestMain(m *testing.M) { pkttest.Main(m) }
