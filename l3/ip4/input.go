@@ -16,6 +16,7 @@ const (
 	InErrBadSource
 	InErrMulticast
 	InErrBroadcast
+	InEvL4ChecksumCompleted
 )
 
 var inputErrors = []graph.Error{
@@ -27,6 +28,8 @@ var inputErrors = []graph.Error{
 	InErrBadSource:   {Name: "bad_source", Help: "source is multicast, broadcast or 0.0.0.0/8"},
 	InErrMulticast:   {Name: "multicast", Help: "multicast destination (not supported)", Severity: graph.SevWarn},
 	InErrBroadcast:   {Name: "broadcast", Help: "limited broadcast destination", Severity: graph.SevWarn},
+	InEvL4ChecksumCompleted: {Name: "l4_checksum_completed",
+		Help: "TCP/UDP checksum left for offload (partial) completed in software", Severity: graph.SevInfo},
 }
 
 // parseErrCode maps a wire.IPv4Error to an ip4-input error code.
@@ -67,6 +70,7 @@ func input(n *graph.Node, v *pkt.Vector, arc int) int {
 	a := n.Arena()
 	cnt := v.Len
 	port, next := -1, uint16(0) // the last ArcStart answer and its port
+	var completed uint64
 	for k, i := range v.Idx[:cnt] {
 		m, l3 := a.L3(i)
 		ip, e := wire.ParseIPv4(l3)
@@ -93,6 +97,9 @@ func input(n *graph.Node, v *pkt.Vector, arc int) int {
 		}
 		m.Len = m.L3 + uint16(len(ip)) // cut Ethernet padding
 		m.L4 = m.L3 + uint16(ip.HeaderLen())
+		if completeL4Checksum(m, ip) {
+			completed++
+		}
 		// ArcStart depends only on the receive port: while it leads
 		// straight to the arc's end (no feature enabled, so it does not
 		// touch Meta), reuse its answer for the rest of the port's run.
@@ -100,6 +107,9 @@ func input(n *graph.Node, v *pkt.Vector, arc int) int {
 			next, port = n.ArcStart(arc, m), int(m.RxPort)
 		}
 		n.Nexts[k] = next
+	}
+	if completed != 0 {
+		n.Count(InEvL4ChecksumCompleted, completed)
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt
