@@ -70,7 +70,6 @@ func input(n *graph.Node, v *pkt.Vector, arc int) int {
 	a := n.Arena()
 	cnt := v.Len
 	port, next := -1, uint16(0) // the last ArcStart answer and its port
-	var completed uint64
 	for k, i := range v.Idx[:cnt] {
 		m, l3 := a.L3(i)
 		ip, e := wire.ParseIPv4(l3)
@@ -97,9 +96,6 @@ func input(n *graph.Node, v *pkt.Vector, arc int) int {
 		}
 		m.Len = m.L3 + uint16(len(ip)) // cut Ethernet padding
 		m.L4 = m.L3 + uint16(ip.HeaderLen())
-		if completeL4Checksum(m, ip) {
-			completed++
-		}
 		// ArcStart depends only on the receive port: while it leads
 		// straight to the arc's end (no feature enabled, so it does not
 		// touch Meta), reuse its answer for the rest of the port's run.
@@ -108,8 +104,8 @@ func input(n *graph.Node, v *pkt.Vector, arc int) int {
 		}
 		n.Nexts[k] = next
 	}
-	if completed != 0 {
-		n.Count(InEvL4ChecksumCompleted, completed)
+	if c := completeL4Checksums(a, v.Idx[:cnt], n.Nexts[:cnt]); c != 0 {
+		n.Count(InEvL4ChecksumCompleted, c)
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt
