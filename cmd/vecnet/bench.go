@@ -39,20 +39,27 @@ func cmdBench(args []string) error {
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the router CPU between it and vecnet's busy-polling worker)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	show := fs.Bool("show", false, "print show runtime/errors/interfaces and the AF_XDP socket counters after each vecnet window")
-	tcp := fs.Bool("tcp", false, "iperf3 TCP host A → host B through the kernel and vecnet, peers' offloads at their defaults (-configs defaults to kernel,afxdp; -seconds is iperf3 -t; -size, -png, -napi do not apply)")
+	tcp := fs.Bool("tcp", false, "iperf3 TCP host A → host B through the kernel and vecnet, peers' offloads at their defaults (-configs defaults to kernel,afxdp, -xdp-mode to native; -seconds is iperf3 -t; -size, -png, -napi do not apply)")
 	fs.Parse(args[1:])
 	if os.Geteuid() != 0 {
 		return errors.New("bench: needs root (network namespaces, XDP)")
 	}
 	if *tcp {
-		cfgs := "kernel,afxdp"
+		// Defaults of their own: kernel and AF_XDP, in native mode (on a
+		// veth the driver's choice is generic, where the peer's TCP comes
+		// as GSO super-frames; native mode makes the kernel turn the peer's
+		// TSO/GSO off).
+		cfgs, mode := "kernel,afxdp", "native"
 		fs.Visit(func(f *flag.Flag) {
-			if f.Name == "configs" {
+			switch f.Name {
+			case "configs":
 				cfgs = *configs
+			case "xdp-mode":
+				mode = *xdpMode
 			}
 		})
 		return benchTCP(TCPOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)),
-			Configs: strings.Split(cfgs, ","), XDPMode: *xdpMode, RouterCPU: 1, Log: os.Stderr}, *jsonPath)
+			Configs: strings.Split(cfgs, ","), XDPMode: mode, RouterCPU: 1, Log: os.Stderr}, *jsonPath)
 	}
 	opt := ForwardOptions{
 		Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
