@@ -58,8 +58,12 @@ func cmdBench(args []string) error {
 				mode = *xdpMode
 			}
 		})
-		return benchTCP(TCPOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)),
-			Configs: strings.Split(cfgs, ","), XDPMode: mode, RouterCPU: 1, Log: os.Stderr}, *jsonPath)
+		topt := TCPOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)),
+			Configs: strings.Split(cfgs, ","), XDPMode: mode, RouterCPU: 1, Log: os.Stderr}
+		if *show {
+			topt.Show = os.Stderr
+		}
+		return benchTCP(topt, *jsonPath)
 	}
 	opt := ForwardOptions{
 		Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,

@@ -27,6 +27,7 @@ type TCPOptions struct {
 	XDPMode   string        // afxdp's XDP attach mode ("" the driver's choice)
 	RouterCPU int           // vecnet's worker CPU
 	Log       io.Writer     `json:"-"`
+	Show      io.Writer     `json:"-"` // when set, vecnet's show runtime and show errors after each window
 }
 
 // TCPSample is one configuration measured in one round.
@@ -181,6 +182,12 @@ func measureTCP(rig *topo.Rig, name string, round int, opt TCPOptions) TCPSample
 		smp.RouterCPU = float64(busy1[c]-busy0[c]) * jiffyNs / 1e9 / el
 	}
 	if d != nil {
+		if opt.Show != nil {
+			for _, c := range []string{"show runtime", "show errors"} {
+				fmt.Fprintf(opt.Show, "---- %s round %d: vecnet> %s\n", name, round, c)
+				d.CLI.Exec(opt.Show, c)
+			}
+		}
 		g1 := readGraph(d)
 		smp.Completed = g1.completed - g0.completed
 		smp.Dropped = g1.dropped - g0.dropped
