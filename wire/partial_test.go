@@ -243,6 +243,17 @@ func FuzzPartialL4Checksum(f *testing.F) {
 		if e != IPv4OK {
 			return
 		}
+		// Marked partial as an offloading sender would, any TCP/UDP segment
+		// is detected and completed to a checksum that verifies.
+		c := IPv4(append([]byte(nil), ip...))
+		if c.SetPartialL4Checksum() {
+			if !c.PartialL4Checksum() || !refPartial(c) {
+				t.Fatal("a checksum marked partial is not detected")
+			}
+			if !c.CompletePartialL4Checksum() || !l4Valid(c) {
+				t.Fatal("completion of a marked checksum does not verify")
+			}
+		}
 		want := refPartial(ip)
 		if got := ip.PartialL4Checksum(); got != want {
 			t.Fatalf("PartialL4Checksum %v, reference %v", got, want)
