@@ -28,14 +28,23 @@ import (
 )
 
 // routerCase is one way of running vecnet between the rig's namespaces.
+// The hosts' veths keep their default offloads (TX checksum, TSO, GSO on)
+// unless offloadsOff is set.
 type routerCase struct {
 	name, driver, xdpMode string
+	offloadsOff           bool
 }
 
+// routerCases run with the peers' offloads at their defaults, and one
+// variant with them off. Native XDP on a veth makes the kernel turn the
+// peer's TSO/GSO off, but its checksums stay partial; in generic mode and
+// on AF_PACKET, TCP arrives as GSO super-frames, which the drivers must
+// segment (branch h-gso).
 var routerCases = []routerCase{
-	{"afxdp-native", "afxdp", "native"},
-	{"afxdp-generic", "afxdp", "generic"},
-	{"afpacket", "afpacket", ""},
+	{"afxdp-native", "afxdp", "native", false},
+	{"afxdp-generic", "afxdp", "generic", false},
+	{"afpacket", "afpacket", "", false},
+	{"afxdp-native-offloads-off", "afxdp", "native", true},
 }
 
 // The router's link to host B has a smaller MTU, for fragmentation-needed.
@@ -50,7 +59,7 @@ func startRouter(t *testing.T, rc routerCase) (*topo.Rig, *daemon.Daemon) {
 	for _, tool := range []string{"ping", "arping", "iperf3", "ss"} {
 		testutil.RequireTool(t, tool)
 	}
-	rig, err := topo.NewRig(topo.RigOptions{Prefix: "vt", MTUB: mtuB})
+	rig, err := topo.NewRig(topo.RigOptions{Prefix: "vt", MTUB: mtuB, OffloadsOff: rc.offloadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +170,22 @@ func TestRouterBetweenNamespaces(t *testing.T) {
 				}
 			})
 
+			t.Run("traceroute udp and icmp", func(t *testing.T) { traceroute(t, d, rig) })
+			t.Run("forwarded udp checksums valid at host B", func(t *testing.T) { udpChecksumsAtB(t, d, rig, !rc.offloadsOff) })
 			t.Run("tcp bytes exactly", func(t *testing.T) { httpTransfer(t, d, rig) })
 			t.Run("iperf3 tcp", func(t *testing.T) { iperf(t, d, rig, false) })
 			t.Run("iperf3 udp", func(t *testing.T) { iperf(t, d, rig, true) })
 
 			t.Run("bad input from the wire", func(t *testing.T) { badInput(t, d, rig) })
+			t.Run("no checksum errors at the hosts", func(t *testing.T) {
+				for _, ns := range []topo.NS{rig.A, rig.B} {
+					m := snmp(t, ns)
+					if n := m["Udp.InCsumErrors"] + m["Tcp.InCsumErrors"]; n != 0 {
+						t.Errorf("%s counted %d TCP/UDP checksum errors\n%s", ns.Name, n, linkStats(rig))
+					}
+				}
+				t.Logf("ip4-input/l4_checksum_completed = %d", errCount(d, "ip4-input", "l4_checksum_completed"))
+			})
 		})
 	}
 }
@@ -401,7 +421,7 @@ func httpTransfer(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 	testutil.RequireTool(t, "curl")
 	testutil.RequireTool(t, "python3")
 	dir := t.TempDir()
-	blob := make([]byte, 32<<20)
+	blob := make([]byte, 64<<20)
 	rand.Read(blob)
 	if err := os.WriteFile(filepath.Join(dir, "blob"), blob, 0o644); err != nil {
 		t.Fatal(err)
@@ -412,7 +432,7 @@ func httpTransfer(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	testutil.Eventually(t, 10*time.Second, "http server listening", func() bool {
+	testutil.Eventually(t, 30*time.Second, "http server listening", func() bool {
 		out, _ := rig.B.Command("ss", "-Hltn", "sport = :8080").Output()
 		return strings.TrimSpace(string(out)) != ""
 	})
@@ -536,7 +556,7 @@ func TestKilledVecnetLeavesNoXDPProgram(t *testing.T) {
 // TestIdleRouterUsesLittleCPU: with no traffic, vecnet on AF_XDP sleeps in
 // poll(2); its CPU time over 10 s, read from /proc, stays under 5 % of a core.
 func TestIdleRouterUsesLittleCPU(t *testing.T) {
-	rig, d := startRouter(t, routerCase{"afxdp-generic", "afxdp", "generic"})
+	rig, d := startRouter(t, routerCase{"afxdp-generic", "afxdp", "generic", false})
 	_ = rig
 	testutil.Eventually(t, 5*time.Second, "the worker sleeps", func() bool { return d.Workers[0].State() == worker.Sleeping })
 	const window = 10 * time.Second
@@ -615,5 +635,129 @@ func TestTwoWorkersTwoQueues(t *testing.T) {
 	t.Logf("packets forwarded per worker: %v", perWorker)
 	if len(perWorker) != 2 || perWorker[0] == 0 || perWorker[1] == 0 {
 		t.Fatalf("packets forwarded per worker %v: want both workers busy", perWorker)
+	}
+}
+
+// traceroute runs UDP and ICMP traceroute from host A to host B: the first
+// hop is vecnet (time exceeded from its address on net A), the second host
+// B itself (UDP: port unreachable, which host B sends only for a datagram
+// whose checksum verifies; ICMP: echo reply).
+func traceroute(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
+	testutil.RequireTool(t, "traceroute")
+	for _, mode := range []struct{ name, flag string }{{"udp", "-U"}, {"icmp", "-I"}} {
+		out := mustRun(t, d, rig.A, "traceroute", mode.flag, "-n", "-q", "1", "-w", "3", "-m", "5", topo.HostBAddr)
+		var hops []string
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) >= 2 {
+				if _, err := strconv.Atoi(f[0]); err == nil {
+					hops = append(hops, f[1])
+				}
+			}
+		}
+		if len(hops) != 2 || hops[0] != topo.RouterAAddr || hops[1] != topo.HostBAddr {
+			t.Fatalf("traceroute %s: hops %v, want [%s %s]\n%s\nvecnet errors: %s", mode.name, hops, topo.RouterAAddr, topo.HostBAddr, out, errorsText(d))
+		}
+	}
+}
+
+// udpChecksumsAtB sends UDP datagrams of several sizes from a socket on
+// host A (whose veth, at its default offloads, leaves their checksums
+// partial) through vecnet, captures them with tshark on host B and has
+// tshark verify every checksum. When partial is set, vecnet must have
+// completed them (ip4-input/l4_checksum_completed).
+func udpChecksumsAtB(t *testing.T, d *daemon.Daemon, rig *topo.Rig, partial bool) {
+	testutil.RequireTool(t, "tshark")
+	const port = 9999
+	sizes := []int{0, 1, 2, 17, 64, 255, 512, 1000, 1300, 1372} // 1372 + 28 = host B's link MTU
+	pcapFile := filepath.Join(t.TempDir(), "b.pcapng")
+	// tshark stops by itself once it has captured them all (-c).
+	capture := rig.B.Command("tshark", "-n", "-i", topo.HostDev, "-c", strconv.Itoa(len(sizes)), "-w", pcapFile, "-f", fmt.Sprintf("udp dst port %d", port))
+	// tshark's output goes to a file, not a pipe its dumpcap child would
+	// hold open, and both run in their own process group, stopped together.
+	capLog, err := os.Create(filepath.Join(t.TempDir(), "tshark.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capLog.Close()
+	capture.Stdout, capture.Stderr = capLog, capLog
+	capture.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := capture.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { capture.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			syscall.Kill(-capture.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	})
+	logText := func() string { b, _ := os.ReadFile(capLog.Name()); return string(b) }
+	testutil.Eventually(t, 20*time.Second, "tshark capturing on host B", func() bool { return strings.Contains(logText(), "Capturing on") })
+	// Neighbours resolved first (host A's and vecnet's): no datagram waits
+	// in a resolution queue.
+	mustRun(t, d, rig.A, "ping", "-c", "1", "-W", "3", topo.HostBAddr)
+	completedBefore := errCount(d, "ip4-input", "l4_checksum_completed")
+	snmpBefore := snmp(t, rig.B)
+	err = rig.A.Do(func() error {
+		// Unconnected: host B's port unreachables must not fail the writes.
+		c, err := net.ListenPacket("udp4", ":0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		dst := &net.UDPAddr{IP: net.ParseIP(topo.HostBAddr), Port: port}
+		buf := make([]byte, 1372)
+		for k := range buf {
+			buf[k] = byte(k * 7)
+		}
+		for _, n := range sizes {
+			if _, err := c.WriteTo(buf[:n], dst); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Host B has no socket on the port: each datagram ends as NoPorts if
+	// its checksum verifies, as InCsumErrors if not.
+	testutil.Eventually(t, 5*time.Second, "host B received the datagrams", func() bool {
+		m := snmp(t, rig.B)
+		return m["Udp.NoPorts"]+m["Udp.InCsumErrors"]-snmpBefore["Udp.NoPorts"]-snmpBefore["Udp.InCsumErrors"] >= uint64(len(sizes))
+	})
+	snmpAfter := snmp(t, rig.B)
+	if n := snmpAfter["Udp.InCsumErrors"] - snmpBefore["Udp.InCsumErrors"]; n != 0 {
+		t.Errorf("host B's kernel counted %d UDP checksum errors", n)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-capture.Process.Pid, syscall.SIGINT) // tshark writes out what it has
+		<-exited
+		t.Errorf("tshark on host B did not capture %d datagrams in 10 s:\n%s", len(sizes), logText())
+	}
+	out, err := exec.Command("tshark", "-n", "-r", pcapFile, "-o", "udp.check_checksum:TRUE",
+		"-T", "fields", "-e", "udp.length", "-e", "udp.checksum", "-e", "udp.checksum.status").Output()
+	if err != nil {
+		t.Fatalf("tshark -r: %v\n%s", err, logText())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(sizes) {
+		t.Fatalf("host B captured %d datagrams, want %d:\n%s\ntshark:\n%s", len(lines), len(sizes), out, logText())
+	}
+	for _, l := range lines {
+		// udp.checksum.status: 0 bad, 1 good, 2 unverified.
+		if f := strings.Fields(l); len(f) != 3 || f[2] != "1" {
+			t.Errorf("tshark on host B: length, checksum, status %q (want status 1, good)", l)
+		}
+	}
+	completed := errCount(d, "ip4-input", "l4_checksum_completed") - completedBefore
+	t.Logf("tshark on host B: %d datagrams, checksums good; vecnet completed %d partial checksums of them", len(lines), completed)
+	if partial && completed < uint64(len(sizes)) {
+		t.Errorf("ip4-input completed %d partial checksums, want at least %d (host A's offloads at defaults)", completed, len(sizes))
 	}
 }

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(iproute2 iputils-ping arping iperf3 tshark ethtool bind9-dnsutils procps curl python3)
+pkgs=(iproute2 iputils-ping arping iperf3 tshark ethtool bind9-dnsutils procps curl python3 traceroute)
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(knot knot-dnsutils dnsperf netsniff-ng)
 fi

@@ -18,13 +18,15 @@ import (
 // cmdBench runs "vecnet bench forward": the Linux kernel and vecnet (AF_XDP
 // and AF_PACKET) forwarding 64-byte frames between two namespaces, in
 // interleaved rounds, with medians, a PNG bar plot and the final line
-// "afxdp/kernel: R".
+// "afxdp/kernel: R". With -tcp it runs iperf3 TCP through the kernel and
+// vecnet instead, the peers' offloads at their defaults, ending with
+// "tcp/kernel: R".
 func cmdBench(args []string) error {
 	if len(args) >= 1 && args[0] == "dns" {
 		return cmdBenchDNS(args[1:])
 	}
 	if len(args) < 1 || args[0] != "forward" {
-		return errors.New("usage: vecnet bench forward [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]")
+		return errors.New("usage: vecnet bench forward [-tcp] [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]")
 	}
 	fs := flag.NewFlagSet("bench forward", flag.ExitOnError)
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
@@ -37,9 +39,31 @@ func cmdBench(args []string) error {
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the router CPU between it and vecnet's busy-polling worker)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	show := fs.Bool("show", false, "print show runtime/errors/interfaces and the AF_XDP socket counters after each vecnet window")
+	tcp := fs.Bool("tcp", false, "iperf3 TCP host A → host B through the kernel and vecnet, peers' offloads at their defaults (-configs defaults to kernel,afxdp, -xdp-mode to native; -seconds is iperf3 -t; -size, -png, -napi do not apply)")
 	fs.Parse(args[1:])
 	if os.Geteuid() != 0 {
 		return errors.New("bench: needs root (network namespaces, XDP)")
+	}
+	if *tcp {
+		// Defaults of their own: kernel and AF_XDP, in native mode (on a
+		// veth the driver's choice is generic, where the peer's TCP comes
+		// as GSO super-frames; native mode makes the kernel turn the peer's
+		// TSO/GSO off).
+		cfgs, mode := "kernel,afxdp", "native"
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "configs":
+				cfgs = *configs
+			case "xdp-mode":
+				mode = *xdpMode
+			}
+		})
+		topt := TCPOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)),
+			Configs: strings.Split(cfgs, ","), XDPMode: mode, RouterCPU: 1, Log: os.Stderr}
+		if *show {
+			topt.Show = os.Stderr
+		}
+		return benchTCP(topt, *jsonPath)
 	}
 	opt := ForwardOptions{
 		Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
@@ -85,6 +109,39 @@ func cmdBench(args []string) error {
 	return nil
 }
 
+// benchTCP runs "vecnet bench forward -tcp" and prints its table, ending
+// with "tcp/kernel: R".
+func benchTCP(opt TCPOptions, jsonPath string) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
+			benchCleanup.run()
+			os.Exit(130)
+		}
+	}()
+	samples, err := RunForwardTCP(opt)
+	if err != nil {
+		return err
+	}
+	sum := SummarizeTCP(samples, opt.Configs)
+	WriteTCPTable(os.Stdout, sum, opt)
+	if jsonPath != "" {
+		b, _ := json.MarshalIndent(struct {
+			Options TCPOptions   `json:"options"`
+			Samples []TCPSample  `json:"samples"`
+			Medians []TCPSummary `json:"medians"`
+		}{opt, samples, sum}, "", "  ")
+		if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Println(TCPRatioLine(sum))
+	return nil
+}
+
 // benchCleanup holds what a signal must remove while a benchmark runs.
 var benchCleanup cleanupSlot
 
@@ -116,8 +173,8 @@ func Summarize(samples []Sample, configs []string) []Summary {
 // WriteForwardTable prints the medians as a Markdown table, one row per
 // configuration, then what limited each one.
 func WriteForwardTable(w io.Writer, sum []Summary, opt ForwardOptions) {
-	fmt.Fprintf(w, "\nforwarding, %d-byte frames, medians of %d interleaved rounds × %v (generator AF_XDP on CPU %d, router on CPU %d, %s)\n\n",
-		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU, napiNote(opt.NAPI, opt.RouterCPU, "router"))
+	fmt.Fprintf(w, "\nforwarding, %d-byte frames, medians of %d interleaved rounds × %v (generator AF_XDP on CPU %d, router on CPU %d, %s, %s)\n\n",
+		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU, napiNote(opt.NAPI, opt.RouterCPU, "router"), forwardRigOptions.Offloads())
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t gen tx drops\t router rx drops\t router tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t graph ns/pkt\t vec/call\t worker sys\t worker CPU\t limit\t\n", opt.SenderCPU, opt.RouterCPU)
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")

@@ -22,7 +22,10 @@ import (
 func cmdDemo(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
 	driver := fs.String("driver", "afxdp", "port driver: afxdp or afpacket")
-	xdpMode := fs.String("xdp-mode", "", "afxdp attach mode: native, generic, or empty for the best per device kind")
+	// Native by default: the demo's hosts keep their default offloads, and
+	// native XDP on a veth makes the kernel turn the peer's TSO/GSO off; in
+	// generic mode their TCP arrives as 64 KiB GSO super-frames.
+	xdpMode := fs.String("xdp-mode", "native", "afxdp attach mode: native, generic, or empty for the best per device kind")
 	seconds := fs.Int("seconds", 3, "iperf3 run time")
 	fs.Parse(args)
 	if os.Geteuid() != 0 {

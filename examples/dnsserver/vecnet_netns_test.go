@@ -18,17 +18,29 @@ import (
 	"vecnet/examples/dnsserver/dnszone"
 	"vecnet/internal/testutil"
 	"vecnet/internal/topo"
+	"vecnet/l3/ip4"
 	"vecnet/stack"
 )
 
-// vecnetCase is one way of serving the zone on vecnet.
-type vecnetCase struct{ driver, mode string }
-
-var vecnetCases = []vecnetCase{
-	{"afxdp", "ingraph"}, {"afxdp", "sock"}, {"afpacket", "ingraph"}, {"afpacket", "sock"},
+// vecnetCase is one way of serving the zone on vecnet. Host A's veth keeps
+// its default offloads (its queries arrive with partial UDP checksums,
+// which ip4-input completes) unless offloadsOff is set.
+type vecnetCase struct {
+	driver, mode string
+	offloadsOff  bool
 }
 
-func (c vecnetCase) String() string { return c.driver + "/" + c.mode }
+var vecnetCases = []vecnetCase{
+	{"afxdp", "ingraph", false}, {"afxdp", "sock", false}, {"afpacket", "ingraph", false}, {"afpacket", "sock", false},
+	{"afxdp", "ingraph", true},
+}
+
+func (c vecnetCase) String() string {
+	if c.offloadsOff {
+		return c.driver + "/" + c.mode + "/offloads-off"
+	}
+	return c.driver + "/" + c.mode
+}
 
 // serverConfig is vecnet with one interface, the rig's router end toward
 // host A, owning topo.RouterAAddr; over AF_XDP the XDP program redirects
@@ -58,7 +70,7 @@ func startVecnetServer(t *testing.T, c vecnetCase) *vecnetServer {
 	for _, tool := range []string{"dig", "ping", "ethtool"} {
 		testutil.RequireTool(t, tool)
 	}
-	rig, err := topo.NewRig(topo.RigOptions{Prefix: "dn"})
+	rig, err := topo.NewRig(topo.RigOptions{Prefix: "dn", OffloadsOff: c.offloadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +126,19 @@ func (s *vecnetServer) udpCounter(name string) uint64 {
 	return n
 }
 
+// completed is ip4-input's l4_checksum_completed summed over the workers.
+func (s *vecnetServer) completed() uint64 {
+	var n uint64
+	for _, rows := range s.d.Errors() {
+		for _, r := range rows {
+			if r.Node == ip4.InputName && r.Name == "l4_checksum_completed" {
+				n += r.Count
+			}
+		}
+	}
+	return n
+}
+
 // udpSeen is every datagram udp4-input has disposed of, whatever the way.
 func (s *vecnetServer) udpSeen() uint64 {
 	var n uint64
@@ -134,6 +159,7 @@ func TestVecnetBetweenNamespaces(t *testing.T) {
 		t.Run(c.String(), func(t *testing.T) {
 			s := startVecnetServer(t, c)
 			t.Run("dig every type", func(t *testing.T) {
+				completed0 := s.completed()
 				for _, tc := range kernelCases {
 					out, err := s.dig(tc.name, dns.TypeToString[tc.qtype])
 					if err != nil {
@@ -144,6 +170,11 @@ func TestVecnetBetweenNamespaces(t *testing.T) {
 				out, err := s.dig("+bufsize=1232", "many.example.test.", "A")
 				if err != nil || !strings.Contains(out, "ANSWER: 40,") {
 					t.Errorf("40 A records over EDNS: %v\n%s", err, out)
+				}
+				// Host A's queries left with partial checksums, which
+				// ip4-input completed (with its offloads at defaults).
+				if n := s.completed() - completed0; !c.offloadsOff && n < uint64(len(kernelCases)) {
+					t.Errorf("ip4-input completed %d partial checksums for %d queries", n, len(kernelCases)+1)
 				}
 			})
 			t.Run("ping", func(t *testing.T) {

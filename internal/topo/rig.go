@@ -44,6 +44,16 @@ type RigOptions struct {
 	// MTUB, when set, is the MTU of the router–host B link (both ends), for
 	// fragmentation-needed tests.
 	MTUB int
+	// OffloadsOff turns off the offloads (TX checksum, TSO, GSO, GRO) of
+	// all four veth ends. By default the rig leaves them as the kernel
+	// sets them, as every container runtime does: the hosts then hand
+	// their veth TCP/UDP frames whose checksum is left for "the hardware"
+	// (CHECKSUM_PARTIAL, completed by vecnet's ip4-input) and, unless an
+	// XDP program in native mode sits on the peer, TCP in 64 KiB GSO
+	// super-frames. Set it for the variant that tests the old
+	// configuration and for benchmarks that must keep comparing like with
+	// like.
+	OffloadsOff bool
 }
 
 // Rig is host A ── router ── host B over two veth pairs, each in its own
@@ -104,14 +114,8 @@ func NewRig(opt RigOptions) (rig *Rig, err error) {
 	if err = t.Veth(r.B, HostDev, HostBMAC, r.R, RouterB, RouterBDevMAC, opt.Queues); err != nil {
 		return nil, err
 	}
-	// No offloads on the rig's links. A host's kernel would hand the veth
-	// 64 KiB TSO/GSO super-frames, which a router port (AF_XDP or AF_PACKET,
-	// like a real NIC's receive ring) cannot take in one buffer, and frames
-	// whose TCP/UDP checksum is left for "the hardware" to fill in: across a
-	// veth the skb carries that promise along, but a user-space router
-	// copies bytes only. On a real NIC the hardware does both jobs.
-	for _, end := range r.Links() {
-		if err = runAll(end.NS, [][]string{{"ethtool", "-K", end.Dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off"}}); err != nil {
+	if opt.OffloadsOff {
+		if err = r.offloadsOff(); err != nil {
 			return nil, err
 		}
 	}
@@ -141,6 +145,29 @@ func NewRig(opt RigOptions) (rig *Rig, err error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// offloadsOff turns off the offloads of the rig's four veth ends: no
+// TSO/GSO super-frames (which a router port, like a real NIC's receive
+// ring, cannot take in one buffer) and no checksums left for "the
+// hardware" to fill in (across a veth the skb carries that promise along,
+// but a user-space router copies bytes only).
+func (r *Rig) offloadsOff() error {
+	for _, end := range r.Links() {
+		if err := runAll(end.NS, [][]string{{"ethtool", "-K", end.Dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off"}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Offloads describes the offloads of the rig's links for reports: "peer
+// offloads off" or "peer offloads at defaults".
+func (o RigOptions) Offloads() string {
+	if o.OffloadsOff {
+		return "peer offloads off"
+	}
+	return "peer offloads at defaults"
 }
 
 // KernelForwarding makes the kernel of the router namespace the router:

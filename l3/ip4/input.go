@@ -19,6 +19,7 @@ const (
 	InErrBroadcast
 	InErrLoopbackSource
 	InErrOwnSource
+	InEvL4ChecksumCompleted
 )
 
 var inputErrors = []graph.Error{
@@ -33,6 +34,8 @@ var inputErrors = []graph.Error{
 	// Martian sources (RFC 1812 5.3.7), see martianSource.
 	InErrLoopbackSource: {Name: "loopback_source", Help: "source in 127.0.0.0/8 on the wire (martian)", Severity: graph.SevWarn},
 	InErrOwnSource:      {Name: "own_source", Help: "source is one of our own addresses (martian, spoofed or looped)", Severity: graph.SevWarn},
+	InEvL4ChecksumCompleted: {Name: "l4_checksum_completed",
+		Help: "TCP/UDP checksum left for offload (partial) completed in software", Severity: graph.SevInfo},
 }
 
 // parseErrCode maps a wire.IPv4Error to an ip4-input error code.
@@ -111,6 +114,9 @@ func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
 			next, port = n.ArcStart(arc, m), int(m.RxPort)
 		}
 		n.Nexts[k] = next
+	}
+	if c := completeL4Checksums(a, v.Idx[:cnt], n.Nexts[:cnt]); c != 0 {
+		n.Count(InEvL4ChecksumCompleted, c)
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt
