@@ -85,7 +85,7 @@ func reasmOKs(t *testing.T, ns topo.NS) uint64 {
 }
 
 func TestIP4FragmentationWithKernelPeers(t *testing.T) {
-	for _, rc := range []routerCase{{"afxdp-native", "afxdp", "native"}, {"afpacket", "afpacket", ""}} {
+	for _, rc := range []routerCase{{"afxdp-native", "afxdp", "native", false}, {"afpacket", "afpacket", "", false}} {
 		t.Run(rc.name, func(t *testing.T) {
 			rig, d := startIP4Router(t, rc)
 
