@@ -38,6 +38,9 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	}
 	n := min(int(q.rxPending(s)), v.Free())
 	if n == 0 {
+		if s.client {
+			q.refill(s) // the server may have reset the ring (DPDK does on connect)
+		}
 		q.leave()
 		return 0
 	}
