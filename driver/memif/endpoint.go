@@ -230,7 +230,7 @@ func (e *Endpoint) Peer() (app, ifName, lastErr string) {
 // Info describes the endpoint for "show interfaces".
 func (e *Endpoint) Info() string {
 	app, name, lastErr := e.Peer()
-	s := fmt.Sprintf("memif %s socket=%s id=%d queues=%d state=%s", e.cfg.Role, e.cfg.Socket, e.cfg.ID, e.cfg.Queues, e.State())
+	s := fmt.Sprintf("%s socket=%s id=%d queues=%d state=%s", e.cfg.Role, e.cfg.Socket, e.cfg.ID, e.cfg.Queues, e.State())
 	if app != "" || name != "" {
 		s += fmt.Sprintf(" peer=%q peer-if=%q", app, name)
 	}

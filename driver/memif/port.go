@@ -11,6 +11,7 @@ import (
 // crosses into the shared rings, and each descriptor is bounds-checked
 // once against the shared regions.
 type Port struct {
+	e    *Endpoint
 	q    *Queue
 	bufs [pkt.VectorSize][]byte
 	lens [pkt.VectorSize]int
@@ -20,10 +21,13 @@ type Port struct {
 func (e *Endpoint) Ports() []*Port {
 	ps := make([]*Port, len(e.queues))
 	for i, q := range e.queues {
-		ps[i] = &Port{q: q}
+		ps[i] = &Port{e: e, q: q}
 	}
 	return ps
 }
+
+// Info describes the port's endpoint now: role, socket, state and peer.
+func (p *Port) Info() string { return p.e.Info() }
 
 // Queue returns the queue the port drives.
 func (p *Port) Queue() *Queue { return p.q }
