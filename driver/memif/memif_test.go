@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"vecnet/internal/testutil"
 	"vecnet/pkt"
 	"vecnet/pkt/pkttest"
@@ -267,5 +269,49 @@ func TestZeroAllocs(t *testing.T) {
 	}
 	if s := cp.Stats(); s.RxPackets != s.TxPackets || s.TxPackets < 2100*32 {
 		t.Fatalf("client stats %+v", s)
+	}
+}
+
+// TestInterrupt: once the receiver prepared to wait, the sender signals the
+// eventfd and the receiver's PollFD becomes readable; while the receiver
+// polls (interrupt masked) the sender makes no syscall for it.
+func TestInterrupt(t *testing.T) {
+	pool := pkttest.NewPool(t, 256)
+	c := pool.NewCache()
+	defer c.Flush()
+	srv, cli := pair(t, Config{}, Config{})
+	for _, dir := range []struct {
+		name     string
+		from, to *Port
+	}{{"client to server", cli.Ports()[0], srv.Ports()[0]}, {"server to client", srv.Ports()[0], cli.Ports()[0]}} {
+		t.Run(dir.name, func(t *testing.T) {
+			to := dir.to
+			s := to.q.state.Load()
+			var v pkt.Vector
+			to.Recv(c, &v) // drain attach kicks and anything pending
+			to.PrepareWait()
+			pfd := []unix.PollFd{{Fd: int32(to.PollFD()), Events: unix.POLLIN}}
+			if n, _ := unix.Poll(pfd, 0); n != 0 {
+				t.Fatal("PollFD readable before anything was sent")
+			}
+			if s.rx.flags()&ringFlagMaskInt != 0 {
+				t.Fatal("interrupt still masked after PrepareWait")
+			}
+			i, _ := c.Alloc()
+			c.Arena().SetData(i, pkt.Headroom, 60)
+			v.Append(i)
+			dir.from.Send(c, &v)
+			if n, _ := unix.Poll(pfd, 5000); n != 1 {
+				t.Fatal("PollFD not readable after the peer sent")
+			}
+			v.Reset()
+			if n := to.Recv(c, &v); n != 1 {
+				t.Fatalf("received %d", n)
+			}
+			c.FreeN(v.Slice())
+			if s.rx.flags()&ringFlagMaskInt == 0 {
+				t.Fatal("interrupt not masked again once frames flow")
+			}
+		})
 	}
 }
