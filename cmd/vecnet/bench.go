@@ -23,6 +23,9 @@ func cmdBench(args []string) error {
 	if len(args) >= 1 && args[0] == "dns" {
 		return cmdBenchDNS(args[1:])
 	}
+	if len(args) >= 1 && args[0] == "memif" {
+		return cmdBenchMemif(args[1:])
+	}
 	if len(args) < 1 || args[0] != "forward" {
 		return errors.New("usage: vecnet bench forward [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]")
 	}
