@@ -340,3 +340,26 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds()/1e6, "Mpps")
 }
+
+// TestQueues: with several queue pairs each queue carries its own frames;
+// a client asking for more queues than the server has gets the server's.
+func TestQueues(t *testing.T) {
+	pool := pkttest.NewPool(t, 1024)
+	c := pool.NewCache()
+	defer c.Flush()
+	srv, cli := pair(t, Config{Queues: 3}, Config{Queues: 4})
+	sp, cp := srv.Ports(), cli.Ports()
+	for q := range 3 {
+		frames := [][]byte{testFrame(uint32(100*q), 60), testFrame(uint32(100*q+1), 1200)}
+		checkFrames(t, exchange(t, c, cp[q], sp[q], frames), frames)
+		checkFrames(t, exchange(t, c, sp[q], cp[q], frames), frames)
+	}
+	if cp[3].Queue().Connected() {
+		t.Error("client queue 3 connected to a server with 3 queues")
+	}
+	for q := range 3 {
+		if s := sp[q].Stats(); s.RxPackets != 2 || s.TxPackets != 2 {
+			t.Errorf("server queue %d: %+v", q, s)
+		}
+	}
+}
