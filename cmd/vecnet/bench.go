@@ -35,7 +35,7 @@ func cmdBench(args []string) error {
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
 	png := fs.String("png", "bench-forward.png", "bar plot of the median sink rates (empty: none)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
-	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations to compare")
+	configs := fs.String("configs", "kernel,afxdp,afpacket,dpdk", "configurations to compare (dpdk: testpmd's AF_XDP PMD in mac forwarding mode)")
 	napi := fs.Bool("napi", false, "run the router ingress veth's receive path in a threaded NAPI kernel thread pinned to the router's CPU (default false: in the generator's softirq on its CPU, as veth does; the table then charges each router the whole machine's CPU per packet)")
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the router CPU between it and vecnet's busy-polling worker)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
@@ -131,7 +131,7 @@ func WriteForwardTable(w io.Writer, sum []Summary, opt ForwardOptions) {
 		}
 		m := s.Median
 		vec := func(f string, v float64) string {
-			if s.Config == "kernel" {
+			if s.Config == "kernel" || s.Config == "dpdk" {
 				return "–"
 			}
 			return fmt.Sprintf(f, v)
