@@ -1,6 +1,7 @@
 package memif
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -250,7 +251,7 @@ func serverHandshake(c *net.UnixConn, cfg *Config) (*session, error) {
 		return nil, refuse(CountBadVersion, "client speaks memif %#x, not %#x", in.Version, Version)
 	case in.ID != cfg.ID:
 		return nil, refuse(CountBadID, "no interface with id %d", in.ID)
-	case in.Secret != cfg.Secret:
+	case subtle.ConstantTimeCompare([]byte(in.Secret), []byte(cfg.Secret)) != 1:
 		return nil, refuse(CountBadSecret, "incorrect secret")
 	case in.Mode != 0:
 		return nil, refuse(CountBadMode, "interface mode %d is not ethernet", in.Mode)
