@@ -237,6 +237,11 @@ func (e *Endpoint) Info() string {
 	if lastErr != "" && e.State() != Connected {
 		s += " last-error=" + fmt.Sprintf("%q", lastErr)
 	}
+	for c := CountDisconnects; c < numCounters; c++ {
+		if n := e.Count(c); n > 0 {
+			s += fmt.Sprintf(" %s=%d", CounterNames[c], n)
+		}
+	}
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,6 +236,9 @@ func TestRefusals(t *testing.T) {
 			}
 			if _, _, e := cli.Peer(); e == "" {
 				t.Error("client recorded no reason")
+			}
+			if info := srv.Info(); !strings.Contains(info, CounterNames[tc.counter]+"=") {
+				t.Errorf("server info %q does not show %s", info, CounterNames[tc.counter])
 			}
 		})
 	}
