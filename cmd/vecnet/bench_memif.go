@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -157,37 +158,98 @@ func startMemifVecnet(sockA, sockB string, opt MemifOptions) (*vecnetRouter, err
 	return v, nil
 }
 
-// memifEnds are the generator and the sink, attached as memif clients and
-// driven by one thread pinned to a CPU, which alternates: a batch onto the
-// generator's ring (as much as fits), then whatever reached the sink. (An
-// unpinned sink thread starves on two cores between the busy generator and
-// the busy router.)
+// memifEnds are the generator and the sink: a child process ("vecnet
+// bench memif -ends"), as a network function beside vecnet would be, whose
+// one thread, pinned to a CPU, attaches to both sockets as a memif client
+// and alternates: a batch onto the generator's ring (as much as fits), then
+// whatever reached the sink. (In vecnet's own process it would take the Go
+// scheduler's second P, and the runtime would preempt it or the worker.)
 type memifEnds struct {
-	sent, got atomic.Uint64
-	stop      atomic.Bool
-	done      chan error
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
 }
 
-// startMemifEnds attaches the generator to sockA and the sink to sockB and
-// floods prebuilt frames of size bytes from a thread pinned to cpu.
-func startMemifEnds(sockA, sockB string, size, cpu int) *memifEnds {
-	e := &memifEnds{done: make(chan error, 1)}
+// startMemifEnds starts the child: frames of size bytes to sockA, counted
+// from sockB, on cpu.
+func startMemifEnds(sockA, sockB string, size, cpu int) (*memifEnds, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "bench", "memif", "-ends", sockA, sockB, fmt.Sprint(size), fmt.Sprint(cpu))
+	cmd.Stderr = os.Stderr
+	e := &memifEnds{cmd: cmd}
+	if e.in, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	e.out = bufio.NewReader(out)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// counts asks the child for its frames sent and received so far.
+func (e *memifEnds) counts() (sent, got uint64, err error) {
+	if _, err := e.in.Write([]byte("?\n")); err != nil {
+		return 0, 0, err
+	}
+	line, err := e.out.ReadString('\n')
+	if err != nil {
+		return 0, 0, err
+	}
+	_, err = fmt.Sscan(line, &sent, &got)
+	return sent, got, err
+}
+
+func (e *memifEnds) close() error {
+	e.in.Close()
+	return e.cmd.Wait()
+}
+
+// runMemifEnds is the child: it answers each line on stdin with "sent got"
+// and ends at end of input.
+func runMemifEnds(args []string) error {
+	if len(args) != 4 {
+		return errors.New("bench memif -ends SOCK_A SOCK_B SIZE CPU")
+	}
+	size, err1 := strconv.Atoi(args[2])
+	cpu, err2 := strconv.Atoi(args[3])
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
 	spec := gen.FrameSpec{SrcMAC: wire.MAC{0x02, 0x68, 0x61, 0, 0, 1}, DstMAC: wire.MAC(memifRouterMACA),
 		Src: netip.MustParseAddr(topo.HostAAddr), Dst: netip.MustParseAddr(topo.HostBAddr), Size: size, Flows: 1}
-	go func() { e.done <- e.run(sockA, sockB, spec, cpu) }()
-	return e
+	var sent, got atomic.Uint64
+	var stop atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		set.Set(cpu)
+		_ = unix.SchedSetaffinity(0, &set)
+		done <- floodMemif(args[0], args[1], &spec, &sent, &got, &stop)
+	}()
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		fmt.Printf("%d %d\n", sent.Load(), got.Load())
+	}
+	stop.Store(true)
+	return <-done
 }
 
-func (e *memifEnds) run(sockA, sockB string, spec gen.FrameSpec, cpu int) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var set unix.CPUSet
-	set.Set(cpu)
-	_ = unix.SchedSetaffinity(0, &set)
+// floodMemif attaches the sink to sockB and the generator to sockA and
+// alternates sending and counting until stop.
+func floodMemif(sockA, sockB string, spec *gen.FrameSpec, sent, got *atomic.Uint64, stop *atomic.Bool) error {
 	frames := make([][]byte, gen.Batch)
 	for k := range frames {
 		frames[k] = make([]byte, spec.FrameLen())
-		if _, err := gen.Build(frames[k], &spec, k, uint64(k)); err != nil {
+		if _, err := gen.Build(frames[k], spec, k, uint64(k)); err != nil {
 			return err
 		}
 	}
@@ -205,20 +267,15 @@ func (e *memifEnds) run(sockA, sockB string, spec gen.FrameSpec, cpu int) error 
 	for k := range bufs {
 		bufs[k] = make([]byte, 2048)
 	}
-	for !e.stop.Load() {
+	for !stop.Load() {
 		if n := src.Send(frames); n > 0 {
-			e.sent.Add(uint64(n))
+			sent.Add(uint64(n))
 		}
 		if n := sink.Recv(bufs, lens); n > 0 {
-			e.got.Add(uint64(n))
+			got.Add(uint64(n))
 		}
 	}
 	return nil
-}
-
-func (e *memifEnds) close() error {
-	e.stop.Store(true)
-	return <-e.done
 }
 
 // measureMemif runs one memif configuration for one round.
@@ -239,13 +296,22 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 		smp.Err = err.Error()
 		return smp
 	}
-	ends := startMemifEnds(sockA, sockB, opt.Size, opt.SenderCPU)
+	ends, err := startMemifEnds(sockA, sockB, opt.Size, opt.SenderCPU)
+	if err != nil {
+		r.stop()
+		smp.Err = err.Error()
+		return smp
+	}
 	// Both ends attached and traffic flowing before the warm-up counts.
-	for deadline := time.Now().Add(30 * time.Second); ends.got.Load() == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, got, err := ends.counts()
+		if err == nil && got > 0 {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
 			ends.close()
 			r.stop()
-			smp.Err = "no frame reached the sink in 30s"
+			smp.Err = fmt.Sprintf("no frame reached the sink in 30s (%v)", err)
 			return smp
 		}
 	}
@@ -257,7 +323,8 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 		router    routerSnap
 	}
 	read := func() edge {
-		e := edge{at: time.Now(), sent: ends.sent.Load(), got: ends.got.Load(), router: r.snapshot()}
+		e := edge{at: time.Now(), router: r.snapshot()}
+		e.sent, e.got, _ = ends.counts()
 		e.busy, _ = cpuBusyJiffies()
 		return e
 	}
@@ -364,7 +431,7 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 // WriteMemifTable prints the medians as a Markdown table and the per-round
 // rates.
 func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
-	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink on one thread on CPU %d, router on CPU %d; kernel: the bench forward rig)\n\n",
+	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; kernel: the bench forward rig)\n\n",
 		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t router thread CPU\t router rx/tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t router ns/pkt\t graph ns/pkt\t vec/call\t\n", opt.SenderCPU, opt.RouterCPU)
@@ -422,6 +489,9 @@ func MemifRatioLines(sum []Summary) string {
 
 // cmdBenchMemif runs "vecnet bench memif".
 func cmdBenchMemif(args []string) error {
+	if len(args) > 0 && args[0] == "-ends" {
+		return runMemifEnds(args[1:])
+	}
 	fs := flag.NewFlagSet("bench memif", flag.ExitOnError)
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
