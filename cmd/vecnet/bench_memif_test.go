@@ -41,3 +41,22 @@ func TestBenchMemif(t *testing.T) {
 		t.Errorf("ratio lines %q", lines)
 	}
 }
+
+// TestBenchForwardDPDK runs one short round of bench forward's dpdk row
+// (testpmd's AF_XDP PMD on the router veths): frames reach the sink, and no
+// XDP program is left on the router's veths for the next configuration.
+func TestBenchForwardDPDK(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "dpdk-testpmd")
+	opt := ForwardOptions{Rounds: 1, Window: time.Second, Warmup: 200 * time.Millisecond, Size: 64,
+		Configs: []string{"dpdk", "kernel"}, SenderCPU: 0, RouterCPU: 1, Log: io.Discard}
+	samples, err := RunForward(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range samples {
+		if s.Err != "" || s.Forwarded == 0 {
+			t.Fatalf("%s: forwarded %d, error %q", s.Config, s.Forwarded, s.Err)
+		}
+	}
+}
