@@ -103,7 +103,11 @@ func (d *Daemon) showInterfaces(w io.Writer, _ []string) error {
 	for _, ifc := range d.Interfaces {
 		x := set.Get(ifc.Index)
 		s := d.PortStats(ifc)
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%d\n", x.Name, x.Index, ifc.Config.Driver+" "+ifc.Info,
+		info := ifc.Info
+		if ifc.LiveInfo != nil {
+			info = ifc.LiveInfo()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%d\n", x.Name, x.Index, ifc.Config.Driver+" "+info,
 			macString(x.MAC), x.MTU, joinPrefixes(x.Addrs), s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes, s.RxDrops, s.TxDrops, s.RxErrors)
 	}
 	return tw.Flush()

@@ -32,6 +32,9 @@ type Interface struct {
 	Ports  []driver.Port // by worker
 	// Info is a line for "show interfaces" from the driver (mode, queue ...).
 	Info string
+	// LiveInfo, when set, describes the interface's current state instead
+	// of Info (a memif port's peer and connection state).
+	LiveInfo func() string
 }
 
 // Daemon is a running data plane.
@@ -107,6 +110,11 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
 		}
 		ifc.Ports, ifc.Info = ports, info
+		if len(ports) > 0 {
+			if l, ok := ports[0].(interface{ Info() string }); ok {
+				ifc.LiveInfo = l.Info
+			}
+		}
 		if mac == ([6]byte{}) {
 			mac = hwmac
 		}

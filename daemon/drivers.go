@@ -7,7 +7,9 @@ import (
 	"vecnet/control/config"
 	"vecnet/driver"
 	"vecnet/driver/mem"
+	"vecnet/driver/memif"
 	"vecnet/driver/pcap"
+	"vecnet/pkt"
 	"vecnet/worker"
 )
 
@@ -32,6 +34,16 @@ func (d *Daemon) openPorts(ic config.Interface, workers int) ([]driver.Port, str
 			return nil, "", none, err
 		}
 		return []driver.Port{p}, "pcap in=" + ic.PcapIn + " out=" + ic.PcapOut, none, nil
+	case "memif":
+		if ic.Queues > workers {
+			return nil, "", none, fmt.Errorf("%d queues but %d workers: each queue needs its worker", ic.Queues, workers)
+		}
+		m, err := openMemif(ic)
+		if err != nil {
+			return nil, "", none, err
+		}
+		d.kernel = append(d.kernel, m)
+		return m.Ports(), m.Info(), none, nil
 	default:
 		if ic.Queues > workers {
 			return nil, "", none, fmt.Errorf("%d queues but %d workers: each queue needs its worker", ic.Queues, workers)
@@ -76,3 +88,25 @@ func (d *Daemon) WaitInputs(timeout time.Duration) error {
 	}
 	return fmt.Errorf("inputs not consumed after %v", timeout)
 }
+
+// memifInterface is a memif endpoint with the methods the daemon closes
+// and describes interfaces by (listed with the kernel interfaces for Stop).
+type memifInterface struct{ *memif.Endpoint }
+
+func openMemif(ic config.Interface) (memifInterface, error) {
+	role, err := memif.ParseRole(ic.MemifRole)
+	if err != nil {
+		return memifInterface{}, err
+	}
+	log2 := uint8(0)
+	for 1<<log2 < ic.RingSize {
+		log2++
+	}
+	e, err := memif.Open(memif.Config{Name: ic.Name, Socket: ic.MemifSocket, Role: role, ID: ic.MemifID,
+		Secret: ic.MemifSecret, Queues: ic.Queues, Log2RingSize: log2})
+	return memifInterface{e}, err
+}
+
+func (m memifInterface) Ports() []driver.Port   { return driver.Ports(m.Endpoint.Ports()) }
+func (m memifInterface) MAC() [6]byte           { return [6]byte{} }
+func (m memifInterface) Close(*pkt.Cache) error { return m.Endpoint.Close() }

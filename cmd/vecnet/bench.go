@@ -25,6 +25,9 @@ func cmdBench(args []string) error {
 	if len(args) >= 1 && args[0] == "dns" {
 		return cmdBenchDNS(args[1:])
 	}
+	if len(args) >= 1 && args[0] == "memif" {
+		return cmdBenchMemif(args[1:])
+	}
 	if len(args) < 1 || args[0] != "forward" {
 		return errors.New("usage: vecnet bench forward [-tcp] [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]")
 	}
@@ -34,7 +37,7 @@ func cmdBench(args []string) error {
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
 	png := fs.String("png", "bench-forward.png", "bar plot of the median sink rates (empty: none)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
-	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations to compare")
+	configs := fs.String("configs", "kernel,afxdp,afpacket,dpdk", "configurations to compare (dpdk: testpmd's AF_XDP PMD in mac forwarding mode)")
 	napi := fs.Bool("napi", false, "run the router ingress veth's receive path in a threaded NAPI kernel thread pinned to the router's CPU (default false: in the generator's softirq on its CPU, as veth does; the table then charges each router the whole machine's CPU per packet)")
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the router CPU between it and vecnet's busy-polling worker)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
@@ -185,7 +188,7 @@ func WriteForwardTable(w io.Writer, sum []Summary, opt ForwardOptions) {
 		}
 		m := s.Median
 		vec := func(f string, v float64) string {
-			if s.Config == "kernel" {
+			if s.Config == "kernel" || s.Config == "dpdk" {
 				return "–"
 			}
 			return fmt.Sprintf(f, v)

@@ -81,8 +81,10 @@ func startRouter(br *benchRig, name string, opt ForwardOptions) (routerRun, erro
 		return startKernelRouter(br.rig)
 	case "afxdp", "afpacket":
 		return startVecnet(br.rig, name, opt)
+	case "dpdk":
+		return startDPDKRouter(br.rig, opt)
 	}
-	return nil, fmt.Errorf("unknown configuration %q (kernel, afxdp, afpacket)", name)
+	return nil, fmt.Errorf("unknown configuration %q (kernel, afxdp, afpacket, dpdk)", name)
 }
 
 type kernelRouter struct{ rig *topo.Rig }
@@ -242,7 +244,7 @@ func measure(br *benchRig, name string, round int, opt ForwardOptions) Sample {
 	if err := r.stop(); err != nil {
 		smp.Err = "stop: " + err.Error()
 	}
-	fill(&smp, s0, s1, name != "kernel", opt)
+	fill(&smp, s0, s1, name != "kernel" && name != "dpdk", opt)
 	return smp
 }
 

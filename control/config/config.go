@@ -39,7 +39,7 @@ const (
 const MaxMTU = pkt.DataCap - wire.EthernetLen - wire.VLANLen
 
 // Drivers are the driver names an Interface may use.
-var Drivers = []string{"mem", "pcap", "afxdp", "afpacket", "tap"}
+var Drivers = []string{"mem", "pcap", "afxdp", "afpacket", "tap", "memif"}
 
 // Config is a whole vecnet configuration, as returned by Parse or Load with
 // defaults filled in.
@@ -109,7 +109,25 @@ type Interface struct {
 	// (afxdp); the rest go to the kernel. Default: all. YAML: match, see
 	// ParseMatch for the syntax.
 	Match Match
+
+	// MemifSocket is the memif control socket (memif), required. YAML: socket.
+	MemifSocket string
+	// MemifRole is "server" (listens, default) or "client" (memif). YAML: role.
+	MemifRole string
+	// MemifID is the memif interface id both peers configure (memif),
+	// default 0. YAML: id.
+	MemifID uint32
+	// MemifSecret is the optional shared secret (memif), up to 23 bytes.
+	// YAML: secret.
+	MemifSecret string
 }
+
+// DefaultMemifRingSize is Interface.RingSize for memif (VPP's and DPDK's
+// default); MaxMemifRingSize bounds it.
+const (
+	DefaultMemifRingSize = 1024
+	MaxMemifRingSize     = 16384
+)
 
 // Route is a static IPv4 route.
 type Route struct {

@@ -183,7 +183,7 @@ func TestErrors(t *testing.T) {
 		{"bad bind_mode", "interfaces:\n  - name: a\n    driver: afxdp\n    bind_mode: fast\n", 4, `"fast" is not one of copy, zerocopy`},
 		{"ring not power of two", "interfaces:\n  - name: a\n    driver: afxdp\n    ring_size: 3000\n", 4, "not a power of two"},
 		{"ring too big", "interfaces:\n  - name: a\n    driver: afxdp\n    ring_size: 131072\n", 4, "out of range 64..65536"},
-		{"ring on tap", "interfaces:\n  - name: a\n    driver: tap\n    ring_size: 1024\n", 4, "ring_size is for driver afxdp/afpacket, not tap"},
+		{"ring on tap", "interfaces:\n  - name: a\n    driver: tap\n    ring_size: 1024\n", 4, "ring_size is for driver afxdp/afpacket/memif, not tap"},
 		{"queues zero", "interfaces:\n  - name: a\n    driver: afxdp\n    queues: 0\n", 4, "out of range 1..64"},
 		{"bad device", "interfaces:\n  - name: a\n    driver: afxdp\n    device: eth/0\n", 4, "device"},
 		{"duplicate device", "interfaces:\n  - {name: a, driver: afxdp, device: eth0}\n  - {name: b, driver: tap, device: eth0}\n", 3, `device "eth0" already used`},

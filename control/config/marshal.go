@@ -33,6 +33,10 @@ type (
 		BindMode  string   `yaml:"bind_mode,omitempty"`
 		RingSize  int      `yaml:"ring_size,omitempty"`
 		Match     string   `yaml:"match,omitempty"`
+		Socket    string   `yaml:"socket,omitempty"`
+		Role      string   `yaml:"role,omitempty"`
+		ID        uint32   `yaml:"id,omitempty"`
+		Secret    string   `yaml:"secret,omitempty"`
 	}
 	fileRoute struct {
 		Prefix    string   `yaml:"prefix"`
@@ -55,7 +59,8 @@ func Marshal(c *Config) ([]byte, error) {
 			Name: ic.Name, Driver: ic.Driver, MTU: ic.MTU,
 			PcapIn: ic.PcapIn, PcapOut: ic.PcapOut, Device: ic.Device, Netns: ic.Netns,
 			Queues: ic.Queues, XDPMode: ic.XDPMode, BindMode: ic.BindMode, RingSize: ic.RingSize,
-			Match: ic.Match.String(),
+			Match:  ic.Match.String(),
+			Socket: ic.MemifSocket, Role: ic.MemifRole, ID: ic.MemifID, Secret: ic.MemifSecret,
 		}
 		if !ic.MAC.IsZero() {
 			fi.MAC = ic.MAC.String()

@@ -14,17 +14,21 @@ import (
 // ifaceKeys are the keys an interface mapping may have; driverKeys says
 // which drivers accept the driver-specific ones.
 var (
-	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match"}
+	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match", "socket", "role", "id", "secret"}
 	driverKeys = map[string][]string{
 		"pcap_in":   {"pcap"},
 		"pcap_out":  {"pcap"},
 		"device":    {"afxdp", "afpacket", "tap"},
 		"netns":     {"afxdp", "afpacket", "tap"},
-		"queues":    {"afxdp", "afpacket", "tap"},
+		"queues":    {"afxdp", "afpacket", "tap", "memif"},
 		"xdp_mode":  {"afxdp"},
 		"bind_mode": {"afxdp"},
 		"match":     {"afxdp"},
-		"ring_size": {"afxdp", "afpacket"},
+		"ring_size": {"afxdp", "afpacket", "memif"},
+		"socket":    {"memif"},
+		"role":      {"memif"},
+		"id":        {"memif"},
+		"secret":    {"memif"},
 	}
 )
 
@@ -247,6 +251,49 @@ func (w *walker) iface(n *yaml.Node, workers int) (Interface, bool) {
 				w.errorf(v, "%s: %v", what, err)
 			}
 			ic.Match = mt
+		}
+	}
+	if v, ok := m["socket"]; ok {
+		if s, ok := w.str(v, what+": socket"); ok {
+			switch {
+			case s == "":
+				w.errorf(v, "%s: socket: empty path", what)
+			case len(s) > maxSocketPath:
+				w.errorf(v, "%s: socket: path is %d bytes, a unix socket path has at most %d", what, len(s), maxSocketPath)
+			}
+			ic.MemifSocket = s
+		}
+	}
+	if v, ok := m["role"]; ok {
+		ic.MemifRole, _ = w.oneOf(v, what+": role", "server", "client")
+	}
+	if v, ok := m["id"]; ok {
+		id, _ := w.integer(v, what+": id", 0, 1<<32-1)
+		ic.MemifID = uint32(id)
+	}
+	if v, ok := m["secret"]; ok {
+		if s, ok := w.str(v, what+": secret"); ok {
+			if len(s) > 23 {
+				w.errorf(v, "%s: secret is %d bytes, memif allows 23", what, len(s))
+			}
+			ic.MemifSecret = s
+		}
+	}
+	if ic.Driver == "memif" {
+		if ic.MemifSocket == "" {
+			w.errorf(n, "%s: driver memif needs socket", what)
+		}
+		if ic.MemifRole == "" {
+			ic.MemifRole = "server"
+		}
+		if ic.Queues == 0 {
+			ic.Queues = workers
+		}
+		if ic.RingSize == 0 {
+			ic.RingSize = DefaultMemifRingSize
+		}
+		if ic.RingSize > MaxMemifRingSize {
+			w.errorf(m["ring_size"], "%s: ring_size %d: memif rings have at most %d descriptors", what, ic.RingSize, MaxMemifRingSize)
 		}
 	}
 	if IsKernel(ic.Driver) {

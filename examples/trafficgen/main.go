@@ -2,8 +2,12 @@
 //
 //	trafficgen send -dev D [-netns NS] -dst-mac M -src IP -dst IP [-size 64] [-rate 0]
 //	                [-duration 5s | -count N] [-flows 1] [-cpu 0] [-driver afxdp|afpacket]
+//	trafficgen send -driver memif -socket S [-server] [-id 0] -dst-mac M -src IP -dst IP [...]
 //	trafficgen sink -dev D [-netns NS] [-duration 5s] [-xdp [-generic]]
+//	trafficgen sink -memif S [-server] [-id 0] [-duration 5s]
 //
+// With memif, send and sink attach to a memif socket (vecnet's, DPDK's or
+// VPP's) as clients, or serve it with -server.
 // send floods (rate 0) or paces frames from one thread and prints sent,
 // tx errors and the achieved rate. sink counts generator frames: by default
 // over AF_PACKET with sequence checking (gaps, reorders, duplicates); with
@@ -22,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"vecnet/driver/memif/app"
 	"vecnet/examples/trafficgen/gen"
 	"vecnet/internal/topo"
 	"vecnet/wire"
@@ -78,10 +83,13 @@ func send(args []string) error {
 	count := fs.Uint64("count", 0, "how many frames to send (0 = no limit)")
 	flows := fs.Int("flows", 1, "rotate the UDP source port over this many flows")
 	cpu := fs.Int("cpu", 0, "CPU to pin the sending thread to, -1 for none")
-	driver := fs.String("driver", "afxdp", "afxdp or afpacket")
+	driver := fs.String("driver", "afxdp", "afxdp, afpacket or memif")
+	socket := fs.String("socket", "", "with -driver memif: the memif socket")
+	server := fs.Bool("server", false, "with memif: serve the socket instead of attaching as client")
+	id := fs.Uint("id", 0, "with memif: the interface id")
 	fs.Parse(args)
-	if *dev == "" || *dstMAC == "" || *src == "" || *dst == "" {
-		return errors.New("send needs -dev, -dst-mac, -src and -dst")
+	if (*dev == "" && *driver != "memif") || *dstMAC == "" || *src == "" || *dst == "" {
+		return errors.New("send needs -dev (or -driver memif -socket), -dst-mac, -src and -dst")
 	}
 	spec := gen.FrameSpec{Size: *size, Flows: *flows}
 	var err error
@@ -97,6 +105,24 @@ func send(args []string) error {
 	}
 	spec.DstMAC = wire.MAC(m)
 	var s gen.Sender
+	if *driver == "memif" {
+		spec.SrcMAC = wire.MAC{0x02, 0x67, 0x65, 0x6e, 0, 1}
+		if *srcMAC != "" {
+			m, err := net.ParseMAC(*srcMAC)
+			if err != nil {
+				return err
+			}
+			spec.SrcMAC = wire.MAC(m)
+		}
+		ms, err := gen.NewMemifSender(app.Config{Socket: *socket, Name: "trafficgen", ID: uint32(*id), Server: *server}, 30*time.Second, spec)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+		r, err := ms.Send(gen.SendConfig{Rate: *rate, Duration: *duration, Count: *count, CPU: *cpu, Stop: stopOnSignal()})
+		fmt.Println(r)
+		return err
+	}
 	err = inNS(*netns, func() error {
 		ifi, err := net.InterfaceByName(*dev)
 		if err != nil {
@@ -136,9 +162,22 @@ func sink(args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "how long to count")
 	xdp := fs.Bool("xdp", false, "count and drop in XDP (every frame) instead of AF_PACKET")
 	generic := fs.Bool("generic", false, "with -xdp: attach in generic (skb) mode instead of native")
+	memifSock := fs.String("memif", "", "count frames received on this memif socket instead of a device")
+	server := fs.Bool("server", false, "with -memif: serve the socket instead of attaching as client")
+	id := fs.Uint("id", 0, "with -memif: the interface id")
 	fs.Parse(args)
+	if *memifSock != "" {
+		ms, err := gen.NewMemifSink(app.Config{Socket: *memifSock, Name: "trafficgen-sink", ID: uint32(*id), Server: *server}, 30*time.Second)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+		r, err := ms.Run(0, *duration, *duration)
+		fmt.Println(r)
+		return err
+	}
 	if *dev == "" {
-		return errors.New("sink needs -dev")
+		return errors.New("sink needs -dev or -memif")
 	}
 	var ps *gen.PacketSink
 	var xc *gen.XDPCounter

@@ -1,0 +1,514 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"vecnet/control/config"
+	"vecnet/daemon"
+	"vecnet/driver/memif/app"
+	"vecnet/examples/trafficgen/gen"
+	"vecnet/internal/topo"
+	"vecnet/internal/tsc"
+	"vecnet/wire"
+)
+
+// MemifOptions shape one "vecnet bench memif" run: generator → memif →
+// router → memif → sink, with the router being vecnet ("vecnet", routing)
+// or DPDK's testpmd io-forwarding between its two memifs ("testpmd", no
+// routing: the ceiling of the memif path here), against the kernel
+// forwarding between veths ("kernel", the bench forward rig).
+type MemifOptions struct {
+	Rounds    int
+	Window    time.Duration
+	Warmup    time.Duration
+	Size      int       // frame size on the wire, FCS included
+	Configs   []string  // of "kernel", "vecnet", "testpmd"
+	SenderCPU int       // the generator's CPU (the sink is not pinned)
+	RouterCPU int       // vecnet's worker, testpmd's forwarding lcore
+	Log       io.Writer `json:"-"`
+}
+
+// Addresses of the memif rig: host A (the generator) → vecnet → host B
+// (the sink).
+var (
+	memifRouterMACA = config.MAC{0x02, 0x76, 0x6e, 0x6d, 0, 1}
+	memifRouterMACB = config.MAC{0x02, 0x76, 0x6e, 0x6d, 0, 2}
+	memifHostBMAC   = wire.MAC{0x02, 0x68, 0x62, 0, 0, 2}
+)
+
+// memifRouter is a router between two memif sockets while it runs.
+type memifRouter interface {
+	snapshot() routerSnap
+	stop() error
+}
+
+type testpmdRouter struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	done chan struct{}
+}
+
+// snapshot reads the CPU time of testpmd's forwarding lcore thread.
+func (t *testpmdRouter) snapshot() routerSnap {
+	var s routerSnap
+	dir := fmt.Sprintf("/proc/%d/task", t.cmd.Process.Pid)
+	tasks, _ := os.ReadDir(dir)
+	for _, task := range tasks {
+		comm, _ := os.ReadFile(filepath.Join(dir, task.Name(), "comm"))
+		if !strings.HasPrefix(string(comm), "rte-worker") && !strings.HasPrefix(string(comm), "lcore-worker") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+1:])
+		if len(f) >= 13 {
+			u, _ := strconv.ParseUint(f[11], 10, 64)
+			st, _ := strconv.ParseUint(f[12], 10, 64)
+			s.utime, s.stime = s.utime+u, s.stime+st
+		}
+	}
+	return s
+}
+
+func (t *testpmdRouter) stop() error {
+	_, _ = t.in.Write([]byte("\n"))
+	select {
+	case <-t.done:
+	case <-time.After(20 * time.Second):
+		_ = t.cmd.Process.Kill()
+		<-t.done
+	}
+	return nil
+}
+
+// startTestpmd runs testpmd serving sockA (port 0) and sockB (port 1),
+// io-forwarding 0 → 1 and 1 → 0 on one lcore pinned to cpu.
+func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdRouter, error) {
+	main := 0
+	if cpu == 0 {
+		main = 1
+	}
+	cmd := exec.Command("dpdk-testpmd", "--no-huge", "-m", "1024", "--no-pci", "--no-shconf", "-l", fmt.Sprintf("%d,%d", main, cpu),
+		"--main-lcore", fmt.Sprint(main),
+		"--vdev", "net_memif0,role=server,socket-abstract=no,socket="+sockA,
+		"--vdev", "net_memif1,role=server,socket-abstract=no,socket="+sockB,
+		"--", "--total-num-mbufs", "16384", "--forward-mode=io", "--port-topology=paired")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("testpmd: %w", err)
+	}
+	t := &testpmdRouter{cmd: cmd, in: in, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(t.done) }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, ea := os.Stat(sockA)
+		_, eb := os.Stat(sockB)
+		if ea == nil && eb == nil {
+			return t, nil
+		}
+		select {
+		case <-t.done:
+			return nil, fmt.Errorf("testpmd exited: %s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.stop()
+			return nil, errors.New("testpmd made no sockets in 30s")
+		}
+	}
+}
+
+func startMemifVecnet(sockA, sockB string, opt MemifOptions) (*vecnetRouter, error) {
+	cfg := &config.Config{Workers: 1, Interfaces: []config.Interface{
+		{Name: "mema", Driver: "memif", MAC: memifRouterMACA, MTU: 1500, MemifSocket: sockA, MemifRole: "server",
+			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterAAddr + "/24")}},
+		{Name: "memb", Driver: "memif", MAC: memifRouterMACB, MTU: 1500, MemifSocket: sockB, MemifRole: "server",
+			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterBAddr + "/24")}},
+	}, Neighbors: []config.Neighbor{{Interface: "memb", IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(memifHostBMAC)}}}
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: log.New(opt.Log, "vecnet: ", 0),
+		BeforeRun: func(d *daemon.Daemon) error { d.Workers[0].CPU = opt.RouterCPU; return nil }})
+	if err != nil {
+		return nil, err
+	}
+	v := &vecnetRouter{d: d}
+	d.Workers[0].Do(func() { v.tid = unix.Gettid() })
+	return v, nil
+}
+
+// memifEnds are the generator and the sink: a child process ("vecnet
+// bench memif -ends"), as a network function beside vecnet would be, whose
+// one thread, pinned to a CPU, attaches to both sockets as a memif client
+// and alternates: a batch onto the generator's ring (as much as fits), then
+// whatever reached the sink. (In vecnet's own process it would take the Go
+// scheduler's second P, and the runtime would preempt it or the worker.)
+type memifEnds struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// startMemifEnds starts the child: frames of size bytes to sockA, counted
+// from sockB, on cpu.
+func startMemifEnds(sockA, sockB string, size, cpu int) (*memifEnds, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "bench", "memif", "-ends", sockA, sockB, fmt.Sprint(size), fmt.Sprint(cpu))
+	cmd.Stderr = os.Stderr
+	e := &memifEnds{cmd: cmd}
+	if e.in, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	e.out = bufio.NewReader(out)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// counts asks the child for its frames sent and received so far.
+func (e *memifEnds) counts() (sent, got uint64, err error) {
+	if _, err := e.in.Write([]byte("?\n")); err != nil {
+		return 0, 0, err
+	}
+	line, err := e.out.ReadString('\n')
+	if err != nil {
+		return 0, 0, err
+	}
+	_, err = fmt.Sscan(line, &sent, &got)
+	return sent, got, err
+}
+
+func (e *memifEnds) close() error {
+	e.in.Close()
+	return e.cmd.Wait()
+}
+
+// runMemifEnds is the child: it answers each line on stdin with "sent got"
+// and ends at end of input.
+func runMemifEnds(args []string) error {
+	if len(args) != 4 {
+		return errors.New("bench memif -ends SOCK_A SOCK_B SIZE CPU")
+	}
+	size, err1 := strconv.Atoi(args[2])
+	cpu, err2 := strconv.Atoi(args[3])
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	spec := gen.FrameSpec{SrcMAC: wire.MAC{0x02, 0x68, 0x61, 0, 0, 1}, DstMAC: wire.MAC(memifRouterMACA),
+		Src: netip.MustParseAddr(topo.HostAAddr), Dst: netip.MustParseAddr(topo.HostBAddr), Size: size, Flows: 1}
+	var sent, got atomic.Uint64
+	var stop atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		set.Set(cpu)
+		_ = unix.SchedSetaffinity(0, &set)
+		done <- floodMemif(args[0], args[1], &spec, &sent, &got, &stop)
+	}()
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		fmt.Printf("%d %d\n", sent.Load(), got.Load())
+	}
+	stop.Store(true)
+	return <-done
+}
+
+// floodMemif attaches the sink to sockB and the generator to sockA and
+// alternates sending and counting until stop.
+func floodMemif(sockA, sockB string, spec *gen.FrameSpec, sent, got *atomic.Uint64, stop *atomic.Bool) error {
+	frames := make([][]byte, gen.Batch)
+	for k := range frames {
+		frames[k] = make([]byte, spec.FrameLen())
+		if _, err := gen.Build(frames[k], spec, k, uint64(k)); err != nil {
+			return err
+		}
+	}
+	sink, err := app.Attach(app.Config{Socket: sockB, Name: "bench-sink"}, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	src, err := app.Attach(app.Config{Socket: sockA, Name: "bench-gen"}, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	bufs, lens := make([][]byte, 256), make([]int, 256)
+	for k := range bufs {
+		bufs[k] = make([]byte, 2048)
+	}
+	for !stop.Load() {
+		if n := src.Send(frames); n > 0 {
+			sent.Add(uint64(n))
+		}
+		if n := sink.Recv(bufs, lens); n > 0 {
+			got.Add(uint64(n))
+		}
+	}
+	return nil
+}
+
+// measureMemif runs one memif configuration for one round.
+func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
+	smp := Sample{Config: name, Round: round}
+	sockA, sockB := filepath.Join(dir, name+"-a.sock"), filepath.Join(dir, name+"-b.sock")
+	var r memifRouter
+	var err error
+	switch name {
+	case "vecnet":
+		r, err = startMemifVecnet(sockA, sockB, opt)
+	case "testpmd":
+		r, err = startTestpmdRouter(sockA, sockB, opt.RouterCPU, opt.Log)
+	default:
+		err = fmt.Errorf("unknown configuration %q (kernel, vecnet, testpmd)", name)
+	}
+	if err != nil {
+		smp.Err = err.Error()
+		return smp
+	}
+	ends, err := startMemifEnds(sockA, sockB, opt.Size, opt.SenderCPU)
+	if err != nil {
+		r.stop()
+		smp.Err = err.Error()
+		return smp
+	}
+	// Both ends attached and traffic flowing before the warm-up counts.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, got, err := ends.counts()
+		if err == nil && got > 0 {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			ends.close()
+			r.stop()
+			smp.Err = fmt.Sprintf("no frame reached the sink in 30s (%v)", err)
+			return smp
+		}
+	}
+	time.Sleep(opt.Warmup) // traffic settles; not synchronisation
+	type edge struct {
+		at        time.Time
+		sent, got uint64
+		busy      []uint64
+		router    routerSnap
+	}
+	read := func() edge {
+		e := edge{at: time.Now(), router: r.snapshot()}
+		e.sent, e.got, _ = ends.counts()
+		e.busy, _ = cpuBusyJiffies()
+		return e
+	}
+	s0 := read()
+	time.Sleep(opt.Window)
+	s1 := read()
+	if err := ends.close(); err != nil {
+		smp.Err = err.Error()
+	}
+	if err := r.stop(); err != nil && smp.Err == "" {
+		smp.Err = "stop: " + err.Error()
+	}
+	secs := s1.at.Sub(s0.at).Seconds()
+	smp.Window = secs
+	smp.OfferedPPS = float64(s1.sent-s0.sent) / secs
+	smp.Forwarded = s1.got - s0.got
+	smp.SinkPPS = float64(smp.Forwarded) / secs
+	if smp.OfferedPPS > 0 {
+		smp.RouterLoss = max(0, 1-smp.SinkPPS/smp.OfferedPPS)
+	}
+	share := func(cpu int) float64 {
+		if cpu+1 >= len(s0.busy) || cpu+1 >= len(s1.busy) {
+			return 0
+		}
+		return float64(s1.busy[cpu+1]-s0.busy[cpu+1]) * jiffyNs / 1e9 / secs
+	}
+	smp.SenderCPUBusy, smp.RouterCPUBusy = share(opt.SenderCPU), share(opt.RouterCPU)
+	if smp.Forwarded > 0 && len(s0.busy) > 0 && len(s1.busy) > 0 {
+		smp.CPUNsPerPkt = float64(s1.busy[0]-s0.busy[0]) * jiffyNs / float64(smp.Forwarded)
+	}
+	smp.RouterRxDrops = s1.router.rxDrops - s0.router.rxDrops
+	smp.RouterTxDrops = s1.router.txDrops - s0.router.txDrops
+	du, ds := s1.router.utime-s0.router.utime, s1.router.stime-s0.router.stime
+	if du+ds > 0 {
+		smp.WorkerSysShare = float64(ds) / float64(du+ds)
+	}
+	smp.WorkerCPU = float64(du+ds) * jiffyNs / 1e9 / secs
+	if name == "vecnet" {
+		var clocks, pkts uint64
+		for i, n := range s1.router.runtime {
+			if i >= len(s0.router.runtime) {
+				break
+			}
+			d, o := n.Stats, s0.router.runtime[i].Stats
+			clocks += d.Clocks - o.Clocks
+			pkts = max(pkts, d.Vectors-o.Vectors)
+			if n.Name == inputNode && d.Calls > o.Calls {
+				smp.VectorsPerCall = float64(d.Vectors-o.Vectors) / float64(d.Calls-o.Calls)
+			}
+		}
+		if pkts > 0 {
+			smp.GraphNsPerPkt = float64(clocks) / float64(pkts) / tsc.TicksPerNanosecond()
+		}
+	}
+	return smp
+}
+
+// RunMemif runs the interleaved rounds and returns every sample in run
+// order. The kernel row runs on the bench forward rig.
+func RunMemif(opt MemifOptions) (samples []Sample, err error) {
+	if len(opt.Configs) == 0 || opt.Rounds < 1 || opt.Window <= 0 {
+		return nil, errors.New("bench: need configurations, rounds ≥ 1 and a window")
+	}
+	dir, err := os.MkdirTemp("", "vecnet-bench-memif")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var br *benchRig
+	for _, c := range opt.Configs {
+		if c == "kernel" {
+			if br, err = newBenchRig(opt.Size); err != nil {
+				return nil, err
+			}
+			benchCleanup.set(br.Close)
+			defer func() {
+				benchCleanup.set(nil)
+				if e := br.Close(); err == nil {
+					err = e
+				}
+			}()
+		}
+	}
+	fopt := ForwardOptions{Window: opt.Window, Warmup: opt.Warmup, Size: opt.Size, SenderCPU: opt.SenderCPU, RouterCPU: opt.RouterCPU, Log: opt.Log}
+	for round := 1; round <= opt.Rounds; round++ {
+		for _, c := range opt.Configs {
+			var s Sample
+			if c == "kernel" {
+				s = measure(br, c, round, fopt)
+			} else {
+				s = measureMemif(dir, c, round, opt)
+			}
+			if s.Err != "" {
+				fmt.Fprintf(opt.Log, "round %d %-8s error: %s\n", round, c, s.Err)
+			} else {
+				fmt.Fprintf(opt.Log, "round %d %-8s offered %.3f Mpps, sink %.3f Mpps\n", round, c, s.OfferedPPS/1e6, s.SinkPPS/1e6)
+			}
+			samples = append(samples, s)
+		}
+	}
+	return samples, nil
+}
+
+// WriteMemifTable prints the medians as a Markdown table and the per-round
+// rates.
+func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
+	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; kernel: the bench forward rig)\n\n",
+		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU)
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t router thread CPU\t router rx/tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t router ns/pkt\t graph ns/pkt\t vec/call\t\n", opt.SenderCPU, opt.RouterCPU)
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
+	for _, s := range sum {
+		if s.Rounds == 0 {
+			fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Config, s.firstError())
+			continue
+		}
+		m := s.Median
+		vec := func(f string, v float64) string {
+			if s.Config != "vecnet" {
+				return "–"
+			}
+			return fmt.Sprintf(f, v)
+		}
+		thread, perPkt := "–", "–"
+		if s.Config != "kernel" && m.WorkerCPU > 0 {
+			thread = fmt.Sprintf("%.0f%%", 100*m.WorkerCPU)
+			perPkt = fmt.Sprintf("%.0f", m.WorkerCPU*1e9/m.SinkPPS)
+		}
+		fmt.Fprintf(tw, "| %s\t %.3f\t %.0f%%\t %.0f%%\t %s\t %d/%d\t %.3f\t %.0f%%\t %.2f\t %.0f\t %s\t %s\t %s\t\n",
+			s.Config, m.OfferedPPS/1e6, 100*m.SenderCPUBusy, 100*m.RouterCPUBusy, thread, m.RouterRxDrops, m.RouterTxDrops, m.SinkPPS/1e6,
+			100*m.RouterLoss, s.RatioToKernel, m.CPUNsPerPkt, perPkt, vec("%.0f", m.GraphNsPerPkt), vec("%.1f", m.VectorsPerCall))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nper round, sink Mpps:")
+	writeRounds(w, sum, "%.3f", 1e6)
+	fmt.Fprintln(w, "\nrouter thread CPU: the share of a CPU the router's thread got (vecnet's worker, testpmd's forwarding lcore);")
+	fmt.Fprintln(w, "router ns/pkt: that thread's CPU time per forwarded packet, which machine load does not inflate.")
+	fmt.Fprintln(w, "vecnet routes (ip4-input, lookup, rewrite, TTL and checksum); testpmd io-forwards between its two memifs")
+	fmt.Fprintln(w, "untouched. A memif generator floods with back pressure (a full ring waits), so memif offered ≈ sink.")
+}
+
+// MemifRatioLines are the benchmark's last lines: "vecnet/testpmd: R" and
+// "memif/kernel: R" (vecnet over memif against the kernel over veths).
+func MemifRatioLines(sum []Summary) string {
+	rate := map[string]float64{}
+	var kernel float64
+	for _, s := range sum {
+		if s.Rounds > 0 {
+			rate[s.Config] = s.Median.SinkPPS
+		}
+	}
+	kernel = rate["kernel"]
+	out := "vecnet/testpmd: n/a\n"
+	if rate["testpmd"] > 0 && rate["vecnet"] > 0 {
+		out = fmt.Sprintf("vecnet/testpmd: %.2f\n", rate["vecnet"]/rate["testpmd"])
+	}
+	if kernel > 0 && rate["vecnet"] > 0 {
+		return out + fmt.Sprintf("memif/kernel: %.2f", rate["vecnet"]/kernel)
+	}
+	return out + "memif/kernel: n/a"
+}
+
+// cmdBenchMemif runs "vecnet bench memif".
+func cmdBenchMemif(args []string) error {
+	if len(args) > 0 && args[0] == "-ends" {
+		return runMemifEnds(args[1:])
+	}
+	fs := flag.NewFlagSet("bench memif", flag.ExitOnError)
+	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
+	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
+	size := fs.Int("size", 64, "frame size on the wire, FCS included")
+	configs := fs.String("configs", "kernel,vecnet,testpmd", "configurations to compare")
+	fs.Parse(args)
+	if os.Geteuid() != 0 {
+		return errors.New("bench: needs root (network namespaces, XDP)")
+	}
+	opt := MemifOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
+		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Log: os.Stderr}
+	samples, err := RunMemif(opt)
+	if err != nil {
+		return err
+	}
+	sum := Summarize(samples, opt.Configs)
+	WriteMemifTable(os.Stdout, sum, opt)
+	fmt.Println(MemifRatioLines(sum))
+	return nil
+}

@@ -1,0 +1,111 @@
+package daemon_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"vecnet/control/config"
+	"vecnet/daemon"
+	"vecnet/driver/memif/app"
+	"vecnet/internal/frames"
+	"vecnet/wire"
+)
+
+// TestMemifRouter routes between two memif interfaces (vecnet serving both
+// sockets) with applications attached as clients: every frame sent to the
+// router arrives at the other application with its TTL decremented, both
+// interfaces count exactly, and "show interfaces" shows each peer and its
+// state, down again once the application leaves.
+func TestMemifRouter(t *testing.T) {
+	dir := t.TempDir()
+	sockA, sockB := filepath.Join(dir, "a.sock"), filepath.Join(dir, "b.sock")
+	macA, macB := config.MAC{2, 0, 0, 0, 1, 1}, config.MAC{2, 0, 0, 0, 2, 1}
+	hostB := wire.MAC{2, 0, 0, 0, 2, 2}
+	cfg := &config.Config{Workers: 1, Interfaces: []config.Interface{
+		{Name: "nfa", Driver: "memif", MAC: macA, MTU: 1500, MemifSocket: sockA, MemifRole: "server", Queues: 1, RingSize: 1024,
+			Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")}},
+		{Name: "nfb", Driver: "memif", MAC: macB, MTU: 1500, MemifSocket: sockB, MemifRole: "server", Queues: 1, RingSize: 1024,
+			Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")}},
+	}, Neighbors: []config.Neighbor{{Interface: "nfb", IP: netip.MustParseAddr("10.0.2.2"), MAC: config.MAC(hostB)}}}
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Slots: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	a, err := app.Attach(app.Config{Socket: sockA, Name: "host-a"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := app.Attach(app.Config{Socket: sockB, Name: "host-b"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var show bytes.Buffer
+	if err := d.CLI.Exec(&show, "show interfaces"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`state=connected peer="vecnet-app" peer-if="host-a"`, `peer-if="host-b"`} {
+		if !strings.Contains(show.String(), want) {
+			t.Errorf("show interfaces lacks %s:\n%s", want, show.String())
+		}
+	}
+
+	const count = 5000
+	frame := func(k int) []byte {
+		return frames.IPv4(frames.Spec{SrcMAC: wire.MAC{2, 0, 0, 0, 1, 2}, DstMAC: wire.MAC(macA),
+			Src: [4]byte{10, 0, 1, 2}, Dst: [4]byte{10, 0, 2, 2}, Payload: 18 + k%1000, ID: uint16(k)})
+	}
+	bufs, lens := make([][]byte, 64), make([]int, 64)
+	for k := range bufs {
+		bufs[k] = make([]byte, 2048)
+	}
+	sent, got := 0, 0
+	deadline := time.Now().Add(20 * time.Second)
+	for got < count {
+		if time.Now().After(deadline) {
+			t.Fatalf("host B received %d of %d (sent %d)", got, count, sent)
+		}
+		var batch [][]byte
+		for sent+len(batch) < count && sent+len(batch)-got < 256 && len(batch) < 32 {
+			batch = append(batch, frame(sent+len(batch)))
+		}
+		sent += a.Send(batch)
+		n := b.Recv(bufs, lens)
+		for k := range n {
+			f := bufs[k][:lens[k]]
+			want := frame(got)
+			ip := wire.IPv4(f[wire.EthernetLen:])
+			if !bytes.Equal(f[:6], hostB[:]) || !bytes.Equal(f[6:12], macB[:]) || ip.TTL() != 63 || ip.ID() != uint16(got) || len(f) != len(want) {
+				t.Fatalf("frame %d arrived as % x", got, f[:min(len(f), 40)])
+			}
+			got++
+		}
+	}
+	s := fmt.Sprint(d.PortStats(d.Interfaces[0]), d.PortStats(d.Interfaces[1]))
+	if rx, tx := d.PortStats(d.Interfaces[0]).RxPackets, d.PortStats(d.Interfaces[1]).TxPackets; rx != count || tx != count {
+		t.Errorf("router counted rx %d on A, tx %d on B, want %d: %s", rx, tx, count, s)
+	}
+	b.Close()
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		show.Reset()
+		_ = d.CLI.Exec(&show, "show interfaces")
+		if strings.Count(show.String(), "state=disconnected") == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("host B left, but:\n%s", show.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,107 @@
+package memif
+
+import (
+	"vecnet/driver"
+	"vecnet/pkt"
+)
+
+// Port is one queue of an Endpoint as a driver.Port for a vecnet worker:
+// Recv copies frames from the peer's ring into arena buffers, Send copies
+// packets onto the ring. Neither allocates nor locks; one call per vector
+// crosses into the shared rings, and each descriptor is bounds-checked
+// once against the shared regions.
+type Port struct {
+	e    *Endpoint
+	q    *Queue
+	bufs [pkt.VectorSize][]byte
+	lens [pkt.VectorSize]int
+}
+
+// Ports returns the endpoint's queues as ports, port q for worker q.
+func (e *Endpoint) Ports() []*Port {
+	ps := make([]*Port, len(e.queues))
+	for i, q := range e.queues {
+		ps[i] = &Port{e: e, q: q}
+	}
+	return ps
+}
+
+// Info describes the port's endpoint now: role, socket, state and peer.
+func (p *Port) Info() string { return p.e.Info() }
+
+// Queue returns the queue the port drives.
+func (p *Port) Queue() *Queue { return p.q }
+
+// Recv appends up to v.Free() received frames to v, each copied into a
+// buffer from c at pkt.Headroom. Frames stay on the ring when c runs dry.
+func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
+	q := p.q
+	s := q.enter()
+	if s == nil {
+		return 0
+	}
+	n := min(int(q.rxPending(s)), v.Free())
+	if n == 0 {
+		if s.client {
+			q.refill(s) // the server may have reset the ring (DPDK does on connect)
+		}
+		q.leave()
+		return 0
+	}
+	a := c.Arena()
+	dst := v.Idx[v.Len : v.Len+n]
+	n = c.AllocN(dst)
+	if n == 0 {
+		q.stats.RxDrops++ // counted once per starved call; frames wait on the ring
+		q.leave()
+		return 0
+	}
+	for k, i := range dst[:n] {
+		p.bufs[k] = a.Slot(i)[pkt.Headroom:]
+	}
+	got := q.recv(s, p.bufs[:n], p.lens[:n])
+	q.leave()
+	for k, i := range dst[:got] {
+		a.Meta(i).Len = uint16(p.lens[k])
+	}
+	if got < n {
+		c.FreeN(dst[got:n])
+	}
+	v.Len += got
+	return got
+}
+
+// Send copies every packet of v onto the transmit ring, frees them to c and
+// empties v. Packets that find the ring full, or no peer, are counted in
+// Stats.TxDrops.
+func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
+	idx := v.Idx[:v.Len]
+	a := c.Arena()
+	for k, i := range idx {
+		p.bufs[k] = a.Data(i)
+	}
+	sent := p.q.Send(p.bufs[:len(idx)])
+	p.q.stats.TxDrops += uint64(len(idx) - sent)
+	clear(p.bufs[:len(idx)])
+	c.FreeN(idx)
+	v.Reset()
+	return sent
+}
+
+// Stats returns the port's counters. Call it on the owning worker.
+func (p *Port) Stats() driver.Stats { return p.q.Stats() }
+
+// PollFD returns the queue's wake-up descriptor (see Queue.PollFD).
+func (p *Port) PollFD() int { return p.q.PollFD() }
+
+// PrepareWait unmasks the receive interrupt before the worker sleeps.
+func (p *Port) PrepareWait() { p.q.PrepareWait() }
+
+// Close drops the port; the endpoint's Close releases the rings. A port
+// holds no buffers between calls.
+func (p *Port) Close(c *pkt.Cache) error { return nil }
+
+var (
+	_ driver.Port   = (*Port)(nil)
+	_ driver.Waiter = (*Port)(nil)
+)
