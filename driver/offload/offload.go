@@ -27,7 +27,7 @@ const (
 	ErrTruncated         // headers or checksum range past the frame's end
 	ErrNotIPv4           // a GSO frame that is not Ethernet (+ one VLAN tag) + IPv4
 	ErrUnsupported       // a GSO type or L4 protocol not segmented here (TCPv6, UFO, fragments)
-	ErrSegmentSize       // segment size zero, or headers + segment larger than a slot
+	ErrSegmentSize       // segment size zero, headers + segment larger than a slot, or more than MaxSegments
 	ErrNoBuffer          // the pool ran dry while segmenting
 	ErrNoRoom            // the vector has no room for every segment (retry with an emptier one)
 	ErrTooLong           // a frame without segmentation metadata larger than a slot
@@ -136,6 +136,9 @@ func Segment(c *pkt.Cache, v *pkt.Vector, src []byte, kind Kind, mss int) (int, 
 	}
 	payload := end - hdrLen
 	n := max(1, (payload+mss-1)/mss)
+	if n > MaxSegments {
+		return 0, ErrSegmentSize
+	}
 	if n > v.Free() {
 		return 0, ErrNoRoom
 	}

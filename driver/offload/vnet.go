@@ -104,3 +104,72 @@ func Receive(c *pkt.Cache, v *pkt.Vector, h VnetHdr, f []byte) (int, Error) {
 	v.Append(i)
 	return 1, OK
 }
+
+// Counters are a port's offload counters: the frames offload could not
+// deliver, by Error, and what it did. A driver keeps one per port, written
+// by the owning worker, and reports the errors under their names.
+// ErrNoRoom is not counted: the frame waits for the next call.
+type Counters struct {
+	Err       [numErrors]uint64 // frames not delivered, by Error (Err[OK] stays 0)
+	Segmented uint64            // super-frames split
+	Segments  uint64            // segments those gave
+	Completed uint64            // frames whose partial checksum was completed (segments excluded)
+}
+
+// Note counts the outcome of one Receive of a frame with header h that
+// appended k frames or failed with e.
+func (c *Counters) Note(h VnetHdr, k int, e Error) {
+	switch {
+	case e == ErrNoRoom:
+	case e != OK:
+		c.Err[e]++
+	case h.GSOType&^GSOECN != GSONone:
+		c.Segmented++
+		c.Segments += uint64(k)
+	case h.Flags&VnetNeedsCsum != 0:
+		c.Completed++
+	}
+}
+
+// Each calls f with the name and count of every error counted at least once.
+func (c *Counters) Each(f func(name string, n uint64)) {
+	for e, n := range c.Err {
+		if n != 0 && Error(e) != OK {
+			f(Error(e).String(), n)
+		}
+	}
+}
+
+// Add accumulates o into c (summing ports).
+func (c *Counters) Add(o *Counters) {
+	for e := range c.Err {
+		c.Err[e] += o.Err[e]
+	}
+	c.Segmented += o.Segmented
+	c.Segments += o.Segments
+	c.Completed += o.Completed
+}
+
+// Drops returns how many frames were lost for want of a buffer
+// (ErrNoBuffer), as a port folds them into driver.Stats.RxDrops.
+func (c *Counters) Drops() uint64 { return c.Err[ErrNoBuffer] }
+
+// Errors returns the frames rejected as malformed or unsupported (every
+// error but ErrNoBuffer and ErrNoRoom), as a port folds them into
+// driver.Stats.RxErrors.
+func (c *Counters) Errors() uint64 {
+	var n uint64
+	for e, k := range c.Err {
+		if Error(e) != ErrNoBuffer && Error(e) != ErrNoRoom {
+			n += k
+		}
+	}
+	return n
+}
+
+// Reporter is implemented by ports that segment or complete checksums in
+// software: "show errors"-style named counters of the frames they could not
+// deliver.
+type Reporter interface {
+	OffloadErrors() Counters
+}
