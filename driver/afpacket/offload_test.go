@@ -48,6 +48,7 @@ func TestRecvFromTSOPeer(t *testing.T) {
 
 	tr := offloadtest.StartTransfer(t, nsA, nsB, "10.77.0.1", 5201, size)
 	s := offloadtest.NewStream(5201, size)
+	s.MaxFrame = 1514 // MTU 1500
 	done := make(chan error, 1)
 	go func() { done <- tr.Wait(60 * time.Second) }()
 	var v pkt.Vector

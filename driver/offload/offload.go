@@ -205,6 +205,31 @@ func Segment(c *pkt.Cache, v *pkt.Vector, src []byte, kind Kind, mss int) (int, 
 	return n, OK
 }
 
+// SegmentMTU segments a TCPv4 super-frame that came without a segment size
+// (AF_XDP gives no metadata) so that each segment fits mtu: the payload per
+// segment is mtu less the frame's own IPv4 and TCP header lengths, which is
+// the MSS the sender used when the path MTU is the link's. Other protocols
+// yield ErrUnsupported: a UDP_SEGMENT super-frame's datagram size cannot be
+// recovered, and vecnet does not fragment.
+func SegmentMTU(c *pkt.Cache, v *pkt.Vector, src []byte, mtu int) (int, Error) {
+	l3, e := l3Offset(src)
+	if e != OK {
+		return 0, e
+	}
+	if len(src) < l3+wire.IPv4MinLen {
+		return 0, ErrTruncated
+	}
+	ihl := int(src[l3]&0xf) * 4
+	if src[l3+9] != wire.IPProtoTCP {
+		return 0, ErrUnsupported
+	}
+	if len(src) < l3+ihl+wire.TCPMinLen {
+		return 0, ErrTruncated
+	}
+	thl := int(src[l3+ihl+12]>>4) * 4
+	return Segment(c, v, src, KindTCP, mtu-ihl-thl)
+}
+
 // TCP flag bits Segment adjusts.
 const (
 	tcpFIN = 0x01

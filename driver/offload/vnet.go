@@ -131,6 +131,19 @@ func (c *Counters) Note(h VnetHdr, k int, e Error) {
 	}
 }
 
+// NoteSegment counts the outcome of a Segment or SegmentMTU call that
+// appended k frames or failed with e.
+func (c *Counters) NoteSegment(k int, e Error) {
+	switch {
+	case e == ErrNoRoom:
+	case e != OK:
+		c.Err[e]++
+	default:
+		c.Segmented++
+		c.Segments += uint64(k)
+	}
+}
+
 // Each calls f with the name and count of every error counted at least once.
 func (c *Counters) Each(f func(name string, n uint64)) {
 	for e, n := range c.Err {
