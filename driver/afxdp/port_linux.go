@@ -128,8 +128,10 @@ func (p *Port) topUp(c *pkt.Cache) {
 // fresh slots (offload.SegmentMTU), whether they fit one slot or came as a
 // chain of descriptors (the socket is bound with XDP_USE_SG), gathering a
 // chain in the port's reassembly buffer first. A frame whose segments do
-// not fit v waits there for the next call. What cannot be segmented is
-// counted by offload error (OffloadErrors) and in RxErrors. Partial
+// not fit v waits there for the next call. A frame of one slot that cannot
+// be segmented (not TCPv4, malformed) is delivered whole, for the graph to
+// count; a chain that cannot is counted by offload error (OffloadErrors)
+// and in RxErrors. Partial
 // checksums of frames that need no segmenting stay partial: AF_XDP says
 // nothing of them, and ip4-input completes them.
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
@@ -182,20 +184,26 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 		}
 		if int(d.Len) > p.maxFrame {
 			// A GSO super-frame that fits one slot (generic XDP hands the
-			// skb over unsegmented): segment it at the MTU.
+			// skb over unsegmented): segment it at the MTU. A frame that is
+			// not TCPv4, or not well formed, goes on whole: the graph
+			// judges it (ethernet-input counts it too long).
 			src := p.arena.Slot(i)[off : off+d.Len]
 			got, e := offload.SegmentMTU(c, v, src, p.mtu)
-			if e == offload.ErrNoRoom {
+			switch e {
+			case offload.ErrNoRoom:
 				p.bigLen = copy(p.big, src)
 				c.Free(i)
 				p.bigPending = true
 				k++
+			case offload.OK, offload.ErrNoBuffer:
+				p.offload.NoteSegment(got, e)
+				p.stats.RxBytes += uint64(d.Len)
+				c.Free(i)
+				continue
+			}
+			if e == offload.ErrNoRoom {
 				break
 			}
-			p.offload.NoteSegment(got, e)
-			p.stats.RxBytes += uint64(d.Len)
-			c.Free(i)
-			continue
 		}
 		*p.arena.Meta(i) = pkt.Meta{Off: uint16(off), Len: uint16(d.Len)}
 		v.Append(i)
