@@ -1,6 +1,7 @@
 package afpacket
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 	"time"
@@ -185,4 +186,53 @@ func tcpSuperFrame(dst, src [6]byte, payload int) []byte {
 	}
 	binary.BigEndian.PutUint16(th[16:], uint16(wire.PseudoHeaderSum(s, d, wire.IPProtoTCP, uint16(len(th)))))
 	return f
+}
+
+// TestRecvUDPSuperFrame: a UDP_SEGMENT (GSO_UDP_L4) super-frame reaches
+// the port with its metadata and is split into datagrams of gso_size, each
+// with its own UDP length and a full checksum.
+func TestRecvUDPSuperFrame(t *testing.T) {
+	r := newRig(t, Config{}, 0)
+	if err := unixSetVnet(r.peer); err != nil {
+		t.Fatal(err)
+	}
+	const seg, count = 1000, 7
+	f := tcpSuperFrame(r.ifc.MAC(), r.peerMAC, 0)[:34] // Ethernet + IPv4
+	f = append(f, make([]byte, 8+seg*count-seg/2)...)
+	ip := wire.IPv4(f[14:])
+	f[23] = wire.IPProtoUDP
+	ip.SetTotalLen(uint16(len(f) - 14))
+	ip.SetChecksum(ip.ComputeChecksum())
+	u := wire.UDP(f[34:])
+	u.SetSrcPort(4000)
+	u.SetDstPort(5000)
+	u.SetLength(uint16(len(f) - 34))
+	for k := 42; k < len(f); k++ {
+		f[k] = byte(k)
+	}
+	binary.BigEndian.PutUint16(f[40:], uint16(wire.PseudoHeaderSum(ip.Src(), ip.Dst(), wire.IPProtoUDP, uint16(len(f)-34))))
+	h := offload.VnetHdr{Flags: offload.VnetNeedsCsum, GSOType: offload.GSOUDPL4, HdrLen: 42, GSOSize: seg, CsumStart: 34, CsumOffset: 6}
+	msg := make([]byte, offload.VnetHdrLen+len(f))
+	h.Put(msg)
+	copy(msg[offload.VnetHdrLen:], f)
+	r.peerSend(t, msg)
+	got := r.recvN(t, r.ifc.ports[0], count, pkt.VectorSize, func(d []byte) bool {
+		return len(d) > 34 && d[23] == wire.IPProtoUDP
+	})
+	var payload []byte
+	for k, d := range got {
+		dip := wire.IPv4(d[14:])
+		du := wire.UDP(d[34:])
+		if !dip.ChecksumValid() || int(du.Length()) != len(d)-34 || !du.ChecksumValid(dip.Src(), dip.Dst()) {
+			t.Errorf("datagram %d: bad headers (len %d, udp length %d)", k, len(d), du.Length())
+		}
+		payload = append(payload, d[42:]...)
+	}
+	if !bytes.Equal(payload, f[42:]) {
+		t.Errorf("payload of %d bytes differs from the %d sent", len(payload), len(f)-42)
+	}
+	if oc := r.ifc.ports[0].OffloadErrors(); oc.Segmented != 1 || oc.Segments != count {
+		t.Errorf("segmented %d into %d, want 1 into %d", oc.Segmented, oc.Segments, count)
+	}
+	r.checkNoLeak(t)
 }
