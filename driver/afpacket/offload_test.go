@@ -47,47 +47,29 @@ func TestRecvFromTSOPeer(t *testing.T) {
 	t.Cleanup(func() { ifc.Close(c) })
 	p := ifc.ports[0]
 
-	tr := offloadtest.StartTransfer(t, nsA, nsB, "10.77.0.1", 5201, size)
-	s := offloadtest.NewStream(5201, size)
-	s.MaxFrame = 1514 // MTU 1500
-	done := make(chan error, 1)
-	go func() { done <- tr.Wait(60 * time.Second) }()
-	var v pkt.Vector
-	finished := false
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		v.Reset()
-		if p.Recv(c, &v) == 0 {
-			if missing, _ := s.Missing(); finished && missing == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				break
-			}
-			waitReadable(p.PollFD(), 10)
+	// The port only watches: the kernel's TCP goes on whether or not the
+	// port keeps up, so a port starved of CPU on a loaded machine loses
+	// frames for good. Such a loss must be counted (ring overflow,
+	// PACKET_STATISTICS); the transfer is then tried again, up to three
+	// times.
+	var s *offloadtest.Stream
+	var finished bool
+	var missing, first int
+	for attempt := range 3 {
+		drops0 := p.Stats().RxDrops
+		s, finished = collect(t, nsA, nsB, "10.77.0.1", uint16(5201+attempt), size, p, c, arena)
+		missing, first = s.Missing()
+		dropped := p.Stats().RxDrops - drops0
+		if missing == 0 || !finished {
+			break
 		}
-		var bad error
-		for _, i := range v.Slice() {
-			if m, d := arena.Packet(i); bad == nil {
-				bad = s.Frame(d, m.Flags)
-			}
+		if dropped == 0 {
+			t.Fatalf("%d stream bytes never delivered, the first at %d, and no drop counted", missing, first)
 		}
-		c.FreeN(v.Slice())
-		if bad != nil {
-			t.Fatal(bad)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("transfer: %v", err)
-			}
-			finished = true
-		default:
-		}
+		t.Logf("attempt %d: %d stream bytes missed, %d frames dropped (ring overflow, PACKET_STATISTICS, counted): retrying", attempt, missing, dropped)
 	}
 	oc := p.OffloadErrors()
 	st := p.Stats()
-	missing, first := s.Missing()
 	t.Logf("frames %d (longest %d B, %d flagged checksum-OK); super-frames segmented %d into %d; checksums completed %d; stats %+v",
 		s.Frames, s.MaxLen, s.ChecksumOKFlagged, oc.Segmented, oc.Segments, oc.Completed, st)
 	oc.Each(func(name string, n uint64) { t.Errorf("offload error %s: %d", name, n) })
@@ -95,7 +77,7 @@ func TestRecvFromTSOPeer(t *testing.T) {
 		t.Fatal("transfer did not finish")
 	}
 	if missing != 0 {
-		t.Fatalf("%d stream bytes never delivered, the first at %d", missing, first)
+		t.Fatalf("%d stream bytes never delivered, the first at %d (three attempts)", missing, first)
 	}
 	if oc.Segmented == 0 {
 		t.Error("no super-frame was segmented: the peer's TSO did not reach the port")
@@ -235,4 +217,58 @@ func TestRecvUDPSuperFrame(t *testing.T) {
 		t.Errorf("segmented %d into %d, want 1 into %d", oc.Segmented, oc.Segments, count)
 	}
 	r.checkNoLeak(t)
+}
+
+// collect runs one transfer of size bytes to addr:port and checks every
+// frame p delivers for it; it returns the stream checker and whether the
+// transfer finished. It stops once the stream is complete, or when nothing
+// arrived for a second after the transfer finished.
+func collect(t *testing.T, nsRecv, nsSend *testutil.NS, addr string, port uint16, size int, p *Port, c *pkt.Cache, arena *pkt.Arena) (*offloadtest.Stream, bool) {
+	t.Helper()
+	tr := offloadtest.StartTransfer(t, nsRecv, nsSend, addr, port, size)
+	s := offloadtest.NewStream(port, size)
+	s.MaxFrame = 1514 // MTU 1500
+	done := make(chan error, 1)
+	go func() { done <- tr.Wait(60 * time.Second) }()
+	var v pkt.Vector
+	finished := false
+	deadline := time.Now().Add(90 * time.Second)
+	var idleSince time.Time
+	for time.Now().Before(deadline) {
+		v.Reset()
+		if p.Recv(c, &v) == 0 {
+			if !finished {
+				waitReadable(p.PollFD(), 10)
+			} else if missing, _ := s.Missing(); missing == 0 {
+				break
+			} else if idleSince.IsZero() {
+				idleSince = time.Now()
+			} else if time.Since(idleSince) > time.Second {
+				break
+			} else {
+				waitReadable(p.PollFD(), 10)
+			}
+		} else {
+			idleSince = time.Time{}
+		}
+		var bad error
+		for _, i := range v.Slice() {
+			if m, d := arena.Packet(i); bad == nil {
+				bad = s.Frame(d, m.Flags)
+			}
+		}
+		c.FreeN(v.Slice())
+		if bad != nil {
+			t.Fatal(bad)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("transfer: %v", err)
+			}
+			finished = true
+		default:
+		}
+	}
+	return s, finished
 }
