@@ -23,6 +23,7 @@ func (d *Daemon) registerCommands() {
 		{Path: "show runtime", Help: "per-node calls, vectors, clocks/packet and vectors/call, per worker state", Run: d.showRuntime},
 		{Path: "show errors", Help: "error counters by node and reason", Run: d.showErrors},
 		{Path: "show interfaces", Help: "interfaces with addresses and counters", Run: d.showInterfaces},
+		{Path: "show offload", Help: "software GSO segmentation and checksum completion per interface, and frames not handled", Run: d.showOffload},
 		{Path: "show fib", Help: "the IPv4 forwarding table", Run: d.showFIB},
 		{Path: "show neighbors", Help: "ARP entries with their state, then the table's and the FIB's adjacency counts", Run: d.showNeighbors},
 		{Path: "show neighbors stats", Help: "neighbour and adjacency counts as \"key value\" lines (for scripts)", Run: d.showNeighborStats},

@@ -36,7 +36,8 @@ type Config struct {
 	Queues int
 	// BlockSize is the size of one RX block in bytes: a multiple of the page
 	// size and of FrameSize. A frame larger than a block is truncated by the
-	// kernel and counted as an RX error.
+	// kernel and counted as an RX error: keep at least 128 KiB so that the
+	// 64 KiB GSO super-frames of a peer with TSO on fit (the default does).
 	BlockSize int
 	// Blocks is the number of RX blocks per socket.
 	Blocks int

@@ -12,6 +12,14 @@
 //     the ring is not pkt.Arena memory), and hands a block back
 //     (TP_STATUS_KERNEL) only once every frame in it has been consumed. The
 //     position inside a partly consumed block is kept between calls.
+//   - Offloads: the socket has PACKET_VNET_HDR, so each RX frame comes with
+//     a virtio_net_hdr (TPACKET_V3 RX supports it: the kernel writes it just
+//     before tp_mac). A peer at its default offloads hands the link TSO/GSO
+//     super-frames of up to 64 KiB (a 1 MiB block holds one) and frames
+//     whose L4 checksum is partial; Recv segments the former and completes
+//     the latter with package offload while copying into slots, and marks
+//     what it checked with pkt.FlagL4ChecksumOK. Each TX frame starts with
+//     a zero virtio_net_hdr (no offload asked).
 //   - TX: a frame ring of Config.TxFrames slots of Config.FrameSize bytes
 //     (TPACKET_V3 transmit is frame-based, like V2). Send copies a vector
 //     into consecutive free slots, marks them TP_STATUS_SEND_REQUEST and

@@ -77,6 +77,12 @@ func (ifc *Interface) openSocket(q int) (*Port, error) {
 			return fail(o.name, err)
 		}
 	}
+	// virtio_net_hdr before every frame, both ways: the kernel hands GSO
+	// super-frames and partial checksums over with their metadata instead
+	// of leaving them unexplained (see Port.Recv). Before the rings too.
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return fail("PACKET_VNET_HDR", err)
+	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
 		return fail("PACKET_VERSION", err)
 	}

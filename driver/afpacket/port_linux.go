@@ -4,6 +4,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vecnet/driver"
+	"vecnet/driver/offload"
 	"vecnet/pkt"
 )
 
@@ -19,6 +20,8 @@ type Port struct {
 	rx    rxRing
 	tx    txRing
 	stats driver.Stats
+	// offload counts what offload.Receive did and could not do.
+	offload offload.Counters
 	// txPending is set when the last flush failed (EAGAIN, ENOBUFS,
 	// ENETDOWN...): requested slots are waiting in the TX ring.
 	txPending bool
@@ -27,15 +30,22 @@ type Port struct {
 var (
 	_ driver.Port   = (*Port)(nil)
 	_ driver.Waiter = (*Port)(nil)
+
+	_ offload.Reporter = (*Port)(nil)
 )
 
 // Recv copies up to v.Free() ready frames into fresh buffers from c and
-// appends them to v. It makes no system call. Frames the ring truncated
-// (snaplen < len), frames longer than pkt.DataCap and runts shorter than an
-// Ethernet header count in RxErrors; frames for which c has no buffer count
-// in RxDrops. Both are consumed.
+// appends them to v. It makes no system call. Each frame comes with a
+// virtio_net_hdr (PACKET_VNET_HDR): a GSO super-frame (up to 64 KiB, from a
+// peer with TSO/GSO on) is segmented into slots as the kernel's GSO would,
+// and a partial checksum (CHECKSUM_PARTIAL, a peer with TX checksum offload
+// on) is completed; frames whose checksum was completed, or that the kernel
+// validated, carry pkt.FlagL4ChecksumOK. A super-frame waits in the ring
+// when v has too little room for its segments. Frames the ring truncated
+// (snaplen < len) and runts count in RxErrors; frames offload.Receive
+// rejects count under their offload error (OffloadErrors) and in RxErrors,
+// or RxDrops when c has no buffer. All of them are consumed.
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
-	a := c.Arena()
 	start := v.Len
 	for v.Len < pkt.VectorSize {
 		f, off := p.rx.next()
@@ -43,20 +53,23 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 			break
 		}
 		n := int(f.Snaplen)
-		switch {
-		case n != int(f.Len) || n > pkt.DataCap || n < ethHdrLen:
+		src := off + int(f.Mac)
+		if n != int(f.Len) || n < ethHdrLen || int(f.Mac) < offload.VnetHdrLen {
 			p.stats.RxErrors++
-		default:
-			i, ok := c.Alloc()
-			if !ok {
-				p.stats.RxDrops++
-				break
+			p.rx.advance(f)
+			continue
+		}
+		h, _ := offload.ParseVnetHdr(p.rx.mem[src-offload.VnetHdrLen : src])
+		k, e := offload.Receive(c, v, h, p.rx.mem[src:src+n])
+		if e == offload.ErrNoRoom {
+			break // the frame stays in the ring for the next call
+		}
+		p.offload.Note(h, k, e)
+		if e == offload.OK {
+			hash := f.Hv1.Rxhash
+			for _, i := range v.Idx[v.Len-k : v.Len] {
+				c.Arena().Meta(i).Hash = hash
 			}
-			src := off + int(f.Mac)
-			dst, _ := a.SetData(i, pkt.Headroom, n)
-			copy(dst, p.rx.mem[src:src+n])
-			a.Meta(i).Hash = f.Hv1.Rxhash
-			v.Append(i)
 			p.stats.RxBytes += uint64(n)
 		}
 		p.rx.advance(f)
@@ -65,6 +78,11 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	p.stats.RxPackets += uint64(got)
 	return got
 }
+
+// OffloadErrors returns the port's offload counters: the received frames
+// it could not segment or complete, by error, and those it did. Call it on
+// the owning worker.
+func (p *Port) OffloadErrors() offload.Counters { return p.offload }
 
 // Send copies every packet of v into the TX ring, frees its buffer to c and
 // flushes the ring with one sendto. Packets that do not fit a slot, or find
@@ -75,13 +93,16 @@ func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	for _, i := range v.Slice() {
 		d := a.Data(i)
 		h, free := p.tx.slot()
-		if !free || len(d) > p.tx.frameSize-txDataOff {
+		if !free || len(d) > p.tx.frameSize-txDataOff-offload.VnetHdrLen {
 			p.stats.TxDrops++
 			c.Free(i)
 			continue
 		}
-		copy(p.tx.data(), d)
-		p.tx.push(h, len(d))
+		// A zero virtio_net_hdr: no offload asked of the kernel.
+		buf := p.tx.data()
+		clear(buf[:offload.VnetHdrLen])
+		copy(buf[offload.VnetHdrLen:], d)
+		p.tx.push(h, offload.VnetHdrLen+len(d))
 		p.stats.TxBytes += uint64(len(d))
 		queued++
 		c.Free(i)
@@ -111,7 +132,10 @@ func (p *Port) Stats() driver.Stats {
 			p.stats.RxDrops += uint64(ks.Drops) // the kernel resets its counters on read
 		}
 	}
-	return p.stats
+	s := p.stats
+	s.RxDrops += p.offload.Drops()
+	s.RxErrors += p.offload.Errors()
+	return s
 }
 
 // PollFD returns the socket, which is readable when an RX block is ready.

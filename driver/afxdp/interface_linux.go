@@ -20,6 +20,7 @@ type Interface struct {
 	cfg     Config
 	arena   *pkt.Arena
 	ifindex int
+	mtu     int // the device's MTU when opened: the segment size of super-frames
 	mac     [6]byte
 	xdpMode xdpprog.Mode
 	prog    *xdpprog.Program
@@ -44,7 +45,7 @@ func Open(cfg Config, arena *pkt.Arena) (*Interface, error) {
 	if err != nil {
 		return nil, fmt.Errorf("afxdp: %s: %w", cfg.Device, err)
 	}
-	ifc := &Interface{cfg: cfg, arena: arena, ifindex: l.Attrs().Index, xdpMode: xdpprog.Native}
+	ifc := &Interface{cfg: cfg, arena: arena, ifindex: l.Attrs().Index, mtu: l.Attrs().MTU, xdpMode: xdpprog.Native}
 	copy(ifc.mac[:], l.Attrs().HardwareAddr)
 	// Auto: generic on a single-queue veth (faster there: native veth XDP
 	// copies every frame that lacks 256 B of headroom), native otherwise.
@@ -72,6 +73,7 @@ func (ifc *Interface) open() error {
 			FillSize: cfg.RingSize, RXSize: cfg.RingSize,
 			CompSize: cfg.TXRingSize, TXSize: cfg.TXRingSize,
 			ZeroCopy: cfg.ZeroCopy, Copy: cfg.Copy,
+			SG: true, // frames larger than a slot: see Port.Recv
 		}
 		var s *xsk.Socket
 		var err error
@@ -83,7 +85,7 @@ func (ifc *Interface) open() error {
 		if err != nil {
 			return fmt.Errorf("afxdp: %s queue %d: %w", cfg.Device, q, err)
 		}
-		ifc.ports = append(ifc.ports, newPort(s, ifc.arena))
+		ifc.ports = append(ifc.ports, newPort(s, ifc.arena, ifc.mtu))
 	}
 	var err error
 	if ifc.prog, err = xdpprog.Load(cfg.Match, cfg.Queues); err != nil {

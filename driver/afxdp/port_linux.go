@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vecnet/driver"
+	"vecnet/driver/offload"
 	"vecnet/internal/xsk"
 	"vecnet/pkt"
 )
@@ -37,7 +38,20 @@ type Port struct {
 	// scratch receives buffers from the cache on their way to the fill ring.
 	scratch [fillBatch]pkt.Index
 	stats   driver.Stats
-	closed  bool
+	// offload counts the super-frames segmented or not delivered.
+	offload offload.Counters
+	// mtu is the device MTU, the size super-frames are segmented to, and
+	// maxFrame the longest frame delivered as it is (MTU, Ethernet header
+	// and a VLAN tag).
+	mtu, maxFrame int
+	// big gathers a frame that came in several descriptors (XDP_USE_SG),
+	// bigLen bytes so far; bigBad is set when a piece was unusable, and
+	// bigPending when the whole frame waits for room in a vector.
+	big        []byte
+	bigLen     int
+	bigBad     bool
+	bigPending bool
+	closed     bool
 	// txWait counts the Recv calls since Send left descriptors on the TX
 	// ring without a kick; 0 when none wait. See kick.
 	txWait uint32
@@ -52,10 +66,15 @@ const txKickBatch = 32
 // load, a fraction of one when idle, where passes are short.
 const txKickPasses = 4
 
-func newPort(s *xsk.Socket, a *pkt.Arena) *Port {
+// maxSuperFrame is the largest multi-buffer frame a port reassembles: a
+// 64 KiB IPv4 super-frame with Ethernet and VLAN headers.
+const maxSuperFrame = 65535 + 18
+
+func newPort(s *xsk.Socket, a *pkt.Arena, mtu int) *Port {
 	n := uint32(a.Slots())
 	return &Port{
-		s: s, arena: a, slots: n,
+		s: s, arena: a, slots: n, mtu: mtu, maxFrame: mtu + 18,
+		big:  make([]byte, maxSuperFrame),
 		fill: s.Fill(), comp: s.Comp(), rx: s.RX(), tx: s.TX(),
 		kernel: make([]uint64, (n+63)/64),
 		level:  newFillLevel(s.Fill().Size()),
@@ -102,6 +121,19 @@ func (p *Port) topUp(c *pkt.Cache) {
 // frames to v with Meta reset to {Off, Len} of the frame. A descriptor that
 // names a slot this port did not give the kernel, or a frame that does not
 // fit a slot's data area, is counted in RxErrors and not delivered.
+//
+// Frames longer than the MTU are GSO super-frames a peer with TSO/GSO on
+// handed the link (generic XDP takes the skb before any segmentation, and
+// AF_XDP carries no segment size): Recv segments them at the MTU into
+// fresh slots (offload.SegmentMTU), whether they fit one slot or came as a
+// chain of descriptors (the socket is bound with XDP_USE_SG), gathering a
+// chain in the port's reassembly buffer first. A frame whose segments do
+// not fit v waits there for the next call. A frame of one slot that cannot
+// be segmented (not TCPv4, malformed) is delivered whole, for the graph to
+// count; a chain that cannot is counted by offload error (OffloadErrors)
+// and in RxErrors. Partial
+// checksums of frames that need no segmenting stay partial: AF_XDP says
+// nothing of them, and ip4-input completes them.
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	p.cache = c
 	if p.level.tick() {
@@ -117,9 +149,13 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 			p.kick()
 		}
 	}
+	first := v.Len
+	if p.bigPending && !p.segmentBig(c, v) {
+		return 0 // still no room for its segments
+	}
 	start, n := p.rx.Peek(uint32(v.Free()))
-	got := 0
-	for k := start; k != start+n; k++ {
+	k := start
+	for ; k != start+n; k++ {
 		d := p.rx.Desc(k)
 		slot, off := xsk.Slot(d.Addr), xsk.Offset(d.Addr)
 		if slot >= p.slots || !p.take(pkt.Index(slot)) {
@@ -127,21 +163,91 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 			continue
 		}
 		i := pkt.Index(slot)
+		more := d.Options&unix.XDP_PKT_CONTD != 0
+		if more || p.bigLen > 0 || p.bigBad {
+			// A piece of a frame larger than a slot (multi-buffer).
+			p.gather(i, off, d.Len)
+			c.Free(i)
+			if more {
+				continue
+			}
+			if !p.segmentBig(c, v) {
+				k++
+				break // the frame waits in big for room
+			}
+			continue
+		}
 		if d.Len == 0 || d.Len > pkt.DataCap || off+d.Len > pkt.SlotSize {
 			p.stats.RxErrors++
 			c.Free(i)
 			continue
 		}
+		if int(d.Len) > p.maxFrame {
+			// A GSO super-frame that fits one slot (generic XDP hands the
+			// skb over unsegmented): segment it at the MTU. A frame that is
+			// not TCPv4, or not well formed, goes on whole: the graph
+			// judges it (ethernet-input counts it too long).
+			src := p.arena.Slot(i)[off : off+d.Len]
+			got, e := offload.SegmentMTU(c, v, src, p.mtu)
+			switch e {
+			case offload.ErrNoRoom:
+				p.bigLen = copy(p.big, src)
+				c.Free(i)
+				p.bigPending = true
+				k++
+			case offload.OK, offload.ErrNoBuffer:
+				p.offload.NoteSegment(got, e)
+				p.stats.RxBytes += uint64(d.Len)
+				c.Free(i)
+				continue
+			}
+			if e == offload.ErrNoRoom {
+				break
+			}
+		}
 		*p.arena.Meta(i) = pkt.Meta{Off: uint16(off), Len: uint16(d.Len)}
 		v.Append(i)
 		p.stats.RxBytes += uint64(d.Len)
-		got++
 	}
-	if n > 0 {
-		p.rx.Release(n)
+	if k != start+n {
+		p.rx.Unpeek(start + n - k) // left for the next call
 	}
+	if k != start {
+		p.rx.Release(k - start)
+	}
+	got := v.Len - first
 	p.stats.RxPackets += uint64(got)
 	return got
+}
+
+// gather appends a piece of a multi-buffer frame to big; a piece outside
+// its slot or past maxSuperFrame spoils the frame.
+func (p *Port) gather(i pkt.Index, off, n uint32) {
+	if p.bigBad || off+n > pkt.SlotSize || p.bigLen+int(n) > len(p.big) {
+		p.bigBad = true
+		return
+	}
+	p.bigLen += copy(p.big[p.bigLen:], p.arena.Slot(i)[off:off+n])
+}
+
+// segmentBig delivers the frame gathered in big, segmented at the MTU, and
+// reports false when v lacks room for its segments: the frame then stays
+// pending for the next call. A spoilt frame counts in RxErrors.
+func (p *Port) segmentBig(c *pkt.Cache, v *pkt.Vector) bool {
+	if p.bigBad {
+		p.stats.RxErrors++
+		p.bigLen, p.bigBad, p.bigPending = 0, false, false
+		return true
+	}
+	got, e := offload.SegmentMTU(c, v, p.big[:p.bigLen], p.mtu)
+	if e == offload.ErrNoRoom {
+		p.bigPending = true
+		return false
+	}
+	p.offload.NoteSegment(got, e)
+	p.stats.RxBytes += uint64(p.bigLen)
+	p.bigLen, p.bigPending = 0, false
+	return true
 }
 
 // reap frees to c the buffers the kernel finished sending.
@@ -233,7 +339,12 @@ func (p *Port) kick() {
 }
 
 // Stats returns the port's counters. Call it on the owning worker.
-func (p *Port) Stats() driver.Stats { return p.stats }
+func (p *Port) Stats() driver.Stats {
+	s := p.stats
+	s.RxDrops += p.offload.Drops()
+	s.RxErrors += p.offload.Errors()
+	return s
+}
 
 // XDPStats reads the kernel's counters for the port's socket (fill ring
 // empty, RX ring full, invalid descriptors). Safe from any goroutine.
@@ -290,3 +401,6 @@ var (
 
 // tz returns the index of the single set bit in b.
 func tz(b uint64) int { return bits.TrailingZeros64(b) }
+
+// OffloadErrors returns the port's offload counters (see package offload).
+func (p *Port) OffloadErrors() offload.Counters { return p.offload }

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vecnet/driver"
+	"vecnet/driver/offload"
 	"vecnet/pkt"
 )
 
@@ -23,6 +24,24 @@ const MaxMTU = pkt.DataCap - 22
 
 // ethHdrLen is the shortest frame a port delivers.
 const ethHdrLen = 14
+
+// TAP offload flags (linux/if_tun.h) the ports accept from the kernel.
+const (
+	tunFCsum   = 0x01 // TUN_F_CSUM: partial checksums
+	tunFTSO4   = 0x02 // TUN_F_TSO4: TCPv4 super-frames
+	tunFTSOECN = 0x08 // TUN_F_TSO_ECN: TSO with CWR set
+	tunFUSO4   = 0x20 // TUN_F_USO4: UDP_SEGMENT super-frames (kernel >= 6.2)
+
+	// tunOffloads is what TUNSETOFFLOAD offers: everything package offload
+	// segments or completes. TSOv6 and UFO are not offered, so the kernel
+	// segments those itself before the tap.
+	tunOffloads = tunFCsum | tunFTSO4 | tunFTSOECN | tunFUSO4
+)
+
+// readBufLen holds the largest frame a tap can hand over with offloads on:
+// a virtio_net_hdr and a 64 KiB IPv4 super-frame with Ethernet and VLAN
+// headers. A read that fills it is truncated.
+const readBufLen = offload.VnetHdrLen + 65535 + 18 + 1
 
 // Config describes a TAP interface.
 type Config struct {
@@ -64,7 +83,11 @@ func Open(cfg Config) (*Interface, error) {
 		return nil, fmt.Errorf("%w: mtu %d, want at most %d", ErrInvalidConfig, cfg.MTU, MaxMTU)
 	}
 	ifc := &Interface{cfg: cfg}
-	flags := uint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	// IFF_VNET_HDR: a virtio_net_hdr before every frame both ways, so the
+	// kernel may hand over super-frames and partial checksums with their
+	// metadata (TUNSETOFFLOAD below) instead of segmenting and summing them
+	// in software first.
+	flags := uint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
 	if cfg.Queues > 1 {
 		flags |= unix.IFF_MULTI_QUEUE
 	}
@@ -84,7 +107,16 @@ func Open(cfg Config) (*Interface, error) {
 			ifc.Close(nil)
 			return nil, fmt.Errorf("tap: %s queue %d: TUNSETIFF: %w", cfg.Name, q, err)
 		}
-		ifc.ports = append(ifc.ports, &Port{fd: fd, queue: q})
+		if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, tunOffloads); err != nil {
+			// Kernels before 6.2 refuse TUN_F_USO4: offer TCP only.
+			err = unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, tunOffloads&^tunFUSO4)
+			if err != nil {
+				unix.Close(fd)
+				ifc.Close(nil)
+				return nil, fmt.Errorf("tap: %s queue %d: TUNSETOFFLOAD: %w", cfg.Name, q, err)
+			}
+		}
+		ifc.ports = append(ifc.ports, &Port{fd: fd, queue: q, buf: make([]byte, readBufLen)})
 	}
 	link, err := netlink.LinkByName(cfg.Name)
 	if err == nil && cfg.MTU > 0 {
@@ -140,62 +172,87 @@ func (ifc *Interface) Close(c *pkt.Cache) error {
 // Port is one queue (descriptor) of a TAP device. It is owned by one worker
 // and is not safe for concurrent use.
 type Port struct {
-	fd       int
-	queue    int
-	spare    pkt.Index // buffer kept for the next read after an EAGAIN
-	hasSpare bool
-	stats    driver.Stats
+	fd      int
+	queue   int
+	buf     []byte // read buffer: virtio_net_hdr and frame
+	pending int    // bytes in buf of a frame read but not yet delivered (v was full)
+	stats   driver.Stats
+	offload offload.Counters
 }
 
 var (
-	_ driver.Port   = (*Port)(nil)
-	_ driver.Waiter = (*Port)(nil)
+	_ driver.Port      = (*Port)(nil)
+	_ driver.Waiter    = (*Port)(nil)
+	_ offload.Reporter = (*Port)(nil)
 )
 
-// Recv reads frames, one read(2) each, into fresh buffers from c until
-// the descriptor is empty or v is full. Frames shorter than an Ethernet
-// header or filling the whole buffer (truncated) count in RxErrors.
+// Recv reads frames, one read(2) each, until the descriptor is empty or v
+// is full, and delivers them into fresh buffers from c: a TSO/GSO
+// super-frame is segmented and a partial checksum completed (package
+// offload, from the virtio_net_hdr before the frame), a plain frame copied.
+// Frames whose checksum was completed or that the kernel marked valid
+// carry pkt.FlagL4ChecksumOK. A super-frame waits in the port when v has
+// too little room for its segments. Frames shorter than an Ethernet header
+// or filling the whole read buffer (truncated) count in RxErrors; frames
+// offload rejects count under their offload error and in RxErrors (or
+// RxDrops when c has no buffer).
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
-	a := c.Arena()
 	start := v.Len
 	for v.Len < pkt.VectorSize {
-		if !p.hasSpare {
-			i, ok := c.Alloc()
-			if !ok {
-				p.stats.RxDrops++ // the frame stays queued in the kernel
-				break
+		n := p.pending
+		if n == 0 {
+			var err error
+			n, err = unix.Read(p.fd, p.buf)
+			if err != nil {
+				break // EAGAIN: empty
 			}
-			p.spare, p.hasSpare = i, true
+			if n < offload.VnetHdrLen+ethHdrLen || n == len(p.buf) {
+				p.stats.RxErrors++
+				continue
+			}
 		}
-		n, err := unix.Read(p.fd, a.Slot(p.spare)[pkt.Headroom:])
-		if err != nil {
-			break // EAGAIN: empty
+		h, _ := offload.ParseVnetHdr(p.buf)
+		k, e := offload.Receive(c, v, h, p.buf[offload.VnetHdrLen:n])
+		if e == offload.ErrNoRoom {
+			p.pending = n
+			break
 		}
-		if n < ethHdrLen || n >= pkt.DataCap {
-			p.stats.RxErrors++
-			continue
+		p.pending = 0
+		p.offload.Note(h, k, e)
+		if e == offload.OK {
+			p.stats.RxBytes += uint64(n - offload.VnetHdrLen)
 		}
-		a.SetData(p.spare, pkt.Headroom, n)
-		v.Append(p.spare)
-		p.hasSpare = false
-		p.stats.RxBytes += uint64(n)
 	}
 	got := v.Len - start
 	p.stats.RxPackets += uint64(got)
 	return got
 }
 
-// Send writes each packet of v with one write(2), frees the buffers to c
-// and empties v. Failed writes count in TxDrops.
+// OffloadErrors returns the port's offload counters: the received frames
+// it could not segment or complete, by error, and those it did. Call it on
+// the owning worker.
+func (p *Port) OffloadErrors() offload.Counters { return p.offload }
+
+// Send writes each packet of v with one write(2), behind a zero
+// virtio_net_hdr pushed into its headroom (no offload asked of the
+// kernel), frees the buffers to c and empties v. Failed writes count in
+// TxDrops.
 func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	a := c.Arena()
 	sent := 0
 	for _, i := range v.Slice() {
-		d := a.Data(i)
-		if _, err := unix.Write(p.fd, d); err != nil {
+		n := int(a.Meta(i).Len)
+		h, ok := a.Push(i, offload.VnetHdrLen)
+		if !ok {
+			p.stats.TxDrops++
+			c.Free(i)
+			continue
+		}
+		clear(h)
+		if _, err := unix.Write(p.fd, a.Data(i)); err != nil {
 			p.stats.TxDrops++
 		} else {
-			p.stats.TxBytes += uint64(len(d))
+			p.stats.TxBytes += uint64(n)
 			sent++
 		}
 		c.Free(i)
@@ -205,8 +262,14 @@ func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	return sent
 }
 
-// Stats returns the port's counters. Call it on the owning worker.
-func (p *Port) Stats() driver.Stats { return p.stats }
+// Stats returns the port's counters, offload drops and errors included.
+// Call it on the owning worker.
+func (p *Port) Stats() driver.Stats {
+	s := p.stats
+	s.RxDrops += p.offload.Drops()
+	s.RxErrors += p.offload.Errors()
+	return s
+}
 
 // PollFD returns the tap descriptor, readable when a frame is queued.
 func (p *Port) PollFD() int { return p.fd }
@@ -217,15 +280,11 @@ func (p *Port) PrepareWait() {}
 // Queue reports the port's index in its Interface.
 func (p *Port) Queue() int { return p.queue }
 
-// Close returns the spare buffer to c (which must then be non-nil) and
-// closes the descriptor. Closing twice is a no-op.
+// Close closes the descriptor; the port holds no buffers between calls,
+// so none return to c. Closing twice is a no-op.
 func (p *Port) Close(c *pkt.Cache) error {
 	if p.fd < 0 {
 		return nil
-	}
-	if p.hasSpare && c != nil {
-		c.Free(p.spare)
-		p.hasSpare = false
 	}
 	err := unix.Close(p.fd)
 	p.fd = -1

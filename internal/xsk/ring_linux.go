@@ -206,6 +206,10 @@ func (r *RXRing) Desc(i uint32) unix.XDPDesc { return r.descs[i&r.mask] }
 // Release returns the next n peeked entries to the kernel.
 func (r *RXRing) Release(n uint32) { r.release(n) }
 
+// Unpeek gives back the last n entries Peek claimed and the caller did not
+// consume, so that the next Peek returns them again. Call it before Release.
+func (r *RXRing) Unpeek(n uint32) { r.next -= n }
+
 // Size returns the number of entries in the ring.
 func (r *RXRing) Size() uint32 { return r.size }
 

@@ -42,6 +42,11 @@ type Config struct {
 	// the fill and TX rings by itself (costing kernel CPU). Need-wakeup is on
 	// by default.
 	NoNeedWakeup bool
+	// SG asks for multi-buffer receive (XDP_USE_SG, kernel >= 6.6): a frame
+	// larger than a chunk arrives as several RX descriptors, every one but
+	// the last with XDP_PKT_CONTD in Options, instead of being dropped. A
+	// kernel that refuses it binds without; Socket.SG reports which.
+	SG bool
 }
 
 // Mode is how a socket was bound.
@@ -90,6 +95,8 @@ type Socket struct {
 	// (false for a shared socket on the primary's device and queue, which
 	// uses the primary's rings).
 	ownFillComp bool
+	// sg reports that the socket was bound with XDP_USE_SG.
+	sg bool
 
 	// pfd is the poll(2) argument, kept here so Poll does not allocate.
 	pfd [1]unix.PollFd
@@ -125,7 +132,14 @@ func Open(umem []byte, cfg Config) (*Socket, error) {
 	if !cfg.NoNeedWakeup {
 		flags |= unix.XDP_USE_NEED_WAKEUP
 	}
+	if cfg.SG {
+		flags |= unix.XDP_USE_SG
+	}
 	s, err := open(umem, nil, cfg, flags)
+	if err != nil && flags&unix.XDP_USE_SG != 0 && (errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL)) {
+		flags &^= unix.XDP_USE_SG // a kernel before 6.6, or a driver without it
+		s, err = open(umem, nil, cfg, flags)
+	}
 	if err != nil && cfg.ZeroCopy && errors.Is(err, unix.EOPNOTSUPP) {
 		// A failed bind leaves the socket half set up; start again.
 		s, err = open(umem, nil, cfg, flags&^unix.XDP_ZEROCOPY|unix.XDP_COPY)
@@ -254,6 +268,10 @@ func (s *Socket) setup(umem []byte, primary *Socket, cfg Config, flags uint16) e
 	}
 	if err := unix.Bind(s.fd, sa); err != nil {
 		return fmt.Errorf("xsk: bind ifindex %d queue %d flags %#x: %w", cfg.Ifindex, cfg.Queue, flags, err)
+	}
+	s.sg = flags&unix.XDP_USE_SG != 0
+	if primary != nil {
+		s.sg = primary.sg // a shared socket inherits the UMEM's
 	}
 	var opts struct{ flags uint32 }
 	if err := getsockopt(s.fd, unix.XDP_OPTIONS, unsafe.Pointer(&opts), unsafe.Sizeof(opts)); err != nil {
