@@ -186,6 +186,13 @@ func TestRouterBetweenNamespaces(t *testing.T) {
 				}
 				t.Logf("ip4-input/l4_checksum_completed = %d", errCount(d, "ip4-input", "l4_checksum_completed"))
 			})
+			t.Run("every super-frame handled", func(t *testing.T) {
+				for _, row := range d.Offload() {
+					t.Logf("%s: segmented %d super-frames into %d, completed %d checksums", row.Name,
+						row.Counters.Segmented, row.Counters.Segments, row.Counters.Completed)
+					row.Counters.Each(func(name string, n uint64) { t.Errorf("%s: %s %d", row.Name, name, n) })
+				}
+			})
 		})
 	}
 }
