@@ -32,6 +32,9 @@ type Interface struct {
 	Ports  []driver.Port // by worker
 	// Info is a line for "show interfaces" from the driver (mode, queue ...).
 	Info string
+	// txWaiters[w] is set when worker w owns a queue that workers without
+	// one transmit on (driver.ShareTX): it sleeps on it too.
+	txWaiters []driver.Waiter
 }
 
 // Daemon is a running data plane.
@@ -102,6 +105,11 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
 		}
+		// Fewer queues than workers: the extra workers hand what they
+		// route to this interface to a queue's owner (driver.ShareTX).
+		if ports, ifc.txWaiters, err = driver.ShareTX(ports, nw); err != nil {
+			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
+		}
 		ifc.Ports, ifc.Info = ports, info
 		if mac == ([6]byte{}) {
 			mac = hwmac
@@ -140,7 +148,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		for _, ifc := range d.Interfaces {
 			if w < len(ifc.Ports) && ifc.Ports[w] != nil {
 				ports[ifc.Index] = ifc.Ports[w]
-				bindings = append(bindings, driver.Binding{If: ifc.Index, Port: ifc.Ports[w]})
+				if _, handoff := ifc.Ports[w].(*driver.TxHandoff); !handoff {
+					bindings = append(bindings, driver.Binding{If: ifc.Index, Port: ifc.Ports[w]})
+				}
 			}
 		}
 		in := driver.InputNode("port-input", bindings, "ethernet-input")
@@ -151,6 +161,11 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		wk, err := worker.New(w, g, ports)
 		if err != nil {
 			return nil, err
+		}
+		for _, ifc := range d.Interfaces {
+			if w < len(ifc.txWaiters) && ifc.txWaiters[w] != nil {
+				wk.AddWaiter(ifc.txWaiters[w])
+			}
 		}
 		if d.Stack != nil {
 			wt, err := d.Stack.TxWaiter(g)

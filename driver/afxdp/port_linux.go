@@ -232,8 +232,14 @@ func (p *Port) kick() {
 	}
 }
 
-// Stats returns the port's counters. Call it on the owning worker.
-func (p *Port) Stats() driver.Stats { return p.stats }
+// Stats returns the port's counters with the kernel's socket counters
+// (one getsockopt, see kernelstats.go). Call it on the owning worker, off
+// the hot path.
+func (p *Port) Stats() driver.Stats {
+	st := p.stats
+	st.Kernel = p.kernelStats()
+	return st
+}
 
 // XDPStats reads the kernel's counters for the port's socket (fill ring
 // empty, RX ring full, invalid descriptors). Safe from any goroutine.
