@@ -125,12 +125,12 @@ func writeKernelStats(w io.Writer, ifcs []*Interface, stats []driver.Stats) erro
 		}
 		if !header {
 			fmt.Fprintln(tw, "\nAF_XDP kernel counters (XDP_STATISTICS):")
-			fmt.Fprintln(tw, "Name\tRx dropped\tRx invalid descs\tRx ring full\tFill ring empty\tTx invalid descs\tTx ring empty")
+			fmt.Fprintln(tw, "Name\tRx dropped\tRx invalid descs\tRx ring full\tFill ring empty\tTx invalid descs\tTx ring empty\tXDP program")
 			header = true
 		}
 		ks := stats[k].Kernel
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", ifc.Config.Name,
-			ks.RxDropped, ks.RxInvalidDescs, ks.RxRingFull, ks.FillRingEmpty, ks.TxInvalidDescs, ks.TxRingEmptyDesc)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", ifc.Config.Name,
+			ks.RxDropped, ks.RxInvalidDescs, ks.RxRingFull, ks.FillRingEmpty, ks.TxInvalidDescs, ks.TxRingEmptyDesc, ifc.XDPStatus())
 	}
 	return tw.Flush()
 }

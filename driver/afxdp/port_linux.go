@@ -2,6 +2,7 @@ package afxdp
 
 import (
 	"math/bits"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -41,6 +42,10 @@ type Port struct {
 	// txWait counts the Recv calls since Send left descriptors on the TX
 	// ring without a kick; 0 when none wait. See kick.
 	txWait uint32
+	// gone is set by the control plane once the device was deleted: the
+	// socket is unbound and the kernel would never send nor complete.
+	gone     atomic.Bool
+	goneSeen bool // Send counted the TX ring's frames as dropped
 }
 
 // txKickBatch is how many pending TX descriptors make Send kick at once:
@@ -167,6 +172,19 @@ func (p *Port) reap(c *pkt.Cache) {
 // to c and counted in TxDrops. v is emptied.
 func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	p.cache = c
+	if p.gone.Load() {
+		if !p.goneSeen {
+			// What waits on the TX ring will never leave: not sent after all.
+			p.goneSeen = true
+			lost := uint64(p.tx.Pending())
+			p.stats.TxPackets -= min(lost, p.stats.TxPackets)
+			p.stats.TxDrops += lost
+		}
+		p.stats.TxDrops += uint64(v.Len)
+		c.FreeN(v.Idx[:v.Len])
+		v.Reset()
+		return 0
+	}
 	p.reap(c)
 	start, got := p.tx.Reserve(uint32(v.Len))
 	k := start
