@@ -31,6 +31,17 @@ import (
 // must find every buffer back.
 func faultRouter(t *testing.T, opt topo.RigOptions, tune func(*config.Config)) (*topo.Rig, *daemon.Daemon) {
 	t.Helper()
+	return faultRouterWith(t, opt, tune, daemon.Options{NoCLI: true})
+}
+
+// faultRouterOpts is faultRouter with daemon options.
+func faultRouterOpts(t *testing.T, dopt daemon.Options) (*topo.Rig, *daemon.Daemon) {
+	t.Helper()
+	return faultRouterWith(t, topo.RigOptions{}, nil, dopt)
+}
+
+func faultRouterWith(t *testing.T, opt topo.RigOptions, tune func(*config.Config), dopt daemon.Options) (*topo.Rig, *daemon.Daemon) {
+	t.Helper()
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "ping")
 	opt.Prefix = "vf"
@@ -47,7 +58,7 @@ func faultRouter(t *testing.T, opt topo.RigOptions, tune func(*config.Config)) (
 	if tune != nil {
 		tune(cfg)
 	}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true})
+	d, err := daemon.Start(cfg, dopt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package afxdp
 
-import "vecnet/driver"
+import (
+	"math/bits"
+
+	"vecnet/driver"
+)
 
 // kernelStats reads the kernel's XDP_STATISTICS for the port's socket: the
 // frames the kernel dropped before the port could see them (fill ring
@@ -23,4 +27,16 @@ func (p *Port) kernelStats() driver.KernelStats {
 		TxInvalidDescs:  st.TXInvalidDescs,
 		TxRingEmptyDesc: st.TXRingEmptyDescs,
 	}
+}
+
+// Held reports how many buffers the kernel holds through this port: on
+// its fill ring, received and not yet taken, or in flight on TX. Call it
+// on the owning worker (a soak test subtracts it from the pool's in-use
+// count, which the adaptive fill level would otherwise move).
+func (p *Port) Held() int {
+	n := 0
+	for _, w := range p.kernel {
+		n += bits.OnesCount64(w)
+	}
+	return n
 }
