@@ -153,3 +153,53 @@ func (p *discardPort) Send(c *pkt.Cache, v *pkt.Vector) int {
 }
 func (p *discardPort) Stats() driver.Stats    { return driver.Stats{} }
 func (p *discardPort) Close(*pkt.Cache) error { return nil }
+
+// TestShareTXAcrossGoroutines runs a sender and the owner on their own
+// goroutines, as two workers do: every packet handed over is sent once
+// (run it with -race).
+func TestShareTXAcrossGoroutines(t *testing.T) {
+	pool := pkttest.NewPool(t, 8192)
+	c0, c1 := pool.NewCache(), pool.NewCache()
+	q := &discardPort{}
+	ports, _, err := driver.ShareTX([]driver.Port{q}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const total = 200000
+	handed := make(chan int, 1)
+	go func() {
+		var v pkt.Vector
+		n := 0
+		for k := 0; k < total; k += 64 {
+			for j := 0; j < 64; j++ {
+				i, ok := c1.Alloc()
+				if !ok {
+					break
+				}
+				*c1.Arena().Meta(i) = pkt.Meta{Off: pkt.Headroom, Len: 60}
+				v.Append(i)
+			}
+			n += ports[1].Send(c1, &v)
+		}
+		c1.Flush()
+		handed <- n
+	}()
+	var rx pkt.Vector
+	n := -1
+	for n < 0 || q.sent < n {
+		ports[0].Recv(c0, &rx)
+		select {
+		case n = <-handed:
+		default:
+		}
+	}
+	ports[0].Recv(c0, &rx)
+	drops := int(ports[1].Stats().TxDrops)
+	if q.sent != n || n+drops > total || n == 0 {
+		t.Fatalf("handed %d, sent %d, dropped %d of %d", n, q.sent, drops, total)
+	}
+	for w := len(ports) - 1; w >= 0; w-- {
+		ports[w].Close(c0)
+	}
+	c0.Flush()
+}
