@@ -55,17 +55,18 @@ type Stats struct {
 // KernelStats are the kernel's counters of an AF_XDP socket: frames it
 // dropped before the port could see them, and descriptors it refused.
 type KernelStats struct {
-	RxDropped       uint64 // frames dropped for a reason other than the ones below
+	RxDropped       uint64 // frames dropped without a buffer to receive into (fill ring empty, frame too long)
 	RxInvalidDescs  uint64 // frames dropped on an invalid fill descriptor
 	RxRingFull      uint64 // frames dropped because the RX ring was full
-	FillRingEmpty   uint64 // frames that found the fill ring empty (no buffer to receive into)
+	FillRingEmpty   uint64 // times the kernel found the fill ring empty: the frames are in RxDropped
 	TxInvalidDescs  uint64 // TX descriptors the kernel rejected
 	TxRingEmptyDesc uint64 // times the kernel found the TX ring empty (not a drop)
 }
 
-// Drops is the sum of the counters that lost a frame or a descriptor.
+// Drops is the sum of the counters that lost a frame or a descriptor
+// (FillRingEmpty is a cause within RxDropped, not more frames).
 func (k KernelStats) Drops() uint64 {
-	return k.RxDropped + k.RxInvalidDescs + k.RxRingFull + k.FillRingEmpty + k.TxInvalidDescs
+	return k.RxDropped + k.RxInvalidDescs + k.RxRingFull + k.TxInvalidDescs
 }
 
 // Add accumulates o into k.
