@@ -45,7 +45,7 @@ type Port struct {
 	// gone is set by the control plane once the device was deleted: the
 	// socket is unbound and the kernel would never send nor complete.
 	gone     atomic.Bool
-	goneSeen bool // Send counted the TX ring's frames as dropped
+	goneSeen bool // retire counted the TX ring's frames as dropped
 }
 
 // txKickBatch is how many pending TX descriptors make Send kick at once:
@@ -109,6 +109,10 @@ func (p *Port) topUp(c *pkt.Cache) {
 // fit a slot's data area, is counted in RxErrors and not delivered.
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	p.cache = c
+	if p.gone.Load() {
+		p.retire() // the socket is unbound: nothing arrives, nothing to wake
+		return 0
+	}
 	if p.level.tick() {
 		p.level.adapt(p.s)
 	}
@@ -173,13 +177,7 @@ func (p *Port) reap(c *pkt.Cache) {
 func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	p.cache = c
 	if p.gone.Load() {
-		if !p.goneSeen {
-			// What waits on the TX ring will never leave: not sent after all.
-			p.goneSeen = true
-			lost := uint64(p.tx.Pending())
-			p.stats.TxPackets -= min(lost, p.stats.TxPackets)
-			p.stats.TxDrops += lost
-		}
+		p.retire()
 		p.stats.TxDrops += uint64(v.Len)
 		c.FreeN(v.Idx[:v.Len])
 		v.Reset()

@@ -63,3 +63,16 @@ func (ifc *Interface) MarkGone() {
 		p.gone.Store(true)
 	}
 }
+
+// retire counts, once, the frames left on the TX ring of a port whose
+// device is gone as dropped: they will never leave. The owning worker
+// calls it from Recv or Send.
+func (p *Port) retire() {
+	if p.goneSeen {
+		return
+	}
+	p.goneSeen = true
+	lost := uint64(p.tx.Pending())
+	p.stats.TxPackets -= min(lost, p.stats.TxPackets)
+	p.stats.TxDrops += lost
+}
