@@ -73,7 +73,9 @@ func TestBenchForwardSIGTERM(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "ip")
 	bin := buildVecnet(t)
-	for _, cfg := range []string{"afxdp", "kernel"} {
+	// afxdp only: the crash needs the generator's TX ring, which every
+	// configuration uses, and each run floods the machine for a moment.
+	for _, cfg := range []string{"afxdp"} {
 		t.Run(cfg, func(t *testing.T) {
 			cmd := exec.Command(bin, "bench", "forward", "-rounds", "2", "-seconds", "30", "-configs", cfg, "-png", "")
 			var log testutil.SyncBuffer
