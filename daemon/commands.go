@@ -101,15 +101,42 @@ func (d *Daemon) showInterfaces(w io.Writer, _ []string) error {
 	set := d.DP.Ifaces.Load()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Name\tIdx\tDriver\tMAC\tMTU\tAddresses\tRx pkts\tRx bytes\tTx pkts\tTx bytes\tDrops rx/tx\tRx errors")
-	for _, ifc := range d.Interfaces {
+	stats := make([]driver.Stats, len(d.Interfaces))
+	for k, ifc := range d.Interfaces {
 		x := set.Get(ifc.Index)
 		s := d.PortStats(ifc)
+		stats[k] = s
 		info := ifc.Info
 		if ifc.LiveInfo != nil {
 			info = ifc.LiveInfo()
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%d\n", x.Name, x.Index, ifc.Config.Driver+" "+info,
 			macString(x.MAC), x.MTU, joinPrefixes(x.Addrs), s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes, s.RxDrops, s.TxDrops, s.RxErrors)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeKernelStats(w, d.Interfaces, stats)
+}
+
+// writeKernelStats prints the kernel's AF_XDP socket counters of the afxdp
+// interfaces (summed over their queues): what the kernel dropped before
+// vecnet could see it.
+func writeKernelStats(w io.Writer, ifcs []*Interface, stats []driver.Stats) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	header := false
+	for k, ifc := range ifcs {
+		if ifc.Config.Driver != "afxdp" {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(tw, "\nAF_XDP kernel counters (XDP_STATISTICS):")
+			fmt.Fprintln(tw, "Name\tRx dropped\tRx invalid descs\tRx ring full\tFill ring empty\tTx invalid descs\tTx ring empty\tXDP program")
+			header = true
+		}
+		ks := stats[k].Kernel
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", ifc.Config.Name,
+			ks.RxDropped, ks.RxInvalidDescs, ks.RxRingFull, ks.FillRingEmpty, ks.TxInvalidDescs, ks.TxRingEmptyDesc, ifc.XDPStatus())
 	}
 	return tw.Flush()
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"vecnet/control/cli"
 	"vecnet/control/config"
@@ -35,6 +36,11 @@ type Interface struct {
 	// LiveInfo, when set, describes the interface's current state instead
 	// of Info (a memif port's peer and connection state).
 	LiveInfo func() string
+	// txWaiters[w] is set when worker w owns a queue that workers without
+	// one transmit on (driver.ShareTX): it sleeps on it too.
+	txWaiters []driver.Waiter
+	// xdp is the AF_XDP interface's attachment watch (nil for other drivers).
+	xdp *xdpWatch
 }
 
 // Daemon is a running data plane.
@@ -51,6 +57,8 @@ type Daemon struct {
 	Stack     *stack.Stack
 	kernel    []kernelInterface // kernel-driver interfaces, in opening order
 	umemOwner *afxdp.Interface  // the AF_XDP interface whose sockets registered the arena
+	// watchStop and watchDone run the XDP attachment watch (xdpwatch.go).
+	watchStop, watchDone chan struct{}
 }
 
 // Options tune a daemon beyond its config.
@@ -64,6 +72,10 @@ type Options struct {
 	// graph: applications then reach the router's addresses through
 	// Daemon.Stack (in-graph handlers, sock.ListenUDP).
 	HostStack bool
+	// XDPWatch is how often the daemon checks that its XDP programs are
+	// still attached and re-attaches those someone detached: 0 means
+	// DefaultXDPWatch, a negative value never.
+	XDPWatch time.Duration
 }
 
 // Start builds and starts everything cfg describes.
@@ -109,11 +121,19 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
 		}
+		// Fewer queues than workers: the extra workers hand what they
+		// route to this interface to a queue's owner (driver.ShareTX).
+		if ports, ifc.txWaiters, err = driver.ShareTX(ports, nw); err != nil {
+			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
+		}
 		ifc.Ports, ifc.Info = ports, info
 		if len(ports) > 0 {
-			if l, ok := ports[0].(interface{ Info() string }); ok {
+			if l, ok := driver.Underlying(ports[0]).(interface{ Info() string }); ok {
 				ifc.LiveInfo = l.Info
 			}
+		}
+		if x, ok := d.lastKernel().(*afxdp.Interface); ok && ic.Driver == "afxdp" {
+			ifc.xdp = &xdpWatch{x: x, netns: ic.Netns}
 		}
 		if mac == ([6]byte{}) {
 			mac = hwmac
@@ -154,7 +174,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		for _, ifc := range d.Interfaces {
 			if w < len(ifc.Ports) && ifc.Ports[w] != nil {
 				ports[ifc.Index] = ifc.Ports[w]
-				bindings = append(bindings, driver.Binding{If: ifc.Index, Port: ifc.Ports[w]})
+				if _, handoff := ifc.Ports[w].(*driver.TxHandoff); !handoff {
+					bindings = append(bindings, driver.Binding{If: ifc.Index, Port: ifc.Ports[w]})
+				}
 			}
 		}
 		in := driver.InputNode("port-input", bindings, "ethernet-input")
@@ -165,6 +187,11 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		wk, err := worker.New(w, g, ports)
 		if err != nil {
 			return nil, err
+		}
+		for _, ifc := range d.Interfaces {
+			if w < len(ifc.txWaiters) && ifc.txWaiters[w] != nil {
+				wk.AddWaiter(ifc.txWaiters[w])
+			}
 		}
 		if d.Stack != nil {
 			wt, err := d.Stack.TxWaiter(g)
@@ -187,6 +214,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	for _, wk := range d.Workers {
 		wk.Start()
 	}
+	d.startXDPWatch(opt.XDPWatch)
 	if !opt.NoCLI {
 		path := cfg.Socket
 		if path == "" {
@@ -199,6 +227,14 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		d.Log.Printf("CLI on %s", path)
 	}
 	return d, nil
+}
+
+// lastKernel returns the kernel interface opened last, or nil.
+func (d *Daemon) lastKernel() kernelInterface {
+	if len(d.kernel) == 0 {
+		return nil
+	}
+	return d.kernel[len(d.kernel)-1]
 }
 
 func (d *Daemon) iface(name string) *Interface {
@@ -253,6 +289,7 @@ func (d *Daemon) OnWorkers(f func(w *worker.Worker)) error {
 // Stop stops the workers and the CLI, closes the ports and checks that every
 // buffer came back.
 func (d *Daemon) Stop() error {
+	d.stopXDPWatch()
 	if d.server != nil {
 		d.server.Close()
 		d.server = nil

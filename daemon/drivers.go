@@ -64,7 +64,7 @@ func (d *Daemon) inputsDoneOnWorkers() bool {
 	d.OnWorkers(func(w *worker.Worker) {
 		for _, ifc := range d.Interfaces {
 			if w.ID < len(ifc.Ports) {
-				if pp, ok := ifc.Ports[w.ID].(*pcap.Port); ok && !pp.Done() {
+				if pp, ok := driver.Underlying(ifc.Ports[w.ID]).(*pcap.Port); ok && !pp.Done() {
 					done = false
 				}
 			}

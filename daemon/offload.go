@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"vecnet/driver"
 	"vecnet/driver/offload"
 	"vecnet/worker"
 )
@@ -30,7 +31,7 @@ func (d *Daemon) Offload() []OffloadRow {
 			if w.ID >= len(ifc.Ports) {
 				return
 			}
-			if r, ok := ifc.Ports[w.ID].(offload.Reporter); ok {
+			if r, ok := driver.Underlying(ifc.Ports[w.ID]).(offload.Reporter); ok {
 				c := r.OffloadErrors()
 				row.Counters.Add(&c)
 				found = true

@@ -45,6 +45,38 @@ type Stats struct {
 	RxDrops            uint64 // frames the port saw but could not deliver (no buffer, ring overflow)
 	TxDrops            uint64 // packets handed to Send that were not transmitted
 	RxErrors           uint64 // malformed frames the port rejected (too long, bad descriptor)
+
+	// Kernel holds the kernel's own counters for ports that have them
+	// (AF_XDP's XDP_STATISTICS), read when Stats is called, never per
+	// packet; zero for other drivers.
+	Kernel KernelStats
+}
+
+// KernelStats are the kernel's counters of an AF_XDP socket: frames it
+// dropped before the port could see them, and descriptors it refused.
+type KernelStats struct {
+	RxDropped       uint64 // frames dropped without a buffer to receive into (fill ring empty, frame too long)
+	RxInvalidDescs  uint64 // frames dropped on an invalid fill descriptor
+	RxRingFull      uint64 // frames dropped because the RX ring was full
+	FillRingEmpty   uint64 // times the kernel found the fill ring empty: the frames are in RxDropped
+	TxInvalidDescs  uint64 // TX descriptors the kernel rejected
+	TxRingEmptyDesc uint64 // times the kernel found the TX ring empty (not a drop)
+}
+
+// Drops is the sum of the counters that lost a frame or a descriptor
+// (FillRingEmpty is a cause within RxDropped, not more frames).
+func (k KernelStats) Drops() uint64 {
+	return k.RxDropped + k.RxInvalidDescs + k.RxRingFull + k.TxInvalidDescs
+}
+
+// Add accumulates o into k.
+func (k *KernelStats) Add(o KernelStats) {
+	k.RxDropped += o.RxDropped
+	k.RxInvalidDescs += o.RxInvalidDescs
+	k.RxRingFull += o.RxRingFull
+	k.FillRingEmpty += o.FillRingEmpty
+	k.TxInvalidDescs += o.TxInvalidDescs
+	k.TxRingEmptyDesc += o.TxRingEmptyDesc
 }
 
 // Add accumulates o into s.
@@ -56,4 +88,5 @@ func (s *Stats) Add(o Stats) {
 	s.RxDrops += o.RxDrops
 	s.TxDrops += o.TxDrops
 	s.RxErrors += o.RxErrors
+	s.Kernel.Add(o.Kernel)
 }

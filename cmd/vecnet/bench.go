@@ -29,7 +29,7 @@ func cmdBench(args []string) error {
 		return cmdBenchMemif(args[1:])
 	}
 	if len(args) < 1 || args[0] != "forward" {
-		return errors.New("usage: vecnet bench forward [-tcp] [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]")
+		return usageError("usage: vecnet bench forward [-tcp] [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]")
 	}
 	fs := flag.NewFlagSet("bench forward", flag.ExitOnError)
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
@@ -44,6 +44,9 @@ func cmdBench(args []string) error {
 	show := fs.Bool("show", false, "print show runtime/errors/interfaces and the AF_XDP socket counters after each vecnet window")
 	tcp := fs.Bool("tcp", false, "iperf3 TCP host A → host B through the kernel and vecnet, peers' offloads at their defaults (-configs defaults to kernel,afxdp, -xdp-mode to native; -seconds is iperf3 -t; -size, -png, -napi do not apply)")
 	fs.Parse(args[1:])
+	if err := noArgs(fs, "vecnet bench forward [flags]"); err != nil {
+		return err
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("bench: needs root (network namespaces, XDP)")
 	}
@@ -76,12 +79,21 @@ func cmdBench(args []string) error {
 	if *show {
 		opt.Show = os.Stderr
 	}
-	sig := make(chan os.Signal, 1)
+	// The first signal cancels the run: RunForward stops the generator and
+	// the router before it removes the rig (closing the rig under a running
+	// generator unmaps the TX ring it writes). A second one forces the exit.
+	cancel := make(chan struct{})
+	opt.Cancel = cancel
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	go func() {
+		if _, ok := <-sig; !ok {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "\nbench: interrupted, stopping the generator and removing the namespaces")
+		close(cancel)
 		if _, ok := <-sig; ok {
-			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
 			benchCleanup.run()
 			os.Exit(130)
 		}

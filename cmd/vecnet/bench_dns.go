@@ -70,6 +70,9 @@ func cmdBenchDNS(args []string) error {
 	napi := fs.Bool("napi", false, "run the server ingress veth's receive path in a threaded NAPI kernel thread pinned to the server's CPU (default false: in the client's softirq, on its CPU, for every server alike; see BENCHMARKS.md)")
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the server CPU between it and the server)")
 	fs.Parse(args)
+	if err := noArgs(fs, "vecnet bench dns [flags]"); err != nil {
+		return err
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("bench: needs root (network namespaces, XDP)")
 	}

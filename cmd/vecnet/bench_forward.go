@@ -33,6 +33,27 @@ type ForwardOptions struct {
 	XDPMode   string        // afxdp's XDP attach mode: "native", "generic" or "" (the driver's choice)
 	Log       io.Writer     `json:"-"` // progress lines
 	Show      io.Writer     `json:"-"` // when set, vecnet's show output after each window
+	// Cancel, when closed, ends the run early: the round in progress stops
+	// its generator and router, and RunForward returns errInterrupted.
+	Cancel <-chan struct{} `json:"-"`
+}
+
+// pause waits for d, or until opt.Cancel is closed; it reports whether the
+// whole d passed.
+func (opt ForwardOptions) pause(d time.Duration) bool {
+	select {
+	case <-opt.Cancel:
+		return false
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-opt.Cancel:
+		return false
+	}
 }
 
 // Sample is one configuration measured in one round. Counts are deltas
@@ -233,9 +254,19 @@ func measure(br *benchRig, name string, round int, opt ForwardOptions) Sample {
 		}
 	}
 	g := br.startGenerator(opt.SenderCPU, opt.Warmup+opt.Window+5*time.Second, opt.Log)
-	time.Sleep(opt.Warmup) // traffic settles; not synchronisation
-	s0 := br.read(r)
-	time.Sleep(opt.Window)
+	fmt.Fprintf(opt.Log, "round %d %-8s running\n", round, name)
+	// Traffic settles, then the window; not synchronisation. Cancelled:
+	// the generator stops before the router, both before the rig goes.
+	var s0 snap
+	if opt.pause(opt.Warmup) {
+		s0 = br.read(r)
+	}
+	if s0.at.IsZero() || !opt.pause(opt.Window) {
+		g.wait()
+		r.stop()
+		smp.Err = errInterrupted.Error()
+		return smp
+	}
 	s1 := br.read(r)
 	if v, ok := r.(*vecnetRouter); ok && opt.Show != nil {
 		v.show(opt.Show, name, round)
@@ -323,6 +354,9 @@ func RunForward(opt ForwardOptions) (samples []Sample, err error) {
 	}
 	for round := 1; round <= opt.Rounds; round++ {
 		for _, c := range opt.Configs {
+			if !opt.pause(0) {
+				return samples, errInterrupted
+			}
 			s := measure(br, c, round, opt)
 			if s.Err != "" {
 				fmt.Fprintf(opt.Log, "round %d %-8s error: %s\n", round, c, s.Err)

@@ -28,6 +28,9 @@ func cmdDemo(args []string) error {
 	xdpMode := fs.String("xdp-mode", "native", "afxdp attach mode: native, generic, or empty for the best per device kind")
 	seconds := fs.Int("seconds", 3, "iperf3 run time")
 	fs.Parse(args)
+	if err := noArgs(fs, "vecnet demo [-driver afxdp|afpacket] [-xdp-mode MODE] [-seconds N]"); err != nil {
+		return err
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("demo: needs root (network namespaces, XDP)")
 	}

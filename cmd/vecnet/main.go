@@ -11,6 +11,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -50,11 +52,38 @@ func main() {
 		fmt.Fprintf(os.Stderr, "vecnet: unknown command %q\n", os.Args[1])
 		usage()
 	}
-	if err != nil {
+	var uerr usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &uerr):
+		fmt.Fprintln(os.Stderr, "vecnet:", err)
+		os.Exit(2)
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(os.Stderr, "vecnet:", err)
+		os.Exit(130)
+	default:
 		fmt.Fprintln(os.Stderr, "vecnet:", err)
 		os.Exit(1)
 	}
 }
+
+// usageError is a command line the command does not take: main prints it
+// and exits 2 before anything was started.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// noArgs returns a usageError naming fs's stray arguments, if any.
+func noArgs(fs *flag.FlagSet, usage string) error {
+	if fs.NArg() == 0 {
+		return nil
+	}
+	return usageError(fmt.Sprintf("%s: unexpected argument %q\nusage: %s", fs.Name(), fs.Arg(0), usage))
+}
+
+// errInterrupted ends a command that SIGINT or SIGTERM stopped in an orderly
+// way (everything it started is stopped and removed); main exits 130.
+var errInterrupted = errors.New("interrupted")
 
 func cmdRun(args []string, replay bool) error {
 	if len(args) != 1 {

@@ -2,6 +2,7 @@ package afxdp
 
 import (
 	"math/bits"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -55,6 +56,10 @@ type Port struct {
 	// txWait counts the Recv calls since Send left descriptors on the TX
 	// ring without a kick; 0 when none wait. See kick.
 	txWait uint32
+	// gone is set by the control plane once the device was deleted: the
+	// socket is unbound and the kernel would never send nor complete.
+	gone     atomic.Bool
+	goneSeen bool // retire counted the TX ring's frames as dropped
 }
 
 // txKickBatch is how many pending TX descriptors make Send kick at once:
@@ -136,6 +141,10 @@ func (p *Port) topUp(c *pkt.Cache) {
 // nothing of them, and ip4-input completes them.
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	p.cache = c
+	if p.gone.Load() {
+		p.retire() // the socket is unbound: nothing arrives, nothing to wake
+		return 0
+	}
 	if p.level.tick() {
 		p.level.adapt(p.s)
 	}
@@ -273,6 +282,13 @@ func (p *Port) reap(c *pkt.Cache) {
 // to c and counted in TxDrops. v is emptied.
 func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	p.cache = c
+	if p.gone.Load() {
+		p.retire()
+		p.stats.TxDrops += uint64(v.Len)
+		c.FreeN(v.Idx[:v.Len])
+		v.Reset()
+		return 0
+	}
 	p.reap(c)
 	start, got := p.tx.Reserve(uint32(v.Len))
 	k := start
@@ -338,12 +354,15 @@ func (p *Port) kick() {
 	}
 }
 
-// Stats returns the port's counters. Call it on the owning worker.
+// Stats returns the port's counters with the kernel's socket counters
+// (one getsockopt, see kernelstats.go). Call it on the owning worker, off
+// the hot path.
 func (p *Port) Stats() driver.Stats {
-	s := p.stats
-	s.RxDrops += p.offload.Drops()
-	s.RxErrors += p.offload.Errors()
-	return s
+	st := p.stats
+	st.RxDrops += p.offload.Drops()
+	st.RxErrors += p.offload.Errors()
+	st.Kernel = p.kernelStats()
+	return st
 }
 
 // XDPStats reads the kernel's counters for the port's socket (fill ring
