@@ -152,6 +152,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		}
 		d.Interfaces = append(d.Interfaces, ifc)
 	}
+	d.clampSegmentMTU()
 	for _, n := range cfg.Neighbors {
 		ifc := d.iface(n.Interface)
 		if ifc == nil {
@@ -363,4 +364,22 @@ func slotsFor(cfg *config.Config) int {
 		}
 	}
 	return min(n, 1<<20)
+}
+
+// clampSegmentMTU has every AF_XDP interface cut the GSO super-frames it
+// receives with no segment size (copy mode) to the smallest MTU of all
+// interfaces, so that a segment fits whichever way it is routed (see
+// afxdp.Interface.SetSegmentMTU).
+func (d *Daemon) clampSegmentMTU() {
+	least := 0
+	for _, ifc := range d.Interfaces {
+		if m := ifc.Config.MTU; m > 0 && (least == 0 || m < least) {
+			least = m
+		}
+	}
+	for _, ifc := range d.Interfaces {
+		if ifc.xdp != nil {
+			ifc.xdp.x.SetSegmentMTU(least)
+		}
+	}
 }

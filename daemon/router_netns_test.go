@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -667,104 +668,122 @@ func traceroute(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 	}
 }
 
-// udpChecksumsAtB sends UDP datagrams of several sizes from a socket on
-// host A (whose veth, at its default offloads, leaves their checksums
-// partial) through vecnet, captures them with tshark on host B and has
-// tshark verify every checksum. When partial is set, vecnet must have
-// completed them (ip4-input/l4_checksum_completed).
+// udpChecksumsAtB sends UDP datagrams of many sizes from host A (offloads at
+// its defaults: partial checksums) through vecnet and has tshark on host B
+// verify each checksum as it arrives. tshark prints one line per datagram
+// (-l, fields), so the test reads the capture live: probes to a second port
+// until one shows up prove the capture is running before the datagrams that
+// count are sent. With partial set, vecnet must have completed at least one
+// checksum per datagram (in ip4-input, or in a driver that was told so).
 func udpChecksumsAtB(t *testing.T, d *daemon.Daemon, rig *topo.Rig, partial bool) {
 	testutil.RequireTool(t, "tshark")
-	const port = 9999
+	const port, probePort = 9999, 9998
 	sizes := []int{0, 1, 2, 17, 64, 255, 512, 1000, 1300, 1372} // 1372 + 28 = host B's link MTU
-	pcapFile := filepath.Join(t.TempDir(), "b.pcapng")
-	// tshark stops by itself once it has captured them all (-c).
-	capture := rig.B.Command("tshark", "-n", "-i", topo.HostDev, "-c", strconv.Itoa(len(sizes)), "-w", pcapFile, "-f", fmt.Sprintf("udp dst port %d", port))
-	// tshark's output goes to a file, not a pipe its dumpcap child would
-	// hold open, and both run in their own process group, stopped together.
-	capLog, err := os.Create(filepath.Join(t.TempDir(), "tshark.log"))
+	capture := rig.B.Command("tshark", "-l", "-n", "-i", topo.HostDev, "-o", "udp.check_checksum:TRUE",
+		"-f", fmt.Sprintf("udp dst port %d or udp dst port %d", port, probePort),
+		"-T", "fields", "-e", "udp.dstport", "-e", "udp.length", "-e", "udp.checksum", "-e", "udp.checksum.status")
+	out, err := capture.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer capLog.Close()
-	capture.Stdout, capture.Stderr = capLog, capLog
-	capture.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var capLog strings.Builder
+	capture.Stderr = &capLog
+	capture.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // tshark and its dumpcap child stop together
 	if err := capture.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { capture.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			syscall.Kill(-capture.Process.Pid, syscall.SIGKILL)
-			<-exited
+	lines := make(chan []string, 64)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- strings.Fields(sc.Text())
 		}
+		close(lines)
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-capture.Process.Pid, syscall.SIGKILL)
+		capture.Wait()
 	})
-	logText := func() string { b, _ := os.ReadFile(capLog.Name()); return string(b) }
-	testutil.Eventually(t, 20*time.Second, "tshark capturing on host B", func() bool { return strings.Contains(logText(), "Capturing on") })
 	// Neighbours resolved first (host A's and vecnet's): no datagram waits
 	// in a resolution queue.
 	mustRun(t, d, rig.A, "ping", "-c", "1", "-W", "3", topo.HostBAddr)
-	completedBefore := errCount(d, "ip4-input", "l4_checksum_completed")
-	snmpBefore := snmp(t, rig.B)
-	err = rig.A.Do(func() error {
-		// Unconnected: host B's port unreachables must not fail the writes.
-		c, err := net.ListenPacket("udp4", ":0")
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		dst := &net.UDPAddr{IP: net.ParseIP(topo.HostBAddr), Port: port}
-		buf := make([]byte, 1372)
+	var sock net.PacketConn
+	if err := rig.A.Do(func() (err error) { sock, err = net.ListenPacket("udp4", ":0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	send := func(port, n int) {
+		buf := make([]byte, n)
 		for k := range buf {
 			buf[k] = byte(k * 7)
 		}
-		for _, n := range sizes {
-			if _, err := c.WriteTo(buf[:n], dst); err != nil {
-				return err
-			}
+		// Unconnected: host B's port unreachables must not fail the writes.
+		if _, err := sock.WriteTo(buf, &net.UDPAddr{IP: net.ParseIP(topo.HostBAddr), Port: port}); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	probe := time.NewTicker(50 * time.Millisecond)
+	defer probe.Stop()
+	for live := false; !live; {
+		send(probePort, 8)
+		select {
+		case f, ok := <-lines:
+			if !ok {
+				t.Fatalf("tshark on host B exited:\n%s", capLog.String())
+			}
+			live = len(f) > 0 && f[0] == strconv.Itoa(probePort)
+		case <-probe.C:
+		case <-deadline:
+			t.Fatalf("tshark on host B saw no probe in 30 s:\n%s", capLog.String())
+		}
+	}
+	completedBefore := checksumsCompleted(d)
+	snmpBefore := snmp(t, rig.B)
+	for _, n := range sizes {
+		send(port, n)
+	}
+	for got := 0; got < len(sizes); {
+		select {
+		case f, ok := <-lines:
+			if !ok {
+				t.Fatalf("tshark on host B exited after %d of %d datagrams:\n%s", got, len(sizes), capLog.String())
+			}
+			if len(f) == 0 || f[0] != strconv.Itoa(port) {
+				continue // a late probe
+			}
+			got++
+			// udp.checksum.status: 0 bad, 1 good, 2 unverified.
+			if len(f) != 4 || f[3] != "1" {
+				t.Errorf("tshark on host B: port, length, checksum, status %q (want status 1, good)", f)
+			}
+		case <-deadline:
+			t.Fatalf("tshark on host B saw %d of %d datagrams in 30 s\n%s\n%s", got, len(sizes), linkStats(rig), capLog.String())
+		}
 	}
 	// Host B has no socket on the port: each datagram ends as NoPorts if
 	// its checksum verifies, as InCsumErrors if not.
-	testutil.Eventually(t, 5*time.Second, "host B received the datagrams", func() bool {
+	testutil.Eventually(t, 5*time.Second, "host B's kernel counted the datagrams", func() bool {
 		m := snmp(t, rig.B)
 		return m["Udp.NoPorts"]+m["Udp.InCsumErrors"]-snmpBefore["Udp.NoPorts"]-snmpBefore["Udp.InCsumErrors"] >= uint64(len(sizes))
 	})
-	snmpAfter := snmp(t, rig.B)
-	if n := snmpAfter["Udp.InCsumErrors"] - snmpBefore["Udp.InCsumErrors"]; n != 0 {
+	if n := snmp(t, rig.B)["Udp.InCsumErrors"] - snmpBefore["Udp.InCsumErrors"]; n != 0 {
 		t.Errorf("host B's kernel counted %d UDP checksum errors", n)
 	}
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		syscall.Kill(-capture.Process.Pid, syscall.SIGINT) // tshark writes out what it has
-		<-exited
-		t.Errorf("tshark on host B did not capture %d datagrams in 10 s:\n%s", len(sizes), logText())
-	}
-	out, err := exec.Command("tshark", "-n", "-r", pcapFile, "-o", "udp.check_checksum:TRUE",
-		"-T", "fields", "-e", "udp.length", "-e", "udp.checksum", "-e", "udp.checksum.status").Output()
-	if err != nil {
-		t.Fatalf("tshark -r: %v\n%s", err, logText())
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != len(sizes) {
-		t.Fatalf("host B captured %d datagrams, want %d:\n%s\ntshark:\n%s", len(lines), len(sizes), out, logText())
-	}
-	for _, l := range lines {
-		// udp.checksum.status: 0 bad, 1 good, 2 unverified.
-		if f := strings.Fields(l); len(f) != 3 || f[2] != "1" {
-			t.Errorf("tshark on host B: length, checksum, status %q (want status 1, good)", l)
-		}
-	}
-	completed := errCount(d, "ip4-input", "l4_checksum_completed") - completedBefore
-	t.Logf("tshark on host B: %d datagrams, checksums good; vecnet completed %d partial checksums of them", len(lines), completed)
+	completed := checksumsCompleted(d) - completedBefore
+	t.Logf("tshark on host B: %d datagrams, checksums good; vecnet completed %d partial checksums of them", len(sizes), completed)
 	if partial && completed < uint64(len(sizes)) {
-		t.Errorf("ip4-input completed %d partial checksums, want at least %d (host A's offloads at defaults)", completed, len(sizes))
+		t.Errorf("vecnet completed %d partial checksums, want at least %d (host A's offloads at defaults)", completed, len(sizes))
 	}
+}
+
+// checksumsCompleted is every partial TCP/UDP checksum vecnet finished:
+// in ip4-input (AF_XDP: no metadata, detected) and in the drivers that get
+// the kernel's offload metadata (AF_PACKET, TAP: PACKET_VNET_HDR/IFF_VNET_HDR).
+func checksumsCompleted(d *daemon.Daemon) uint64 {
+	n := errCount(d, "ip4-input", "l4_checksum_completed")
+	for _, row := range d.Offload() {
+		n += row.Counters.Completed
+	}
+	return n
 }

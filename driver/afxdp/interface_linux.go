@@ -183,3 +183,21 @@ func (ifc *Interface) closeAll(c *pkt.Cache) error {
 	}
 	return errors.Join(errs...)
 }
+
+// SetSegmentMTU sets the IP MTU that GSO super-frames are cut to on receive
+// (copy mode hands them over whole and gives no segment size), when it is
+// below the device's. A segment sized for the ingress link may not fit the
+// egress one, and the sender cannot be made to shrink a super-frame vecnet
+// segments itself: ICMP frag-needed lowers its segment size, which never
+// reaches vecnet. So the daemon passes the smallest MTU of its interfaces.
+// A smaller path MTU beyond vecnet still stalls TCP sent as super-frames;
+// native mode (the kernel then turns the peer's GSO off) and AF_PACKET (the
+// kernel gives the segment size) have no such limit. Call it before the
+// ports are polled.
+func (ifc *Interface) SetSegmentMTU(mtu int) {
+	for _, p := range ifc.ports {
+		if mtu > 0 && mtu < p.mtu {
+			p.mtu = mtu
+		}
+	}
+}

@@ -41,9 +41,9 @@ type Port struct {
 	stats   driver.Stats
 	// offload counts the super-frames segmented or not delivered.
 	offload offload.Counters
-	// mtu is the device MTU, the size super-frames are segmented to, and
-	// maxFrame the longest frame delivered as it is (MTU, Ethernet header
-	// and a VLAN tag).
+	// mtu is the size super-frames are segmented to (the device MTU, or
+	// less: see Interface.SetSegmentMTU), and maxFrame the longest frame
+	// delivered as it is (device MTU, Ethernet header and a VLAN tag).
 	mtu, maxFrame int
 	// big gathers a frame that came in several descriptors (XDP_USE_SG),
 	// bigLen bytes so far; bigBad is set when a piece was unusable, and
