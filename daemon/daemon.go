@@ -22,6 +22,7 @@ import (
 	"vecnet/graph"
 	"vecnet/pkt"
 	"vecnet/stack"
+	"vecnet/stack/tcp"
 	"vecnet/worker"
 )
 
@@ -61,6 +62,9 @@ type Options struct {
 	// graph: applications then reach the router's addresses through
 	// Daemon.Stack (in-graph handlers, sock.ListenUDP).
 	HostStack bool
+	// HostTCP adds TCP to the host stack (and implies HostStack): a TCP
+	// engine per worker, sock.ListenTCP and sock.DialTCP on Daemon.Stack.
+	HostTCP bool
 }
 
 // Start builds and starts everything cfg describes.
@@ -136,9 +140,13 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, fmt.Errorf("route %v: %w", r.Prefix, err)
 		}
 	}
-	if opt.HostStack {
-		d.Stack = dp.NewStack(stack.Config{Workers: nw, SocketQueue: cfg.Limits.SocketQueue,
-			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve})
+	if opt.HostStack || opt.HostTCP {
+		sc := stack.Config{Workers: nw, SocketQueue: cfg.Limits.SocketQueue,
+			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve}
+		if opt.HostTCP {
+			sc.TCP = &tcp.Config{MTU: d.smallestMTU()}
+		}
+		d.Stack = dp.NewStack(sc)
 	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
@@ -318,4 +326,16 @@ func slotsFor(cfg *config.Config) int {
 		}
 	}
 	return min(n, 1<<20)
+}
+
+// smallestMTU is the smallest interface MTU (the TCP MSS is derived from
+// it), or 0 (the engine's default) without interfaces.
+func (d *Daemon) smallestMTU() int {
+	m := 0
+	for _, ifc := range d.Interfaces {
+		if mtu := ifc.Config.MTU; mtu > 0 && (m == 0 || mtu < m) {
+			m = mtu
+		}
+	}
+	return m
 }
