@@ -93,10 +93,13 @@ func newTCPStack(s *Stack, cfg tcp.Config) *tcpStack {
 	return t
 }
 
-// flush returns the application-side caches to the pool.
+// flush returns the application-side caches, and packets still queued
+// for tcp4-output (the workers stopped), to the pool.
 func (t *tcpStack) flush() {
 	for _, tw := range t.workers {
 		tw.mu.Lock()
+		tw.appCache.FreeN(tw.pending)
+		tw.pending = tw.pending[:0]
 		tw.appCache.Flush()
 		tw.mu.Unlock()
 	}
@@ -308,11 +311,12 @@ func (o *tcpOutput) Buffer(n int) []byte {
 	if n > pkt.DataCap-tcpSegOff {
 		return nil
 	}
-	var i pkt.Index
-	var ok bool
-	if tw.node != nil {
+	i, ok := tw.cur, tw.curOK // a buffer the engine never sent: reuse it
+	switch {
+	case ok:
+	case tw.node != nil:
 		i, ok = tw.node.Cache().Alloc()
-	} else {
+	default:
 		i, ok = tw.appCache.Alloc()
 	}
 	if !ok {
@@ -331,6 +335,14 @@ func (o *tcpOutput) Send(src, dst netip.AddrPort, seg []byte) {
 	}
 	i := tw.cur
 	tw.curOK = false
+	if len(seg) < wire.TCPMinLen { // the engine gives the buffer back
+		if tw.node != nil {
+			tw.node.Cache().Free(i)
+		} else {
+			tw.appCache.Free(i)
+		}
+		return
+	}
 	a := tw.arena
 	d, _ := a.SetData(i, pkt.Headroom, tcpSegOff+len(seg))
 	clear(d[:txL3])
