@@ -35,6 +35,13 @@ func serverConfig(rig *topo.Rig) *vecnetconfig.Config {
 	return c
 }
 
+// peerTxChecksumOff turns host A's TX checksum offload off: its TCP
+// segments then carry full checksums. Without it they carry partial ones
+// (CHECKSUM_PARTIAL across the veth), which ip4-input completes only with
+// the h-csum branch; this branch lacks it, and tcp4-input counts them as
+// bad_checksum. Set to false once both are merged.
+const peerTxChecksumOff = true
+
 // server is the example on vecnet in the rig's router namespace; host A,
 // a kernel at its default offloads, is the client.
 type server struct {
@@ -60,6 +67,20 @@ func startServer(t *testing.T) *server {
 			t.Error(err)
 		}
 	})
+	// The rig turns its links' offloads off; host A is a kernel peer at
+	// its defaults here (a veth's: checksum, TSO and GSO on, GRO off), so
+	// put them back on both ends of its link. (Native XDP on the router
+	// end makes the kernel stop segmenting for it, not checksumming.)
+	for _, end := range rig.Links()[:2] {
+		if out, err := end.NS.Run("ethtool", "-K", end.Dev, "tx", "on", "tso", "on", "gso", "on"); err != nil {
+			t.Fatalf("restoring default offloads: %v\n%s", err, out)
+		}
+	}
+	if peerTxChecksumOff {
+		if out, err := rig.A.Run("ethtool", "-K", topo.HostDev, "tx", "off"); err != nil {
+			t.Fatalf("host A tx checksum off: %v\n%s", err, out)
+		}
+	}
 	s := &server{rig: rig}
 	ctx, cancel := context.WithCancel(context.Background())
 	readyc := make(chan struct{}, 1)
@@ -101,7 +122,7 @@ func (s *server) tcpCounter(name string) uint64 {
 
 // curl runs curl in host A.
 func (s *server) curl(args ...string) (string, error) {
-	return s.rig.A.Run("curl", append([]string{"-sS", "--max-time", "60"}, args...)...)
+	return s.rig.A.Run("curl", append([]string{"-sS", "--max-time", "30"}, args...)...)
 }
 
 // TestVecnetBetweenNamespaces: curl in host A (kernel TCP at default
