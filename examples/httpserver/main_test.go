@@ -17,7 +17,9 @@ func TestKernelMode(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, config{mode: "kernel", listen: "127.0.0.1:0", ready: func(a net.Addr) { addrc <- a }}) }()
+	go func() {
+		errc <- run(ctx, config{mode: "kernel", listen: "127.0.0.1:0", ready: func(a net.Addr) { addrc <- a }})
+	}()
 	var base string
 	select {
 	case a := <-addrc:
