@@ -34,7 +34,7 @@ const DefaultBacklog = 128
 func ListenTCP(s *stack.Stack, laddr netip.AddrPort) (*TCPListener, error) {
 	tl, err := s.ListenTCP(laddr, DefaultBacklog)
 	if err != nil {
-		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: net.TCPAddrFromAddrPort(laddr), Err: mapTCPErr(err)}
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: net.TCPAddrFromAddrPort(laddr), Err: mapTCPErr("bind", err)}
 	}
 	return &TCPListener{tl: tl, addr: net.TCPAddrFromAddrPort(tl.Addr()), done: make(chan struct{})}, nil
 }
@@ -64,7 +64,7 @@ func (l *TCPListener) AcceptTCP() (*TCPConn, error) {
 			return newTCPConn(tc), nil
 		}
 		if err != tcp.ErrWouldBlock {
-			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: mapTCPErr(err)}
+			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: mapTCPErr("accept", err)}
 		}
 		select {
 		case <-l.tl.Ready():
@@ -120,7 +120,7 @@ func DialTCP(ctx context.Context, s *stack.Stack, laddr, raddr netip.AddrPort) (
 	}
 	tc, err := s.DialTCP(laddr, raddr)
 	if err != nil {
-		return nil, opErr(mapTCPErr(err))
+		return nil, opErr(mapTCPErr("connect", err))
 	}
 	for tc.State() == tcp.StateSynSent {
 		select {
@@ -139,7 +139,7 @@ func DialTCP(ctx context.Context, s *stack.Stack, laddr, raddr netip.AddrPort) (
 		if err == nil {
 			err = tcp.ErrRefused
 		}
-		return nil, opErr(mapTCPErr(err))
+		return nil, opErr(mapTCPErr("connect", err))
 	}
 	return newTCPConn(tc), nil
 }
@@ -159,31 +159,35 @@ func Dialer(s *stack.Stack) func(ctx context.Context, network, addr string) (net
 	}
 }
 
-// mapTCPErr turns the engine's errors into the ones package net reports.
-func mapTCPErr(err error) error {
+// mapTCPErr turns the engine's errors into the ones package net reports
+// for the system call call ("read", "write", "connect" ...).
+func mapTCPErr(call string, err error) error {
+	var errno syscall.Errno
 	switch err {
 	case tcp.ErrRefused:
-		return os.NewSyscallError("connect", syscall.ECONNREFUSED)
+		errno = syscall.ECONNREFUSED
 	case tcp.ErrReset:
-		return os.NewSyscallError("read", syscall.ECONNRESET)
+		errno = syscall.ECONNRESET
 	case tcp.ErrTimeout:
-		return os.NewSyscallError("read", syscall.ETIMEDOUT)
+		errno = syscall.ETIMEDOUT
 	case tcp.ErrAborted:
-		return os.NewSyscallError("read", syscall.ECONNABORTED)
+		errno = syscall.ECONNABORTED
+	case tcp.ErrShutdown:
+		errno = syscall.EPIPE
+	case tcp.ErrNotConnected:
+		errno = syscall.ENOTCONN
+	case tcp.ErrInUse:
+		errno = syscall.EADDRINUSE
+	case tcp.ErrNoBuffers:
+		errno = syscall.ENOBUFS
+	case stack.ErrNoPorts:
+		errno = syscall.EADDRNOTAVAIL
 	case tcp.ErrClosed:
 		return net.ErrClosed
-	case tcp.ErrShutdown:
-		return os.NewSyscallError("write", syscall.EPIPE)
-	case tcp.ErrNotConnected:
-		return os.NewSyscallError("read", syscall.ENOTCONN)
-	case tcp.ErrInUse:
-		return os.NewSyscallError("bind", syscall.EADDRINUSE)
-	case tcp.ErrNoBuffers:
-		return os.NewSyscallError("socket", syscall.ENOBUFS)
-	case stack.ErrNoPorts:
-		return os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)
+	default:
+		return err
 	}
-	return err
+	return os.NewSyscallError(call, errno)
 }
 
 func (c *TCPConn) opErr(op string, err error) error {
@@ -242,7 +246,7 @@ func (c *TCPConn) read(b []byte) (int, error) {
 		case err == nil:
 			return 0, io.EOF
 		case err != tcp.ErrWouldBlock:
-			return 0, c.opErr("read", mapTCPErr(err))
+			return 0, c.opErr("read", mapTCPErr("read", err))
 		}
 		if err := c.wait(c.rd, c.tc.ReadReady()); err != nil {
 			return 0, c.opErr("read", err)
@@ -274,7 +278,7 @@ func (c *TCPConn) write(b []byte) (int, error) {
 			return done, nil
 		}
 		if err != tcp.ErrWouldBlock {
-			return done, c.opErr("write", mapTCPErr(err))
+			return done, c.opErr("write", mapTCPErr("write", err))
 		}
 		if err := c.wait(c.wd, c.tc.WriteReady()); err != nil {
 			return done, c.opErr("write", err)
@@ -307,7 +311,7 @@ func (c *TCPConn) CloseWrite() error {
 		return c.opErr("close", net.ErrClosed)
 	}
 	if err := c.tc.CloseWrite(); err != nil {
-		return c.opErr("close", mapTCPErr(err))
+		return c.opErr("close", mapTCPErr("shutdown", err))
 	}
 	return nil
 }

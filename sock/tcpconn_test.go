@@ -264,3 +264,80 @@ func TestTCPConnSemantics(t *testing.T) {
 		t.Fatalf("Accept after Close: %v", err)
 	}
 }
+
+// TestTCPDeadlinesAndClose: a Write into a peer that does not read blocks
+// and ends at the write deadline with what it queued; Close ends a blocked
+// Read with net.ErrClosed; Write after CloseWrite is EPIPE; a dial whose
+// context ends fails with os.ErrDeadlineExceeded.
+func TestTCPDeadlinesAndClose(t *testing.T) {
+	server, client := tcpPair(t)
+	srvAddr := netip.AddrPortFrom(netip.AddrFrom4(tcpIPServer), 7001)
+	l, err := sock.ListenTCP(server.st, srvAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	c, err := sock.DialTCP(context.Background(), client.st, netip.AddrPort{}, srvAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := <-accepted
+	if s == nil {
+		t.FailNow()
+	}
+
+	// The server never reads: its receive and the client's send buffers fill.
+	c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+	big := payload(4 << 20)
+	n, err := c.Write(big)
+	var oe *net.OpError
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &oe) || oe.Op != "write" || n <= 0 || n >= len(big) {
+		t.Fatalf("write to a stalled peer: %d bytes, %v; want some, then a write deadline *net.OpError", n, err)
+	}
+	c.SetWriteDeadline(time.Time{})
+
+	// Close ends a Read blocked on the client.
+	errc := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 10)
+		_, err := c.Read(buf)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		t.Fatalf("read returned early: %v", err)
+	case <-time.After(50 * time.Millisecond): // not a synchronisation: the read must still be blocked
+	}
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("write after CloseWrite: %v, want EPIPE", err)
+	}
+	c.Close()
+	if err := <-errc; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("blocked read after Close: %v, want net.ErrClosed", err)
+	}
+	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("second Close: %v", err)
+	}
+	s.Close()
+
+	// A dial nobody answers (no such neighbour: the SYN never leaves)
+	// ends with its context.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = sock.DialTCP(ctx, client.st, netip.AddrPort{}, netip.MustParseAddrPort("10.9.0.77:80"))
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &oe) || oe.Op != "dial" {
+		t.Fatalf("dial with an expiring context: %v", err)
+	}
+}
