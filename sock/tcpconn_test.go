@@ -305,6 +305,20 @@ func TestTCPDeadlinesAndClose(t *testing.T) {
 	}
 	c.SetWriteDeadline(time.Time{})
 
+	// A deadline set while a Read is blocked ends it.
+	rerr := make(chan error, 1)
+	go func() {
+		_, err := s.Read(make([]byte, 0, 1)[:1])
+		for err == nil { // drain what the client wrote
+			_, err = s.Read(make([]byte, 64<<10))
+		}
+		rerr <- err
+	}()
+	s.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if err := <-rerr; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read after a deadline set while blocked: %v", err)
+	}
+
 	// Close ends a Read blocked on the client.
 	errc := make(chan error, 1)
 	go func() {

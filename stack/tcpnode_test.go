@@ -273,3 +273,50 @@ func TestTCPInputDataAllocs(t *testing.T) {
 		t.Fatalf("%d ACKs for 21 vectors", r.Discarded-before)
 	}
 }
+
+// TestTCPListenerEveryWorker: a listener listens on every worker's engine;
+// a connection lives on the worker that got its SYN, and Accept finds
+// connections on any worker.
+func TestTCPListenerEveryWorker(t *testing.T) {
+	r := stacktest.New(t, 2048, stack.Config{Workers: 2, TCP: &tcp.Config{}})
+	defer r.Close()
+	l, err := r.Stack.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var conns []*stack.TCPConn
+	for w := range 2 {
+		peer := netip.AddrPortFrom(tcpPeer.Addr(), uint16(50000+w))
+		r.DeliverTo(w, stack.TCPInputName, tcpFrame(r.Caches[w], peer, tcpLocal, wire.TCPFlagSYN, 5000, nil))
+		out := r.TakeLookup()
+		if len(out) != 1 {
+			t.Fatalf("worker %d: %d answers to a SYN", w, len(out))
+		}
+		synack := checkTCPOut(t, out[0], tcpLocal, peer)
+		if synack.Flags() != wire.TCPFlagSYN|wire.TCPFlagACK {
+			t.Fatalf("worker %d: flags %#x", w, synack.Flags())
+		}
+		r.DeliverTo(w, stack.TCPInputName, tcpDataFrame(r.Caches[w], peer, tcpLocal, wire.TCPFlagACK, 5001, synack.Seq()+1, 0, nil))
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatalf("worker %d: Accept: %v", w, err)
+		}
+		if c.RemoteAddr() != peer || c.State() != tcp.StateEstablished {
+			t.Fatalf("worker %d: accepted %v in %v", w, c.RemoteAddr(), c.State())
+		}
+		conns = append(conns, c)
+	}
+	if _, err := l.Accept(); err != tcp.ErrWouldBlock {
+		t.Fatalf("third Accept: %v", err)
+	}
+	if n := r.Stack.TCPConns(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+	for _, c := range conns {
+		c.Abort()
+	}
+	if n := r.Stack.TCPConns(); n != 0 {
+		t.Fatalf("%d connections after Abort", n)
+	}
+}
