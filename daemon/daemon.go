@@ -23,6 +23,7 @@ import (
 	"vecnet/graph"
 	"vecnet/pkt"
 	"vecnet/stack"
+	"vecnet/stack/tcp"
 	"vecnet/worker"
 )
 
@@ -76,6 +77,9 @@ type Options struct {
 	// still attached and re-attaches those someone detached: 0 means
 	// DefaultXDPWatch, a negative value never.
 	XDPWatch time.Duration
+	// HostTCP adds TCP to the host stack (and implies HostStack): a TCP
+	// engine per worker, sock.ListenTCP and sock.DialTCP on Daemon.Stack.
+	HostTCP bool
 }
 
 // Start builds and starts everything cfg describes.
@@ -165,9 +169,13 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, fmt.Errorf("route %v: %w", r.Prefix, err)
 		}
 	}
-	if opt.HostStack {
-		d.Stack = dp.NewStack(stack.Config{Workers: nw, SocketQueue: cfg.Limits.SocketQueue,
-			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve})
+	if opt.HostStack || opt.HostTCP {
+		sc := stack.Config{Workers: nw, SocketQueue: cfg.Limits.SocketQueue,
+			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve}
+		if opt.HostTCP {
+			sc.TCP = &tcp.Config{MTU: d.smallestMTU()}
+		}
+		d.Stack = dp.NewStack(sc)
 	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
@@ -371,15 +379,22 @@ func slotsFor(cfg *config.Config) int {
 // interfaces, so that a segment fits whichever way it is routed (see
 // afxdp.Interface.SetSegmentMTU).
 func (d *Daemon) clampSegmentMTU() {
-	least := 0
-	for _, ifc := range d.Interfaces {
-		if m := ifc.Config.MTU; m > 0 && (least == 0 || m < least) {
-			least = m
-		}
-	}
+	least := d.smallestMTU()
 	for _, ifc := range d.Interfaces {
 		if ifc.xdp != nil {
 			ifc.xdp.x.SetSegmentMTU(least)
 		}
 	}
+}
+
+// smallestMTU is the smallest interface MTU (the TCP MSS is derived from
+// it), or 0 (the engine's default) without interfaces.
+func (d *Daemon) smallestMTU() int {
+	m := 0
+	for _, ifc := range d.Interfaces {
+		if mtu := ifc.Config.MTU; mtu > 0 && (m == 0 || mtu < m) {
+			m = mtu
+		}
+	}
+	return m
 }

@@ -101,10 +101,13 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		}
 		return false
 	}}
-	localUDP, localICMP := d.LocalUDP, ""
+	localUDP, localICMP, localTCP := d.LocalUDP, "", ""
 	regs := append([]graph.Registration{}, inputs...)
 	if d.Stack != nil {
 		localUDP, localICMP = stack.UDPInputName, stack.ICMPInputName
+		if d.Stack.TCPEnabled() {
+			localTCP = stack.TCPInputName
+		}
 		regs = append(regs, d.Stack.Registrations()...)
 	}
 	regs = append(regs,
@@ -115,7 +118,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.RewriteNode(d.FIB),
 		ip4.FragNode(),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Neighbors, d.Glean),
-		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, Echo: d.EchoReply}),
+		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, TCPNode: localTCP, Echo: d.EchoReply}),
 		ip4.ReassemblyNode(d.Reassembly),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		driver.OutputNode(ports),

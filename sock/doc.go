@@ -18,4 +18,12 @@
 // are channels closed by a timer; changing a deadline wakes blocked readers
 // so they re-evaluate it. Errors are *net.OpError wrapping
 // os.ErrDeadlineExceeded or net.ErrClosed as in package net.
+//
+// TCP: ListenTCP returns a *TCPListener (net.Listener) and DialTCP (or
+// Dialer, for http.Transport.DialContext) a *TCPConn (net.Conn) over the
+// stack's TCP engines. Read returns io.EOF after the peer's FIN; a failed
+// connection reports *net.OpError wrapping syscall.ECONNREFUSED,
+// ECONNRESET or ETIMEDOUT; deadlines and Close behave as above. Readers
+// and writers wait on one-slot channels the engine signals at the end of
+// the vector or call that changed the connection.
 package sock

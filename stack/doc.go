@@ -1,4 +1,4 @@
-// Package stack is the host's UDP stack, in the graph: the udp4-input node
+// Package stack is the host's UDP and TCP stack, in the graph: the udp4-input node
 // that ip4-local hands UDP for the host's addresses to, the
 // udp4-socket-output input node that sends what sockets wrote, and the
 // endpoints (in-graph handlers and sockets) they serve.
@@ -51,6 +51,28 @@
 // least once (a per-worker sequence counter, odd while inside), so no worker
 // still holds the old endpoint; only then are the rings drained and the
 // endpoint id reused.
+//
+// # TCP
+//
+// With Config.TCP, each worker has a tcp.Engine (package stack/tcp) and
+// two more nodes. tcp4-input, fed by ip4-local with the host's TCP,
+// bounds the segment by the IP length, verifies the checksum unless the
+// driver set pkt.FlagL4ChecksumOK, hands the vector's segments to the
+// engine in one Engine.Input call and frees the buffers; the engine's
+// counters are added to the node's (show errors). The engine's Output
+// builds each segment it sends in a packet buffer behind a placeholder
+// Ethernet and an IPv4 header: on the worker (Input, the node's Tick) from
+// the worker's cache, enqueued straight to ip4-lookup; for an
+// application's call (Write, Read's window update, Close ...) from a cache
+// of the engine's, queued for the tcp4-output input node, which the call
+// wakes like a socket send. One mutex per engine serialises the worker
+// (taken once per vector, per tick and per tcp4-output pass that has
+// work) and the applications (once per call); the engine's Notify turns
+// readiness into one-slot channel signals for the waiters in package sock.
+// ListenTCP listens on every worker's engine (a connection stays on the
+// worker that got its SYN); DialTCP opens on the first worker (with
+// several workers the answer must be steered to its queue, which nothing
+// does yet).
 package stack
 
 // Node names.

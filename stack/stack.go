@@ -10,6 +10,7 @@ import (
 	"vecnet/graph"
 	"vecnet/l3/ip4"
 	"vecnet/pkt"
+	"vecnet/stack/tcp"
 )
 
 // Errors returned by the control side.
@@ -53,6 +54,10 @@ type Config struct {
 	// LookupNode and ICMPErrorNode name the nodes replies and port
 	// unreachables go to (defaults "ip4-lookup" and "icmp4-error").
 	LookupNode, ICMPErrorNode string
+	// TCP, if set, adds the TCP stack: a tcp.Engine per worker configured
+	// by *TCP (its Clock, Output and Notify are the stack's), the
+	// tcp4-input and tcp4-output nodes, and ListenTCP/DialTCP.
+	TCP *tcp.Config
 }
 
 // Default shares of the pool for Config.SocketBudget and Config.PoolReserve:
@@ -82,6 +87,8 @@ type Stack struct {
 	appCache *pkt.Cache // buffers allocated and freed by applications
 
 	rxHeld atomic.Int64 // buffers in all sockets' receive queues (Config.SocketBudget)
+
+	tcp *tcpStack // nil unless Config.TCP
 }
 
 // workerShared is what the application side shares with one worker.
@@ -97,6 +104,7 @@ type workerShared struct {
 	efdMu     sync.RWMutex // held to write efd (read) and to close it (write)
 	efdClosed bool         // efd was closed by Close; under efdMu
 	sleepy    atomic.Bool  // the worker announced a sleep (PrepareWait)
+	tcpKick   atomic.Bool  // tcp4-output has application-sent segments to drain
 }
 
 // New returns a Stack whose applications allocate buffers from pool (the
@@ -136,6 +144,9 @@ func New(pool *pkt.Pool, cfg Config) *Stack {
 		s.workers[w] = new(workerShared)
 	}
 	s.tab.Store(new(table))
+	if cfg.TCP != nil {
+		s.tcp = newTCPStack(s, *cfg.TCP)
+	}
 	return s
 }
 
@@ -144,7 +155,11 @@ func (s *Stack) Workers() int { return s.cfg.Workers }
 
 // Registrations returns the stack's nodes, for every worker's graph.
 func (s *Stack) Registrations() []graph.Registration {
-	return []graph.Registration{s.inputNode(), s.outputNode(), s.icmpNode()}
+	regs := []graph.Registration{s.inputNode(), s.outputNode(), s.icmpNode()}
+	if s.tcp != nil {
+		regs = append(regs, s.tcpInputNode(), s.tcpOutputNode())
+	}
+	return regs
 }
 
 // workerOf returns the worker slot of graph g, assigning the next free one
@@ -309,4 +324,7 @@ func (s *Stack) Flush() {
 	s.appMu.Lock()
 	s.appCache.Flush()
 	s.appMu.Unlock()
+	if s.tcp != nil {
+		s.tcp.flush()
+	}
 }

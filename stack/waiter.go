@@ -46,7 +46,7 @@ func (t txWaiter) PrepareWait() {
 	var b [8]byte
 	_, _ = unix.Read(t.ws.efd, b[:])
 	t.ws.sleepy.Store(true)
-	if t.ws.summary.Load() != 0 {
+	if t.ws.summary.Load() != 0 || t.ws.tcpKick.Load() {
 		t.ws.signalFD()
 	}
 }

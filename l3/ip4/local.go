@@ -34,6 +34,10 @@ type LocalConfig struct {
 	// requests, checksum verified (the host stack's error delivery to
 	// sockets). When empty they are counted as icmp_other and dropped.
 	ICMPNode string
+	// TCPNode, if set, receives TCP segments for the host (the host
+	// stack's tcp4-input). When empty they are counted as tcp_no_listener
+	// and dropped.
+	TCPNode string
 	// Echo limits the echo replies one worker sends (a token bucket);
 	// default DefaultEchoLimit. Requests over the limit are counted and
 	// dropped.
@@ -55,7 +59,8 @@ const DefaultTTL = 64
 // addresses. Fragments go to ip4-reassembly, which hands whole datagrams
 // back. ICMP echo requests are turned into replies in place and routed
 // back through ip4-lookup; UDP goes to cfg.UDPNode or gets port unreachable;
-// TCP is counted and dropped; other protocols get protocol unreachable.
+// TCP goes to cfg.TCPNode or is counted and dropped; other protocols get
+// protocol unreachable.
 func LocalNode(cfg LocalConfig) graph.Registration {
 	next := []string{LookupName, ICMPErrorName, ReassemblyName}
 	if cfg.UDPNode != "" {
@@ -65,6 +70,11 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 	if cfg.ICMPNode != "" {
 		next = append(next, cfg.ICMPNode)
 		icmpEdge = uint16(len(next)) // edges are 1..len(next)
+	}
+	tcpEdge := uint16(graph.NextDrop)
+	if cfg.TCPNode != "" {
+		next = append(next, cfg.TCPNode)
+		tcpEdge = uint16(len(next))
 	}
 	udp := cfg.UDPNode != ""
 	echo := cfg.Echo.orDefault(DefaultEchoLimit)
@@ -85,7 +95,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			n.State = &localState{echo: newBucket(echo, n.Graph().Now())}
 			return nil
 		},
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v, udp, icmpEdge) },
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v, udp, icmpEdge, tcpEdge) },
 		Format: formatIP,
 	}
 }
@@ -93,8 +103,8 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 // local is ip4-local's node function (named, not a closure, so that its
 // calls inline; see input). udp says whether UDP has a next node (edge
 // locNextUDP); icmpEdge is the edge for ICMP other than echo requests, or
-// NextDrop.
-func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
+// NextDrop; tcpEdge likewise for TCP.
+func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge, tcpEdge uint16) int {
 	st := n.State.(*localState)
 	st.echo.refill(n.Graph().Now())
 	a := n.Arena()
@@ -118,6 +128,10 @@ func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge uint16) int {
 			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
 			n.Nexts[k] = locNextICMPError
 		case wire.IPProtoTCP:
+			if tcpEdge != graph.NextDrop {
+				n.Nexts[k] = tcpEdge
+				continue
+			}
 			n.Drop(m, k, LocErrNoListener)
 		default:
 			n.Count(LocErrProtoUnreachable, 1)

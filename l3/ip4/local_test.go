@@ -41,7 +41,9 @@ func TestIP4Local(t *testing.T) {
 		{name: "udp, no stack", p: ipFrame(host0, addr0, frames.Spec{}), want: ICMPErrorName, counter: "udp_port_unreachable",
 			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
 		{name: "udp to stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{}), want: "udp4-input"},
-		{name: "tcp", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "drop", counter: "tcp_no_listener"},
+		{name: "tcp to stack", cfg: LocalConfig{UDPNode: "udp4-input", ICMPNode: "icmp4-input", TCPNode: "tcp4-input"},
+			p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "tcp4-input"},
+		{name: "tcp, no TCP stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "drop", counter: "tcp_no_listener"},
 		{name: "other protocol", p: ipFrame(host0, addr0, frames.Spec{Proto: 47, Payload: 8}), want: ICMPErrorName, counter: "proto_unreachable",
 			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)},
 	}

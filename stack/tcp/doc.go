@@ -1,13 +1,12 @@
 // Package tcp is vecnet's TCP (RFC 9293) protocol engine: one Engine per
 // worker holds that worker's connections and listeners and shares nothing
 // with other workers (Seastar, mTCP), so nothing in it takes a lock. It is
-// a library of its own and NOT yet wired into the graph: the next step is a
-// tcp4-input node that validates the checksum and hands the engine a
-// vector of segments (Engine.Input), an Output the stack implements (it
-// gives the engine a buffer, the engine writes the TCP header, options,
-// payload and checksum, the stack adds IP and sends), and the sock layer
-// turning the readiness callbacks (Config.Notify) into waiters under
-// net.Conn. Only IPv4 is handled.
+// a library of its own; package stack wires it into the graph (its
+// tcp4-input node validates the checksum and hands the engine a vector of
+// segments, Engine.Input; its Output gives the engine a buffer, the engine
+// writes the TCP header, options, payload and checksum, the stack adds IP
+// and sends), and package sock turns the readiness callbacks
+// (Config.Notify) into waiters under net.Conn. Only IPv4 is handled.
 //
 // # What is built
 //
@@ -56,12 +55,13 @@
 // time-based loss detection, so a lost retransmission waits for the RTO;
 // F-RTO and undo of spurious retransmissions; RFC 6675 rule
 // 3 and 4 of NextSeg and D-SACK; ECN; a positive linger
-// time (the socket layer's to wait for); the listener on every worker and
-// RSS steering to it (the stack's wiring); port allocation for Dial.
+// time (the socket layer's to wait for); port allocation for Dial (the
+// stack's DialTCP picks ephemeral ports).
 //
 // # Threads
 //
-// Everything runs on the owning worker: Input, Tick and the Conn and
-// Listener methods. The socket layer reaches them through the worker
-// (its rings and waiters), not from application goroutines.
+// Nothing in the engine is safe for concurrent use: Input, Tick and the
+// Conn and Listener methods must be serialised. Package stack does it with
+// one mutex per engine, which the worker takes once per vector or tick and
+// applications take for each call.
 package tcp

@@ -1,0 +1,12 @@
+package main
+
+import (
+	"testing"
+
+	"vecnet/pkt/pkttest"
+)
+
+// TestMain is the leak gate: every pool the tests made (the vecnet mode runs
+// a daemon) must have all its buffers back, and no goroutine or file may be
+// left behind.
+func TestMain(m *testing.M) { pkttest.Main(m) }

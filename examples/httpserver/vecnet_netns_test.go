@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	vecnetconfig "vecnet/control/config"
+	"vecnet/daemon"
+	"vecnet/internal/testutil"
+	"vecnet/internal/topo"
+	"vecnet/stack"
+)
+
+// serverConfig is vecnet with one interface, the rig's router end toward
+// host A, owning topo.RouterAAddr, on AF_XDP in the default (native when
+// possible) mode; the XDP program redirects only that address (and ARP for
+// it), the namespace's kernel keeps the rest.
+func serverConfig(rig *topo.Rig) *vecnetconfig.Config {
+	c := topo.RouterConfig(rig, "afxdp", "", "")
+	c.Interfaces = c.Interfaces[:1]
+	c.Interfaces[0].Match = vecnetconfig.Match{DstIP: []netip.Addr{netip.MustParseAddr(topo.RouterAAddr)}}
+	return c
+}
+
+// server is the example on vecnet in the rig's router namespace; host A,
+// a kernel at its default offloads, is the client.
+type server struct {
+	rig *topo.Rig
+	d   *daemon.Daemon
+}
+
+// startServer builds the rig and runs the server; the server is stopped
+// (its error, a leak included, fails the test) and the namespaces removed
+// when the test ends.
+func startServer(t *testing.T) *server {
+	t.Helper()
+	testutil.RequireRoot(t)
+	for _, tool := range []string{"curl", "ethtool"} {
+		testutil.RequireTool(t, tool)
+	}
+	rig, err := topo.NewRig(topo.RigOptions{Prefix: "hs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := rig.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	s := &server{rig: rig}
+	ctx, cancel := context.WithCancel(context.Background())
+	readyc := make(chan struct{}, 1)
+	errc := make(chan error, 1)
+	cfg := config{mode: "nethttp", listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
+		log:     log.New(io.Discard, "", 0),
+		started: func(d *daemon.Daemon) { s.d = d },
+		ready:   func(net.Addr) { readyc <- struct{}{} }}
+	go func() { errc <- run(ctx, cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case <-readyc:
+	case err := <-errc:
+		errc <- err
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server not ready")
+	}
+	return s
+}
+
+// tcpCounter sums tcp4-input's counter name over the workers.
+func (s *server) tcpCounter(name string) uint64 {
+	var n uint64
+	for _, rows := range s.d.Errors() {
+		for _, r := range rows {
+			if r.Node == stack.TCPInputName && r.Name == name {
+				n += r.Count
+			}
+		}
+	}
+	return n
+}
+
+// curl runs curl in host A.
+func (s *server) curl(args ...string) (string, error) {
+	return s.rig.A.Run("curl", append([]string{"-sS", "--max-time", "30"}, args...)...)
+}
+
+// TestVecnetBetweenNamespaces: curl in host A (kernel TCP at default
+// offloads) fetches 4 MiB from net/http served on vecnet's TCP over AF_XDP
+// and checks the SHA-256, posts 1 MiB and checks the digest, and gets
+// "connection refused" (a RST) from a closed port.
+func TestVecnetBetweenNamespaces(t *testing.T) {
+	s := startServer(t)
+	base := "http://" + topo.RouterAAddr
+
+	t.Run("GET /", func(t *testing.T) {
+		out, err := s.curl("-f", base+"/")
+		if err != nil || out != "hello from httpserver\n" {
+			t.Fatalf("GET /: %v\n%s", err, out)
+		}
+	})
+	t.Run("GET 4 MiB", func(t *testing.T) {
+		const n = 4 << 20
+		dir := t.TempDir()
+		body, hdr := filepath.Join(dir, "body"), filepath.Join(dir, "headers")
+		if out, err := s.curl("-f", "-D", hdr, "-o", body, base+"/bytes/"+strconv.Itoa(n)); err != nil {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		got, err := os.ReadFile(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sha256.Sum256(Bytes(n))
+		if sum := sha256.Sum256(got); len(got) != n || sum != want {
+			t.Fatalf("%d bytes with sha256 %x, want %d with %x", len(got), sum, n, want)
+		}
+		h, _ := os.ReadFile(hdr)
+		if !strings.Contains(strings.ToLower(string(h)), "x-sha256: "+hex.EncodeToString(want[:])) {
+			t.Errorf("X-Sha256 header missing or wrong:\n%s", h)
+		}
+	})
+	t.Run("POST 1 MiB", func(t *testing.T) {
+		data := Bytes(1<<20 + 333)
+		f := filepath.Join(t.TempDir(), "post")
+		if err := os.WriteFile(f, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.curl("-f", "--data-binary", "@"+f, base+"/sha256")
+		want := sha256.Sum256(data)
+		if err != nil || strings.TrimSpace(out) != hex.EncodeToString(want[:]) {
+			t.Fatalf("POST: %v, got %q want %x", err, out, want)
+		}
+	})
+	t.Run("closed port", func(t *testing.T) {
+		before := s.tcpCounter("no_connection")
+		// curl reports ECONNREFUSED as exit 7, "Couldn't connect" (newer
+		// curls) or "Connection refused" (older ones) ...
+		out, err := s.curl("http://" + topo.RouterAAddr + ":81/")
+		if err == nil || !strings.Contains(err.Error(), "exit status 7") ||
+			!(strings.Contains(out, "refused") || strings.Contains(out, "Couldn't connect")) {
+			t.Fatalf("curl to a closed port: %v, want connection refused\n%s", err, out)
+		}
+		// ... and the kernel's connect says exactly which.
+		derr := s.rig.A.Do(func() error {
+			c, err := net.DialTimeout("tcp", topo.RouterAAddr+":81", 5*time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
+		if !errors.Is(derr, syscall.ECONNREFUSED) {
+			t.Errorf("connect from host A to a closed port: %v, want ECONNREFUSED", derr)
+		}
+		if after := s.tcpCounter("no_connection"); after <= before {
+			t.Errorf("no_connection %d -> %d, want an increase", before, after)
+		}
+	})
+	if n := s.tcpCounter("bad_checksum"); n != 0 {
+		t.Errorf("tcp4-input bad_checksum = %d", n)
+	}
+}
