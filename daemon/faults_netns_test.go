@@ -42,29 +42,8 @@ func faultRouterOpts(t *testing.T, dopt daemon.Options) (*topo.Rig, *daemon.Daem
 
 func faultRouterWith(t *testing.T, opt topo.RigOptions, tune func(*config.Config), dopt daemon.Options) (*topo.Rig, *daemon.Daemon) {
 	t.Helper()
-	testutil.RequireRoot(t)
-	testutil.RequireTool(t, "ping")
 	opt.Prefix = "vf"
-	rig, err := topo.NewRig(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := rig.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	cfg := topo.RouterConfig(rig, "afxdp", "", "")
-	if tune != nil {
-		tune(cfg)
-	}
-	d, err := daemon.Start(cfg, dopt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { stopClean(t, d) }) })
-	return rig, d
+	return rigRouter(t, opt, "afxdp", "", tune, dopt)
 }
 
 // stopClean stops d and fails t if a buffer leaked.

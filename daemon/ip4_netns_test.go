@@ -30,29 +30,8 @@ const ip4MTUB = 1400
 // down when the test ends (buffers audited by Stop).
 func startIP4Router(t *testing.T, rc routerCase) (*topo.Rig, *daemon.Daemon) {
 	t.Helper()
-	testutil.RequireRoot(t)
-	testutil.RequireTool(t, "ping")
-	rig, err := topo.NewRig(topo.RigOptions{Prefix: "vi4", MTUB: ip4MTUB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := rig.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	cfg := topo.RouterConfig(rig, rc.driver, rc.xdpMode, "")
-	cfg.Interfaces[1].MTU = 0 // the device's
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return rig, d
+	return rigRouter(t, topo.RigOptions{Prefix: "vi4", MTUB: ip4MTUB}, rc.driver, rc.xdpMode,
+		func(cfg *config.Config) { cfg.Interfaces[1].MTU = 0 }, daemon.Options{NoCLI: true}) // the device's MTU
 }
 
 // reasmOKs returns the kernel's IP ReasmOKs counter in ns (/proc/net/snmp

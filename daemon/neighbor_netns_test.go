@@ -25,33 +25,14 @@ import (
 //     and the entries stay; an address host B drops stops answering and
 //     its entry, /32 and adjacency go.
 func TestNeighborsWithKernelPeer(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireTool(t, "ping")
 	testutil.RequireTool(t, "ip")
-	rig, err := topo.NewRig(topo.RigOptions{Prefix: "vg"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := rig.Close(); err != nil {
-			t.Error(err)
+	rig, d := rigRouter(t, topo.RigOptions{Prefix: "vg"}, "afpacket", "", func(cfg *config.Config) {
+		cfg.Workers = 2
+		for i := range cfg.Interfaces {
+			cfg.Interfaces[i].Queues = 2
 		}
-	})
-	cfg := topo.RouterConfig(rig, "afpacket", "", "")
-	cfg.Workers = 2
-	for i := range cfg.Interfaces {
-		cfg.Interfaces[i].Queues = 2
-	}
-	cfg.ARP = config.ARP{ReachableTime: time.Second, StaleTime: time.Second, ProbeInterval: 200 * time.Millisecond, Probes: 2}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+		cfg.ARP = config.ARP{ReachableTime: time.Second, StaleTime: time.Second, ProbeInterval: 200 * time.Millisecond, Probes: 2}
+	}, daemon.Options{NoCLI: true})
 	var aliases []string
 	for k := 10; k < 18; k++ {
 		a := netip.AddrFrom4([4]byte{10, 77, 2, byte(k)}).String()

@@ -56,37 +56,11 @@ const mtuB = 1400
 // no XDP program stayed attached.
 func startRouter(t *testing.T, rc routerCase) (*topo.Rig, *daemon.Daemon) {
 	t.Helper()
-	testutil.RequireRoot(t)
-	for _, tool := range []string{"ping", "arping", "iperf3", "ss"} {
+	for _, tool := range []string{"arping", "iperf3", "ss"} {
 		testutil.RequireTool(t, tool)
 	}
-	rig, err := topo.NewRig(topo.RigOptions{Prefix: "vt", MTUB: mtuB, OffloadsOff: rc.offloadsOff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := rig.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	cfg := topo.RouterConfig(rig, rc.driver, rc.xdpMode, "")
-	cfg.Interfaces[1].MTU = mtuB
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-		for _, dev := range []string{topo.RouterA, topo.RouterB} {
-			out, _ := rig.R.Run("ip", "-d", "link", "show", "dev", dev)
-			if strings.Contains(out, "prog/xdp") {
-				t.Errorf("XDP program still attached to %s after Stop:\n%s", dev, out)
-			}
-		}
-	})
-	return rig, d
+	return rigRouter(t, topo.RigOptions{Prefix: "vt", MTUB: mtuB, OffloadsOff: rc.offloadsOff}, rc.driver, rc.xdpMode,
+		func(cfg *config.Config) { cfg.Interfaces[1].MTU = mtuB }, daemon.Options{NoCLI: true})
 }
 
 func errCount(d *daemon.Daemon, node, name string) uint64 {
