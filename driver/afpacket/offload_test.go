@@ -57,7 +57,7 @@ func TestRecvFromTSOPeer(t *testing.T) {
 	var missing, first int
 	for attempt := range 3 {
 		drops0 := p.Stats().RxDrops
-		s, finished = collect(t, nsA, nsB, "10.77.0.1", uint16(5201+attempt), size, p, c, arena)
+		s, finished = offloadtest.Collect(t, nsA, nsB, "10.77.0.1", uint16(5201+attempt), size, p, c)
 		missing, first = s.Missing()
 		dropped := p.Stats().RxDrops - drops0
 		if missing == 0 || !finished {
@@ -217,58 +217,4 @@ func TestRecvUDPSuperFrame(t *testing.T) {
 		t.Errorf("segmented %d into %d, want 1 into %d", oc.Segmented, oc.Segments, count)
 	}
 	r.checkNoLeak(t)
-}
-
-// collect runs one transfer of size bytes to addr:port and checks every
-// frame p delivers for it; it returns the stream checker and whether the
-// transfer finished. It stops once the stream is complete, or when nothing
-// arrived for a second after the transfer finished.
-func collect(t *testing.T, nsRecv, nsSend *testutil.NS, addr string, port uint16, size int, p *Port, c *pkt.Cache, arena *pkt.Arena) (*offloadtest.Stream, bool) {
-	t.Helper()
-	tr := offloadtest.StartTransfer(t, nsRecv, nsSend, addr, port, size)
-	s := offloadtest.NewStream(port, size)
-	s.MaxFrame = 1514 // MTU 1500
-	done := make(chan error, 1)
-	go func() { done <- tr.Wait(60 * time.Second) }()
-	var v pkt.Vector
-	finished := false
-	deadline := time.Now().Add(90 * time.Second)
-	var idleSince time.Time
-	for time.Now().Before(deadline) {
-		v.Reset()
-		if p.Recv(c, &v) == 0 {
-			if !finished {
-				waitReadable(p.PollFD(), 10)
-			} else if missing, _ := s.Missing(); missing == 0 {
-				break
-			} else if idleSince.IsZero() {
-				idleSince = time.Now()
-			} else if time.Since(idleSince) > time.Second {
-				break
-			} else {
-				waitReadable(p.PollFD(), 10)
-			}
-		} else {
-			idleSince = time.Time{}
-		}
-		var bad error
-		for _, i := range v.Slice() {
-			if m, d := arena.Packet(i); bad == nil {
-				bad = s.Frame(d, m.Flags)
-			}
-		}
-		c.FreeN(v.Slice())
-		if bad != nil {
-			t.Fatal(bad)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("transfer: %v", err)
-			}
-			finished = true
-		default:
-		}
-	}
-	return s, finished
 }

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"vecnet/driver/offload/offloadtest"
 	"vecnet/internal/testutil"
@@ -68,7 +67,7 @@ func TestRecvFromTSOPeer(t *testing.T) {
 	var missing, first int
 	for attempt := range 3 {
 		drops0 := tapTxDropped(t, nsA, name)
-		s, finished = collect(t, nsC, nsB, "10.78.0.3", uint16(5201+attempt), size, p, cache, arena)
+		s, finished = offloadtest.Collect(t, nsC, nsB, "10.78.0.3", uint16(5201+attempt), size, p, cache)
 		missing, first = s.Missing()
 		dropped := tapTxDropped(t, nsA, name) - drops0
 		if missing == 0 || !finished {
@@ -99,60 +98,6 @@ func TestRecvFromTSOPeer(t *testing.T) {
 	if st.RxErrors != 0 {
 		t.Errorf("RxErrors %d", st.RxErrors)
 	}
-}
-
-// collect runs one transfer of size bytes to addr:port and checks every
-// frame p delivers for it; it returns the stream checker and whether the
-// transfer finished. It stops once the stream is complete, or when nothing
-// arrived for a second after the transfer finished.
-func collect(t *testing.T, nsRecv, nsSend *testutil.NS, addr string, port uint16, size int, p *Port, c *pkt.Cache, arena *pkt.Arena) (*offloadtest.Stream, bool) {
-	t.Helper()
-	tr := offloadtest.StartTransfer(t, nsRecv, nsSend, addr, port, size)
-	s := offloadtest.NewStream(port, size)
-	s.MaxFrame = 1514 // MTU 1500
-	done := make(chan error, 1)
-	go func() { done <- tr.Wait(60 * time.Second) }()
-	var v pkt.Vector
-	finished := false
-	deadline := time.Now().Add(90 * time.Second)
-	var idleSince time.Time
-	for time.Now().Before(deadline) {
-		v.Reset()
-		if p.Recv(c, &v) == 0 {
-			if !finished {
-				waitReadable(p.fd, 10)
-			} else if missing, _ := s.Missing(); missing == 0 {
-				break
-			} else if idleSince.IsZero() {
-				idleSince = time.Now()
-			} else if time.Since(idleSince) > time.Second {
-				break
-			} else {
-				waitReadable(p.fd, 10)
-			}
-		} else {
-			idleSince = time.Time{}
-		}
-		var bad error
-		for _, i := range v.Slice() {
-			if m, d := arena.Packet(i); bad == nil {
-				bad = s.Frame(d, m.Flags)
-			}
-		}
-		c.FreeN(v.Slice())
-		if bad != nil {
-			t.Fatal(bad)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("transfer: %v", err)
-			}
-			finished = true
-		default:
-		}
-	}
-	return s, finished
 }
 
 // tapTxDropped reads the kernel's count of frames the tap's queue dropped.

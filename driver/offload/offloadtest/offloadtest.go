@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"vecnet/internal/testutil"
 	"vecnet/pkt"
 	"vecnet/wire"
@@ -243,4 +245,72 @@ func (s *Stream) Missing() (n, first int) {
 		}
 	}
 	return n, first
+}
+
+// Port is what Collect needs of a driver's port: its receive call and the
+// descriptor that becomes readable when frames wait.
+type Port interface {
+	Recv(c *pkt.Cache, v *pkt.Vector) int
+	PollFD() int
+}
+
+// Collect runs one kernel TCP transfer of size bytes from nsSend to
+// addr:port in nsRecv (see StartTransfer) while it checks every frame p
+// delivers against the stream (frames of at most 1514 bytes: MTU 1500),
+// until the transfer has finished and the stream is covered, or no frame
+// came for a second after it finished. It reports the stream and whether
+// the transfer finished.
+func Collect(t testing.TB, nsRecv, nsSend *testutil.NS, addr string, port uint16, size int, p Port, c *pkt.Cache) (*Stream, bool) {
+	t.Helper()
+	arena := c.Arena()
+	tr := StartTransfer(t, nsRecv, nsSend, addr, port, size)
+	s := NewStream(port, size)
+	s.MaxFrame = 1514
+	done := make(chan error, 1)
+	go func() { done <- tr.Wait(60 * time.Second) }()
+	wait := func() {
+		fds := []unix.PollFd{{Fd: int32(p.PollFD()), Events: unix.POLLIN}}
+		_, _ = unix.Poll(fds, 10)
+	}
+	var v pkt.Vector
+	finished := false
+	deadline := time.Now().Add(90 * time.Second)
+	var idleSince time.Time
+	for time.Now().Before(deadline) {
+		v.Reset()
+		if p.Recv(c, &v) == 0 {
+			if !finished {
+				wait()
+			} else if missing, _ := s.Missing(); missing == 0 {
+				break
+			} else if idleSince.IsZero() {
+				idleSince = time.Now()
+			} else if time.Since(idleSince) > time.Second {
+				break
+			} else {
+				wait()
+			}
+		} else {
+			idleSince = time.Time{}
+		}
+		var bad error
+		for _, i := range v.Slice() {
+			if m, d := arena.Packet(i); bad == nil {
+				bad = s.Frame(d, m.Flags)
+			}
+		}
+		c.FreeN(v.Slice())
+		if bad != nil {
+			t.Fatal(bad)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("transfer: %v", err)
+			}
+			finished = true
+		default:
+		}
+	}
+	return s, finished
 }
