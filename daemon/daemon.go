@@ -101,7 +101,13 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if runtime.GOMAXPROCS(0) < nw+1 {
 		runtime.GOMAXPROCS(nw + 1)
 	}
-	dp, err := dataplane.New(opt.Slots)
+	newDP := dataplane.New
+	for i := range cfg.Interfaces {
+		if cfg.Interfaces[i].MemifZeroCopy() {
+			newDP = dataplane.NewShared // the arena is the memif clients' region
+		}
+	}
+	dp, err := newDP(opt.Slots)
 	if err != nil {
 		return nil, err
 	}
