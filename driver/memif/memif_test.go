@@ -379,7 +379,8 @@ func testInterrupt(t *testing.T, zc bool) {
 }
 
 // BenchmarkRoundTrip: one goroutine sends a vector of 64-byte frames from
-// the client and receives it on the server (copy in, copy out).
+// the client and receives it on the server (the client copies onto the
+// ring, or puts its slots there zero-copy; the server copies out).
 func BenchmarkRoundTrip(b *testing.B) {
 	for _, m := range clientModes {
 		b.Run(m.name, func(b *testing.B) { benchRoundTrip(b, m.zc) })
