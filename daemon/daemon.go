@@ -364,7 +364,8 @@ func joinPrefixes(ps []netip.Prefix) string {
 }
 
 // slotsFor sizes the packet arena for cfg: every AF_XDP queue keeps its fill
-// and transmit rings stocked with buffers, and the workers need room for
+// and transmit rings stocked with buffers (and so does a zero-copy memif
+// client's queue, its two rings), and the workers need room for
 // vectors in flight, glean queues and their caches.
 func slotsFor(cfg *config.Config) int {
 	n := 32768
@@ -375,6 +376,13 @@ func slotsFor(cfg *config.Config) int {
 				ring = config.DefaultRingSize
 			}
 			n += max(ic.Queues, 1) * (ring + afxdp.DefaultTXRingSize)
+		}
+		if ic.MemifZeroCopy() { // its rings hold arena slots: receive stocked, sent until consumed
+			ring := ic.RingSize
+			if ring == 0 {
+				ring = config.DefaultMemifRingSize
+			}
+			n += max(ic.Queues, 1) * 2 * ring
 		}
 	}
 	return min(n, 1<<20)
