@@ -101,7 +101,13 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if runtime.GOMAXPROCS(0) < nw+1 {
 		runtime.GOMAXPROCS(nw + 1)
 	}
-	dp, err := dataplane.New(opt.Slots)
+	newDP := dataplane.New
+	for i := range cfg.Interfaces {
+		if cfg.Interfaces[i].MemifZeroCopy() {
+			newDP = dataplane.NewShared // the arena is the memif clients' region
+		}
+	}
+	dp, err := newDP(opt.Slots)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +364,8 @@ func joinPrefixes(ps []netip.Prefix) string {
 }
 
 // slotsFor sizes the packet arena for cfg: every AF_XDP queue keeps its fill
-// and transmit rings stocked with buffers, and the workers need room for
+// and transmit rings stocked with buffers (and so does a zero-copy memif
+// client's queue, its two rings), and the workers need room for
 // vectors in flight, glean queues and their caches.
 func slotsFor(cfg *config.Config) int {
 	n := 32768
@@ -369,6 +376,13 @@ func slotsFor(cfg *config.Config) int {
 				ring = config.DefaultRingSize
 			}
 			n += max(ic.Queues, 1) * (ring + afxdp.DefaultTXRingSize)
+		}
+		if ic.MemifZeroCopy() { // its rings hold arena slots: receive stocked, sent until consumed
+			ring := ic.RingSize
+			if ring == 0 {
+				ring = config.DefaultMemifRingSize
+			}
+			n += max(ic.Queues, 1) * 2 * ring
 		}
 	}
 	return min(n, 1<<20)

@@ -38,7 +38,7 @@ func (d *Daemon) openPorts(ic config.Interface, workers int) ([]driver.Port, str
 		if ic.Queues > workers {
 			return nil, "", none, fmt.Errorf("%d queues but %d workers: each queue needs its worker", ic.Queues, workers)
 		}
-		m, err := openMemif(ic)
+		m, err := openMemif(ic, d.DP.Pool)
 		if err != nil {
 			return nil, "", none, err
 		}
@@ -93,7 +93,7 @@ func (d *Daemon) WaitInputs(timeout time.Duration) error {
 // and describes interfaces by (listed with the kernel interfaces for Stop).
 type memifInterface struct{ *memif.Endpoint }
 
-func openMemif(ic config.Interface) (memifInterface, error) {
+func openMemif(ic config.Interface, pool *pkt.Pool) (memifInterface, error) {
 	role, err := memif.ParseRole(ic.MemifRole)
 	if err != nil {
 		return memifInterface{}, err
@@ -102,8 +102,12 @@ func openMemif(ic config.Interface) (memifInterface, error) {
 	for 1<<log2 < ic.RingSize {
 		log2++
 	}
-	e, err := memif.Open(memif.Config{Name: ic.Name, Socket: ic.MemifSocket, Role: role, ID: ic.MemifID,
-		Secret: ic.MemifSecret, Queues: ic.Queues, Log2RingSize: log2})
+	cfg := memif.Config{Name: ic.Name, Socket: ic.MemifSocket, Role: role, ID: ic.MemifID,
+		Secret: ic.MemifSecret, Queues: ic.Queues, Log2RingSize: log2}
+	if ic.MemifZeroCopy() {
+		cfg.Pool = pool
+	}
+	e, err := memif.Open(cfg)
 	return memifInterface{e}, err
 }
 

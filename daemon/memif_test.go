@@ -16,23 +16,55 @@ import (
 	"vecnet/wire"
 )
 
-// TestMemifRouter routes between two memif interfaces (vecnet serving both
-// sockets) with applications attached as clients: every frame sent to the
-// router arrives at the other application with its TTL decremented, both
-// interfaces count exactly, and "show interfaces" shows each peer and its
-// state, down again once the application leaves.
+// TestMemifRouter routes between two memif interfaces with applications
+// attached on the other side — vecnet serving both sockets, or vecnet the
+// client of both (zero-copy: the rings carry its arena slots; or copying,
+// bind_mode copy): every frame sent to the router arrives at the other
+// application with its TTL decremented, both interfaces count exactly, and
+// "show interfaces" shows each peer, the data path and its state, down
+// again once the application leaves. Stop's pool audit proves every buffer
+// the rings held came back.
 func TestMemifRouter(t *testing.T) {
+	for _, tc := range []struct {
+		name, role, bindMode, wantMode string
+	}{
+		{"vecnet-server", "server", "", "server copy "},
+		{"vecnet-client-zerocopy", "client", "", "client zero-copy "},
+		{"vecnet-client-copy", "client", "copy", "client copy "},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testMemifRouter(t, tc.role, tc.bindMode, tc.wantMode) })
+	}
+}
+
+func testMemifRouter(t *testing.T, role, bindMode, wantMode string) {
 	dir := t.TempDir()
 	sockA, sockB := filepath.Join(dir, "a.sock"), filepath.Join(dir, "b.sock")
 	macA, macB := config.MAC{2, 0, 0, 0, 1, 1}, config.MAC{2, 0, 0, 0, 2, 1}
 	hostB := wire.MAC{2, 0, 0, 0, 2, 2}
 	cfg := &config.Config{Workers: 1, Interfaces: []config.Interface{
-		{Name: "nfa", Driver: "memif", MAC: macA, MTU: 1500, MemifSocket: sockA, MemifRole: "server", Queues: 1, RingSize: 1024,
+		{Name: "nfa", Driver: "memif", MAC: macA, MTU: 1500, MemifSocket: sockA, MemifRole: role, BindMode: bindMode, Queues: 1, RingSize: 1024,
 			Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")}},
-		{Name: "nfb", Driver: "memif", MAC: macB, MTU: 1500, MemifSocket: sockB, MemifRole: "server", Queues: 1, RingSize: 1024,
+		{Name: "nfb", Driver: "memif", MAC: macB, MTU: 1500, MemifSocket: sockB, MemifRole: role, BindMode: bindMode, Queues: 1, RingSize: 1024,
 			Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")}},
 	}, Neighbors: []config.Neighbor{{Interface: "nfb", IP: netip.MustParseAddr("10.0.2.2"), MAC: config.MAC(hostB)}}}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Slots: 4096})
+	appServer := role == "client"
+	attach := func(sock, name string) *app.Conn {
+		t.Helper()
+		timeout := 5 * time.Second
+		if appServer {
+			timeout = 0 // vecnet dials once it runs
+		}
+		c, err := app.Attach(app.Config{Socket: sock, Name: name, Server: appServer}, timeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var a, b *app.Conn
+	if appServer {
+		a, b = attach(sockA, "host-a"), attach(sockB, "host-b")
+	}
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Slots: 8192})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,20 +73,22 @@ func TestMemifRouter(t *testing.T) {
 			t.Errorf("stop: %v", err)
 		}
 	})
-	a, err := app.Attach(app.Config{Socket: sockA, Name: "host-a"}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	if !appServer {
+		a, b = attach(sockA, "host-a"), attach(sockB, "host-b")
 	}
 	defer a.Close()
-	b, err := app.Attach(app.Config{Socket: sockB, Name: "host-b"}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(5 * time.Second)
+	for !a.Connected() || !b.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("the applications did not connect")
+		}
+		time.Sleep(time.Millisecond)
 	}
 	var show bytes.Buffer
 	if err := d.CLI.Exec(&show, "show interfaces"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`state=connected peer="vecnet-app" peer-if="host-a"`, `peer-if="host-b"`} {
+	for _, want := range []string{`state=connected peer="vecnet-app" peer-if="host-a"`, `peer-if="host-b"`, wantMode} {
 		if !strings.Contains(show.String(), want) {
 			t.Errorf("show interfaces lacks %s:\n%s", want, show.String())
 		}
@@ -70,7 +104,7 @@ func TestMemifRouter(t *testing.T) {
 		bufs[k] = make([]byte, 2048)
 	}
 	sent, got := 0, 0
-	deadline := time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for got < count {
 		if time.Now().After(deadline) {
 			t.Fatalf("host B received %d of %d (sent %d)", got, count, sent)

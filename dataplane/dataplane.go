@@ -45,8 +45,14 @@ type Dataplane struct {
 }
 
 // New makes a data plane with an arena of slots packet buffers.
-func New(slots int) (*Dataplane, error) {
-	a, err := pkt.NewArena(slots)
+func New(slots int) (*Dataplane, error) { return newDataplane(slots, pkt.NewArena) }
+
+// NewShared is New over a shared (memfd) arena, pkt.NewSharedArena: the
+// buffer region of zero-copy memif clients.
+func NewShared(slots int) (*Dataplane, error) { return newDataplane(slots, pkt.NewSharedArena) }
+
+func newDataplane(slots int, arena func(int) (*pkt.Arena, error)) (*Dataplane, error) {
+	a, err := arena(slots)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,7 @@ type Arena struct {
 	mem  []byte
 	meta []Meta
 	n    int
+	fd   int // the memfd behind mem (NewSharedArena), or -1
 }
 
 // NewArena maps n slots. The memory is page-aligned and suitable as an
@@ -77,8 +78,42 @@ func NewArena(n int) (*Arena, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pkt: mmap %d bytes: %w", n*SlotSize, err)
 	}
-	return &Arena{mem: mem, meta: make([]Meta, n), n: n}, nil
+	return &Arena{mem: mem, meta: make([]Meta, n), n: n, fd: -1}, nil
 }
+
+// NewSharedArena maps n slots from a memfd (MAP_SHARED), sealed against
+// shrinking, so that the arena can be handed to another process as shared
+// memory: a memif client's buffer region (driver/memif zero-copy). FD
+// returns the file. Whoever maps it sees, and may write, every packet
+// buffer of the arena; use it only for peers trusted that far.
+func NewSharedArena(n int) (*Arena, error) {
+	if n <= 0 || n > 1<<20 {
+		return nil, fmt.Errorf("pkt: arena of %d slots: want 1..%d", n, 1<<20)
+	}
+	fd, err := unix.MemfdCreate("vecnet arena", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("pkt: memfd_create: %w", err)
+	}
+	if err := unix.Ftruncate(fd, int64(n)*SlotSize); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("pkt: size arena memfd: %w", err)
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("pkt: seal arena memfd: %w", err)
+	}
+	mem, err := unix.Mmap(fd, 0, n*SlotSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("pkt: mmap %d bytes: %w", n*SlotSize, err)
+	}
+	return &Arena{mem: mem, meta: make([]Meta, n), n: n, fd: fd}, nil
+}
+
+// FD returns the memfd behind a shared arena (NewSharedArena), or -1. It
+// stays open until Close; a user that passes it on duplicates it first if
+// it must outlive the arena.
+func (a *Arena) FD() int { return a.fd }
 
 // Close unmaps the arena. No Index may be used afterwards.
 func (a *Arena) Close() error {
@@ -86,6 +121,10 @@ func (a *Arena) Close() error {
 		return nil
 	}
 	err := unix.Munmap(a.mem)
+	if a.fd >= 0 {
+		unix.Close(a.fd)
+		a.fd = -1
+	}
 	a.mem, a.meta = nil, nil
 	return err
 }

@@ -2,6 +2,8 @@ package pkt
 
 import (
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func newPool(t testing.TB, n int) *Pool {
@@ -229,4 +231,60 @@ func BenchmarkAllocFree(b *testing.B) {
 		c.FreeN(buf[:k])
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*VectorSize), "ns/pkt")
+}
+
+// TestSharedArena: a shared arena is a memfd sealed against shrinking,
+// whose other mappings see the slots' bytes; a private arena has no file.
+func TestSharedArena(t *testing.T) {
+	if a, _ := NewArena(1); a.FD() != -1 {
+		t.Errorf("private arena FD %d, want -1", a.FD())
+	} else {
+		a.Close()
+	}
+	a, err := NewSharedArena(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	seals, err := unix.FcntlInt(uintptr(a.FD()), unix.F_GET_SEALS, 0)
+	if err != nil || seals&unix.F_SEAL_SHRINK == 0 {
+		t.Fatalf("seals %#x, %v: want F_SEAL_SHRINK", seals, err)
+	}
+	other, err := unix.Mmap(a.FD(), 0, 4*SlotSize, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(other)
+	a.Slot(3)[Headroom] = 0x5a
+	if other[3*SlotSize+Headroom] != 0x5a {
+		t.Error("a second mapping of the arena's file does not see its bytes")
+	}
+}
+
+// TestAcquireRelease: buffers taken and returned without a cache are
+// accounted like a cache's, and releasing one twice panics.
+func TestAcquireRelease(t *testing.T) {
+	a, err := NewArena(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPool(a)
+	defer p.Close()
+	dst := make([]Index, 10)
+	if n := p.Acquire(dst); n != 8 {
+		t.Fatalf("acquired %d of 8", n)
+	}
+	if p.InUse() != 8 {
+		t.Fatalf("in use %d, want 8", p.InUse())
+	}
+	p.Release(dst[:8])
+	if p.InUse() != 0 || p.Check() != nil {
+		t.Fatalf("after release: in use %d, check %v", p.InUse(), p.Check())
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("releasing a free buffer did not panic")
+		}
+	}()
+	p.Release(dst[:1])
 }

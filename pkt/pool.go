@@ -127,6 +127,31 @@ func (p *Pool) give(src []Index) {
 	p.mu.Unlock()
 }
 
+// Acquire fills dst with buffers straight from the shared pool, for an
+// owner that has no Cache (a driver's control goroutine stocking a ring
+// before its worker runs), and returns how many it got. Meta is not reset.
+func (p *Pool) Acquire(dst []Index) int {
+	got := p.take(dst[:0], len(dst), 0)
+	for _, i := range got {
+		p.state[i] = stateInUse
+	}
+	return len(got)
+}
+
+// Release returns buffers straight to the shared pool, for an owner that
+// has no Cache: a driver's control goroutine taking back the buffers a
+// ring held when its connection ended. Releasing a free buffer panics, as
+// Cache.Free does.
+func (p *Pool) Release(idx []Index) {
+	for _, i := range idx {
+		if p.state[i] != stateInUse {
+			panic("pkt: double free of a buffer")
+		}
+		p.state[i] = stateFree
+	}
+	p.give(idx)
+}
+
 // Cache is a per-worker front to a Pool. It is not safe for concurrent use.
 type Cache struct {
 	pool  *Pool

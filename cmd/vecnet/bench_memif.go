@@ -30,8 +30,10 @@ import (
 )
 
 // MemifOptions shape one "vecnet bench memif" run: generator → memif →
-// router → memif → sink, with the router being vecnet ("vecnet", routing)
-// or DPDK's testpmd io-forwarding between its two memifs ("testpmd", no
+// router → memif → sink, with the router being vecnet ("vecnet", routing,
+// serving both sockets; "vecnet-client", the client of both with its
+// arena as the memif region — zero-copy — and the ends serving;
+// "vecnet-client-copy", the same copying) or DPDK's testpmd io-forwarding between its two memifs ("testpmd", no
 // routing: the ceiling of the memif path here), against the kernel
 // forwarding between veths ("kernel", the bench forward rig).
 type MemifOptions struct {
@@ -39,7 +41,7 @@ type MemifOptions struct {
 	Window    time.Duration
 	Warmup    time.Duration
 	Size      int       // frame size on the wire, FCS included
-	Configs   []string  // of "kernel", "vecnet", "testpmd"
+	Configs   []string  // of "kernel", "vecnet", "vecnet-client", "vecnet-client-copy", "testpmd"
 	SenderCPU int       // the generator's CPU (the sink is not pinned)
 	RouterCPU int       // vecnet's worker, testpmd's forwarding lcore
 	Log       io.Writer `json:"-"`
@@ -141,11 +143,13 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 	}
 }
 
-func startMemifVecnet(sockA, sockB string, opt MemifOptions) (*vecnetRouter, error) {
+// startMemifVecnet starts vecnet routing between sockA and sockB in role
+// ("server" or "client") and bindMode (a client's "" zero-copy or "copy").
+func startMemifVecnet(sockA, sockB, role, bindMode string, opt MemifOptions) (*vecnetRouter, error) {
 	cfg := &config.Config{Workers: 1, Interfaces: []config.Interface{
-		{Name: "mema", Driver: "memif", MAC: memifRouterMACA, MTU: 1500, MemifSocket: sockA, MemifRole: "server",
+		{Name: "mema", Driver: "memif", MAC: memifRouterMACA, MTU: 1500, MemifSocket: sockA, MemifRole: role, BindMode: bindMode,
 			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterAAddr + "/24")}},
-		{Name: "memb", Driver: "memif", MAC: memifRouterMACB, MTU: 1500, MemifSocket: sockB, MemifRole: "server",
+		{Name: "memb", Driver: "memif", MAC: memifRouterMACB, MTU: 1500, MemifSocket: sockB, MemifRole: role, BindMode: bindMode,
 			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterBAddr + "/24")}},
 	}, Neighbors: []config.Neighbor{{Interface: "memb", IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(memifHostBMAC)}}}
 	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: log.New(opt.Log, "vecnet: ", 0),
@@ -171,13 +175,13 @@ type memifEnds struct {
 }
 
 // startMemifEnds starts the child: frames of size bytes to sockA, counted
-// from sockB, on cpu.
-func startMemifEnds(sockA, sockB string, size, cpu int) (*memifEnds, error) {
+// from sockB, on cpu; role is the ends' memif role ("client" or "server").
+func startMemifEnds(sockA, sockB string, size, cpu int, role string) (*memifEnds, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "bench", "memif", "-ends", sockA, sockB, fmt.Sprint(size), fmt.Sprint(cpu))
+	cmd := exec.Command(exe, "bench", "memif", "-ends", sockA, sockB, fmt.Sprint(size), fmt.Sprint(cpu), role)
 	cmd.Stderr = os.Stderr
 	e := &memifEnds{cmd: cmd}
 	if e.in, err = cmd.StdinPipe(); err != nil {
@@ -215,8 +219,8 @@ func (e *memifEnds) close() error {
 // runMemifEnds is the child: it answers each line on stdin with "sent got"
 // and ends at end of input.
 func runMemifEnds(args []string) error {
-	if len(args) != 4 {
-		return errors.New("bench memif -ends SOCK_A SOCK_B SIZE CPU")
+	if len(args) != 5 || (args[4] != "client" && args[4] != "server") {
+		return errors.New("bench memif -ends SOCK_A SOCK_B SIZE CPU client|server")
 	}
 	size, err1 := strconv.Atoi(args[2])
 	cpu, err2 := strconv.Atoi(args[3])
@@ -233,7 +237,7 @@ func runMemifEnds(args []string) error {
 		var set unix.CPUSet
 		set.Set(cpu)
 		_ = unix.SchedSetaffinity(0, &set)
-		done <- floodMemif(args[0], args[1], &spec, &sent, &got, &stop)
+		done <- floodMemif(args[0], args[1], args[4] == "server", &spec, &sent, &got, &stop)
 	}()
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
@@ -243,9 +247,10 @@ func runMemifEnds(args []string) error {
 	return <-done
 }
 
-// floodMemif attaches the sink to sockB and the generator to sockA and
-// alternates sending and counting until stop.
-func floodMemif(sockA, sockB string, spec *gen.FrameSpec, sent, got *atomic.Uint64, stop *atomic.Bool) error {
+// floodMemif attaches the sink to sockB and the generator to sockA (as
+// clients, or as servers the router dials) and alternates sending and
+// counting until stop.
+func floodMemif(sockA, sockB string, server bool, spec *gen.FrameSpec, sent, got *atomic.Uint64, stop *atomic.Bool) error {
 	frames := make([][]byte, gen.Batch)
 	for k := range frames {
 		frames[k] = make([]byte, spec.FrameLen())
@@ -253,16 +258,25 @@ func floodMemif(sockA, sockB string, spec *gen.FrameSpec, sent, got *atomic.Uint
 			return err
 		}
 	}
-	sink, err := app.Attach(app.Config{Socket: sockB, Name: "bench-sink"}, 30*time.Second)
+	timeout := 30 * time.Second
+	if server {
+		timeout = 0 // both listen first; the router dials them
+	}
+	sink, err := app.Attach(app.Config{Socket: sockB, Name: "bench-sink", Server: server}, timeout)
 	if err != nil {
 		return err
 	}
 	defer sink.Close()
-	src, err := app.Attach(app.Config{Socket: sockA, Name: "bench-gen"}, 30*time.Second)
+	src, err := app.Attach(app.Config{Socket: sockA, Name: "bench-gen", Server: server}, timeout)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	for deadline := time.Now().Add(30 * time.Second); !src.Connected() || !sink.Connected(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return errors.New("the router did not connect to both ends in 30s")
+		}
+	}
 	bufs, lens := make([][]byte, 256), make([]int, 256)
 	for k := range bufs {
 		bufs[k] = make([]byte, 2048)
@@ -284,19 +298,23 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 	sockA, sockB := filepath.Join(dir, name+"-a.sock"), filepath.Join(dir, name+"-b.sock")
 	var r memifRouter
 	var err error
+	endsRole := "client"
 	switch name {
 	case "vecnet":
-		r, err = startMemifVecnet(sockA, sockB, opt)
+		r, err = startMemifVecnet(sockA, sockB, "server", "", opt)
+	case "vecnet-client", "vecnet-client-copy":
+		endsRole = "server"
+		r, err = startMemifVecnet(sockA, sockB, "client", map[bool]string{true: "copy"}[name == "vecnet-client-copy"], opt)
 	case "testpmd":
 		r, err = startTestpmdRouter(sockA, sockB, opt.RouterCPU, opt.Log)
 	default:
-		err = fmt.Errorf("unknown configuration %q (kernel, vecnet, testpmd)", name)
+		err = fmt.Errorf("unknown configuration %q (kernel, vecnet, vecnet-client, vecnet-client-copy, testpmd)", name)
 	}
 	if err != nil {
 		smp.Err = err.Error()
 		return smp
 	}
-	ends, err := startMemifEnds(sockA, sockB, opt.Size, opt.SenderCPU)
+	ends, err := startMemifEnds(sockA, sockB, opt.Size, opt.SenderCPU, endsRole)
 	if err != nil {
 		r.stop()
 		smp.Err = err.Error()
@@ -362,7 +380,7 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 		smp.WorkerSysShare = float64(ds) / float64(du+ds)
 	}
 	smp.WorkerCPU = float64(du+ds) * jiffyNs / 1e9 / secs
-	if name == "vecnet" {
+	if strings.HasPrefix(name, "vecnet") {
 		var clocks, pkts uint64
 		for i, n := range s1.router.runtime {
 			if i >= len(s0.router.runtime) {
@@ -418,9 +436,9 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 				s = measureMemif(dir, c, round, opt)
 			}
 			if s.Err != "" {
-				fmt.Fprintf(opt.Log, "round %d %-8s error: %s\n", round, c, s.Err)
+				fmt.Fprintf(opt.Log, "round %d %-18s error: %s\n", round, c, s.Err)
 			} else {
-				fmt.Fprintf(opt.Log, "round %d %-8s offered %.3f Mpps, sink %.3f Mpps\n", round, c, s.OfferedPPS/1e6, s.SinkPPS/1e6)
+				fmt.Fprintf(opt.Log, "round %d %-18s offered %.3f Mpps, sink %.3f Mpps\n", round, c, s.OfferedPPS/1e6, s.SinkPPS/1e6)
 			}
 			samples = append(samples, s)
 		}
@@ -443,7 +461,7 @@ func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
 		}
 		m := s.Median
 		vec := func(f string, v float64) string {
-			if s.Config != "vecnet" {
+			if !strings.HasPrefix(s.Config, "vecnet") {
 				return "–"
 			}
 			return fmt.Sprintf(f, v)
@@ -496,7 +514,7 @@ func cmdBenchMemif(args []string) error {
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
-	configs := fs.String("configs", "kernel,vecnet,testpmd", "configurations to compare")
+	configs := fs.String("configs", "kernel,vecnet,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
 	fs.Parse(args)
 	if os.Geteuid() != 0 {
 		return errors.New("bench: needs root (network namespaces, XDP)")

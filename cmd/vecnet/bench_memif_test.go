@@ -11,14 +11,15 @@ import (
 )
 
 // TestBenchMemif runs one short round of the memif benchmark with vecnet
-// and testpmd routing between two memifs (the generator and sink in a
-// child process) and checks the plumbing, not the rates: frames reach the
-// sink through both, the table has both rows, the ratio lines are there.
+// (serving both memifs; or their client, zero-copy and copying) and
+// testpmd routing between two memifs (the generator and sink in a child
+// process) and checks the plumbing, not the rates: frames reach the sink
+// through each, the table has every row, the ratio lines are there.
 func TestBenchMemif(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "dpdk-testpmd")
 	opt := MemifOptions{Rounds: 1, Window: 500 * time.Millisecond, Warmup: 100 * time.Millisecond, Size: 64,
-		Configs: []string{"vecnet", "testpmd"}, SenderCPU: 0, RouterCPU: 1, Log: io.Discard}
+		Configs: []string{"vecnet", "vecnet-client", "vecnet-client-copy", "testpmd"}, SenderCPU: 0, RouterCPU: 1, Log: io.Discard}
 	samples, err := RunMemif(opt)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +32,7 @@ func TestBenchMemif(t *testing.T) {
 	sum := Summarize(samples, opt.Configs)
 	var out bytes.Buffer
 	WriteMemifTable(&out, sum, opt)
-	for _, row := range []string{"| vecnet ", "| testpmd "} {
+	for _, row := range []string{"| vecnet ", "| vecnet-client ", "| vecnet-client-copy ", "| testpmd "} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("table has no %q row:\n%s", row, out.String())
 		}

@@ -100,7 +100,10 @@ type Interface struct {
 	// or "" to try native then generic. YAML: xdp_mode.
 	XDPMode string
 	// BindMode is how AF_XDP sockets bind (afxdp): "copy", "zerocopy", or ""
-	// to try zero-copy then copy. YAML: bind_mode.
+	// to try zero-copy then copy. For a memif client, "" or "zerocopy" make
+	// its buffer region the packet arena (no copy; the peer maps every
+	// packet buffer) and "copy" keeps a region of its own; a memif server
+	// always copies. YAML: bind_mode.
 	BindMode string
 	// RingSize is the size of each ring (afxdp, afpacket): a power of two,
 	// 64..65536; default DefaultRingSize. YAML: ring_size.
@@ -146,6 +149,12 @@ type Neighbor struct {
 	Interface string     // an existing interface. YAML: interface
 	IP        netip.Addr // IPv4. YAML: ip
 	MAC       MAC        // unicast, non-zero. YAML: mac
+}
+
+// MemifZeroCopy reports whether the interface is a memif client whose
+// buffer region is the packet arena (BindMode "" or "zerocopy").
+func (ic *Interface) MemifZeroCopy() bool {
+	return ic.Driver == "memif" && (ic.MemifRole == "client" || ic.MemifRole == "slave") && ic.BindMode != "copy"
 }
 
 // IsKernel reports whether driver d opens a kernel interface (afxdp,

@@ -181,6 +181,7 @@ func TestErrors(t *testing.T) {
 		{"xdp_mode on afpacket", "interfaces:\n  - name: a\n    driver: afpacket\n    xdp_mode: native\n", 4, "xdp_mode is for driver afxdp"},
 		{"bad xdp_mode", "interfaces:\n  - name: a\n    driver: afxdp\n    xdp_mode: offload\n", 4, `"offload" is not one of native, generic`},
 		{"bad bind_mode", "interfaces:\n  - name: a\n    driver: afxdp\n    bind_mode: fast\n", 4, `"fast" is not one of copy, zerocopy`},
+		{"zerocopy memif server", "interfaces:\n  - name: a\n    driver: memif\n    socket: /s\n    bind_mode: zerocopy\n", 5, "a memif server uses its client's memory"},
 		{"ring not power of two", "interfaces:\n  - name: a\n    driver: afxdp\n    ring_size: 3000\n", 4, "not a power of two"},
 		{"ring too big", "interfaces:\n  - name: a\n    driver: afxdp\n    ring_size: 131072\n", 4, "out of range 64..65536"},
 		{"ring on tap", "interfaces:\n  - name: a\n    driver: tap\n    ring_size: 1024\n", 4, "ring_size is for driver afxdp/afpacket/memif, not tap"},

@@ -22,7 +22,7 @@ var (
 		"netns":     {"afxdp", "afpacket", "tap"},
 		"queues":    {"afxdp", "afpacket", "tap", "memif"},
 		"xdp_mode":  {"afxdp"},
-		"bind_mode": {"afxdp"},
+		"bind_mode": {"afxdp", "memif"},
 		"match":     {"afxdp"},
 		"ring_size": {"afxdp", "afpacket", "memif"},
 		"socket":    {"memif"},
@@ -285,6 +285,9 @@ func (w *walker) iface(n *yaml.Node, workers int) (Interface, bool) {
 		}
 		if ic.MemifRole == "" {
 			ic.MemifRole = "server"
+		}
+		if ic.BindMode == "zerocopy" && ic.MemifRole != "client" && ic.MemifRole != "slave" {
+			w.errorf(m["bind_mode"], "%s: bind_mode zerocopy: a memif server uses its client's memory and copies", what)
 		}
 		if ic.Queues == 0 {
 			ic.Queues = workers

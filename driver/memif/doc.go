@@ -43,14 +43,38 @@
 // withdraws them and listens or dials again. Refusals are answered with
 // DISCONNECT and counted by name (CounterNames).
 //
-// The data path (Queue, and Port for a vecnet worker) copies frames
-// between the rings' buffers and the caller's: a vector at a time, with
+// In copy mode the data path (Queue, and Port for a vecnet worker) copies
+// frames between the rings' buffers and the caller's: a vector at a time, with
 // one atomic publication of head or tail per vector, no lock and no
 // allocation. Each descriptor is read once and bounds-checked against the
 // shared regions, so a peer that scribbles on the rings can lose its own
 // frames but never make vecnet read or write outside them (counted in
 // Stats.RxErrors). Frames larger than a buffer are chained. As the client,
 // vecnet makes one memfd region (rings, then a buffer per descriptor).
+//
+// # Zero-copy
+//
+// As the client with Config.Pool over a shared arena (pkt.NewSharedArena;
+// the daemon makes one when any interface is a memif client, unless its
+// bind_mode is copy), vecnet owns the memory and makes its buffers the
+// arena's slots: region 0 holds the rings, region 1 is the whole arena,
+// and a descriptor's offset is slot<<pkt.SlotShift plus the packet's offset
+// in its slot. The receive ring is stocked with slots at connect, each
+// offered as pkt.DataCap bytes at pkt.Headroom, like AF_XDP's fill ring; a
+// frame the server wrote is that slot, handed to the graph without a copy,
+// and its ring position gets a fresh slot from the worker's cache. Port.Send
+// puts the packet's own slot on the ring and frees it once the server has
+// moved the ring's tail past it. The slots the rings hold at a disconnect
+// (stocked, or sent and not consumed) go back to the pool. See zerocopy.go.
+//
+// Trust: the server maps the whole arena, so it can read and write every
+// packet buffer of the process — not only those on its rings — and can
+// keep doing so after a disconnect. That is the trust AF_XDP's UMEM places
+// in the kernel; give it only to a peer trusted that far, and use copy mode
+// (no Config.Pool, bind_mode copy) for any other. The descriptors it writes
+// are not trusted: vecnet reads only a descriptor's length and flags and
+// keeps its own record of which slot each ring position holds. As the
+// server vecnet always copies (the memory is the client's).
 //
 // The worker sleeps on Port.PollFD (an epoll set holding the receive
 // ring's eventfd and a wake-up for connection changes): PrepareWait

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"vecnet/pkt"
 )
 
 // Role is which side of the memif protocol an endpoint plays.
@@ -65,6 +67,15 @@ type Config struct {
 	// Retry is the client's delay between connection attempts; default
 	// DefaultRetry.
 	Retry time.Duration
+	// Pool, for a client, makes the endpoint zero-copy: its buffer region
+	// is the pool's arena, which must be shared (pkt.NewSharedArena), so
+	// the rings carry arena slots and Port moves frames without copying
+	// (Queue's Recv and Send then move nothing). The server maps the whole
+	// arena: it can read and write every packet buffer of this process, the
+	// same trust AF_XDP's UMEM gives the kernel; leave Pool nil (copy mode)
+	// for a peer not trusted that far. A server ignores Pool: it uses the
+	// client's memory and copies.
+	Pool *pkt.Pool
 }
 
 // State is an endpoint's connection state.
@@ -166,6 +177,18 @@ func Open(cfg Config) (*Endpoint, error) {
 	if cfg.Retry <= 0 {
 		cfg.Retry = DefaultRetry
 	}
+	if cfg.Role == Client && cfg.Pool != nil {
+		a := cfg.Pool.Arena()
+		if a.FD() < 0 {
+			return nil, errors.New("memif: zero-copy needs a shared arena (pkt.NewSharedArena)")
+		}
+		if len(a.Memory()) > MaxRegionSize-1 {
+			return nil, fmt.Errorf("memif: arena of %d bytes is too large for a region", len(a.Memory()))
+		}
+	}
+	if cfg.Role == Server {
+		cfg.Pool = nil
+	}
 	e := &Endpoint{cfg: cfg, done: make(chan struct{}), exited: make(chan struct{})}
 	for range cfg.Queues {
 		q, err := newQueue()
@@ -213,6 +236,10 @@ func (e *Endpoint) Config() Config { return e.cfg }
 // Queues returns the endpoint's queues; queue q is served by one owner.
 func (e *Endpoint) Queues() []*Queue { return e.queues }
 
+// ZeroCopy reports whether the endpoint's rings carry arena slots (a
+// client with Config.Pool) rather than copies.
+func (e *Endpoint) ZeroCopy() bool { return e.cfg.Pool != nil }
+
 // State reports whether a peer is connected.
 func (e *Endpoint) State() State { return State(e.state.Load()) }
 
@@ -230,7 +257,11 @@ func (e *Endpoint) Peer() (app, ifName, lastErr string) {
 // Info describes the endpoint for "show interfaces".
 func (e *Endpoint) Info() string {
 	app, name, lastErr := e.Peer()
-	s := fmt.Sprintf("%s socket=%s id=%d queues=%d state=%s", e.cfg.Role, e.cfg.Socket, e.cfg.ID, e.cfg.Queues, e.State())
+	mode := "copy"
+	if e.ZeroCopy() {
+		mode = "zero-copy"
+	}
+	s := fmt.Sprintf("%s %s socket=%s id=%d queues=%d state=%s", e.cfg.Role, mode, e.cfg.Socket, e.cfg.ID, e.cfg.Queues, e.State())
 	if app != "" || name != "" {
 		s += fmt.Sprintf(" peer=%q peer-if=%q", app, name)
 	}

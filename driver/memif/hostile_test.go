@@ -14,9 +14,16 @@ import (
 // must not panic, never touch memory outside the regions (Go's bounds
 // checks would panic), return every buffer to the pool, and count what
 // they refused in RxErrors.
-func FuzzHostileRings(f *testing.F) {
-	pool := pkttest.NewPool(f, 1024)
-	srv, cli := pair(f, Config{}, Config{Log2RingSize: 4})
+func FuzzHostileRings(f *testing.F) { fuzzHostileRings(f, false) }
+
+// FuzzHostileRingsZeroCopy is FuzzHostileRings with a zero-copy client,
+// whose rings hold its arena slots: whatever the server writes into them,
+// every slot stays accounted for (the leak gate checks the pool at the end).
+func FuzzHostileRingsZeroCopy(f *testing.F) { fuzzHostileRings(f, true) }
+
+func fuzzHostileRings(f *testing.F, zc bool) {
+	pool := newPool(f, 1024, zc)
+	srv, cli := pair(f, Config{}, mode(Config{Log2RingSize: 4}, pool, zc))
 	f.Add(uint16(6), []byte{8, 0}) // the s2m ring's head moves 8 on
 	desc := make([]byte, 16)
 	binary.LittleEndian.PutUint32(desc[4:], 1<<20)     // a huge length

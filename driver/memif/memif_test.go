@@ -41,6 +41,31 @@ func pair(t testing.TB, server, client Config) (*Endpoint, *Endpoint) {
 	return s, c
 }
 
+// clientModes are the client's two data paths: copying between the ring
+// and the arena, and zero-copy (the rings carry arena slots).
+var clientModes = []struct {
+	name string
+	zc   bool
+}{{"copy", false}, {"zerocopy", true}}
+
+// newPool returns a test pool of n slots, over a shared arena for a
+// zero-copy client.
+func newPool(t testing.TB, n int, zc bool) *pkt.Pool {
+	t.Helper()
+	if zc {
+		return pkttest.NewSharedPool(t, n)
+	}
+	return pkttest.NewPool(t, n)
+}
+
+// mode sets cfg's Pool for a zero-copy client.
+func mode(cfg Config, pool *pkt.Pool, zc bool) Config {
+	if zc {
+		cfg.Pool = pool
+	}
+	return cfg
+}
+
 // testFrame is frame k of length n: k in its first four bytes, then a
 // pattern of k.
 func testFrame(k uint32, n int) []byte {
@@ -116,45 +141,60 @@ func TestPairBothWays(t *testing.T) {
 		{"single-buffer", 0, []int{60, 64, 1514, 2048, 100}},
 		{"chained", 256, []int{60, 256, 257, 1514, 3000}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			pool := pkttest.NewPool(t, 4096)
-			c := pool.NewCache()
-			defer c.Flush()
-			srv, cli := pair(t, Config{Name: "srv0", AppName: "test-server"},
-				Config{Name: "cli0", AppName: "test-client", Log2RingSize: 8, BufferSize: tc.bufSize})
-			if app, name, _ := cli.Peer(); app != "test-server" || name != "srv0" {
-				t.Errorf("client sees peer %q %q, want test-server srv0", app, name)
-			}
-			if app, name, _ := srv.Peer(); app != "test-client" || name != "cli0" {
-				t.Errorf("server sees peer %q %q, want test-client cli0", app, name)
-			}
-			sp, cp := srv.Ports()[0], cli.Ports()[0]
-			var frames [][]byte
-			for k := range 300 {
-				frames = append(frames, testFrame(uint32(k), tc.lens[k%len(tc.lens)]))
-			}
-			checkFrames(t, exchange(t, c, cp, sp, frames), frames)
-			checkFrames(t, exchange(t, c, sp, cp, frames), frames)
-			for _, st := range []struct {
-				name string
-				p    *Port
-			}{{"server", sp}, {"client", cp}} {
-				s := st.p.Stats()
-				if s.RxPackets != 300 || s.TxPackets != 300 || s.RxErrors != 0 || s.TxDrops != 0 {
-					t.Errorf("%s stats %+v", st.name, s)
+		for _, m := range clientModes {
+			t.Run(tc.name+"/"+m.name, func(t *testing.T) {
+				pool := newPool(t, 4096, m.zc)
+				c := pool.NewCache()
+				defer c.Flush()
+				srv, cli := pair(t, Config{Name: "srv0", AppName: "test-server"},
+					mode(Config{Name: "cli0", AppName: "test-client", Log2RingSize: 8, BufferSize: tc.bufSize}, pool, m.zc))
+				wantMode := map[bool]string{false: "client copy ", true: "client zero-copy "}[m.zc]
+				if info := cli.Info(); !strings.HasPrefix(info, wantMode) {
+					t.Errorf("client info %q, want it to start %q", info, wantMode)
 				}
-			}
-		})
+				if info := srv.Info(); !strings.HasPrefix(info, "server copy ") {
+					t.Errorf("server info %q, want it to start \"server copy \"", info)
+				}
+				if app, name, _ := cli.Peer(); app != "test-server" || name != "srv0" {
+					t.Errorf("client sees peer %q %q, want test-server srv0", app, name)
+				}
+				if app, name, _ := srv.Peer(); app != "test-client" || name != "cli0" {
+					t.Errorf("server sees peer %q %q, want test-client cli0", app, name)
+				}
+				sp, cp := srv.Ports()[0], cli.Ports()[0]
+				var frames [][]byte
+				for k := range 300 {
+					frames = append(frames, testFrame(uint32(k), tc.lens[k%len(tc.lens)]))
+				}
+				checkFrames(t, exchange(t, c, cp, sp, frames), frames)
+				checkFrames(t, exchange(t, c, sp, cp, frames), frames)
+				for _, st := range []struct {
+					name string
+					p    *Port
+				}{{"server", sp}, {"client", cp}} {
+					s := st.p.Stats()
+					if s.RxPackets != 300 || s.TxPackets != 300 || s.RxErrors != 0 || s.TxDrops != 0 {
+						t.Errorf("%s stats %+v", st.name, s)
+					}
+				}
+			})
+		}
 	}
 }
 
 // TestRingFull: a sender that outruns its receiver finds the ring full and
 // counts the rest as drops, never overwriting frames in flight.
 func TestRingFull(t *testing.T) {
-	pool := pkttest.NewPool(t, 1024)
+	for _, m := range clientModes {
+		t.Run(m.name, func(t *testing.T) { testRingFull(t, m.zc) })
+	}
+}
+
+func testRingFull(t *testing.T, zc bool) {
+	pool := newPool(t, 1024, zc)
 	c := pool.NewCache()
 	defer c.Flush()
-	srv, cli := pair(t, Config{}, Config{Log2RingSize: 6})
+	srv, cli := pair(t, Config{}, mode(Config{Log2RingSize: 6}, pool, zc))
 	sp, cp := srv.Ports()[0], cli.Ports()[0]
 	var v pkt.Vector
 	for k := range 100 {
@@ -186,10 +226,16 @@ func TestRingFull(t *testing.T) {
 // listening and a new client connects and exchanges frames; when the server
 // restarts, the client dials again by itself.
 func TestReconnect(t *testing.T) {
-	pool := pkttest.NewPool(t, 1024)
+	for _, m := range clientModes {
+		t.Run(m.name, func(t *testing.T) { testReconnect(t, m.zc) })
+	}
+}
+
+func testReconnect(t *testing.T, zc bool) {
+	pool := newPool(t, 4096, zc)
 	c := pool.NewCache()
 	defer c.Flush()
-	srv, cli := pair(t, Config{}, Config{})
+	srv, cli := pair(t, Config{}, mode(Config{}, pool, zc))
 	cli.Close()
 	testutil.Eventually(t, 5*time.Second, "server sees the client leave", func() bool { return srv.State() == Disconnected })
 	cfg := cli.Config()
@@ -246,10 +292,16 @@ func TestRefusals(t *testing.T) {
 
 // TestZeroAllocs: Recv and Send on a connected port allocate nothing.
 func TestZeroAllocs(t *testing.T) {
-	pool := pkttest.NewPool(t, 1024)
+	for _, m := range clientModes {
+		t.Run(m.name, func(t *testing.T) { testZeroAllocs(t, m.zc) })
+	}
+}
+
+func testZeroAllocs(t *testing.T, zc bool) {
+	pool := newPool(t, 4096, zc)
 	c := pool.NewCache()
 	defer c.Flush()
-	srv, cli := pair(t, Config{}, Config{})
+	srv, cli := pair(t, Config{}, mode(Config{}, pool, zc))
 	sp, cp := srv.Ports()[0], cli.Ports()[0]
 	var v pkt.Vector
 	allocs := testing.AllocsPerRun(2100, func() { // 67200 frames: the 16-bit ring counters wrap
@@ -280,10 +332,16 @@ func TestZeroAllocs(t *testing.T) {
 // eventfd and the receiver's PollFD becomes readable; while the receiver
 // polls (interrupt masked) the sender makes no syscall for it.
 func TestInterrupt(t *testing.T) {
-	pool := pkttest.NewPool(t, 256)
+	for _, m := range clientModes {
+		t.Run(m.name, func(t *testing.T) { testInterrupt(t, m.zc) })
+	}
+}
+
+func testInterrupt(t *testing.T, zc bool) {
+	pool := newPool(t, 4096, zc)
 	c := pool.NewCache()
 	defer c.Flush()
-	srv, cli := pair(t, Config{}, Config{})
+	srv, cli := pair(t, Config{}, mode(Config{}, pool, zc))
 	for _, dir := range []struct {
 		name     string
 		from, to *Port
@@ -321,12 +379,19 @@ func TestInterrupt(t *testing.T) {
 }
 
 // BenchmarkRoundTrip: one goroutine sends a vector of 64-byte frames from
-// the client and receives it on the server (copy in, copy out).
+// the client and receives it on the server (the client copies onto the
+// ring, or puts its slots there zero-copy; the server copies out).
 func BenchmarkRoundTrip(b *testing.B) {
-	pool := pkttest.NewPool(b, 1024)
+	for _, m := range clientModes {
+		b.Run(m.name, func(b *testing.B) { benchRoundTrip(b, m.zc) })
+	}
+}
+
+func benchRoundTrip(b *testing.B, zc bool) {
+	pool := newPool(b, 4096, zc)
 	c := pool.NewCache()
 	defer c.Flush()
-	srv, cli := pair(b, Config{}, Config{})
+	srv, cli := pair(b, Config{}, mode(Config{}, pool, zc))
 	sp, cp := srv.Ports()[0], cli.Ports()[0]
 	var v pkt.Vector
 	b.ResetTimer()
@@ -348,10 +413,16 @@ func BenchmarkRoundTrip(b *testing.B) {
 // TestQueues: with several queue pairs each queue carries its own frames;
 // a client asking for more queues than the server has gets the server's.
 func TestQueues(t *testing.T) {
-	pool := pkttest.NewPool(t, 1024)
+	for _, m := range clientModes {
+		t.Run(m.name, func(t *testing.T) { testQueues(t, m.zc) })
+	}
+}
+
+func testQueues(t *testing.T, zc bool) {
+	pool := newPool(t, 8192, zc)
 	c := pool.NewCache()
 	defer c.Flush()
-	srv, cli := pair(t, Config{Queues: 3}, Config{Queues: 4})
+	srv, cli := pair(t, Config{Queues: 3}, mode(Config{Queues: 4}, pool, zc))
 	sp, cp := srv.Ports(), cli.Ports()
 	for q := range 3 {
 		frames := [][]byte{testFrame(uint32(100*q), 60), testFrame(uint32(100*q+1), 1200)}

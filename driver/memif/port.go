@@ -7,7 +7,8 @@ import (
 
 // Port is one queue of an Endpoint as a driver.Port for a vecnet worker:
 // Recv copies frames from the peer's ring into arena buffers, Send copies
-// packets onto the ring. Neither allocates nor locks; one call per vector
+// packets onto the ring; on a zero-copy endpoint (Config.Pool) the ring's
+// buffers are the arena's slots and nothing is copied. Neither allocates nor locks; one call per vector
 // crosses into the shared rings, and each descriptor is bounds-checked
 // once against the shared regions.
 type Port struct {
@@ -39,6 +40,15 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	s := q.enter()
 	if s == nil {
 		return 0
+	}
+	if s.zc != nil {
+		got := 0
+		if c.Arena() == s.zc.arena { // else a caller's bug: the ring's slots are another pool's
+			got = q.recvZC(s, c, v.Idx[v.Len:v.Len+v.Free()])
+		}
+		q.leave()
+		v.Len += got
+		return got
 	}
 	n := min(int(q.rxPending(s)), v.Free())
 	if n == 0 {
@@ -76,6 +86,17 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 // Stats.TxDrops.
 func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	idx := v.Idx[:v.Len]
+	if s := p.q.enter(); s != nil {
+		if s.zc != nil && c.Arena() == s.zc.arena {
+			sent := p.q.sendZC(s, c, idx)
+			p.q.leave()
+			p.q.stats.TxDrops += uint64(len(idx) - sent)
+			c.FreeN(idx[sent:])
+			v.Reset()
+			return sent
+		}
+		p.q.leave()
+	}
 	a := c.Arena()
 	for k, i := range idx {
 		p.bufs[k] = a.Data(i)
@@ -97,8 +118,8 @@ func (p *Port) PollFD() int { return p.q.PollFD() }
 // PrepareWait unmasks the receive interrupt before the worker sleeps.
 func (p *Port) PrepareWait() { p.q.PrepareWait() }
 
-// Close drops the port; the endpoint's Close releases the rings. A port
-// holds no buffers between calls.
+// Close drops the port; the endpoint's Close releases the rings (and
+// returns the arena slots a zero-copy ring held to the pool).
 func (p *Port) Close(c *pkt.Cache) error { return nil }
 
 var (

@@ -29,11 +29,16 @@ type qstate struct {
 	// peer that scribbles on them cannot point this side elsewhere.
 	rxBufs, txBufs uint32
 	bufSize        uint32
+
+	// zc is set on a zero-copy client's queues (see zerocopy.go): the
+	// rings hold arena slots and only Port moves frames.
+	zc *zcState
 }
 
 // Queue is one queue pair of an Endpoint, for the goroutine that owns it (a
 // worker, or an application's sending loop): Recv and Send copy frames
-// between the caller's buffers and the peer's rings. While disconnected they
+// between the caller's buffers and the peer's rings. While disconnected,
+// or when the endpoint is zero-copy (frames move only through Port), they
 // move nothing. It takes no locks and does not allocate.
 type Queue struct {
 	state atomic.Pointer[qstate]
@@ -176,6 +181,10 @@ func (q *Queue) Recv(bufs [][]byte, lens []int) int {
 	if s == nil {
 		return 0
 	}
+	if s.zc != nil { // zero-copy: frames are arena slots, for Port.Recv
+		q.leave()
+		return 0
+	}
 	n := q.recv(s, bufs, lens)
 	q.leave()
 	return n
@@ -252,6 +261,10 @@ func (q *Queue) refill(s *qstate) {
 func (q *Queue) Send(frames [][]byte) int {
 	s := q.enter()
 	if s == nil {
+		return 0
+	}
+	if s.zc != nil { // zero-copy: Port.Send queues arena slots
+		q.leave()
 		return 0
 	}
 	n := q.send(s, frames)

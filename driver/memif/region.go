@@ -8,8 +8,9 @@ import (
 
 // region is one shared memory region: a memfd mapped MAP_SHARED.
 type region struct {
-	mem []byte
-	fd  int
+	mem      []byte
+	fd       int
+	borrowed bool // the packet arena (zero-copy): its owner unmaps it
 }
 
 // newRegion makes a memfd of size bytes, sealed against shrinking (so the
@@ -62,6 +63,10 @@ func mapRegion(fd int, size uint64) (region, error) {
 }
 
 func (r *region) close() {
+	if r.borrowed {
+		r.mem, r.fd = nil, -1
+		return
+	}
 	if r.mem != nil {
 		_ = unix.Munmap(r.mem)
 		r.mem = nil

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"vecnet/pkt"
 )
 
 // handshakeTimeout bounds each step of a handshake: a peer that stops
@@ -40,6 +42,11 @@ type session struct {
 }
 
 func (s *session) close() {
+	for _, q := range s.queues {
+		if q.zc != nil {
+			q.zc.release()
+		}
+	}
 	for i := range s.regions {
 		s.regions[i].close()
 	}
@@ -145,15 +152,20 @@ func clientHandshake(c *net.UnixConn, cfg *Config) (*session, error) {
 		return nil, refuse(CountBadRing, "server offers no usable rings")
 	}
 	s := &session{conn: c, peerApp: h.Name, log2: log2}
-	if err := s.layout(nq, log2, uint32(cfg.BufferSize)); err != nil {
+	if err := s.layout(nq, log2, uint32(cfg.BufferSize), cfg.Pool); err != nil {
 		s.close()
 		return nil, err
 	}
 	steps := []struct {
 		m  Msg
 		fd int
-	}{{Msg{Type: MsgInit, Version: Version, ID: cfg.ID, Secret: cfg.Secret, Name: cfg.AppName}, -1},
-		{Msg{Type: MsgAddRegion, Index: 0, Size: uint64(len(s.regions[0].mem))}, s.regions[0].fd}}
+	}{{Msg{Type: MsgInit, Version: Version, ID: cfg.ID, Secret: cfg.Secret, Name: cfg.AppName}, -1}}
+	for i, r := range s.regions {
+		steps = append(steps, struct {
+			m  Msg
+			fd int
+		}{Msg{Type: MsgAddRegion, Index: uint16(i), Size: uint64(len(r.mem))}, r.fd})
+	}
 	size := uint32(ringBytes(log2))
 	for i := range 2 * nq {
 		flags := uint16(0)
@@ -189,12 +201,17 @@ func clientHandshake(c *net.UnixConn, cfg *Config) (*session, error) {
 }
 
 // layout makes the client's region: 2*nq rings (s2m 0..nq-1, then m2s),
-// then one buffer per descriptor; and an eventfd per ring.
-func (s *session) layout(nq int, log2 uint8, bufSize uint32) error {
+// then one buffer per descriptor; and an eventfd per ring. Zero-copy (a
+// pool): region 0 holds only the rings, region 1 is the pool's arena, and
+// the receive ring starts stocked with slots taken from the pool.
+func (s *session) layout(nq int, log2 uint8, bufSize uint32, pool *pkt.Pool) error {
 	rb := ringBytes(log2)
 	ringsEnd := (2*nq*rb + 127) &^ 127
 	slots := 1 << log2
 	size := ringsEnd + 2*nq*slots*int(bufSize)
+	if pool != nil {
+		size = ringsEnd
+	}
 	if size > MaxRegionSize-1 {
 		return fmt.Errorf("memif: region of %d bytes is too large", size)
 	}
@@ -203,6 +220,10 @@ func (s *session) layout(nq int, log2 uint8, bufSize uint32) error {
 		return err
 	}
 	s.regions = []region{r}
+	if pool != nil {
+		a := pool.Arena()
+		s.regions = append(s.regions, region{mem: a.Memory(), fd: a.FD(), borrowed: true})
+	}
 	for range 2 * nq {
 		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 		if err != nil {
@@ -216,6 +237,15 @@ func (s *session) layout(nq int, log2 uint8, bufSize uint32) error {
 		rx := newRing(r.mem, (nq+q)*rb, log2)
 		qs := &qstate{client: true, regions: s.regions, rx: rx, tx: tx, rxFD: s.fds[nq+q], txFD: s.fds[q],
 			txBufs: bufs(q), rxBufs: bufs(nq + q), bufSize: bufSize}
+		if pool != nil {
+			qs.tx.init()
+			qs.rx.init()
+			qs.rx.setFlags(ringFlagMaskInt)
+			qs.zc = newZCState(pool, slots)
+			qs.zc.stock(&qs.rx)
+			s.queues = append(s.queues, qs)
+			continue
+		}
 		for _, rg := range []struct {
 			r    *ring
 			base uint32

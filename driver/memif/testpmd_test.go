@@ -14,7 +14,6 @@ import (
 
 	"vecnet/internal/testutil"
 	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
 )
 
 // testpmd is DPDK's dpdk-testpmd with one net_memif port, io-forwarding
@@ -139,13 +138,22 @@ func echo(t testing.TB, c *pkt.Cache, p *Port, count, window int) {
 	}
 }
 
+// testpmdCases are vecnet's roles against testpmd: the client copying or
+// zero-copy, and the server (which always copies).
+var testpmdCases = []struct {
+	name string
+	role Role
+	zc   bool
+}{{"vecnet-client", Client, false}, {"vecnet-client-zerocopy", Client, true}, {"vecnet-server", Server, false}}
+
 // TestTestpmd exchanges frames with DPDK's testpmd in each role: every
 // frame vecnet sends comes back, and both sides count exactly as many.
 func TestTestpmd(t *testing.T) {
-	for _, role := range []Role{Client, Server} {
-		t.Run("vecnet-"+role.String(), func(t *testing.T) {
+	for _, tc := range testpmdCases {
+		role := tc.role
+		t.Run(tc.name, func(t *testing.T) {
 			const count = 20000
-			pool := pkttest.NewPool(t, 2048)
+			pool := newPool(t, 4096, tc.zc)
 			c := pool.NewCache()
 			defer c.Flush()
 			sock := filepath.Join(t.TempDir(), "memif.sock")
@@ -155,7 +163,7 @@ func TestTestpmd(t *testing.T) {
 				peerRole = "server"
 				tp = startTestpmd(t, peerRole, sock, 0)
 			}
-			e := open(t, Config{Name: "vn0", Socket: sock, Role: role})
+			e := open(t, mode(Config{Name: "vn0", Socket: sock, Role: role}, pool, tc.zc))
 			if role == Server {
 				tp = startTestpmd(t, peerRole, sock, 0)
 			}
@@ -191,9 +199,10 @@ func waitFor(timeout time.Duration, cond func() bool) bool {
 // TestTestpmdRestart kills testpmd (SIGKILL) mid-run and starts it again:
 // vecnet notices, reconnects by itself in either role, and frames flow.
 func TestTestpmdRestart(t *testing.T) {
-	for _, role := range []Role{Client, Server} {
-		t.Run("vecnet-"+role.String(), func(t *testing.T) {
-			pool := pkttest.NewPool(t, 2048)
+	for _, tc := range testpmdCases {
+		role := tc.role
+		t.Run(tc.name, func(t *testing.T) {
+			pool := newPool(t, 4096, tc.zc)
 			c := pool.NewCache()
 			defer c.Flush()
 			sock := filepath.Join(t.TempDir(), "memif.sock")
@@ -202,7 +211,7 @@ func TestTestpmdRestart(t *testing.T) {
 			if role == Client {
 				tp = startTestpmd(t, peerRole, sock, 0)
 			}
-			e := open(t, Config{Name: "vn0", Socket: sock, Role: role})
+			e := open(t, mode(Config{Name: "vn0", Socket: sock, Role: role}, pool, tc.zc))
 			for round := range 3 {
 				if role == Server || round > 0 {
 					if role == Client {

@@ -75,7 +75,18 @@ func leakedGoroutines(g0 int) error {
 // ends: a buffer still in flight then fails tb.
 func NewPool(tb testing.TB, n int) *pkt.Pool {
 	tb.Helper()
-	a, err := pkt.NewArena(n)
+	return newPool(tb, n, pkt.NewArena)
+}
+
+// NewSharedPool is NewPool over a shared (memfd) arena, pkt.NewSharedArena.
+func NewSharedPool(tb testing.TB, n int) *pkt.Pool {
+	tb.Helper()
+	return newPool(tb, n, pkt.NewSharedArena)
+}
+
+func newPool(tb testing.TB, n int, arena func(int) (*pkt.Arena, error)) *pkt.Pool {
+	tb.Helper()
+	a, err := arena(n)
 	if err != nil {
 		tb.Fatal(err)
 	}

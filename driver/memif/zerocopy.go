@@ -1,0 +1,217 @@
+package memif
+
+import "vecnet/pkt"
+
+// Zero-copy (client role with Config.Pool over a shared arena): the
+// connection has two regions, region 0 holding the rings and region 1 being
+// the whole packet arena (pkt.NewSharedArena). A descriptor points at an
+// arena slot: offset = slot<<pkt.SlotShift + the packet's offset in it.
+//
+// Receive (m2s): like the AF_XDP fill ring, the client posts fresh slots at
+// head (rxSlots records which slot each ring position holds); a frame the
+// server filled is that slot, handed to the graph as it is, and the
+// position gets a fresh slot at the next refill. Transmit (s2m): the
+// packet's own slot goes on the ring (txSlots) and is freed when the server
+// has moved tail past it. When the connection ends, every slot the rings
+// hold goes back to the pool (session.close).
+//
+// The positions' slots are this side's own record: the descriptors in
+// shared memory are only written, never trusted for where a buffer is, so
+// a peer that scribbles on them can at worst fill vecnet's buffers with
+// garbage — which it may anyway, as it maps them all.
+
+// noSlot marks a ring position that holds no arena slot.
+const noSlot = ^pkt.Index(0)
+
+// zcRegion is the region index of the arena in a zero-copy connection.
+const zcRegion = 1
+
+// zcState is the zero-copy part of a client's qstate.
+type zcState struct {
+	pool    *pkt.Pool
+	arena   *pkt.Arena
+	rxSlots []pkt.Index // per rx ring position: the slot posted there, or noSlot
+	txSlots []pkt.Index // per tx ring position: the slot queued there, or noSlot
+	txDone  uint16      // oldest tx position whose slot is not yet reclaimed
+	one     [1]pkt.Index
+}
+
+func newZCState(pool *pkt.Pool, size int) *zcState {
+	z := &zcState{pool: pool, arena: pool.Arena(), rxSlots: make([]pkt.Index, size), txSlots: make([]pkt.Index, size)}
+	for j := range z.rxSlots {
+		z.rxSlots[j], z.txSlots[j] = noSlot, noSlot
+	}
+	return z
+}
+
+// stock posts slots from the pool at every position of the fresh receive
+// ring (as many as the pool gives), so that the server can send at once.
+func (z *zcState) stock(rx *ring) {
+	n := z.pool.Acquire(z.rxSlots)
+	for j := range n {
+		d := rx.desc(uint16(j))
+		d.Flags, d.Region, d.Length = 0, zcRegion, pkt.DataCap
+		d.Offset = uint32(z.rxSlots[j])<<pkt.SlotShift + pkt.Headroom
+	}
+	for j := n; j < len(z.rxSlots); j++ {
+		z.rxSlots[j] = noSlot
+	}
+	rx.setHead(uint16(n))
+}
+
+// release returns every slot the rings hold to the pool. The queue's owner
+// must be out of the data path (Queue.detach).
+func (z *zcState) release() {
+	var held []pkt.Index
+	for _, slots := range [][]pkt.Index{z.rxSlots, z.txSlots} {
+		for j, i := range slots {
+			if i != noSlot {
+				held = append(held, i)
+				slots[j] = noSlot
+			}
+		}
+	}
+	if len(held) > 0 {
+		z.pool.Release(held)
+	}
+}
+
+// recvZC hands up to len(dst) received frames to dst as the arena slots
+// they were written into, then refills the ring from c. A frame chained
+// over several descriptors is gathered into its first slot (it must fit
+// pkt.DataCap); the other slots stay on the ring.
+func (q *Queue) recvZC(s *qstate, c *pkt.Cache, dst []pkt.Index) int {
+	z := s.zc
+	a := z.arena
+	avail := q.rxPending(s)
+	got := 0
+	cur := s.rxPos
+	end := cur + avail
+	for cur != end && got < len(dst) {
+		first := cur & s.rx.mask
+		d := s.rx.desc(cur)
+		i := z.rxSlots[first]
+		cur++
+		flags, n := d.Flags, d.Length
+		bad := i == noSlot || n > pkt.DataCap
+		for flags&descFlagNext != 0 {
+			if cur == end { // a chain the peer did not finish
+				bad = true
+				break
+			}
+			d = s.rx.desc(cur)
+			k := z.rxSlots[cur&s.rx.mask]
+			cur++
+			flags = d.Flags
+			l := d.Length
+			if bad || k == noSlot || uint64(n)+uint64(l) > pkt.DataCap {
+				bad = true
+				continue
+			}
+			copy(a.Slot(i)[pkt.Headroom+int(n):], a.Slot(k)[pkt.Headroom:pkt.Headroom+int(l)])
+			n += l
+		}
+		if bad {
+			q.stats.RxErrors++ // the slots stay on the ring
+			continue
+		}
+		z.rxSlots[first] = noSlot // the graph's now; chain tails stay on the ring
+		*a.Meta(i) = pkt.Meta{Off: pkt.Headroom, Len: uint16(n)}
+		dst[got] = i
+		q.stats.RxBytes += uint64(n)
+		got++
+	}
+	q.stats.RxPackets += uint64(got)
+	s.rxPos = cur
+	q.refillZC(s, c)
+	if got > 0 && s.intr {
+		s.rx.setFlags(ringFlagMaskInt)
+		s.intr = false
+	}
+	return got
+}
+
+// refillZC posts a slot at every ring position the server does not hold:
+// the position's own slot if it kept one, else a fresh one from c. It
+// stops early when c runs dry; the next call goes on.
+func (q *Queue) refillZC(s *qstate, c *pkt.Cache) {
+	z := s.zc
+	head := s.rx.head()
+	n := s.rx.size - (head - s.rxPos)
+	if n == 0 || n > s.rx.size {
+		return
+	}
+	start := head
+	for ; n > 0; n-- {
+		j := head & s.rx.mask
+		i := z.rxSlots[j]
+		if i == noSlot {
+			if c.AllocRaw(z.one[:]) == 0 {
+				break
+			}
+			i = z.one[0]
+			z.rxSlots[j] = i
+		}
+		d := s.rx.desc(head)
+		d.Flags, d.Region, d.Length = 0, zcRegion, pkt.DataCap
+		d.Offset = uint32(i)<<pkt.SlotShift + pkt.Headroom
+		head++
+	}
+	if head != start {
+		s.rx.setHead(head)
+	}
+}
+
+// reclaimZC frees to c the slots of every transmitted frame the server has
+// consumed (moved tail past). A tail outside what was queued is ignored.
+func (q *Queue) reclaimZC(s *qstate, c *pkt.Cache) {
+	z := s.zc
+	tail := s.tx.tail()
+	if tail-z.txDone > s.txPos-z.txDone {
+		return // the peer's counter is off
+	}
+	for ; z.txDone != tail; z.txDone++ {
+		j := z.txDone & s.tx.mask
+		if i := z.txSlots[j]; i != noSlot {
+			c.Free(i)
+			z.txSlots[j] = noSlot
+		}
+	}
+}
+
+// sendZC queues the packets of idx on the transmit ring as their own slots
+// and returns how many it queued; the rest found the ring full and are
+// still the caller's.
+func (q *Queue) sendZC(s *qstate, c *pkt.Cache, idx []pkt.Index) int {
+	z := s.zc
+	q.reclaimZC(s, c)
+	a := z.arena
+	slot := s.txPos
+	free := s.tx.size - (slot - z.txDone)
+	sent := 0
+	for _, i := range idx {
+		j := slot & s.tx.mask
+		if free == 0 || z.txSlots[j] != noSlot {
+			break
+		}
+		m := a.Meta(i)
+		d := s.tx.desc(slot)
+		d.Flags, d.Region, d.Length = 0, zcRegion, uint32(m.Len)
+		d.Offset = uint32(i)<<pkt.SlotShift + uint32(m.Off)
+		z.txSlots[j] = i
+		q.stats.TxBytes += uint64(m.Len)
+		slot++
+		free--
+		sent++
+	}
+	if sent == 0 {
+		return 0
+	}
+	q.stats.TxPackets += uint64(sent)
+	s.txPos = slot
+	s.tx.setHead(slot)
+	if s.tx.flags()&ringFlagMaskInt == 0 {
+		q.signal(s.txFD)
+	}
+	return sent
+}
