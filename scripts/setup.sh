@@ -2,7 +2,7 @@
 # Installs everything vecnet's demo and tests need on a fresh Debian machine:
 # the kernel's own tools that act as real peers in the integration tests, and
 # the Go modules. With --bench it also installs what the benchmarks drive
-# (Knot DNS and its kxdpgun load generator, dnsperf, trafgen).
+# (Knot DNS and its kxdpgun load generator, dnsperf, trafgen, wrk, nginx).
 # Idempotent; needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 pkgs=(iproute2 iputils-ping arping iperf3 tshark ethtool bind9-dnsutils procps curl python3 traceroute)
 pkgs+=(dpdk dpdk-dev librte-net-memif23) # dpdk-testpmd (in dpdk-dev) and its net_memif PMD: the memif interop tests' real peer
 if [ "${1:-}" = "--bench" ]; then
-	pkgs+=(knot knot-dnsutils dnsperf netsniff-ng)
+	pkgs+=(knot knot-dnsutils dnsperf netsniff-ng wrk nginx-light)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

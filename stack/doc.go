@@ -73,6 +73,16 @@
 // worker that got its SYN); DialTCP opens on the first worker (with
 // several workers the answer must be steered to its queue, which nothing
 // does yet).
+//
+// HandleTCP is the in-graph alternative for run-to-completion servers
+// (tcpapp.go): a TCPHandler's OnAccept, OnData, OnWritable and OnClose run
+// on the worker, inside tcp4-input's vector (or its tick) after the
+// engine's Input, with the engine's lock already held; OnData is given the
+// received bytes in place (tcp.Conn.ReceiveView) and GraphConn.Write
+// sends the reply at once from the worker's cache. Such connections hold
+// their pure ACKs (tcp.Conn.SetHoldACKs) until the handlers ran, so a
+// reply carries the ACK; a handler that panics has its connection reset
+// and counted (handler_panic).
 package stack
 
 // Node names.

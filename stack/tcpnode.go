@@ -26,6 +26,7 @@ const (
 const (
 	TCPErrTooShort = iota
 	TCPErrBadChecksum
+	TCPErrHandlerPanic
 	tcpErrEngine
 )
 
@@ -58,6 +59,10 @@ type tcpWorker struct {
 	ipID     uint16
 
 	listeners map[*tcp.Listener]*TCPListener // under mu
+
+	// In-graph applications (tcpapp.go), under mu.
+	graphListeners map[*tcp.Listener]*graphListener
+	ready          []*GraphConn // connections with events to dispatch
 
 	// Worker-only state.
 	segs []tcp.Segment
@@ -143,6 +148,8 @@ func tcpErrors() []graph.Error {
 	errs := []graph.Error{
 		TCPErrTooShort:    {Name: "too_short", Help: "TCP header truncated or IP length out of range"},
 		TCPErrBadChecksum: {Name: "bad_checksum", Help: "TCP checksum is wrong"},
+		TCPErrHandlerPanic: {Name: "handler_panic", Help: "in-graph TCP handler panicked (its connection reset; the router goes on)",
+			Severity: graph.SevError},
 	}
 	for c := tcp.Counter(0); c < tcp.NumCounters; c++ {
 		sev := graph.SevWarn
@@ -188,6 +195,8 @@ func (s *Stack) tcpInputNode() graph.Registration {
 			tw.mu.Lock()
 			tw.node = n
 			tw.eng.Tick()
+			tw.dispatch(n)
+			tw.eng.FlushACKs()
 			tw.node = nil
 			tw.countEngine(n)
 			tw.mu.Unlock()
@@ -231,6 +240,8 @@ func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector) int {
 		tw.mu.Lock()
 		tw.node = n
 		tw.eng.Input(segs)
+		tw.dispatch(n)
+		tw.eng.FlushACKs()
 		tw.node = nil
 		tw.countEngine(n)
 		tw.mu.Unlock()

@@ -43,14 +43,19 @@ func newTCPConn(tw *tcpWorker, c *tcp.Conn) *TCPConn {
 // point, and does not block.
 func (tw *tcpWorker) notify(c *tcp.Conn, l *tcp.Listener, ev tcp.Event) {
 	if c != nil {
-		if tc, ok := c.Context().(*TCPConn); ok {
-			signal(tc.rready)
-			signal(tc.wready)
+		switch x := c.Context().(type) {
+		case *TCPConn:
+			signal(x.rready)
+			signal(x.wready)
+		case *GraphConn:
+			tw.graphNotify(x, ev)
 		}
 		return
 	}
 	if tl := tw.listeners[l]; tl != nil {
 		signal(tl.ready)
+	} else if gl := tw.graphListeners[l]; gl != nil && ev&tcp.EventAcceptable != 0 {
+		tw.graphAccept(l, gl)
 	}
 }
 

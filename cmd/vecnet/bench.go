@@ -25,11 +25,14 @@ func cmdBench(args []string) error {
 	if len(args) >= 1 && args[0] == "dns" {
 		return cmdBenchDNS(args[1:])
 	}
+	if len(args) >= 1 && args[0] == "http" {
+		return cmdBenchHTTP(args[1:])
+	}
 	if len(args) >= 1 && args[0] == "memif" {
 		return cmdBenchMemif(args[1:])
 	}
 	if len(args) < 1 || args[0] != "forward" {
-		return usageError("usage: vecnet bench forward [-tcp] [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]")
+		return usageError("usage: vecnet bench forward [-tcp] [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]\n       vecnet bench http [-rounds 3] [-seconds 5] [-conns 32] [-configs kernel,nethttp,ingraph,nginx] [-json FILE]")
 	}
 	fs := flag.NewFlagSet("bench forward", flag.ExitOnError)
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")

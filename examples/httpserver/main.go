@@ -1,9 +1,12 @@
 // Command httpserver is a small HTTP server on Go's net/http, run either on
 // the kernel's TCP (-kernel, the baseline) or on vecnet's TCP stack
-// (-vecnet -mode nethttp: http.Serve on sock.ListenTCP's net.Listener).
+// (-vecnet -mode nethttp: http.Serve on sock.ListenTCP's net.Listener), or
+// as a minimal HTTP/1.1 keep-alive responder run to completion in vecnet's
+// graph (-vecnet -mode ingraph: stack.HandleTCP, ingraph.go).
 //
 //	httpserver -kernel -listen 127.0.0.1:8080
 //	httpserver -vecnet -config vecnet.yaml -mode nethttp -listen 10.77.1.1:80
+//	httpserver -vecnet -config vecnet.yaml -mode ingraph -listen 10.77.1.1:80
 //
 // Routes: GET / (a short text), GET /bytes/N (N deterministic bytes, their
 // SHA-256 in the X-Sha256 header), POST /sha256 (the hex SHA-256 of the
@@ -30,7 +33,7 @@ import (
 
 // config is everything run needs; main fills it from flags, tests directly.
 type config struct {
-	mode   string // "kernel" or "nethttp"
+	mode   string // "kernel", "nethttp" or "ingraph"
 	listen string // ADDR:PORT to serve on
 	config string // vecnet mode: YAML config path, when vecnet is nil
 
@@ -45,12 +48,12 @@ func main() {
 	var kernel, vecnet bool
 	flag.BoolVar(&kernel, "kernel", false, "serve on the kernel's TCP")
 	flag.BoolVar(&vecnet, "vecnet", false, "serve on vecnet's TCP stack (see -mode)")
-	flag.StringVar(&cfg.mode, "mode", "nethttp", "vecnet mode: nethttp (net/http on vecnet's net.Listener)")
+	flag.StringVar(&cfg.mode, "mode", "nethttp", "vecnet mode: nethttp (net/http on vecnet's net.Listener) or ingraph (in-graph responder)")
 	flag.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "ADDR:PORT to serve on")
 	flag.StringVar(&cfg.config, "config", "", "vecnet mode: vecnet's YAML config (interfaces, addresses, match)")
 	flag.Parse()
 	if kernel == vecnet {
-		fmt.Fprintln(os.Stderr, "usage: httpserver (-kernel | -vecnet -config FILE -mode nethttp) -listen ADDR:PORT")
+		fmt.Fprintln(os.Stderr, "usage: httpserver (-kernel | -vecnet -config FILE -mode nethttp|ingraph) -listen ADDR:PORT")
 		os.Exit(2)
 	}
 	if kernel {
@@ -75,7 +78,7 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 		return serve(ctx, l, cfg.ready)
-	case "nethttp":
+	case "nethttp", "ingraph":
 		return runVecnet(ctx, cfg)
 	}
 	return errors.New("unknown mode " + cfg.mode)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/netip"
 	"os"
 
@@ -16,7 +17,8 @@ import (
 // runVecnet starts vecnet from cfg.vecnet (or the YAML file cfg.config)
 // with the host stack and TCP, serves on cfg.listen (one of the configured
 // interface addresses) until ctx is done, then closes the listener before
-// stopping the daemon. A buffer leak reported by the daemon's Stop is an
+// stopping the daemon: net/http on sock's listener (mode nethttp) or the
+// in-graph responder (mode ingraph, ingraph.go). A buffer leak reported by the daemon's Stop is an
 // error.
 func runVecnet(ctx context.Context, cfg config) (err error) {
 	vc := cfg.vecnet
@@ -47,6 +49,16 @@ func runVecnet(ctx context.Context, cfg config) (err error) {
 	}()
 	if cfg.started != nil {
 		cfg.started(d)
+	}
+	if cfg.mode == "ingraph" {
+		if err := d.Stack.HandleTCP(ap, inGraphApp{}); err != nil {
+			return err
+		}
+		if cfg.ready != nil {
+			cfg.ready(net.TCPAddrFromAddrPort(ap))
+		}
+		<-ctx.Done() // the handler runs on the workers until the daemon stops
+		return nil
 	}
 	l, err := sock.ListenTCP(d.Stack, ap)
 	if err != nil {

@@ -42,10 +42,11 @@ type server struct {
 	d   *daemon.Daemon
 }
 
-// startServer builds the rig and runs the server; the server is stopped
+// startServer builds the rig and runs the server in mode (nethttp or
+// ingraph); the server is stopped
 // (its error, a leak included, fails the test) and the namespaces removed
 // when the test ends.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T, mode string) *server {
 	t.Helper()
 	testutil.RequireRoot(t)
 	for _, tool := range []string{"curl", "ethtool"} {
@@ -64,7 +65,7 @@ func startServer(t *testing.T) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	readyc := make(chan struct{}, 1)
 	errc := make(chan error, 1)
-	cfg := config{mode: "nethttp", listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
+	cfg := config{mode: mode, listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
 		log:     log.New(io.Discard, "", 0),
 		started: func(d *daemon.Daemon) { s.d = d },
 		ready:   func(net.Addr) { readyc <- struct{}{} }}
@@ -108,8 +109,35 @@ func (s *server) curl(args ...string) (string, error) {
 // offloads) fetches 4 MiB from net/http served on vecnet's TCP over AF_XDP
 // and checks the SHA-256, posts 1 MiB and checks the digest, and gets
 // "connection refused" (a RST) from a closed port.
-func TestVecnetBetweenNamespaces(t *testing.T) {
-	s := startServer(t)
+func TestVecnetBetweenNamespaces(t *testing.T) { testBetweenNamespaces(t, "nethttp") }
+
+// TestInGraphBetweenNamespaces is TestVecnetBetweenNamespaces against the
+// in-graph responder (-mode ingraph), plus keep-alive: curl fetches three
+// URLs over one connection, and an unknown path gets 404.
+func TestInGraphBetweenNamespaces(t *testing.T) {
+	s := testBetweenNamespaces(t, "ingraph")
+	base := "http://" + topo.RouterAAddr
+	t.Run("keep-alive", func(t *testing.T) {
+		out, err := s.curl("-f", "-w", "[%{num_connects}]", base+"/", base+"/bytes/100000", base+"/")
+		want := sha256.Sum256(Bytes(100000))
+		if err != nil || !strings.HasPrefix(out, "hello from httpserver\n[1]") || !strings.HasSuffix(out, "hello from httpserver\n[0]") {
+			t.Fatalf("three GETs on one connection: %v\n%.200q", err, out)
+		}
+		body := strings.TrimSuffix(strings.TrimPrefix(out, "hello from httpserver\n[1]"), "[0]hello from httpserver\n[0]")
+		if sha256.Sum256([]byte(body)) != want {
+			t.Fatalf("keep-alive /bytes/100000: %d bytes, wrong digest", len(body))
+		}
+	})
+	t.Run("not found", func(t *testing.T) {
+		out, err := s.curl("-o", "/dev/null", "-w", "%{http_code}", base+"/nope")
+		if err != nil || out != "404" {
+			t.Fatalf("GET /nope: %v %q", err, out)
+		}
+	})
+}
+
+func testBetweenNamespaces(t *testing.T, mode string) *server {
+	s := startServer(t, mode)
 	base := "http://" + topo.RouterAAddr
 
 	t.Run("GET /", func(t *testing.T) {
@@ -177,4 +205,5 @@ func TestVecnetBetweenNamespaces(t *testing.T) {
 	if n := s.tcpCounter("bad_checksum"); n != 0 {
 		t.Errorf("tcp4-input bad_checksum = %d", n)
 	}
+	return s
 }

@@ -130,6 +130,8 @@ type Conn struct {
 	probe         bool // send a zero-window probe now
 	keepProbeNow  bool
 	sentWndUpdate bool
+	holdACKs      bool // SetHoldACKs (view.go)
+	ackHeld       bool // in the engine's held list
 }
 
 // Dial starts an active open from local to remote (RFC 9293 OPEN). The
@@ -172,7 +174,7 @@ func (e *Engine) newConn(k connKey, local, remote netip.AddrPort) (*Conn, error)
 		return nil, ErrNoBuffers
 	}
 	c := &Conn{e: e, key: k, local: local, remote: remote, allIndex: -1, reserved: need,
-		snd: newByteRing(e.cfg.SendBuffer), rcv: newByteRing(e.cfg.RecvBuffer),
+		snd: e.sndPool.ring(e.cfg.SendBuffer), rcv: e.rcvPool.ring(e.cfg.RecvBuffer),
 		mss: 536, rto: e.cfg.InitialRTO, rtoAt: never, delackAt: never, persistAt: never, keepAt: never,
 		closeAt: never, tlpAt: never, wheelAt: never, keepIdle: e.cfg.KeepIdle, keepIntvl: e.cfg.KeepInterval, keepCount: e.cfg.KeepCount,
 		lastRecv: e.now}

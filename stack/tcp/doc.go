@@ -47,7 +47,12 @@
 //   - Demux: an open-addressed hash table keyed by the 4-tuple with a
 //     secret seed; listeners by port. Errors are named counters
 //     (Engine.Counters, Counter.String), like VPP's "show errors".
-//   - No allocation per segment in steady state (data in, ACK out).
+//   - No allocation per segment in steady state (data in, ACK out); closed
+//     connections' ring buffers serve the next ones (bufpool.go), and
+//     TIME-WAIT keeps none once all was read.
+//   - For run-to-completion applications (view.go): the received bytes in
+//     place (ReceiveView, Consume) and pure ACKs held until the
+//     application answered (SetHoldACKs, FlushACKs).
 //
 // # What is not (yet)
 //

@@ -123,6 +123,10 @@ type Engine struct {
 	opts      wire.TCPOptions // scratch for parsing
 	chalStart int64
 	chalCount int
+	held      []*Conn // connections whose pure ACK waits for FlushACKs (view.go)
+	sndPool   bufPool // idle ring buffers (bufpool.go)
+	rcvPool   bufPool
+	flushing  bool
 
 	// Counters are the engine's error and event counters, indexed by the
 	// Counter constants and named by Counter.String.
@@ -297,7 +301,8 @@ func (e *Engine) removeConn(c *Conn) {
 	e.all[len(e.all)-1] = nil
 	e.all = e.all[:len(e.all)-1]
 	c.allIndex = -1
-	e.budget.release(c.reserved)
+	c.releaseBuffers(true, true)
+	e.budget.release(c.reserved) // a receive buffer still holding data: dropped with c
 	c.reserved = 0
 }
 

@@ -353,12 +353,13 @@ func (c *Conn) finAcked() {
 
 // enterTimeWait starts TIME-WAIT's 2*MSL. The send buffer (empty: the
 // FIN was acknowledged) goes back to the budget at once; the receive
-// buffer stays for what the application has not read yet.
+// buffer stays for what the application has not read yet, and goes back
+// too when all was read (no data can follow the peer's FIN), so that a
+// server closing many short connections does not hold a buffer per
+// TIME-WAIT for 2*MSL.
 func (c *Conn) enterTimeWait() {
 	c.setState(StateTimeWait)
-	c.e.budget.release(len(c.snd.buf))
-	c.reserved -= len(c.snd.buf)
-	c.snd = byteRing{}
+	c.releaseBuffers(true, true)
 	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt = never, never, never, never
 	c.closeAt = c.e.now + 2*c.e.cfg.MSL
 }

@@ -180,6 +180,8 @@ func (c *Conn) output() {
 	}
 	switch {
 	case sent:
+	case (c.ackNow || c.unackedSegs >= 2) && c.holdACK():
+		// The application answers first; Engine.FlushACKs sends it if not.
 	case c.ackNow || c.unackedSegs >= 2:
 		c.send(c.sndNxt, 0, 0)
 	case c.unackedSegs > 0 && c.delackAt == never:
