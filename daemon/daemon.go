@@ -176,7 +176,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		sc := stack.Config{Workers: nw, SocketQueue: cfg.Limits.SocketQueue,
 			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve, TCPFault: opt.TCPFault}
 		if opt.HostTCP {
-			sc.TCP = &tcp.Config{MTU: d.smallestMTU()}
+			sc.TCP = &tcp.Config{MTU: d.smallestMTU(), SynCookies: true} // as Linux's default tcp_syncookies=1
 		}
 		d.Stack = dp.NewStack(sc)
 	}
