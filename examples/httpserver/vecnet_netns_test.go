@@ -45,7 +45,11 @@ type server struct {
 // startServer builds the rig and runs the server; the server is stopped
 // (its error, a leak included, fails the test) and the namespaces removed
 // when the test ends.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T) *server { t.Helper(); return startServerFault(t, nil) }
+
+// startServerFault is startServer with fault injected into vecnet's TCP
+// segments in both directions (nil: none).
+func startServerFault(t *testing.T, fault *stack.TCPFault) *server {
 	t.Helper()
 	testutil.RequireRoot(t)
 	for _, tool := range []string{"curl", "ethtool"} {
@@ -65,7 +69,7 @@ func startServer(t *testing.T) *server {
 	readyc := make(chan struct{}, 1)
 	errc := make(chan error, 1)
 	cfg := config{mode: "nethttp", listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
-		log:     log.New(io.Discard, "", 0),
+		log: log.New(io.Discard, "", 0), fault: fault,
 		started: func(d *daemon.Daemon) { s.d = d },
 		ready:   func(net.Addr) { readyc <- struct{}{} }}
 	go func() { errc <- run(ctx, cfg) }()
