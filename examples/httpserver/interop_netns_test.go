@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -213,6 +214,67 @@ func TestInteropLinux(t *testing.T) {
 		s.getBytes(t, 32<<20)
 		s.postBytes(t, 32<<20+777)
 		c.analyse(t)
+	})
+	t.Run("vecnet dials a kernel socket, 16 MiB each way", func(t *testing.T) {
+		const n = 16 << 20
+		var ln net.Listener
+		if err := s.rig.A.Do(func() (err error) { ln, err = net.Listen("tcp", topo.HostAAddr+":9000"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		// Host A's kernel socket hashes what vecnet sends until its
+		// half-close, answers with the digest and n bytes, and closes.
+		done := make(chan error, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				done <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			h := sha256.New()
+			if _, err := io.Copy(h, c); err != nil {
+				done <- err
+				return
+			}
+			if _, err := io.WriteString(c, hex.EncodeToString(h.Sum(nil))); err != nil {
+				done <- err
+				return
+			}
+			_, err = c.Write(Bytes(n))
+			done <- err
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := sock.DialTCP(ctx, s.d.Stack, netip.AddrPort{}, netip.MustParseAddrPort(topo.HostAAddr+":9000"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		data := Bytes(n + 3)
+		data[n/2] ^= 0x5a
+		if _, err := c.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("read from host A: %v after %d bytes", err, len(got))
+		}
+		want := sha256.Sum256(data)
+		if len(got) != 64+n || string(got[:64]) != hex.EncodeToString(want[:]) {
+			t.Fatalf("host A got digest %.64q of %d bytes, want %x", got, len(got), want)
+		}
+		if sum := sha256.Sum256(got[64:]); hex.EncodeToString(sum[:]) != wantSum(n) {
+			t.Fatalf("%d bytes from host A with the wrong digest", n)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("host A: %v", err)
+		}
 	})
 	t.Run("wrk keep-alive", func(t *testing.T) {
 		testutil.RequireTool(t, "wrk")
