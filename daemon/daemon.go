@@ -80,6 +80,9 @@ type Options struct {
 	// HostTCP adds TCP to the host stack (and implies HostStack): a TCP
 	// engine per worker, sock.ListenTCP and sock.DialTCP on Daemon.Stack.
 	HostTCP bool
+	// TCPFault, with HostTCP, injects faults into the host TCP's segments
+	// in both directions (tests; see stack.TCPFault). Nil means none.
+	TCPFault *stack.TCPFault
 }
 
 // Start builds and starts everything cfg describes.
@@ -177,9 +180,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	}
 	if opt.HostStack || opt.HostTCP {
 		sc := stack.Config{Workers: nw, SocketQueue: cfg.Limits.SocketQueue,
-			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve}
+			SocketBudget: cfg.Limits.SocketBudget, PoolReserve: cfg.Limits.PoolReserve, TCPFault: opt.TCPFault}
 		if opt.HostTCP {
-			sc.TCP = &tcp.Config{MTU: d.smallestMTU()}
+			sc.TCP = &tcp.Config{MTU: d.smallestMTU(), SynCookies: true} // as Linux's default tcp_syncookies=1
 		}
 		d.Stack = dp.NewStack(sc)
 	}

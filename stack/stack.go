@@ -58,6 +58,9 @@ type Config struct {
 	// by *TCP (its Clock, Output and Notify are the stack's), the
 	// tcp4-input and tcp4-output nodes, and ListenTCP/DialTCP.
 	TCP *tcp.Config
+	// TCPFault, if set with TCP, injects loss, duplication and reordering
+	// into the TCP segments received and sent (tests only; see TCPFault).
+	TCPFault *TCPFault
 }
 
 // Default shares of the pool for Config.SocketBudget and Config.PoolReserve:

@@ -59,6 +59,7 @@ type tcpWorker struct {
 	ipID     uint16
 
 	listeners map[*tcp.Listener]*TCPListener // under mu
+	fault     *tcpFaulter                    // under mu; nil unless Config.TCPFault
 
 	// In-graph applications (tcpapp.go), under mu.
 	graphListeners map[*tcp.Listener]*graphListener
@@ -85,6 +86,9 @@ func newTCPStack(s *Stack, cfg tcp.Config) *tcpStack {
 	for w := range s.workers {
 		tw := &tcpWorker{ws: s.workers[w], arena: s.pool.Arena(), listeners: map[*tcp.Listener]*TCPListener{},
 			appCache: s.pool.NewReserveCache(s.cfg.PoolReserve), segs: make([]tcp.Segment, 0, pkt.VectorSize)}
+		if s.cfg.TCPFault != nil {
+			tw.fault = newTCPFaulter(*s.cfg.TCPFault, w)
+		}
 		c := cfg
 		c.Output = (*tcpOutput)(tw)
 		c.Notify = tw.notify
@@ -103,6 +107,10 @@ func newTCPStack(s *Stack, cfg tcp.Config) *tcpStack {
 func (t *tcpStack) flush() {
 	for _, tw := range t.workers {
 		tw.mu.Lock()
+		if f := tw.fault; f != nil && f.heldOK {
+			f.heldOK = false
+			tw.appCache.Free(f.held)
+		}
 		tw.appCache.FreeN(tw.pending)
 		tw.pending = tw.pending[:0]
 		tw.appCache.Flush()
@@ -230,11 +238,16 @@ func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector) int {
 			n.Count(TCPErrBadChecksum, 1)
 			continue
 		}
-		segs = append(segs, tcp.Segment{
+		ts := tcp.Segment{
 			Src: netip.AddrPortFrom(netip.AddrFrom4(src), seg.SrcPort()),
 			Dst: netip.AddrPortFrom(netip.AddrFrom4(dst), seg.DstPort()),
 			TCP: seg,
-		})
+		}
+		if tw.fault != nil {
+			segs = tw.fault.receive(segs, ts)
+			continue
+		}
+		segs = append(segs, ts)
 	}
 	if len(segs) > 0 {
 		tw.mu.Lock()
@@ -323,12 +336,8 @@ func (o *tcpOutput) Buffer(n int) []byte {
 		return nil
 	}
 	i, ok := tw.cur, tw.curOK // a buffer the engine never sent: reuse it
-	switch {
-	case ok:
-	case tw.node != nil:
-		i, ok = tw.node.Cache().Alloc()
-	default:
-		i, ok = tw.appCache.Alloc()
+	if !ok {
+		i, ok = tw.alloc()
 	}
 	if !ok {
 		return nil
@@ -347,11 +356,7 @@ func (o *tcpOutput) Send(src, dst netip.AddrPort, seg []byte) {
 	i := tw.cur
 	tw.curOK = false
 	if len(seg) < wire.TCPMinLen { // the engine gives the buffer back
-		if tw.node != nil {
-			tw.node.Cache().Free(i)
-		} else {
-			tw.appCache.Free(i)
-		}
+		tw.free(i)
 		return
 	}
 	a := tw.arena
@@ -372,6 +377,35 @@ func (o *tcpOutput) Send(src, dst netip.AddrPort, seg []byte) {
 	m.L3, m.L4 = txL3, txL4
 	m.RxPort = LocalPort
 	m.Flags = pkt.FlagLocal
+	if tw.fault != nil {
+		tw.send(i)
+		return
+	}
+	tw.enqueue(i)
+}
+
+// alloc takes a buffer from the worker's cache inside the worker, from
+// the application cache in an application's call. Caller holds tw.mu.
+func (tw *tcpWorker) alloc() (pkt.Index, bool) {
+	if tw.node != nil {
+		return tw.node.Cache().Alloc()
+	}
+	return tw.appCache.Alloc()
+}
+
+// free gives back a buffer alloc returned. Caller holds tw.mu.
+func (tw *tcpWorker) free(i pkt.Index) {
+	if tw.node != nil {
+		tw.node.Cache().Free(i)
+		return
+	}
+	tw.appCache.Free(i)
+}
+
+// enqueue sends the finished segment in buffer i: to ip4-lookup inside
+// the worker, queued for tcp4-output in an application's call. Caller
+// holds tw.mu.
+func (tw *tcpWorker) enqueue(i pkt.Index) {
 	if tw.node != nil {
 		tw.node.EnqueueOne(i, tcpNextLookup)
 		return
@@ -383,6 +417,7 @@ func (o *tcpOutput) Send(src, dst netip.AddrPort, seg []byte) {
 // worker to send what the call queued.
 func (o *tcpOutput) Flush() {
 	tw := (*tcpWorker)(o)
+	tw.releaseHeld()
 	if tw.node != nil || len(tw.pending) == 0 {
 		return
 	}

@@ -29,6 +29,7 @@ import (
 
 	vecnetconfig "vecnet/control/config"
 	"vecnet/daemon"
+	"vecnet/stack"
 )
 
 // config is everything run needs; main fills it from flags, tests directly.
@@ -41,6 +42,7 @@ type config struct {
 	started func(*daemon.Daemon) // vecnet mode: called once the daemon runs (tests); may be nil
 	log     *log.Logger          // vecnet mode: the daemon's logger; nil = stderr
 	ready   func(net.Addr)       // called once the listener is bound; may be nil
+	fault   *stack.TCPFault      // vecnet mode: faults injected into TCP segments (tests); nil = none
 }
 
 func main() {

@@ -38,7 +38,7 @@ func runVecnet(ctx context.Context, cfg config) (err error) {
 	if logger == nil {
 		logger = log.New(os.Stderr, "vecnet: ", 0)
 	}
-	d, err := daemon.Start(vc, daemon.Options{NoCLI: vc.Socket == "", HostTCP: true, Logger: logger})
+	d, err := daemon.Start(vc, daemon.Options{NoCLI: vc.Socket == "", HostTCP: true, Logger: logger, TCPFault: cfg.fault})
 	if err != nil {
 		return err
 	}

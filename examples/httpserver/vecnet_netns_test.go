@@ -48,6 +48,13 @@ type server struct {
 // when the test ends.
 func startServer(t *testing.T, mode string) *server {
 	t.Helper()
+	return startServerFault(t, mode, nil)
+}
+
+// startServerFault is startServer with fault injected into vecnet's TCP
+// segments in both directions (nil: none).
+func startServerFault(t *testing.T, mode string, fault *stack.TCPFault) *server {
+	t.Helper()
 	testutil.RequireRoot(t)
 	for _, tool := range []string{"curl", "ethtool"} {
 		testutil.RequireTool(t, tool)
@@ -66,7 +73,7 @@ func startServer(t *testing.T, mode string) *server {
 	readyc := make(chan struct{}, 1)
 	errc := make(chan error, 1)
 	cfg := config{mode: mode, listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
-		log:     log.New(io.Discard, "", 0),
+		log: log.New(io.Discard, "", 0), fault: fault,
 		started: func(d *daemon.Daemon) { s.d = d },
 		ready:   func(net.Addr) { readyc <- struct{}{} }}
 	go func() { errc <- run(ctx, cfg) }()

@@ -231,6 +231,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	e := c.e
 	e.now = e.clock.Now()
 	n := c.rcv.read(p)
+	if c.rcv.len == 0 {
+		c.releaseReadBuffer()
+	}
 	// Window update (receiver SWS avoidance, RFC 9293 3.8.6.2.2): announce
 	// the opened window once it grew by an MSS or half the buffer, and
 	// only when the window the peer knows is below half the new one (the
@@ -319,6 +322,7 @@ func (c *Conn) Close() error {
 	if c.state == StateClosed {
 		return nil
 	}
+	c.releaseReadBuffer()
 	if c.rcv.len > 0 || c.lingerZero {
 		c.Abort()
 		return nil

@@ -354,14 +354,33 @@ func (c *Conn) finAcked() {
 // enterTimeWait starts TIME-WAIT's 2*MSL. The send buffer (empty: the
 // FIN was acknowledged) goes back to the budget at once; the receive
 // buffer stays for what the application has not read yet, and goes back
-// too when all was read (no data can follow the peer's FIN), so that a
-// server closing many short connections does not hold a buffer per
-// TIME-WAIT for 2*MSL.
+// too once all was read or the application closed (see releaseReadBuffer),
+// so that a server closing many short connections does not hold a buffer
+// per TIME-WAIT for 2*MSL.
 func (c *Conn) enterTimeWait() {
 	c.setState(StateTimeWait)
-	c.releaseBuffers(true, true)
+	c.releaseBuffers(true, false)
+	c.releaseReadBuffer()
 	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt = never, never, never, never
 	c.closeAt = c.e.now + 2*c.e.cfg.MSL
+}
+
+// releaseReadBuffer gives a TIME-WAIT connection's receive buffer back to
+// the budget once nothing in it is left to read (all read, or the
+// application closed): otherwise each connection the server closes first
+// would pin its receive buffer for 2*MSL, and a few hundred short
+// connections would exhaust the budget and refuse every new one.
+func (c *Conn) releaseReadBuffer() {
+	if c.state != StateTimeWait || len(c.rcv.buf) == 0 || (c.rcv.len > 0 && !c.readClosed) {
+		return
+	}
+	if c.rcv.len == 0 && c.ooo.n == 0 {
+		c.releaseBuffers(false, true) // empty: back to the pool as well
+		return
+	}
+	c.e.budget.release(len(c.rcv.buf)) // unread data nobody will read
+	c.reserved -= len(c.rcv.buf)
+	c.rcv = byteRing{}
 }
 
 // receiveData stores payload at seq in the receive buffer: in order it

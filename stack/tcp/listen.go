@@ -132,7 +132,12 @@ func (l *Listener) segmentArrives(s *Segment, k *connKey, o *wire.TCPOptions) {
 	case f&wire.TCPFlagSYN == 0:
 		return
 	}
-	if l.pending+len(l.queue) >= l.backlog {
+	// Half-open connections reserve their buffers like any other; those of
+	// one listener may hold at most half the budget, so that a SYN flood
+	// from addresses that never answer cannot take all of it from the
+	// connections being established (from cookies) and served.
+	halfOpenFull := (l.pending+1)*(e.cfg.SendBuffer+e.cfg.RecvBuffer) > e.budget.limit/2
+	if l.pending+len(l.queue) >= l.backlog || halfOpenFull {
 		if e.cfg.SynCookies {
 			l.sendCookie(s, k, o)
 			return

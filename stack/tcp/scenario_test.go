@@ -714,3 +714,95 @@ func TestTailLossProbe(t *testing.T) {
 		t.Fatal("data differs")
 	}
 }
+
+// TestTimeWaitReleasesBudget: a server that closes first leaves each
+// connection in TIME-WAIT for 2*MSL; with nothing left to read, those
+// connections hold none of the buffer budget, so a budget for two
+// connections serves any number of them in a row (it ran dry after three
+// when TIME-WAIT kept the receive buffer).
+func TestTimeWaitReleasesBudget(t *testing.T) {
+	l := newLink(t, 29, Config{SendBuffer: 64 << 10, RecvBuffer: 64 << 10})
+	srv := l.hosts[1].e
+	srv.budget = NewBudget(2 * 2 * (64 << 10))
+	ln, err := srv.Listen(l.ap(1, 80), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		c, err := l.hosts[0].e.Dial(l.ap(0, uint16(45000+i)), l.ap(1, 80))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("request"))
+		var s *Conn
+		var got []byte
+		if !l.run(10e9, func() bool { return len(got) == len("request") }, func() {
+			if s == nil {
+				s, _ = ln.Accept()
+			}
+			if s != nil {
+				b, _ := readAll(s)
+				got = append(got, b...)
+			}
+		}) {
+			t.Fatalf("connection %d: not served (server budget used %d, budget errors %d)", i, srv.budget.Used(), srv.Counters[ErrBudget])
+		}
+		s.Write([]byte("reply"))
+		s.Close()
+		if !l.run(10e9, func() bool { return s.State() == StateTimeWait && c.State() == StateClosed }, func() {
+			if c.State() == StateCloseWait {
+				readAll(c)
+				c.Close()
+			}
+		}) {
+			t.Fatalf("connection %d: server %v client %v, want TIME-WAIT and CLOSED", i, s.State(), c.State())
+		}
+		if u := srv.budget.Used(); u != 0 {
+			t.Fatalf("connection %d in TIME-WAIT holds %d bytes of the budget", i, u)
+		}
+	}
+}
+
+// TestSynFloodHalfOpenCap: SYNs whose SYN-ACKs are never answered (a
+// flood from absent addresses) take at most half the budget as half-open
+// connections, the rest are answered with cookies, and a real client
+// still connects during the flood (before, the half-open connections took
+// the whole budget and every further SYN was dropped).
+func TestSynFloodHalfOpenCap(t *testing.T) {
+	const need = 2 * (64 << 10)
+	l := newLink(t, 30, Config{SendBuffer: 64 << 10, RecvBuffer: 64 << 10, SynCookies: true})
+	srv := l.hosts[1].e
+	srv.budget = NewBudget(8 * need)
+	ln, err := srv.Listen(l.ap(1, 80), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.drop = func(from int, seg wire.TCP) bool { return from == 1 && seg.DstPort() != 47000 } // the flood never answers
+	for i := range 20 {
+		if _, err := l.hosts[0].e.Dial(l.ap(0, uint16(46000+i)), l.ap(1, 80)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.run(1e9, func() bool { return false }, nil)
+	if ln.pending > 4 || srv.Counters[StatSynCookieSent] == 0 {
+		t.Fatalf("%d half-open connections (budget for 8), %d cookies sent; want at most 4 and cookies", ln.pending, srv.Counters[StatSynCookieSent])
+	}
+	c, err := l.hosts[0].e.Dial(l.ap(0, 47000), l.ap(1, 80))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s *Conn
+	if !l.run(10e9, func() bool { return s != nil && c.State() == StateEstablished }, func() {
+		for s == nil {
+			a, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if a.RemoteAddr().Port() == 47000 {
+				s = a
+			}
+		}
+	}) {
+		t.Fatalf("client during the flood: %v, accepted %v; budget errors %d", c.State(), s != nil, srv.Counters[ErrBudget])
+	}
+}
