@@ -485,22 +485,30 @@ func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
 }
 
 // MemifRatioLines are the benchmark's last lines: "vecnet/testpmd: R" and
-// "memif/kernel: R" (vecnet over memif against the kernel over veths).
+// "memif/kernel: R" (vecnet over memif against the kernel over veths),
+// after a line naming the vecnet row they use: vecnet-client (zero-copy,
+// vecnet's fastest memif path) when it ran, else vecnet (the server, which
+// copies).
 func MemifRatioLines(sum []Summary) string {
 	rate := map[string]float64{}
-	var kernel float64
 	for _, s := range sum {
 		if s.Rounds > 0 {
 			rate[s.Config] = s.Median.SinkPPS
 		}
 	}
-	kernel = rate["kernel"]
-	out := "vecnet/testpmd: n/a\n"
-	if rate["testpmd"] > 0 && rate["vecnet"] > 0 {
-		out = fmt.Sprintf("vecnet/testpmd: %.2f\n", rate["vecnet"]/rate["testpmd"])
+	row := "vecnet-client"
+	if rate[row] == 0 {
+		row = "vecnet"
 	}
-	if kernel > 0 && rate["vecnet"] > 0 {
-		return out + fmt.Sprintf("memif/kernel: %.2f", rate["vecnet"]/kernel)
+	v, kernel, testpmd := rate[row], rate["kernel"], rate["testpmd"]
+	out := "vecnet row: " + row + "\n"
+	if testpmd > 0 && v > 0 {
+		out += fmt.Sprintf("vecnet/testpmd: %.2f\n", v/testpmd)
+	} else {
+		out += "vecnet/testpmd: n/a\n"
+	}
+	if kernel > 0 && v > 0 {
+		return out + fmt.Sprintf("memif/kernel: %.2f", v/kernel)
 	}
 	return out + "memif/kernel: n/a"
 }
@@ -514,7 +522,7 @@ func cmdBenchMemif(args []string) error {
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
-	configs := fs.String("configs", "kernel,vecnet,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
+	configs := fs.String("configs", "kernel,vecnet,vecnet-client,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
 	fs.Parse(args)
 	if os.Geteuid() != 0 {
 		return errors.New("bench: needs root (network namespaces, XDP)")
