@@ -89,6 +89,39 @@ func (ip IPv4) partialL4() (field int, length uint16, ok bool) {
 	return field, length, uint64(c) == s
 }
 
+// MaybePartialL4Checksum is the cheap first test of PartialL4Checksum, small
+// enough to inline in a node's per-packet loop while the header is in
+// cache: for an unfragmented TCP or UDP packet it compares the checksum
+// field with the folded pseudo-header sum, taking the segment length from
+// the IPv4 total length (ip must end there, as ParseIPv4 and ip4-input
+// leave it), so a UDP datagram shorter than its IPv4 payload (trailing
+// bytes; no Linux sender makes one) is not a candidate. A true answer is
+// only a candidate: CompletePartialL4Checksum checks again with the
+// segment's own lengths before it writes.
+func (ip IPv4) MaybePartialL4Checksum() bool {
+	proto := ip[ip4Proto]
+	hl := int(ip[ip4VerIHL]&0xf) << 2
+	field := hl + tcpChecksum
+	if proto == IPProtoUDP {
+		field = hl + udpChecksum
+	} else if proto != IPProtoTCP {
+		return false
+	}
+	if field+2 > len(ip) || ip[ip4FlagsFrag]&0x3f|ip[ip4FlagsFrag+1] != 0 {
+		return false
+	}
+	a := binary.BigEndian.Uint64(ip[ip4Src:])
+	s := a>>32 + a&0xffffffff + uint64(proto) + uint64(len(ip)-hl)
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	c := uint64(binary.BigEndian.Uint16(ip[field:]))
+	// s is never 0 (the sum includes the protocol); a field of 0 is a UDP
+	// datagram without checksum, or a TCP checksum written as 0x0000
+	// where the sum folded to 0xffff.
+	return c == s || c == 0 && proto == IPProtoTCP && s == 0xffff
+}
+
 // CompletePartialL4Checksum completes a checksum left for offload: if
 // PartialL4Checksum(ip) holds, it computes the full TCP or UDP checksum
 // over the pseudo-header and the segment and stores it (a UDP result of 0

@@ -76,7 +76,8 @@ func InputNode(ifs *iface.Table) graph.Registration {
 func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
 	a := n.Arena()
 	cnt := v.Len
-	port, next := -1, uint16(0) // the last ArcStart answer and its port
+	port, next := -1, uint16(0)             // the last ArcStart answer and its port
+	var partial [pkt.VectorSize / 64]uint64 // candidates for completeL4Checksums
 	for k, i := range v.Idx[:cnt] {
 		m, l3 := a.L3(i)
 		ip, e := wire.ParseIPv4(l3)
@@ -107,6 +108,11 @@ func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
 		}
 		m.Len = m.L3 + uint16(len(ip)) // cut Ethernet padding
 		m.L4 = m.L3 + uint16(ip.HeaderLen())
+		// A TCP or UDP checksum left for offload is marked here, while the
+		// header is in cache, and completed after the loop.
+		if m.Flags&pkt.FlagL4ChecksumOK == 0 && ip.MaybePartialL4Checksum() {
+			partial[k>>6] |= 1 << (k & 63)
+		}
 		// ArcStart depends only on the receive port: while it leads
 		// straight to the arc's end (no feature enabled, so it does not
 		// touch Meta), reuse its answer for the rest of the port's run.
@@ -115,8 +121,10 @@ func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
 		}
 		n.Nexts[k] = next
 	}
-	if c := completeL4Checksums(a, v.Idx[:cnt], n.Nexts[:cnt]); c != 0 {
-		n.Count(InEvL4ChecksumCompleted, c)
+	if partial != [len(partial)]uint64{} {
+		if c := completeL4Checksums(a, v.Idx[:cnt], &partial); c != 0 {
+			n.Count(InEvL4ChecksumCompleted, c)
+		}
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt

@@ -1,7 +1,8 @@
 package ip4
 
 import (
-	"vecnet/graph"
+	"math/bits"
+
 	"vecnet/pkt"
 	"vecnet/wire"
 )
@@ -10,31 +11,27 @@ import (
 // that a sender with checksum offload left for the hardware (the field
 // holds the folded pseudo-header sum; see wire.IPv4.CompletePartialL4Checksum,
 // which also says why completing a checksum that was already right is
-// harmless and what a corrupted packet that looks partial gets). It runs
-// once per vector, after ip4-input's header checks, over the packets they
-// passed (nexts[k] is not the drop edge; their Meta.Len ends at the IPv4
-// total length), forwarded and host-bound alike, and skips packets whose
-// driver already finished the checksum (pkt.FlagL4ChecksumOK). A
-// completed packet is marked FlagL4ChecksumOK, so that the host stack does
-// not sum it again. It returns how many it completed, for
-// l4_checksum_completed.
-//
-// A pass of its own rather than a call in ip4-input's loop: Go keeps no
-// register across a call, so a call per packet there would make the loop
-// reload its state for every packet.
-func completeL4Checksums(a *pkt.Arena, idx []pkt.Index, nexts []uint16) uint64 {
+// harmless and what a corrupted packet that looks partial gets). ip4-input
+// marks the candidates in partial (bit k for idx[k]) with the cheap test
+// wire.IPv4.MaybePartialL4Checksum while it has the header in cache, after
+// its header checks passed and only for packets whose driver did not
+// finish the checksum (pkt.FlagL4ChecksumOK); this pass runs only when
+// there are candidates, forwarded and host-bound alike. A completed packet
+// is marked FlagL4ChecksumOK, so that the host stack does not sum it
+// again. It returns how many it completed, for l4_checksum_completed.
+func completeL4Checksums(a *pkt.Arena, idx []pkt.Index, partial *[pkt.VectorSize / 64]uint64) uint64 {
 	var completed uint64
-	nexts = nexts[:len(idx)]
-	for k, i := range idx {
-		if nexts[k] == graph.NextDrop {
-			continue
+	for w, word := range partial {
+		for word != 0 {
+			k := w<<6 | bits.TrailingZeros64(word)
+			word &= word - 1
+			m, l3 := a.L3(idx[k])
+			if !wire.IPv4(l3).CompletePartialL4Checksum() {
+				continue
+			}
+			m.Flags |= pkt.FlagL4ChecksumOK
+			completed++
 		}
-		m, l3 := a.L3(i)
-		if m.Flags&pkt.FlagL4ChecksumOK != 0 || !wire.IPv4(l3).CompletePartialL4Checksum() {
-			continue
-		}
-		m.Flags |= pkt.FlagL4ChecksumOK
-		completed++
 	}
 	return completed
 }
