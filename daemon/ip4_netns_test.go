@@ -64,7 +64,7 @@ func reasmOKs(t *testing.T, ns topo.NS) uint64 {
 }
 
 func TestIP4FragmentationWithKernelPeers(t *testing.T) {
-	for _, rc := range []routerCase{{"afxdp-native", "afxdp", "native", false}, {"afpacket", "afpacket", "", false}} {
+	for _, rc := range []routerCase{{name: "afxdp-native", driver: "afxdp", xdpMode: "native"}, {name: "afpacket", driver: "afpacket"}} {
 		t.Run(rc.name, func(t *testing.T) {
 			rig, d := startIP4Router(t, rc)
 

@@ -34,6 +34,7 @@ import (
 type routerCase struct {
 	name, driver, xdpMode string
 	offloadsOff           bool
+	ipv6                  bool // the hosts keep IPv6 on (the kernel's default)
 }
 
 // routerCases run with the peers' offloads at their defaults, and one
@@ -42,10 +43,11 @@ type routerCase struct {
 // on AF_PACKET, TCP arrives as GSO super-frames, which the drivers must
 // segment (branch h-gso).
 var routerCases = []routerCase{
-	{"afxdp-native", "afxdp", "native", false},
-	{"afxdp-generic", "afxdp", "generic", false},
-	{"afpacket", "afpacket", "", false},
-	{"afxdp-native-offloads-off", "afxdp", "native", true},
+	{"afxdp-native", "afxdp", "native", false, false},
+	{"afxdp-generic", "afxdp", "generic", false, false},
+	{"afpacket", "afpacket", "", false, false},
+	{"afxdp-native-offloads-off", "afxdp", "native", true, false},
+	{"afxdp-native-ipv6-on", "afxdp", "native", false, true}, // every default kept
 }
 
 // The router's link to host B has a smaller MTU, for fragmentation-needed.
@@ -59,7 +61,7 @@ func startRouter(t *testing.T, rc routerCase) (*topo.Rig, *daemon.Daemon) {
 	for _, tool := range []string{"arping", "iperf3", "ss"} {
 		testutil.RequireTool(t, tool)
 	}
-	return rigRouter(t, topo.RigOptions{Prefix: "vt", MTUB: mtuB, OffloadsOff: rc.offloadsOff}, rc.driver, rc.xdpMode,
+	return rigRouter(t, topo.RigOptions{Prefix: "vt", MTUB: mtuB, OffloadsOff: rc.offloadsOff, IPv6: rc.ipv6}, rc.driver, rc.xdpMode,
 		func(cfg *config.Config) { cfg.Interfaces[1].MTU = mtuB }, daemon.Options{NoCLI: true})
 }
 
@@ -538,7 +540,7 @@ func TestKilledVecnetLeavesNoXDPProgram(t *testing.T) {
 // TestIdleRouterUsesLittleCPU: with no traffic, vecnet on AF_XDP sleeps in
 // poll(2); its CPU time over 10 s, read from /proc, stays under 5 % of a core.
 func TestIdleRouterUsesLittleCPU(t *testing.T) {
-	rig, d := startRouter(t, routerCase{"afxdp-generic", "afxdp", "generic", false})
+	rig, d := startRouter(t, routerCase{name: "afxdp-generic", driver: "afxdp", xdpMode: "generic"})
 	_ = rig
 	testutil.Eventually(t, 5*time.Second, "the worker sleeps", func() bool { return d.Workers[0].State() == worker.Sleeping })
 	const window = 10 * time.Second
