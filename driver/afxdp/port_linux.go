@@ -165,6 +165,9 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	start, n := p.rx.Peek(uint32(v.Free()))
 	k := start
 	for ; k != start+n; k++ {
+		if v.Free() == 0 {
+			break // the segments of a super-frame took the room; the rest waits
+		}
 		d := p.rx.Desc(k)
 		slot, off := xsk.Slot(d.Addr), xsk.Offset(d.Addr)
 		if slot >= p.slots || !p.take(pkt.Index(slot)) {
