@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -130,16 +131,7 @@ func cmdBench(args []string) error {
 // benchTCP runs "vecnet bench forward -tcp" and prints its table, ending
 // with "tcp/kernel: R".
 func benchTCP(opt TCPOptions, jsonPath string) error {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	go func() {
-		if _, ok := <-sig; ok {
-			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
-			benchCleanup.run()
-			os.Exit(130)
-		}
-	}()
+	defer removeRigOnSignal()()
 	samples, err := RunForwardTCP(opt)
 	if err != nil {
 		return err
@@ -245,4 +237,34 @@ func RatioLine(sum []Summary) string {
 		}
 	}
 	return "afxdp/kernel: n/a"
+}
+
+// benchNeeds checks, before a benchmark builds anything, that it runs as
+// root and that the tools it drives are installed (scripts/setup.sh --bench).
+func benchNeeds(name string, tools ...string) error {
+	if os.Geteuid() != 0 {
+		return errors.New("bench: needs root (network namespaces, XDP)")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("bench %s needs %s (bash scripts/setup.sh --bench)", name, tool)
+		}
+	}
+	return nil
+}
+
+// removeRigOnSignal has the first SIGINT or SIGTERM remove the benchmark's
+// namespaces (benchCleanup) and exit 130; call the function it returns when
+// the benchmark is done.
+func removeRigOnSignal() (stop func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; ok {
+			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
+			benchCleanup.run()
+			os.Exit(130)
+		}
+	}()
+	return func() { signal.Stop(sig) }
 }

@@ -8,12 +8,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -73,24 +71,10 @@ func cmdBenchDNS(args []string) error {
 	if err := noArgs(fs, "vecnet bench dns [flags]"); err != nil {
 		return err
 	}
-	if os.Geteuid() != 0 {
-		return errors.New("bench: needs root (network namespaces, XDP)")
+	if err := benchNeeds("dns", "kxdpgun", "dig", "taskset"); err != nil {
+		return err
 	}
-	for _, tool := range []string{"kxdpgun", "dig", "taskset"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("bench dns needs %s (bash scripts/setup.sh --bench)", tool)
-		}
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	go func() {
-		if _, ok := <-sig; ok {
-			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
-			benchCleanup.run()
-			os.Exit(130)
-		}
-	}()
+	defer removeRigOnSignal()()
 	dir, err := os.MkdirTemp("", "vecnet-bench-dns")
 	if err != nil {
 		return err

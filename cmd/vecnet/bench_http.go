@@ -8,12 +8,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -79,24 +77,10 @@ func cmdBenchHTTP(args []string) error {
 	if err := noArgs(fs, "vecnet bench http [flags]"); err != nil {
 		return err
 	}
-	if os.Geteuid() != 0 {
-		return errors.New("bench: needs root (network namespaces, XDP)")
+	if err := benchNeeds("http", "wrk", "curl", "taskset"); err != nil {
+		return err
 	}
-	for _, tool := range []string{"wrk", "curl", "taskset"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("bench http needs %s (bash scripts/setup.sh --bench)", tool)
-		}
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	go func() {
-		if _, ok := <-sig; ok {
-			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
-			benchCleanup.run()
-			os.Exit(130)
-		}
-	}()
+	defer removeRigOnSignal()()
 	dir, err := os.MkdirTemp("", "vecnet-bench-http")
 	if err != nil {
 		return err

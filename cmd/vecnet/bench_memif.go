@@ -524,8 +524,11 @@ func cmdBenchMemif(args []string) error {
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
 	configs := fs.String("configs", "kernel,vecnet,vecnet-client,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
 	fs.Parse(args)
-	if os.Geteuid() != 0 {
-		return errors.New("bench: needs root (network namespaces, XDP)")
+	if err := noArgs(fs, "vecnet bench memif [flags]"); err != nil {
+		return err
+	}
+	if err := benchNeeds("memif"); err != nil {
+		return err
 	}
 	opt := MemifOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
 		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Log: os.Stderr}
