@@ -1,4 +1,4 @@
-module vecnet
+module github.com/vecnet/vecnet
 
 go 1.26.0
 
@@ -12,5 +12,6 @@ require (
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
 	golang.org/x/net v0.62.0
-	gopkg.in/yaml.v3 v3.0.1
 )
+
+require go.yaml.in/yaml/v3 v3.0.6

@@ -7,13 +7,13 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	"vecnet/control/cli"
-	"vecnet/dataplane"
-	"vecnet/driver"
-	"vecnet/graph"
-	"vecnet/internal/tsc"
-	"vecnet/l3/fib"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/control/cli"
+	"github.com/vecnet/vecnet/dataplane"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/worker"
 )
 
 type dataplaneHop = fib.NextHop

@@ -15,16 +15,16 @@ import (
 	"strings"
 	"time"
 
-	"vecnet/control/cli"
-	"vecnet/control/config"
-	"vecnet/dataplane"
-	"vecnet/driver"
-	"vecnet/driver/afxdp"
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/stack"
-	"vecnet/stack/tcp"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/control/cli"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/dataplane"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/afxdp"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // Interface is a configured interface with its ports, one per worker.

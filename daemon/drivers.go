@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"time"
 
-	"vecnet/control/config"
-	"vecnet/driver"
-	"vecnet/driver/mem"
-	"vecnet/driver/memif"
-	"vecnet/driver/pcap"
-	"vecnet/pkt"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/mem"
+	"github.com/vecnet/vecnet/driver/memif"
+	"github.com/vecnet/vecnet/driver/pcap"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // openPorts opens interface ic: its ports (port q is worker q's), a

@@ -14,11 +14,11 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netlink"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // Fault tests (issue 7): the kernel's AF_XDP drops reach "show interfaces",

@@ -1,6 +1,6 @@
 package daemon
 
-import "vecnet/l3/fib"
+import "github.com/vecnet/vecnet/l3/fib"
 
 // formatRoute renders one FIB route for "show fib", naming interfaces by
 // their configured names through ifName. The format belongs to fib.Route's

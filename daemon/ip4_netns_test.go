@@ -11,12 +11,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/internal/frames"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // The IPv4 edge cases against kernel peers: fragmentation, reassembly, the

@@ -6,13 +6,13 @@ import (
 
 	"github.com/vishvananda/netns"
 
-	"vecnet/control/config"
-	"vecnet/driver"
-	"vecnet/driver/afpacket"
-	"vecnet/driver/afxdp"
-	"vecnet/driver/tap"
-	"vecnet/internal/xdpprog"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/afpacket"
+	"github.com/vecnet/vecnet/driver/afxdp"
+	"github.com/vecnet/vecnet/driver/tap"
+	"github.com/vecnet/vecnet/internal/xdpprog"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // kernelInterface is what the kernel drivers' interfaces have in common.

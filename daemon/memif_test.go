@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/driver/memif/app"
-	"vecnet/internal/frames"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/driver/memif/app"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // TestMemifRouter routes between two memif interfaces with applications

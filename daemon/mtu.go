@@ -5,7 +5,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"vecnet/control/config"
+	"github.com/vecnet/vecnet/control/config"
 )
 
 // interfaceMTU returns the IP MTU interface ic runs with. For a kernel

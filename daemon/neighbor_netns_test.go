@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/l3/neighbor"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/l3/neighbor"
 )
 
 // TestNeighborsWithKernelPeer runs vecnet with two workers (afpacket

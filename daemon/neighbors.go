@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"vecnet/control/config"
-	"vecnet/l3/neighbor"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/l3/neighbor"
 )
 
 // arpConfigs turns the config's arp block into the neighbour table's and

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/control/config"
-	"vecnet/dataplane"
-	"vecnet/l3/neighbor"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/dataplane"
+	"github.com/vecnet/vecnet/l3/neighbor"
 )
 
 // TestARPConfigDefaults: the config's documented defaults are the

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"vecnet/driver"
-	"vecnet/driver/offload"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/offload"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // OffloadRow is one interface's software-offload counters, summed over its

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"vecnet/driver/offload"
+	"github.com/vecnet/vecnet/driver/offload"
 )
 
 func TestWriteOffload(t *testing.T) {

@@ -5,10 +5,10 @@ import (
 	"sync"
 	"testing"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // rigRouter builds the host A ── router ── host B rig with opt and starts

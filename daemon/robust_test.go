@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/control/cli"
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/driver/mem"
-	"vecnet/internal/frames"
-	"vecnet/stack"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/control/cli"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/driver/mem"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/wire"
 )
 
 var (

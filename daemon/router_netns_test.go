@@ -18,14 +18,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/graph"
-	"vecnet/internal/frames"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/wire"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/wire"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // routerCase is one way of running vecnet between the rig's namespaces.
@@ -495,7 +495,7 @@ func TestKilledVecnetLeavesNoXDPProgram(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "go")
 	bin := filepath.Join(t.TempDir(), "vecnet")
-	if out, err := exec.Command("go", "build", "-o", bin, "vecnet/cmd/vecnet").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vecnet/vecnet/cmd/vecnet").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	rig, err := topo.NewRig(topo.RigOptions{Prefix: "vk"})

@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/daemon"
-	"vecnet/driver"
-	"vecnet/driver/afxdp"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/l3/fib"
-	"vecnet/sock"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/afxdp"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // The soak: forwarding, ARP churn, route churn and socket churn at once

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vecnet/driver/afxdp"
+	"github.com/vecnet/vecnet/driver/afxdp"
 )
 
 // DefaultXDPWatch is how often the daemon checks that its XDP programs are

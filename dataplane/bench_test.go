@@ -7,9 +7,9 @@ import (
 	"os"
 	"testing"
 
-	"vecnet/graph"
-	"vecnet/internal/tsc"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // forwardBench pushes 64-byte UDP frames in 256-packet vectors through

@@ -10,15 +10,15 @@ import (
 	"fmt"
 	"net/netip"
 
-	"vecnet/driver"
-	"vecnet/graph"
-	"vecnet/iface"
-	"vecnet/l2/ethernet"
-	"vecnet/l3/fib"
-	"vecnet/l3/ip4"
-	"vecnet/l3/neighbor"
-	"vecnet/pkt"
-	"vecnet/stack"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/l2/ethernet"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/neighbor"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
 )
 
 // Dataplane holds the state that all workers share.

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func TestMalformedInputIsCountedAndDropped(t *testing.T) {

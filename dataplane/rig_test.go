@@ -4,11 +4,11 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/driver"
-	"vecnet/graph"
-	"vecnet/internal/frames"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // capturePort is a driver.Port that records what is sent and frees it; its

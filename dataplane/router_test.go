@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vecnet/l3/fib"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/wire"
 )
 
 type fibHop = fib.NextHop

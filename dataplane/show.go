@@ -6,7 +6,7 @@ import (
 	"sort"
 	"text/tabwriter"
 
-	"vecnet/graph"
+	"github.com/vecnet/vecnet/graph"
 )
 
 // WriteRuntime writes VPP's "show runtime" table: per node, summed over the

@@ -1,8 +1,8 @@
 package driver
 
 import (
-	"vecnet/graph"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Binding ties one port (queue) to the interface index it belongs to.

@@ -3,11 +3,11 @@ package driver_test
 import (
 	"testing"
 
-	"vecnet/driver"
-	"vecnet/driver/mem"
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/mem"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 func TestMain(m *testing.M) { pkttest.Main(m) }

@@ -10,7 +10,7 @@
 // batched conn.Bind).
 package driver
 
-import "vecnet/pkt"
+import "github.com/vecnet/vecnet/pkt"
 
 // Port is one receive/transmit queue pair of an interface.
 type Port interface {

@@ -3,7 +3,7 @@ package driver_test
 import (
 	"testing"
 
-	"vecnet/driver"
+	"github.com/vecnet/vecnet/driver"
 )
 
 // TestStatsAddSumsKernelCounters: summing ports' stats sums the kernel's

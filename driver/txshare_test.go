@@ -5,10 +5,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
-	"vecnet/driver/mem"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/mem"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // fill allocates n packets from c into v, each a 60-byte frame whose first

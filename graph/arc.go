@@ -3,7 +3,7 @@ package graph
 import (
 	"fmt"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Arc declares a feature arc: an ordered set of optional feature nodes that

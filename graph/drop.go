@@ -3,7 +3,7 @@ package graph
 import (
 	"sort"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 func dropRegistration() Registration {

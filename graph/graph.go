@@ -5,8 +5,8 @@ import (
 	"slices"
 	"time"
 
-	"vecnet/internal/tsc"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // DropNodeName is the node every Registration reaches by edge 0.

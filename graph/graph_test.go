@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 func TestMain(m *testing.M) { pkttest.Main(m) }

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"vecnet/internal/tsc"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Node is one node's runtime in one worker's graph. Its node function gets it

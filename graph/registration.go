@@ -1,6 +1,6 @@
 package graph
 
-import "vecnet/pkt"
+import "github.com/vecnet/vecnet/pkt"
 
 // Kind says how the dispatcher runs a node.
 type Kind uint8

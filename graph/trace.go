@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // TraceDataLen is how many bytes of a packet a trace record keeps.

@@ -4,12 +4,12 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/dataplane"
-	"vecnet/driver"
-	"vecnet/sock"
-	"vecnet/stack"
-	"vecnet/wire"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/dataplane"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/wire"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // loopDP is a one-interface data plane with the stack on a running worker;

@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/dataplane"
-	"vecnet/driver"
-	"vecnet/internal/frames"
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
-	"vecnet/sock"
-	"vecnet/stack"
-	"vecnet/wire"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/dataplane"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/wire"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // capPort records what the data plane sends on one interface.

@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"vecnet/stack"
-	"vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/tcp"
 )
 
 // TCPListener is a TCP listener of the graph's host stack (a listener on

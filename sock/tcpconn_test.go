@@ -16,16 +16,16 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/dataplane"
-	"vecnet/driver"
-	"vecnet/driver/mem"
-	"vecnet/graph"
-	"vecnet/l2/ethernet"
-	"vecnet/sock"
-	"vecnet/stack"
-	"vecnet/stack/tcp"
-	"vecnet/wire"
-	"vecnet/worker"
+	"github.com/vecnet/vecnet/dataplane"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/mem"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l2/ethernet"
+	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/wire"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // tcpHost is one data plane with the TCP stack on one worker, its single

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"vecnet/stack"
+	"github.com/vecnet/vecnet/stack"
 )
 
 // Message is one datagram of ReadBatch/WriteBatch: Buf holds the data, N

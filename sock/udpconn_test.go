@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
-	"vecnet/sock"
-	"vecnet/stack"
-	"vecnet/stack/stacktest"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/wire"
 )
 
 var (

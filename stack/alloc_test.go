@@ -4,9 +4,9 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/stack"
-	"vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/stacktest"
 )
 
 func TestNoAllocs(t *testing.T) {

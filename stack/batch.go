@@ -3,8 +3,8 @@ package stack
 import (
 	"net/netip"
 
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // UDPHandler answers datagrams in the graph, on the worker that received

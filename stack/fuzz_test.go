@@ -6,10 +6,10 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/stack"
-	"vecnet/stack/stacktest"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // slowSum is a byte-at-a-time Internet checksum, the fuzz reference.

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"syscall"
 
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // udp4-icmp-input counters.

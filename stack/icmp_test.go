@@ -6,8 +6,8 @@ import (
 	"syscall"
 	"testing"
 
-	"vecnet/stack"
-	"vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/stacktest"
 )
 
 func TestConnectedSocket(t *testing.T) {

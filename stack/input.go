@@ -1,10 +1,10 @@
 package stack
 
 import (
-	"vecnet/graph"
-	"vecnet/l3/ip4"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // udp4-input error codes.

@@ -8,10 +8,10 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"vecnet/pkt"
-	"vecnet/stack"
-	"vecnet/stack/stacktest"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/wire"
 )
 
 var (

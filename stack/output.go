@@ -3,8 +3,8 @@ package stack
 import (
 	"math/bits"
 
-	"vecnet/graph"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 const outNextLookup = 1

@@ -5,9 +5,9 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/stack"
-	"vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/stacktest"
 )
 
 func TestSocketSend(t *testing.T) {

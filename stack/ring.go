@@ -3,7 +3,7 @@ package stack
 import (
 	"sync/atomic"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // ring is a bounded single-producer single-consumer queue of buffer indices

@@ -1,8 +1,8 @@
 package stack
 
 import (
-	"vecnet/iface"
-	"vecnet/l3/fib"
+	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/l3/fib"
 )
 
 // RouteSource returns a Config.Source that picks, for a destination, the

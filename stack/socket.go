@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Socket errors.

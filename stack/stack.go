@@ -7,10 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"vecnet/graph"
-	"vecnet/l3/ip4"
-	"vecnet/pkt"
-	"vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack/tcp"
 )
 
 // Errors returned by the control side.

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net/netip"
 
-	"vecnet/graph"
-	"vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/stack/tcp"
 )
 
 // TCPHandler is a run-to-completion TCP server in the graph (HandleTCP):

@@ -3,8 +3,8 @@ package stack
 import (
 	"math/rand/v2"
 
-	"vecnet/pkt"
-	"vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack/tcp"
 )
 
 // TCPFault configures fault injection on the host TCP's segments, for

@@ -4,11 +4,11 @@ import (
 	"slices"
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/stack"
-	"vecnet/stack/stacktest"
-	"vecnet/stack/tcp"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // TestTCPFault runs a vector of SYNs to a closed port (each answered with a

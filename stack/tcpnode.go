@@ -6,10 +6,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/stack/tcp"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // TCP node names.

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 
-	"vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/stack/tcp"
 )
 
 // ErrNoTCP is returned by ListenTCP and DialTCP on a stack without

@@ -3,8 +3,8 @@ package stack
 import (
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
-	"vecnet/graph"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/graph"
 )
 
 // txWaiter is the driver.Waiter of one worker's transmit wake-up: an

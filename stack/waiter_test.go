@@ -6,8 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/stack"
-	"vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/stacktest"
 )
 
 func readable(t *testing.T, fd int) bool {

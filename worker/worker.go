@@ -21,8 +21,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
-	"vecnet/graph"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/graph"
 )
 
 // IdlePolls is how many consecutive empty passes a worker makes before it

@@ -9,10 +9,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 func TestMain(m *testing.M) { pkttest.Main(m) }

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // DNSOptions shape one "vecnet bench dns" run.
@@ -87,7 +87,7 @@ func cmdBenchDNS(args []string) error {
 	}
 	if opt.Server == "" {
 		opt.Server = filepath.Join(dir, "dnsserver")
-		if out, err := exec.Command("go", "build", "-o", opt.Server, "vecnet/examples/dnsserver").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", opt.Server, "github.com/vecnet/vecnet/examples/dnsserver").CombinedOutput(); err != nil {
 			return fmt.Errorf("go build vecnet/examples/dnsserver (or pass -server): %w: %s", err, out)
 		}
 	}

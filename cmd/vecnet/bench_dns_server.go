@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"vecnet/control/cli"
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/control/cli"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // dnsServer is one server configuration of "vecnet bench dns" while it

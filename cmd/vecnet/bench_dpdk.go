@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // dpdkRouter is DPDK's testpmd in the rig's router namespace, on the two

@@ -11,12 +11,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/graph"
-	"vecnet/internal/topo"
-	"vecnet/internal/tsc"
-	"vecnet/internal/xsk"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/internal/xsk"
 )
 
 // ForwardOptions shape one "vecnet bench forward" run.

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // HTTPOptions shape one "vecnet bench http" run.
@@ -90,7 +90,7 @@ func cmdBenchHTTP(args []string) error {
 		Configs: strings.Split(*configs, ","), ClientCPU: 0, ServerCPU: 1, Server: *server, Log: os.Stderr}
 	if opt.Server == "" {
 		opt.Server = filepath.Join(dir, "httpserver")
-		if out, err := exec.Command("go", "build", "-o", opt.Server, "vecnet/examples/httpserver").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", opt.Server, "github.com/vecnet/vecnet/examples/httpserver").CombinedOutput(); err != nil {
 			return fmt.Errorf("go build vecnet/examples/httpserver (or pass -server): %w: %s", err, out)
 		}
 	}
@@ -370,14 +370,14 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 	fmt.Fprintln(w, "is the work done. A client CPU near 100% with server CPU left idle means wrk is the ceiling: compare CPU/req then.")
 }
 
-// HTTPRatioLine is the benchmark's last line: "vecnet/kernel: R", the
+// HTTPRatioLine is the benchmark's last line: "github.com/vecnet/vecnet/kernel: R", the
 // in-graph mode's keep-alive requests per second over net/http on the
 // kernel's.
 func HTTPRatioLine(ka []HTTPSummary) string {
 	for _, s := range ka {
 		if s.Config == "ingraph" && s.RatioToKernel > 0 {
-			return fmt.Sprintf("vecnet/kernel: %.2f", s.RatioToKernel)
+			return fmt.Sprintf("github.com/vecnet/vecnet/kernel: %.2f", s.RatioToKernel)
 		}
 	}
-	return "vecnet/kernel: n/a"
+	return "github.com/vecnet/vecnet/kernel: n/a"
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // This file reads the counters the forwarding benchmark compares: device

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"vecnet/examples/trafficgen/gen"
-	"vecnet/internal/topo"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/examples/trafficgen/gen"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // benchRig is the forwarding benchmark's fixed part: the three namespaces,

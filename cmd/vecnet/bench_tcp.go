@@ -12,9 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"vecnet/daemon"
-	"vecnet/internal/topo"
-	"vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/internal/tsc"
 )
 
 // TCPOptions shape one "vecnet bench forward -tcp" run: iperf3 TCP from

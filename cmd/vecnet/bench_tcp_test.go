@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/testutil"
 )
 
 func TestTCPSummaryAndRatio(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/testutil"
 )
 
 // TestBenchForwardKernel runs the benchmark machinery for one short round

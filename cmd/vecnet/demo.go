@@ -11,9 +11,9 @@ import (
 	"syscall"
 	"time"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // cmdDemo builds host-a ↔ vecnet ↔ host-b in network namespaces, routes

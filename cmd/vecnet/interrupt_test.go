@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/testutil"
 )
 
 // buildVecnet builds this command into a temporary directory.

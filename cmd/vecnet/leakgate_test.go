@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestMain is the buffer-leak gate: every pool made by the tests must have

@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
 )
 
 func usage() {

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/driver/pcap"
-	"vecnet/internal/frames"
-	"vecnet/internal/testutil"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/driver/pcap"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // The pcap round trip: a capture of mixed traffic goes through vecnet with

@@ -18,7 +18,7 @@ import (
 	"os"
 	"strings"
 
-	"vecnet/control/cli"
+	"github.com/vecnet/vecnet/control/cli"
 )
 
 // defaultSocket is where the daemon listens unless its config says otherwise.

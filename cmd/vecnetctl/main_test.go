@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"vecnet/control/cli"
+	"github.com/vecnet/vecnet/control/cli"
 )
 
 func TestParseArgs(t *testing.T) {

@@ -16,8 +16,8 @@ package config
 import (
 	"net/netip"
 
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Limits and defaults applied by Parse.

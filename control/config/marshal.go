@@ -3,7 +3,7 @@ package config
 import (
 	"bytes"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // The file* types mirror the YAML layout for Marshal; Parse does not use

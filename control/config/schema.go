@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // ifaceKeys are the keys an interface mapping may have; driverKeys says

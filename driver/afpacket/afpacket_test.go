@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 func TestConfigRejects(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // ErrInvalidConfig is wrapped by the errors Open returns for a Config it

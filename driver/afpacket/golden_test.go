@@ -9,9 +9,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver/offload"
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver/offload"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // TestSegmentMatchesKernelGSO is the golden comparison: the same TCPv4

@@ -8,11 +8,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver/offload"
-	"vecnet/driver/offload/offloadtest"
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/driver/offload"
+	"github.com/vecnet/vecnet/driver/offload/offloadtest"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // TestRecvFromTSOPeer: a kernel TCP sender at the veth defaults (TSO, GSO,

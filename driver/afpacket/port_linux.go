@@ -3,9 +3,9 @@ package afpacket
 import (
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
-	"vecnet/driver/offload"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/offload"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // ethHdrLen is the shortest frame a port delivers: an Ethernet header.

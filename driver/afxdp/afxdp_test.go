@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/internal/testutil"
-	"vecnet/internal/xdpprog"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/xdpprog"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // rig is an arena, its pool and one worker cache, checked for leaks at the

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"vecnet/internal/xdpprog"
+	"github.com/vecnet/vecnet/internal/xdpprog"
 )
 
 // ErrInvalidConfig is wrapped by errors Open returns for a Config it rejects.

@@ -1,6 +1,6 @@
 package afxdp
 
-import "vecnet/internal/xsk"
+import "github.com/vecnet/vecnet/internal/xsk"
 
 // Fill-ring level control.
 //

@@ -7,10 +7,10 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netlink"
 
-	"vecnet/driver"
-	"vecnet/internal/xdpprog"
-	"vecnet/internal/xsk"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/internal/xdpprog"
+	"github.com/vecnet/vecnet/internal/xsk"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Interface is one device taken over by AF_XDP: its XDP program and link and

@@ -3,7 +3,7 @@ package afxdp
 import (
 	"math/bits"
 
-	"vecnet/driver"
+	"github.com/vecnet/vecnet/driver"
 )
 
 // kernelStats reads the kernel's XDP_STATISTICS for the port's socket: the

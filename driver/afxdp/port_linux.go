@@ -6,10 +6,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
-	"vecnet/driver/offload"
-	"vecnet/internal/xsk"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/offload"
+	"github.com/vecnet/vecnet/internal/xsk"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // fillBatch is the most buffers one top-up hands the fill ring.

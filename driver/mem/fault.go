@@ -1,6 +1,6 @@
 package mem
 
-import "vecnet/pkt"
+import "github.com/vecnet/vecnet/pkt"
 
 // chance reports true with probability prob, drawing from the port's PCG.
 func (p *Port) chance(prob float64) bool {

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // sendAll sends frames through tx in full vectors and returns what rx got.

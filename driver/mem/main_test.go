@@ -3,8 +3,8 @@ package mem
 import (
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestMain is the leak gate: buffers of every test pool, goroutines, files.

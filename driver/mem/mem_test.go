@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vecnet/driver"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 var _ driver.Port = (*Port)(nil)

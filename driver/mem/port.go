@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"vecnet/driver"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // DefaultQueueLen is the number of frames a link holds when Config.QueueLen

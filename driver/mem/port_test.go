@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 func TestOverflowCountsTxDrops(t *testing.T) {

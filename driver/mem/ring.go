@@ -3,7 +3,7 @@ package mem
 import (
 	"sync/atomic"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // slotSize is the room of one ring slot: the largest frame a packet buffer

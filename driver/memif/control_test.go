@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/internal/testutil"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // Attachments a scripted peer sends with a message.

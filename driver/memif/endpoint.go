@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Role is which side of the memif protocol an endpoint plays.

@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // FuzzHostileRings: the peer shares the rings, so it can write anything

@@ -3,7 +3,7 @@ package memif
 import (
 	"testing"
 
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestMain is the leak gate: buffers of every test pool, goroutines, files

@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // open opens an endpoint closed at cleanup.

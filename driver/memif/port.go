@@ -1,8 +1,8 @@
 package memif
 
 import (
-	"vecnet/driver"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Port is one queue of an Endpoint as a driver.Port for a vecnet worker:

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
+	"github.com/vecnet/vecnet/driver"
 )
 
 // qstate is one queue pair of one connection: the ring this side receives

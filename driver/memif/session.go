@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // handshakeTimeout bounds each step of a handshake: a peer that stops

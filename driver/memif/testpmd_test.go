@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // testpmd is DPDK's dpdk-testpmd with one net_memif port, io-forwarding

@@ -1,6 +1,6 @@
 package memif
 
-import "vecnet/pkt"
+import "github.com/vecnet/vecnet/pkt"
 
 // Zero-copy (client role with Config.Pool over a shared arena): the
 // connection has two regions, region 0 holding the rings and region 1 being

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestZeroCopyInPlace: a zero-copy client's rings carry its arena slots.

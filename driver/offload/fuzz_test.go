@@ -3,8 +3,8 @@ package offload
 import (
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // FuzzReceive feeds any vnet header and frame bytes to Receive: it must not

@@ -14,8 +14,8 @@ package offload
 import (
 	"encoding/binary"
 
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Error names why a frame was not delivered. The zero value is OK.

@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // TestMain is the buffer-leak gate.

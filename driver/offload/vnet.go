@@ -3,7 +3,7 @@ package offload
 import (
 	"encoding/binary"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // VnetHdrLen is the size of struct virtio_net_hdr, which AF_PACKET with

@@ -3,8 +3,8 @@ package pcap
 import (
 	"time"
 
-	"vecnet/driver"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Capture returns a port that behaves as inner and records into rx every

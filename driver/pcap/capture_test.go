@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"testing"
 
-	"vecnet/driver"
-	"vecnet/driver/mem"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/mem"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // waitPort is a mem port that also says it can be waited on.

@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestMain is the leak gate: buffers of every test pool, goroutines and open

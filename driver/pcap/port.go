@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
-	"vecnet/driver"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // PortConfig names the files of a pcap port. Either may be empty.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/driver"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 var _ driver.Port = (*Port)(nil)

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"vecnet/driver/offload/offloadtest"
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver/offload/offloadtest"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // TestRecvFromTSOPeer: a kernel TCP sender at the veth defaults (TSO, GSO,

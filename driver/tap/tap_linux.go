@@ -8,9 +8,9 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
-	"vecnet/driver/offload"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/offload"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // ErrInvalidConfig is wrapped by the errors Open returns for a Config it

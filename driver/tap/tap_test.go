@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 var (

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
-	"vecnet/examples/dnsserver/dnszone"
+	"github.com/vecnet/vecnet/examples/dnsserver/dnszone"
 )
 
 // bufSize is the per-datagram buffer: queries are answered in place in it.

@@ -24,9 +24,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	vecnetconfig "vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/examples/dnsserver/dnszone"
+	vecnetconfig "github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/examples/dnsserver/dnszone"
 )
 
 // config is everything run needs; main fills it from flags, tests directly.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"vecnet/examples/dnsserver/dnszone"
-	"vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/examples/dnsserver/dnszone"
+	"github.com/vecnet/vecnet/internal/testutil"
 )
 
 // startKernel runs the server in kernel mode on a random loopback port

@@ -10,11 +10,11 @@ import (
 	"os"
 	"sync/atomic"
 
-	vecnetconfig "vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/examples/dnsserver/dnszone"
-	"vecnet/sock"
-	"vecnet/stack"
+	vecnetconfig "github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/examples/dnsserver/dnszone"
+	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/stack"
 )
 
 // runVecnet starts vecnet from cfg.vecnet (or the YAML file cfg.config)

@@ -13,13 +13,13 @@ import (
 
 	"github.com/miekg/dns"
 
-	vecnetconfig "vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/examples/dnsserver/dnszone"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/l3/ip4"
-	"vecnet/stack"
+	vecnetconfig "github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/examples/dnsserver/dnszone"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/stack"
 )
 
 // vecnetCase is one way of serving the zone on vecnet. Host A's veth keeps

@@ -7,7 +7,7 @@ import (
 	"hash"
 	"strconv"
 
-	"vecnet/stack"
+	"github.com/vecnet/vecnet/stack"
 )
 
 // The in-graph mode (-mode ingraph): a minimal HTTP/1.1 keep-alive

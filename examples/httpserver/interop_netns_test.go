@@ -20,11 +20,11 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/sock"
-	"vecnet/stack"
-	"vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/tcp"
 )
 
 // wantSum is the SHA-256 of GET /bytes/n's body, computed here without

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestMain is the leak gate: every pool the tests made (the vecnet mode runs

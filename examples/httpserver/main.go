@@ -27,9 +27,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	vecnetconfig "vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/stack"
+	vecnetconfig "github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/stack"
 )
 
 // config is everything run needs; main fills it from flags, tests directly.

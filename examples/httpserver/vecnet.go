@@ -9,9 +9,9 @@ import (
 	"net/netip"
 	"os"
 
-	vecnetconfig "vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/sock"
+	vecnetconfig "github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/sock"
 )
 
 // runVecnet starts vecnet from cfg.vecnet (or the YAML file cfg.config)

@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	vecnetconfig "vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/stack"
+	vecnetconfig "github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/stack"
 )
 
 // serverConfig is vecnet with one interface, the rig's router end toward

@@ -4,8 +4,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vecnet/driver/memif/app"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/driver/memif/app"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Echo answers UDP datagrams to IP in place. One goroutine runs it.

@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/control/config"
-	"vecnet/daemon"
-	"vecnet/driver/memif/app"
-	"vecnet/internal/frames"
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
-	"vecnet/pkt/pkttest"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/driver/memif/app"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func TestMain(m *testing.M) { pkttest.Main(m) }

@@ -22,8 +22,8 @@ import (
 	"syscall"
 	"time"
 
-	"vecnet/driver/memif/app"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/driver/memif/app"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func main() {

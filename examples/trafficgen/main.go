@@ -26,10 +26,10 @@ import (
 	"syscall"
 	"time"
 
-	"vecnet/driver/memif/app"
-	"vecnet/examples/trafficgen/gen"
-	"vecnet/internal/topo"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/driver/memif/app"
+	"github.com/vecnet/vecnet/examples/trafficgen/gen"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func main() {

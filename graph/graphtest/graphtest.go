@@ -19,9 +19,9 @@ package graphtest
 import (
 	"testing"
 
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // Options configure a Harness. The zero value is usable.

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 func TestMain(m *testing.M) { pkttest.Main(m) }

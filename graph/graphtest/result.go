@@ -1,8 +1,8 @@
 package graphtest
 
 import (
-	"vecnet/graph"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Capture is a packet a stub node received.

@@ -1,8 +1,8 @@
 package graphtest
 
 import (
-	"vecnet/graph"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // stub returns a node named name that records what reaches it (while a Run

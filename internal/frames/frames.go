@@ -4,7 +4,7 @@
 // forwarding path.
 package frames
 
-import "vecnet/wire"
+import "github.com/vecnet/vecnet/wire"
 
 // Spec describes an Ethernet/IPv4 frame. Zero fields take defaults: TTL 64,
 // protocol UDP, source port 5000, destination port 9.

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // RequireRoot skips t when not root, unless CI is set, where it fails: CI

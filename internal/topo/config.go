@@ -4,7 +4,7 @@ import (
 	"net"
 	"net/netip"
 
-	"vecnet/control/config"
+	"github.com/vecnet/vecnet/control/config"
 )
 
 // RouterConfig is vecnet as the rig's router: the two router ends on driver

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"vecnet/internal/testutil"
-	"vecnet/internal/topo"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 func TestRigKernelForwardingAndClose(t *testing.T) {

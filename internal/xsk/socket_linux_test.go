@@ -8,7 +8,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/testutil"
 )
 
 func mapUmem(t *testing.T, chunks int) []byte {

@@ -7,10 +7,10 @@ package ethernet
 import (
 	"encoding/binary"
 
-	"vecnet/graph"
-	"vecnet/iface"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // NodeName is the node's registered name.

@@ -5,12 +5,12 @@ import (
 	"maps"
 	"testing"
 
-	"vecnet/graph/graphtest"
-	"vecnet/iface"
-	"vecnet/internal/frames"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func TestMain(m *testing.M) { pkttest.Main(m) }

@@ -3,9 +3,9 @@ package ip4
 import (
 	"encoding/binary"
 
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // FragName is the node that fragments packets larger than their egress MTU.

@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vecnet/graph/graphtest"
-	"vecnet/internal/frames"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // withOptions inserts opts (a multiple of 4 bytes) after the fixed IPv4

@@ -3,10 +3,10 @@ package ip4
 import (
 	"testing"
 
-	"vecnet/graph/graphtest"
-	"vecnet/internal/frames"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // errPacket is a packet from host0 as it reaches icmp4-error from port 0

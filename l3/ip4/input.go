@@ -1,10 +1,10 @@
 package ip4
 
 import (
-	"vecnet/graph"
-	"vecnet/iface"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // ip4-input error codes.

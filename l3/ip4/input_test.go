@@ -3,11 +3,11 @@ package ip4
 import (
 	"testing"
 
-	"vecnet/graph"
-	"vecnet/graph/graphtest"
-	"vecnet/internal/frames"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func inputHarness(t *testing.T) *graphtest.Harness {

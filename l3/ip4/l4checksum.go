@@ -3,8 +3,8 @@ package ip4
 import (
 	"math/bits"
 
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // completeL4Checksums finishes, for ip4-input, the TCP and UDP checksums

@@ -1,9 +1,9 @@
 package ip4
 
 import (
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // ip4-local error codes.

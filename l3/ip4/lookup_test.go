@@ -3,11 +3,11 @@ package ip4
 import (
 	"testing"
 
-	"vecnet/graph/graphtest"
-	"vecnet/internal/frames"
-	"vecnet/l3/fib"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func TestIP4Lookup(t *testing.T) {

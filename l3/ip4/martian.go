@@ -1,6 +1,6 @@
 package ip4
 
-import "vecnet/iface"
+import "github.com/vecnet/vecnet/iface"
 
 // martianSource returns the ip4-input error code for a source address no
 // packet from the wire may carry, beyond those ip4-input rejects itself

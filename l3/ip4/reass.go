@@ -3,9 +3,9 @@ package ip4
 import (
 	"encoding/binary"
 
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // ReassemblyName is the node that reassembles fragments for the host.

@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vecnet/graph/graphtest"
-	"vecnet/internal/frames"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // datagram is a UDP datagram from host0 to our address with ID id and

@@ -1,10 +1,10 @@
 package ip4
 
 import (
-	"vecnet/graph"
-	"vecnet/l3/fib"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // ip4-rewrite error codes.

@@ -3,11 +3,11 @@ package neighbor
 import (
 	"testing"
 
-	"vecnet/graph"
-	"vecnet/graph/graphtest"
-	"vecnet/internal/frames"
-	"vecnet/l3/fib"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // TestAgeing walks one entry through REACHABLE, STALE, PROBE and deletion

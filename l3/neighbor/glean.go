@@ -3,11 +3,11 @@ package neighbor
 import (
 	"net/netip"
 
-	"vecnet/graph"
-	"vecnet/iface"
-	"vecnet/l3/fib"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // ip4-glean error codes.

@@ -4,12 +4,12 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/graph"
-	"vecnet/graph/graphtest"
-	"vecnet/internal/frames"
-	"vecnet/l3/fib"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // gleanHarness builds ip4-glean with arp-input next to it (for releases).

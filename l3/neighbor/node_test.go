@@ -5,14 +5,14 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/graph"
-	"vecnet/graph/graphtest"
-	"vecnet/iface"
-	"vecnet/internal/frames"
-	"vecnet/l3/fib"
-	"vecnet/pkt"
-	"vecnet/pkt/pkttest"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func TestMain(m *testing.M) { pkttest.Main(m) }

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/graph/graphtest"
-	"vecnet/iface"
-	"vecnet/l3/fib"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // newWideTopo: eth0 (port 0) 10.0.0.1/16, room for 20 000 senders.

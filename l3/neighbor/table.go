@@ -39,7 +39,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vecnet/l3/fib"
+	"github.com/vecnet/vecnet/l3/fib"
 )
 
 // Defaults of Config.

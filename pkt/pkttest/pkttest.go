@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // Main runs the tests with pool tracking on, then the leak gate.

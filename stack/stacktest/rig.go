@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/graph"
-	"vecnet/pkt"
-	"vecnet/stack"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Captured is a packet a capture node saw.

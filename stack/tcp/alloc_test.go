@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // staging is an Output that keeps the segments sent in preallocated

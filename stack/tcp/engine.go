@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Clock returns monotonic time in nanoseconds. The engine reads it once per

@@ -3,7 +3,7 @@ package tcp
 import (
 	"testing"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 var fuzzStates = []setup{inSynSent, inSynReceived, inEstablished, inFinWait1, inFinWait2, inCloseWait, inLastAck,

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // segFields describes a crafted segment.

@@ -1,6 +1,6 @@
 package tcp
 
-import "vecnet/wire"
+import "github.com/vecnet/vecnet/wire"
 
 const (
 	flagFIN = wire.TCPFlagFIN

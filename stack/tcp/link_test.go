@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // fakeClock is the injected clock: tests move it by hand.

@@ -3,7 +3,7 @@ package tcp
 import (
 	"net/netip"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Listener accepts connections on a local port (RFC 9293 LISTEN). Its

@@ -3,7 +3,7 @@ package tcp
 import (
 	"testing"
 
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestMain is the leak gate: no goroutine or file left behind by the tests

@@ -3,7 +3,7 @@ package tcp
 import (
 	"net/netip"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // emit writes one segment through the Output: header, options, n bytes of

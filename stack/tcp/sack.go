@@ -1,6 +1,6 @@
 package tcp
 
-import "vecnet/wire"
+import "github.com/vecnet/vecnet/wire"
 
 // maxRanges bounds the out-of-order ranges a receiver tracks and the SACK
 // blocks a sender remembers. A segment that would need more is dropped

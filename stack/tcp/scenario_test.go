@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func readAll(c *Conn) ([]byte, error) {

@@ -1,8 +1,8 @@
 package tcp
 
 import (
+	"github.com/vecnet/vecnet/wire"
 	"testing"
-	"vecnet/wire"
 )
 
 // Setups bring a connection into a state and freeze the link (everything

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func TestSeq(t *testing.T) {

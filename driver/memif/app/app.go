@@ -19,8 +19,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/driver"
-	"vecnet/driver/memif"
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/memif"
 )
 
 // Config says where and how to attach. Role defaults to client, the side

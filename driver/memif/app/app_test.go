@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 func TestMain(m *testing.M) { pkttest.Main(m) }

@@ -19,9 +19,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/internal/testutil"
-	"vecnet/pkt"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // PatternByte is the byte at offset k of every test stream: not periodic

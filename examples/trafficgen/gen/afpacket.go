@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // PacketSender sends with sendmmsg on an AF_PACKET socket bound to one

@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vecnet/internal/xsk"
-	"vecnet/pkt"
+	"github.com/vecnet/vecnet/internal/xsk"
+	"github.com/vecnet/vecnet/pkt"
 )
 
 // XDPSender sends over a TX-only AF_XDP socket in copy mode. Its frames are

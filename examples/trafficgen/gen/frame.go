@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Magic marks a generator frame: the first 8 bytes of its UDP payload.

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/wire"
 )
 
 func testSpec(size, flows int) FrameSpec {

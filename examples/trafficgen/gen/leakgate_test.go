@@ -3,7 +3,7 @@ package gen
 import (
 	"testing"
 
-	"vecnet/pkt/pkttest"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestMain is the buffer-leak gate: every pool made by the tests must have

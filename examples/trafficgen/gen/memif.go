@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"time"
 
-	"vecnet/driver/memif/app"
+	"github.com/vecnet/vecnet/driver/memif/app"
 )
 
 // MemifSender sends generator frames over a memif (package

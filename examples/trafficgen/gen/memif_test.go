@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/driver/memif/app"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/driver/memif/app"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // TestMemifSendToSink: the memif sender, attached as client, floods a memif

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"vecnet/internal/testutil"
-	"vecnet/wire"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // pair builds two namespaces joined by a veth pair "ga" (in a) — "gb" (in b)
