@@ -22,6 +22,7 @@ import (
 	"github.com/vecnet/vecnet/driver/afxdp"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/service/policer"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
 	"github.com/vecnet/vecnet/worker"
@@ -60,6 +61,9 @@ type Daemon struct {
 	umemOwner *afxdp.Interface  // the AF_XDP interface whose sockets registered the arena
 	// watchStop and watchDone run the XDP attachment watch (xdpwatch.go).
 	watchStop, watchDone chan struct{}
+	// policers and policerTable are the configured policers (policers.go).
+	policers     []policerBinding
+	policerTable policer.Table
 }
 
 // Options tune a daemon beyond its config.
@@ -186,6 +190,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		}
 		d.Stack = dp.NewStack(sc)
 	}
+	if err := d.setupPolicers(dp); err != nil {
+		return nil, err
+	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
 		var bindings []driver.Binding
@@ -200,6 +207,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		in := driver.InputNode("port-input", bindings, "ethernet-input")
 		g, err := dp.BuildGraph(d.caches[w], []graph.Registration{in}, ports)
 		if err != nil {
+			return nil, err
+		}
+		if err := d.enablePolicers(g); err != nil {
 			return nil, err
 		}
 		wk, err := worker.New(w, g, ports)

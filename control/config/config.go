@@ -62,6 +62,9 @@ type Config struct {
 	// Limits bound CLI clients and host-stack applications (see Limits).
 	// YAML key: limits.
 	Limits Limits
+	// Policers meter interfaces' received traffic (see Policer). YAML key:
+	// policers.
+	Policers []Policer
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

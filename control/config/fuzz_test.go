@@ -15,11 +15,12 @@ func FuzzParse(f *testing.F) {
 	if b, err := os.ReadFile("../../examples/configs/pcap-router.yaml"); err == nil {
 		f.Add(b) // the shipped example
 	}
-	f.Add([]byte("interfaces:\n  - {name: a, driver: mem}\n"))                                 // smallest valid config
-	f.Add([]byte("interfaces:\n  - &x {name: a, driver: mem}\n  - *x\n"))                      // aliases
-	f.Add([]byte("workers: 0x2\ninterfaces: [{name: '1', driver: tap, queues: 1_0}]\n"))       // odd integer forms
-	f.Add([]byte("interfaces:\n  - {name: a, driver: afxdp, match: tcp dport 80,443}\n"))      // match clauses
-	f.Add([]byte("interfaces:\n- name: a\n  driver: mem\nroutes:\n- {prefix: 0/0, via: 1}\n")) // bad route
+	f.Add([]byte("interfaces:\n  - {name: a, driver: mem}\n"))                                                                                                                     // smallest valid config
+	f.Add([]byte("interfaces:\n  - {name: a, driver: mem}\npolicers:\n  - {name: p, interface: a, mode: trtcm, cir: 1mbit, cbs: 1k, pir: 2mbit, pbs: 2k, yellow: mark-dscp 8}\n")) // a policer
+	f.Add([]byte("interfaces:\n  - &x {name: a, driver: mem}\n  - *x\n"))                                                                                                          // aliases
+	f.Add([]byte("workers: 0x2\ninterfaces: [{name: '1', driver: tap, queues: 1_0}]\n"))                                                                                           // odd integer forms
+	f.Add([]byte("interfaces:\n  - {name: a, driver: afxdp, match: tcp dport 80,443}\n"))                                                                                          // match clauses
+	f.Add([]byte("interfaces:\n- name: a\n  driver: mem\nroutes:\n- {prefix: 0/0, via: 1}\n"))                                                                                     // bad route
 	// limits
 	f.Add([]byte("interfaces: [{name: a, driver: mem}]\nlimits: {cli_connections: 2, cli_write_timeout: 1.5s, socket_queue: 8, socket_budget: 64, pool_reserve: 32}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -17,6 +17,7 @@ type (
 		Neighbors  []fileNeighbor `yaml:"neighbors,omitempty"`
 		ARP        *fileARP       `yaml:"arp,omitempty"`
 		Limits     *fileLimits    `yaml:"limits,omitempty"`
+		Policers   []filePolicer  `yaml:"policers,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -77,6 +78,7 @@ func Marshal(c *Config) ([]byte, error) {
 		f.Neighbors = append(f.Neighbors, fileNeighbor{Interface: n.Interface, IP: n.IP.String(), MAC: n.MAC.String()})
 	}
 	f.ARP = marshalARP(c.ARP)
+	f.Policers = marshalPolicers(c.Policers)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

@@ -48,7 +48,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers")
 	if top == nil {
 		return nil
 	}
@@ -135,6 +135,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 	}
 	if n, ok := top["arp"]; ok {
 		c.ARP = w.arp(n)
+	}
+	if n, ok := top["policers"]; ok {
+		c.Policers = w.policers(n, ifaces)
 	}
 	return c
 }
