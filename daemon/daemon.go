@@ -22,6 +22,7 @@ import (
 	"github.com/vecnet/vecnet/driver/afxdp"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/service/acl"
 	"github.com/vecnet/vecnet/service/policer"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
@@ -64,6 +65,9 @@ type Daemon struct {
 	// policers and policerTable are the configured policers (policers.go).
 	policers     []policerBinding
 	policerTable policer.Table
+	// acls and aclTable are the configured ACLs (acls.go).
+	acls     []aclBinding
+	aclTable acl.Table
 }
 
 // Options tune a daemon beyond its config.
@@ -193,6 +197,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if err := d.setupPolicers(dp); err != nil {
 		return nil, err
 	}
+	if err := d.setupACLs(dp); err != nil {
+		return nil, err
+	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
 		var bindings []driver.Binding
@@ -210,6 +217,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, err
 		}
 		if err := d.enablePolicers(g); err != nil {
+			return nil, err
+		}
+		if err := d.enableACLs(g); err != nil {
 			return nil, err
 		}
 		wk, err := worker.New(w, g, ports)

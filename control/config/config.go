@@ -65,6 +65,8 @@ type Config struct {
 	// Policers meter interfaces' received traffic (see Policer). YAML key:
 	// policers.
 	Policers []Policer
+	// ACLs filter interfaces' received traffic (see ACL). YAML key: acls.
+	ACLs []ACL
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

@@ -18,6 +18,7 @@ type (
 		ARP        *fileARP       `yaml:"arp,omitempty"`
 		Limits     *fileLimits    `yaml:"limits,omitempty"`
 		Policers   []filePolicer  `yaml:"policers,omitempty"`
+		ACLs       []fileACL      `yaml:"acls,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -79,6 +80,7 @@ func Marshal(c *Config) ([]byte, error) {
 	}
 	f.ARP = marshalARP(c.ARP)
 	f.Policers = marshalPolicers(c.Policers)
+	f.ACLs = marshalACLs(c.ACLs)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

@@ -48,7 +48,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls")
 	if top == nil {
 		return nil
 	}
@@ -138,6 +138,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 	}
 	if n, ok := top["policers"]; ok {
 		c.Policers = w.policers(n, ifaces)
+	}
+	if n, ok := top["acls"]; ok {
+		c.ACLs = w.acls(n, ifaces)
 	}
 	return c
 }

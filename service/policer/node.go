@@ -6,6 +6,7 @@ import (
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/service/acl"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -14,7 +15,7 @@ const NodeName = "ip4-policer"
 
 // Feature is the node's place on the ip4-unicast arc (before an ACL, so
 // that a flood is metered before it costs a classification).
-var Feature = graph.Feature{Node: NodeName}
+var Feature = graph.Feature{Node: NodeName, RunsBefore: []string{acl.NodeName}}
 
 // ActionKind is what the node does with a packet of a colour.
 type ActionKind uint8

@@ -1,0 +1,308 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vecnet/vecnet/service/acl"
+)
+
+// ACL is an ordered rule list applied to what an interface receives; the
+// first matching rule decides, and Default decides for packets no rule
+// matches. YAML:
+//
+//	acls:
+//	  - name: web-in
+//	    interface: eth0
+//	    default: deny                      # deny (the default) or permit
+//	    rules:
+//	      - {action: permit, proto: tcp, dst: 10.0.2.0/24, dport: 80-443}
+//	      - {action: deny, src: 10.0.1.66/32}
+//	      - {action: permit, proto: icmp, icmp_type: 8}
+//	      - {action: permit+reflect, proto: tcp, tcp_flags: "syn !ack"}
+//
+// Rule keys: action (permit, deny, permit+reflect), src, dst (prefixes;
+// omitted: any), proto (tcp, udp, icmp, a number; omitted: any), sport,
+// dport (N or N-M; tcp and udp), icmp_type, icmp_code (N or N-M; icmp),
+// tcp_flags (names among fin syn rst psh ack urg, "!" before a name for a
+// flag that must be clear).
+type ACL struct {
+	Name      string
+	Interface string
+	Default   acl.Action
+	Rules     []acl.Rule
+}
+
+func (w *walker) acls(n *yaml.Node, ifaces map[string]bool) []ACL {
+	var out []ACL
+	names, bound := seenAt{}, seenAt{}
+	for _, it := range w.seq(n, "acls", false) {
+		a, ok := w.acl(it, ifaces)
+		if !ok {
+			continue
+		}
+		if l, dup := names.first(a.Name, it.Line); dup {
+			w.errorf(it, "acl %q: name already used at line %d", a.Name, l)
+			continue
+		}
+		if l, dup := bound.first(a.Interface, it.Line); dup {
+			w.errorf(it, "acl %q: interface %q already has the acl at line %d", a.Name, a.Interface, l)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
+	f := w.fields(n, "acl", "name", "interface", "default", "rules")
+	if f == nil {
+		return ACL{}, false
+	}
+	w.require(n, f, "acl", "name", "interface", "rules")
+	var a ACL
+	ok := true
+	if v, has := f["name"]; has {
+		a.Name, ok = w.str(v, "acl name")
+	}
+	if v, has := f["interface"]; has {
+		if s, good := w.str(v, "acl interface"); good {
+			if !ifaces[s] {
+				w.errorf(v, "acl interface: no interface named %q", s)
+				ok = false
+			}
+			a.Interface = s
+		}
+	}
+	if v, has := f["default"]; has {
+		if s, good := w.oneOf(v, "acl default", "deny", "permit"); good && s == "permit" {
+			a.Default = acl.Permit
+		}
+	}
+	if v, has := f["rules"]; has {
+		for _, it := range w.seq(v, "acl rules", false) {
+			r, good := w.aclRule(it)
+			if !good {
+				ok = false
+				continue
+			}
+			a.Rules = append(a.Rules, r)
+		}
+	}
+	return a, ok && a.Name != "" && a.Interface != ""
+}
+
+var protoNames = map[string]uint8{"tcp": acl.ProtoTCP, "udp": acl.ProtoUDP, "icmp": acl.ProtoICMP}
+
+var tcpFlagBits = map[string]uint8{"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20}
+
+func (w *walker) aclRule(n *yaml.Node) (acl.Rule, bool) {
+	f := w.fields(n, "acl rule", "action", "src", "dst", "proto", "sport", "dport", "icmp_type", "icmp_code", "tcp_flags")
+	if f == nil {
+		return acl.Rule{}, false
+	}
+	w.require(n, f, "acl rule", "action")
+	var r acl.Rule
+	ok := true
+	if v, has := f["action"]; has {
+		s, good := w.oneOf(v, "acl rule action", "permit", "deny", "permit+reflect")
+		ok = ok && good
+		r.Action = map[string]acl.Action{"permit": acl.Permit, "deny": acl.Deny, "permit+reflect": acl.PermitReflect}[s]
+	}
+	for _, pf := range []struct {
+		key string
+		dst *netip.Prefix
+	}{{"src", &r.Src}, {"dst", &r.Dst}} {
+		key, dst := pf.key, pf.dst
+		if v, has := f[key]; has {
+			s, good := w.str(v, "acl rule "+key)
+			p, err := netip.ParsePrefix(s)
+			if good && (err != nil || !p.Addr().Is4()) {
+				w.errorf(v, "acl rule %s: %q is not an IPv4 prefix", key, s)
+				good = false
+			}
+			*dst, ok = p.Masked(), ok && good
+		}
+	}
+	if v, has := f["proto"]; has {
+		s, good := w.str(v, "acl rule proto")
+		if p, known := protoNames[s]; known {
+			r.Proto = p
+		} else if u, err := strconv.ParseUint(s, 10, 8); good && err == nil {
+			r.Proto = uint8(u)
+		} else if s != "any" && good {
+			w.errorf(v, "acl rule proto: %q is not tcp, udp, icmp, any or a number 0..255", s)
+			good = false
+		}
+		ok = ok && good
+	}
+	ranges := []struct {
+		key   string
+		dst   *acl.PortRange
+		proto []uint8
+		max   uint64
+	}{
+		{"sport", &r.SrcPorts, []uint8{acl.ProtoTCP, acl.ProtoUDP}, 65535},
+		{"dport", &r.DstPorts, []uint8{acl.ProtoTCP, acl.ProtoUDP}, 65535},
+		{"icmp_type", &r.SrcPorts, []uint8{acl.ProtoICMP}, 255},
+		{"icmp_code", &r.DstPorts, []uint8{acl.ProtoICMP}, 255},
+	}
+	for _, rg := range ranges {
+		v, has := f[rg.key]
+		if !has {
+			continue
+		}
+		if !contains8(rg.proto, r.Proto) {
+			w.errorf(v, "acl rule %s: only for proto %s", rg.key, protoList(rg.proto))
+			ok = false
+			continue
+		}
+		pr, good := w.portRange(v, "acl rule "+rg.key, rg.max)
+		*rg.dst, ok = pr, ok && good
+	}
+	if v, has := f["tcp_flags"]; has {
+		s, good := w.str(v, "acl rule tcp_flags")
+		if good && r.Proto != acl.ProtoTCP {
+			w.errorf(v, "acl rule tcp_flags: only for proto tcp")
+			good = false
+		}
+		for _, word := range strings.Fields(s) {
+			if !good {
+				break
+			}
+			bit, known := tcpFlagBits[strings.TrimPrefix(word, "!")]
+			if !known {
+				w.errorf(v, "acl rule tcp_flags: %q is not one of fin syn rst psh ack urg (with ! for clear)", word)
+				good = false
+				break
+			}
+			r.TCPFlagsMask |= bit
+			if !strings.HasPrefix(word, "!") {
+				r.TCPFlags |= bit
+			}
+		}
+		ok = ok && good
+	}
+	if ok {
+		if err := r.Validate(); err != nil {
+			w.errorf(n, "acl rule: %v", err)
+			ok = false
+		}
+	}
+	return r, ok
+}
+
+// portRange reads N or N-M, each at most max.
+func (w *walker) portRange(n *yaml.Node, what string, max uint64) (acl.PortRange, bool) {
+	s, ok := w.str(n, what)
+	if !ok {
+		return acl.PortRange{}, false
+	}
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	b, err2 := a, error(nil)
+	if isRange {
+		b, err2 = strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	}
+	if err1 != nil || err2 != nil || a > b || b > max {
+		w.errorf(n, "%s: %q is not N or N-M with N <= M <= %d", what, s, max)
+		return acl.PortRange{}, false
+	}
+	return acl.PortRange{Lo: uint16(a), Hi: uint16(b)}, true
+}
+
+func contains8(list []uint8, v uint8) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func protoList(ps []uint8) string {
+	var s []string
+	for _, p := range ps {
+		for name, v := range protoNames {
+			if v == p {
+				s = append(s, name)
+			}
+		}
+	}
+	return strings.Join(s, " or ")
+}
+
+// fileACL and fileRule are an ACL as Marshal writes it.
+type (
+	fileACL struct {
+		Name      string     `yaml:"name"`
+		Interface string     `yaml:"interface"`
+		Default   string     `yaml:"default"`
+		Rules     []fileRule `yaml:"rules"`
+	}
+	fileRule struct {
+		Action   string `yaml:"action"`
+		Src      string `yaml:"src,omitempty"`
+		Dst      string `yaml:"dst,omitempty"`
+		Proto    string `yaml:"proto,omitempty"`
+		Sport    string `yaml:"sport,omitempty"`
+		Dport    string `yaml:"dport,omitempty"`
+		ICMPType string `yaml:"icmp_type,omitempty"`
+		ICMPCode string `yaml:"icmp_code,omitempty"`
+		TCPFlags string `yaml:"tcp_flags,omitempty"`
+	}
+)
+
+func marshalACLs(as []ACL) []fileACL {
+	var out []fileACL
+	rng := func(r acl.PortRange) string {
+		if r.Any() {
+			return ""
+		}
+		if r.Lo == r.Hi {
+			return strconv.Itoa(int(r.Lo))
+		}
+		return fmt.Sprintf("%d-%d", r.Lo, r.Hi)
+	}
+	for _, a := range as {
+		fa := fileACL{Name: a.Name, Interface: a.Interface, Default: "deny"}
+		if a.Default == acl.Permit {
+			fa.Default = "permit"
+		}
+		for _, r := range a.Rules {
+			fr := fileRule{Action: r.Action.String()}
+			if r.Src.IsValid() {
+				fr.Src = r.Src.String()
+			}
+			if r.Dst.IsValid() {
+				fr.Dst = r.Dst.String()
+			}
+			if r.Proto != 0 {
+				fr.Proto = strconv.Itoa(int(r.Proto))
+			}
+			if r.Proto == acl.ProtoICMP {
+				fr.ICMPType, fr.ICMPCode = rng(r.SrcPorts), rng(r.DstPorts)
+			} else {
+				fr.Sport, fr.Dport = rng(r.SrcPorts), rng(r.DstPorts)
+			}
+			var flags []string
+			for _, name := range []string{"fin", "syn", "rst", "psh", "ack", "urg"} {
+				bit := tcpFlagBits[name]
+				if r.TCPFlagsMask&bit != 0 {
+					if r.TCPFlags&bit == 0 {
+						name = "!" + name
+					}
+					flags = append(flags, name)
+				}
+			}
+			fr.TCPFlags = strings.Join(flags, " ")
+			fa.Rules = append(fa.Rules, fr)
+		}
+		out = append(out, fa)
+	}
+	return out
+}

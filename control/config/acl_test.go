@@ -1,0 +1,71 @@
+package config
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vecnet/vecnet/service/acl"
+)
+
+func TestParseACLs(t *testing.T) {
+	c, err := Parse("a.yaml", []byte(`interfaces:
+  - {name: a, driver: mem}
+acls:
+  - name: in
+    interface: a
+    rules:
+      - {action: permit, proto: tcp, dst: 10.0.2.0/24, dport: 80-443, tcp_flags: "syn !ack"}
+      - {action: deny, src: 10.0.1.66/32}
+      - {action: permit+reflect, proto: icmp, icmp_type: 8, icmp_code: 0}
+      - {action: permit, proto: 47}
+      - {action: permit, proto: udp, sport: 53}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ACL{{Name: "in", Interface: "a", Default: acl.Deny, Rules: []acl.Rule{
+		{Action: acl.Permit, Proto: acl.ProtoTCP, Dst: netip.MustParsePrefix("10.0.2.0/24"), DstPorts: acl.PortRange{Lo: 80, Hi: 443}, TCPFlags: 0x02, TCPFlagsMask: 0x12},
+		{Action: acl.Deny, Src: netip.MustParsePrefix("10.0.1.66/32")},
+		{Action: acl.PermitReflect, Proto: acl.ProtoICMP, SrcPorts: acl.PortRange{Lo: 8, Hi: 8}, DstPorts: acl.PortRange{}},
+		{Action: acl.Permit, Proto: 47},
+		{Action: acl.Permit, Proto: acl.ProtoUDP, SrcPorts: acl.PortRange{Lo: 53, Hi: 53}},
+	}}}
+	if !reflect.DeepEqual(c.ACLs, want) {
+		t.Fatalf("got %+v\nwant %+v", c.ACLs, want)
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse("again.yaml", b)
+	if err != nil || !reflect.DeepEqual(c2, c) {
+		t.Fatalf("round trip: %v\n%s", err, b)
+	}
+}
+
+func TestACLErrors(t *testing.T) {
+	const head = "interfaces:\n  - {name: a, driver: mem}\nacls:\n  - name: x\n    interface: a\n    rules:\n"
+	for _, tc := range []struct{ name, rule, want string }{
+		{"bad action", "      - {action: allow}\n", `a.yaml:7:18: acl rule action: "allow" is not one of permit, deny, permit+reflect`},
+		{"bad prefix", "      - {action: deny, src: 10.0.0.300/8}\n", `acl rule src: "10.0.0.300/8" is not an IPv4 prefix`},
+		{"v6 prefix", "      - {action: deny, dst: 2001:db8::/32}\n", "is not an IPv4 prefix"},
+		{"port without proto", "      - {action: deny, dport: 80}\n", "acl rule dport: only for proto tcp or udp"},
+		{"icmp type on udp", "      - {action: deny, proto: udp, icmp_type: 3}\n", "only for proto icmp"},
+		{"reversed range", "      - {action: deny, proto: tcp, dport: 90-80}\n", `"90-80" is not N or N-M`},
+		{"icmp type range", "      - {action: deny, proto: icmp, icmp_type: 256}\n", "M <= 255"},
+		{"flags on udp", "      - {action: deny, proto: udp, tcp_flags: syn}\n", "only for proto tcp"},
+		{"unknown flag", "      - {action: deny, proto: tcp, tcp_flags: \"syn ece\"}\n", `"ece" is not one of`},
+		{"bad proto", "      - {action: deny, proto: sctpx}\n", `"sctpx" is not tcp, udp, icmp, any or a number`},
+		{"unknown key", "      - {action: deny, port: 80}\n", "port"},
+		{"no action", "      - {proto: tcp}\n", "action"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("a.yaml", []byte(head+tc.rule))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package daemon_test
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/service/acl"
+)
+
+// TestACLBetweenNamespaces filters what host A sends through the router:
+// curl reaches the permitted port and not the denied one, nmap finds the
+// permitted port open and the others filtered, ping passes, and each
+// denied flow is counted on its rule.
+func TestACLBetweenNamespaces(t *testing.T) {
+	testutil.RequireTool(t, "curl")
+	testutil.RequireTool(t, "nmap")
+	testutil.RequireTool(t, "socat")
+	hostB := netip.MustParsePrefix(topo.HostBAddr + "/32")
+	rules := []acl.Rule{
+		0: {Action: acl.Permit, Proto: acl.ProtoTCP, Dst: hostB, DstPorts: acl.PortRange{Lo: 8080, Hi: 8080}},
+		1: {Action: acl.Deny, Proto: acl.ProtoTCP, DstPorts: acl.PortRange{Lo: 8081, Hi: 8081}},
+		2: {Action: acl.Permit, Proto: acl.ProtoICMP},
+	}
+	rig, d := rigRouter(t, topo.RigOptions{}, "afxdp", "native", func(c *config.Config) {
+		c.ACLs = []config.ACL{{Name: "a-in", Interface: topo.RouterA, Default: acl.Deny, Rules: rules}}
+	}, daemon.Options{})
+	mustRun(t, d, rig.A, "ping", "-c", "1", "-W", "2", topo.HostBAddr)
+	reply := filepath.Join(t.TempDir(), "reply")
+	if err := os.WriteFile(reply, []byte("HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, port := range []string{"8080", "8081", "8082"} {
+		srv := rig.B.Command("socat", "TCP-LISTEN:"+port+",fork,reuseaddr", "SYSTEM:cat "+reply)
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+		testutil.Eventually(t, 5*time.Second, "socat listening on "+port, func() bool {
+			out, _ := rig.B.Command("ss", "-Hltn", "sport = :"+port).Output()
+			return strings.TrimSpace(string(out)) != ""
+		})
+	}
+	curl := func(port string) (string, error) {
+		out, err := rig.A.Command("curl", "-sS", "--max-time", "2", "http://"+topo.HostBAddr+":"+port+"/").CombinedOutput()
+		return string(out), err
+	}
+	if out, err := curl("8080"); err != nil || out != "hello\n" {
+		t.Fatalf("curl to the permitted port: %v %q\nerrors: %s", err, out, errorsText(d))
+	}
+	if out, err := curl("8081"); err == nil {
+		t.Fatalf("curl to the denied port got through: %q", out)
+	}
+	hits, _ := hitsOf(d)
+	if hits[1] == 0 {
+		t.Fatalf("denied connection not counted on its rule: hits %v", hits)
+	}
+	// nmap's SYN scan: open where permitted, filtered (no answer at all)
+	// where denied by the rule or by the default.
+	cmd := rig.A.Command("nmap", "-n", "-Pn", "-sS", "-p", "8080-8082", "--max-retries", "1", "--host-timeout", "20s", topo.HostBAddr)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nmap: %v\n%s", err, out)
+	}
+	for port, state := range map[string]string{"8080": "open", "8081": "filtered", "8082": "filtered"} {
+		if !hasPortState(string(out), port, state) {
+			t.Errorf("nmap: port %s not %s:\n%s", port, state, out)
+		}
+	}
+	hits, noMatch := hitsOf(d)
+	if hits[0] == 0 || hits[2] == 0 || noMatch == 0 {
+		t.Errorf("hits %v, no match %d: want every rule and the default hit", hits, noMatch)
+	}
+	if n := errCount(d, acl.NodeName, "denied") + errCount(d, acl.NodeName, "no_match_denied"); n != hits[1]+noMatch {
+		t.Errorf("drop counters %d, denied hits %d + no match %d", n, hits[1], noMatch)
+	}
+	var b strings.Builder
+	if err := d.CLI.Exec(&b, "show acls"); err != nil || !strings.Contains(b.String(), "deny src any dst any proto 6 dport 8081-8081") {
+		t.Fatalf("show acls: %v\n%s", err, b.String())
+	}
+	t.Logf("show acls:\n%s", b.String())
+}
+
+func hitsOf(d *daemon.Daemon) ([]uint64, uint64) {
+	a := d.ACLs()[0]
+	return a.Hits, a.NoMatch
+}
+
+// hasPortState reports whether nmap's output lists port/tcp in state.
+func hasPortState(out, port, state string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == port+"/tcp" && f[1] == state {
+			return true
+		}
+	}
+	return false
+}
+

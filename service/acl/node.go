@@ -1,0 +1,207 @@
+package acl
+
+import (
+	"sync/atomic"
+
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
+)
+
+// NodeName is the inbound ACL's node on the ip4-unicast feature arc.
+const NodeName = "ip4-acl-in"
+
+// Feature is the node's place on the ip4-unicast arc.
+var Feature = graph.Feature{Node: NodeName}
+
+// ACL is a named, compiled rule list with the action for packets no rule
+// matches, and a hit counter per rule (updated once per run of packets
+// that hit the same rule, not per packet).
+type ACL struct {
+	Name    string
+	C       *Classifier
+	Default Action // for packets that match no rule: Deny, as VPP's implicit deny
+	hits    []atomic.Uint64
+	misses  atomic.Uint64
+}
+
+// New returns an ACL over a compiled classifier.
+func New(name string, c *Classifier, def Action) *ACL {
+	return &ACL{Name: name, C: c, Default: def, hits: make([]atomic.Uint64, len(c.rules))}
+}
+
+// Hits returns each rule's hit count, and the count of packets that
+// matched no rule.
+func (a *ACL) Hits() (perRule []uint64, noMatch uint64) {
+	perRule = make([]uint64, len(a.hits))
+	for i := range a.hits {
+		perRule[i] = a.hits[i].Load()
+	}
+	return perRule, a.misses.Load()
+}
+
+func (a *ACL) count(rule int32, n uint64) {
+	if rule < 0 {
+		a.misses.Add(n)
+	} else {
+		a.hits[rule].Add(n)
+	}
+}
+
+// Table maps receive interfaces to their inbound ACL (nil: none). It is
+// published whole with Set and read once per vector.
+type Table struct{ p atomic.Pointer[[]*ACL] }
+
+// Set publishes byPort, indexed by interface index.
+func (t *Table) Set(byPort []*ACL) { t.p.Store(&byPort) }
+
+func (t *Table) load() []*ACL {
+	if p := t.p.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Error codes of ip4-acl-in.
+const (
+	ErrDenied = iota
+	ErrNoMatch
+	ErrL4Truncated
+	ErrNoACL
+)
+
+var nodeErrors = []graph.Error{
+	ErrDenied:      {Name: "denied", Help: "packets denied by an ACL rule", Severity: graph.SevWarn},
+	ErrNoMatch:     {Name: "no_match_denied", Help: "packets that matched no rule of a default-deny ACL", Severity: graph.SevWarn},
+	ErrL4Truncated: {Name: "l4_truncated", Help: "first fragments or packets too short for the ports or flags the ACL needs (RFC 1858)", Severity: graph.SevError},
+	ErrNoACL:       {Name: "no_acl", Help: "packets on an interface with the feature on but no ACL bound", Severity: graph.SevInfo},
+}
+
+type scratch struct {
+	arc   int
+	keys  [pkt.VectorSize]Key
+	rules [pkt.VectorSize]int32
+	short [pkt.VectorSize / 64]uint64 // packets whose key could not be read
+}
+
+// Node returns ip4-acl-in, a feature of the ip4-unicast arc that permits
+// or denies what an interface receives by the interface's ACL.
+func Node(t *Table) graph.Registration {
+	return graph.Registration{
+		Name:   NodeName,
+		Errors: nodeErrors,
+		Init: func(n *graph.Node) error {
+			arc, err := n.Graph().ArcID(ip4.UnicastArc)
+			n.State = &scratch{arc: arc}
+			return err
+		},
+		Func: func(n *graph.Node, v *pkt.Vector) int { return classify(n, v, t.load()) },
+	}
+}
+
+// classify is the node function: per run of packets that share an ACL,
+// keys are read from the headers, classified together (LookupVector), and
+// acted on.
+func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
+	s := n.State.(*scratch)
+	a := n.Arena()
+	idx := v.Idx[:v.Len]
+	for start := 0; start < len(idx); {
+		acl := aclOf(a.Meta(idx[start]), byPort)
+		end := start + 1
+		for end < len(idx) && aclOf(a.Meta(idx[end]), byPort) == acl {
+			end++
+		}
+		if acl == nil {
+			for k := start; k < end; k++ {
+				n.Nexts[k] = n.ArcNext(s.arc, a.Meta(idx[k]))
+			}
+			n.Count(ErrNoACL, uint64(end-start))
+			start = end
+			continue
+		}
+		s.short = [pkt.VectorSize / 64]uint64{}
+		for k := start; k < end; k++ {
+			m, l3 := a.L3(idx[k])
+			if !readKey(&s.keys[k], wire.IPv4(l3[:m.Len-m.L3]), int(m.L4-m.L3)) {
+				s.short[k>>6] |= 1 << (k & 63)
+			}
+		}
+		acl.C.LookupVector(s.keys[start:end], s.rules[start:end])
+		run, runLen := int32(-2), uint64(0)
+		for k := start; k < end; k++ {
+			m := a.Meta(idx[k])
+			r := s.rules[k]
+			if s.short[k>>6]&(1<<(k&63)) != 0 {
+				// Its key was left incomplete: whatever the lookup said.
+				n.Drop(m, k, ErrL4Truncated)
+				continue
+			}
+			if r != run {
+				if runLen > 0 {
+					acl.count(run, runLen)
+				}
+				run, runLen = r, 0
+			}
+			runLen++
+			act := acl.Default
+			if r >= 0 {
+				act = acl.C.rules[r].Action
+			}
+			if act == Deny {
+				if r >= 0 {
+					n.Drop(m, k, ErrDenied)
+				} else {
+					n.Drop(m, k, ErrNoMatch)
+				}
+				continue
+			}
+			n.Nexts[k] = n.ArcNext(s.arc, m)
+		}
+		if runLen > 0 {
+			acl.count(run, runLen)
+		}
+		start = end
+	}
+	n.Enqueue(v, n.Nexts[:v.Len])
+	return len(idx)
+}
+
+func aclOf(m *pkt.Meta, byPort []*ACL) *ACL {
+	if int(m.RxPort) < len(byPort) {
+		return byPort[m.RxPort]
+	}
+	return nil
+}
+
+// readKey fills k from an IPv4 packet whose header ip4-input validated
+// (l4 is the header's length). It reports false when the transport header
+// is too short for what a rule may test: such a first fragment is the
+// tiny-fragment attack of RFC 1858.
+func readKey(k *Key, ip wire.IPv4, l4 int) bool {
+	*k = Key{Src: ip.SrcBits(), Dst: ip.DstBits(), Proto: ip.Protocol()}
+	if ip.FragOffset() != 0 {
+		k.Fragment = true
+		return true
+	}
+	b := ip[l4:]
+	switch k.Proto {
+	case ProtoTCP:
+		if len(b) < 14 {
+			return false
+		}
+		k.SrcPort, k.DstPort, k.TCPFlags = uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]), b[13]
+	case ProtoUDP:
+		if len(b) < 4 {
+			return false
+		}
+		k.SrcPort, k.DstPort = uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3])
+	case ProtoICMP:
+		if len(b) < 2 {
+			return false
+		}
+		k.SrcPort, k.DstPort = uint16(b[0]), uint16(b[1])
+	}
+	return true
+}
