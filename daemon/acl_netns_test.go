@@ -103,4 +103,3 @@ func hasPortState(out, port, state string) bool {
 	}
 	return false
 }
-
