@@ -55,7 +55,7 @@ function layout(nodes) {
     const d = depth.has(n.name) ? depth.get(n.name) : maxDepth + 1;
     (cols[d] = cols[d] || []).push(n.name);
   }
-  const W = 168, H = 44, GX = 44, GY = 14, PAD = 10;
+  const W = 156, H = 44, GX = 30, GY = 14, PAD = 10;
   const pos = new Map();
   let rows = 0;
   cols.forEach((col, c) => {
@@ -63,7 +63,7 @@ function layout(nodes) {
     rows = Math.max(rows, col.length);
     col.forEach((name, r) => pos.set(name, {x: PAD + c * (W + GX), y: PAD + r * (H + GY), w: W, h: H, col: c}));
   });
-  return {pos, width: PAD * 2 + cols.length * (W + GX) - GX, height: PAD * 2 + rows * (H + GY) - GY};
+  return {pos, width: PAD * 2 + cols.length * (W + GX) - GX, height: PAD * 2 + rows * (H + GY) - GY + 24}; // room for the back arcs under the last row
 }
 
 function drawGraph(nodes) {
@@ -72,8 +72,8 @@ function drawGraph(nodes) {
   state.nodeEls.clear();
   const {pos, width, height} = layout(nodes);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", height);
+  svg.setAttribute("width", "100%"); // scaled to the panel; the height follows the aspect ratio
+  svg.style.maxWidth = width + "px";
   const defs = el("defs");
   const marker = el("marker", {id: "arrow", viewBox: "0 0 8 8", refX: "8", refY: "4", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse"});
   marker.appendChild(el("path", {d: "M0,0 L8,4 L0,8 z"}));
@@ -99,11 +99,14 @@ function drawGraph(nodes) {
       const b = pos.get(next);
       if (!b) continue;
       const back = b.col <= a.col;
-      const x1 = a.x + a.w, y1 = a.y + a.h / 2, x2 = back ? b.x + b.w / 2 : b.x, y2 = back ? b.y + (b.y > a.y ? 0 : b.h) : b.y + b.h / 2;
-      const dx = Math.max(30, Math.abs(x2 - x1) / 2);
-      const d = back
-        ? `M${x1},${y1} C${x1 + 40},${y1} ${x2},${y2 + (b.y > a.y ? -40 : 40)} ${x2},${y2}`
-        : `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
+      let d;
+      if (back) { // below both nodes, from the source's bottom to the target's
+        const x1 = a.x + a.w * 0.6, x2 = b.x + b.w * 0.4, y1 = a.y + a.h, y2 = b.y + b.h, low = Math.max(y1, y2) + 22;
+        d = `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2}`;
+      } else {
+        const x1 = a.x + a.w, y1 = a.y + a.h / 2, x2 = b.x, y2 = b.y + b.h / 2, dx = Math.max(14, (x2 - x1) / 2);
+        d = `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
+      }
       const p = el("path", {class: back ? "arc back" : "arc", d, "data-from": n.name, "data-to": next});
       arcs.appendChild(p);
       state.nodeEls.get(n.name).out.push({p, to: next, back});
@@ -161,7 +164,11 @@ function updateInterfaces(cur, prev, dt) {
     rates[i.name] = rx;
     const tr = document.createElement("tr");
     tr.dataset.iface = i.name;
-    cell(tr, i.name); cell(tr, i.driver);
+    cell(tr, i.name);
+    const drv = document.createElement("small");
+    drv.className = "muted";
+    drv.textContent = " " + i.driver;
+    tr.lastChild.appendChild(drv);
     cell(tr, fmt(rx, 0), "n"); cell(tr, fmt(tx, 0), "n");
     cell(tr, fmt(rate(cur, prev, dt, i.name, "rx_bytes") * 8, 0), "n");
     cell(tr, fmt(rate(cur, prev, dt, i.name, "tx_bytes") * 8, 0), "n");
@@ -207,7 +214,7 @@ function updateChart(cur) {
   for (let g = 0; g <= 4; g++) {
     const v = top * g / 4;
     svg.appendChild(el("line", {class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v)}));
-    svg.appendChild(el("text", {x: L - 6, y: y(v) + 4, "text-anchor": "end"}, fmt(v, 0)));
+    svg.appendChild(el("text", {x: L - 6, y: y(v) + 4, "text-anchor": "end"}, fmt(v, Number.isInteger(v) ? 0 : 1)));
   }
   svg.appendChild(el("text", {x: L, y: H - 4}, `${HISTORY} s`));
   svg.appendChild(el("text", {x: W - R, y: H - 4, "text-anchor": "end"}, "now"));
