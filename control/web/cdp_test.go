@@ -76,6 +76,13 @@ func startChromium(t *testing.T, url string, width, height int) *browser {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-copied
 		cmd.Wait()
+		// The wrapper is reaped; wait for its children too before the
+		// profile directory is removed.
+		deadline := time.Now().Add(10 * time.Second)
+		for syscall.Kill(-cmd.Process.Pid, 0) == nil && time.Now().Before(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			time.Sleep(10 * time.Millisecond) // polling for the group's end, with a deadline
+		}
 	})
 	var port string
 	select {

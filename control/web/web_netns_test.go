@@ -24,10 +24,11 @@ import (
 
 // pageState is what the probe expression reads from the page's DOM.
 type pageState struct {
-	Polls int     `json:"polls"`
-	RxAll float64 `json:"rx"`
-	PPS   float64 `json:"pps"`
-	Nodes []struct {
+	Polls    int     `json:"polls"`
+	Failures int     `json:"failures"` // polls that failed (fetch or rendering)
+	RxAll    float64 `json:"rx"`
+	PPS      float64 `json:"pps"`
+	Nodes    []struct {
 		Name, VPC, CPP, Vectors, Fig string
 	} `json:"nodes"`
 	Arcs   int            `json:"arcs"`
@@ -38,6 +39,7 @@ type pageState struct {
 
 const probe = `JSON.stringify({
   polls: +document.body.dataset.polls,
+  failures: +(document.body.dataset.failures || 0),
   rx: +(document.body.dataset.rxTotal || 0),
   pps: parseFloat(document.body.dataset.pps || "0") || 0,
   nodes: [...document.querySelectorAll("#graph .node")].map(g => ({
@@ -118,6 +120,9 @@ func TestPageInChromium(t *testing.T) {
 		_, _, v, _ := p.node(ip4.InputName)
 		return p.Polls >= first.Polls+2 && p.RxAll > first.RxAll && v != v0
 	})
+	if later.Failures != 0 {
+		t.Errorf("%d of the page's polls failed (data.json or rendering)", later.Failures)
+	}
 	_, _, v1, _ := later.node(ip4.InputName)
 	t.Logf("poll %d: %.0f packets received, %.1f pps; ip4-input vectors %s -> %s", later.Polls, later.RxAll, later.PPS, v0, v1)
 

@@ -145,7 +145,8 @@ function rate(cur, prev, dt, name, field) {
   const p = prev && prev.interfaces.find(i => i.name === name);
   const c = cur.interfaces.find(i => i.name === name);
   if (!p || !c || dt <= 0) return NaN;
-  return (c[field] - p[field]) / dt;
+  const v = (c[field] - p[field]) / dt;
+  return v < 0 ? NaN : v; // counters of a worker that stopped answering left the sum
 }
 
 function cell(tr, text, cls) {
@@ -278,6 +279,7 @@ async function poll() {
     status.title = "live";
   } catch (err) {
     state.failures++;
+    document.body.dataset.failures = String(state.failures);
     status.className = "status bad";
     status.title = "data.json: " + err;
   } finally {
