@@ -11,6 +11,7 @@ pkgs=(iproute2 iputils-ping arping iperf3 tshark ethtool bind9-dnsutils procps c
 pkgs+=(wrk apache2-utils hping3 socat) # the TCP interop tests' load generators, SYN flood and kernel peer
 pkgs+=(nmap)                           # the ACL test scans through the router
 pkgs+=(dpdk dpdk-dev librte-net-memif23) # dpdk-testpmd (in dpdk-dev) and its net_memif PMD: the memif interop tests' real peer
+pkgs+=(prometheus chromium) # the /metrics scrape test's server and promtool; the web page's headless browser
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(knot knot-dnsutils dnsperf netsniff-ng wrk nginx-light)
 fi
@@ -28,6 +29,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# Knot's package starts knotd as a service; the benchmarks run their own.
 	if printf '%s\n' "${missing[@]}" | grep -qx knot; then
 		(systemctl disable --now knot 2>/dev/null || service knot stop 2>/dev/null || true) >/dev/null
+	fi
+	# So does Prometheus's (on :9090); the metrics test starts its own.
+	if printf '%s\n' "${missing[@]}" | grep -qx prometheus; then
+		(systemctl disable --now prometheus 2>/dev/null || service prometheus stop 2>/dev/null || true) >/dev/null
 	fi
 fi
 go mod download
