@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/service/acl"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // aclBinding is a configured ACL and the interface it filters.
@@ -26,7 +28,11 @@ func (d *Daemon) setupACLs(dp *dataplane.Dataplane) error {
 		return nil
 	}
 	byPort := make([]*acl.ACL, len(d.Interfaces))
+	stateful := false
 	for _, ac := range d.Config.ACLs {
+		for _, r := range ac.Rules {
+			stateful = stateful || r.Action == acl.PermitReflect
+		}
 		ifc := d.iface(ac.Interface)
 		if ifc == nil {
 			return fmt.Errorf("acl %s: no interface %q", ac.Name, ac.Interface)
@@ -40,7 +46,7 @@ func (d *Daemon) setupACLs(dp *dataplane.Dataplane) error {
 		d.acls = append(d.acls, aclBinding{a: a, ifname: ifc.Config.Name, port: ifc.Index})
 	}
 	d.aclTable.Set(byPort)
-	dp.Extra = append(dp.Extra, acl.Node(&d.aclTable))
+	dp.Extra = append(dp.Extra, acl.Node(acl.NodeConfig{Table: &d.aclTable, Stateful: stateful, Sessions: d.Config.Sessions}))
 	dp.Features = append(dp.Features, acl.Feature)
 	return nil
 }
@@ -86,5 +92,32 @@ func (d *Daemon) showACLs(w io.Writer, _ []string) error {
 		}
 		fmt.Fprintf(tw, "  -\t%d\t%v (no rule matched)\n", a.NoMatch, a.Default)
 	}
+	return tw.Flush()
+}
+
+// Sessions returns every worker's live sessions, read on the workers.
+func (d *Daemon) Sessions() ([][]acl.SessionInfo, error) {
+	out := make([][]acl.SessionInfo, len(d.Workers))
+	err := d.OnWorkers(func(w *worker.Worker) {
+		out[w.ID] = acl.NodeSessions(w.Graph)
+	})
+	return out, err
+}
+
+func (d *Daemon) showSessions(w io.Writer, _ []string) error {
+	per, err := d.Sessions()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Worker\tProto\tInitiator\tResponder\tState\tPackets\tExpires in")
+	total := 0
+	for wi, ss := range per {
+		for _, s := range ss {
+			fmt.Fprintf(tw, "%d\t%d\t%v\t%v\t%s\t%d\t%v\n", wi, s.Proto, s.Initiator, s.Responder, s.State, s.Packets, s.ExpiresIn.Round(time.Second))
+			total++
+		}
+	}
+	fmt.Fprintf(tw, "%d sessions\n", total)
 	return tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -305,4 +306,50 @@ func marshalACLs(as []ACL) []fileACL {
 		out = append(out, fa)
 	}
 	return out
+}
+
+// sessions reads the stateful firewall's table bounds and timeouts:
+//
+//	sessions: {max: 65536, tcp_transitory: 30s, tcp_established: 2h4m, tcp_closed: 2s, udp: 2m, icmp: 30s, other: 2m}
+func (w *walker) sessions(n *yaml.Node) acl.SessionConfig {
+	var c acl.SessionConfig
+	f := w.fields(n, "sessions", "max", "tcp_transitory", "tcp_established", "tcp_closed", "udp", "icmp", "other")
+	if v, ok := f["max"]; ok {
+		c.Max, _ = w.integer(v, "sessions max", 16, 1<<24)
+	}
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{"tcp_transitory", &c.TCPTransitory}, {"tcp_established", &c.TCPEstablished}, {"tcp_closed", &c.TCPClosed},
+		{"udp", &c.UDP}, {"icmp", &c.ICMP}, {"other", &c.Other}} {
+		if v, ok := f[d.key]; ok {
+			*d.dst, _ = w.duration(v, "sessions "+d.key, time.Second, 7*24*time.Hour)
+		}
+	}
+	return c
+}
+
+// fileSessions is a SessionConfig as Marshal writes it.
+type fileSessions struct {
+	Max            int    `yaml:"max,omitempty"`
+	TCPTransitory  string `yaml:"tcp_transitory,omitempty"`
+	TCPEstablished string `yaml:"tcp_established,omitempty"`
+	TCPClosed      string `yaml:"tcp_closed,omitempty"`
+	UDP            string `yaml:"udp,omitempty"`
+	ICMP           string `yaml:"icmp,omitempty"`
+	Other          string `yaml:"other,omitempty"`
+}
+
+func marshalSessions(c acl.SessionConfig) *fileSessions {
+	if c == (acl.SessionConfig{}) {
+		return nil
+	}
+	d := func(v time.Duration) string {
+		if v == 0 {
+			return ""
+		}
+		return v.String()
+	}
+	return &fileSessions{Max: c.Max, TCPTransitory: d(c.TCPTransitory), TCPEstablished: d(c.TCPEstablished),
+		TCPClosed: d(c.TCPClosed), UDP: d(c.UDP), ICMP: d(c.ICMP), Other: d(c.Other)}
 }

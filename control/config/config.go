@@ -14,6 +14,7 @@
 package config
 
 import (
+	"github.com/vecnet/vecnet/service/acl"
 	"net/netip"
 
 	"github.com/vecnet/vecnet/pkt"
@@ -67,6 +68,9 @@ type Config struct {
 	Policers []Policer
 	// ACLs filter interfaces' received traffic (see ACL). YAML key: acls.
 	ACLs []ACL
+	// Sessions bounds and times the sessions permit+reflect rules open
+	// (per worker); zero fields take the defaults. YAML key: sessions.
+	Sessions acl.SessionConfig
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

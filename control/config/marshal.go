@@ -19,6 +19,7 @@ type (
 		Limits     *fileLimits    `yaml:"limits,omitempty"`
 		Policers   []filePolicer  `yaml:"policers,omitempty"`
 		ACLs       []fileACL      `yaml:"acls,omitempty"`
+		Sessions   *fileSessions  `yaml:"sessions,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -81,6 +82,7 @@ func Marshal(c *Config) ([]byte, error) {
 	f.ARP = marshalARP(c.ARP)
 	f.Policers = marshalPolicers(c.Policers)
 	f.ACLs = marshalACLs(c.ACLs)
+	f.Sessions = marshalSessions(c.Sessions)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

@@ -69,6 +69,10 @@ const (
 	ErrNoMatch
 	ErrL4Truncated
 	ErrNoACL
+	ErrSessionHit
+	ErrSessionOpened
+	ErrSessionTableFull
+	ErrSessionExpired
 )
 
 var nodeErrors = []graph.Error{
@@ -76,28 +80,72 @@ var nodeErrors = []graph.Error{
 	ErrNoMatch:     {Name: "no_match_denied", Help: "packets that matched no rule of a default-deny ACL", Severity: graph.SevWarn},
 	ErrL4Truncated: {Name: "l4_truncated", Help: "first fragments or packets too short for the ports or flags the ACL needs (RFC 1858)", Severity: graph.SevError},
 	ErrNoACL:       {Name: "no_acl", Help: "packets on an interface with the feature on but no ACL bound", Severity: graph.SevInfo},
+
+	ErrSessionHit:       {Name: "session_hit", Help: "packets admitted by an existing session (either direction)", Severity: graph.SevInfo},
+	ErrSessionOpened:    {Name: "session_opened", Help: "sessions opened by permit+reflect rules", Severity: graph.SevInfo},
+	ErrSessionTableFull: {Name: "session_table_full", Help: "new flows dropped: the worker's session table is full", Severity: graph.SevError},
+	ErrSessionExpired:   {Name: "session_expired", Help: "sessions removed by their idle timeout", Severity: graph.SevInfo},
 }
 
 type scratch struct {
-	arc   int
-	keys  [pkt.VectorSize]Key
-	rules [pkt.VectorSize]int32
-	short [pkt.VectorSize / 64]uint64 // packets whose key could not be read
+	arc      int
+	sessions *Sessions // nil when no rule reflects
+	keys     [pkt.VectorSize]Key
+	rules    [pkt.VectorSize]int32
+	short    [pkt.VectorSize / 64]uint64 // packets whose key could not be read
+	hit      [pkt.VectorSize / 64]uint64 // packets admitted by a session
+}
+
+// NodeConfig configures ip4-acl-in.
+type NodeConfig struct {
+	Table *Table
+	// Stateful gives each worker a session table (sized by Sessions) for
+	// permit+reflect rules; without it, permit+reflect is permit.
+	Stateful bool
+	Sessions SessionConfig
 }
 
 // Node returns ip4-acl-in, a feature of the ip4-unicast arc that permits
-// or denies what an interface receives by the interface's ACL.
-func Node(t *Table) graph.Registration {
+// or denies what an interface receives by the interface's ACL and, when
+// stateful, admits the packets of sessions that permit+reflect rules
+// opened, in both directions, on any interface with an ACL.
+func Node(cfg NodeConfig) graph.Registration {
 	return graph.Registration{
 		Name:   NodeName,
 		Errors: nodeErrors,
 		Init: func(n *graph.Node) error {
 			arc, err := n.Graph().ArcID(ip4.UnicastArc)
-			n.State = &scratch{arc: arc}
+			st := &scratch{arc: arc}
+			if cfg.Stateful {
+				st.sessions = NewSessions(cfg.Sessions)
+			}
+			n.State = st
 			return err
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int { return classify(n, v, t.load()) },
+		Func: func(n *graph.Node, v *pkt.Vector) int { return classify(n, v, cfg.Table.load()) },
+		Tick: func(n *graph.Node) {
+			if s := n.State.(*scratch).sessions; s != nil {
+				// A slice of the table per tick: the whole table every
+				// 256 ticks (2.56 s).
+				if k := s.Sweep(n.Graph().Now(), len(s.slots)/256+16); k > 0 {
+					n.Count(ErrSessionExpired, uint64(k))
+				}
+			}
+		},
 	}
+}
+
+// NodeSessions returns the sessions of one worker's ip4-acl-in (call it on
+// that worker), or nil when the graph has no stateful ACL node.
+func NodeSessions(g *graph.Graph) []SessionInfo {
+	n := g.Node(NodeName)
+	if n == nil {
+		return nil
+	}
+	if s := n.State.(*scratch).sessions; s != nil {
+		return s.Snapshot(g.Now())
+	}
+	return nil
 }
 
 // classify is the node function: per run of packets that share an ACL,
@@ -106,6 +154,7 @@ func Node(t *Table) graph.Registration {
 func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 	s := n.State.(*scratch)
 	a := n.Arena()
+	now := n.Graph().Now()
 	idx := v.Idx[:v.Len]
 	for start := 0; start < len(idx); {
 		acl := aclOf(a.Meta(idx[start]), byPort)
@@ -122,10 +171,13 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 			continue
 		}
 		s.short = [pkt.VectorSize / 64]uint64{}
+		s.hit = [pkt.VectorSize / 64]uint64{}
 		for k := start; k < end; k++ {
 			m, l3 := a.L3(idx[k])
 			if !readKey(&s.keys[k], wire.IPv4(l3[:m.Len-m.L3]), int(m.L4-m.L3)) {
 				s.short[k>>6] |= 1 << (k & 63)
+			} else if s.sessions != nil && s.sessions.Track(&s.keys[k], now) {
+				s.hit[k>>6] |= 1 << (k & 63)
 			}
 		}
 		acl.C.LookupVector(s.keys[start:end], s.rules[start:end])
@@ -136,6 +188,11 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 			if s.short[k>>6]&(1<<(k&63)) != 0 {
 				// Its key was left incomplete: whatever the lookup said.
 				n.Drop(m, k, ErrL4Truncated)
+				continue
+			}
+			if s.hit[k>>6]&(1<<(k&63)) != 0 {
+				n.Count(ErrSessionHit, 1)
+				n.Nexts[k] = n.ArcNext(s.arc, m)
 				continue
 			}
 			if r != run {
@@ -156,6 +213,15 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 					n.Drop(m, k, ErrNoMatch)
 				}
 				continue
+			}
+			if act == PermitReflect && s.sessions != nil {
+				switch s.sessions.Open(&s.keys[k], now) {
+				case Opened:
+					n.Count(ErrSessionOpened, 1)
+				case TableFull:
+					n.Drop(m, k, ErrSessionTableFull)
+					continue
+				}
 			}
 			n.Nexts[k] = n.ArcNext(s.arc, m)
 		}
@@ -202,6 +268,9 @@ func readKey(k *Key, ip wire.IPv4, l4 int) bool {
 			return false
 		}
 		k.SrcPort, k.DstPort = uint16(b[0]), uint16(b[1])
+		if len(b) >= 8 {
+			k.ICMPID = uint16(b[4])<<8 | uint16(b[5])
+		}
 	}
 	return true
 }

@@ -2,6 +2,7 @@ package acl
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
@@ -14,9 +15,9 @@ import (
 
 func TestMain(m *testing.M) { pkttest.Main(m) }
 
-func harness(t *testing.T, tab *Table) *graphtest.Harness {
+func harness(t *testing.T, cfg NodeConfig) *graphtest.Harness {
 	arc := graph.Arc{Name: ip4.UnicastArc, Start: ip4.InputName, End: ip4.LookupName, Features: []graph.Feature{Feature}}
-	h := graphtest.New(t, Node(tab), graphtest.Options{Arcs: []graph.Arc{arc}})
+	h := graphtest.New(t, Node(cfg), graphtest.Options{Arcs: []graph.Arc{arc}})
 	for port := uint16(0); port < 2; port++ {
 		if err := h.Graph().EnableFeature(ip4.UnicastArc, NodeName, port, true); err != nil {
 			t.Fatal(err)
@@ -45,7 +46,7 @@ func TestNodePermitDenyAndCounts(t *testing.T) {
 	acl := New("in", c, Deny)
 	var tab Table
 	tab.Set([]*ACL{acl}) // port 0 only
-	h := harness(t, &tab)
+	h := harness(t, NodeConfig{Table: &tab})
 	short := frame(0, [4]byte{10, 1, 0, 1}, wire.IPProtoUDP, 53)
 	short.Data = short.Data[:wire.EthernetLen+wire.IPv4MinLen+2] // UDP header cut: ports unreadable
 	short.Meta.Len = uint16(len(short.Data))
@@ -73,5 +74,44 @@ func TestNodePermitDenyAndCounts(t *testing.T) {
 	}
 	if r.Counters["ip4-acl-in: no_acl"] != 1 {
 		t.Errorf("counters %v", r.Counters)
+	}
+}
+
+// TestNodeReflect: a permit+reflect rule on port 0 opens a session that
+// admits the replies on port 1, whose ACL denies everything else; the
+// session expires with its timeout.
+func TestNodeReflect(t *testing.T) {
+	out, err := Compile([]Rule{{Proto: ProtoUDP, DstPorts: PortRange{53, 53}, Action: PermitReflect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := Compile(nil) // nothing: the default denies
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tab Table
+	tab.Set([]*ACL{New("out", out, Deny), New("in", in, Deny)})
+	h := harness(t, NodeConfig{Table: &tab, Stateful: true, Sessions: SessionConfig{UDP: 10 * time.Second}})
+	query := frame(0, [4]byte{10, 9, 1, 1}, wire.IPProtoUDP, 53)
+	reply := func() graphtest.Packet {
+		d := frames.IPv4(frames.Spec{Src: [4]byte{10, 9, 1, 1}, Dst: [4]byte{10, 0, 0, 2}, SrcPort: 53, DstPort: 5000, Payload: 8})
+		return graphtest.Packet{Data: d, Meta: pkt.Meta{RxPort: 1, L3: wire.EthernetLen, L4: wire.EthernetLen + wire.IPv4MinLen, Len: uint16(len(d))}}
+	}
+	if r := h.Run(reply()); r.Out[0].Where() != "drop ip4-acl-in: no_match_denied" {
+		t.Fatalf("a reply before any query: %s", r.Out[0].Where())
+	}
+	r := h.Run(query, reply())
+	if r.Out[0].Where() != ip4.LookupName || r.Out[1].Where() != ip4.LookupName {
+		t.Fatalf("query %s, reply %s", r.Out[0].Where(), r.Out[1].Where())
+	}
+	if r.Counters["ip4-acl-in: session_opened"] != 1 || r.Counters["ip4-acl-in: session_hit"] != 1 {
+		t.Fatalf("counters %v", r.Counters)
+	}
+	if ss := NodeSessions(h.Graph()); len(ss) != 1 || ss[0].Initiator.String() != "10.0.0.2:5000" {
+		t.Fatalf("sessions %+v", ss)
+	}
+	h.Advance(int64(11 * time.Second))
+	if r := h.Run(reply()); r.Out[0].Where() != "drop ip4-acl-in: no_match_denied" {
+		t.Fatalf("a reply after the session expired: %s", r.Out[0].Where())
 	}
 }

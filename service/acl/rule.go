@@ -139,6 +139,7 @@ type Key struct {
 	TCPFlags         uint8
 	Fragment         bool
 	SrcPort, DstPort uint16
+	ICMPID           uint16 // an ICMP echo's identifier (sessions key echoes by it)
 }
 
 // matches is the full test of r against k (the reference semantics).
