@@ -27,6 +27,7 @@ func (d *Daemon) registerCommands() {
 		{Path: "show fib", Help: "the IPv4 forwarding table", Run: d.showFIB},
 		{Path: "show neighbors", Help: "ARP entries with their state, then the table's and the FIB's adjacency counts", Run: d.showNeighbors},
 		{Path: "show neighbors stats", Help: "neighbour and adjacency counts as \"key value\" lines (for scripts)", Run: d.showNeighborStats},
+		{Path: "show nat sessions", Help: "NAT44 mappings, per worker", Run: d.showNATSessions},
 		{Path: "show sessions", Help: "the stateful firewall's sessions, per worker", Run: d.showSessions},
 		{Path: "show acls", Help: "ACLs with each rule's hit count", Run: d.showACLs},
 		{Path: "show policers", Help: "policers with their rates and per-colour packet and byte counts", Run: d.showPolicers},

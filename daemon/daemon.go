@@ -23,6 +23,7 @@ import (
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/service/acl"
+	"github.com/vecnet/vecnet/service/nat44"
 	"github.com/vecnet/vecnet/service/policer"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
@@ -68,6 +69,8 @@ type Daemon struct {
 	// acls and aclTable are the configured ACLs (acls.go).
 	acls     []aclBinding
 	aclTable acl.Table
+	// nat is the NAT44 configuration, nil without one (nat44.go).
+	nat *nat44.Config
 }
 
 // Options tune a daemon beyond its config.
@@ -200,6 +203,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if err := d.setupACLs(dp); err != nil {
 		return nil, err
 	}
+	if err := d.setupNAT44(dp); err != nil {
+		return nil, err
+	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
 		var bindings []driver.Binding
@@ -220,6 +226,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, err
 		}
 		if err := d.enableACLs(g); err != nil {
+			return nil, err
+		}
+		if err := d.enableNAT44(g); err != nil {
 			return nil, err
 		}
 		wk, err := worker.New(w, g, ports)

@@ -71,6 +71,9 @@ type Config struct {
 	// Sessions bounds and times the sessions permit+reflect rules open
 	// (per worker); zero fields take the defaults. YAML key: sessions.
 	Sessions acl.SessionConfig
+	// NAT44 translates the inside interfaces' traffic to the outside
+	// (see NAT44); nil: none. YAML key: nat44.
+	NAT44 *NAT44
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

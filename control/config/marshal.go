@@ -20,6 +20,7 @@ type (
 		Policers   []filePolicer  `yaml:"policers,omitempty"`
 		ACLs       []fileACL      `yaml:"acls,omitempty"`
 		Sessions   *fileSessions  `yaml:"sessions,omitempty"`
+		NAT44      *fileNAT44     `yaml:"nat44,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -83,6 +84,7 @@ func Marshal(c *Config) ([]byte, error) {
 	f.Policers = marshalPolicers(c.Policers)
 	f.ACLs = marshalACLs(c.ACLs)
 	f.Sessions = marshalSessions(c.Sessions)
+	f.NAT44 = marshalNAT44(c.NAT44)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

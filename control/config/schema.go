@@ -48,7 +48,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44")
 	if top == nil {
 		return nil
 	}
@@ -144,6 +144,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 	}
 	if n, ok := top["sessions"]; ok {
 		c.Sessions = w.sessions(n)
+	}
+	if n, ok := top["nat44"]; ok {
+		c.NAT44 = w.nat44(n, ifaces)
 	}
 	return c
 }
