@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -152,7 +150,7 @@ func startMemifVecnet(sockA, sockB, role, bindMode string, opt MemifOptions) (*v
 		{Name: "memb", Driver: "memif", MAC: memifRouterMACB, MTU: 1500, MemifSocket: sockB, MemifRole: role, BindMode: bindMode,
 			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterBAddr + "/24")}},
 	}, Neighbors: []config.Neighbor{{Interface: "memb", IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(memifHostBMAC)}}}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: log.New(opt.Log, "vecnet: ", 0),
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: newLogger(opt.Log),
 		BeforeRun: func(d *daemon.Daemon) error { d.Workers[0].CPU = opt.RouterCPU; return nil }})
 	if err != nil {
 		return nil, err
@@ -514,17 +512,16 @@ func MemifRatioLines(sum []Summary) string {
 }
 
 // cmdBenchMemif runs "vecnet bench memif".
-func cmdBenchMemif(args []string) error {
+func cmdBenchMemif(path string, args []string) error {
 	if len(args) > 0 && args[0] == "-ends" {
 		return runMemifEnds(args[1:])
 	}
-	fs := flag.NewFlagSet("bench memif", flag.ExitOnError)
+	fs := newFlags(path, "[flags]", "Forward frames between two memif applications through the kernel (veth), vecnet and testpmd; print the medians.")
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
 	configs := fs.String("configs", "kernel,vecnet,vecnet-client,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
-	fs.Parse(args)
-	if err := noArgs(fs, "vecnet bench memif [flags]"); err != nil {
+	if _, err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := benchNeeds("memif"); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,16 +18,15 @@ import (
 // cmdDemo builds host-a ↔ vecnet ↔ host-b in network namespaces, routes
 // between them on AF_XDP (or AF_PACKET), proves it with ping and iperf3,
 // prints what the router saw, and removes everything — also on Ctrl-C.
-func cmdDemo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+func cmdDemo(path string, args []string) error {
+	fs := newFlags(path, "[flags]", "Build host-a ↔ vecnet ↔ host-b in network namespaces, route between them on AF_XDP (or AF_PACKET),\nping and iperf3 through, print what the router saw, and remove everything (as root).")
 	driver := fs.String("driver", "afxdp", "port driver: afxdp or afpacket")
 	// Native by default: the demo's hosts keep their default offloads, and
 	// native XDP on a veth makes the kernel turn the peer's TSO/GSO off; in
 	// generic mode their TCP arrives as 64 KiB GSO super-frames.
 	xdpMode := fs.String("xdp-mode", "native", "afxdp attach mode: native, generic, or empty for the best per device kind")
 	seconds := fs.Int("seconds", 3, "iperf3 run time")
-	fs.Parse(args)
-	if err := noArgs(fs, "vecnet demo [-driver afxdp|afpacket] [-xdp-mode MODE] [-seconds N]"); err != nil {
+	if _, err := fs.parse(args); err != nil {
 		return err
 	}
 	if os.Geteuid() != 0 {
