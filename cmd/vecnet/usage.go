@@ -99,18 +99,18 @@ func (c *cmdFlags) printHelp(w io.Writer) {
 }
 
 // dispatch runs the subcommand of path (e.g. "vecnet bench") that args[0]
-// names. No arguments is a usage error; -h, --help or help (alone, or
-// followed by a subcommand's name) print help to stdout.
+// names. No arguments is a usage error; -h, --help or help print the list
+// of subcommands to stdout, "help SUBCOMMAND..." that subcommand's help.
 func dispatch(path, doc string, cmds []command, args []string) error {
 	if len(args) == 0 {
 		return usageError{cmd: path, msg: path + ": missing command"}
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		if len(args) == 2 && args[0] == "help" {
+		if len(args) >= 2 && args[0] == "help" { // "help bench dns" is "bench dns -h"
 			for _, c := range cmds {
 				if c.name == args[1] {
-					return c.run(path+" "+c.name, []string{"-h"})
+					return c.run(path+" "+c.name, append(args[2:len(args):len(args)], "-h"))
 				}
 			}
 			return usageError{cmd: path, msg: fmt.Sprintf("%s: no command %q", path, args[1])}
