@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -95,7 +96,7 @@ func cmdBenchForward(path string, args []string) error {
 		if _, ok := <-sig; !ok {
 			return
 		}
-		fmt.Fprintln(os.Stderr, "\nbench: interrupted, stopping the generator and removing the namespaces")
+		slog.Warn("bench interrupted: stopping the generator and removing the namespaces")
 		close(cancel)
 		if _, ok := <-sig; ok {
 			benchCleanup.run()
@@ -261,7 +262,7 @@ func removeRigOnSignal() (stop func()) {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		if _, ok := <-sig; ok {
-			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
+			slog.Warn("bench interrupted: removing the namespaces")
 			benchCleanup.run()
 			os.Exit(130)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -46,12 +47,12 @@ func cmdDemo(path string, args []string) error {
 	cleanup := func() {
 		if d != nil {
 			if err := d.Stop(); err != nil {
-				fmt.Fprintln(os.Stderr, "demo:", err)
+				slog.Error("demo: stopping vecnet", "err", err)
 			}
 			d = nil
 		}
 		if err := rig.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "demo:", err)
+			slog.Error("demo: removing the namespaces", "err", err)
 		}
 	}
 	defer cleanup()
@@ -60,7 +61,7 @@ func cmdDemo(path string, args []string) error {
 	defer signal.Stop(sig)
 	go func() {
 		if _, ok := <-sig; ok {
-			fmt.Fprintln(os.Stderr, "\ndemo: interrupted, removing the namespaces")
+			slog.Warn("demo interrupted: removing the namespaces")
 			cleanup()
 			os.Exit(130)
 		}
