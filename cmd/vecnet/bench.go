@@ -110,7 +110,7 @@ func cmdBenchForward(path string, args []string) error {
 	sum := Summarize(samples, opt.Configs)
 	WriteForwardTable(os.Stdout, sum, opt)
 	if *png != "" {
-		if err := WriteBarPNG(*png, sum); err != nil {
+		if err := WriteBarPNG(*png, "vecnet bench forward: frames forwarded, median", "sink Mpps", sum); err != nil {
 			return err
 		}
 		fmt.Println("plot:", *png)

@@ -100,7 +100,7 @@ func cmdBenchDNS(path string, args []string) error {
 		for i, s := range sum {
 			bars[i] = Summary{Config: s.Config, Rounds: s.Rounds, Median: Sample{SinkPPS: s.Median.AnswersQPS}}
 		}
-		if err := WriteBarPNG(*png, bars); err != nil {
+		if err := WriteBarPNG(*png, "vecnet bench dns: answers received, median", "answers, M/s", bars); err != nil {
 			return err
 		}
 		fmt.Println("plot:", *png, "(bars: answers received, M/s)")
