@@ -38,7 +38,8 @@ var commands = []command{
 	{"version", "print the build's module version, VCS revision and Go version", cmdVersion},
 }
 
-const vecnetDoc = "vecnet is a kernel-bypass data plane and IPv4 stack; vecnetctl talks to a running one."
+const vecnetDoc = `vecnet is a kernel-bypass data plane and IPv4 stack; vecnetctl talks to a running one.
+Every command takes -log-format text|json and -log-level; "vecnet --version" is "vecnet version".`
 
 func main() {
 	args := os.Args[1:]
