@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -152,7 +150,7 @@ func startMemifVecnet(sockA, sockB, role, bindMode string, opt MemifOptions) (*v
 		{Name: "memb", Driver: "memif", MAC: memifRouterMACB, MTU: 1500, MemifSocket: sockB, MemifRole: role, BindMode: bindMode,
 			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterBAddr + "/24")}},
 	}, Neighbors: []config.Neighbor{{Interface: "memb", IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(memifHostBMAC)}}}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: log.New(opt.Log, "vecnet: ", 0),
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: newLogger(opt.Log),
 		BeforeRun: func(d *daemon.Daemon) error { d.Workers[0].CPU = opt.RouterCPU; return nil }})
 	if err != nil {
 		return nil, err
@@ -484,7 +482,7 @@ func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
 	fmt.Fprintln(w, "untouched. A memif generator floods with back pressure (a full ring waits), so memif offered ≈ sink.")
 }
 
-// MemifRatioLines are the benchmark's last lines: "github.com/vecnet/vecnet/testpmd: R" and
+// MemifRatioLines are the benchmark's last lines: "vecnet/testpmd: R" and
 // "memif/kernel: R" (vecnet over memif against the kernel over veths),
 // after a line naming the vecnet row they use: vecnet-client (zero-copy,
 // vecnet's fastest memif path) when it ran, else vecnet (the server, which
@@ -503,9 +501,9 @@ func MemifRatioLines(sum []Summary) string {
 	v, kernel, testpmd := rate[row], rate["kernel"], rate["testpmd"]
 	out := "vecnet row: " + row + "\n"
 	if testpmd > 0 && v > 0 {
-		out += fmt.Sprintf("github.com/vecnet/vecnet/testpmd: %.2f\n", v/testpmd)
+		out += fmt.Sprintf("vecnet/testpmd: %.2f\n", v/testpmd)
 	} else {
-		out += "github.com/vecnet/vecnet/testpmd: n/a\n"
+		out += "vecnet/testpmd: n/a\n"
 	}
 	if kernel > 0 && v > 0 {
 		return out + fmt.Sprintf("memif/kernel: %.2f", v/kernel)
@@ -514,17 +512,16 @@ func MemifRatioLines(sum []Summary) string {
 }
 
 // cmdBenchMemif runs "vecnet bench memif".
-func cmdBenchMemif(args []string) error {
+func cmdBenchMemif(path string, args []string) error {
 	if len(args) > 0 && args[0] == "-ends" {
 		return runMemifEnds(args[1:])
 	}
-	fs := flag.NewFlagSet("bench memif", flag.ExitOnError)
+	fs := newFlags(path, "[flags]", "Forward frames between two memif applications through the kernel (veth), vecnet and testpmd; print the medians.")
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
 	configs := fs.String("configs", "kernel,vecnet,vecnet-client,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
-	fs.Parse(args)
-	if err := noArgs(fs, "vecnet bench memif [flags]"); err != nil {
+	if _, err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := benchNeeds("memif"); err != nil {
