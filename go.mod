@@ -14,7 +14,6 @@ require (
 	golang.org/x/net v0.62.0
 )
 
-
 require github.com/prometheus/client_golang v1.25.0
 
 require (
@@ -26,6 +25,8 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+)
+
 require (
 	go.yaml.in/yaml/v3 v3.0.6
 	gonum.org/v1/plot v0.17.0
