@@ -484,7 +484,7 @@ func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
 	fmt.Fprintln(w, "untouched. A memif generator floods with back pressure (a full ring waits), so memif offered ≈ sink.")
 }
 
-// MemifRatioLines are the benchmark's last lines: "github.com/vecnet/vecnet/testpmd: R" and
+// MemifRatioLines are the benchmark's last lines: "vecnet/testpmd: R" and
 // "memif/kernel: R" (vecnet over memif against the kernel over veths),
 // after a line naming the vecnet row they use: vecnet-client (zero-copy,
 // vecnet's fastest memif path) when it ran, else vecnet (the server, which
@@ -503,9 +503,9 @@ func MemifRatioLines(sum []Summary) string {
 	v, kernel, testpmd := rate[row], rate["kernel"], rate["testpmd"]
 	out := "vecnet row: " + row + "\n"
 	if testpmd > 0 && v > 0 {
-		out += fmt.Sprintf("github.com/vecnet/vecnet/testpmd: %.2f\n", v/testpmd)
+		out += fmt.Sprintf("vecnet/testpmd: %.2f\n", v/testpmd)
 	} else {
-		out += "github.com/vecnet/vecnet/testpmd: n/a\n"
+		out += "vecnet/testpmd: n/a\n"
 	}
 	if kernel > 0 && v > 0 {
 		return out + fmt.Sprintf("memif/kernel: %.2f", v/kernel)
