@@ -33,6 +33,7 @@ type zcState struct {
 	rxSlots []pkt.Index // per rx ring position: the slot posted there, or noSlot
 	txSlots []pkt.Index // per tx ring position: the slot queued there, or noSlot
 	txDone  uint16      // oldest tx position whose slot is not yet reclaimed
+	rxHeld  int         // rx positions holding a slot (posted, or kept after a bad frame)
 	// scratch holds the fresh slots of one refill, or the reclaimed slots
 	// of one reclaim: the cache is called once per vector, not per slot.
 	scratch []pkt.Index
@@ -57,6 +58,7 @@ func (z *zcState) stock(rx *ring) {
 	for j := n; j < len(z.rxSlots); j++ {
 		z.rxSlots[j] = noSlot
 	}
+	z.rxHeld = n
 	rx.setHead(uint16(n))
 }
 
@@ -106,6 +108,7 @@ func (q *Queue) recvZC(s *qstate, c *pkt.Cache, dst []pkt.Index) int {
 			}
 		}
 		slots[first] = noSlot // the graph's now; chain tails stay on the ring
+		z.rxHeld--
 		*a.Meta(i) = pkt.Meta{Off: pkt.Headroom, Len: uint16(n)}
 		dst[got] = i
 		bytes += uint64(n)
@@ -163,26 +166,32 @@ func (q *Queue) refillZC(s *qstate, c *pkt.Cache) {
 	}
 	mask := s.rx.mask
 	slots := z.rxSlots[:mask+1]
-	missing := 0
-	for h, k := head, n; k > 0; h, k = h+1, k-1 {
-		if slots[h&mask] == noSlot {
-			missing++
-		}
+	// The positions not posted, [head, rxPos+size), are n; those of them
+	// that still hold a slot are the held ones minus the posted ones.
+	missing := int(n) - (z.rxHeld - int(head-s.rxPos))
+	if missing < 0 || missing > int(n) {
+		missing = int(n) // cannot happen; a refill then frees the extra
 	}
 	fresh := z.scratch[:c.AllocRaw(z.scratch[:missing])]
+	used := 0
 	start := head
 	for ; n > 0; n-- {
 		j := head & mask
 		i := slots[j]
 		if i == noSlot {
-			if len(fresh) == 0 {
+			if used == len(fresh) {
 				break
 			}
-			i, fresh = fresh[0], fresh[1:]
+			i = fresh[used]
+			used++
 			slots[j] = i
+			z.rxHeld++
 		}
 		s.rx.desc(head).post(zcRegion, pkt.DataCap, uint32(i)<<pkt.SlotShift+pkt.Headroom)
 		head++
+	}
+	if used < len(fresh) {
+		c.FreeN(fresh[used:])
 	}
 	if head != start {
 		s.rx.setHead(head)
