@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -40,12 +44,62 @@ type MemifOptions struct {
 	Rounds    int
 	Window    time.Duration
 	Warmup    time.Duration
-	Size      int       // frame size on the wire, FCS included
-	Configs   []string  // of "kernel", "vecnet", "vecnet-client", "vecnet-client-copy", "testpmd"
-	SenderCPU int       // the generator's CPU (the sink is not pinned)
-	RouterCPU int       // vecnet's worker, testpmd's forwarding lcore
-	Log       io.Writer `json:"-"`
+	Size      int      // frame size on the wire, FCS included
+	Configs   []string // of "kernel", "vecnet", "vecnet-client", "vecnet-client-copy", "testpmd"
+	SenderCPU int      // the generator's CPU (the sink is not pinned)
+	RouterCPU int      // vecnet's worker, testpmd's forwarding lcore
+	// Adaptive keeps vecnet's worker in its default mode (busy-poll under
+	// load, sleep on the memif interrupt when idle); otherwise it
+	// busy-polls like testpmd's lcore (worker.BusyPoll), like with like.
+	Adaptive bool
+	Log      io.Writer `json:"-"`
 }
+
+// memifProcs are the child processes (testpmd, the ends) and the socket
+// directory of a running memif benchmark, for the signal handler to
+// remove: a stray testpmd would busy-poll a CPU for ever.
+var memifProcs struct {
+	mu    sync.Mutex
+	procs map[*os.Process]bool
+}
+
+func trackProc(p *os.Process, on bool) {
+	memifProcs.mu.Lock()
+	defer memifProcs.mu.Unlock()
+	if memifProcs.procs == nil {
+		memifProcs.procs = map[*os.Process]bool{}
+	}
+	if on {
+		memifProcs.procs[p] = true
+	} else {
+		delete(memifProcs.procs, p)
+	}
+}
+
+// killMemifProcs kills every child a memif benchmark started and waits
+// (briefly) for them to go.
+func killMemifProcs() {
+	memifProcs.mu.Lock()
+	procs := make([]*os.Process, 0, len(memifProcs.procs))
+	for p := range memifProcs.procs {
+		procs = append(procs, p)
+	}
+	memifProcs.mu.Unlock()
+	for _, p := range procs {
+		_ = p.Kill()
+	}
+	for _, p := range procs {
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if unix.Kill(p.Pid, 0) != nil {
+				break
+			}
+		}
+	}
+}
+
+// childAttr makes a child die with the benchmark (PR_SET_PDEATHSIG), even
+// if the benchmark is killed outright.
+func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }
 
 // Addresses of the memif rig: host A (the generator) → vecnet → host B
 // (the sink).
@@ -116,6 +170,7 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 		"--", "--total-num-mbufs", "16384", "--forward-mode=io", "--port-topology=paired")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = childAttr()
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -123,8 +178,9 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("testpmd: %w", err)
 	}
+	trackProc(cmd.Process, true)
 	t := &testpmdRouter{cmd: cmd, in: in, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(t.done) }()
+	go func() { _ = cmd.Wait(); trackProc(cmd.Process, false); close(t.done) }()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		_, ea := os.Stat(sockA)
 		_, eb := os.Stat(sockB)
@@ -153,7 +209,11 @@ func startMemifVecnet(sockA, sockB, role, bindMode string, opt MemifOptions) (*v
 			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterBAddr + "/24")}},
 	}, Neighbors: []config.Neighbor{{Interface: "memb", IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(memifHostBMAC)}}}
 	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: log.New(opt.Log, "vecnet: ", 0),
-		BeforeRun: func(d *daemon.Daemon) error { d.Workers[0].CPU = opt.RouterCPU; return nil }})
+		BeforeRun: func(d *daemon.Daemon) error {
+			d.Workers[0].CPU = opt.RouterCPU
+			d.Workers[0].BusyPoll = !opt.Adaptive
+			return nil
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +243,7 @@ func startMemifEnds(sockA, sockB string, size, cpu int, role string) (*memifEnds
 	}
 	cmd := exec.Command(exe, "bench", "memif", "-ends", sockA, sockB, fmt.Sprint(size), fmt.Sprint(cpu), role)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childAttr()
 	e := &memifEnds{cmd: cmd}
 	if e.in, err = cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -195,6 +256,7 @@ func startMemifEnds(sockA, sockB string, size, cpu int, role string) (*memifEnds
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	trackProc(cmd.Process, true)
 	return e, nil
 }
 
@@ -213,7 +275,9 @@ func (e *memifEnds) counts() (sent, got uint64, err error) {
 
 func (e *memifEnds) close() error {
 	e.in.Close()
-	return e.cmd.Wait()
+	err := e.cmd.Wait()
+	trackProc(e.cmd.Process, false)
+	return err
 }
 
 // runMemifEnds is the child: it answers each line on stdin with "sent got"
@@ -412,14 +476,24 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 	}
 	defer os.RemoveAll(dir)
 	var br *benchRig
+	// A signal (removeRigOnSignal) kills the children, removes the kernel
+	// rig's namespaces and the sockets' directory.
+	benchCleanup.set(func() error {
+		killMemifProcs()
+		if br != nil {
+			br.Close()
+		}
+		return os.RemoveAll(dir)
+	})
+	defer benchCleanup.set(nil)
 	for _, c := range opt.Configs {
-		if c == "kernel" {
-			if br, err = newBenchRig(opt.Size); err != nil {
+		if c == "kernel" && br == nil {
+			rig, err := newBenchRig(opt.Size)
+			if err != nil {
 				return nil, err
 			}
-			benchCleanup.set(br.Close)
+			br = rig
 			defer func() {
-				benchCleanup.set(nil)
 				if e := br.Close(); err == nil {
 					err = e
 				}
@@ -449,8 +523,12 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 // WriteMemifTable prints the medians as a Markdown table and the per-round
 // rates.
 func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
-	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; kernel: the bench forward rig)\n\n",
-		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU)
+	mode := "busy-polling like testpmd's lcore (worker.BusyPoll)"
+	if opt.Adaptive {
+		mode = "adaptive (sleeps on the memif interrupt when idle; testpmd's lcore busy-polls)"
+	}
+	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; vecnet's worker %s; kernel: the bench forward rig)\n\n",
+		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU, mode)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t router thread CPU\t router rx/tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t router ns/pkt\t graph ns/pkt\t vec/call\t\n", opt.SenderCPU, opt.RouterCPU)
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
@@ -484,12 +562,65 @@ func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
 	fmt.Fprintln(w, "untouched. A memif generator floods with back pressure (a full ring waits), so memif offered ≈ sink.")
 }
 
-// MemifRatioLines are the benchmark's last lines: "vecnet/testpmd: R" and
-// "memif/kernel: R" (vecnet over memif against the kernel over veths),
-// after a line naming the vecnet row they use: vecnet-client (zero-copy,
-// vecnet's fastest memif path) when it ran, else vecnet (the server, which
-// copies).
-func MemifRatioLines(sum []Summary) string {
+// memifRatio is one comparison of the vecnet row with testpmd: the
+// median of its per-round values and their spread.
+type memifRatio struct {
+	Median, Min, Max float64
+	Rounds           int
+}
+
+// pairedRatios returns, for every round in which both configurations ran,
+// f(a's sample, b's sample). Pairing within a round compares two
+// configurations measured a few seconds apart, so the machine's drift
+// (the VM's speed moves up to 5× over minutes) mostly cancels.
+func pairedRatios(samples []Sample, a, b string, f func(x, y *Sample) float64) memifRatio {
+	byRound := map[int]map[string]*Sample{}
+	for k := range samples {
+		s := &samples[k]
+		if s.Err != "" || s.SinkPPS <= 0 {
+			continue
+		}
+		if byRound[s.Round] == nil {
+			byRound[s.Round] = map[string]*Sample{}
+		}
+		byRound[s.Round][s.Config] = s
+	}
+	var vals []float64
+	for _, r := range byRound {
+		if x, y := r[a], r[b]; x != nil && y != nil {
+			if v := f(x, y); v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+				vals = append(vals, v)
+			}
+		}
+	}
+	if len(vals) == 0 {
+		return memifRatio{}
+	}
+	sort.Float64s(vals)
+	m := vals[len(vals)/2]
+	if len(vals)%2 == 0 {
+		m = (vals[len(vals)/2-1] + vals[len(vals)/2]) / 2
+	}
+	return memifRatio{Median: m, Min: vals[0], Max: vals[len(vals)-1], Rounds: len(vals)}
+}
+
+// routerNsPerPkt is the router thread's CPU time per forwarded packet.
+func routerNsPerPkt(s *Sample) float64 {
+	if s.WorkerCPU <= 0 || s.SinkPPS <= 0 {
+		return 0
+	}
+	return s.WorkerCPU * 1e9 / s.SinkPPS
+}
+
+// MemifRatioLines are the benchmark's last lines: the vecnet row they use
+// — vecnet-client (zero-copy, vecnet's fastest memif path) when it ran,
+// else vecnet (the server, which copies) —, "vecnet/testpmd: R" (the
+// median over rounds of the per-round ratio of sink rates) with the
+// ratio's spread, the same for CPU time per packet (testpmd's router
+// thread ns/pkt over vecnet's: above 1 when vecnet spends less CPU on a
+// packet), and "memif/kernel: R" (vecnet over memif against the kernel
+// over veths), last.
+func MemifRatioLines(samples []Sample, sum []Summary) string {
 	rate := map[string]float64{}
 	for _, s := range sum {
 		if s.Rounds > 0 {
@@ -500,12 +631,23 @@ func MemifRatioLines(sum []Summary) string {
 	if rate[row] == 0 {
 		row = "vecnet"
 	}
-	v, kernel, testpmd := rate[row], rate["kernel"], rate["testpmd"]
+	v, kernel := rate[row], rate["kernel"]
 	out := "vecnet row: " + row + "\n"
-	if testpmd > 0 && v > 0 {
-		out += fmt.Sprintf("vecnet/testpmd: %.2f\n", v/testpmd)
+	mpps := pairedRatios(samples, row, "testpmd", func(x, y *Sample) float64 { return x.SinkPPS / y.SinkPPS })
+	cpu := pairedRatios(samples, row, "testpmd", func(x, y *Sample) float64 {
+		if routerNsPerPkt(x) == 0 {
+			return 0
+		}
+		return routerNsPerPkt(y) / routerNsPerPkt(x)
+	})
+	if mpps.Rounds > 0 {
+		out += fmt.Sprintf("vecnet/testpmd: %.2f\n", mpps.Median)
+		out += fmt.Sprintf("vecnet/testpmd per round (sink Mpps, %d rounds): min %.2f, median %.2f, max %.2f\n", mpps.Rounds, mpps.Min, mpps.Median, mpps.Max)
 	} else {
 		out += "vecnet/testpmd: n/a\n"
+	}
+	if cpu.Rounds > 0 {
+		out += fmt.Sprintf("vecnet/testpmd by CPU per packet (testpmd's router ns/pkt ÷ vecnet's, %d rounds): min %.2f, median %.2f, max %.2f\n", cpu.Rounds, cpu.Min, cpu.Median, cpu.Max)
 	}
 	if kernel > 0 && v > 0 {
 		return out + fmt.Sprintf("memif/kernel: %.2f", v/kernel)
@@ -519,10 +661,11 @@ func cmdBenchMemif(args []string) error {
 		return runMemifEnds(args[1:])
 	}
 	fs := flag.NewFlagSet("bench memif", flag.ExitOnError)
-	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
+	rounds := fs.Int("rounds", 5, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
 	configs := fs.String("configs", "kernel,vecnet,vecnet-client,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
+	adaptive := fs.Bool("adaptive", false, "run vecnet's worker in its default adaptive mode (sleeps on the memif interrupt when idle) instead of busy-polling like testpmd")
 	fs.Parse(args)
 	if err := noArgs(fs, "vecnet bench memif [flags]"); err != nil {
 		return err
@@ -530,14 +673,15 @@ func cmdBenchMemif(args []string) error {
 	if err := benchNeeds("memif"); err != nil {
 		return err
 	}
+	defer removeRigOnSignal()()
 	opt := MemifOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
-		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Log: os.Stderr}
+		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Adaptive: *adaptive, Log: os.Stderr}
 	samples, err := RunMemif(opt)
 	if err != nil {
 		return err
 	}
 	sum := Summarize(samples, opt.Configs)
 	WriteMemifTable(os.Stdout, sum, opt)
-	fmt.Println(MemifRatioLines(sum))
+	fmt.Println(MemifRatioLines(samples, sum))
 	return nil
 }
