@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -118,7 +119,30 @@ type memifRouter interface {
 type testpmdRouter struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
+	out  *strings.Builder // stdout and stderr; read only after done
 	done chan struct{}
+}
+
+// testpmdCycles matches the forwarding statistics testpmd prints when it
+// stops with --record-core-cycles: the TSC cycles its lcore spent in
+// bursts that received packets, per forwarded packet, and the TSC rate.
+var testpmdCycles = regexp.MustCompile(`CPU cycles/packet=([0-9.]+) .* at ([0-9]+) MHz Clock`)
+
+// busyNsPerPkt returns testpmd's busy time per forwarded packet (its
+// lcore's cycles in non-empty bursts, as vecnet's node clocks count only
+// calls that moved packets), from the statistics it printed when it
+// stopped; 0 if it printed none. Call it after stop.
+func (t *testpmdRouter) busyNsPerPkt() float64 {
+	m := testpmdCycles.FindStringSubmatch(t.out.String())
+	if m == nil {
+		return 0
+	}
+	cycles, err1 := strconv.ParseFloat(m[1], 64)
+	mhz, err2 := strconv.ParseFloat(m[2], 64)
+	if err1 != nil || err2 != nil || mhz <= 0 {
+		return 0
+	}
+	return cycles / mhz * 1e3
 }
 
 // snapshot reads the CPU time of testpmd's forwarding lcore thread.
@@ -167,9 +191,9 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 		"--main-lcore", fmt.Sprint(main),
 		"--vdev", "net_memif0,role=server,socket-abstract=no,socket="+sockA,
 		"--vdev", "net_memif1,role=server,socket-abstract=no,socket="+sockB,
-		"--", "--total-num-mbufs", "16384", "--forward-mode=io", "--port-topology=paired")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+		"--", "--total-num-mbufs", "16384", "--forward-mode=io", "--port-topology=paired", "--record-core-cycles")
+	out := new(strings.Builder)
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = childAttr()
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -179,7 +203,7 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 		return nil, fmt.Errorf("testpmd: %w", err)
 	}
 	trackProc(cmd.Process, true)
-	t := &testpmdRouter{cmd: cmd, in: in, done: make(chan struct{})}
+	t := &testpmdRouter{cmd: cmd, in: in, out: out, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); trackProc(cmd.Process, false); close(t.done) }()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		_, ea := os.Stat(sockA)
@@ -413,11 +437,14 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 	s0 := read()
 	time.Sleep(opt.Window)
 	s1 := read()
-	if err := ends.close(); err != nil {
-		smp.Err = err.Error()
-	}
-	if err := r.stop(); err != nil && smp.Err == "" {
+	// The router stops first, while its peers are attached: testpmd's
+	// memif reports no counters once disconnected, and it prints its
+	// forwarding statistics (busy cycles) when it stops.
+	if err := r.stop(); err != nil {
 		smp.Err = "stop: " + err.Error()
+	}
+	if err := ends.close(); err != nil && smp.Err == "" {
+		smp.Err = err.Error()
 	}
 	secs := s1.at.Sub(s0.at).Seconds()
 	smp.Window = secs
@@ -460,6 +487,9 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 		if pkts > 0 {
 			smp.GraphNsPerPkt = float64(clocks) / float64(pkts) / tsc.TicksPerNanosecond()
 		}
+	}
+	if t, ok := r.(*testpmdRouter); ok {
+		smp.GraphNsPerPkt = t.busyNsPerPkt()
 	}
 	return smp
 }
@@ -530,7 +560,7 @@ func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
 	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; vecnet's worker %s; kernel: the bench forward rig)\n\n",
 		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU, mode)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t router thread CPU\t router rx/tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t router ns/pkt\t graph ns/pkt\t vec/call\t\n", opt.SenderCPU, opt.RouterCPU)
+	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t router thread CPU\t router rx/tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t router ns/pkt\t busy ns/pkt\t vec/call\t\n", opt.SenderCPU, opt.RouterCPU)
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 	for _, s := range sum {
 		if s.Rounds == 0 {
@@ -549,15 +579,23 @@ func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
 			thread = fmt.Sprintf("%.0f%%", 100*m.WorkerCPU)
 			perPkt = fmt.Sprintf("%.0f", m.WorkerCPU*1e9/m.SinkPPS)
 		}
+		busy := "–"
+		if m.GraphNsPerPkt > 0 {
+			busy = fmt.Sprintf("%.1f", m.GraphNsPerPkt)
+		}
 		fmt.Fprintf(tw, "| %s\t %.3f\t %.0f%%\t %.0f%%\t %s\t %d/%d\t %.3f\t %.0f%%\t %.2f\t %.0f\t %s\t %s\t %s\t\n",
 			s.Config, m.OfferedPPS/1e6, 100*m.SenderCPUBusy, 100*m.RouterCPUBusy, thread, m.RouterRxDrops, m.RouterTxDrops, m.SinkPPS/1e6,
-			100*m.RouterLoss, s.RatioToKernel, m.CPUNsPerPkt, perPkt, vec("%.0f", m.GraphNsPerPkt), vec("%.1f", m.VectorsPerCall))
+			100*m.RouterLoss, s.RatioToKernel, m.CPUNsPerPkt, perPkt, busy, vec("%.1f", m.VectorsPerCall))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nper round, sink Mpps:")
 	writeRounds(w, sum, "%.3f", 1e6)
 	fmt.Fprintln(w, "\nrouter thread CPU: the share of a CPU the router's thread got (vecnet's worker, testpmd's forwarding lcore);")
-	fmt.Fprintln(w, "router ns/pkt: that thread's CPU time per forwarded packet, which machine load does not inflate.")
+	fmt.Fprintln(w, "router ns/pkt: that thread's CPU time per forwarded packet, which machine load does not inflate (a")
+	fmt.Fprintln(w, "busy-polling thread spends its whole CPU, so this is also its share over the rate).")
+	fmt.Fprintln(w, "busy ns/pkt: the router's time in calls that moved packets, per packet (vecnet: its nodes' clocks;")
+	fmt.Fprintln(w, "testpmd: --record-core-cycles, its lcore's cycles in non-empty bursts): the cost of a packet without the")
+	fmt.Fprintln(w, "empty polls, the like-with-like CPU comparison.")
 	fmt.Fprintln(w, "vecnet routes (ip4-input, lookup, rewrite, TTL and checksum); testpmd io-forwards between its two memifs")
 	fmt.Fprintln(w, "untouched. A memif generator floods with back pressure (a full ring waits), so memif offered ≈ sink.")
 }
@@ -640,6 +678,12 @@ func MemifRatioLines(samples []Sample, sum []Summary) string {
 		}
 		return routerNsPerPkt(y) / routerNsPerPkt(x)
 	})
+	busy := pairedRatios(samples, row, "testpmd", func(x, y *Sample) float64 {
+		if x.GraphNsPerPkt <= 0 {
+			return 0
+		}
+		return y.GraphNsPerPkt / x.GraphNsPerPkt
+	})
 	if mpps.Rounds > 0 {
 		out += fmt.Sprintf("vecnet/testpmd: %.2f\n", mpps.Median)
 		out += fmt.Sprintf("vecnet/testpmd per round (sink Mpps, %d rounds): min %.2f, median %.2f, max %.2f\n", mpps.Rounds, mpps.Min, mpps.Median, mpps.Max)
@@ -648,6 +692,9 @@ func MemifRatioLines(samples []Sample, sum []Summary) string {
 	}
 	if cpu.Rounds > 0 {
 		out += fmt.Sprintf("vecnet/testpmd by CPU per packet (testpmd's router ns/pkt ÷ vecnet's, %d rounds): min %.2f, median %.2f, max %.2f\n", cpu.Rounds, cpu.Min, cpu.Median, cpu.Max)
+	}
+	if busy.Rounds > 0 {
+		out += fmt.Sprintf("vecnet/testpmd by busy time per packet (testpmd's busy ns/pkt ÷ vecnet's, %d rounds): min %.2f, median %.2f, max %.2f\n", busy.Rounds, busy.Min, busy.Median, busy.Max)
 	}
 	if kernel > 0 && v > 0 {
 		return out + fmt.Sprintf("memif/kernel: %.2f", v/kernel)

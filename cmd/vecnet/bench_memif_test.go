@@ -34,6 +34,9 @@ func TestBenchMemif(t *testing.T) {
 		if s.Err != "" || s.Forwarded == 0 {
 			t.Fatalf("%s: forwarded %d, error %q", s.Config, s.Forwarded, s.Err)
 		}
+		if s.GraphNsPerPkt <= 0 {
+			t.Errorf("%s: no busy ns/pkt (testpmd's from --record-core-cycles, vecnet's from its node clocks)", s.Config)
+		}
 	}
 	sum := Summarize(samples, opt.Configs)
 	var out bytes.Buffer
@@ -76,7 +79,8 @@ func TestBenchForwardDPDK(t *testing.T) {
 func TestMemifRatioLines(t *testing.T) {
 	var samples []Sample
 	add := func(round int, config string, mpps, threadCPU float64) {
-		samples = append(samples, Sample{Config: config, Round: round, SinkPPS: mpps * 1e6, WorkerCPU: threadCPU, Forwarded: 1})
+		samples = append(samples, Sample{Config: config, Round: round, SinkPPS: mpps * 1e6, WorkerCPU: threadCPU, Forwarded: 1,
+			GraphNsPerPkt: 100 / mpps}) // busy ns/pkt: testpmd's ÷ vecnet's is the rate ratio here
 	}
 	// Round 2 is slow for both: its ratio is still 1.
 	add(1, "kernel", 1, 0)
@@ -96,6 +100,7 @@ func TestMemifRatioLines(t *testing.T) {
 		"vecnet/testpmd: 1.00\n" +
 		"vecnet/testpmd per round (sink Mpps, 3 rounds): min 0.80, median 1.00, max 1.40\n" +
 		"vecnet/testpmd by CPU per packet (testpmd's router ns/pkt ÷ vecnet's, 3 rounds): min 0.80, median 1.40, max 2.00\n" +
+		"vecnet/testpmd by busy time per packet (testpmd's busy ns/pkt ÷ vecnet's, 3 rounds): min 0.80, median 1.00, max 1.40\n" +
 		"memif/kernel: 12.00"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
