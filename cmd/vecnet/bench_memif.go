@@ -40,20 +40,19 @@ import (
 // arena as the memif region — zero-copy — and the ends serving;
 // "vecnet-client-copy", the same copying) or DPDK's testpmd io-forwarding between its two memifs ("testpmd", no
 // routing: the ceiling of the memif path here), against the kernel
-// forwarding between veths ("kernel", the bench forward rig).
+// forwarding between veths ("kernel", the bench forward rig). vecnet's
+// worker runs in its default adaptive mode (busy-polls under load, sleeps
+// on the memif interrupt when idle); a "-poll" suffix ("vecnet-client-poll")
+// makes it busy-poll for ever like testpmd's lcore (worker.BusyPoll).
 type MemifOptions struct {
 	Rounds    int
 	Window    time.Duration
 	Warmup    time.Duration
-	Size      int      // frame size on the wire, FCS included
-	Configs   []string // of "kernel", "vecnet", "vecnet-client", "vecnet-client-copy", "testpmd"
-	SenderCPU int      // the generator's CPU (the sink is not pinned)
-	RouterCPU int      // vecnet's worker, testpmd's forwarding lcore
-	// Adaptive keeps vecnet's worker in its default mode (busy-poll under
-	// load, sleep on the memif interrupt when idle); otherwise it
-	// busy-polls like testpmd's lcore (worker.BusyPoll), like with like.
-	Adaptive bool
-	Log      io.Writer `json:"-"`
+	Size      int       // frame size on the wire, FCS included
+	Configs   []string  // of "kernel", "vecnet", "vecnet-client", "vecnet-client-copy" (each also with "-poll"), "testpmd"
+	SenderCPU int       // the generator's CPU (the sink is not pinned)
+	RouterCPU int       // vecnet's worker, testpmd's forwarding lcore
+	Log       io.Writer `json:"-"`
 }
 
 // memifProcs are the child processes (testpmd, the ends) and the socket
@@ -91,11 +90,22 @@ func killMemifProcs() {
 	}
 	for _, p := range procs {
 		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if unix.Kill(p.Pid, 0) != nil {
+			if !alive(p.Pid) {
 				break
 			}
 		}
 	}
+}
+
+// alive reports whether process pid exists and is not a zombie (killed,
+// not yet reaped: it holds nothing any more).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+1:])
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
 }
 
 // childAttr makes a child die with the benchmark (PR_SET_PDEATHSIG), even
@@ -224,8 +234,9 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 }
 
 // startMemifVecnet starts vecnet routing between sockA and sockB in role
-// ("server" or "client") and bindMode (a client's "" zero-copy or "copy").
-func startMemifVecnet(sockA, sockB, role, bindMode string, opt MemifOptions) (*vecnetRouter, error) {
+// ("server" or "client") and bindMode (a client's "" zero-copy or "copy"),
+// its worker busy-polling for ever when busyPoll.
+func startMemifVecnet(sockA, sockB, role, bindMode string, busyPoll bool, opt MemifOptions) (*vecnetRouter, error) {
 	cfg := &config.Config{Workers: 1, Interfaces: []config.Interface{
 		{Name: "mema", Driver: "memif", MAC: memifRouterMACA, MTU: 1500, MemifSocket: sockA, MemifRole: role, BindMode: bindMode,
 			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterAAddr + "/24")}},
@@ -235,7 +246,7 @@ func startMemifVecnet(sockA, sockB, role, bindMode string, opt MemifOptions) (*v
 	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: log.New(opt.Log, "vecnet: ", 0),
 		BeforeRun: func(d *daemon.Daemon) error {
 			d.Workers[0].CPU = opt.RouterCPU
-			d.Workers[0].BusyPoll = !opt.Adaptive
+			d.Workers[0].BusyPoll = busyPoll
 			return nil
 		}})
 	if err != nil {
@@ -387,16 +398,22 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 	var r memifRouter
 	var err error
 	endsRole := "client"
-	switch name {
+	base := strings.TrimSuffix(name, "-poll")
+	poll := base != name && strings.HasPrefix(base, "vecnet")
+	switch base {
 	case "vecnet":
-		r, err = startMemifVecnet(sockA, sockB, "server", "", opt)
+		r, err = startMemifVecnet(sockA, sockB, "server", "", poll, opt)
 	case "vecnet-client", "vecnet-client-copy":
 		endsRole = "server"
-		r, err = startMemifVecnet(sockA, sockB, "client", map[bool]string{true: "copy"}[name == "vecnet-client-copy"], opt)
+		r, err = startMemifVecnet(sockA, sockB, "client", map[bool]string{true: "copy"}[base == "vecnet-client-copy"], poll, opt)
 	case "testpmd":
+		if name != base {
+			err = fmt.Errorf("unknown configuration %q (testpmd always busy-polls)", name)
+			break
+		}
 		r, err = startTestpmdRouter(sockA, sockB, opt.RouterCPU, opt.Log)
 	default:
-		err = fmt.Errorf("unknown configuration %q (kernel, vecnet, vecnet-client, vecnet-client-copy, testpmd)", name)
+		err = fmt.Errorf("unknown configuration %q (kernel, vecnet, vecnet-client, vecnet-client-copy, each also with -poll, testpmd)", name)
 	}
 	if err != nil {
 		smp.Err = err.Error()
@@ -553,12 +570,8 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 // WriteMemifTable prints the medians as a Markdown table and the per-round
 // rates.
 func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
-	mode := "busy-polling like testpmd's lcore (worker.BusyPoll)"
-	if opt.Adaptive {
-		mode = "adaptive (sleeps on the memif interrupt when idle; testpmd's lcore busy-polls)"
-	}
-	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; vecnet's worker %s; kernel: the bench forward rig)\n\n",
-		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU, mode)
+	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; vecnet's worker adaptive, or busy-polling like testpmd's lcore in the -poll rows; kernel: the bench forward rig)\n\n",
+		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t router thread CPU\t router rx/tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t router ns/pkt\t busy ns/pkt\t vec/call\t\n", opt.SenderCPU, opt.RouterCPU)
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
@@ -650,14 +663,26 @@ func routerNsPerPkt(s *Sample) float64 {
 	return s.WorkerCPU * 1e9 / s.SinkPPS
 }
 
-// MemifRatioLines are the benchmark's last lines: the vecnet row they use
-// — vecnet-client (zero-copy, vecnet's fastest memif path) when it ran,
-// else vecnet (the server, which copies) —, "vecnet/testpmd: R" (the
-// median over rounds of the per-round ratio of sink rates) with the
-// ratio's spread, the same for CPU time per packet (testpmd's router
-// thread ns/pkt over vecnet's: above 1 when vecnet spends less CPU on a
-// packet), and "memif/kernel: R" (vecnet over memif against the kernel
-// over veths), last.
+// memifRow returns the first of rows that has a rate, or "".
+func memifRow(rate map[string]float64, rows ...string) string {
+	for _, r := range rows {
+		if rate[r] > 0 {
+			return r
+		}
+	}
+	return ""
+}
+
+// MemifRatioLines are the benchmark's last lines. Against testpmd, whose
+// lcore busy-polls, the vecnet row is a busy-polling one — like with like:
+// vecnet-client-poll (zero-copy) when it ran, else vecnet-poll, else the
+// adaptive rows; "vecnet/testpmd: R" is the median over rounds of the
+// per-round ratio of sink rates, then its spread and the same ratio by CPU
+// time and by busy time per packet (testpmd's ns/pkt over vecnet's: above
+// 1 when vecnet spends less on a packet). Against the kernel, whose
+// forwarding sleeps when idle, the row is vecnet's default adaptive worker
+// (vecnet-client, else vecnet, else the -poll rows): "memif/kernel: R" (of
+// the median rates), last. Each ratio's row is named on a line before it.
 func MemifRatioLines(samples []Sample, sum []Summary) string {
 	rate := map[string]float64{}
 	for _, s := range sum {
@@ -665,12 +690,9 @@ func MemifRatioLines(samples []Sample, sum []Summary) string {
 			rate[s.Config] = s.Median.SinkPPS
 		}
 	}
-	row := "vecnet-client"
-	if rate[row] == 0 {
-		row = "vecnet"
-	}
-	v, kernel := rate[row], rate["kernel"]
-	out := "vecnet row: " + row + "\n"
+	row := memifRow(rate, "vecnet-client-poll", "vecnet-poll", "vecnet-client", "vecnet")
+	krow := memifRow(rate, "vecnet-client", "vecnet", "vecnet-client-poll", "vecnet-poll")
+	out := "vecnet/testpmd row: " + row + "\n"
 	mpps := pairedRatios(samples, row, "testpmd", func(x, y *Sample) float64 { return x.SinkPPS / y.SinkPPS })
 	cpu := pairedRatios(samples, row, "testpmd", func(x, y *Sample) float64 {
 		if routerNsPerPkt(x) == 0 {
@@ -696,7 +718,8 @@ func MemifRatioLines(samples []Sample, sum []Summary) string {
 	if busy.Rounds > 0 {
 		out += fmt.Sprintf("vecnet/testpmd by busy time per packet (testpmd's busy ns/pkt ÷ vecnet's, %d rounds): min %.2f, median %.2f, max %.2f\n", busy.Rounds, busy.Min, busy.Median, busy.Max)
 	}
-	if kernel > 0 && v > 0 {
+	out += "memif/kernel row: " + krow + "\n"
+	if v, kernel := rate[krow], rate["kernel"]; kernel > 0 && v > 0 {
 		return out + fmt.Sprintf("memif/kernel: %.2f", v/kernel)
 	}
 	return out + "memif/kernel: n/a"
@@ -711,8 +734,7 @@ func cmdBenchMemif(args []string) error {
 	rounds := fs.Int("rounds", 5, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
-	configs := fs.String("configs", "kernel,vecnet,vecnet-client,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
-	adaptive := fs.Bool("adaptive", false, "run vecnet's worker in its default adaptive mode (sleeps on the memif interrupt when idle) instead of busy-polling like testpmd")
+	configs := fs.String("configs", "kernel,vecnet,vecnet-client,vecnet-client-poll,testpmd", "configurations to compare (vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying; a -poll suffix: vecnet's worker busy-polls like testpmd's lcore)")
 	fs.Parse(args)
 	if err := noArgs(fs, "vecnet bench memif [flags]"); err != nil {
 		return err
@@ -722,7 +744,7 @@ func cmdBenchMemif(args []string) error {
 	}
 	defer removeRigOnSignal()()
 	opt := MemifOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
-		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Adaptive: *adaptive, Log: os.Stderr}
+		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Log: os.Stderr}
 	samples, err := RunMemif(opt)
 	if err != nil {
 		return err

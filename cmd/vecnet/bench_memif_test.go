@@ -25,7 +25,7 @@ func TestBenchMemif(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "dpdk-testpmd")
 	opt := MemifOptions{Rounds: 1, Window: 500 * time.Millisecond, Warmup: 100 * time.Millisecond, Size: 64,
-		Configs: []string{"vecnet", "vecnet-client", "vecnet-client-copy", "testpmd"}, SenderCPU: 0, RouterCPU: 1, Log: io.Discard}
+		Configs: []string{"vecnet", "vecnet-client", "vecnet-client-copy", "vecnet-client-poll", "testpmd"}, SenderCPU: 0, RouterCPU: 1, Log: io.Discard}
 	samples, err := RunMemif(opt)
 	if err != nil {
 		t.Fatal(err)
@@ -41,13 +41,14 @@ func TestBenchMemif(t *testing.T) {
 	sum := Summarize(samples, opt.Configs)
 	var out bytes.Buffer
 	WriteMemifTable(&out, sum, opt)
-	for _, row := range []string{"| vecnet ", "| vecnet-client ", "| vecnet-client-copy ", "| testpmd "} {
+	for _, row := range []string{"| vecnet ", "| vecnet-client ", "| vecnet-client-copy ", "| vecnet-client-poll ", "| testpmd "} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("table has no %q row:\n%s", row, out.String())
 		}
 	}
 	lines := MemifRatioLines(samples, sum)
-	if !strings.HasPrefix(lines, "vecnet row: vecnet-client\nvecnet/testpmd: ") || strings.Contains(lines, "vecnet/testpmd: n/a") || !strings.HasSuffix(lines, "memif/kernel: n/a") {
+	if !strings.HasPrefix(lines, "vecnet/testpmd row: vecnet-client-poll\nvecnet/testpmd: ") || strings.Contains(lines, "vecnet/testpmd: n/a") ||
+		!strings.HasSuffix(lines, "memif/kernel row: vecnet-client\nmemif/kernel: n/a") {
 		t.Errorf("ratio lines %q", lines)
 	}
 }
@@ -73,9 +74,9 @@ func TestBenchForwardDPDK(t *testing.T) {
 
 // TestMemifRatioLines: the vecnet/testpmd ratio is the median of the
 // per-round ratios (paired within a round, so that a round where the
-// machine was slow for both counts once), with their spread; the CPU
-// comparison divides testpmd's router ns/pkt by vecnet's; memif/kernel is
-// the last line.
+// machine was slow for both counts once), with their spread, on the
+// busy-polling row; the CPU comparison divides testpmd's router ns/pkt by
+// vecnet's; memif/kernel, on the adaptive row, is the last line.
 func TestMemifRatioLines(t *testing.T) {
 	var samples []Sample
 	add := func(round int, config string, mpps, threadCPU float64) {
@@ -84,24 +85,28 @@ func TestMemifRatioLines(t *testing.T) {
 	}
 	// Round 2 is slow for both: its ratio is still 1.
 	add(1, "kernel", 1, 0)
-	add(1, "vecnet-client", 12, 1)
+	add(1, "vecnet-client", 6, 1) // the adaptive row: memif/kernel's
+	add(2, "vecnet-client", 6, 1)
+	add(3, "vecnet-client", 6, 1)
+	add(1, "vecnet-client-poll", 12, 1)
 	add(1, "testpmd", 15, 1) // 0.80; CPU: (1e9/15e6) / (1e9/12e6) = 0.80
 	add(2, "kernel", 0.5, 0)
-	add(2, "vecnet-client", 2, 0.5)
+	add(2, "vecnet-client-poll", 2, 0.5)
 	add(2, "testpmd", 2, 1) // 1.00; CPU 2.00
 	add(3, "kernel", 1, 0)
-	add(3, "vecnet-client", 14, 1)
+	add(3, "vecnet-client-poll", 14, 1)
 	add(3, "testpmd", 10, 1) // 1.40; CPU 1.40
-	add(4, "testpmd", 99, 1) // vecnet-client failed in round 4: unpaired, ignored
-	samples = append(samples, Sample{Config: "vecnet-client", Round: 4, Err: "boom"})
-	configs := []string{"kernel", "vecnet-client", "testpmd"}
+	add(4, "testpmd", 99, 1) // vecnet-client-poll failed in round 4: unpaired, ignored
+	samples = append(samples, Sample{Config: "vecnet-client-poll", Round: 4, Err: "boom"})
+	configs := []string{"kernel", "vecnet-client", "vecnet-client-poll", "testpmd"}
 	got := MemifRatioLines(samples, Summarize(samples, configs))
-	want := "vecnet row: vecnet-client\n" +
+	want := "vecnet/testpmd row: vecnet-client-poll\n" +
 		"vecnet/testpmd: 1.00\n" +
 		"vecnet/testpmd per round (sink Mpps, 3 rounds): min 0.80, median 1.00, max 1.40\n" +
 		"vecnet/testpmd by CPU per packet (testpmd's router ns/pkt ÷ vecnet's, 3 rounds): min 0.80, median 1.40, max 2.00\n" +
 		"vecnet/testpmd by busy time per packet (testpmd's busy ns/pkt ÷ vecnet's, 3 rounds): min 0.80, median 1.00, max 1.40\n" +
-		"memif/kernel: 12.00"
+		"memif/kernel row: vecnet-client\n" +
+		"memif/kernel: 6.00"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
