@@ -266,3 +266,13 @@ func (d *Daemon) routeDel(w io.Writer, args []string) error {
 	fmt.Fprintf(w, "deleted %v\n", p.Masked())
 	return nil
 }
+
+// CommandList returns the commands every daemon serves on its CLI socket,
+// with their help lines, sorted by path, without starting a daemon:
+// vecnetctl's help, which works with no daemon running, is generated from
+// it.
+func CommandList() []cli.Command {
+	d := &Daemon{CLI: cli.NewRegistry()}
+	d.registerCommands()
+	return d.CLI.Commands()
+}

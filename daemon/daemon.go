@@ -7,10 +7,9 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -56,7 +55,7 @@ type Daemon struct {
 	caches     []*pkt.Cache
 	CLI        *cli.Registry
 	server     *cli.Server
-	Log        *log.Logger
+	Log        *slog.Logger // the daemon's structured log (Options.Logger)
 	// Stack is the host UDP stack when Options.HostStack is set.
 	Stack     *stack.Stack
 	kernel    []kernelInterface // kernel-driver interfaces, in opening order
@@ -75,10 +74,10 @@ type Daemon struct {
 
 // Options tune a daemon beyond its config.
 type Options struct {
-	Slots     int  // packet buffers; default 65536
-	NoCLI     bool // do not listen on the CLI socket
-	PinCPUs   bool // pin worker i to CPU i
-	Logger    *log.Logger
+	Slots     int                   // packet buffers; default 65536
+	NoCLI     bool                  // do not listen on the CLI socket
+	PinCPUs   bool                  // pin worker i to CPU i
+	Logger    *slog.Logger          // default slog.Default()
 	BeforeRun func(d *Daemon) error // runs after graphs are built, before workers start
 	// HostStack adds the host UDP stack (package stack) to every worker's
 	// graph: applications then reach the router's addresses through
@@ -102,7 +101,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		opt.Slots = slotsFor(cfg)
 	}
 	if opt.Logger == nil {
-		opt.Logger = log.New(os.Stderr, "vecnet: ", log.LstdFlags)
+		opt.Logger = slog.Default()
 	}
 	nw := max(cfg.Workers, 1)
 	// A busy worker holds its P (the Go scheduler's processor) for as long as
@@ -271,7 +270,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if d.server, err = cli.ListenLimits(path, d.CLI, limits); err != nil {
 			return nil, err
 		}
-		d.Log.Printf("CLI on %s", path)
+		d.Log.Info("CLI listening", "socket", path)
 	}
 	return d, nil
 }

@@ -72,7 +72,9 @@ func (d *Daemon) openAFXDP(ic config.Interface) (*afxdp.Interface, error) {
 		RingSize: uint32(ic.RingSize),
 		Match:    m,
 		Shared:   d.umemOwner,
-		Logf:     func(f string, a ...any) { d.Log.Printf(ic.Name+": "+f, a...) },
+		Logf: func(f string, a ...any) {
+			d.Log.Info("AF_XDP port open", "interface", ic.Name, "mode", fmt.Sprintf(f, a...))
+		},
 	}
 	x, err := afxdp.Open(cfg, d.DP.Arena)
 	if err != nil {

@@ -33,8 +33,8 @@ func (d *Daemon) interfaceMTU(ic config.Interface) (uint16, error) {
 	case ic.MTU > 0:
 		return uint16(ic.MTU), nil
 	case dev > config.MaxMTU:
-		d.Log.Printf("%s: device %s has MTU %d, more than a packet buffer holds: using %d (larger frames are dropped as too_long)",
-			ic.Name, ic.Device, dev, config.MaxMTU)
+		d.Log.Warn("device MTU more than a packet buffer holds: larger frames are dropped as too_long",
+			"interface", ic.Name, "device", ic.Device, "device_mtu", dev, "mtu", config.MaxMTU)
 		return config.MaxMTU, nil
 	case dev < config.MinMTU:
 		return 0, fmt.Errorf("device %s has MTU %d, below IPv4's minimum %d", ic.Device, dev, config.MinMTU)

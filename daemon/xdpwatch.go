@@ -64,7 +64,7 @@ func (d *Daemon) CheckXDP() {
 		case err == nil:
 			w.reattached.Add(1)
 			w.lost.Store(false)
-			d.Log.Printf("%s: XDP program found detached from %s; re-attached", ifc.Config.Name, w.x.Device())
+			d.Log.Warn("XDP program found detached; re-attached", "interface", ifc.Config.Name, "device", w.x.Device())
 		case !w.lost.Load():
 			w.lost.Store(true)
 			gone := false
@@ -74,7 +74,7 @@ func (d *Daemon) CheckXDP() {
 				// and count them instead.
 				w.x.MarkGone()
 			}
-			d.Log.Printf("%s: XDP program found detached from %s and not re-attached (device gone: %v): %v", ifc.Config.Name, w.x.Device(), gone, err)
+			d.Log.Error("XDP program found detached and not re-attached", "interface", ifc.Config.Name, "device", w.x.Device(), "device_gone", gone, "err", err)
 		}
 	}
 }

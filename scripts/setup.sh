@@ -12,6 +12,7 @@ pkgs+=(wrk apache2-utils hping3 socat) # the TCP interop tests' load generators,
 pkgs+=(nmap)                           # the ACL test scans through the router
 pkgs+=(dpdk dpdk-dev librte-net-memif23) # dpdk-testpmd (in dpdk-dev) and its net_memif PMD: the memif interop tests' real peer
 pkgs+=(prometheus chromium) # the /metrics scrape test's server and promtool; the web page's headless browser
+pkgs+=(systemd) # systemd-analyze: the test that verifies scripts/vecnet.service
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(knot knot-dnsutils dnsperf netsniff-ng wrk nginx-light)
 fi

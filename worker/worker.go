@@ -67,6 +67,11 @@ type Worker struct {
 	Graph *graph.Graph
 	// CPU pins the worker's thread to this CPU when >= 0.
 	CPU int
+	// BusyPoll keeps the worker polling when idle instead of sleeping on
+	// its ports (DPDK's lcore model): lowest latency and no wake-up
+	// syscalls, at the cost of a whole CPU whether traffic flows or not.
+	// Set it before Start.
+	BusyPoll bool
 
 	waiters []driver.Waiter
 	fds     []unix.PollFd
@@ -146,7 +151,7 @@ func (w *Worker) Run() {
 			idle++
 		}
 		w.runRPCs()
-		if idle >= IdlePolls {
+		if idle >= IdlePolls && !w.BusyPoll {
 			if w.sleep() {
 				idle = 0
 			} else {

@@ -117,6 +117,29 @@ func TestIdleWorkerSleepsAndWakesOnTraffic(t *testing.T) {
 	}
 }
 
+// TestBusyPollNeverSleeps: a BusyPoll worker makes many times IdlePolls
+// empty passes without sleeping, and still moves traffic and runs calls.
+func TestBusyPollNeverSleeps(t *testing.T) {
+	w, port, _ := newWorker(t)
+	w.BusyPoll = true
+	w.Start()
+	var st Stats
+	waitFor(t, "the idle worker to make 16×IdlePolls passes", func() bool {
+		if err := w.Do(func() { st = w.Stats() }); err != nil {
+			t.Fatal(err)
+		}
+		return st.Loops > 16*IdlePolls
+	})
+	port.kick(t, 100)
+	waitFor(t, "100 packets through the graph", func() bool { return port.got.Load() == 100 })
+	if err := w.Do(func() { st = w.Stats() }); err != nil {
+		t.Fatal(err)
+	}
+	if st.Sleeps != 0 || st.SyscallN != 0 || w.State() != Polling {
+		t.Fatalf("busy-polling worker slept: stats %+v, state %v", st, w.State())
+	}
+}
+
 func TestIdleWorkerUsesLittleCPU(t *testing.T) {
 	w, _, _ := newWorker(t)
 	w.Start()

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -22,20 +23,21 @@ import (
 // "afxdp/kernel: R". With -tcp it runs iperf3 TCP through the kernel and
 // vecnet instead, the peers' offloads at their defaults, ending with
 // "tcp/kernel: R".
-func cmdBench(args []string) error {
-	if len(args) >= 1 && args[0] == "dns" {
-		return cmdBenchDNS(args[1:])
-	}
-	if len(args) >= 1 && args[0] == "http" {
-		return cmdBenchHTTP(args[1:])
-	}
-	if len(args) >= 1 && args[0] == "memif" {
-		return cmdBenchMemif(args[1:])
-	}
-	if len(args) < 1 || args[0] != "forward" {
-		return usageError("usage: vecnet bench forward [-tcp] [-rounds 3] [-seconds 5] [-size 64] [-png FILE] [-json FILE] [-configs kernel,afxdp,afpacket]\n       vecnet bench dns [-rounds 3] [-seconds 5] [-qps N] [-dnsperf 3] [-configs kernel,ingraph,sock,knot,knot-xdp] [-png FILE] [-json FILE]\n       vecnet bench http [-rounds 3] [-seconds 5] [-conns 32] [-configs kernel,nethttp,ingraph,nginx] [-json FILE]")
-	}
-	fs := flag.NewFlagSet("bench forward", flag.ExitOnError)
+func cmdBench(path string, args []string) error {
+	return dispatch(path, "Benchmarks in network namespaces, as root, with interleaved rounds and medians (BENCHMARKS.md).", benchCommands, args)
+}
+
+// benchCommands are the subcommands of "vecnet bench".
+var benchCommands = []command{
+	{"forward", "kernel vs vecnet (AF_XDP, AF_PACKET, DPDK) forwarding of small frames; -tcp: iperf3 TCP", cmdBenchForward},
+	{"dns", "DNS answers per second: kernel, in-graph and sock servers, Knot", cmdBenchDNS},
+	{"http", "HTTP requests per second: kernel, net/http on sock, in-graph, nginx", cmdBenchHTTP},
+	{"memif", "memif forwarding: kernel, vecnet as memif server or client, testpmd", cmdBenchMemif},
+}
+
+// cmdBenchForward runs "vecnet bench forward".
+func cmdBenchForward(path string, args []string) error {
+	fs := newFlags(path, "[flags]", "Forward 64-byte frames host A → router → host B through the kernel and vecnet in interleaved rounds;\nprint the medians, draw a bar plot, end with \"afxdp/kernel: R\". With -tcp, iperf3 TCP instead (\"tcp/kernel: R\").")
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
@@ -47,8 +49,7 @@ func cmdBench(args []string) error {
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	show := fs.Bool("show", false, "print show runtime/errors/interfaces and the AF_XDP socket counters after each vecnet window")
 	tcp := fs.Bool("tcp", false, "iperf3 TCP host A → host B through the kernel and vecnet, peers' offloads at their defaults (-configs defaults to kernel,afxdp, -xdp-mode to native; -seconds is iperf3 -t; -size, -png, -napi do not apply)")
-	fs.Parse(args[1:])
-	if err := noArgs(fs, "vecnet bench forward [flags]"); err != nil {
+	if _, err := fs.parse(args); err != nil {
 		return err
 	}
 	if os.Geteuid() != 0 {
@@ -95,7 +96,7 @@ func cmdBench(args []string) error {
 		if _, ok := <-sig; !ok {
 			return
 		}
-		fmt.Fprintln(os.Stderr, "\nbench: interrupted, stopping the generator and removing the namespaces")
+		slog.Warn("bench interrupted: stopping the generator and removing the namespaces")
 		close(cancel)
 		if _, ok := <-sig; ok {
 			benchCleanup.run()
@@ -109,7 +110,7 @@ func cmdBench(args []string) error {
 	sum := Summarize(samples, opt.Configs)
 	WriteForwardTable(os.Stdout, sum, opt)
 	if *png != "" {
-		if err := WriteBarPNG(*png, sum); err != nil {
+		if err := WriteBarPNG(*png, "vecnet bench forward: frames forwarded, median", "sink Mpps", sum); err != nil {
 			return err
 		}
 		fmt.Println("plot:", *png)
@@ -261,7 +262,7 @@ func removeRigOnSignal() (stop func()) {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		if _, ok := <-sig; ok {
-			fmt.Fprintln(os.Stderr, "\nbench: interrupted, removing the namespaces")
+			slog.Warn("bench interrupted: removing the namespaces")
 			benchCleanup.run()
 			os.Exit(130)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -55,8 +54,8 @@ type DNSSample struct {
 type DNSSummary = BenchSummary[DNSSample]
 
 // cmdBenchDNS runs "vecnet bench dns".
-func cmdBenchDNS(args []string) error {
-	fs := flag.NewFlagSet("bench dns", flag.ExitOnError)
+func cmdBenchDNS(path string, args []string) error {
+	fs := newFlags(path, "[flags]", "Offer DNS queries (kxdpgun, dnsperf) to the kernel, vecnet's in-graph and sock servers and Knot;\nprint the medians and draw a bar plot of the answer rates.")
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Int("seconds", 5, "kxdpgun's run per configuration and round, in seconds")
 	qps := fs.Int("qps", 3000000, "kxdpgun's offered queries per second")
@@ -67,8 +66,7 @@ func cmdBenchDNS(args []string) error {
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
 	napi := fs.Bool("napi", false, "run the server ingress veth's receive path in a threaded NAPI kernel thread pinned to the server's CPU (default false: in the client's softirq, on its CPU, for every server alike; see BENCHMARKS.md)")
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the server CPU between it and the server)")
-	fs.Parse(args)
-	if err := noArgs(fs, "vecnet bench dns [flags]"); err != nil {
+	if _, err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := benchNeeds("dns", "kxdpgun", "dig", "taskset"); err != nil {
@@ -102,7 +100,7 @@ func cmdBenchDNS(args []string) error {
 		for i, s := range sum {
 			bars[i] = Summary{Config: s.Config, Rounds: s.Rounds, Median: Sample{SinkPPS: s.Median.AnswersQPS}}
 		}
-		if err := WriteBarPNG(*png, bars); err != nil {
+		if err := WriteBarPNG(*png, "vecnet bench dns: answers received, median", "answers, M/s", bars); err != nil {
 			return err
 		}
 		fmt.Println("plot:", *png, "(bars: answers received, M/s)")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/netip"
 	"sort"
 	"time"
@@ -136,7 +135,7 @@ func startVecnet(rig *topo.Rig, driver string, opt ForwardOptions) (routerRun, e
 	})
 	d, err := daemon.Start(cfg, daemon.Options{
 		NoCLI:  true,
-		Logger: log.New(opt.Log, "vecnet: ", 0),
+		Logger: newLogger(opt.Log),
 		BeforeRun: func(d *daemon.Daemon) error {
 			d.Workers[0].CPU = opt.RouterCPU
 			return nil

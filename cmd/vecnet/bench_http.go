@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -65,16 +64,15 @@ type HTTPSummary = BenchSummary[HTTPSample]
 const httpBody = "hello from httpserver\n"
 
 // cmdBenchHTTP runs "vecnet bench http".
-func cmdBenchHTTP(args []string) error {
-	fs := flag.NewFlagSet("bench http", flag.ExitOnError)
+func cmdBenchHTTP(path string, args []string) error {
+	fs := newFlags(path, "[flags]", "Load HTTP servers (kernel net/http, net/http on vecnet's sock, in-graph, nginx) with wrk; print the medians.")
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Int("seconds", 5, "wrk's run per configuration, connection mode and round, in seconds")
 	conns := fs.Int("conns", 32, "wrk's connections")
 	configs := fs.String("configs", "kernel,nethttp,ingraph,nginx", "configurations to compare")
 	server := fs.String("server", "", "the httpserver binary (default: go build vecnet/examples/httpserver)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
-	fs.Parse(args)
-	if err := noArgs(fs, "vecnet bench http [flags]"); err != nil {
+	if _, err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := benchNeeds("http", "wrk", "curl", "taskset"); err != nil {
@@ -370,14 +368,14 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 	fmt.Fprintln(w, "is the work done. A client CPU near 100% with server CPU left idle means wrk is the ceiling: compare CPU/req then.")
 }
 
-// HTTPRatioLine is the benchmark's last line: "github.com/vecnet/vecnet/kernel: R", the
+// HTTPRatioLine is the benchmark's last line: "vecnet/kernel: R", the
 // in-graph mode's keep-alive requests per second over net/http on the
 // kernel's.
 func HTTPRatioLine(ka []HTTPSummary) string {
 	for _, s := range ka {
 		if s.Config == "ingraph" && s.RatioToKernel > 0 {
-			return fmt.Sprintf("github.com/vecnet/vecnet/kernel: %.2f", s.RatioToKernel)
+			return fmt.Sprintf("vecnet/kernel: %.2f", s.RatioToKernel)
 		}
 	}
-	return "github.com/vecnet/vecnet/kernel: n/a"
+	return "vecnet/kernel: n/a"
 }

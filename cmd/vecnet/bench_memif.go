@@ -3,18 +3,21 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log"
+	"math"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -35,17 +38,77 @@ import (
 // arena as the memif region — zero-copy — and the ends serving;
 // "vecnet-client-copy", the same copying) or DPDK's testpmd io-forwarding between its two memifs ("testpmd", no
 // routing: the ceiling of the memif path here), against the kernel
-// forwarding between veths ("kernel", the bench forward rig).
+// forwarding between veths ("kernel", the bench forward rig). vecnet's
+// worker runs in its default adaptive mode (busy-polls under load, sleeps
+// on the memif interrupt when idle); a "-poll" suffix ("vecnet-client-poll")
+// makes it busy-poll for ever like testpmd's lcore (worker.BusyPoll).
 type MemifOptions struct {
 	Rounds    int
 	Window    time.Duration
 	Warmup    time.Duration
 	Size      int       // frame size on the wire, FCS included
-	Configs   []string  // of "kernel", "vecnet", "vecnet-client", "vecnet-client-copy", "testpmd"
+	Configs   []string  // of "kernel", "vecnet", "vecnet-client", "vecnet-client-copy" (each also with "-poll"), "testpmd"
 	SenderCPU int       // the generator's CPU (the sink is not pinned)
 	RouterCPU int       // vecnet's worker, testpmd's forwarding lcore
 	Log       io.Writer `json:"-"`
 }
+
+// memifProcs are the child processes (testpmd, the ends) and the socket
+// directory of a running memif benchmark, for the signal handler to
+// remove: a stray testpmd would busy-poll a CPU for ever.
+var memifProcs struct {
+	mu    sync.Mutex
+	procs map[*os.Process]bool
+}
+
+func trackProc(p *os.Process, on bool) {
+	memifProcs.mu.Lock()
+	defer memifProcs.mu.Unlock()
+	if memifProcs.procs == nil {
+		memifProcs.procs = map[*os.Process]bool{}
+	}
+	if on {
+		memifProcs.procs[p] = true
+	} else {
+		delete(memifProcs.procs, p)
+	}
+}
+
+// killMemifProcs kills every child a memif benchmark started and waits
+// (briefly) for them to go.
+func killMemifProcs() {
+	memifProcs.mu.Lock()
+	procs := make([]*os.Process, 0, len(memifProcs.procs))
+	for p := range memifProcs.procs {
+		procs = append(procs, p)
+	}
+	memifProcs.mu.Unlock()
+	for _, p := range procs {
+		_ = p.Kill()
+	}
+	for _, p := range procs {
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if !alive(p.Pid) {
+				break
+			}
+		}
+	}
+}
+
+// alive reports whether process pid exists and is not a zombie (killed,
+// not yet reaped: it holds nothing any more).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+1:])
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+// childAttr makes a child die with the benchmark (PR_SET_PDEATHSIG), even
+// if the benchmark is killed outright.
+func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }
 
 // Addresses of the memif rig: host A (the generator) → vecnet → host B
 // (the sink).
@@ -64,7 +127,30 @@ type memifRouter interface {
 type testpmdRouter struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
+	out  *strings.Builder // stdout and stderr; read only after done
 	done chan struct{}
+}
+
+// testpmdCycles matches the forwarding statistics testpmd prints when it
+// stops with --record-core-cycles: the TSC cycles its lcore spent in
+// bursts that received packets, per forwarded packet, and the TSC rate.
+var testpmdCycles = regexp.MustCompile(`CPU cycles/packet=([0-9.]+) .* at ([0-9]+) MHz Clock`)
+
+// busyNsPerPkt returns testpmd's busy time per forwarded packet (its
+// lcore's cycles in non-empty bursts, as vecnet's node clocks count only
+// calls that moved packets), from the statistics it printed when it
+// stopped; 0 if it printed none. Call it after stop.
+func (t *testpmdRouter) busyNsPerPkt() float64 {
+	m := testpmdCycles.FindStringSubmatch(t.out.String())
+	if m == nil {
+		return 0
+	}
+	cycles, err1 := strconv.ParseFloat(m[1], 64)
+	mhz, err2 := strconv.ParseFloat(m[2], 64)
+	if err1 != nil || err2 != nil || mhz <= 0 {
+		return 0
+	}
+	return cycles / mhz * 1e3
 }
 
 // snapshot reads the CPU time of testpmd's forwarding lcore thread.
@@ -113,9 +199,10 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 		"--main-lcore", fmt.Sprint(main),
 		"--vdev", "net_memif0,role=server,socket-abstract=no,socket="+sockA,
 		"--vdev", "net_memif1,role=server,socket-abstract=no,socket="+sockB,
-		"--", "--total-num-mbufs", "16384", "--forward-mode=io", "--port-topology=paired")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+		"--", "--total-num-mbufs", "16384", "--forward-mode=io", "--port-topology=paired", "--record-core-cycles")
+	out := new(strings.Builder)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = childAttr()
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -123,8 +210,9 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("testpmd: %w", err)
 	}
-	t := &testpmdRouter{cmd: cmd, in: in, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(t.done) }()
+	trackProc(cmd.Process, true)
+	t := &testpmdRouter{cmd: cmd, in: in, out: out, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); trackProc(cmd.Process, false); close(t.done) }()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		_, ea := os.Stat(sockA)
 		_, eb := os.Stat(sockB)
@@ -144,16 +232,21 @@ func startTestpmdRouter(sockA, sockB string, cpu int, logw io.Writer) (*testpmdR
 }
 
 // startMemifVecnet starts vecnet routing between sockA and sockB in role
-// ("server" or "client") and bindMode (a client's "" zero-copy or "copy").
-func startMemifVecnet(sockA, sockB, role, bindMode string, opt MemifOptions) (*vecnetRouter, error) {
+// ("server" or "client") and bindMode (a client's "" zero-copy or "copy"),
+// its worker busy-polling for ever when busyPoll.
+func startMemifVecnet(sockA, sockB, role, bindMode string, busyPoll bool, opt MemifOptions) (*vecnetRouter, error) {
 	cfg := &config.Config{Workers: 1, Interfaces: []config.Interface{
 		{Name: "mema", Driver: "memif", MAC: memifRouterMACA, MTU: 1500, MemifSocket: sockA, MemifRole: role, BindMode: bindMode,
 			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterAAddr + "/24")}},
 		{Name: "memb", Driver: "memif", MAC: memifRouterMACB, MTU: 1500, MemifSocket: sockB, MemifRole: role, BindMode: bindMode,
 			Queues: 1, RingSize: config.DefaultMemifRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(topo.RouterBAddr + "/24")}},
 	}, Neighbors: []config.Neighbor{{Interface: "memb", IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(memifHostBMAC)}}}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: log.New(opt.Log, "vecnet: ", 0),
-		BeforeRun: func(d *daemon.Daemon) error { d.Workers[0].CPU = opt.RouterCPU; return nil }})
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true, Logger: newLogger(opt.Log),
+		BeforeRun: func(d *daemon.Daemon) error {
+			d.Workers[0].CPU = opt.RouterCPU
+			d.Workers[0].BusyPoll = busyPoll
+			return nil
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +276,7 @@ func startMemifEnds(sockA, sockB string, size, cpu int, role string) (*memifEnds
 	}
 	cmd := exec.Command(exe, "bench", "memif", "-ends", sockA, sockB, fmt.Sprint(size), fmt.Sprint(cpu), role)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childAttr()
 	e := &memifEnds{cmd: cmd}
 	if e.in, err = cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -195,6 +289,7 @@ func startMemifEnds(sockA, sockB string, size, cpu int, role string) (*memifEnds
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	trackProc(cmd.Process, true)
 	return e, nil
 }
 
@@ -213,7 +308,9 @@ func (e *memifEnds) counts() (sent, got uint64, err error) {
 
 func (e *memifEnds) close() error {
 	e.in.Close()
-	return e.cmd.Wait()
+	err := e.cmd.Wait()
+	trackProc(e.cmd.Process, false)
+	return err
 }
 
 // runMemifEnds is the child: it answers each line on stdin with "sent got"
@@ -299,16 +396,22 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 	var r memifRouter
 	var err error
 	endsRole := "client"
-	switch name {
+	base := strings.TrimSuffix(name, "-poll")
+	poll := base != name && strings.HasPrefix(base, "vecnet")
+	switch base {
 	case "vecnet":
-		r, err = startMemifVecnet(sockA, sockB, "server", "", opt)
+		r, err = startMemifVecnet(sockA, sockB, "server", "", poll, opt)
 	case "vecnet-client", "vecnet-client-copy":
 		endsRole = "server"
-		r, err = startMemifVecnet(sockA, sockB, "client", map[bool]string{true: "copy"}[name == "vecnet-client-copy"], opt)
+		r, err = startMemifVecnet(sockA, sockB, "client", map[bool]string{true: "copy"}[base == "vecnet-client-copy"], poll, opt)
 	case "testpmd":
+		if name != base {
+			err = fmt.Errorf("unknown configuration %q (testpmd always busy-polls)", name)
+			break
+		}
 		r, err = startTestpmdRouter(sockA, sockB, opt.RouterCPU, opt.Log)
 	default:
-		err = fmt.Errorf("unknown configuration %q (kernel, vecnet, vecnet-client, vecnet-client-copy, testpmd)", name)
+		err = fmt.Errorf("unknown configuration %q (kernel, vecnet, vecnet-client, vecnet-client-copy, each also with -poll, testpmd)", name)
 	}
 	if err != nil {
 		smp.Err = err.Error()
@@ -349,11 +452,14 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 	s0 := read()
 	time.Sleep(opt.Window)
 	s1 := read()
-	if err := ends.close(); err != nil {
-		smp.Err = err.Error()
-	}
-	if err := r.stop(); err != nil && smp.Err == "" {
+	// The router stops first, while its peers are attached: testpmd's
+	// memif reports no counters once disconnected, and it prints its
+	// forwarding statistics (busy cycles) when it stops.
+	if err := r.stop(); err != nil {
 		smp.Err = "stop: " + err.Error()
+	}
+	if err := ends.close(); err != nil && smp.Err == "" {
+		smp.Err = err.Error()
 	}
 	secs := s1.at.Sub(s0.at).Seconds()
 	smp.Window = secs
@@ -397,6 +503,9 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 			smp.GraphNsPerPkt = float64(clocks) / float64(pkts) / tsc.TicksPerNanosecond()
 		}
 	}
+	if t, ok := r.(*testpmdRouter); ok {
+		smp.GraphNsPerPkt = t.busyNsPerPkt()
+	}
 	return smp
 }
 
@@ -412,14 +521,24 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 	}
 	defer os.RemoveAll(dir)
 	var br *benchRig
+	// A signal (removeRigOnSignal) kills the children, removes the kernel
+	// rig's namespaces and the sockets' directory.
+	benchCleanup.set(func() error {
+		killMemifProcs()
+		if br != nil {
+			br.Close()
+		}
+		return os.RemoveAll(dir)
+	})
+	defer benchCleanup.set(nil)
 	for _, c := range opt.Configs {
-		if c == "kernel" {
-			if br, err = newBenchRig(opt.Size); err != nil {
+		if c == "kernel" && br == nil {
+			rig, err := newBenchRig(opt.Size)
+			if err != nil {
 				return nil, err
 			}
-			benchCleanup.set(br.Close)
+			br = rig
 			defer func() {
-				benchCleanup.set(nil)
 				if e := br.Close(); err == nil {
 					err = e
 				}
@@ -449,10 +568,10 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 // WriteMemifTable prints the medians as a Markdown table and the per-round
 // rates.
 func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
-	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; kernel: the bench forward rig)\n\n",
+	fmt.Fprintf(w, "\nmemif, %d-byte frames, medians of %d interleaved rounds × %v (memif generator and sink: one thread of another process on CPU %d; router on CPU %d; vecnet's worker adaptive, or busy-polling like testpmd's lcore in the -poll rows; kernel: the bench forward rig)\n\n",
 		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t router thread CPU\t router rx/tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t router ns/pkt\t graph ns/pkt\t vec/call\t\n", opt.SenderCPU, opt.RouterCPU)
+	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t router thread CPU\t router rx/tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t router ns/pkt\t busy ns/pkt\t vec/call\t\n", opt.SenderCPU, opt.RouterCPU)
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 	for _, s := range sum {
 		if s.Rounds == 0 {
@@ -471,65 +590,156 @@ func WriteMemifTable(w io.Writer, sum []Summary, opt MemifOptions) {
 			thread = fmt.Sprintf("%.0f%%", 100*m.WorkerCPU)
 			perPkt = fmt.Sprintf("%.0f", m.WorkerCPU*1e9/m.SinkPPS)
 		}
+		busy := "–"
+		if m.GraphNsPerPkt > 0 {
+			busy = fmt.Sprintf("%.1f", m.GraphNsPerPkt)
+		}
 		fmt.Fprintf(tw, "| %s\t %.3f\t %.0f%%\t %.0f%%\t %s\t %d/%d\t %.3f\t %.0f%%\t %.2f\t %.0f\t %s\t %s\t %s\t\n",
 			s.Config, m.OfferedPPS/1e6, 100*m.SenderCPUBusy, 100*m.RouterCPUBusy, thread, m.RouterRxDrops, m.RouterTxDrops, m.SinkPPS/1e6,
-			100*m.RouterLoss, s.RatioToKernel, m.CPUNsPerPkt, perPkt, vec("%.0f", m.GraphNsPerPkt), vec("%.1f", m.VectorsPerCall))
+			100*m.RouterLoss, s.RatioToKernel, m.CPUNsPerPkt, perPkt, busy, vec("%.1f", m.VectorsPerCall))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nper round, sink Mpps:")
 	writeRounds(w, sum, "%.3f", 1e6)
 	fmt.Fprintln(w, "\nrouter thread CPU: the share of a CPU the router's thread got (vecnet's worker, testpmd's forwarding lcore);")
-	fmt.Fprintln(w, "router ns/pkt: that thread's CPU time per forwarded packet, which machine load does not inflate.")
+	fmt.Fprintln(w, "router ns/pkt: that thread's CPU time per forwarded packet, which machine load does not inflate (a")
+	fmt.Fprintln(w, "busy-polling thread spends its whole CPU, so this is also its share over the rate).")
+	fmt.Fprintln(w, "busy ns/pkt: the router's time in calls that moved packets, per packet (vecnet: its nodes' clocks;")
+	fmt.Fprintln(w, "testpmd: --record-core-cycles, its lcore's cycles in non-empty bursts): the cost of a packet without the")
+	fmt.Fprintln(w, "empty polls, the like-with-like CPU comparison.")
 	fmt.Fprintln(w, "vecnet routes (ip4-input, lookup, rewrite, TTL and checksum); testpmd io-forwards between its two memifs")
 	fmt.Fprintln(w, "untouched. A memif generator floods with back pressure (a full ring waits), so memif offered ≈ sink.")
 }
 
-// MemifRatioLines are the benchmark's last lines: "github.com/vecnet/vecnet/testpmd: R" and
-// "memif/kernel: R" (vecnet over memif against the kernel over veths),
-// after a line naming the vecnet row they use: vecnet-client (zero-copy,
-// vecnet's fastest memif path) when it ran, else vecnet (the server, which
-// copies).
-func MemifRatioLines(sum []Summary) string {
+// memifRatio is one comparison of the vecnet row with testpmd: the
+// median of its per-round values and their spread.
+type memifRatio struct {
+	Median, Min, Max float64
+	Rounds           int
+}
+
+// pairedRatios returns, for every round in which both configurations ran,
+// f(a's sample, b's sample). Pairing within a round compares two
+// configurations measured a few seconds apart, so the machine's drift
+// (the VM's speed moves up to 5× over minutes) mostly cancels.
+func pairedRatios(samples []Sample, a, b string, f func(x, y *Sample) float64) memifRatio {
+	byRound := map[int]map[string]*Sample{}
+	for k := range samples {
+		s := &samples[k]
+		if s.Err != "" || s.SinkPPS <= 0 {
+			continue
+		}
+		if byRound[s.Round] == nil {
+			byRound[s.Round] = map[string]*Sample{}
+		}
+		byRound[s.Round][s.Config] = s
+	}
+	var vals []float64
+	for _, r := range byRound {
+		if x, y := r[a], r[b]; x != nil && y != nil {
+			if v := f(x, y); v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+				vals = append(vals, v)
+			}
+		}
+	}
+	if len(vals) == 0 {
+		return memifRatio{}
+	}
+	sort.Float64s(vals)
+	m := vals[len(vals)/2]
+	if len(vals)%2 == 0 {
+		m = (vals[len(vals)/2-1] + vals[len(vals)/2]) / 2
+	}
+	return memifRatio{Median: m, Min: vals[0], Max: vals[len(vals)-1], Rounds: len(vals)}
+}
+
+// routerNsPerPkt is the router thread's CPU time per forwarded packet.
+func routerNsPerPkt(s *Sample) float64 {
+	if s.WorkerCPU <= 0 || s.SinkPPS <= 0 {
+		return 0
+	}
+	return s.WorkerCPU * 1e9 / s.SinkPPS
+}
+
+// memifRow returns the first of rows that has a rate, or "".
+func memifRow(rate map[string]float64, rows ...string) string {
+	for _, r := range rows {
+		if rate[r] > 0 {
+			return r
+		}
+	}
+	return ""
+}
+
+// MemifRatioLines are the benchmark's last lines. Against testpmd, whose
+// lcore busy-polls, the vecnet row is a busy-polling one — like with like:
+// vecnet-client-poll (zero-copy) when it ran, else vecnet-poll, else the
+// adaptive rows; "vecnet/testpmd: R" is the median over rounds of the
+// per-round ratio of sink rates, then its spread and the same ratio by CPU
+// time and by busy time per packet (testpmd's ns/pkt over vecnet's: above
+// 1 when vecnet spends less on a packet). Against the kernel, whose
+// forwarding sleeps when idle, the row is vecnet's default adaptive worker
+// (vecnet-client, else vecnet, else the -poll rows): "memif/kernel: R" (of
+// the median rates), last. Each ratio's row is named on a line before it.
+func MemifRatioLines(samples []Sample, sum []Summary) string {
 	rate := map[string]float64{}
 	for _, s := range sum {
 		if s.Rounds > 0 {
 			rate[s.Config] = s.Median.SinkPPS
 		}
 	}
-	row := "vecnet-client"
-	if rate[row] == 0 {
-		row = "vecnet"
-	}
-	v, kernel, testpmd := rate[row], rate["kernel"], rate["testpmd"]
-	out := "vecnet row: " + row + "\n"
-	if testpmd > 0 && v > 0 {
-		out += fmt.Sprintf("github.com/vecnet/vecnet/testpmd: %.2f\n", v/testpmd)
+	row := memifRow(rate, "vecnet-client-poll", "vecnet-poll", "vecnet-client", "vecnet")
+	krow := memifRow(rate, "vecnet-client", "vecnet", "vecnet-client-poll", "vecnet-poll")
+	out := "vecnet/testpmd row: " + row + "\n"
+	mpps := pairedRatios(samples, row, "testpmd", func(x, y *Sample) float64 { return x.SinkPPS / y.SinkPPS })
+	cpu := pairedRatios(samples, row, "testpmd", func(x, y *Sample) float64 {
+		if routerNsPerPkt(x) == 0 {
+			return 0
+		}
+		return routerNsPerPkt(y) / routerNsPerPkt(x)
+	})
+	busy := pairedRatios(samples, row, "testpmd", func(x, y *Sample) float64 {
+		if x.GraphNsPerPkt <= 0 {
+			return 0
+		}
+		return y.GraphNsPerPkt / x.GraphNsPerPkt
+	})
+	if mpps.Rounds > 0 {
+		out += fmt.Sprintf("vecnet/testpmd: %.2f\n", mpps.Median)
+		out += fmt.Sprintf("vecnet/testpmd per round (sink Mpps, %d rounds): min %.2f, median %.2f, max %.2f\n", mpps.Rounds, mpps.Min, mpps.Median, mpps.Max)
 	} else {
-		out += "github.com/vecnet/vecnet/testpmd: n/a\n"
+		out += "vecnet/testpmd: n/a\n"
 	}
-	if kernel > 0 && v > 0 {
+	if cpu.Rounds > 0 {
+		out += fmt.Sprintf("vecnet/testpmd by CPU per packet (testpmd's router ns/pkt ÷ vecnet's, %d rounds): min %.2f, median %.2f, max %.2f\n", cpu.Rounds, cpu.Min, cpu.Median, cpu.Max)
+	}
+	if busy.Rounds > 0 {
+		out += fmt.Sprintf("vecnet/testpmd by busy time per packet (testpmd's busy ns/pkt ÷ vecnet's, %d rounds): min %.2f, median %.2f, max %.2f\n", busy.Rounds, busy.Min, busy.Median, busy.Max)
+	}
+	out += "memif/kernel row: " + krow + "\n"
+	if v, kernel := rate[krow], rate["kernel"]; kernel > 0 && v > 0 {
 		return out + fmt.Sprintf("memif/kernel: %.2f", v/kernel)
 	}
 	return out + "memif/kernel: n/a"
 }
 
 // cmdBenchMemif runs "vecnet bench memif".
-func cmdBenchMemif(args []string) error {
+func cmdBenchMemif(path string, args []string) error {
 	if len(args) > 0 && args[0] == "-ends" {
 		return runMemifEnds(args[1:])
 	}
-	fs := flag.NewFlagSet("bench memif", flag.ExitOnError)
-	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
+	fs := newFlags(path, "[flags]", "Forward frames between two memif applications through the kernel (veth), vecnet and testpmd; print the medians.")
+	rounds := fs.Int("rounds", 5, "interleaved rounds over the configurations")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
-	configs := fs.String("configs", "kernel,vecnet,vecnet-client,testpmd", "configurations to compare (also vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying)")
-	fs.Parse(args)
-	if err := noArgs(fs, "vecnet bench memif [flags]"); err != nil {
+	configs := fs.String("configs", "kernel,vecnet,vecnet-client,vecnet-client-poll,testpmd", "configurations to compare (vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying; a -poll suffix: vecnet's worker busy-polls like testpmd's lcore)")
+	if _, err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := benchNeeds("memif"); err != nil {
 		return err
 	}
+	defer removeRigOnSignal()()
 	opt := MemifOptions{Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
 		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Log: os.Stderr}
 	samples, err := RunMemif(opt)
@@ -538,6 +748,6 @@ func cmdBenchMemif(args []string) error {
 	}
 	sum := Summarize(samples, opt.Configs)
 	WriteMemifTable(os.Stdout, sum, opt)
-	fmt.Println(MemifRatioLines(sum))
+	fmt.Println(MemifRatioLines(samples, sum))
 	return nil
 }

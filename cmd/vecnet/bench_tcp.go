@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -118,7 +117,7 @@ func measureTCP(rig *topo.Rig, name string, round int, opt TCPOptions) TCPSample
 		var err error
 		d, err = daemon.Start(DemoConfig(rig, name, opt.XDPMode, ""), daemon.Options{
 			NoCLI:  true,
-			Logger: log.New(opt.Log, "vecnet: ", 0),
+			Logger: newLogger(opt.Log),
 			BeforeRun: func(d *daemon.Daemon) error {
 				d.Workers[0].CPU = opt.RouterCPU
 				return nil

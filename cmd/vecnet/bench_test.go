@@ -40,7 +40,7 @@ func TestBenchForwardKernel(t *testing.T) {
 		t.Fatalf("table has no kernel row:\n%s", out.String())
 	}
 	png := filepath.Join(t.TempDir(), "b.png")
-	if err := WriteBarPNG(png, sum); err != nil {
+	if err := WriteBarPNG(png, "forward", "sink Mpps", sum); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(png); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {

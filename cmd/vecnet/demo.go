@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -19,16 +19,15 @@ import (
 // cmdDemo builds host-a ↔ vecnet ↔ host-b in network namespaces, routes
 // between them on AF_XDP (or AF_PACKET), proves it with ping and iperf3,
 // prints what the router saw, and removes everything — also on Ctrl-C.
-func cmdDemo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+func cmdDemo(path string, args []string) error {
+	fs := newFlags(path, "[flags]", "Build host-a ↔ vecnet ↔ host-b in network namespaces, route between them on AF_XDP (or AF_PACKET),\nping and iperf3 through, print what the router saw, and remove everything (as root).")
 	driver := fs.String("driver", "afxdp", "port driver: afxdp or afpacket")
 	// Native by default: the demo's hosts keep their default offloads, and
 	// native XDP on a veth makes the kernel turn the peer's TSO/GSO off; in
 	// generic mode their TCP arrives as 64 KiB GSO super-frames.
 	xdpMode := fs.String("xdp-mode", "native", "afxdp attach mode: native, generic, or empty for the best per device kind")
 	seconds := fs.Int("seconds", 3, "iperf3 run time")
-	fs.Parse(args)
-	if err := noArgs(fs, "vecnet demo [-driver afxdp|afpacket] [-xdp-mode MODE] [-seconds N]"); err != nil {
+	if _, err := fs.parse(args); err != nil {
 		return err
 	}
 	if os.Geteuid() != 0 {
@@ -48,12 +47,12 @@ func cmdDemo(args []string) error {
 	cleanup := func() {
 		if d != nil {
 			if err := d.Stop(); err != nil {
-				fmt.Fprintln(os.Stderr, "demo:", err)
+				slog.Error("demo: stopping vecnet", "err", err)
 			}
 			d = nil
 		}
 		if err := rig.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "demo:", err)
+			slog.Error("demo: removing the namespaces", "err", err)
 		}
 	}
 	defer cleanup()
@@ -62,7 +61,7 @@ func cmdDemo(args []string) error {
 	defer signal.Stop(sig)
 	go func() {
 		if _, ok := <-sig; ok {
-			fmt.Fprintln(os.Stderr, "\ndemo: interrupted, removing the namespaces")
+			slog.Warn("demo interrupted: removing the namespaces")
 			cleanup()
 			os.Exit(130)
 		}

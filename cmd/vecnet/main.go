@@ -5,6 +5,12 @@
 //	                       then print "show errors" and "show runtime" and exit
 //	vecnet demo            build two namespaces, route between them on AF_XDP, ping and iperf3 through
 //	vecnet bench forward   kernel vs vecnet forwarding benchmark in three namespaces
+//	vecnet bench dns|http|memif   DNS, HTTP and memif benchmarks
+//	vecnet version         the module version, VCS revision and Go version it was built from
+//
+// "vecnet -h", "vecnet COMMAND -h" (or --help, or help) print help on stdout
+// and exit 0; a usage error exits 2 with a hint on stderr. Every command
+// takes -log-format text|json and -log-level.
 //
 // The CLI socket (vecnetctl) serves show runtime|errors|interfaces|fib|neighbors|trace,
 // trace add N and ip route add|del while it runs.
@@ -12,8 +18,8 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,77 +29,67 @@ import (
 	"github.com/vecnet/vecnet/daemon"
 )
 
-func usage() {
-	fmt.Fprintln(os.Stderr, `usage:
-  vecnet run CONFIG       run the data plane described by CONFIG until interrupted
-  vecnet replay CONFIG    run CONFIG's pcap inputs through the router, print counters, exit
-  vecnet demo             route between two namespaces over AF_XDP (see README)
-  vecnet bench forward    compare kernel and vecnet forwarding (see README)`)
-	os.Exit(2)
+// commands are vecnet's commands, in the order its help lists them.
+var commands = []command{
+	{"run", "run the data plane described by CONFIG until interrupted", func(p string, a []string) error { return cmdRun(p, a, false) }},
+	{"replay", "run CONFIG's pcap inputs through the router, print counters, exit", func(p string, a []string) error { return cmdRun(p, a, true) }},
+	{"demo", "route between two namespaces over AF_XDP (see README)", cmdDemo},
+	{"bench", "benchmarks: forward, dns, http, memif (see BENCHMARKS.md)", cmdBench},
+	{"version", "print the build's module version, VCS revision and Go version", cmdVersion},
 }
+
+const vecnetDoc = `vecnet is a kernel-bypass data plane and IPv4 stack; vecnetctl talks to a running one.
+Every command takes -log-format text|json and -log-level; "vecnet --version" is "vecnet version".`
 
 func main() {
-	if len(os.Args) < 2 {
-		usage()
+	args := os.Args[1:]
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
 	}
-	var err error
-	switch os.Args[1] {
-	case "run":
-		err = cmdRun(os.Args[2:], false)
-	case "replay":
-		err = cmdRun(os.Args[2:], true)
-	case "demo":
-		err = cmdDemo(os.Args[2:])
-	case "bench":
-		err = cmdBench(os.Args[2:])
-	case "-h", "--help", "help":
-		usage()
-	default:
-		fmt.Fprintf(os.Stderr, "vecnet: unknown command %q\n", os.Args[1])
-		usage()
-	}
-	var uerr usageError
-	switch {
-	case err == nil:
-	case errors.As(err, &uerr):
-		fmt.Fprintln(os.Stderr, "vecnet:", err)
-		os.Exit(2)
-	case errors.Is(err, errInterrupted):
-		fmt.Fprintln(os.Stderr, "vecnet:", err)
-		os.Exit(130)
-	default:
-		fmt.Fprintln(os.Stderr, "vecnet:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitStatus(dispatch("vecnet", vecnetDoc, commands, args)))
 }
 
-// usageError is a command line the command does not take: main prints it
-// and exits 2 before anything was started.
-type usageError string
-
-func (e usageError) Error() string { return string(e) }
-
-// noArgs returns a usageError naming fs's stray arguments, if any.
-func noArgs(fs *flag.FlagSet, usage string) error {
-	if fs.NArg() == 0 {
-		return nil
+// exitStatus reports err on stderr and returns the status vecnet exits
+// with: 0 for success and for help, 2 for a usage error (with a hint to the
+// command's help), 130 when interrupted, 1 for any other failure.
+func exitStatus(err error) int {
+	var uerr usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.As(err, &uerr):
+		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintf(os.Stderr, "run '%s -h' for usage\n", uerr.cmd)
+		return 2
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(os.Stderr, "vecnet:", err)
+		return 130
+	default:
+		fmt.Fprintln(os.Stderr, "vecnet:", err)
+		return 1
 	}
-	return usageError(fmt.Sprintf("%s: unexpected argument %q\nusage: %s", fs.Name(), fs.Arg(0), usage))
 }
 
 // errInterrupted ends a command that SIGINT or SIGTERM stopped in an orderly
 // way (everything it started is stopped and removed); main exits 130.
 var errInterrupted = errors.New("interrupted")
 
-func cmdRun(args []string, replay bool) error {
-	if len(args) != 1 {
-		usage()
+// cmdRun runs "vecnet run CONFIG" and "vecnet replay CONFIG".
+func cmdRun(path string, args []string, replay bool) error {
+	doc := "Run the data plane CONFIG (YAML) describes until SIGINT or SIGTERM; vecnetctl talks to it on its CLI socket."
+	if replay {
+		doc = "Run CONFIG's pcap inputs through the router until they are consumed, then print \"show errors\" and \"show runtime\"."
 	}
-	cfg, err := config.Load(args[0])
+	fs := newFlags(path, "[flags] CONFIG", doc)
+	pos, err := fs.parse(args, "CONFIG")
 	if err != nil {
 		return err
 	}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: replay, PinCPUs: !replay})
+	cfg, err := config.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: replay, PinCPUs: !replay, Logger: slog.Default()})
 	if err != nil {
 		return err
 	}
@@ -110,7 +106,7 @@ func cmdRun(args []string, replay bool) error {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
-	d.Log.Printf("stopping")
+	s := <-sig
+	d.Log.Info("stopping", "signal", s.String())
 	return d.Stop()
 }

@@ -3,11 +3,16 @@
 //
 //	vecnetctl [-s SOCKET] COMMAND...   run one command, e.g. vecnetctl show runtime
 //	vecnetctl [-s SOCKET]              read commands from stdin, one per line
+//	vecnetctl help [PREFIX]            list the commands (no daemon needed)
 //
 // The socket is -s, else $VECNET_SOCKET, else /run/vecnet/cli.sock. The
 // exit status is 1 when a command (or the connection) fails, with the error
-// on stderr; 2 for bad usage.
+// on stderr; 2 for bad usage. -h, --help, "help" and "COMMAND... -h" print
+// help on stdout without asking the daemon: the list of commands is
+// generated from the daemon's (go generate).
 package main
+
+//go:generate go test -run TestCommandListCurrent -update
 
 import (
 	"bufio"
@@ -15,8 +20,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/vecnet/vecnet/control/cli"
 )
@@ -30,6 +37,12 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, tty))
 }
 
+// usageLine is vecnetctl's synopsis.
+const usageLine = "usage: vecnetctl [-s SOCKET] [COMMAND...]"
+
+// errHelp is parseArgs' answer to -h or --help.
+var errHelp = errors.New("help requested")
+
 // parseArgs returns the socket to use and the command line the arguments
 // form ("" when there are none).
 func parseArgs(args []string, getenv func(string) string) (socket, line string, err error) {
@@ -37,7 +50,10 @@ func parseArgs(args []string, getenv func(string) string) (socket, line string, 
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&socket, "s", "", "the daemon's CLI socket (default $VECNET_SOCKET or "+defaultSocket+")")
 	if err := fs.Parse(args); err != nil {
-		return "", "", fmt.Errorf("%v\nusage: vecnetctl [-s SOCKET] [COMMAND...]", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return "", "", errHelp
+		}
+		return "", "", fmt.Errorf("%v\n%s (vecnetctl -h for help)", err, usageLine)
 	}
 	if socket == "" {
 		socket = getenv("VECNET_SOCKET")
@@ -53,22 +69,28 @@ func parseArgs(args []string, getenv func(string) string) (socket, line string, 
 // prompting when interactive.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, interactive bool) int {
 	socket, line, err := parseArgs(args, getenv)
-	if err != nil {
+	switch {
+	case errors.Is(err, errHelp):
+		return help(stdout, stderr, "")
+	case err != nil:
 		fmt.Fprintln(stderr, "vecnetctl:", err)
 		return 2
+	}
+	if prefix, ok := helpRequest(line); ok {
+		return help(stdout, stderr, prefix)
 	}
 	if line != "" {
 		out, err := cli.Call(socket, line)
 		writeOutput(stdout, out)
 		if err != nil {
-			fmt.Fprintln(stderr, "vecnetctl:", err)
+			fmt.Fprintln(stderr, "vecnetctl:", unreachable(socket, err))
 			return 1
 		}
 		return 0
 	}
 	cl, err := cli.Dial(socket)
 	if err != nil {
-		fmt.Fprintln(stderr, "vecnetctl:", err)
+		fmt.Fprintln(stderr, "vecnetctl:", unreachable(socket, err))
 		return 1
 	}
 	defer cl.Close()
@@ -120,4 +142,52 @@ func writeOutput(w io.Writer, out string) {
 	if !strings.HasSuffix(out, "\n") {
 		io.WriteString(w, "\n")
 	}
+}
+
+// helpRequest says whether the command line asks for help rather than
+// running a command: "help [PREFIX]", "? [PREFIX]", or "PREFIX -h|--help|?"
+// (vecnetctl answers these itself, so they work with no daemon). It returns
+// the prefix of the commands to list.
+func helpRequest(line string) (prefix string, ok bool) {
+	words := strings.Fields(line)
+	switch {
+	case len(words) == 0:
+		return "", false
+	case words[0] == "help" || words[0] == "?":
+		return strings.Join(words[1:], " "), true
+	}
+	switch words[len(words)-1] {
+	case "-h", "-help", "--help", "?":
+		return strings.Join(words[:len(words)-1], " "), true
+	}
+	return "", false
+}
+
+// help prints vecnetctl's usage and the daemon's commands under prefix
+// (all when empty) from the generated list, and returns the exit status:
+// 0, or 2 when no command matches prefix.
+func help(stdout, stderr io.Writer, prefix string) int {
+	r := cli.NewRegistry()
+	for _, c := range daemonCommands {
+		r.Register(cli.Command{Path: c.Path, Help: c.Help, Run: func(io.Writer, []string) error { return nil }})
+	}
+	var list strings.Builder
+	if err := r.Exec(&list, "help "+prefix); err != nil {
+		fmt.Fprintln(stderr, "vecnetctl:", err)
+		return 2
+	}
+	if prefix == "" {
+		fmt.Fprintf(stdout, "%s\n\nRuns one command on the vecnet daemon listening on SOCKET (-s, else $VECNET_SOCKET, else %s),\nor, without a command, each line of stdin. Words may be abbreviated to a unique prefix.\n\nflags:\n  -s SOCKET  the daemon's CLI socket\n\ncommands:\n", usageLine, defaultSocket)
+	}
+	io.WriteString(stdout, list.String())
+	return 0
+}
+
+// unreachable turns a failure to connect to socket into advice: no socket
+// there, or nothing listening on it, means vecnet is not running.
+func unreachable(socket string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("cannot reach vecnet at %s: is vecnet running?", socket)
+	}
+	return err
 }

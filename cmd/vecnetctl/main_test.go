@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,5 +91,66 @@ func TestRun(t *testing.T) {
 	}
 	if st := run([]string{"-bad"}, nil, &out, &errb, noEnv, false); st != 2 {
 		t.Errorf("bad usage: status %d", st)
+	}
+}
+
+// TestBinaryUsage runs the built vecnetctl with no daemon anywhere: help
+// in all its spellings lists the daemon's commands on stdout with exit 0;
+// bad flags and help for a command that does not exist exit 2 with a hint
+// on stderr; a command with no daemon says it cannot reach vecnet, exit 1.
+func TestBinaryUsage(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "vecnetctl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	sock := filepath.Join(t.TempDir(), "absent.sock")
+	for _, tc := range []struct {
+		args         []string
+		code         int
+		stdout       []string // substrings
+		stderrPrefix string   // "" means empty
+	}{
+		{[]string{"-h"}, 0, []string{usageLine, "show runtime", "ip route add"}, ""},
+		{[]string{"--help"}, 0, []string{usageLine, "show runtime", "clear errors"}, ""},
+		{[]string{"help"}, 0, []string{usageLine, "show runtime", "trace add"}, ""},
+		{[]string{"-s", sock, "help"}, 0, []string{usageLine, "show fib"}, ""},
+		{[]string{"help", "show"}, 0, []string{"show runtime", "show neighbors stats"}, ""},
+		{[]string{"show", "-h"}, 0, []string{"show runtime", "show errors"}, ""},
+		{[]string{"ip", "route", "--help"}, 0, []string{"ip route add", "ip route del"}, ""},
+		{[]string{"help", "nosuch"}, 2, nil, "vecnetctl: unknown command \"nosuch\""},
+		{[]string{"-no-such-flag"}, 2, nil, "vecnetctl: flag provided but not defined: -no-such-flag\n" + usageLine + " (vecnetctl -h for help)\n"},
+		{[]string{"-s"}, 2, nil, "vecnetctl: flag needs an argument"},
+		{[]string{"-s", sock, "show", "runtime"}, 1, nil, "vecnetctl: cannot reach vecnet at " + sock + ": is vecnet running?\n"},
+		{[]string{"-s", sock}, 1, nil, "vecnetctl: cannot reach vecnet at " + sock + ": is vecnet running?\n"},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Env = append(os.Environ(), "VECNET_SOCKET="+sock)
+		var o, e bytes.Buffer
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(""), &o, &e
+		var ee *exec.ExitError
+		code := 0
+		if err := cmd.Run(); errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		name := "vecnetctl " + strings.Join(tc.args, " ")
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d (stderr %q)", name, code, tc.code, e.String())
+		}
+		for _, s := range tc.stdout {
+			if !strings.Contains(o.String(), s) {
+				t.Errorf("%s: stdout lacks %q:\n%s", name, s, o.String())
+			}
+		}
+		if tc.stdout == nil && o.Len() != 0 {
+			t.Errorf("%s: stdout %q, want nothing", name, o.String())
+		}
+		switch {
+		case tc.stderrPrefix == "" && e.Len() != 0:
+			t.Errorf("%s: stderr %q, want nothing", name, e.String())
+		case !strings.HasPrefix(e.String(), tc.stderrPrefix):
+			t.Errorf("%s: stderr %q, want it to begin %q", name, e.String(), tc.stderrPrefix)
+		}
 	}
 }

@@ -34,6 +34,18 @@ type desc struct {
 	Metadata uint32
 }
 
+// head returns the descriptor's flags (bits 0-15), region (16-31) and
+// length (32-63) with one load: each is read once, whatever the peer
+// writes meanwhile. (memif is little-endian.)
+func (d *desc) head() uint64 { return *(*uint64)(unsafe.Pointer(d)) }
+
+// post writes a descriptor without flags: region, length and offset, the
+// first three in one store.
+func (d *desc) post(region uint16, length, offset uint32) {
+	*(*uint64)(unsafe.Pointer(d)) = uint64(region)<<16 | uint64(length)<<32
+	d.Offset = offset
+}
+
 // ring is a view of one descriptor ring in shared memory. Head and tail are
 // 16-bit counters that wrap; a slot is counter & mask. Loads and stores of
 // head, tail and flags are atomic on their 32-bit words, so that the peer's

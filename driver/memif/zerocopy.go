@@ -33,11 +33,15 @@ type zcState struct {
 	rxSlots []pkt.Index // per rx ring position: the slot posted there, or noSlot
 	txSlots []pkt.Index // per tx ring position: the slot queued there, or noSlot
 	txDone  uint16      // oldest tx position whose slot is not yet reclaimed
-	one     [1]pkt.Index
+	rxHeld  int         // rx positions holding a slot (posted, or kept after a bad frame)
+	// scratch holds the fresh slots of one refill, or the reclaimed slots
+	// of one reclaim: the cache is called once per vector, not per slot.
+	scratch []pkt.Index
 }
 
 func newZCState(pool *pkt.Pool, size int) *zcState {
-	z := &zcState{pool: pool, arena: pool.Arena(), rxSlots: make([]pkt.Index, size), txSlots: make([]pkt.Index, size)}
+	z := &zcState{pool: pool, arena: pool.Arena(), rxSlots: make([]pkt.Index, size), txSlots: make([]pkt.Index, size),
+		scratch: make([]pkt.Index, size)}
 	for j := range z.rxSlots {
 		z.rxSlots[j], z.txSlots[j] = noSlot, noSlot
 	}
@@ -49,13 +53,12 @@ func newZCState(pool *pkt.Pool, size int) *zcState {
 func (z *zcState) stock(rx *ring) {
 	n := z.pool.Acquire(z.rxSlots)
 	for j := range n {
-		d := rx.desc(uint16(j))
-		d.Flags, d.Region, d.Length = 0, zcRegion, pkt.DataCap
-		d.Offset = uint32(z.rxSlots[j])<<pkt.SlotShift + pkt.Headroom
+		rx.desc(uint16(j)).post(zcRegion, pkt.DataCap, uint32(z.rxSlots[j])<<pkt.SlotShift+pkt.Headroom)
 	}
 	for j := n; j < len(z.rxSlots); j++ {
 		z.rxSlots[j] = noSlot
 	}
+	z.rxHeld = n
 	rx.setHead(uint16(n))
 }
 
@@ -82,45 +85,36 @@ func (z *zcState) release() {
 // pkt.DataCap); the other slots stay on the ring.
 func (q *Queue) recvZC(s *qstate, c *pkt.Cache, dst []pkt.Index) int {
 	z := s.zc
-	a := z.arena
 	avail := q.rxPending(s)
 	got := 0
 	cur := s.rxPos
 	end := cur + avail
+	mask := s.rx.mask
+	slots := z.rxSlots[:mask+1]
+	a := z.arena
+	var bytes uint64
 	for cur != end && got < len(dst) {
-		first := cur & s.rx.mask
+		first := cur & mask
 		d := s.rx.desc(cur)
-		i := z.rxSlots[first]
+		i := slots[first]
 		cur++
-		flags, n := d.Flags, d.Length
-		bad := i == noSlot || n > pkt.DataCap
-		for flags&descFlagNext != 0 {
-			if cur == end { // a chain the peer did not finish
-				bad = true
-				break
-			}
-			d = s.rx.desc(cur)
-			k := z.rxSlots[cur&s.rx.mask]
-			cur++
-			flags = d.Flags
-			l := d.Length
-			if bad || k == noSlot || uint64(n)+uint64(l) > pkt.DataCap {
-				bad = true
+		w := d.head() // flags, region and length in one load: the peer may rewrite them
+		n := uint32(w >> 32)
+		if uint16(w)&descFlagNext != 0 || i == noSlot || n > pkt.DataCap {
+			var ok bool
+			if cur, n, ok = q.gatherZC(s, i, cur, end, uint16(w), n); !ok {
+				q.stats.RxErrors++ // the slots stay on the ring
 				continue
 			}
-			copy(a.Slot(i)[pkt.Headroom+int(n):], a.Slot(k)[pkt.Headroom:pkt.Headroom+int(l)])
-			n += l
 		}
-		if bad {
-			q.stats.RxErrors++ // the slots stay on the ring
-			continue
-		}
-		z.rxSlots[first] = noSlot // the graph's now; chain tails stay on the ring
+		slots[first] = noSlot // the graph's now; chain tails stay on the ring
+		z.rxHeld--
 		*a.Meta(i) = pkt.Meta{Off: pkt.Headroom, Len: uint16(n)}
 		dst[got] = i
-		q.stats.RxBytes += uint64(n)
+		bytes += uint64(n)
 		got++
 	}
+	q.stats.RxBytes += bytes
 	q.stats.RxPackets += uint64(got)
 	s.rxPos = cur
 	q.refillZC(s, c)
@@ -131,9 +125,38 @@ func (q *Queue) recvZC(s *qstate, c *pkt.Cache, dst []pkt.Index) int {
 	return got
 }
 
+// gatherZC is recvZC's slow path, for a frame that is not one well-formed
+// descriptor: it follows a chain from cur (the descriptor after the
+// frame's first, of flags and length n, into slot i), copies the tails
+// into slot i, and returns the position after the frame, its length and
+// whether it is good.
+func (q *Queue) gatherZC(s *qstate, i pkt.Index, cur, end uint16, flags uint16, n uint32) (uint16, uint32, bool) {
+	z := s.zc
+	a := z.arena
+	bad := i == noSlot || n > pkt.DataCap
+	for flags&descFlagNext != 0 {
+		if cur == end { // a chain the peer did not finish
+			return cur, 0, false
+		}
+		d := s.rx.desc(cur)
+		k := z.rxSlots[cur&s.rx.mask]
+		cur++
+		w := d.head()
+		flags = uint16(w)
+		l := uint32(w >> 32)
+		if bad || k == noSlot || uint64(n)+uint64(l) > pkt.DataCap {
+			bad = true
+			continue
+		}
+		copy(a.Slot(i)[pkt.Headroom+int(n):], a.Slot(k)[pkt.Headroom:pkt.Headroom+int(l)])
+		n += l
+	}
+	return cur, n, !bad
+}
+
 // refillZC posts a slot at every ring position the server does not hold:
-// the position's own slot if it kept one, else a fresh one from c. It
-// stops early when c runs dry; the next call goes on.
+// the position's own slot if it kept one, else a fresh one, taken from c
+// in one call. It stops early when c runs dry; the next call goes on.
 func (q *Queue) refillZC(s *qstate, c *pkt.Cache) {
 	z := s.zc
 	head := s.rx.head()
@@ -141,21 +164,34 @@ func (q *Queue) refillZC(s *qstate, c *pkt.Cache) {
 	if n == 0 || n > s.rx.size {
 		return
 	}
+	mask := s.rx.mask
+	slots := z.rxSlots[:mask+1]
+	// The positions not posted, [head, rxPos+size), are n; those of them
+	// that still hold a slot are the held ones minus the posted ones.
+	missing := int(n) - (z.rxHeld - int(head-s.rxPos))
+	if missing < 0 || missing > int(n) {
+		missing = int(n) // cannot happen; a refill then frees the extra
+	}
+	fresh := z.scratch[:c.AllocRaw(z.scratch[:missing])]
+	used := 0
 	start := head
 	for ; n > 0; n-- {
-		j := head & s.rx.mask
-		i := z.rxSlots[j]
+		j := head & mask
+		i := slots[j]
 		if i == noSlot {
-			if c.AllocRaw(z.one[:]) == 0 {
+			if used == len(fresh) {
 				break
 			}
-			i = z.one[0]
-			z.rxSlots[j] = i
+			i = fresh[used]
+			used++
+			slots[j] = i
+			z.rxHeld++
 		}
-		d := s.rx.desc(head)
-		d.Flags, d.Region, d.Length = 0, zcRegion, pkt.DataCap
-		d.Offset = uint32(i)<<pkt.SlotShift + pkt.Headroom
+		s.rx.desc(head).post(zcRegion, pkt.DataCap, uint32(i)<<pkt.SlotShift+pkt.Headroom)
 		head++
+	}
+	if used < len(fresh) {
+		c.FreeN(fresh[used:])
 	}
 	if head != start {
 		s.rx.setHead(head)
@@ -163,20 +199,25 @@ func (q *Queue) refillZC(s *qstate, c *pkt.Cache) {
 }
 
 // reclaimZC frees to c the slots of every transmitted frame the server has
-// consumed (moved tail past). A tail outside what was queued is ignored.
+// consumed (moved tail past), in one call. A tail outside what was queued
+// is ignored.
 func (q *Queue) reclaimZC(s *qstate, c *pkt.Cache) {
 	z := s.zc
 	tail := s.tx.tail()
 	if tail-z.txDone > s.txPos-z.txDone {
 		return // the peer's counter is off
 	}
+	mask := s.tx.mask
+	slots := z.txSlots[:mask+1]
+	done := z.scratch[:0]
 	for ; z.txDone != tail; z.txDone++ {
-		j := z.txDone & s.tx.mask
-		if i := z.txSlots[j]; i != noSlot {
-			c.Free(i)
-			z.txSlots[j] = noSlot
+		j := z.txDone & mask
+		if i := slots[j]; i != noSlot {
+			done = append(done, i)
+			slots[j] = noSlot
 		}
 	}
+	c.FreeN(done)
 }
 
 // sendZC queues the packets of idx on the transmit ring as their own slots
@@ -187,26 +228,28 @@ func (q *Queue) sendZC(s *qstate, c *pkt.Cache, idx []pkt.Index) int {
 	q.reclaimZC(s, c)
 	a := z.arena
 	slot := s.txPos
-	free := s.tx.size - (slot - z.txDone)
+	mask := s.tx.mask
+	slots := z.txSlots[:mask+1]
+	free := int(s.tx.size - (slot - z.txDone))
+	idx = idx[:min(len(idx), free)]
+	var bytes uint64
 	sent := 0
 	for _, i := range idx {
-		j := slot & s.tx.mask
-		if free == 0 || z.txSlots[j] != noSlot {
-			break
+		j := slot & mask
+		if slots[j] != noSlot {
+			break // cannot happen while txDone is right; never lose a slot
 		}
 		m := a.Meta(i)
-		d := s.tx.desc(slot)
-		d.Flags, d.Region, d.Length = 0, zcRegion, uint32(m.Len)
-		d.Offset = uint32(i)<<pkt.SlotShift + uint32(m.Off)
-		z.txSlots[j] = i
-		q.stats.TxBytes += uint64(m.Len)
+		s.tx.desc(slot).post(zcRegion, uint32(m.Len), uint32(i)<<pkt.SlotShift+uint32(m.Off))
+		slots[j] = i
+		bytes += uint64(m.Len)
 		slot++
-		free--
 		sent++
 	}
 	if sent == 0 {
 		return 0
 	}
+	q.stats.TxBytes += bytes
 	q.stats.TxPackets += uint64(sent)
 	s.txPos = slot
 	s.tx.setHead(slot)

@@ -119,3 +119,49 @@ func TestZeroCopyNeedsSharedArena(t *testing.T) {
 		t.Errorf("server with a pool: zero-copy %v, info %q", srv.ZeroCopy(), srv.Info())
 	}
 }
+
+// TestZeroCopyRefusedFramesKeepTheRingStocked: frames the zero-copy client
+// refuses (a length past an arena buffer) keep their slots on the ring, and
+// every later refill still posts a slot at every free position: over many
+// rounds the server can always send a full ring, and the client holds
+// exactly a ring's worth of slots.
+func TestZeroCopyRefusedFramesKeepTheRingStocked(t *testing.T) {
+	const ringSize = 16
+	pool := pkttest.NewSharedPool(t, 1024)
+	c := pool.NewCache()
+	defer c.Flush()
+	srv, cli := pair(t, Config{}, Config{Log2RingSize: 4, Pool: pool})
+	sq, cp := srv.Ports()[0].Queue(), cli.Ports()[0]
+	s := cli.queues[0].state.Load()
+	frames := make([][]byte, ringSize)
+	for k := range frames {
+		frames[k] = testFrame(uint32(k), 60)
+	}
+	var v pkt.Vector
+	refused := uint64(0)
+	for round := range 20 {
+		if n := sq.Send(frames); n != ringSize {
+			t.Fatalf("round %d: the server sent %d of a %d-slot ring (the client did not restock it)", round, n, ringSize)
+		}
+		bad := 0
+		if round%3 == 1 { // the server overstates two lengths after publishing
+			for _, k := range []uint16{3, 9} {
+				s.rx.desc(s.rxPos + k).Length = pkt.DataCap + 1
+			}
+			bad = 2
+		}
+		v.Reset()
+		if n := cp.Recv(c, &v); n != ringSize-bad {
+			t.Fatalf("round %d: received %d, want %d", round, n, ringSize-bad)
+		}
+		c.FreeN(v.Slice())
+		refused += uint64(bad)
+		c.Flush()
+		if n := pool.InUse(); n != ringSize {
+			t.Fatalf("round %d: %d slots in use, want the ring's %d", round, n, ringSize)
+		}
+	}
+	if got := cp.Stats().RxErrors; got != refused {
+		t.Errorf("RxErrors %d, want %d", got, refused)
+	}
+}

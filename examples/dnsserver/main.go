@@ -18,7 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -42,7 +42,7 @@ type config struct {
 
 	vecnet  *vecnetconfig.Config // vecnet modes: the config (tests); nil = load config
 	started func(*daemon.Daemon) // vecnet modes: called once the daemon runs (tests); may be nil
-	log     *log.Logger          // vecnet modes: the daemon's logger; nil = stderr
+	log     *slog.Logger         // vecnet modes: the daemon's logger; nil = stderr
 
 	ready func(net.Addr) // called once the socket is bound (tests); may be nil
 	stats *dnszone.Stats // receives the totals when run returns; may be nil

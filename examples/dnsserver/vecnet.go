@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"sync/atomic"
 
 	vecnetconfig "github.com/vecnet/vecnet/control/config"
@@ -38,7 +37,7 @@ func runVecnet(ctx context.Context, cfg config, z *dnszone.Zone) (err error) {
 	}
 	logger := cfg.log
 	if logger == nil {
-		logger = log.New(os.Stderr, "vecnet: ", 0)
+		logger = slog.Default()
 	}
 	d, err := daemon.Start(vc, daemon.Options{
 		NoCLI: vc.Socket == "", HostStack: true, Logger: logger,

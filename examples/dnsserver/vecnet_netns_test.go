@@ -2,8 +2,7 @@ package main
 
 import (
 	"context"
-	"io"
-	"log"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -86,7 +85,7 @@ func startVecnetServer(t *testing.T, c vecnetCase) *vecnetServer {
 	errc := make(chan error, 1)
 	cfg := config{zone: "testdata/example.zone", origin: "example.test.", mode: c.mode,
 		listen: topo.RouterAAddr + ":53", batch: 32, stats: st, vecnet: serverConfig(rig, c.driver),
-		log:     log.New(io.Discard, "", 0),
+		log:     slog.New(slog.DiscardHandler),
 		started: func(d *daemon.Daemon) { s.d = d },
 		ready:   func(net.Addr) { readyc <- struct{}{} }}
 	go func() { errc <- run(ctx, cfg) }()

@@ -21,7 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -40,7 +40,7 @@ type config struct {
 
 	vecnet  *vecnetconfig.Config // vecnet mode: the config (tests); nil = load config
 	started func(*daemon.Daemon) // vecnet mode: called once the daemon runs (tests); may be nil
-	log     *log.Logger          // vecnet mode: the daemon's logger; nil = stderr
+	log     *slog.Logger         // vecnet mode: the daemon's logger; nil = stderr
 	ready   func(net.Addr)       // called once the listener is bound; may be nil
 	fault   *stack.TCPFault      // vecnet mode: faults injected into TCP segments (tests); nil = none
 }

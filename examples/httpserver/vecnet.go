@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 
 	vecnetconfig "github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/daemon"
@@ -36,7 +35,7 @@ func runVecnet(ctx context.Context, cfg config) (err error) {
 	}
 	logger := cfg.log
 	if logger == nil {
-		logger = log.New(os.Stderr, "vecnet: ", 0)
+		logger = slog.Default()
 	}
 	d, err := daemon.Start(vc, daemon.Options{NoCLI: vc.Socket == "", HostTCP: true, Logger: logger, TCPFault: cfg.fault})
 	if err != nil {

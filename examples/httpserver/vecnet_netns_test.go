@@ -5,8 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -73,7 +72,7 @@ func startServerFault(t *testing.T, mode string, fault *stack.TCPFault) *server 
 	readyc := make(chan struct{}, 1)
 	errc := make(chan error, 1)
 	cfg := config{mode: mode, listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
-		log: log.New(io.Discard, "", 0), fault: fault,
+		log: slog.New(slog.DiscardHandler), fault: fault,
 		started: func(d *daemon.Daemon) { s.d = d },
 		ready:   func(net.Addr) { readyc <- struct{}{} }}
 	go func() { errc <- run(ctx, cfg) }()
