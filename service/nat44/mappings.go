@@ -24,6 +24,7 @@ type mapping struct {
 	state   uint8
 	used    bool
 	outSeen bool // a packet from the outside arrived (TCP establishes)
+	closing bool // a FIN or RST was seen: transitory until it expires
 	expires int64
 	packets uint64
 }
@@ -150,8 +151,8 @@ func (m *Mappings) touch(pos int32, fromOutside bool, tcpFlags uint8, now int64)
 	if mp.slot == slotTCP {
 		const fin, rst = 0x01, 0x04
 		switch {
-		case tcpFlags&(fin|rst) != 0:
-			mp.state = stTransitory
+		case tcpFlags&(fin|rst) != 0 || mp.closing:
+			mp.state, mp.closing = stTransitory, true
 		case fromOutside:
 			mp.outSeen = true
 			mp.state = stEstablished

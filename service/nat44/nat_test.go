@@ -182,3 +182,24 @@ func TestMappingsAllocateNothing(t *testing.T) {
 		t.Fatalf("%v allocations", a)
 	}
 }
+
+// TestTCPStates: a mapping is transitory until the outside answers, then
+// established, and transitory again for good once a FIN or RST is seen.
+func TestTCPStates(t *testing.T) {
+	m := NewMappings(testConfig(), 0)
+	pos := m.outbound(0x0a000002, 40000, slotTCP, 0)
+	state := func() uint8 { return m.maps[pos].state }
+	m.touch(pos, false, 0x02, 0) // SYN out
+	if state() != stTransitory {
+		t.Fatalf("after SYN: %s", stateNames[state()])
+	}
+	m.touch(pos, true, 0x12, 0) // SYN-ACK in
+	if state() != stEstablished || m.maps[pos].expires != int64(2*time.Hour+4*time.Minute) {
+		t.Fatalf("after SYN-ACK: %s", stateNames[state()])
+	}
+	m.touch(pos, false, 0x11, 0) // FIN out
+	m.touch(pos, true, 0x10, 0)  // ACK in
+	if state() != stTransitory || m.maps[pos].expires != int64(4*time.Minute) {
+		t.Fatalf("after FIN and an ACK: %s", stateNames[state()])
+	}
+}

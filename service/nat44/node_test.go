@@ -70,9 +70,9 @@ func TestIn2OutAndBack(t *testing.T) {
 	r := h.Run(
 		natFrame(0, inside, outsider, wire.IPProtoUDP, 5353, 53),
 		natFrame(0, inside, [4]byte{198, 51, 100, 8}, wire.IPProtoUDP, 5353, 53), // same endpoint: same port (EIM)
-		natFrame(0, inside, outsider, wire.IPProtoICMP, 0, 0),                      // echo request
-		natFrame(0, inside, [4]byte{10, 0, 0, 9}, wire.IPProtoUDP, 5353, 53),       // inside to inside: untouched
-		natFrame(0, inside, [4]byte{10, 0, 0, 1}, wire.IPProtoUDP, 5353, 53),       // to the router: untouched
+		natFrame(0, inside, outsider, wire.IPProtoICMP, 0, 0),                    // echo request
+		natFrame(0, inside, [4]byte{10, 0, 0, 9}, wire.IPProtoUDP, 5353, 53),     // inside to inside: untouched
+		natFrame(0, inside, [4]byte{10, 0, 0, 1}, wire.IPProtoUDP, 5353, 53),     // to the router: untouched
 	)
 	var ext [2]uint16
 	for i, o := range r.Out[:3] {
@@ -95,7 +95,7 @@ func TestIn2OutAndBack(t *testing.T) {
 	// Replies to the pool address go back to the inside endpoint.
 	r = h.RunNode(Out2InName,
 		natFrame(1, outsider, pool.As4(), wire.IPProtoUDP, 53, ext[0]),
-		natFrame(1, outsider, pool.As4(), wire.IPProtoUDP, 53, 2099),  // no mapping: to the host stack, untranslated
+		natFrame(1, outsider, pool.As4(), wire.IPProtoUDP, 53, 2099),   // no mapping: to the host stack, untranslated
 		natFrame(1, outsider, pool.As4(), wire.IPProtoTCP, 4000, 8080), // the static mapping
 	)
 	ip := ipOf(&r.Out[0])
