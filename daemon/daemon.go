@@ -8,11 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"net/netip"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/vecnet/vecnet/control/cli"
@@ -21,6 +19,7 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/afxdp"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
@@ -271,12 +270,12 @@ func (d *Daemon) AddRoute(p netip.Prefix, via []netip.Addr, ifname string) error
 	if ifname != "" {
 		ifc := d.iface(ifname)
 		if ifc == nil {
-			return fmt.Errorf("no interface %q", ifname)
+			return &noInterfaceError{ifname}
 		}
 		port = int(ifc.Index)
 	}
 	if len(via) == 0 {
-		return errors.New("a route needs at least one next hop")
+		return fib.ErrNoNextHop
 	}
 	var hops []dataplaneHop
 	for _, a := range via {
@@ -355,16 +354,11 @@ func (d *Daemon) Stop() error {
 	return errors.Join(errs...)
 }
 
-// macString formats a MAC.
-func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
+// noInterfaceError is AddRoute's error for an interface name it does not
+// know.
+type noInterfaceError struct{ name string }
 
-func joinPrefixes(ps []netip.Prefix) string {
-	var s []string
-	for _, p := range ps {
-		s = append(s, p.String())
-	}
-	return strings.Join(s, " ")
-}
+func (e *noInterfaceError) Error() string { return fmt.Sprintf("no interface %q", e.name) }
 
 // slotsFor sizes the packet arena for cfg: every AF_XDP queue keeps its fill
 // and transmit rings stocked with buffers (and so does a zero-copy memif
