@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/vecnet/vecnet/control/api"
 	"github.com/vecnet/vecnet/control/cli"
 	"github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/dataplane"
@@ -52,6 +53,9 @@ type Daemon struct {
 	caches     []*pkt.Cache
 	CLI        *cli.Registry
 	server     *cli.Server
+	// API is the HTTP API server (nil with Options.NoCLI); handlers such
+	// as metrics join it with API.Mount.
+	API *api.Server
 	Log        *log.Logger
 	// Stack is the host UDP stack when Options.HostStack is set.
 	Stack     *stack.Stack
@@ -64,7 +68,7 @@ type Daemon struct {
 // Options tune a daemon beyond its config.
 type Options struct {
 	Slots     int  // packet buffers; default 65536
-	NoCLI     bool // do not listen on the CLI socket
+	NoCLI     bool // do not listen on the CLI socket nor serve the HTTP API
 	PinCPUs   bool // pin worker i to CPU i
 	Logger    *log.Logger
 	BeforeRun func(d *Daemon) error // runs after graphs are built, before workers start
@@ -242,6 +246,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, err
 		}
 		d.Log.Printf("CLI on %s", path)
+		if err := d.startAPI(); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -310,6 +317,10 @@ func (d *Daemon) Stop() error {
 	if d.server != nil {
 		d.server.Close()
 		d.server = nil
+	}
+	if d.API != nil {
+		d.API.Close()
+		d.API = nil
 	}
 	for _, wk := range d.Workers {
 		wk.Stop()

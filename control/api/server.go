@@ -99,7 +99,7 @@ func New(b ctl.Backend) *Server {
 
 // Mount serves h for pattern (net/http's ServeMux syntax, such as
 // "/metrics" or "/") on the server's listeners, behind the same access
-// rules. Call it before Start.
+// rules. It may be called before or after Start.
 func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Handler returns the server's handler without the TCP token check (what

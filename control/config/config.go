@@ -62,6 +62,8 @@ type Config struct {
 	// Limits bound CLI clients and host-stack applications (see Limits).
 	// YAML key: limits.
 	Limits Limits
+	// HTTP says where the HTTP API listens (see HTTP). YAML key: http.
+	HTTP HTTP
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

@@ -17,6 +17,7 @@ type (
 		Neighbors  []fileNeighbor `yaml:"neighbors,omitempty"`
 		ARP        *fileARP       `yaml:"arp,omitempty"`
 		Limits     *fileLimits    `yaml:"limits,omitempty"`
+		HTTP       *fileHTTP      `yaml:"http,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -53,7 +54,7 @@ type (
 // Marshal writes c as YAML that Parse reads back into an equal Config.
 // Unset values (zero MAC, empty strings) are left out.
 func Marshal(c *Config) ([]byte, error) {
-	f := fileConfig{Workers: c.Workers, Socket: c.Socket, Limits: c.Limits.file()}
+	f := fileConfig{Workers: c.Workers, Socket: c.Socket, Limits: c.Limits.file(), HTTP: c.HTTP.file()}
 	for _, ic := range c.Interfaces {
 		fi := fileIface{
 			Name: ic.Name, Driver: ic.Driver, MTU: ic.MTU,
