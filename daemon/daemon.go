@@ -56,7 +56,7 @@ type Daemon struct {
 	// API is the HTTP API server (nil with Options.NoCLI); handlers such
 	// as metrics join it with API.Mount.
 	API *api.Server
-	Log        *log.Logger
+	Log *log.Logger
 	// Stack is the host UDP stack when Options.HostStack is set.
 	Stack     *stack.Stack
 	kernel    []kernelInterface // kernel-driver interfaces, in opening order
