@@ -3,6 +3,7 @@
 //
 //	vecnetctl [-s SOCKET] COMMAND...   run one command, e.g. vecnetctl show runtime
 //	vecnetctl [-s SOCKET]              read commands from stdin, one per line
+//	vecnetctl -json show interfaces    JSON output (each command gets --json)
 //
 // The socket is -s, else $VECNET_SOCKET, else /run/vecnet/cli.sock. The
 // exit status is 1 when a command (or the connection) fails, with the error
@@ -19,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/vecnet/vecnet/control/cli"
+	"github.com/vecnet/vecnet/control/ctl"
 )
 
 // defaultSocket is where the daemon listens unless its config says otherwise.
@@ -30,14 +32,15 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, tty))
 }
 
-// parseArgs returns the socket to use and the command line the arguments
-// form ("" when there are none).
-func parseArgs(args []string, getenv func(string) string) (socket, line string, err error) {
+// parseArgs returns the socket to use, the command line the arguments
+// form ("" when there are none) and whether -json (or --json) was given.
+func parseArgs(args []string, getenv func(string) string) (socket, line string, asJSON bool, err error) {
 	fs := flag.NewFlagSet("vecnetctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&socket, "s", "", "the daemon's CLI socket (default $VECNET_SOCKET or "+defaultSocket+")")
+	fs.BoolVar(&asJSON, "json", false, "JSON output: adds "+ctl.JSONFlag+" to each command")
 	if err := fs.Parse(args); err != nil {
-		return "", "", fmt.Errorf("%v\nusage: vecnetctl [-s SOCKET] [COMMAND...]", err)
+		return "", "", false, fmt.Errorf("%v\nusage: vecnetctl [-s SOCKET] [-json] [COMMAND...]", err)
 	}
 	if socket == "" {
 		socket = getenv("VECNET_SOCKET")
@@ -45,19 +48,22 @@ func parseArgs(args []string, getenv func(string) string) (socket, line string, 
 	if socket == "" {
 		socket = defaultSocket
 	}
-	return socket, strings.Join(fs.Args(), " "), nil
+	return socket, strings.Join(fs.Args(), " "), asJSON, nil
 }
 
 // run is main without the process: it returns the exit status. With a
 // command in args it runs that; otherwise it runs each line of stdin,
 // prompting when interactive.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, interactive bool) int {
-	socket, line, err := parseArgs(args, getenv)
+	socket, line, asJSON, err := parseArgs(args, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "vecnetctl:", err)
 		return 2
 	}
 	if line != "" {
+		if asJSON {
+			line += " " + ctl.JSONFlag
+		}
 		out, err := cli.Call(socket, line)
 		writeOutput(stdout, out)
 		if err != nil {
@@ -88,6 +94,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 			continue
 		case l == "quit" || l == "exit":
 			return status
+		}
+		if asJSON {
+			l += " " + ctl.JSONFlag
 		}
 		out, err := cl.Do(l)
 		writeOutput(stdout, out)
