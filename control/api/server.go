@@ -63,6 +63,7 @@ type Server struct {
 	started bool
 	https   []*http.Server
 	lns     []net.Listener
+	addrs   []net.Addr
 	sock    string      // the unix socket's path
 	sockFI  os.FileInfo // and the file we created, so Close removes only ours
 	wg      sync.WaitGroup
@@ -232,7 +233,7 @@ func (s *Server) Start(c Config) error {
 			return fmt.Errorf("api: %w", err)
 		}
 		s.sock, s.sockFI = c.Socket, fi
-		s.serve(ln, s.mux)
+		s.serve(ln, s.mux, &net.UnixAddr{Name: c.Socket, Net: "unix"})
 	}
 	if c.Listen != "" {
 		if c.Token == "" {
@@ -249,16 +250,17 @@ func (s *Server) Start(c Config) error {
 			s.closeLocked()
 			return fmt.Errorf("api: %w", err)
 		}
-		s.serve(ln, requireToken([]byte(c.Token), s.mux))
+		s.serve(ln, requireToken([]byte(c.Token), s.mux), ln.Addr())
 	}
 	return nil
 }
 
-func (s *Server) serve(ln net.Listener, h http.Handler) {
+func (s *Server) serve(ln net.Listener, h http.Handler, addr net.Addr) {
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 	s.https = append(s.https, hs)
 	s.lns = append(s.lns, ln)
+	s.addrs = append(s.addrs, addr)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -271,11 +273,7 @@ func (s *Server) serve(ln net.Listener, h http.Handler) {
 func (s *Server) Addrs() []net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []net.Addr
-	for _, ln := range s.lns {
-		out = append(out, ln.Addr())
-	}
-	return out
+	return append([]net.Addr(nil), s.addrs...)
 }
 
 // Close stops listening, closes every connection, waits for the handlers
@@ -299,7 +297,7 @@ func (s *Server) closeLocked() error {
 	for _, ln := range s.lns {
 		ln.Close()
 	}
-	s.https, s.lns = nil, nil
+	s.https, s.lns, s.addrs = nil, nil, nil
 	if s.sock != "" {
 		if fi, err := os.Lstat(s.sock); err == nil && os.SameFile(fi, s.sockFI) {
 			if err := os.Remove(s.sock); err != nil {
