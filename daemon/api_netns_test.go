@@ -90,6 +90,43 @@ func TestHTTPAPIRoutes(t *testing.T) {
 		t.Fatalf("unreachable next hop: %d %s, want 400", code, out)
 	}
 
+	// The CLI's JSON and the API's are one renderer over one backend.
+	var cliFIB strings.Builder
+	if err := d.CLI.Exec(&cliFIB, "show fib --json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, apiFIB := curl("GET", "/api/v1/fib", ""); strings.TrimSpace(apiFIB) != strings.TrimSpace(cliFIB.String()) {
+		t.Errorf("show fib --json:\n%s\nGET /api/v1/fib:\n%s", cliFIB.String(), apiFIB)
+	}
+
+	// An address added through the API is vecnet's at once: host B, given
+	// one in the new subnet, pings it.
+	if code, out := curl("POST", "/api/v1/interfaces/"+topo.RouterB+"/addresses", `{"address": "10.88.0.1/24"}`); code != 201 {
+		t.Fatalf("POST addresses: %d %s", code, out)
+	}
+	mustRun(t, d, rig.B, "ip", "addr", "add", "10.88.0.2/24", "dev", topo.HostDev)
+	mustRun(t, d, rig.B, "ping", "-c", "1", "-W", "3", "10.88.0.1")
+	if code, out := curl("POST", "/api/v1/interfaces/"+topo.RouterB+"/addresses", `{"address": "10.88.0.9/24"}`); code != 409 {
+		t.Fatalf("a second address in the subnet: %d %s, want 409", code, out)
+	}
+	if code, out := curl("POST", "/api/v1/interfaces/nope/addresses", `{"address": "10.89.0.1/24"}`); code != 404 {
+		t.Fatalf("unknown interface: %d %s, want 404", code, out)
+	}
+
+	// A static neighbour added and deleted.
+	if code, out := curl("POST", "/api/v1/neighbors", `{"interface": "`+topo.RouterB+`", "ip": "10.77.2.50", "mac": "02:00:00:00:00:50"}`); code != 201 {
+		t.Fatalf("POST neighbors: %d %s", code, out)
+	}
+	if _, out := curl("GET", "/api/v1/neighbors", ""); !strings.Contains(out, `"ip": "10.77.2.50"`) || !strings.Contains(out, `"type": "static"`) {
+		t.Fatalf("the neighbour is not shown: %s", out)
+	}
+	if code, out := curl("DELETE", "/api/v1/neighbors/"+topo.RouterB+"/10.77.2.50", ""); code != 204 {
+		t.Fatalf("DELETE neighbors: %d %s", code, out)
+	}
+	if _, out := curl("GET", "/api/v1/neighbors", ""); strings.Contains(out, "10.77.2.50") {
+		t.Fatalf("the neighbour is still shown: %s", out)
+	}
+
 	code, out = curl("GET", "/api/v1/interfaces", "")
 	var ifs []map[string]any
 	if err := json.Unmarshal([]byte(out), &ifs); code != 200 || err != nil || len(ifs) != 2 {
