@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -12,8 +13,8 @@ import (
 // HTTP says where the HTTP API (package control/api) listens. YAML key:
 // http.
 type HTTP struct {
-	// Socket is the API's unix socket (mode 0600); default "api.sock" in
-	// the CLI socket's directory (see Config.APISocket). YAML: socket.
+	// Socket is the API's unix socket (mode 0600); default beside the CLI
+	// socket, api.sock for cli.sock (see Config.APISocket). YAML: socket.
 	Socket string
 	// Listen is an optional TCP address, host:port (port 0 picks a free
 	// one); an empty host means loopback, 127.0.0.1. Requires TokenFile.
@@ -25,13 +26,23 @@ type HTTP struct {
 	TokenFile string
 }
 
-// APISocket returns the HTTP API's unix socket: HTTP.Socket, else
-// api.sock beside the CLI socket.
+// APISocket returns the HTTP API's unix socket: HTTP.Socket, else beside
+// the CLI socket: api.sock for cli.sock, NAME-api.sock for NAME.sock (so
+// that daemons with their own CLI sockets in one directory do not share
+// it).
 func (c *Config) APISocket() string {
 	if c.HTTP.Socket != "" {
 		return c.HTTP.Socket
 	}
-	return filepath.Join(filepath.Dir(c.Socket), "api.sock")
+	cli := c.Socket
+	if cli == "" { // a Config built in code rather than parsed
+		cli = DefaultSocket
+	}
+	dir, base := filepath.Split(cli)
+	if base == "cli.sock" {
+		return filepath.Join(dir, "api.sock")
+	}
+	return filepath.Join(dir, strings.TrimSuffix(base, ".sock")+"-api.sock")
 }
 
 // fileHTTP mirrors HTTP for Marshal.

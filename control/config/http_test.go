@@ -33,6 +33,12 @@ func TestHTTPBlock(t *testing.T) {
 	if d.HTTP != (HTTP{}) || d.APISocket() != "/tmp/v/api.sock" || c.APISocket() != "/tmp/v/api.sock" {
 		t.Fatalf("defaults: %+v %q", d.HTTP, d.APISocket())
 	}
+	if a := (&Config{}).APISocket(); a != "/run/vecnet/api.sock" {
+		t.Fatalf("a Config without a socket: API on %q", a)
+	}
+	if a := (&Config{Socket: "/run/vecnet/demo.sock"}).APISocket(); a != "/run/vecnet/demo-api.sock" {
+		t.Fatalf("demo.sock: API on %q", a)
+	}
 	if b, _ := Marshal(d); strings.Contains(string(b), "http") {
 		t.Fatalf("unset http marshalled:\n%s", b)
 	}
