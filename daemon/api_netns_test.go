@@ -127,6 +127,25 @@ func TestHTTPAPIRoutes(t *testing.T) {
 		t.Fatalf("the neighbour is still shown: %s", out)
 	}
 
+	// rb administratively down: host B is cut off, the drops are counted;
+	// up again, it answers.
+	if code, out := curl("POST", "/api/v1/interfaces/"+topo.RouterB+"/down", ""); code != 204 {
+		t.Fatalf("POST down: %d %s", code, out)
+	}
+	if _, out := curl("GET", "/api/v1/interfaces", ""); !strings.Contains(out, `"admin_state": "down"`) {
+		t.Fatalf("rb not shown down: %s", out)
+	}
+	if _, err := rig.A.Run("ping", "-c", "1", "-W", "2", topo.HostBAddr); err == nil {
+		t.Fatalf("host B answered through an interface set down")
+	}
+	if _, out := curl("GET", "/api/v1/errors", ""); !strings.Contains(out, `"reason": "interface_down"`) {
+		t.Fatalf("no interface_down drops counted: %s", out)
+	}
+	if code, out := curl("POST", "/api/v1/interfaces/"+topo.RouterB+"/up", ""); code != 204 {
+		t.Fatalf("POST up: %d %s", code, out)
+	}
+	mustRun(t, d, rig.A, "ping", "-c", "1", "-W", "3", topo.HostBAddr)
+
 	code, out = curl("GET", "/api/v1/interfaces", "")
 	var ifs []map[string]any
 	if err := json.Unmarshal([]byte(out), &ifs); code != 200 || err != nil || len(ifs) != 2 {

@@ -99,7 +99,11 @@ func (b backend) Interfaces() ([]ctl.InterfaceRow, error) {
 		if ifc.LiveInfo != nil {
 			info = ifc.LiveInfo()
 		}
-		row := ctl.InterfaceRow{Name: x.Name, Index: x.Index, Driver: ifc.Config.Driver, Info: info,
+		admin := "up"
+		if x.Down {
+			admin = "down"
+		}
+		row := ctl.InterfaceRow{Name: x.Name, Index: x.Index, AdminState: admin, Driver: ifc.Config.Driver, Info: info,
 			MAC: macString(x.MAC), MTU: x.MTU, Addresses: []string{},
 			RxPackets: s.RxPackets, RxBytes: s.RxBytes, TxPackets: s.TxPackets, TxBytes: s.TxBytes,
 			RxDrops: s.RxDrops, TxDrops: s.TxDrops, RxErrors: s.RxErrors}
@@ -298,11 +302,15 @@ func (b backend) AddressDel(name string, p netip.Prefix) error {
 	return ctl.Errorf(ctl.Unsupported, "removing an address is not supported by the data plane yet (the FIB cannot withdraw a connected subnet)")
 }
 
+// LinkSet sets an interface administratively up or down: a down
+// interface's frames are dropped (and counted) by ethernet-input and
+// interface-output; its ports keep running.
 func (b backend) LinkSet(name string, up bool) error {
-	if b.d.iface(name) == nil {
+	ifc := b.d.iface(name)
+	if ifc == nil {
 		return ctl.Errorf(ctl.NotFound, "no interface %q", name)
 	}
-	return ctl.Errorf(ctl.Unsupported, "interfaces have no administrative state in the data plane yet")
+	return b.d.DP.Ifaces.SetDown(ifc.Index, !up)
 }
 
 // fibError classifies the FIB's and AddRoute's errors.

@@ -132,7 +132,7 @@ func TestChangesAndStatus(t *testing.T) {
 		{"POST", "/api/v1/interfaces/mem0/addresses", `{"address": "10.0.3.1/24"}`, 409, "already"},
 		{"POST", "/api/v1/interfaces/eth7/addresses", `{"address": "10.0.4.1/24"}`, 404, "eth7"},
 		{"DELETE", "/api/v1/interfaces/eth0/addresses/10.0.3.1/24", "", 501, "not supported"},
-		{"POST", "/api/v1/interfaces/eth0/down", "", 501, ""},
+		{"POST", "/api/v1/interfaces/eth0/down", "", 204, ""},
 		{"POST", "/api/v1/interfaces/eth7/up", "", 404, ""},
 		{"GET", "/api/v1/interfaces/eth0/up", "", 405, ""},
 		{"POST", "/api/v1/trace", `{"count": 50}`, 204, ""},
@@ -145,7 +145,7 @@ func TestChangesAndStatus(t *testing.T) {
 		send(t, h, c)
 	}
 	want := "route add 10.9.0.0/16 via [10.0.1.2]|route del 10.9.0.0/16|neighbor add eth0 10.0.1.7 02:00:00:00:07:07|" +
-		"neighbor del eth0 10.0.1.7|address add eth0 10.0.3.1/24|trace add 50|trace clear|runtime clear|errors clear"
+		"neighbor del eth0 10.0.1.7|address add eth0 10.0.3.1/24|link eth0 up=false|trace add 50|trace clear|runtime clear|errors clear"
 	if got := strings.Join(f.Ops, "|"); got != want {
 		t.Errorf("operations:\n%s\nwant:\n%s", got, want)
 	}

@@ -58,13 +58,15 @@ type ErrorRow struct {
 
 // InterfaceRow is one interface with its counters ("show interfaces").
 type InterfaceRow struct {
-	Name      string   `json:"name"`      // configured name
-	Index     uint16   `json:"index"`     // data-plane index
-	Driver    string   `json:"driver"`    // mem, afxdp, afpacket, tap, pcap, memif
-	Info      string   `json:"info"`      // the driver's description (mode, queues, memif peer and state)
-	MAC       string   `json:"mac"`       // aa:bb:cc:dd:ee:ff
-	MTU       uint16   `json:"mtu"`       // IP MTU
-	Addresses []string `json:"addresses"` // IPv4 addresses with prefix length
+	Name  string `json:"name"`  // configured name
+	Index uint16 `json:"index"` // data-plane index
+	// AdminState is "up" or "down" (interface up|down). JSON: admin_state.
+	AdminState string   `json:"admin_state"`
+	Driver     string   `json:"driver"`    // mem, afxdp, afpacket, tap, pcap, memif
+	Info       string   `json:"info"`      // the driver's description (mode, queues, memif peer and state)
+	MAC        string   `json:"mac"`       // aa:bb:cc:dd:ee:ff
+	MTU        uint16   `json:"mtu"`       // IP MTU
+	Addresses  []string `json:"addresses"` // IPv4 addresses with prefix length
 	// Port counters summed over the interface's queues.
 	RxPackets uint64 `json:"rx_packets"`
 	RxBytes   uint64 `json:"rx_bytes"`

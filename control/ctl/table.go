@@ -65,10 +65,10 @@ func WriteErrors(w io.Writer, rows []ErrorRow) error {
 // AF_XDP interfaces' kernel counters.
 func WriteInterfaces(w io.Writer, rows []InterfaceRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Name\tIdx\tDriver\tMAC\tMTU\tAddresses\tRx pkts\tRx bytes\tTx pkts\tTx bytes\tDrops rx/tx\tRx errors")
+	fmt.Fprintln(tw, "Name\tIdx\tDriver\tMAC\tMTU\tAddresses\tRx pkts\tRx bytes\tTx pkts\tTx bytes\tDrops rx/tx\tRx errors\tState")
 	for _, x := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%d\n", x.Name, x.Index, x.Driver+" "+x.Info,
-			x.MAC, x.MTU, strings.Join(x.Addresses, " "), x.RxPackets, x.RxBytes, x.TxPackets, x.TxBytes, x.RxDrops, x.TxDrops, x.RxErrors)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%d\t%s\n", x.Name, x.Index, x.Driver+" "+x.Info,
+			x.MAC, x.MTU, strings.Join(x.Addresses, " "), x.RxPackets, x.RxBytes, x.TxPackets, x.TxBytes, x.RxDrops, x.TxDrops, x.RxErrors, x.AdminState)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

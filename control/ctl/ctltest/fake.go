@@ -14,8 +14,8 @@ import (
 // Fake is a ctl.Backend over fixed rows: two interfaces (eth0 afxdp,
 // mem0 memif), two workers, a few routes and neighbours. Its operations
 // change its routes and neighbours and log what they did; interface names
-// other than eth0 and mem0 are NotFound, AddressDel and LinkSet are
-// Unsupported. It is safe for concurrent use.
+// other than eth0 and mem0 are NotFound, AddressDel is Unsupported. It is
+// safe for concurrent use.
 type Fake struct {
 	mu        sync.Mutex
 	routes    []ctl.Route
@@ -78,10 +78,10 @@ func (f *Fake) Interfaces() ([]ctl.InterfaceRow, error) {
 		return out
 	}
 	return []ctl.InterfaceRow{
-		{Name: "eth0", Index: 0, Driver: "afxdp", Info: "native zerocopy queues=2", MAC: "02:00:00:00:00:01", MTU: 1500,
+		{Name: "eth0", Index: 0, AdminState: "up", Driver: "afxdp", Info: "native zerocopy queues=2", MAC: "02:00:00:00:00:01", MTU: 1500,
 			Addresses: str(f.addrs["eth0"]), RxPackets: 1000, RxBytes: 64000, TxPackets: 900, TxBytes: 57600, RxDrops: 2, TxDrops: 1, RxErrors: 0,
 			Kernel: &ctl.KernelRow{RxDropped: 5, RxRingFull: 4, FillRingEmpty: 1, XDPProgram: "attached"}},
-		{Name: "mem0", Index: 1, Driver: "memif", Info: "server copy socket=/run/vecnet/memif.sock id=0 queues=1 state=connected", MAC: "02:00:00:00:00:02", MTU: 9000,
+		{Name: "mem0", Index: 1, AdminState: "down", Driver: "memif", Info: "server copy socket=/run/vecnet/memif.sock id=0 queues=1 state=connected", MAC: "02:00:00:00:00:02", MTU: 9000,
 			Addresses: str(f.addrs["mem0"]), RxPackets: 900, RxBytes: 57600, TxPackets: 1000, TxBytes: 64000,
 			Memif: &ctl.MemifRow{Role: "server", State: "connected", Peer: "testpmd", PeerIface: "memif0"}},
 	}, f.Fail
@@ -239,12 +239,15 @@ func (f *Fake) AddressDel(name string, p netip.Prefix) error {
 	return ctl.Errorf(ctl.Unsupported, "removing an address is not supported")
 }
 
-// LinkSet implements ctl.Backend.
+// LinkSet implements ctl.Backend (the shown state does not change).
 func (f *Fake) LinkSet(name string, up bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.known(name); err != nil {
 		return err
 	}
-	return ctl.Errorf(ctl.Unsupported, "no administrative state")
+	f.log("link %s up=%v", name, up)
+	return nil
 }
 
 // TraceAdd implements ctl.Backend.
