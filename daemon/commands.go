@@ -1,15 +1,16 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/netip"
-	"strconv"
-	"text/tabwriter"
+	"time"
 
 	"github.com/vecnet/vecnet/control/cli"
-	"github.com/vecnet/vecnet/dataplane"
+	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/memif"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/internal/tsc"
 	"github.com/vecnet/vecnet/l3/fib"
@@ -18,32 +19,30 @@ import (
 
 type dataplaneHop = fib.NextHop
 
+// registerCommands puts the control layer's commands (package ctl) over
+// the daemon's Backend on its CLI.
 func (d *Daemon) registerCommands() {
-	for _, c := range []cli.Command{
-		{Path: "show runtime", Help: "per-node calls, vectors, clocks/packet and vectors/call, per worker state", Run: d.showRuntime},
-		{Path: "show errors", Help: "error counters by node and reason", Run: d.showErrors},
-		{Path: "show interfaces", Help: "interfaces with addresses and counters", Run: d.showInterfaces},
-		{Path: "show offload", Help: "software GSO segmentation and checksum completion per interface, and frames not handled", Run: d.showOffload},
-		{Path: "show fib", Help: "the IPv4 forwarding table", Run: d.showFIB},
-		{Path: "show neighbors", Help: "ARP entries with their state, then the table's and the FIB's adjacency counts", Run: d.showNeighbors},
-		{Path: "show neighbors stats", Help: "neighbour and adjacency counts as \"key value\" lines (for scripts)", Run: d.showNeighborStats},
+	// The services' shows are still formatted here (not yet typed rows in ctl).
+	services := []cli.Command{
 		{Path: "show nat sessions", Help: "NAT44 mappings, per worker", Run: d.showNATSessions},
 		{Path: "show sessions", Help: "the stateful firewall's sessions, per worker", Run: d.showSessions},
 		{Path: "show acls", Help: "ACLs with each rule's hit count", Run: d.showACLs},
 		{Path: "show policers", Help: "policers with their rates and per-colour packet and byte counts", Run: d.showPolicers},
-		{Path: "show trace", Help: "what each node did to the traced packets", Run: d.showTrace},
-		{Path: "trace add", Help: "trace add N: trace the next N packets on every worker", Run: d.traceAdd},
-		{Path: "clear trace", Help: "drop trace records", Run: d.clearTrace},
-		{Path: "clear runtime", Help: "zero node statistics", Run: d.clearRuntime},
-		{Path: "clear errors", Help: "zero error counters", Run: d.clearErrors},
-		{Path: "ip route add", Help: "ip route add PREFIX via ADDR [ADDR...] [dev IFACE]", Run: d.routeAdd},
-		{Path: "ip route del", Help: "ip route del PREFIX", Run: d.routeDel},
-	} {
+	}
+	for _, c := range append(ctl.Commands(d.Backend()), services...) {
 		if err := d.CLI.Register(c); err != nil {
 			panic(err) // a duplicate path is a programming error
 		}
 	}
 }
+
+// Backend returns the daemon as the control layer sees it: typed rows and
+// operations, for the CLI and the HTTP API.
+func (d *Daemon) Backend() ctl.Backend { return backend{d} }
+
+// backend implements ctl.Backend: it gathers rows (reading per-worker
+// counters on the workers) and applies changes; it does not format.
+type backend struct{ d *Daemon }
 
 // Runtime returns each worker's node statistics, read on the workers.
 func (d *Daemon) Runtime() [][]graph.NodeStats {
@@ -70,7 +69,8 @@ func (d *Daemon) PortStats(ifc *Interface) driver.Stats {
 	return sum
 }
 
-func (d *Daemon) showRuntime(w io.Writer, _ []string) error {
+func (b backend) Runtime() (ctl.RuntimeReport, error) {
+	d := b.d
 	perWorker := make([][]graph.NodeStats, len(d.Workers))
 	stats := make([]worker.Stats, len(d.Workers))
 	err := d.OnWorkers(func(x *worker.Worker) {
@@ -78,193 +78,269 @@ func (d *Daemon) showRuntime(w io.Writer, _ []string) error {
 		stats[x.ID] = x.Stats()
 	})
 	tpn := tsc.TicksPerNanosecond()
+	r := ctl.RuntimeReport{TicksPerNs: tpn, Workers: []ctl.WorkerRuntime{}}
 	for i, wk := range d.Workers {
 		st := stats[i]
-		cpu := "any cpu"
-		if wk.CPU >= 0 {
-			cpu = "cpu " + strconv.Itoa(wk.CPU)
-		}
-		fmt.Fprintf(w, "Thread %d vecnet_wk_%d (%s): %s; loops %d, sleeps %d, packets %d, busy %.3fs\n",
-			wk.ID, wk.ID, cpu, wk.State(), st.Loops, st.Sleeps, st.Packets, float64(st.BusyNs)/1e9)
-		dataplane.WriteRuntime(w, perWorker[i:i+1], tpn)
-		fmt.Fprintln(w)
+		r.Workers = append(r.Workers, ctl.WorkerRuntime{ID: wk.ID, Name: fmt.Sprintf("vecnet_wk_%d", wk.ID), CPU: max(wk.CPU, -1),
+			State: wk.State().String(), Loops: st.Loops, Sleeps: st.Sleeps, Packets: st.Packets,
+			BusySeconds: float64(st.BusyNs) / 1e9, Nodes: ctl.NodeRows(perWorker[i:i+1], tpn)})
 	}
-	if len(d.Workers) > 1 {
-		fmt.Fprintln(w, "All workers:")
-		dataplane.WriteRuntime(w, perWorker, tpn)
-	}
-	return err // a wedged worker's rows are missing: say which
+	r.Total = ctl.NodeRows(perWorker, tpn)
+	return r, unavailable(err)
 }
 
-func (d *Daemon) showErrors(w io.Writer, _ []string) error {
-	dataplane.WriteErrors(w, d.Errors())
-	return nil
+func (b backend) Errors() ([]ctl.ErrorRow, error) {
+	d := b.d
+	out := make([][]graph.ErrorCount, len(d.Workers))
+	err := d.OnWorkers(func(w *worker.Worker) { out[w.ID] = w.Graph.Errors(false) })
+	return ctl.ErrorRows(out), unavailable(err)
 }
 
-func (d *Daemon) showInterfaces(w io.Writer, _ []string) error {
+func (b backend) Interfaces() ([]ctl.InterfaceRow, error) {
+	d := b.d
 	set := d.DP.Ifaces.Load()
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Name\tIdx\tDriver\tMAC\tMTU\tAddresses\tRx pkts\tRx bytes\tTx pkts\tTx bytes\tDrops rx/tx\tRx errors")
-	stats := make([]driver.Stats, len(d.Interfaces))
-	for k, ifc := range d.Interfaces {
+	rows := make([]ctl.InterfaceRow, 0, len(d.Interfaces))
+	for _, ifc := range d.Interfaces {
 		x := set.Get(ifc.Index)
 		s := d.PortStats(ifc)
-		stats[k] = s
 		info := ifc.Info
 		if ifc.LiveInfo != nil {
 			info = ifc.LiveInfo()
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%d\n", x.Name, x.Index, ifc.Config.Driver+" "+info,
-			macString(x.MAC), x.MTU, joinPrefixes(x.Addrs), s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes, s.RxDrops, s.TxDrops, s.RxErrors)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return writeKernelStats(w, d.Interfaces, stats)
-}
-
-// writeKernelStats prints the kernel's AF_XDP socket counters of the afxdp
-// interfaces (summed over their queues): what the kernel dropped before
-// vecnet could see it.
-func writeKernelStats(w io.Writer, ifcs []*Interface, stats []driver.Stats) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	header := false
-	for k, ifc := range ifcs {
-		if ifc.Config.Driver != "afxdp" {
-			continue
+		admin := "up"
+		if x.Down {
+			admin = "down"
 		}
-		if !header {
-			fmt.Fprintln(tw, "\nAF_XDP kernel counters (XDP_STATISTICS):")
-			fmt.Fprintln(tw, "Name\tRx dropped\tRx invalid descs\tRx ring full\tFill ring empty\tTx invalid descs\tTx ring empty\tXDP program")
-			header = true
+		row := ctl.InterfaceRow{Name: x.Name, Index: x.Index, AdminState: admin, Driver: ifc.Config.Driver, Info: info,
+			MAC: macString(x.MAC), MTU: x.MTU, Addresses: []string{},
+			RxPackets: s.RxPackets, RxBytes: s.RxBytes, TxPackets: s.TxPackets, TxBytes: s.TxBytes,
+			RxDrops: s.RxDrops, TxDrops: s.TxDrops, RxErrors: s.RxErrors}
+		for _, p := range x.Addrs {
+			row.Addresses = append(row.Addresses, p.String())
 		}
-		ks := stats[k].Kernel
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", ifc.Config.Name,
-			ks.RxDropped, ks.RxInvalidDescs, ks.RxRingFull, ks.FillRingEmpty, ks.TxInvalidDescs, ks.TxRingEmptyDesc, ifc.XDPStatus())
+		if ifc.Config.Driver == "afxdp" {
+			k := s.Kernel
+			row.Kernel = &ctl.KernelRow{RxDropped: k.RxDropped, RxInvalidDescs: k.RxInvalidDescs, RxRingFull: k.RxRingFull,
+				FillRingEmpty: k.FillRingEmpty, TxInvalidDescs: k.TxInvalidDescs, TxRingEmpty: k.TxRingEmptyDesc, XDPProgram: ifc.XDPStatus()}
+		}
+		if len(ifc.Ports) > 0 {
+			if p, ok := driver.Underlying(ifc.Ports[0]).(*memif.Port); ok {
+				e := p.Endpoint()
+				app, name, lastErr := e.Peer()
+				row.Memif = &ctl.MemifRow{Role: e.Config().Role.String(), State: e.State().String(), Peer: app, PeerIface: name, LastError: lastErr}
+			}
+		}
+		rows = append(rows, row)
 	}
-	return tw.Flush()
+	return rows, nil
 }
 
 func (d *Daemon) ifName(i uint16) string {
 	if x := d.DP.Ifaces.Load().Get(i); x != nil {
 		return x.Name
 	}
-	return "if" + strconv.Itoa(int(i))
+	return fmt.Sprintf("if%d", i)
 }
 
-func (d *Daemon) showFIB(w io.Writer, _ []string) error {
-	for _, r := range d.DP.FIB.Routes() {
-		fmt.Fprintln(w, formatRoute(r, d.ifName))
+func (b backend) FIB() ([]ctl.FIBRow, error) {
+	routes := b.d.DP.FIB.Routes()
+	rows := make([]ctl.FIBRow, 0, len(routes))
+	for _, r := range routes {
+		row := ctl.FIBRow{Prefix: r.Prefix.String(), Kind: r.Kind.String(), Paths: []ctl.FIBPath{}}
+		for _, p := range r.Paths {
+			fp := ctl.FIBPath{Interface: b.d.ifName(p.Port), Adjacency: uint32(p.Adj), AdjKind: p.AdjKind.String()}
+			if p.NextHop.IsValid() {
+				fp.NextHop = p.NextHop.String()
+			}
+			if p.AdjKind == fib.AdjRewrite {
+				fp.MAC = macString(p.MAC)
+			}
+			row.Paths = append(row.Paths, fp)
+		}
+		rows = append(rows, row)
 	}
-	return nil
+	return rows, nil
 }
 
-func (d *Daemon) showNeighbors(w io.Writer, _ []string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Interface\tIP\tMAC\tType\tState\tAge")
+func (b backend) Neighbors() (ctl.NeighborReport, error) {
+	d := b.d
+	r := ctl.NeighborReport{Entries: []ctl.NeighborRow{}}
+	now := time.Now()
 	for _, e := range d.DP.Neighbors.List() {
 		typ := "dynamic"
 		if e.Static {
 			typ = "static"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ifName(e.Port), e.IP, macString(e.MAC), typ, e.State, sinceString(e.Updated))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
+		row := ctl.NeighborRow{Interface: d.ifName(e.Port), IP: e.IP.String(), MAC: macString(e.MAC), Type: typ, State: e.State.String()}
+		if !e.Updated.IsZero() {
+			age := int64(now.Sub(e.Updated).Round(time.Second) / time.Second)
+			row.AgeSeconds = &age
+		}
+		r.Entries = append(r.Entries, row)
 	}
 	s := d.DP.Neighbors.Stats()
-	_, err := fmt.Fprintf(w, "%d entries (%d static, %d reachable, %d stale, %d probe), limit %d; created %d, evicted %d, expired %d, refused %d\n"+
-		"adjacencies: %d live, %d free (%d quarantined), %d slots\n",
-		s.Entries, s.Static, s.Reachable, s.Stale, s.Probe, s.Limit, s.Created, s.Evicted, s.Expired, s.Refused,
-		s.Adj.Live, s.Adj.Free, s.Adj.Quarantined, s.Adj.Slots)
-	return err
+	r.Stats = ctl.NeighborStats{Entries: s.Entries, Static: s.Static, Reachable: s.Reachable, Stale: s.Stale, Probe: s.Probe,
+		Limit: s.Limit, Created: s.Created, Changed: s.Changed, Evicted: s.Evicted, Expired: s.Expired, Refused: s.Refused,
+		AdjacenciesLive: s.Adj.Live, AdjacenciesFree: s.Adj.Free, AdjacenciesQuarantined: s.Adj.Quarantined, AdjacencySlots: s.Adj.Slots}
+	return r, nil
 }
 
-func (d *Daemon) traceAdd(w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("usage: trace add N")
+func (b backend) Offload() ([]ctl.OffloadRow, error) {
+	rows := []ctl.OffloadRow{}
+	for _, r := range b.d.Offload() {
+		c := r.Counters
+		row := ctl.OffloadRow{Name: r.Name, Segmented: c.Segmented, Segments: c.Segments, Completed: c.Completed, NotHandled: []ctl.NamedCount{}}
+		c.Each(func(name string, n uint64) {
+			row.NotHandled = append(row.NotHandled, ctl.NamedCount{Name: name, Count: n})
+		})
+		rows = append(rows, row)
 	}
-	n, err := strconv.Atoi(args[0])
-	if err != nil || n <= 0 || n > 10000 {
-		return fmt.Errorf("trace add: N must be 1..10000, got %q", args[0])
-	}
-	if err := d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceAdd(n) }); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "tracing the next %d packets on each of %d workers\n", n, len(d.Workers))
-	return nil
+	return rows, nil
 }
 
-// showTrace copies each worker's raw records on the worker and formats them
-// here, on the CLI's goroutine: a client that stops reading then holds only
-// this goroutine (until the CLI's write timeout), never a worker.
-func (d *Daemon) showTrace(w io.Writer, _ []string) error {
+// Trace copies each worker's raw records on the worker and decodes them
+// here, on the caller's goroutine: a client that stops reading then holds
+// only its own goroutine, never a worker.
+func (b backend) Trace() ([]ctl.TraceRow, error) {
+	d := b.d
 	recs := make([][]graph.TraceRecord, len(d.Workers))
 	err := d.OnWorkers(func(wk *worker.Worker) { recs[wk.ID] = wk.Graph.TraceCopy() })
+	rows := []ctl.TraceRow{}
 	for i, wk := range d.Workers {
-		if len(recs[i]) == 0 {
-			continue
+		rows = append(rows, ctl.TraceRows(wk.ID, recs[i], wk.Graph.TraceDetail)...)
+	}
+	return rows, unavailable(err)
+}
+
+func (b backend) TraceAdd(n int) error {
+	if n <= 0 || n > ctl.MaxTrace {
+		return ctl.Errorf(ctl.BadInput, "trace add: N must be 1..%d, got %d", ctl.MaxTrace, n)
+	}
+	return unavailable(b.d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceAdd(n) }))
+}
+
+func (b backend) TraceClear() error {
+	return unavailable(b.d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceClear() }))
+}
+
+func (b backend) RuntimeClear() error {
+	return unavailable(b.d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearRuntime() }))
+}
+
+func (b backend) ErrorsClear() error {
+	return unavailable(b.d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearErrors() }))
+}
+
+func (b backend) RouteAdd(r ctl.Route) error {
+	if !r.Prefix.IsValid() {
+		return ctl.Errorf(ctl.BadInput, "a route needs a prefix")
+	}
+	return fibError(b.d.AddRoute(r.Prefix.Masked(), r.Via, r.Interface))
+}
+
+func (b backend) RouteDel(p netip.Prefix) error {
+	if !p.IsValid() {
+		return ctl.Errorf(ctl.BadInput, "a route needs a prefix")
+	}
+	return fibError(b.d.DP.FIB.DelRoute(p.Masked()))
+}
+
+func (b backend) NeighborAdd(n ctl.Neighbor) error {
+	ifc := b.d.iface(n.Interface)
+	switch {
+	case ifc == nil:
+		return ctl.Errorf(ctl.NotFound, "no interface %q", n.Interface)
+	case !n.IP.Is4():
+		return ctl.Errorf(ctl.BadInput, "neighbor %v: not an IPv4 address", n.IP)
+	}
+	mac, err := ctl.ParseMAC(n.MAC)
+	if err != nil {
+		return err
+	}
+	if mac[0]&1 != 0 || mac == ([6]byte{}) {
+		return ctl.Errorf(ctl.BadInput, "neighbor %v: %s is not a unicast MAC", n.IP, n.MAC)
+	}
+	b.d.DP.Neighbors.AddStatic(ifc.Index, n.IP.As4(), mac)
+	return nil
+}
+
+func (b backend) NeighborDel(name string, ip netip.Addr) error {
+	ifc := b.d.iface(name)
+	switch {
+	case ifc == nil:
+		return ctl.Errorf(ctl.NotFound, "no interface %q", name)
+	case !ip.Is4():
+		return ctl.Errorf(ctl.BadInput, "neighbor %v: not an IPv4 address", ip)
+	}
+	if _, ok := b.d.DP.Neighbors.Get(ifc.Index, ip.As4()); !ok {
+		return ctl.Errorf(ctl.NotFound, "no neighbor %v on %s", ip, name)
+	}
+	b.d.DP.Neighbors.Delete(ifc.Index, ip.As4())
+	return nil
+}
+
+func (b backend) AddressAdd(name string, p netip.Prefix) error {
+	ifc := b.d.iface(name)
+	switch {
+	case ifc == nil:
+		return ctl.Errorf(ctl.NotFound, "no interface %q", name)
+	case !p.Addr().Is4() || p.Bits() < 1 || p.Bits() > 32:
+		return ctl.Errorf(ctl.BadInput, "address %v: not an IPv4 address with its prefix length", p)
+	}
+	for _, x := range b.d.DP.Ifaces.Load().All() {
+		for _, q := range x.Addrs {
+			if q.Addr() == p.Addr() || q.Masked() == p.Masked() {
+				return ctl.Errorf(ctl.Conflict, "address %v: %v is already on %s", p, q, x.Name)
+			}
 		}
-		fmt.Fprintf(w, "------- worker %d -------\n", wk.ID)
-		wk.Graph.FormatTrace(w, recs[i])
+	}
+	if err := b.d.DP.Ifaces.AddAddress(ifc.Index, p); err != nil {
+		return ctl.Errorf(ctl.Conflict, "%v", err)
+	}
+	if err := b.d.DP.FIB.AddConnected(ifc.Index, p); err != nil {
+		return fibError(err)
+	}
+	return nil
+}
+
+func (b backend) AddressDel(name string, p netip.Prefix) error {
+	if b.d.iface(name) == nil {
+		return ctl.Errorf(ctl.NotFound, "no interface %q", name)
+	}
+	return ctl.Errorf(ctl.Unsupported, "removing an address is not supported by the data plane yet (the FIB cannot withdraw a connected subnet)")
+}
+
+// LinkSet sets an interface administratively up or down: a down
+// interface's frames are dropped (and counted) by ethernet-input and
+// interface-output; its ports keep running.
+func (b backend) LinkSet(name string, up bool) error {
+	ifc := b.d.iface(name)
+	if ifc == nil {
+		return ctl.Errorf(ctl.NotFound, "no interface %q", name)
+	}
+	return b.d.DP.Ifaces.SetDown(ifc.Index, !up)
+}
+
+// fibError classifies the FIB's and AddRoute's errors.
+func fibError(err error) error {
+	var nf *noInterfaceError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &nf), errors.Is(err, fib.ErrNoRoute), errors.Is(err, fib.ErrNoInterface):
+		return &ctl.Error{Kind: ctl.NotFound, Err: err}
+	case errors.Is(err, fib.ErrNotIPv4), errors.Is(err, fib.ErrNoNextHop), errors.Is(err, fib.ErrUnreachable):
+		return &ctl.Error{Kind: ctl.BadInput, Err: err}
 	}
 	return err
 }
 
-func (d *Daemon) clearTrace(io.Writer, []string) error {
-	return d.OnWorkers(func(wk *worker.Worker) { wk.Graph.TraceClear() })
-}
-
-func (d *Daemon) clearRuntime(io.Writer, []string) error {
-	return d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearRuntime() })
-}
-
-func (d *Daemon) clearErrors(io.Writer, []string) error {
-	return d.OnWorkers(func(wk *worker.Worker) { wk.Graph.ClearErrors() })
-}
-
-func (d *Daemon) routeAdd(w io.Writer, args []string) error {
-	if len(args) < 3 || args[1] != "via" {
-		return fmt.Errorf("usage: ip route add PREFIX via ADDR [ADDR...] [dev IFACE]")
+// unavailable marks OnWorkers' error (a worker that did not answer).
+func unavailable(err error) error {
+	if err == nil {
+		return nil
 	}
-	p, err := netip.ParsePrefix(args[0])
-	if err != nil {
-		return fmt.Errorf("ip route add: %w", err)
-	}
-	var via []netip.Addr
-	dev := ""
-	for k := 2; k < len(args); k++ {
-		if args[k] == "dev" && k+1 < len(args) {
-			dev = args[k+1]
-			k++
-			continue
-		}
-		a, err := netip.ParseAddr(args[k])
-		if err != nil {
-			return fmt.Errorf("ip route add: next hop: %w", err)
-		}
-		via = append(via, a)
-	}
-	if err := d.AddRoute(p.Masked(), via, dev); err != nil {
-		return fmt.Errorf("ip route add: %w", err)
-	}
-	fmt.Fprintf(w, "added %v\n", p.Masked())
-	return nil
-}
-
-func (d *Daemon) routeDel(w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("usage: ip route del PREFIX")
-	}
-	p, err := netip.ParsePrefix(args[0])
-	if err != nil {
-		return fmt.Errorf("ip route del: %w", err)
-	}
-	if err := d.DP.FIB.DelRoute(p.Masked()); err != nil {
-		return fmt.Errorf("ip route del: %w", err)
-	}
-	fmt.Fprintf(w, "deleted %v\n", p.Masked())
-	return nil
+	return &ctl.Error{Kind: ctl.Unavailable, Err: err}
 }
 
 // CommandList returns the commands every daemon serves on its CLI socket,
@@ -276,3 +352,6 @@ func CommandList() []cli.Command {
 	d.registerCommands()
 	return d.CLI.Commands()
 }
+
+// macString formats a MAC.
+func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }

@@ -8,18 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"runtime"
-	"strings"
 	"time"
 
+	"github.com/vecnet/vecnet/control/api"
 	"github.com/vecnet/vecnet/control/cli"
 	"github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/afxdp"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/service/acl"
 	"github.com/vecnet/vecnet/service/nat44"
@@ -55,7 +55,10 @@ type Daemon struct {
 	caches     []*pkt.Cache
 	CLI        *cli.Registry
 	server     *cli.Server
-	Log        *slog.Logger // the daemon's structured log (Options.Logger)
+	// API is the HTTP API server (nil with Options.NoCLI); handlers such
+	// as metrics join it with API.Mount.
+	API *api.Server
+	Log *slog.Logger // the daemon's structured log (Options.Logger)
 	// Stack is the host UDP stack when Options.HostStack is set.
 	Stack     *stack.Stack
 	kernel    []kernelInterface // kernel-driver interfaces, in opening order
@@ -75,7 +78,7 @@ type Daemon struct {
 // Options tune a daemon beyond its config.
 type Options struct {
 	Slots     int                   // packet buffers; default 65536
-	NoCLI     bool                  // do not listen on the CLI socket
+	NoCLI     bool                  // do not listen on the CLI socket nor serve the HTTP API
 	PinCPUs   bool                  // pin worker i to CPU i
 	Logger    *slog.Logger          // default slog.Default()
 	BeforeRun func(d *Daemon) error // runs after graphs are built, before workers start
@@ -271,6 +274,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, err
 		}
 		d.Log.Info("CLI listening", "socket", path)
+		if err := d.startAPI(); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -299,12 +305,12 @@ func (d *Daemon) AddRoute(p netip.Prefix, via []netip.Addr, ifname string) error
 	if ifname != "" {
 		ifc := d.iface(ifname)
 		if ifc == nil {
-			return fmt.Errorf("no interface %q", ifname)
+			return &noInterfaceError{ifname}
 		}
 		port = int(ifc.Index)
 	}
 	if len(via) == 0 {
-		return errors.New("a route needs at least one next hop")
+		return fib.ErrNoNextHop
 	}
 	var hops []dataplaneHop
 	for _, a := range via {
@@ -339,6 +345,10 @@ func (d *Daemon) Stop() error {
 	if d.server != nil {
 		d.server.Close()
 		d.server = nil
+	}
+	if d.API != nil {
+		d.API.Close()
+		d.API = nil
 	}
 	for _, wk := range d.Workers {
 		wk.Stop()
@@ -383,16 +393,11 @@ func (d *Daemon) Stop() error {
 	return errors.Join(errs...)
 }
 
-// macString formats a MAC.
-func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
+// noInterfaceError is AddRoute's error for an interface name it does not
+// know.
+type noInterfaceError struct{ name string }
 
-func joinPrefixes(ps []netip.Prefix) string {
-	var s []string
-	for _, p := range ps {
-		s = append(s, p.String())
-	}
-	return strings.Join(s, " ")
-}
+func (e *noInterfaceError) Error() string { return fmt.Sprintf("no interface %q", e.name) }
 
 // slotsFor sizes the packet arena for cfg: every AF_XDP queue keeps its fill
 // and transmit rings stocked with buffers (and so does a zero-copy memif

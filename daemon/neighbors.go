@@ -1,9 +1,6 @@
 package daemon
 
 import (
-	"fmt"
-	"io"
-
 	"github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/l3/neighbor"
 )
@@ -23,24 +20,4 @@ func arpConfigs(a config.ARP) (neighbor.Config, neighbor.GleanConfig) {
 			RetryNs:    int64(a.GleanRetry),
 			TimeoutNs:  int64(a.GleanTimeout),
 		}
-}
-
-// showNeighborStats prints the neighbour table's and the FIB's adjacency
-// counts as "key value" lines, for scripts (the soak's growth checks).
-func (d *Daemon) showNeighborStats(w io.Writer, _ []string) error {
-	s := d.DP.Neighbors.Stats()
-	for _, kv := range []struct {
-		k string
-		v any
-	}{
-		{"entries", s.Entries}, {"static", s.Static}, {"reachable", s.Reachable}, {"stale", s.Stale}, {"probe", s.Probe},
-		{"limit", s.Limit}, {"created", s.Created}, {"changed", s.Changed}, {"evicted", s.Evicted}, {"expired", s.Expired},
-		{"refused", s.Refused}, {"adjacencies_live", s.Adj.Live}, {"adjacencies_free", s.Adj.Free},
-		{"adjacencies_quarantined", s.Adj.Quarantined}, {"adjacency_slots", s.Adj.Slots},
-	} {
-		if _, err := fmt.Fprintf(w, "%s %v\n", kv.k, kv.v); err != nil {
-			return err
-		}
-	}
-	return nil
 }

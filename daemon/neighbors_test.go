@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/l3/neighbor"
 )
@@ -51,7 +52,11 @@ func TestShowNeighborStats(t *testing.T) {
 	dp.Neighbors.AddStatic(0, [4]byte{10, 0, 0, 3}, [6]byte{2, 0, 0, 0, 0, 3})
 	d := &Daemon{DP: dp}
 	var b bytes.Buffer
-	if err := d.showNeighborStats(&b, nil); err != nil {
+	r, err := d.Backend().Neighbors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.WriteNeighborStats(&b, r.Stats); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"entries 2\n", "static 1\n", "reachable 1\n", "limit 100\n", "created 1\n", "adjacencies_live 5\n", "adjacencies_free 0\n"} {

@@ -1,11 +1,6 @@
 package daemon
 
 import (
-	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
-
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/offload"
 	"github.com/vecnet/vecnet/worker"
@@ -42,24 +37,4 @@ func (d *Daemon) Offload() []OffloadRow {
 		}
 	}
 	return rows
-}
-
-func (d *Daemon) showOffload(w io.Writer, _ []string) error {
-	return writeOffload(w, d.Offload())
-}
-
-// writeOffload renders rows as a table, errors as "name count" pairs.
-func writeOffload(w io.Writer, rows []OffloadRow) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Name\tSuper-frames segmented\tSegments\tChecksums completed\tNot handled")
-	for _, r := range rows {
-		var errs []string
-		r.Counters.Each(func(name string, n uint64) { errs = append(errs, fmt.Sprintf("%s %d", name, n)) })
-		if len(errs) == 0 {
-			errs = append(errs, "-")
-		}
-		c := r.Counters
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", r.Name, c.Segmented, c.Segments, c.Completed, strings.Join(errs, ", "))
-	}
-	return tw.Flush()
 }

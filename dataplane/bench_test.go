@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/internal/tsc"
 	"github.com/vecnet/vecnet/pkt"
@@ -90,7 +91,7 @@ func forwardBench(b *testing.B, routes int) {
 	b.ReportMetric(1e3/ns, "Mpps")
 	if os.Getenv("VECNET_BENCH_RUNTIME") != "" {
 		fmt.Fprintf(os.Stderr, "\n%s (%d routes):\n", b.Name(), routes)
-		WriteRuntime(os.Stderr, [][]graph.NodeStats{r.g.Runtime()}, tsc.TicksPerNanosecond())
+		ctl.WriteNodes(os.Stderr, ctl.NodeRows([][]graph.NodeStats{r.g.Runtime()}, tsc.TicksPerNanosecond()), tsc.TicksPerNanosecond())
 	}
 }
 

@@ -127,7 +127,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, TCPNode: localTCP, Echo: d.EchoReply}),
 		ip4.ReassemblyNode(d.Reassembly),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
-		driver.OutputNode(ports),
+		driver.OutputNode(ports, d.Ifaces),
 	)
 	return append(regs, d.Extra...)
 }

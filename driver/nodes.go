@@ -2,6 +2,7 @@ package driver
 
 import (
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/pkt"
 )
 
@@ -62,21 +63,44 @@ func poll(n *graph.Node, v *pkt.Vector, bindings []Binding, first int) int {
 
 const (
 	outErrNoPort = iota
+	outErrDown
 )
 
 // OutputNode returns "interface-output": it groups a vector by Meta.TxPort
 // and makes one Send call per port per vector. ports is indexed by interface;
-// a nil entry or an index past the end drops the packet as no_port.
-func OutputNode(ports []Port) graph.Registration {
+// a nil entry or an index past the end drops the packet as no_port. When ifs
+// is not nil, packets for an interface set administratively down
+// (iface.Interface.Down) are dropped as interface_down: ifs is loaded once
+// per vector and checked once per port.
+func OutputNode(ports []Port, ifs *iface.Table) graph.Registration {
 	return graph.Registration{
-		Name:   OutputNodeName,
-		Errors: []graph.Error{{Name: "no_port", Help: "transmit interface has no port on this worker"}},
+		Name: OutputNodeName,
+		Errors: []graph.Error{
+			outErrNoPort: {Name: "no_port", Help: "transmit interface has no port on this worker"},
+			outErrDown:   {Name: "interface_down", Help: "packet for an interface set administratively down", Severity: graph.SevWarn},
+		},
 		Init: func(n *graph.Node) error {
 			n.State = &outputState{per: make([]pkt.Vector, len(ports))}
 			return nil
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int { return output(n, v, ports, n.State.(*outputState).per) },
+		Func: func(n *graph.Node, v *pkt.Vector) int {
+			var set *iface.Set
+			if ifs != nil {
+				set = ifs.Load()
+			}
+			return output(n, v, ports, n.State.(*outputState).per, set)
+		},
 	}
+}
+
+// isDown reports whether interface i is administratively down in set (nil:
+// none is).
+func isDown(set *iface.Set, i uint16) bool {
+	if set == nil {
+		return false
+	}
+	x := set.Get(i)
+	return x != nil && x.Down
 }
 
 // outputState is interface-output's per-worker state: one vector per port.
@@ -85,7 +109,7 @@ type outputState struct{ per []pkt.Vector }
 // output is interface-output's node function (named, not a closure, so
 // that its calls inline: the compiler does not inline inside a closure
 // whose enclosing function was itself inlined, golang/go#81380).
-func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector) int {
+func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector, set *iface.Set) int {
 	cnt := v.Len
 	a := n.Arena()
 	c := n.Cache()
@@ -98,6 +122,10 @@ func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector) int {
 		}
 	}
 	if same && int(first) < len(ports) && ports[first] != nil {
+		if isDown(set, first) {
+			n.Free(v, outErrDown)
+			return cnt
+		}
 		traceSend(n, v)
 		ports[first].Send(c, v)
 		return cnt
@@ -115,6 +143,10 @@ func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector) int {
 	v.Reset()
 	for p := range per {
 		if per[p].Len > 0 {
+			if isDown(set, uint16(p)) {
+				n.Free(&per[p], outErrDown)
+				continue
+			}
 			ports[p].Send(c, &per[p])
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/mem"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/pkt/pkttest"
 )
@@ -82,5 +83,74 @@ func TestDeriveMAC(t *testing.T) {
 		if m == dev || m[0]&0x01 != 0 || m[0]&0x02 == 0 {
 			t.Errorf("DeriveMAC(% x) = % x: want a different, unicast, locally administered address", dev, m)
 		}
+	}
+}
+
+// TestOutputNodeInterfaceDown: interface-output drops what is routed to an
+// interface set administratively down, as interface_down, whether the
+// vector goes to that port alone or is split between ports, and sends to
+// the others; with the interface up again it sends. No allocation.
+func TestOutputNodeInterfaceDown(t *testing.T) {
+	pool := pkttest.NewPool(t, 4096)
+	c := pool.NewCache()
+	ifs := iface.NewTable()
+	for _, name := range []string{"a", "b"} {
+		if _, err := ifs.Add(name, [6]byte{2, 0, 0, 0, 0, 1}, 1500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pa, pb := mem.NewPort(mem.Config{Name: "a"}), mem.NewPort(mem.Config{Name: "b"})
+	g, err := graph.Build(c, []graph.Registration{driver.OutputNode([]driver.Port{pa, pb}, ifs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		g.Close()
+		pa.Close(c)
+		pb.Close(c)
+		c.Flush()
+	})
+	send := func(ports ...uint16) {
+		var v pkt.Vector
+		for _, p := range ports {
+			i, ok := c.Alloc()
+			if !ok {
+				t.Fatal("pool empty")
+			}
+			m := pool.Arena().Meta(i)
+			m.Off, m.Len, m.TxPort = pkt.Headroom, 60, p
+			v.Append(i)
+		}
+		if err := g.Inject(driver.OutputNodeName, &v); err != nil {
+			t.Fatal(err)
+		}
+		g.Dispatch()
+	}
+	down := func() uint64 {
+		for _, e := range g.Errors(false) {
+			if e.Name == "interface_down" {
+				return e.Count
+			}
+		}
+		return 0
+	}
+	if err := ifs.SetDown(1, true); err != nil {
+		t.Fatal(err)
+	}
+	send(1, 1, 1)
+	send(0, 1, 0)
+	if a, b, d := len(pa.TakeSent()), len(pb.TakeSent()), down(); a != 2 || b != 0 || d != 4 {
+		t.Fatalf("b down: a sent %d, b sent %d, interface_down %d; want 2, 0, 4", a, b, d)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { send(1, 0) }); allocs != 0 {
+		t.Errorf("%.1f allocations per vector", allocs)
+	}
+	pa.TakeSent()
+	if err := ifs.SetDown(1, false); err != nil {
+		t.Fatal(err)
+	}
+	send(1, 1)
+	if b := len(pb.TakeSent()); b != 2 {
+		t.Fatalf("b up again: sent %d, want 2", b)
 	}
 }

@@ -136,13 +136,16 @@ func (g *Graph) FormatTrace(w io.Writer, recs []TraceRecord) {
 				to = "dropped: " + r.Error
 			}
 			fmt.Fprintf(w, "  %s %s\n", r.Node, to)
-			detail := ""
-			if nd := g.byName[r.Node]; nd != nil && nd.reg.Format != nil {
-				detail = nd.reg.Format(r)
-			} else {
-				detail = fmt.Sprintf("len %d rx %d tx %d: % x", r.Meta.Len, r.Meta.RxPort, r.Meta.TxPort, r.Data[:min(r.Len, 34)])
-			}
-			fmt.Fprintf(w, "    %s\n", detail)
+			fmt.Fprintf(w, "    %s\n", g.TraceDetail(r))
 		}
 	}
+}
+
+// TraceDetail decodes one record with its node's Format function, or as
+// the packet's length, ports and first bytes when the node has none.
+func (g *Graph) TraceDetail(r *TraceRecord) string {
+	if nd := g.byName[r.Node]; nd != nil && nd.reg.Format != nil {
+		return nd.reg.Format(r)
+	}
+	return fmt.Sprintf("len %d rx %d tx %d: % x", r.Meta.Len, r.Meta.RxPort, r.Meta.TxPort, r.Data[:min(r.Len, 34)])
 }

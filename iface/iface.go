@@ -21,6 +21,10 @@ type Interface struct {
 	// Addr4 is the first IPv4 address, the source of ICMP errors sent from
 	// this interface (zero when there is none).
 	Addr4 [4]byte
+	// Down is the administrative state: a down interface's received frames
+	// are dropped by ethernet-input and its transmitted ones by
+	// interface-output, each as interface_down.
+	Down bool
 }
 
 // Has reports whether ip is one of the interface's addresses.
@@ -148,6 +152,11 @@ func (t *Table) AddAddress(i uint16, p netip.Prefix) error {
 		}
 		return nil
 	})
+}
+
+// SetDown sets interface i administratively down (or up again).
+func (t *Table) SetDown(i uint16, down bool) error {
+	return t.update(i, func(x *Interface) error { x.Down = down; return nil })
 }
 
 // SetMAC changes interface i's MAC address.

@@ -4,6 +4,7 @@
 //	vecnetctl [-s SOCKET] COMMAND...   run one command, e.g. vecnetctl show runtime
 //	vecnetctl [-s SOCKET]              read commands from stdin, one per line
 //	vecnetctl help [PREFIX]            list the commands (no daemon needed)
+//	vecnetctl -json show interfaces    JSON output (each command gets --json)
 //
 // The socket is -s, else $VECNET_SOCKET, else /run/vecnet/cli.sock. The
 // exit status is 1 when a command (or the connection) fails, with the error
@@ -26,6 +27,7 @@ import (
 	"syscall"
 
 	"github.com/vecnet/vecnet/control/cli"
+	"github.com/vecnet/vecnet/control/ctl"
 )
 
 // defaultSocket is where the daemon listens unless its config says otherwise.
@@ -38,22 +40,23 @@ func main() {
 }
 
 // usageLine is vecnetctl's synopsis.
-const usageLine = "usage: vecnetctl [-s SOCKET] [COMMAND...]"
+const usageLine = "usage: vecnetctl [-s SOCKET] [-json] [COMMAND...]"
 
 // errHelp is parseArgs' answer to -h or --help.
 var errHelp = errors.New("help requested")
 
-// parseArgs returns the socket to use and the command line the arguments
-// form ("" when there are none).
-func parseArgs(args []string, getenv func(string) string) (socket, line string, err error) {
+// parseArgs returns the socket to use, the command line the arguments
+// form ("" when there are none) and whether -json (or --json) was given.
+func parseArgs(args []string, getenv func(string) string) (socket, line string, asJSON bool, err error) {
 	fs := flag.NewFlagSet("vecnetctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&socket, "s", "", "the daemon's CLI socket (default $VECNET_SOCKET or "+defaultSocket+")")
+	fs.BoolVar(&asJSON, "json", false, "JSON output: adds "+ctl.JSONFlag+" to each command")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return "", "", errHelp
+			return "", "", false, errHelp
 		}
-		return "", "", fmt.Errorf("%v\n%s (vecnetctl -h for help)", err, usageLine)
+		return "", "", false, fmt.Errorf("%v\n%s (vecnetctl -h for help)", err, usageLine)
 	}
 	if socket == "" {
 		socket = getenv("VECNET_SOCKET")
@@ -61,14 +64,14 @@ func parseArgs(args []string, getenv func(string) string) (socket, line string, 
 	if socket == "" {
 		socket = defaultSocket
 	}
-	return socket, strings.Join(fs.Args(), " "), nil
+	return socket, strings.Join(fs.Args(), " "), asJSON, nil
 }
 
 // run is main without the process: it returns the exit status. With a
 // command in args it runs that; otherwise it runs each line of stdin,
 // prompting when interactive.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, interactive bool) int {
-	socket, line, err := parseArgs(args, getenv)
+	socket, line, asJSON, err := parseArgs(args, getenv)
 	switch {
 	case errors.Is(err, errHelp):
 		return help(stdout, stderr, "")
@@ -80,6 +83,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return help(stdout, stderr, prefix)
 	}
 	if line != "" {
+		if asJSON {
+			line += " " + ctl.JSONFlag
+		}
 		out, err := cli.Call(socket, line)
 		writeOutput(stdout, out)
 		if err != nil {
@@ -110,6 +116,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 			continue
 		case l == "quit" || l == "exit":
 			return status
+		}
+		if asJSON {
+			l += " " + ctl.JSONFlag
 		}
 		out, err := cl.Do(l)
 		writeOutput(stdout, out)

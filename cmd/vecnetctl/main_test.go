@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/vecnet/vecnet/control/cli"
+	"github.com/vecnet/vecnet/control/ctl"
+	"github.com/vecnet/vecnet/control/ctl/ctltest"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -29,25 +32,29 @@ func TestParseArgs(t *testing.T) {
 		env          string
 		socket, line string
 		err          bool
+		json         bool
 	}{
-		{"default", []string{"show", "runtime"}, "", defaultSocket, "show runtime", false},
-		{"env", []string{"show", "fib"}, "/tmp/x.sock", "/tmp/x.sock", "show fib", false},
-		{"flag beats env", []string{"-s", "/a.sock", "sh", "run"}, "/tmp/x.sock", "/a.sock", "sh run", false},
-		{"flag with =", []string{"-s=/b.sock", "help"}, "", "/b.sock", "help", false},
-		{"no command", nil, "", defaultSocket, "", false},
-		{"only flag", []string{"-s", "/c.sock"}, "", "/c.sock", "", false},
-		{"dash dash", []string{"--", "-s"}, "", defaultSocket, "-s", false},
-		{"command args look like flags later", []string{"trace", "add", "-5"}, "", defaultSocket, "trace add -5", false},
-		{"unknown flag", []string{"-x", "show"}, "", "", "", true},
-		{"missing flag value", []string{"-s"}, "", "", "", true},
+		{"default", []string{"show", "runtime"}, "", defaultSocket, "show runtime", false, false},
+		{"env", []string{"show", "fib"}, "/tmp/x.sock", "/tmp/x.sock", "show fib", false, false},
+		{"flag beats env", []string{"-s", "/a.sock", "sh", "run"}, "/tmp/x.sock", "/a.sock", "sh run", false, false},
+		{"flag with =", []string{"-s=/b.sock", "help"}, "", "/b.sock", "help", false, false},
+		{"no command", nil, "", defaultSocket, "", false, false},
+		{"only flag", []string{"-s", "/c.sock"}, "", "/c.sock", "", false, false},
+		{"dash dash", []string{"--", "-s"}, "", defaultSocket, "-s", false, false},
+		{"command args look like flags later", []string{"trace", "add", "-5"}, "", defaultSocket, "trace add -5", false, false},
+		{"unknown flag", []string{"-x", "show"}, "", "", "", true, false},
+		{"missing flag value", []string{"-s"}, "", "", "", true, false},
+		{"json", []string{"-json", "show", "interfaces"}, "", defaultSocket, "show interfaces", false, true},
+		{"json two dashes", []string{"--json", "-s", "/d.sock", "show", "fib"}, "", "/d.sock", "show fib", false, true},
+		{"json misspelt", []string{"-jsn", "show", "fib"}, "", "", "", true, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			socket, line, err := parseArgs(tt.args, env(tt.env))
+			socket, line, asJSON, err := parseArgs(tt.args, env(tt.env))
 			if (err != nil) != tt.err {
 				t.Fatalf("error %v, want error %v", err, tt.err)
 			}
-			if err == nil && (socket != tt.socket || line != tt.line) {
-				t.Errorf("got (%q, %q), want (%q, %q)", socket, line, tt.socket, tt.line)
+			if err == nil && (socket != tt.socket || line != tt.line || asJSON != tt.json) {
+				t.Errorf("got (%q, %q, %v), want (%q, %q, %v)", socket, line, asJSON, tt.socket, tt.line, tt.json)
 			}
 		})
 	}
@@ -152,5 +159,45 @@ func TestBinaryUsage(t *testing.T) {
 		case !strings.HasPrefix(e.String(), tc.stderrPrefix):
 			t.Errorf("%s: stderr %q, want it to begin %q", name, e.String(), tc.stderrPrefix)
 		}
+	}
+}
+
+// TestJSON: vecnetctl -json prints a show command's JSON, as the control
+// layer's golden file has it; a show command refuses an unknown flag.
+func TestJSON(t *testing.T) {
+	r := cli.NewRegistry()
+	for _, c := range ctl.Commands(ctltest.New()) {
+		if err := r.Register(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "cli.sock")
+	s, err := cli.Listen(path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	noEnv := func(string) string { return "" }
+	for _, name := range []string{"interfaces", "fib", "runtime"} {
+		want, err := os.ReadFile("../../control/ctl/testdata/" + name + ".json.golden")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		if st := run([]string{"-s", path, "-json", "show", name}, nil, &out, &errb, noEnv, false); st != 0 || out.String() != string(want) {
+			t.Errorf("-json show %s: status %d, stderr %q, out:\n%s", name, st, errb.String(), out.String())
+		}
+		var v any
+		if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+			t.Errorf("-json show %s: %v", name, err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if st := run([]string{"-s", path, "show", "interfaces", "--jsn"}, nil, &out, &errb, noEnv, false); st != 1 || !strings.Contains(errb.String(), "unknown flag") {
+		t.Errorf("show interfaces --jsn: status %d, stderr %q", st, errb.String())
+	}
+	out.Reset()
+	if st := run([]string{"-s", path, "-json"}, strings.NewReader("show fib\n"), &out, &errb, noEnv, false); st != 0 || !json.Valid(out.Bytes()) {
+		t.Errorf("-json on stdin: status %d, out %q", st, out.String())
 	}
 }

@@ -77,15 +77,33 @@ func Listen(path string, r *Registry) (*Server, error) {
 
 // ListenLimits is Listen with limits (zero fields take their defaults).
 func ListenLimits(path string, r *Registry, limits Limits) (*Server, error) {
+	ln, fi, err := ListenSocket(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{path: path, reg: r, limits: limits.withDefaults(), ln: ln, fi: fi, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// ListenSocket creates a unix socket listener at path with mode 0600 (the
+// parent directory is created with mode 0700 if missing): it binds under a
+// temporary name, makes it 0600 and links it into place, so the socket is
+// never reachable with looser permissions. A stale socket file left by a
+// dead server is removed; a live one, or a file that is not a socket, is an
+// error. fi identifies the file, so that its owner removes only its own. The
+// listener does not unlink the file on Close.
+func ListenSocket(path string) (ln *net.UnixListener, fi os.FileInfo, err error) {
 	if len(path) > maxSocketPath {
-		return nil, fmt.Errorf("cli: socket path %q is longer than %d bytes", path, maxSocketPath)
+		return nil, nil, fmt.Errorf("cli: socket path %q is longer than %d bytes", path, maxSocketPath)
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("cli: %w", err)
+		return nil, nil, fmt.Errorf("cli: %w", err)
 	}
 	if err := removeStale(path); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Bind under a temporary name, make it 0600, then link it into place:
 	// the socket is never reachable with looser permissions, and an
@@ -94,15 +112,15 @@ func ListenLimits(path string, r *Registry, limits Limits) (*Server, error) {
 	if len(tmp) > maxSocketPath {
 		tmp = path // no room for a temporary name; chmod right after bind
 	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
-		return nil, fmt.Errorf("cli: %w", err)
+		return nil, nil, fmt.Errorf("cli: %w", err)
 	}
 	ln.SetUnlinkOnClose(false)
-	fail := func(err error) (*Server, error) {
+	fail := func(err error) (*net.UnixListener, os.FileInfo, error) {
 		ln.Close()
 		os.Remove(tmp)
-		return nil, fmt.Errorf("cli: %w", err)
+		return nil, nil, fmt.Errorf("cli: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o600); err != nil {
 		return fail(err)
@@ -113,14 +131,10 @@ func ListenLimits(path string, r *Registry, limits Limits) (*Server, error) {
 		}
 		os.Remove(tmp)
 	}
-	fi, err := os.Lstat(path)
-	if err != nil {
+	if fi, err = os.Lstat(path); err != nil {
 		return fail(err)
 	}
-	s := &Server{path: path, reg: r, limits: limits.withDefaults(), ln: ln, fi: fi, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
-	return s, nil
+	return ln, fi, nil
 }
 
 // removeStale removes path if it is a socket nobody listens on.

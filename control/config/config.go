@@ -74,6 +74,8 @@ type Config struct {
 	// NAT44 translates the inside interfaces' traffic to the outside
 	// (see NAT44); nil: none. YAML key: nat44.
 	NAT44 *NAT44
+	// HTTP says where the HTTP API listens (see HTTP). YAML key: http.
+	HTTP HTTP
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

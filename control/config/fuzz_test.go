@@ -23,6 +23,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("interfaces:\n- name: a\n  driver: mem\nroutes:\n- {prefix: 0/0, via: 1}\n"))                                                                                     // bad route
 	// limits
 	f.Add([]byte("interfaces: [{name: a, driver: mem}]\nlimits: {cli_connections: 2, cli_write_timeout: 1.5s, socket_queue: 8, socket_budget: 64, pool_reserve: 32}\n"))
+	// http
+	f.Add([]byte("interfaces: [{name: a, driver: mem}]\nhttp: {socket: /tmp/a.sock, listen: \"[::1]:0\", token_file: /t}\n"))
+	f.Add([]byte("interfaces: [{name: a, driver: mem}]\nhttp: {listen: \":99999\", token_file: \"\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("f.yaml", data)
 		if err != nil {

@@ -21,6 +21,7 @@ type (
 		ACLs       []fileACL      `yaml:"acls,omitempty"`
 		Sessions   *fileSessions  `yaml:"sessions,omitempty"`
 		NAT44      *fileNAT44     `yaml:"nat44,omitempty"`
+		HTTP       *fileHTTP      `yaml:"http,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -57,7 +58,7 @@ type (
 // Marshal writes c as YAML that Parse reads back into an equal Config.
 // Unset values (zero MAC, empty strings) are left out.
 func Marshal(c *Config) ([]byte, error) {
-	f := fileConfig{Workers: c.Workers, Socket: c.Socket, Limits: c.Limits.file()}
+	f := fileConfig{Workers: c.Workers, Socket: c.Socket, Limits: c.Limits.file(), HTTP: c.HTTP.file()}
 	for _, ic := range c.Interfaces {
 		fi := fileIface{
 			Name: ic.Name, Driver: ic.Driver, MTU: ic.MTU,

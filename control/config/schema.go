@@ -48,7 +48,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http")
 	if top == nil {
 		return nil
 	}
@@ -69,6 +69,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 	}
 	if n, ok := top["limits"]; ok {
 		c.Limits = w.limits(n)
+	}
+	if n, ok := top["http"]; ok {
+		c.HTTP = w.http(n)
 	}
 	ifaces := map[string]bool{}
 	n, ok := top["interfaces"]

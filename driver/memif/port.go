@@ -30,6 +30,10 @@ func (e *Endpoint) Ports() []*Port {
 // Info describes the port's endpoint now: role, socket, state and peer.
 func (p *Port) Info() string { return p.e.Info() }
 
+// Endpoint returns the endpoint the port belongs to (for its state and
+// peer).
+func (p *Port) Endpoint() *Endpoint { return p.e }
+
 // Queue returns the queue the port drives.
 func (p *Port) Queue() *Queue { return p.q }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/memif"
@@ -195,7 +196,7 @@ func BenchmarkRoute(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total), "ns/pkt")
 			b.ReportMetric(float64(clocks)/tsc.TicksPerNanosecond()/float64(total), "graph-ns/pkt")
 			if os.Getenv("VECNET_BENCH_RUNTIME") != "" {
-				dataplane.WriteRuntime(os.Stderr, [][]graph.NodeStats{r.g.Runtime()}, tsc.TicksPerNanosecond())
+				ctl.WriteNodes(os.Stderr, ctl.NodeRows([][]graph.NodeStats{r.g.Runtime()}, tsc.TicksPerNanosecond()), tsc.TicksPerNanosecond())
 			}
 		})
 	}

@@ -25,6 +25,7 @@ const (
 	ErrNoInterface
 	ErrMulticast
 	ErrTooLong
+	ErrInterfaceDown
 )
 
 // Next edges of ethernet-input (edge 0 is error-drop).
@@ -53,6 +54,7 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 			ErrNoInterface:    {Name: "no_interface", Help: "frame from an interface the data plane does not know"},
 			ErrMulticast:      {Name: "multicast", Help: "multicast destination MAC (not supported)", Severity: graph.SevWarn},
 			ErrTooLong:        {Name: "too_long", Help: "frame longer than the interface MTU allows (a jumbo frame on a smaller port)"},
+			ErrInterfaceDown:  {Name: "interface_down", Help: "frame received on an interface set administratively down", Severity: graph.SevWarn},
 		},
 		Func: func(n *graph.Node, v *pkt.Vector) int { return input(n, v, ifs.Load(), cfg) },
 		Format: func(r *graph.TraceRecord) string {
@@ -86,6 +88,10 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 		}
 		if in == nil {
 			n.Drop(m, k, ErrNoInterface)
+			continue
+		}
+		if in.Down {
+			n.Drop(m, k, ErrInterfaceDown)
 			continue
 		}
 		if len(d) > maxLen {

@@ -180,3 +180,32 @@ func TestEthernetAllocs(t *testing.T) {
 		t.Errorf("%v allocations per vector", n)
 	}
 }
+
+// TestEthernetInterfaceDown: frames received on an interface set
+// administratively down are dropped as interface_down, and pass again once
+// it is up.
+func TestEthernetInterfaceDown(t *testing.T) {
+	ifs := iface.NewTable()
+	if _, err := ifs.Add("eth0", ourMAC, 1500); err != nil {
+		t.Fatal(err)
+	}
+	h := graphtest.New(t, Node(ifs, nil), graphtest.Options{})
+	if err := ifs.SetDown(0, true); err != nil {
+		t.Fatal(err)
+	}
+	r := h.Run(graphtest.Packet{Data: ip4Frame(ourMAC, 10)}, graphtest.Packet{Data: ip4Frame(ourMAC, 20)})
+	for k := range r.Out {
+		if got := r.Out[k].Where(); got != "drop ethernet-input: interface_down" {
+			t.Errorf("packet %d while down: %q", k, got)
+		}
+	}
+	if n := r.Counters[graphtest.Label(NodeName, "interface_down")]; n != 2 {
+		t.Errorf("interface_down %d, want 2 (%v)", n, r.Counters)
+	}
+	if err := ifs.SetDown(0, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.Run(graphtest.Packet{Data: ip4Frame(ourMAC, 10)}).Out[0].Where(); got != "ip4-input" {
+		t.Errorf("up again: %q", got)
+	}
+}

@@ -1,0 +1,280 @@
+// Package ctltest has a fake ctl.Backend with fixed rows, for the golden
+// tests of the renderers, the CLI and the HTTP API.
+package ctltest
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/vecnet/vecnet/control/ctl"
+)
+
+// Fake is a ctl.Backend over fixed rows: two interfaces (eth0 afxdp,
+// mem0 memif), two workers, a few routes and neighbours. Its operations
+// change its routes and neighbours and log what they did; interface names
+// other than eth0 and mem0 are NotFound, AddressDel is Unsupported. It is
+// safe for concurrent use.
+type Fake struct {
+	mu        sync.Mutex
+	routes    []ctl.Route
+	neighbors []ctl.Neighbor
+	addrs     map[string][]netip.Prefix
+	// Ops lists the operations applied, as "route add 10.9.0.0/16".
+	Ops []string
+	// Fail, when set, is returned by every show method (with its rows).
+	Fail error
+}
+
+// New returns a Fake.
+func New() *Fake {
+	return &Fake{addrs: map[string][]netip.Prefix{
+		"eth0": {netip.MustParsePrefix("10.0.1.1/24")},
+		"mem0": {netip.MustParsePrefix("10.0.2.1/24")},
+	}}
+}
+
+func age(s int64) *int64 { return &s }
+
+// Runtime implements ctl.Backend.
+func (f *Fake) Runtime() (ctl.RuntimeReport, error) {
+	w0 := []ctl.RuntimeRow{
+		{Name: "port-input", Calls: 100, Vectors: 2560, Clocks: 256000},
+		{Name: "ip4-lookup", Calls: 100, Vectors: 2560, Clocks: 51200},
+	}
+	w1 := []ctl.RuntimeRow{{Name: "port-input", Calls: 50, Vectors: 50, Clocks: 10000}}
+	r := ctl.RuntimeReport{TicksPerNs: 2, Workers: []ctl.WorkerRuntime{
+		{ID: 0, Name: "vecnet_wk_0", CPU: 0, State: "running", Loops: 1000, Sleeps: 10, Packets: 2560, BusySeconds: 0.25, Nodes: ctl.SumNodes([][]ctl.RuntimeRow{w0}, 2)},
+		{ID: 1, Name: "vecnet_wk_1", CPU: -1, State: "sleeping", Loops: 500, Sleeps: 400, Packets: 50, BusySeconds: 0.001, Nodes: ctl.SumNodes([][]ctl.RuntimeRow{w1}, 2)},
+	}}
+	r.Total = ctl.SumNodes([][]ctl.RuntimeRow{w0, w1}, 2)
+	return r, f.fail()
+}
+
+func (f *Fake) fail() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.Fail
+}
+
+// Errors implements ctl.Backend.
+func (f *Fake) Errors() ([]ctl.ErrorRow, error) {
+	return []ctl.ErrorRow{
+		{Count: 3, Node: "ip4-input", Reason: "bad-checksum", Help: "IPv4 header checksum wrong", Severity: "error"},
+		{Count: 12, Node: "ip4-lookup", Reason: "no-route", Help: "no route to the destination", Severity: "error"},
+	}, f.fail()
+}
+
+// Interfaces implements ctl.Backend.
+func (f *Fake) Interfaces() ([]ctl.InterfaceRow, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	str := func(ps []netip.Prefix) []string {
+		out := []string{}
+		for _, p := range ps {
+			out = append(out, p.String())
+		}
+		return out
+	}
+	return []ctl.InterfaceRow{
+		{Name: "eth0", Index: 0, AdminState: "up", Driver: "afxdp", Info: "native zerocopy queues=2", MAC: "02:00:00:00:00:01", MTU: 1500,
+			Addresses: str(f.addrs["eth0"]), RxPackets: 1000, RxBytes: 64000, TxPackets: 900, TxBytes: 57600, RxDrops: 2, TxDrops: 1, RxErrors: 0,
+			Kernel: &ctl.KernelRow{RxDropped: 5, RxRingFull: 4, FillRingEmpty: 1, XDPProgram: "attached"}},
+		{Name: "mem0", Index: 1, AdminState: "down", Driver: "memif", Info: "server copy socket=/run/vecnet/memif.sock id=0 queues=1 state=connected", MAC: "02:00:00:00:00:02", MTU: 9000,
+			Addresses: str(f.addrs["mem0"]), RxPackets: 900, RxBytes: 57600, TxPackets: 1000, TxBytes: 64000,
+			Memif: &ctl.MemifRow{Role: "server", State: "connected", Peer: "testpmd", PeerIface: "memif0"}},
+	}, f.Fail
+}
+
+// FIB implements ctl.Backend: the connected and local routes, then the
+// static ones added.
+func (f *Fake) FIB() ([]ctl.FIBRow, error) {
+	rows := []ctl.FIBRow{
+		{Prefix: "10.0.1.0/24", Kind: "connected", Paths: []ctl.FIBPath{{Interface: "eth0", Adjacency: 2, AdjKind: "glean"}}},
+		{Prefix: "10.0.1.1/32", Kind: "local", Paths: []ctl.FIBPath{{NextHop: "10.0.1.1", Interface: "eth0", Adjacency: 3, AdjKind: "local"}}},
+		{Prefix: "10.0.2.0/24", Kind: "connected", Paths: []ctl.FIBPath{{Interface: "mem0", Adjacency: 4, AdjKind: "glean"}}},
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, r := range f.routes {
+		row := ctl.FIBRow{Prefix: r.Prefix.String(), Kind: "static"}
+		for _, v := range r.Via {
+			row.Paths = append(row.Paths, ctl.FIBPath{NextHop: v.String(), Interface: "eth0", Adjacency: uint32(10 + k), AdjKind: "rewrite", MAC: "02:00:00:00:01:02"})
+		}
+		rows = append(rows, row)
+	}
+	return rows, f.Fail
+}
+
+// Neighbors implements ctl.Backend.
+func (f *Fake) Neighbors() (ctl.NeighborReport, error) {
+	r := ctl.NeighborReport{Entries: []ctl.NeighborRow{
+		{Interface: "eth0", IP: "10.0.1.2", MAC: "02:00:00:00:01:02", Type: "dynamic", State: "reachable", AgeSeconds: age(42)},
+	}}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.neighbors {
+		r.Entries = append(r.Entries, ctl.NeighborRow{Interface: n.Interface, IP: n.IP.String(), MAC: n.MAC, Type: "static", State: "static"})
+	}
+	r.Stats = ctl.NeighborStats{Entries: len(r.Entries), Static: len(f.neighbors), Reachable: 1, Limit: 1024, Created: 1,
+		AdjacenciesLive: 5, AdjacencySlots: 64}
+	return r, f.Fail
+}
+
+// Offload implements ctl.Backend.
+func (f *Fake) Offload() ([]ctl.OffloadRow, error) {
+	return []ctl.OffloadRow{
+		{Name: "eth0", Segmented: 3, Segments: 40, Completed: 7, NotHandled: []ctl.NamedCount{{Name: "offload-unsupported", Count: 2}, {Name: "offload-no-buffer", Count: 1}}},
+		{Name: "mem0", NotHandled: []ctl.NamedCount{}},
+	}, f.fail()
+}
+
+// Trace implements ctl.Backend.
+func (f *Fake) Trace() ([]ctl.TraceRow, error) {
+	return []ctl.TraceRow{
+		{Worker: 0, Packet: 1, Node: "port-input", Next: "ethernet-input", Detail: "eth0 len 98"},
+		{Worker: 0, Packet: 1, Node: "ip4-lookup", Error: "ip4-lookup: no-route", Detail: "10.0.1.2 -> 192.0.2.1"},
+		{Worker: 1, Packet: 1, Node: "port-input", Next: "ethernet-input", Detail: "mem0 len 60"},
+	}, f.fail()
+}
+
+func (f *Fake) log(format string, args ...any) {
+	f.Ops = append(f.Ops, fmt.Sprintf(format, args...))
+}
+
+func (f *Fake) known(name string) error {
+	if name != "eth0" && name != "mem0" {
+		return ctl.Errorf(ctl.NotFound, "no interface %q", name)
+	}
+	return nil
+}
+
+// RouteAdd implements ctl.Backend.
+func (f *Fake) RouteAdd(r ctl.Route) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Interface != "" {
+		if err := f.known(r.Interface); err != nil {
+			return err
+		}
+	}
+	if len(r.Via) == 0 {
+		return ctl.Errorf(ctl.BadInput, "a route needs at least one next hop")
+	}
+	f.routes = slices.DeleteFunc(f.routes, func(x ctl.Route) bool { return x.Prefix == r.Prefix })
+	f.routes = append(f.routes, r)
+	f.log("route add %v via %v", r.Prefix, r.Via)
+	return nil
+}
+
+// RouteDel implements ctl.Backend.
+func (f *Fake) RouteDel(p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.routes)
+	f.routes = slices.DeleteFunc(f.routes, func(x ctl.Route) bool { return x.Prefix == p })
+	if len(f.routes) == n {
+		return ctl.Errorf(ctl.NotFound, "route %v: no such route", p)
+	}
+	f.log("route del %v", p)
+	return nil
+}
+
+// NeighborAdd implements ctl.Backend.
+func (f *Fake) NeighborAdd(n ctl.Neighbor) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.known(n.Interface); err != nil {
+		return err
+	}
+	if _, err := ctl.ParseMAC(n.MAC); err != nil {
+		return err
+	}
+	f.neighbors = append(f.neighbors, n)
+	f.log("neighbor add %s %v %s", n.Interface, n.IP, n.MAC)
+	return nil
+}
+
+// NeighborDel implements ctl.Backend.
+func (f *Fake) NeighborDel(name string, ip netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.known(name); err != nil {
+		return err
+	}
+	n := len(f.neighbors)
+	f.neighbors = slices.DeleteFunc(f.neighbors, func(x ctl.Neighbor) bool { return x.Interface == name && x.IP == ip })
+	if len(f.neighbors) == n {
+		return ctl.Errorf(ctl.NotFound, "no neighbor %v on %s", ip, name)
+	}
+	f.log("neighbor del %s %v", name, ip)
+	return nil
+}
+
+// AddressAdd implements ctl.Backend.
+func (f *Fake) AddressAdd(name string, p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.known(name); err != nil {
+		return err
+	}
+	for _, ps := range f.addrs {
+		for _, q := range ps {
+			if q.Addr() == p.Addr() {
+				return ctl.Errorf(ctl.Conflict, "address %v is already on an interface", p)
+			}
+		}
+	}
+	f.addrs[name] = append(f.addrs[name], p)
+	f.log("address add %s %v", name, p)
+	return nil
+}
+
+// AddressDel implements ctl.Backend.
+func (f *Fake) AddressDel(name string, p netip.Prefix) error {
+	if err := f.known(name); err != nil {
+		return err
+	}
+	return ctl.Errorf(ctl.Unsupported, "removing an address is not supported")
+}
+
+// LinkSet implements ctl.Backend (the shown state does not change).
+func (f *Fake) LinkSet(name string, up bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.known(name); err != nil {
+		return err
+	}
+	f.log("link %s up=%v", name, up)
+	return nil
+}
+
+// TraceAdd implements ctl.Backend.
+func (f *Fake) TraceAdd(n int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("trace add %d", n)
+	return nil
+}
+
+// TraceClear implements ctl.Backend.
+func (f *Fake) TraceClear() error { f.mu.Lock(); defer f.mu.Unlock(); f.log("trace clear"); return nil }
+
+// RuntimeClear implements ctl.Backend.
+func (f *Fake) RuntimeClear() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("runtime clear")
+	return nil
+}
+
+// ErrorsClear implements ctl.Backend.
+func (f *Fake) ErrorsClear() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("errors clear")
+	return nil
+}
+
+var _ ctl.Backend = (*Fake)(nil)
