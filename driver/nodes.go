@@ -54,6 +54,9 @@ func poll(n *graph.Node, v *pkt.Vector, bindings []Binding, first int) int {
 	}
 	k := v.Len
 	if k > 0 {
+		if t := n.Graph().Tap(); t != nil {
+			t.Record(a, v.Idx[:k], graph.TapRx, 0)
+		}
 		n.TraceStart(v)
 		n.EnqueueAll(v, 1)
 	}
@@ -89,6 +92,7 @@ func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector) int {
 	cnt := v.Len
 	a := n.Arena()
 	c := n.Cache()
+	tap := n.Graph().Tap()
 	first := a.Meta(v.Idx[0]).TxPort
 	same := true
 	for _, i := range v.Idx[1:cnt] {
@@ -99,6 +103,9 @@ func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector) int {
 	}
 	if same && int(first) < len(ports) && ports[first] != nil {
 		traceSend(n, v)
+		if tap != nil {
+			tap.Record(a, v.Idx[:cnt], graph.TapTx, 0)
+		}
 		ports[first].Send(c, v)
 		return cnt
 	}
@@ -115,6 +122,9 @@ func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector) int {
 	v.Reset()
 	for p := range per {
 		if per[p].Len > 0 {
+			if tap != nil {
+				tap.Record(a, per[p].Idx[:per[p].Len], graph.TapTx, 0)
+			}
 			ports[p].Send(c, &per[p])
 		}
 	}
