@@ -33,6 +33,9 @@ func (d *Daemon) registerCommands() {
 		{Path: "clear runtime", Help: "zero node statistics", Run: d.clearRuntime},
 		{Path: "clear errors", Help: "zero error counters", Run: d.clearErrors},
 		{Path: "ip route add", Help: "ip route add PREFIX via ADDR [ADDR...] [dev IFACE]", Run: d.routeAdd},
+		{Path: "pcap trace", Help: "pcap trace [rx] [tx] [drop] [interface NAME] [max N] [snap BYTES] file PATH: capture to a pcapng file", Run: d.pcapTraceCmd},
+		{Path: "pcap trace off", Help: "stop the capture and close its file", Run: d.pcapTraceOffCmd},
+		{Path: "show pcap", Help: "the running capture: what, where, packets recorded, written and lost", Run: d.showPcapCmd},
 		{Path: "ip route del", Help: "ip route del PREFIX", Run: d.routeDel},
 	} {
 		if err := d.CLI.Register(c); err != nil {

@@ -60,6 +60,8 @@ type Daemon struct {
 	umemOwner *afxdp.Interface  // the AF_XDP interface whose sockets registered the arena
 	// watchStop and watchDone run the XDP attachment watch (xdpwatch.go).
 	watchStop, watchDone chan struct{}
+	// pcap is the runtime capture (pcaptrace.go).
+	pcap pcapTraceState
 }
 
 // Options tune a daemon beyond its config.
@@ -308,6 +310,7 @@ func (d *Daemon) OnWorkers(f func(w *worker.Worker)) error {
 // buffer came back.
 func (d *Daemon) Stop() error {
 	d.stopXDPWatch()
+	d.StopPcapTrace() // none running is fine
 	if d.server != nil {
 		d.server.Close()
 		d.server = nil
