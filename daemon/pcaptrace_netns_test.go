@@ -71,10 +71,10 @@ func TestPcapTraceRouter(t *testing.T) {
 	}
 	t.Logf("%d packets: %v", len(rows), count)
 	for key, want := range map[string]int{
-		"ra 0x00000001 icmp 8": 5, // request in from A (and 2 to the broadcast, not counted)
-		"rb 0x00000002 icmp 8": 5, // forwarded out to B
-		"rb 0x00000001 icmp 0": 5, // reply in from B
-		"ra 0x00000002 icmp 0": 5, // forwarded out to A
+		"ra 0x00000001 icmp 8":                          5, // request in from A (and 2 to the broadcast, not counted)
+		"rb 0x00000002 icmp 8":                          5, // forwarded out to B
+		"rb 0x00000001 icmp 0":                          5, // reply in from B
+		"ra 0x00000002 icmp 0":                          5, // forwarded out to A
 		"drop: ip4-input: broadcast to 255.255.255.255": 2,
 	} {
 		if count[key] != want {
