@@ -36,6 +36,7 @@ func (d *Daemon) registerCommands() {
 		{Path: "pcap trace", Help: "pcap trace [rx] [tx] [drop] [interface NAME] [max N] [snap BYTES] file PATH: capture to a pcapng file", Run: d.pcapTraceCmd},
 		{Path: "pcap trace off", Help: "stop the capture and close its file", Run: d.pcapTraceOffCmd},
 		{Path: "show pcap", Help: "the running capture: what, where, packets recorded, written and lost", Run: d.showPcapCmd},
+		{Path: "reload", Help: "re-read the config file and apply the difference (interfaces, addresses, neighbours, routes)", Run: d.reloadCmd},
 		{Path: "ip route del", Help: "ip route del PREFIX", Run: d.routeDel},
 	} {
 		if err := d.CLI.Register(c); err != nil {

@@ -95,6 +95,9 @@ type Options struct {
 	// HostTCP adds TCP to the host stack (and implies HostStack): a TCP
 	// engine per worker, sock.ListenTCP and sock.DialTCP on Daemon.Stack.
 	HostTCP bool
+	// ConfigFile is the file the config came from: "reload" (and SIGHUP in
+	// cmd/vecnet) reads it again and applies the difference.
+	ConfigFile string
 	// TCPFault, with HostTCP, injects faults into the host TCP's segments
 	// in both directions (tests; see stack.TCPFault). Nil means none.
 	TCPFault *stack.TCPFault
@@ -129,7 +132,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d = &Daemon{Config: cfg, DP: dp, CLI: cli.NewRegistry(), Log: opt.Logger}
+	d = &Daemon{Config: cfg, DP: dp, CLI: cli.NewRegistry(), Log: opt.Logger, configFile: opt.ConfigFile}
 	nc, gc := arpConfigs(cfg.ARP)
 	dp.Neighbors.SetConfig(nc)
 	dp.Glean = gc

@@ -93,7 +93,7 @@ func cmdRun(args []string, replay bool) error {
 	if err != nil {
 		return err
 	}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: replay, PinCPUs: !replay})
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: replay, PinCPUs: !replay, ConfigFile: args[0]})
 	if err != nil {
 		return err
 	}
@@ -109,8 +109,18 @@ func cmdRun(args []string, replay bool) error {
 		return d.Stop()
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for s := range sig {
+		if s != syscall.SIGHUP {
+			break
+		}
+		// SIGHUP reloads the config file, as "vecnetctl reload" does.
+		if msg, err := d.Reload(); err != nil {
+			d.Log.Printf("SIGHUP: %v", err)
+		} else {
+			d.Log.Printf("SIGHUP: %s", msg)
+		}
+	}
 	d.Log.Printf("stopping")
 	return d.Stop()
 }
