@@ -93,6 +93,13 @@ func cmdRun(args []string, replay bool) error {
 	if err != nil {
 		return err
 	}
+	// Signals are caught before the CLI socket exists: a SIGHUP sent as
+	// soon as vecnetctl can reach the daemon must reload, not kill it.
+	sig := make(chan os.Signal, 1)
+	if !replay {
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(sig)
+	}
 	d, err := daemon.Start(cfg, daemon.Options{NoCLI: replay, PinCPUs: !replay, ConfigFile: args[0]})
 	if err != nil {
 		return err
@@ -108,8 +115,6 @@ func cmdRun(args []string, replay bool) error {
 		d.CLI.Exec(os.Stdout, "show runtime")
 		return d.Stop()
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	for s := range sig {
 		if s != syscall.SIGHUP {
 			break

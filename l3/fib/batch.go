@@ -64,9 +64,9 @@ func (t *Table) ApplyRoutes(changes []RouteChange) error {
 	return nil
 }
 
-// DelConnected removes interface address p from port: its subnet and its
-// local /32 (a lower source they shadowed comes back). A static route at
-// either prefix stays.
+// DelConnected removes interface address p from port: its local /32 and,
+// unless another address of port is on it, its subnet (a lower source they
+// shadowed comes back). A static route at either prefix stays.
 func (t *Table) DelConnected(port uint16, p netip.Prefix) error {
 	if !p.IsValid() || !p.Addr().Is4() {
 		return fmt.Errorf("fib: connected %v: %w", p, ErrNotIPv4)
@@ -80,13 +80,19 @@ func (t *Table) DelConnected(port uint16, p netip.Prefix) error {
 
 func (t *Table) delConnected(port uint16, p netip.Prefix) {
 	sub := p.Masked()
-	if pt, ok := t.connected[sub]; ok && pt == port {
+	host := netip.PrefixFrom(p.Addr(), 32)
+	shared := false // another address of port on the same subnet keeps it
+	for h, pt := range t.locals {
+		if pt == port && h != host && sub.Contains(h.Addr()) {
+			shared = true
+		}
+	}
+	if pt, ok := t.connected[sub]; ok && pt == port && !shared {
 		delete(t.connected, sub)
 		if e, ok := t.rib.Get(sub); ok && e.kind == KindConnected {
 			t.restore(sub, e)
 		}
 	}
-	host := netip.PrefixFrom(p.Addr(), 32)
 	if pt, ok := t.locals[host]; ok && pt == port {
 		delete(t.locals, host)
 		if e, ok := t.rib.Get(host); ok && e.kind == KindLocal {
@@ -103,14 +109,14 @@ func (t *Table) delConnected(port uint16, p netip.Prefix) {
 func (t *Table) DelInterface(port uint16) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for host, pt := range t.locals { // first: a local keeps its subnet
+		if pt == port {
+			t.delConnected(port, host)
+		}
+	}
 	for sub, pt := range t.connected {
 		if pt == port {
 			t.delConnected(port, sub)
-		}
-	}
-	for host, pt := range t.locals {
-		if pt == port {
-			t.delConnected(port, host)
 		}
 	}
 	delete(t.ifs, port)

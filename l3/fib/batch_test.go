@@ -62,6 +62,19 @@ func TestApplyRoutes(t *testing.T) {
 // longer resolve.
 func TestDelInterface(t *testing.T) {
 	f := newTestTable(t)
+	// A second address on eth1's subnet: deleting it keeps the subnet.
+	if err := f.AddConnected(1, pfx("10.0.2.254/24")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DelConnected(1, pfx("10.0.2.254/24")); err != nil {
+		t.Fatal(err)
+	}
+	if a := look(f, "10.0.2.254"); a.Kind != AdjGlean {
+		t.Errorf("10.0.2.254 after its address went: %v, want glean (the subnet stays)", a.Kind)
+	}
+	if a := look(f, "10.0.2.1"); a.Kind != AdjLocal {
+		t.Errorf("10.0.2.1 after another address went: %v, want local", a.Kind)
+	}
 	if err := f.DelConnected(1, pfx("10.0.2.1/24")); err != nil {
 		t.Fatal(err)
 	}
