@@ -124,3 +124,36 @@ func TestTapAllocs(t *testing.T) {
 	}
 	r.g.SetTap(nil)
 }
+
+// TestTapBudgetAcrossWorkers: two workers' taps share one budget; together
+// they record exactly max packets, whichever records first.
+func TestTapBudgetAcrossWorkers(t *testing.T) {
+	r0, r1 := newTapRig(t, 2, 64), newTapRig(t, 2, 64)
+	var budget atomic.Int64
+	budget.Store(11)
+	t0 := NewTap(0, TapDrop, -1, 64, &budget, r0.free, r0.full)
+	t1 := NewTap(1, TapDrop, -1, 64, &budget, r1.free, r1.full)
+	r0.g.SetTap(t0)
+	r1.g.SetTap(t1)
+	for range 3 {
+		r0.run(t, 20) // 4 drops each
+		r1.run(t, 20)
+	}
+	if got := t0.Recorded + t1.Recorded; got != 11 {
+		t.Errorf("recorded %d + %d = %d drops, want max 11", t0.Recorded, t1.Recorded, got)
+	}
+	for _, tap := range []*Tap{t0, t1} {
+		tap.Flush()
+	}
+	n := 0
+	for _, ch := range []chan *TapBuffer{r0.full, r1.full} {
+		for len(ch) > 0 {
+			n += len((<-ch).Recs)
+		}
+	}
+	if n != 11 {
+		t.Errorf("%d records handed to the writer, want 11", n)
+	}
+	r0.g.SetTap(nil)
+	r1.g.SetTap(nil)
+}
