@@ -75,6 +75,8 @@ type Daemon struct {
 	reloadMu sync.Mutex
 	// configFile is where Reload reads the config (Options.ConfigFile).
 	configFile string
+	// ctlCache is the reload's buffer cache (reloadCache).
+	ctlCache *pkt.Cache
 }
 
 // Options tune a daemon beyond its config.
@@ -146,12 +148,12 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		d.caches = append(d.caches, dp.Pool.NewCache())
 	}
 	for _, ic := range cfg.Interfaces {
-		ifc, err := d.openInterface(ic, nw)
+		ifc, err := d.openInterface(ic, nw, d.caches[0])
 		if err != nil {
 			return nil, err
 		}
 		if err := d.registerInterface(ifc); err != nil {
-			d.closeOpened(ifc, ifc.Ports)
+			d.closeOpened(ifc, ifc.Ports, d.caches[0])
 			return nil, err
 		}
 	}
@@ -229,7 +231,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 
 // openInterface opens interface ic's ports, one per worker (nw), and
 // works out its MAC and MTU; registerInterface then adds it to the tables.
-func (d *Daemon) openInterface(ic config.Interface, nw int) (*Interface, error) {
+// On error what it opened is closed, its buffers freed to c (the caller's
+// cache).
+func (d *Daemon) openInterface(ic config.Interface, nw int, c *pkt.Cache) (*Interface, error) {
 	ifc := &Interface{Config: ic}
 	nk := len(d.kernel)
 	ports, info, hwmac, err := d.openPorts(ic, nw)
@@ -242,7 +246,7 @@ func (d *Daemon) openInterface(ic config.Interface, nw int) (*Interface, error) 
 	// Fewer queues than workers: the extra workers hand what they
 	// route to this interface to a queue's owner (driver.ShareTX).
 	if ports, ifc.txWaiters, err = driver.ShareTX(ports, nw); err != nil {
-		d.closeOpened(ifc, ports)
+		d.closeOpened(ifc, ports, c)
 		return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
 	}
 	ifc.Ports, ifc.Info = ports, info
@@ -263,7 +267,7 @@ func (d *Daemon) openInterface(ic config.Interface, nw int) (*Interface, error) 
 	}
 	mtu, err := d.interfaceMTU(ic)
 	if err != nil {
-		d.closeOpened(ifc, ports)
+		d.closeOpened(ifc, ports, c)
 		return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
 	}
 	ifc.Config.MTU = int(mtu)
@@ -271,21 +275,26 @@ func (d *Daemon) openInterface(ic config.Interface, nw int) (*Interface, error) 
 }
 
 // closeOpened closes what openInterface opened for ifc, before any worker
-// polls it (the ports close with the first cache).
-func (d *Daemon) closeOpened(ifc *Interface, ports []driver.Port) {
+// polls it. Buffers the ports hold go to the cache c, which must be the
+// caller's own (a worker's only before the workers start).
+func (d *Daemon) closeOpened(ifc *Interface, ports []driver.Port, c *pkt.Cache) {
 	for _, p := range ports {
 		if p != nil {
-			p.Close(d.caches[0])
+			p.Close(c)
 		}
 	}
 	if ifc.kernel != nil {
-		ifc.kernel.Close(d.caches[0])
+		ifc.kernel.Close(c)
 		d.forgetKernel(ifc.kernel)
 	}
 }
 
-// forgetKernel drops k from the kernel interfaces Stop closes.
+// forgetKernel drops k, closed, from the kernel interfaces Stop closes
+// (and from the UMEM owner an AF_XDP interface opened next would share).
 func (d *Daemon) forgetKernel(k kernelInterface) {
+	if x, ok := k.(*afxdp.Interface); ok && x == d.umemOwner {
+		d.umemOwner = nil
+	}
 	for i, x := range d.kernel {
 		if x == k {
 			d.kernel = append(d.kernel[:i:i], d.kernel[i+1:]...)

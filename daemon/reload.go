@@ -12,6 +12,7 @@ import (
 	"github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/worker"
 )
 
@@ -23,6 +24,10 @@ import (
 // keeps forwarding: routes change in one FIB batch (one View swap), an
 // added interface is attached to the workers before a route can point at
 // it, and a removed one is detached after the routes through it are gone.
+
+// reloadSpareSlots is how many packet buffers a reload leaves free for the
+// traffic in flight when it stocks an added interface's rings.
+const reloadSpareSlots = 16384
 
 // ErrNoConfigFile is returned by Reload when the daemon was started from a
 // config in memory (Options.ConfigFile empty).
@@ -150,6 +155,16 @@ func (d *Daemon) diff(next *config.Config) (*configDiff, error) {
 		}
 		c.delIfs = append(c.delIfs, ic)
 	}
+	// The added interfaces' rings are stocked from the packet arena, which
+	// was sized at start for the interfaces then (slotsFor): refuse what
+	// would leave the running interfaces short of buffers.
+	if len(c.addIfs) > 0 {
+		need := slotsFor(&config.Config{Interfaces: c.addIfs}) - slotsFor(&config.Config{})
+		free := d.DP.Pool.Free() // the shared pool; the workers' caches hold a little more
+		if need > 0 && need > free-reloadSpareSlots {
+			errs = append(errs, fmt.Errorf("the added interfaces' rings need %d packet buffers, %d are free (keeping %d spare): that needs a restart", need, free, reloadSpareSlots))
+		}
+	}
 	// Neighbours by (interface, IP).
 	type nkey struct {
 		ifc string
@@ -238,11 +253,13 @@ func (d *Daemon) Apply(next *config.Config) (string, error) {
 	// outside world (a device missing). On failure close them: nothing
 	// changed.
 	var opened []*Interface
+	own := d.reloadCache() // for ports closed here: the workers' caches are theirs
+	defer own.Flush()
 	for _, ic := range c.addIfs {
-		ifc, err := d.openInterface(ic, nw)
+		ifc, err := d.openInterface(ic, nw, own)
 		if err != nil {
 			for _, o := range opened {
-				d.closeOpened(o, o.Ports)
+				d.closeOpened(o, o.Ports, own)
 			}
 			return "", fmt.Errorf("reload: nothing changed: %w", err)
 		}
@@ -253,7 +270,7 @@ func (d *Daemon) Apply(next *config.Config) (string, error) {
 	var errs []error
 	for _, ifc := range opened {
 		if err := d.registerInterface(ifc); err != nil {
-			d.closeOpened(ifc, ifc.Ports)
+			d.closeOpened(ifc, ifc.Ports, own)
 			errs = append(errs, fmt.Errorf("interface %s: %w", ifc.Config.Name, err))
 			continue
 		}
@@ -363,7 +380,7 @@ func (d *Daemon) removeInterface(ifc *Interface) error {
 	// grace period (packet_release), tens of milliseconds the workers keep
 	// forwarding. The ports are detached, so this goroutine owns them; the
 	// buffers they hold go back through a cache of its own.
-	c := d.DP.Pool.NewCache()
+	c := d.reloadCache()
 	for _, p := range ports {
 		if p != nil {
 			if err := p.Close(c); err != nil {
@@ -390,6 +407,15 @@ func (d *Daemon) removeInterface(ifc *Interface) error {
 		return fmt.Errorf("interface %s: %w", ifc.Config.Name, err)
 	}
 	return nil
+}
+
+// reloadCache is the reload's own buffer cache (made once: the pool keeps
+// every cache it made), used under reloadMu and flushed after use.
+func (d *Daemon) reloadCache() *pkt.Cache {
+	if d.ctlCache == nil {
+		d.ctlCache = d.DP.Pool.NewCache()
+	}
+	return d.ctlCache
 }
 
 func (d *Daemon) reloadCmd(w io.Writer, args []string) error {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -139,7 +140,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	withC := *base
 	withC.Interfaces = append(append([]config.Interface(nil), base.Interfaces...), config.Interface{
 		Name: "rc", Driver: "afxdp", XDPMode: "native", Match: config.Match{All: true}, Device: "rc", Netns: rig.R.Name,
-		MAC: mac(routerCMAC), MTU: 1500, Queues: 1, RingSize: config.DefaultRingSize, Addresses: []netip.Prefix{netip.MustParsePrefix(routerCAddr + "/24")},
+		// A ring the arena, sized at start for ra and rb, has room for.
+		MAC: mac(routerCMAC), MTU: 1500, Queues: 1, RingSize: 2048, Addresses: []netip.Prefix{netip.MustParsePrefix(routerCAddr + "/24")},
 	})
 	withC.Interfaces[0].Addresses = append(append([]netip.Prefix(nil), base.Interfaces[0].Addresses...), netip.MustParsePrefix(extraAddr+"/24"))
 	withC.Neighbors = append(append([]config.Neighbor(nil), base.Neighbors...),
@@ -194,6 +196,15 @@ func TestReloadUnderLoad(t *testing.T) {
 	if after := show(t, d, "show fib"); after != fibShow {
 		t.Errorf("a refused reload changed the FIB:\nbefore\n%s\nafter\n%s", fibShow, after)
 	}
+	// An interface whose rings the arena cannot stock is refused.
+	big := withC
+	big.Interfaces = slices.Clone(withC.Interfaces)
+	big.Interfaces = append(big.Interfaces, big.Interfaces[2])
+	big.Interfaces[3].Name, big.Interfaces[3].Device, big.Interfaces[3].RingSize, big.Interfaces[3].Addresses = "rd", "rd", config.MaxRingSize, nil
+	writeConfig(t, path, &big)
+	if _, err := d.Reload(); err == nil || !strings.Contains(err.Error(), "packet buffers") {
+		t.Errorf("reload adding an interface with a %d ring: %v, want it refused for want of buffers", config.MaxRingSize, err)
+	}
 	// A config that needs a restart is refused too.
 	two := withC
 	two.Workers = 2
@@ -246,7 +257,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling the count, with a deadline
 	}
-	t.Logf("A→B stream: sent %d, received %d across 4 reloads and 2 refused ones", sent, got)
+	t.Logf("A→B stream: sent %d, received %d across 3 reloads and 3 refused ones", sent, got)
 	if got != sent {
 		t.Errorf("A→B stream lost %d of %d datagrams across the reloads", sent-got, sent)
 		t.Logf("show errors:\n%s\nshow interfaces:\n%s", show(t, d, "show errors"), show(t, d, "show interfaces"))
