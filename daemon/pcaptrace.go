@@ -208,10 +208,14 @@ func (d *Daemon) StopPcapTrace() (string, error) {
 func (p *pcapTrace) finish(d *Daemon) string {
 	close(p.stop)
 	<-p.flusherDone // no flush runs on a worker once the taps are gone
-	d.OnWorkers(func(wk *worker.Worker) {
+	if err := d.OnWorkers(func(wk *worker.Worker) {
 		wk.Graph.SetTap(nil)
 		p.taps[wk.ID].Release()
-	})
+	}); err != nil {
+		// A wedged worker still has its tap and may hand it a buffer:
+		// the writer keeps the file and its channel open.
+		return fmt.Sprintf("capture to %s left open: %v", p.cfg.File, err)
+	}
 	close(p.full) // no tap holds it any more
 	<-p.writerDone
 	var lost uint64
