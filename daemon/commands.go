@@ -22,14 +22,19 @@ type dataplaneHop = fib.NextHop
 // registerCommands puts the control layer's commands (package ctl) over
 // the daemon's Backend on its CLI.
 func (d *Daemon) registerCommands() {
-	// The services' shows are still formatted here (not yet typed rows in ctl).
-	services := []cli.Command{
+	// Commands not (yet) typed rows in ctl: the services' shows, the
+	// capture and the reload.
+	extra := []cli.Command{
 		{Path: "show nat sessions", Help: "NAT44 mappings, per worker", Run: d.showNATSessions},
 		{Path: "show sessions", Help: "the stateful firewall's sessions, per worker", Run: d.showSessions},
 		{Path: "show acls", Help: "ACLs with each rule's hit count", Run: d.showACLs},
 		{Path: "show policers", Help: "policers with their rates and per-colour packet and byte counts", Run: d.showPolicers},
+		{Path: "pcap trace", Help: "pcap trace [rx] [tx] [drop] [interface NAME] [max N] [snap BYTES] file PATH: capture to a pcapng file", Run: d.pcapTraceCmd},
+		{Path: "pcap trace off", Help: "stop the capture and close its file", Run: d.pcapTraceOffCmd},
+		{Path: "show pcap", Help: "the running capture: what, where, packets recorded, written and lost", Run: d.showPcapCmd},
+		{Path: "reload", Help: "re-read the config file and apply the difference (interfaces, addresses, neighbours, routes)", Run: d.reloadCmd},
 	}
-	for _, c := range append(ctl.Commands(d.Backend()), services...) {
+	for _, c := range append(ctl.Commands(d.Backend()), extra...) {
 		if err := d.CLI.Register(c); err != nil {
 			panic(err) // a duplicate path is a programming error
 		}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/vecnet/vecnet/control/api"
@@ -44,6 +45,10 @@ type Interface struct {
 	txWaiters []driver.Waiter
 	// xdp is the AF_XDP interface's attachment watch (nil for other drivers).
 	xdp *xdpWatch
+	// kernel is the kernel or memif interface the ports belong to (nil for
+	// mem and pcap), closed after them.
+	kernel kernelInterface
+	mac    [6]byte
 }
 
 // Daemon is a running data plane.
@@ -73,6 +78,18 @@ type Daemon struct {
 	aclTable acl.Table
 	// nat is the NAT44 configuration, nil without one (nat44.go).
 	nat *nat44.Config
+	// pcap is the runtime capture (pcaptrace.go).
+	pcap pcapTraceState
+	// portSets[w] is worker w's ports, changed at run time by a reload.
+	portSets []*driver.PortSet
+	// ifMu guards the Interfaces slice header against a reload replacing
+	// it while the XDP watch reads it; reloadMu serialises reloads.
+	ifMu     sync.RWMutex
+	reloadMu sync.Mutex
+	// configFile is where Reload reads the config (Options.ConfigFile).
+	configFile string
+	// ctlCache is the reload's buffer cache (reloadCache).
+	ctlCache *pkt.Cache
 }
 
 // Options tune a daemon beyond its config.
@@ -93,6 +110,9 @@ type Options struct {
 	// HostTCP adds TCP to the host stack (and implies HostStack): a TCP
 	// engine per worker, sock.ListenTCP and sock.DialTCP on Daemon.Stack.
 	HostTCP bool
+	// ConfigFile is the file the config came from: "reload" (and SIGHUP in
+	// cmd/vecnet) reads it again and applies the difference.
+	ConfigFile string
 	// TCPFault, with HostTCP, injects faults into the host TCP's segments
 	// in both directions (tests; see stack.TCPFault). Nil means none.
 	TCPFault *stack.TCPFault
@@ -127,7 +147,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d = &Daemon{Config: cfg, DP: dp, CLI: cli.NewRegistry(), Log: opt.Logger}
+	d = &Daemon{Config: cfg, DP: dp, CLI: cli.NewRegistry(), Log: opt.Logger, configFile: opt.ConfigFile}
 	nc, gc := arpConfigs(cfg.ARP)
 	dp.Neighbors.SetConfig(nc)
 	dp.Glean = gc
@@ -141,42 +161,14 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		d.caches = append(d.caches, dp.Pool.NewCache())
 	}
 	for _, ic := range cfg.Interfaces {
-		ifc := &Interface{Config: ic}
-		mac := [6]byte(ic.MAC)
-		ports, info, hwmac, err := d.openPorts(ic, nw)
-		if err != nil {
-			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
-		}
-		// Fewer queues than workers: the extra workers hand what they
-		// route to this interface to a queue's owner (driver.ShareTX).
-		if ports, ifc.txWaiters, err = driver.ShareTX(ports, nw); err != nil {
-			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
-		}
-		ifc.Ports, ifc.Info = ports, info
-		if len(ports) > 0 {
-			if l, ok := driver.Underlying(ports[0]).(interface{ Info() string }); ok {
-				ifc.LiveInfo = l.Info
-			}
-		}
-		if x, ok := d.lastKernel().(*afxdp.Interface); ok && ic.Driver == "afxdp" {
-			ifc.xdp = &xdpWatch{x: x, netns: ic.Netns}
-		}
-		if mac == ([6]byte{}) {
-			mac = hwmac
-		}
-		if mac == ([6]byte{}) {
-			mac = [6]byte{0x02, 0x76, 0x6e, 0, 0, byte(len(d.Interfaces) + 1)}
-		}
-		mtu, err := d.interfaceMTU(ic)
-		if err != nil {
-			return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
-		}
-		ifc.Config.MTU = int(mtu)
-		ifc.Index, err = dp.AddInterface(ic.Name, mac, mtu, ic.Addresses...)
+		ifc, err := d.openInterface(ic, nw, d.caches[0])
 		if err != nil {
 			return nil, err
 		}
-		d.Interfaces = append(d.Interfaces, ifc)
+		if err := d.registerInterface(ifc); err != nil {
+			d.closeOpened(ifc, ifc.Ports, d.caches[0])
+			return nil, err
+		}
 	}
 	d.clampSegmentMTU()
 	for _, n := range cfg.Neighbors {
@@ -209,18 +201,10 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		return nil, err
 	}
 	for w := 0; w < nw; w++ {
-		ports := make([]driver.Port, len(d.Interfaces))
-		var bindings []driver.Binding
-		for _, ifc := range d.Interfaces {
-			if w < len(ifc.Ports) && ifc.Ports[w] != nil {
-				ports[ifc.Index] = ifc.Ports[w]
-				if _, handoff := ifc.Ports[w].(*driver.TxHandoff); !handoff {
-					bindings = append(bindings, driver.Binding{If: ifc.Index, Port: ifc.Ports[w]})
-				}
-			}
-		}
-		in := driver.InputNode("port-input", bindings, "ethernet-input")
-		g, err := dp.BuildGraph(d.caches[w], []graph.Registration{in}, ports)
+		ps := driver.NewPortSet(nil, nil)
+		d.portSets = append(d.portSets, ps)
+		in := driver.InputNodeSet("port-input", ps, "ethernet-input")
+		g, err := dp.BuildGraphSet(d.caches[w], []graph.Registration{in}, ps)
 		if err != nil {
 			return nil, err
 		}
@@ -233,14 +217,12 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if err := d.enableNAT44(g); err != nil {
 			return nil, err
 		}
-		wk, err := worker.New(w, g, ports)
+		wk, err := worker.New(w, g, nil)
 		if err != nil {
 			return nil, err
 		}
 		for _, ifc := range d.Interfaces {
-			if w < len(ifc.txWaiters) && ifc.txWaiters[w] != nil {
-				wk.AddWaiter(ifc.txWaiters[w])
-			}
+			attachInterface(wk, ps, ifc)
 		}
 		if d.Stack != nil {
 			wt, err := d.Stack.TxWaiter(g)
@@ -279,6 +261,118 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		}
 	}
 	return d, nil
+}
+
+// openInterface opens interface ic's ports, one per worker (nw), and
+// works out its MAC and MTU; registerInterface then adds it to the tables.
+// On error what it opened is closed, its buffers freed to c (the caller's
+// cache).
+func (d *Daemon) openInterface(ic config.Interface, nw int, c *pkt.Cache) (*Interface, error) {
+	ifc := &Interface{Config: ic}
+	nk := len(d.kernel)
+	ports, info, hwmac, err := d.openPorts(ic, nw)
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
+	}
+	if len(d.kernel) > nk {
+		ifc.kernel = d.lastKernel()
+	}
+	// Fewer queues than workers: the extra workers hand what they
+	// route to this interface to a queue's owner (driver.ShareTX).
+	if ports, ifc.txWaiters, err = driver.ShareTX(ports, nw); err != nil {
+		d.closeOpened(ifc, ports, c)
+		return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
+	}
+	ifc.Ports, ifc.Info = ports, info
+	if len(ports) > 0 {
+		if l, ok := driver.Underlying(ports[0]).(interface{ Info() string }); ok {
+			ifc.LiveInfo = l.Info
+		}
+	}
+	if x, ok := ifc.kernel.(*afxdp.Interface); ok && ic.Driver == "afxdp" {
+		ifc.xdp = &xdpWatch{x: x, netns: ic.Netns}
+	}
+	ifc.mac = [6]byte(ic.MAC)
+	if ifc.mac == ([6]byte{}) {
+		ifc.mac = hwmac
+	}
+	if ifc.mac == ([6]byte{}) {
+		ifc.mac = [6]byte{0x02, 0x76, 0x6e, 0, 0, byte(d.DP.Ifaces.Load().Len() + 1)}
+	}
+	mtu, err := d.interfaceMTU(ic)
+	if err != nil {
+		d.closeOpened(ifc, ports, c)
+		return nil, fmt.Errorf("interface %s: %w", ic.Name, err)
+	}
+	ifc.Config.MTU = int(mtu)
+	return ifc, nil
+}
+
+// closeOpened closes what openInterface opened for ifc, before any worker
+// polls it. Buffers the ports hold go to the cache c, which must be the
+// caller's own (a worker's only before the workers start).
+func (d *Daemon) closeOpened(ifc *Interface, ports []driver.Port, c *pkt.Cache) {
+	for _, p := range ports {
+		if p != nil {
+			p.Close(c)
+		}
+	}
+	if ifc.kernel != nil {
+		ifc.kernel.Close(c)
+		d.forgetKernel(ifc.kernel)
+	}
+}
+
+// forgetKernel drops k, closed, from the kernel interfaces Stop closes
+// (and from the UMEM owner an AF_XDP interface opened next would share).
+func (d *Daemon) forgetKernel(k kernelInterface) {
+	if x, ok := k.(*afxdp.Interface); ok && x == d.umemOwner {
+		d.umemOwner = nil
+	}
+	for i, x := range d.kernel {
+		if x == k {
+			d.kernel = append(d.kernel[:i:i], d.kernel[i+1:]...)
+			return
+		}
+	}
+}
+
+// registerInterface adds an opened interface to the interface table and
+// the FIB (its connected and local routes) and to d.Interfaces.
+func (d *Daemon) registerInterface(ifc *Interface) error {
+	var err error
+	ifc.Index, err = d.DP.AddInterface(ifc.Config.Name, ifc.mac, uint16(ifc.Config.MTU), ifc.Config.Addresses...)
+	if err != nil {
+		return err
+	}
+	d.ifMu.Lock()
+	d.Interfaces = append(d.Interfaces[:len(d.Interfaces):len(d.Interfaces)], ifc)
+	d.ifMu.Unlock()
+	return nil
+}
+
+// attachInterface gives worker wk its port of ifc: interface-output sends
+// on it, the input node polls it (unless it hands off to another worker's
+// queue) and the worker sleeps on its descriptors (as worker.New would). On a running worker,
+// call it on the worker's thread.
+func attachInterface(wk *worker.Worker, ps *driver.PortSet, ifc *Interface) {
+	w := wk.ID
+	if w < len(ifc.Ports) && ifc.Ports[w] != nil {
+		_, handoff := ifc.Ports[w].(*driver.TxHandoff)
+		ps.Attach(ifc.Index, ifc.Ports[w], !handoff)
+		wk.AddPort(ifc.Ports[w])
+	}
+	if w < len(ifc.txWaiters) && ifc.txWaiters[w] != nil {
+		wk.AddWaiter(ifc.txWaiters[w])
+	}
+}
+
+// interfaces returns the current interfaces (a reload replaces the slice,
+// never changes it in place).
+func (d *Daemon) interfaces() []*Interface {
+	d.ifMu.RLock()
+	defer d.ifMu.RUnlock()
+	return d.Interfaces
 }
 
 // lastKernel returns the kernel interface opened last, or nil.
@@ -342,6 +436,7 @@ func (d *Daemon) OnWorkers(f func(w *worker.Worker)) error {
 // buffer came back.
 func (d *Daemon) Stop() error {
 	d.stopXDPWatch()
+	d.StopPcapTrace() // none running is fine
 	if d.server != nil {
 		d.server.Close()
 		d.server = nil

@@ -50,7 +50,7 @@ func (ifc *Interface) XDPReattached() uint64 {
 // watch calls it every Options.XDPWatch; it is also safe to call directly
 // while the watch is stopped.
 func (d *Daemon) CheckXDP() {
-	for _, ifc := range d.Interfaces {
+	for _, ifc := range d.interfaces() {
 		w := ifc.xdp
 		if w == nil {
 			continue
@@ -88,7 +88,7 @@ func (d *Daemon) startXDPWatch(period time.Duration) {
 		period = DefaultXDPWatch
 	}
 	watched := false
-	for _, ifc := range d.Interfaces {
+	for _, ifc := range d.interfaces() {
 		watched = watched || ifc.xdp != nil
 	}
 	if !watched {

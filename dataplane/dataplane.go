@@ -99,6 +99,11 @@ func (d *Dataplane) NewStack(cfg stack.Config) *stack.Stack {
 // worker's input nodes (from driver.InputNode); ports is indexed by
 // interface and holds this worker's queue of each interface.
 func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Port) []graph.Registration {
+	return d.registrations(inputs, driver.OutputNode(ports, d.Ifaces))
+}
+
+// registrations is Registrations with the output node given.
+func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Registration) []graph.Registration {
 	ethCfg := &ethernet.Config{AllowVLAN: func(port, vid uint16) bool {
 		for _, v := range d.VLANs[port] {
 			if v == vid {
@@ -127,7 +132,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, TCPNode: localTCP, Echo: d.EchoReply}),
 		ip4.ReassemblyNode(d.Reassembly),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
-		driver.OutputNode(ports, d.Ifaces),
+		output,
 	)
 	return append(regs, d.Extra...)
 }
@@ -140,4 +145,11 @@ func (d *Dataplane) Arcs() []graph.Arc {
 // BuildGraph builds one worker's graph.
 func (d *Dataplane) BuildGraph(c *pkt.Cache, inputs []graph.Registration, ports []driver.Port) (*graph.Graph, error) {
 	return graph.Build(c, d.Registrations(inputs, ports), d.Arcs()...)
+}
+
+// BuildGraphSet builds one worker's graph whose interface-output sends on
+// ps, a port set the control plane may change at run time (interfaces
+// added and removed by a reload).
+func (d *Dataplane) BuildGraphSet(c *pkt.Cache, inputs []graph.Registration, ps *driver.PortSet) (*graph.Graph, error) {
+	return graph.Build(c, d.registrations(inputs, driver.OutputNodeSet(ps, d.Ifaces)), d.Arcs()...)
 }

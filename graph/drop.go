@@ -27,6 +27,9 @@ func dropRegistration() Registration {
 					}
 				}
 			}
+			if t := g.tap; t != nil {
+				t.Record(a, idx, TapDrop, 0)
+			}
 			g.cache.FreeN(idx)
 			k := v.Len
 			v.Reset()

@@ -31,6 +31,7 @@ type Graph struct {
 	tickers   []*Node // nodes with a Tick, in registration order
 	nextTick  int64   // when Poll runs the tickers next
 	trace     traceState
+	tap       *Tap // runtime capture (SetTap), nil when off
 	now       int64
 	clock     func() int64
 }

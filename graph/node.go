@@ -248,6 +248,9 @@ func (n *Node) Free(v *pkt.Vector, code int) {
 		n.traceFree(v, code)
 	}
 	n.g.errCounts[n.errBase+uint16(code)] += uint64(v.Len)
+	if t := n.g.tap; t != nil {
+		t.Record(n.g.arena, v.Idx[:v.Len], TapDrop, n.errBase+uint16(code))
+	}
 	n.g.cache.FreeN(v.Idx[:v.Len])
 	v.Reset()
 }

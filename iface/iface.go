@@ -188,3 +188,36 @@ func (s *Set) Owner(ip [4]byte) *Interface {
 	}
 	return nil
 }
+
+// DelAddress removes IPv4 address p from interface i.
+func (t *Table) DelAddress(i uint16, p netip.Prefix) error {
+	return t.update(i, func(x *Interface) error {
+		k := -1
+		for j, q := range x.Addrs {
+			if q == p {
+				k = j
+			}
+		}
+		if k < 0 {
+			return fmt.Errorf("iface: %s has no address %v", x.Name, p)
+		}
+		x.Addrs = append(append([]netip.Prefix(nil), x.Addrs[:k]...), x.Addrs[k+1:]...)
+		x.Addr4 = [4]byte{}
+		for _, q := range x.Addrs {
+			if q.Addr().Is4() {
+				x.Addr4 = q.Addr().As4()
+				break
+			}
+		}
+		return nil
+	})
+}
+
+// Remove removes interface i. Its index is not reused: a packet or an
+// adjacency that still names it finds no interface (Get returns nil).
+func (t *Table) Remove(i uint16) error {
+	return t.update(i, func(x *Interface) error {
+		*x = Interface{Index: i}
+		return nil
+	})
+}

@@ -45,3 +45,36 @@ func TestTable(t *testing.T) {
 		t.Fatal("lookups")
 	}
 }
+
+func TestRemoveAndDelAddress(t *testing.T) {
+	tb := NewTable()
+	a, _ := tb.Add("a", [6]byte{2}, 1500)
+	b, _ := tb.Add("b", [6]byte{2, 1}, 1500)
+	p1, p2 := netip.MustParsePrefix("10.0.0.1/24"), netip.MustParsePrefix("10.0.1.1/24")
+	for _, p := range []netip.Prefix{p1, p2} {
+		if err := tb.AddAddress(a, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tb.DelAddress(a, p1); err != nil {
+		t.Fatal(err)
+	}
+	x := tb.Load().Get(a)
+	if len(x.Addrs) != 1 || x.Addr4 != p2.Addr().As4() || tb.Load().IsLocal4(0x0a000001) {
+		t.Errorf("after DelAddress: %+v, 10.0.0.1 local %v", x, tb.Load().IsLocal4(0x0a000001))
+	}
+	if err := tb.DelAddress(a, p1); err == nil {
+		t.Error("deleting an address twice succeeded")
+	}
+	if err := tb.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	s := tb.Load()
+	if s.Get(a) != nil || s.ByName("a") != nil || s.Get(b) == nil || s.IsLocal4(0x0a000101) {
+		t.Errorf("after Remove(a): Get(a) %v, ByName %v, Get(b) %v", s.Get(a), s.ByName("a"), s.Get(b))
+	}
+	c, err := tb.Add("a", [6]byte{2, 2}, 1500)
+	if err != nil || c == a {
+		t.Errorf("re-adding a: index %d (old %d), %v; want a new index", c, a, err)
+	}
+}

@@ -114,10 +114,33 @@ func New(id int, g *graph.Graph, ports []driver.Port) (*Worker, error) {
 }
 
 // AddWaiter adds a descriptor the worker sleeps on besides its ports' (for
-// example the host stack's transmit wake-up). Call it before Start.
+// example the host stack's transmit wake-up). Call it before Start, or on
+// the worker's thread (Do).
 func (w *Worker) AddWaiter(wt driver.Waiter) {
 	w.waiters = append(w.waiters, wt)
 	w.fds = append(w.fds, unix.PollFd{Fd: int32(wt.PollFD()), Events: unix.POLLIN})
+}
+
+// AddPort adds p's descriptor, if it is a Waiter with one, to those the
+// worker sleeps on (a port attached at run time). Call it on the worker's
+// thread (Do) or before Start.
+func (w *Worker) AddPort(p driver.Port) {
+	if wt, ok := p.(driver.Waiter); ok && wt.PollFD() >= 0 {
+		w.AddWaiter(wt)
+	}
+}
+
+// RemoveWaiter stops the worker sleeping on wt (a port detached at run
+// time, before it closes its descriptor). Call it on the worker's thread
+// (Do) or before Start.
+func (w *Worker) RemoveWaiter(wt driver.Waiter) {
+	for k, x := range w.waiters {
+		if x == wt {
+			w.waiters = append(w.waiters[:k:k], w.waiters[k+1:]...)
+			w.fds = append(w.fds[:k+1:k+1], w.fds[k+2:]...) // fds[0] is the wake-up eventfd
+			return
+		}
+	}
 }
 
 // State reports whether the worker is polling, sleeping or stopped. Safe

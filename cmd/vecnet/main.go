@@ -89,7 +89,14 @@ func cmdRun(path string, args []string, replay bool) error {
 	if err != nil {
 		return err
 	}
-	d, err := daemon.Start(cfg, daemon.Options{NoCLI: replay, PinCPUs: !replay, Logger: slog.Default()})
+	// Signals are caught before the CLI socket exists: a SIGHUP sent as
+	// soon as vecnetctl can reach the daemon must reload, not kill it.
+	sig := make(chan os.Signal, 1)
+	if !replay {
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(sig)
+	}
+	d, err := daemon.Start(cfg, daemon.Options{NoCLI: replay, PinCPUs: !replay, Logger: slog.Default(), ConfigFile: pos[0]})
 	if err != nil {
 		return err
 	}
@@ -104,9 +111,17 @@ func cmdRun(path string, args []string, replay bool) error {
 		d.CLI.Exec(os.Stdout, "show runtime")
 		return d.Stop()
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	s := <-sig
-	d.Log.Info("stopping", "signal", s.String())
+	for s := range sig {
+		if s != syscall.SIGHUP {
+			d.Log.Info("stopping", "signal", s.String())
+			break
+		}
+		// SIGHUP reloads the config file, as "vecnetctl reload" does.
+		if msg, err := d.Reload(); err != nil {
+			d.Log.Error("SIGHUP: reload refused", "err", err)
+		} else {
+			d.Log.Info("SIGHUP: reloaded", "changes", msg)
+		}
+	}
 	return d.Stop()
 }

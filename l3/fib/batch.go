@@ -1,0 +1,124 @@
+package fib
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// RouteChange is one change of a batch (ApplyRoutes): install the static
+// route Prefix via Hops (replacing one already there), or, with no Hops,
+// delete the static route at Prefix.
+type RouteChange struct {
+	Prefix netip.Prefix
+	Hops   []NextHop
+}
+
+// ApplyRoutes makes a batch of static route changes and publishes one View:
+// a reader sees the table as it was before the batch or after all of it,
+// never a route deleted before its replacement is in. Every change is
+// checked first (prefixes, next hops, routes to delete): on error nothing
+// changes.
+func (t *Table) ApplyRoutes(changes []RouteChange) error {
+	for _, c := range changes {
+		if !c.Prefix.IsValid() || !c.Prefix.Addr().Is4() {
+			return fmt.Errorf("fib: route %v: %w", c.Prefix, ErrNotIPv4)
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	resolved := make([][]AdjIndex, len(changes))
+	fail := func(err error) error {
+		for _, adjs := range resolved {
+			for _, a := range adjs {
+				t.maybeFree(a) // those no route uses yet
+			}
+		}
+		t.publish() // resolve may have appended adjacencies
+		return err
+	}
+	for k, c := range changes {
+		p := c.Prefix.Masked()
+		if len(c.Hops) == 0 {
+			if e, ok := t.rib.Get(p); !ok || e.kind != KindStatic {
+				return fail(fmt.Errorf("fib: route %v: %w", p, ErrNoRoute))
+			}
+			continue
+		}
+		adjs, err := t.resolve(c.Hops)
+		resolved[k] = adjs
+		if err != nil {
+			return fail(fmt.Errorf("fib: route %v: %w", p, err))
+		}
+	}
+	for k, c := range changes {
+		p := c.Prefix.Masked()
+		if len(c.Hops) == 0 {
+			if e, ok := t.rib.Get(p); ok && e.kind == KindStatic {
+				t.restore(p, e)
+			}
+			continue
+		}
+		t.install(p, ribEntry{t.result(resolved[k]), KindStatic})
+	}
+	t.publish()
+	return nil
+}
+
+// DelConnected removes interface address p from port: its local /32 and,
+// unless another address of port is on it, its subnet (a lower source they
+// shadowed comes back). A static route at either prefix stays.
+func (t *Table) DelConnected(port uint16, p netip.Prefix) error {
+	if !p.IsValid() || !p.Addr().Is4() {
+		return fmt.Errorf("fib: connected %v: %w", p, ErrNotIPv4)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.delConnected(port, p)
+	t.publish()
+	return nil
+}
+
+func (t *Table) delConnected(port uint16, p netip.Prefix) {
+	sub := p.Masked()
+	host := netip.PrefixFrom(p.Addr(), 32)
+	shared := false // another address of port on the same subnet keeps it
+	for h, pt := range t.locals {
+		if pt == port && h != host && sub.Contains(h.Addr()) {
+			shared = true
+		}
+	}
+	if pt, ok := t.connected[sub]; ok && pt == port && !shared {
+		delete(t.connected, sub)
+		if e, ok := t.rib.Get(sub); ok && e.kind == KindConnected {
+			t.restore(sub, e)
+		}
+	}
+	if pt, ok := t.locals[host]; ok && pt == port {
+		delete(t.locals, host)
+		if e, ok := t.rib.Get(host); ok && e.kind == KindLocal {
+			t.restore(host, e)
+		}
+	}
+}
+
+// DelInterface forgets port: its connected subnets and local addresses go,
+// and next hops can no longer resolve to it. Routes and neighbours on the
+// port are the caller's to delete first (ApplyRoutes, the neighbour
+// table); an adjacency still on it forwards to a port that is gone, which
+// interface-output drops as no_port.
+func (t *Table) DelInterface(port uint16) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for host, pt := range t.locals { // first: a local keeps its subnet
+		if pt == port {
+			t.delConnected(port, host)
+		}
+	}
+	for sub, pt := range t.connected {
+		if pt == port {
+			t.delConnected(port, sub)
+		}
+	}
+	delete(t.ifs, port)
+	t.publish()
+}
