@@ -113,6 +113,23 @@ func (d *Daemon) diff(next *config.Config) (*configDiff, error) {
 	if !reflect.DeepEqual(cur.Limits, next.Limits) {
 		restart("limits")
 	}
+	// The services and the API are built into the graphs and servers at
+	// start: changing them is a restart, never a silent no-op.
+	if !reflect.DeepEqual(cur.Policers, next.Policers) {
+		restart("policers")
+	}
+	if !reflect.DeepEqual(cur.ACLs, next.ACLs) {
+		restart("acls")
+	}
+	if cur.Sessions != next.Sessions {
+		restart("sessions")
+	}
+	if !reflect.DeepEqual(cur.NAT44, next.NAT44) {
+		restart("nat44")
+	}
+	if !reflect.DeepEqual(cur.HTTP, next.HTTP) {
+		restart("http")
+	}
 	c := &configDiff{addAddrs: map[string][]netip.Prefix{}, delAddrs: map[string][]netip.Prefix{}}
 	old := map[string]config.Interface{}
 	for _, ic := range cur.Interfaces {
