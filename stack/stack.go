@@ -11,6 +11,7 @@ import (
 	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Errors returned by the control side.
@@ -163,6 +164,16 @@ func (s *Stack) Registrations() []graph.Registration {
 		regs = append(regs, s.tcpInputNode(), s.tcpOutputNode())
 	}
 	return regs
+}
+
+// Protocols returns the stack's registrations into ip4-local's protocol
+// table: UDP, ICMP (errors for connected sockets) and, with Config.TCP, TCP.
+func (s *Stack) Protocols() []ip4.ProtocolNode {
+	ps := []ip4.ProtocolNode{{Protocol: wire.IPProtoUDP, Node: UDPInputName}, {Protocol: wire.IPProtoICMP, Node: ICMPInputName}}
+	if s.tcp != nil {
+		ps = append(ps, ip4.ProtocolNode{Protocol: wire.IPProtoTCP, Node: TCPInputName})
+	}
+	return ps
 }
 
 // workerOf returns the worker slot of graph g, assigning the next free one
