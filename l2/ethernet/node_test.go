@@ -81,19 +81,19 @@ func TestEthernetInput(t *testing.T) {
 		{name: "broadcast arp", data: arp, want: neighbor.ARPInputName, l3: 14},
 		{name: "broadcast ipv4", data: ip4Frame(wire.BroadcastMAC, 10), want: ip4.InputName, l3: 14},
 		{name: "own MAC arp", data: frames.ARP(wire.ARPReply, peerMAC, [4]byte{10, 0, 0, 2}, ourMAC, ourMAC, [4]byte{10, 0, 0, 1}), want: neighbor.ARPInputName, l3: 14},
-		{name: "foreign unicast", data: ip4Frame(otherMAC, 10), want: "drop "+NodeName+": not_for_us", counter: "not_for_us"},
-		{name: "multicast", data: ip4Frame(mcastMAC, 10), want: "drop "+NodeName+": multicast", counter: "multicast"},
+		{name: "foreign unicast", data: ip4Frame(otherMAC, 10), want: "drop " + NodeName + ": not_for_us", counter: "not_for_us"},
+		{name: "multicast", data: ip4Frame(mcastMAC, 10), want: "drop " + NodeName + ": multicast", counter: "multicast"},
 		{name: "vlan allowed", data: tagged(ip4Frame(ourMAC, 10), 10), want: ip4.InputName, l3: 18, vlan: 10},
 		{name: "vlan allowed with priority bits", data: tagged(ip4Frame(ourMAC, 10), 0xe000|10), want: ip4.InputName, l3: 18, vlan: 10},
-		{name: "vlan not allowed", data: tagged(ip4Frame(ourMAC, 10), 11), want: "drop "+NodeName+": vlan_not_allowed", counter: "vlan_not_allowed"},
-		{name: "vlan tag cut short", data: tagged(ip4Frame(ourMAC, 10), 10)[:16], want: "drop "+NodeName+": too_short", counter: "too_short"},
-		{name: "too short", data: ip4Frame(ourMAC, 10)[:13], want: "drop "+NodeName+": too_short", counter: "too_short"},
-		{name: "empty", data: nil, want: "drop "+NodeName+": too_short", counter: "too_short"},
+		{name: "vlan not allowed", data: tagged(ip4Frame(ourMAC, 10), 11), want: "drop " + NodeName + ": vlan_not_allowed", counter: "vlan_not_allowed"},
+		{name: "vlan tag cut short", data: tagged(ip4Frame(ourMAC, 10), 10)[:16], want: "drop " + NodeName + ": too_short", counter: "too_short"},
+		{name: "too short", data: ip4Frame(ourMAC, 10)[:13], want: "drop " + NodeName + ": too_short", counter: "too_short"},
+		{name: "empty", data: nil, want: "drop " + NodeName + ": too_short", counter: "too_short"},
 		{name: "max length", data: ip4Frame(ourMAC, 1500-28+4), want: ip4.InputName, l3: 14},
-		{name: "too long", data: ip4Frame(ourMAC, 1500-28+5), want: "drop "+NodeName+": too_long", counter: "too_long"},
-		{name: "ipv6", data: withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6)), want: "drop "+NodeName+": unknown_ethertype", counter: "unknown_ethertype"},
-		{name: "unknown ethertype in vlan", data: innerType(tagged(ip4Frame(ourMAC, 10), 10), 0x1234), want: "drop "+NodeName+": unknown_ethertype", counter: "unknown_ethertype"},
-		{name: "no interface", data: ip4Frame(ourMAC, 10), rxPort: 5, want: "drop "+NodeName+": no_interface", counter: "no_interface"},
+		{name: "too long", data: ip4Frame(ourMAC, 1500-28+5), want: "drop " + NodeName + ": too_long", counter: "too_long"},
+		{name: "ipv6", data: withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6)), want: "drop " + NodeName + ": unknown_ethertype", counter: "unknown_ethertype"},
+		{name: "unknown ethertype in vlan", data: innerType(tagged(ip4Frame(ourMAC, 10), 10), 0x1234), want: "drop " + NodeName + ": unknown_ethertype", counter: "unknown_ethertype"},
+		{name: "no interface", data: ip4Frame(ourMAC, 10), rxPort: 5, want: "drop " + NodeName + ": no_interface", counter: "no_interface"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,7 +131,7 @@ func TestEthernetInput(t *testing.T) {
 func TestEthernetMixedVector(t *testing.T) {
 	h := newHarness(t)
 	var pkts []graphtest.Packet
-	wants := []string{ip4.InputName, "drop "+NodeName+": not_for_us", neighbor.ARPInputName, "drop "+NodeName+": no_interface", ip4.InputName}
+	wants := []string{ip4.InputName, "drop " + NodeName + ": not_for_us", neighbor.ARPInputName, "drop " + NodeName + ": no_interface", ip4.InputName}
 	datas := [][]byte{ip4Frame(ourMAC, 1), ip4Frame(otherMAC, 1),
 		frames.ARP(wire.ARPRequest, peerMAC, [4]byte{10, 0, 0, 2}, wire.BroadcastMAC, wire.MAC{}, [4]byte{10, 0, 0, 1}),
 		ip4Frame(ourMAC, 1), ip4Frame(ourMAC, 2)}
@@ -148,7 +148,7 @@ func TestEthernetMixedVector(t *testing.T) {
 			t.Errorf("packet %d: got %q, want %q", k, got, w)
 		}
 	}
-	want := map[string]uint64{NodeName+": not_for_us": 1, NodeName+": no_interface": 1}
+	want := map[string]uint64{NodeName + ": not_for_us": 1, NodeName + ": no_interface": 1}
 	if !maps.Equal(r.Counters, want) {
 		t.Errorf("counters %v, want %v", r.Counters, want)
 	}
