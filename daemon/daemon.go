@@ -21,6 +21,7 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/afxdp"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
@@ -197,7 +198,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 				}
 			}
 		}
-		in := driver.InputNode("port-input", bindings, "ethernet-input")
+		in := driver.InputNode(driver.PortInputName, bindings, ethernet.NodeName)
 		g, err := dp.BuildGraph(d.caches[w], []graph.Registration{in}, ports)
 		if err != nil {
 			return nil, err

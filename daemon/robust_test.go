@@ -150,7 +150,7 @@ func TestUnreadSocketsDoNotStarveTheRouter(t *testing.T) {
 				Dst: [4]byte{10, 0, 1, 1}, DstPort: p, Payload: 32}))
 		}
 	}
-	udp := "udp4-input"
+	udp := stack.UDPInputName
 	taken := func() uint64 {
 		return errorCount(d, udp, "delivered") + errorCount(d, udp, "socket_queue_full") + errorCount(d, udp, "socket_budget")
 	}
@@ -223,14 +223,14 @@ func TestHandlerPanicKeepsRouting(t *testing.T) {
 		sent += pa.Inject(q)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for errorCount(d, "udp4-input", "handler_panic") < queries {
+	for errorCount(d, stack.UDPInputName, "handler_panic") < queries {
 		if time.Now().After(deadline) {
-			t.Fatalf("handler_panic = %d, want %d", errorCount(d, "udp4-input", "handler_panic"), queries)
+			t.Fatalf("handler_panic = %d, want %d", errorCount(d, stack.UDPInputName, "handler_panic"), queries)
 		}
 		time.Sleep(time.Millisecond) // polling a counter with a deadline
 	}
 	forwardAB(t, pa, pb, 500, 5*time.Second)
-	if n := errorCount(d, "udp4-input", "handler_panic"); n != queries {
+	if n := errorCount(d, stack.UDPInputName, "handler_panic"); n != queries {
 		t.Errorf("handler_panic = %d, want %d", n, queries)
 	}
 }

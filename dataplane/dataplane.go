@@ -127,7 +127,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ethernet.Node(d.Ifaces, ethCfg),
 		neighbor.ARPNode(d.Ifaces, d.Neighbors),
 		ip4.InputNode(d.Ifaces),
-		ip4.LookupNode(d.FIB),
+		ip4.LookupNode(d.FIB, neighbor.GleanName),
 		ip4.RewriteNode(d.FIB),
 		ip4.FragNode(),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Neighbors, d.Glean),

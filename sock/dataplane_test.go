@@ -14,6 +14,7 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/sock"
 	"github.com/vecnet/vecnet/stack"
@@ -123,7 +124,7 @@ func TestDataplane(t *testing.T) {
 			dp.Arena.Meta(i).RxPort = port
 			var v pkt.Vector
 			v.Append(i)
-			if err := g.Inject("ethernet-input", &v); err != nil {
+			if err := g.Inject(ethernet.NodeName, &v); err != nil {
 				t.Error(err)
 			}
 		}); err != nil {

@@ -19,15 +19,14 @@
 // never allocate and read shared state (FIB, interfaces) once per vector.
 package ip4
 
-// Node names.
+// Node names (those this package owns; ip4-lookup's glean next is
+// neighbor's, interface-output is driver's).
 const (
 	InputName     = "ip4-input"
 	LookupName    = "ip4-lookup"
 	RewriteName   = "ip4-rewrite"
 	LocalName     = "ip4-local"
 	ICMPErrorName = "icmp4-error"
-	GleanName     = "ip4-glean"
-	OutputName    = "interface-output"
 	// UnicastArc is the feature arc between ip4-input and ip4-lookup.
 	UnicastArc = "ip4-unicast"
 )

@@ -3,6 +3,7 @@ package ip4
 import (
 	"encoding/binary"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
@@ -46,7 +47,7 @@ type fragState struct {
 func FragNode() graph.Registration {
 	return graph.Registration{
 		Name: FragName,
-		Next: []string{OutputName},
+		Next: []string{driver.OutputNodeName},
 		Errors: []graph.Error{
 			FragErrFragmented: {Name: "fragmented", Help: "packets fragmented to fit the egress MTU", Severity: graph.SevInfo},
 			FragErrFragments:  {Name: "fragments", Help: "fragments sent", Severity: graph.SevInfo},

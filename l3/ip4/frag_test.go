@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -30,11 +31,11 @@ func withOptions(p graphtest.Packet, opts []byte) graphtest.Packet {
 // (the packet's own buffer) and the ones it made, sorted by offset.
 func fragments(t *testing.T, r *graphtest.Result) [][]byte {
 	t.Helper()
-	if r.Out[0].Next != OutputName {
+	if r.Out[0].Next != driver.OutputNodeName {
 		t.Fatalf("packet: %s", r.Out[0].Where())
 	}
 	out := [][]byte{r.Out[0].Data}
-	for _, c := range r.At(OutputName) {
+	for _, c := range r.At(driver.OutputNodeName) {
 		out = append(out, c.Data)
 	}
 	for a := range out { // a few: insertion sort by offset
@@ -130,7 +131,7 @@ func TestIP4Frag(t *testing.T) {
 			if !bytes.Equal(payload, orig.Payload()) {
 				t.Errorf("payload does not reassemble to the original")
 			}
-			for _, c := range r.At(OutputName) {
+			for _, c := range r.At(driver.OutputNodeName) {
 				if c.Meta.TxPort != 1 || c.Meta.L3 != 14 || int(c.Meta.L4) != 14+wire.IPv4(c.Data[14:]).HeaderLen() {
 					t.Errorf("fragment meta TxPort %d L3 %d L4 %d", c.Meta.TxPort, c.Meta.L3, c.Meta.L4)
 				}

@@ -22,10 +22,12 @@ const (
 
 // LookupNode returns ip4-lookup over table: one snapshot per vector, one
 // longest-prefix match per packet, ECMP by a hash of the addresses.
-func LookupNode(table *fib.Table) graph.Registration {
+// Packets to an unresolved neighbour go to the node named glean (package
+// neighbor's GleanName in the data plane).
+func LookupNode(table *fib.Table, glean string) graph.Registration {
 	return graph.Registration{
 		Name: LookupName,
-		Next: []string{RewriteName, LocalName, GleanName, ICMPErrorName},
+		Next: []string{RewriteName, LocalName, glean, ICMPErrorName},
 		Errors: []graph.Error{
 			LookupNoRoute:     {Name: "no_route", Help: "no route to the destination (net unreachable sent)", Severity: graph.SevWarn},
 			LookupL2Broadcast: {Name: "l2_broadcast", Help: "unicast IP in an Ethernet broadcast frame not for us: not forwarded (RFC 1812 5.3.4)", Severity: graph.SevWarn},

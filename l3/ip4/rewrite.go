@@ -1,6 +1,7 @@
 package ip4
 
 import (
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/pkt"
@@ -29,7 +30,7 @@ const (
 func RewriteNode(table *fib.Table) graph.Registration {
 	return graph.Registration{
 		Name: RewriteName,
-		Next: []string{OutputName, ICMPErrorName, FragName},
+		Next: []string{driver.OutputNodeName, ICMPErrorName, FragName},
 		Errors: []graph.Error{
 			RwErrTTLExpired: {Name: "ttl_expired", Help: "TTL <= 1 on forwarding (time exceeded sent)", Severity: graph.SevWarn},
 			RwErrMTU:        {Name: "mtu_exceeded", Help: "packet we originate with DF larger than the egress MTU"},

@@ -3,6 +3,7 @@ package ip4
 import (
 	"testing"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -26,15 +27,15 @@ func TestIP4Rewrite(t *testing.T) {
 		aux     uint32 // Meta.Aux for icmp4-error
 		ttl     uint8  // TTL as the packet leaves
 	}{
-		{name: "forward", p: fwd(frames.Spec{TTL: 64}), want: OutputName, ttl: 63},
-		{name: "forward ttl 2", p: fwd(frames.Spec{TTL: 2}), want: OutputName, ttl: 1},
+		{name: "forward", p: fwd(frames.Spec{TTL: 64}), want: driver.OutputNodeName, ttl: 63},
+		{name: "forward ttl 2", p: fwd(frames.Spec{TTL: 2}), want: driver.OutputNodeName, ttl: 1},
 		{name: "ttl 1", p: fwd(frames.Spec{TTL: 1}), want: ICMPErrorName, counter: "ttl_expired",
 			aux: ICMPRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0), ttl: 1},
 		{name: "ttl 0", p: edit(fwd(frames.Spec{}), func(ip wire.IPv4) { ip.SetTTL(0) }), want: ICMPErrorName, counter: "ttl_expired",
 			aux: ICMPRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0)},
-		{name: "local keeps ttl", p: local(fwd(frames.Spec{TTL: 64})), want: OutputName, ttl: 64},
-		{name: "local ttl 1 is sent", p: local(fwd(frames.Spec{TTL: 1})), want: OutputName, ttl: 1},
-		{name: "at mtu", p: fwd(frames.Spec{Payload: big - 1, DF: true}), want: OutputName, ttl: 63},
+		{name: "local keeps ttl", p: local(fwd(frames.Spec{TTL: 64})), want: driver.OutputNodeName, ttl: 64},
+		{name: "local ttl 1 is sent", p: local(fwd(frames.Spec{TTL: 1})), want: driver.OutputNodeName, ttl: 1},
+		{name: "at mtu", p: fwd(frames.Spec{Payload: big - 1, DF: true}), want: driver.OutputNodeName, ttl: 63},
 		{name: "over mtu with df", p: fwd(frames.Spec{Payload: big, DF: true}), want: ICMPErrorName, counter: "fragmentation_needed",
 			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, 1400), ttl: 64},
 		{name: "over mtu without df is fragmented", p: fwd(frames.Spec{Payload: big}), want: FragName, aux: 1400, ttl: 63},
@@ -101,7 +102,7 @@ func TestIP4RewriteVLAN(t *testing.T) {
 	p.Meta = pkt.Meta{L3: 18, L4: 38, Adj: tp.adj(remote), VLAN: 10}
 	r := h.Run(p)
 	o := &r.Out[0]
-	if o.Next != OutputName {
+	if o.Next != driver.OutputNodeName {
 		t.Fatalf("got %s", o.Where())
 	}
 	if o.Meta.Off != pkt.Headroom+4 || int(o.Meta.Len) != len(plain) || o.Meta.L3 != 14 || o.Meta.L4 != 34 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/wire"
@@ -62,7 +63,7 @@ func New(t testing.TB, slots int, cfg stack.Config) *Rig {
 	r.Stack = stack.New(r.Pool, cfg)
 	for w := 0; w < r.Stack.Workers(); w++ {
 		c := r.Pool.NewCache()
-		regs := append(r.Stack.Registrations(), r.capture("ip4-lookup", &r.lookup), r.capture("icmp4-error", &r.icmp))
+		regs := append(r.Stack.Registrations(), r.capture(ip4.LookupName, &r.lookup), r.capture(ip4.ICMPErrorName, &r.icmp))
 		g, err := graph.Build(c, regs)
 		if err != nil {
 			t.Fatal(err)
@@ -90,7 +91,7 @@ func (r *Rig) capture(name string, into *[]Captured) graph.Registration {
 			for _, i := range v.Idx[:v.Len] {
 				c := Captured{Data: append([]byte(nil), a.Data(i)...), Meta: *a.Meta(i)}
 				*into = append(*into, c)
-				if r.Reply != nil && name == "ip4-lookup" {
+				if r.Reply != nil && name == ip4.LookupName {
 					again = append(again, r.Reply(n.Cache(), c)...)
 				}
 			}
