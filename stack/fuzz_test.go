@@ -140,7 +140,7 @@ func FuzzUDPInput(f *testing.F) {
 				t.Fatalf("socket got %v %q from %v, want %q", got, buf[:n], from, payload)
 			}
 		case "icmp":
-			if len(icmp) != 1 || icmp[0].Meta.Aux != 3<<24|3<<16 {
+			if len(icmp) != 1 || icmp[0].Meta.ICMP != (pkt.ICMPRequest{Type: 3, Code: 3}) {
 				t.Fatalf("want one port unreachable, got %d", len(icmp))
 			}
 		case "handler":

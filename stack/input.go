@@ -2,7 +2,6 @@ package stack
 
 import (
 	"github.com/vecnet/vecnet/graph"
-	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -30,8 +29,8 @@ const (
 // nextConsumed marks a packet that left the graph (pushed to a socket).
 const nextConsumed = 0xffff
 
-// portUnreachable is ip4's Meta.Aux request for ICMP type 3 code 3.
-var portUnreachable = ip4.ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+// portUnreachable is the request to icmp4-error for ICMP type 3 code 3.
+var portUnreachable = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4PortUnreachable}
 
 // inputState is one worker's udp4-input state.
 type inputState struct {
@@ -126,7 +125,7 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 		if ep.kind == epNone || (ep.addr != [4]byte{} && ep.addr != dst) ||
 			(ep.rport != 0 && (ep.rport != u.SrcPort() || ep.raddr != src)) {
 			n.Count(InErrNoListener, 1)
-			m.Aux = portUnreachable
+			m.ICMP = portUnreachable
 			n.Nexts[k] = inNextICMPError
 			continue
 		}

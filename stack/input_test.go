@@ -192,8 +192,8 @@ func TestInputErrors(t *testing.T) {
 		t.Fatalf("%d packets at icmp4-error, want 2", len(icmp))
 	}
 	for _, c := range icmp {
-		if c.Meta.Aux != 3<<24|3<<16 {
-			t.Errorf("Meta.Aux = %#x, want port unreachable (3, 3)", c.Meta.Aux)
+		if c.Meta.ICMP != (pkt.ICMPRequest{Type: 3, Code: 3}) {
+			t.Errorf("Meta.ICMP = %+v, want port unreachable (3, 3)", c.Meta.ICMP)
 		}
 	}
 	buf := make([]byte, 64)

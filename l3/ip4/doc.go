@@ -30,13 +30,3 @@ const (
 	// UnicastArc is the feature arc between ip4-input and ip4-lookup.
 	UnicastArc = "ip4-unicast"
 )
-
-// ICMPRequest packs an ICMP error request for icmp4-error into the value
-// to store in Meta.Aux (for nodes outside this package, such as the host
-// stack's udp4-input).
-func ICMPRequest(typ, code uint8, mtu uint16) uint32 { return icmpRequest(typ, code, mtu) }
-
-// icmpRequest packs what icmp4-error must send into Meta.Aux.
-func icmpRequest(typ, code uint8, mtu uint16) uint32 {
-	return uint32(typ)<<24 | uint32(code)<<16 | uint32(mtu)
-}

@@ -80,7 +80,7 @@ func TestIP4Frag(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := graphtest.New(t, FragNode(), graphtest.Options{})
-			tc.p.Meta.Aux = uint32(tc.mtu)
+			tc.p.Meta.MTU = uint16(tc.mtu)
 			tc.p.Meta.TxPort = 1
 			orig := wire.IPv4(append([]byte(nil), tc.p.Data[14:]...))
 			r := h.Run(tc.p)
@@ -144,7 +144,7 @@ func TestIP4FragDrops(t *testing.T) {
 	t.Run("no buffer", func(t *testing.T) {
 		h := graphtest.New(t, FragNode(), graphtest.Options{Slots: 2})
 		p := ipFrame(host0, remote, frames.Spec{Payload: 3000})
-		p.Meta.Aux = 1400
+		p.Meta.MTU = 1400
 		r := h.Run(p) // needs 2 more buffers, the pool has 1
 		if got := r.Out[0].Where(); got != "drop "+graphtest.Label(FragName, "no_buffer") {
 			t.Fatalf("got %s", got)
@@ -160,7 +160,7 @@ func TestIP4FragDrops(t *testing.T) {
 		}
 		h := graphtest.New(t, FragNode(), graphtest.Options{})
 		p := withOptions(ipFrame(host0, remote, frames.Spec{Payload: 2100}), opts)
-		p.Meta.Aux = 68
+		p.Meta.MTU = 68
 		r := h.Run(p)
 		if got := r.Out[0].Where(); got != "drop "+graphtest.Label(FragName, "too_many_fragments") {
 			t.Fatalf("got %s", got)
@@ -170,7 +170,7 @@ func TestIP4FragDrops(t *testing.T) {
 	t.Run("bad mtu", func(t *testing.T) {
 		h := graphtest.New(t, FragNode(), graphtest.Options{})
 		p := ipFrame(host0, remote, frames.Spec{Payload: 100})
-		p.Meta.Aux = 27
+		p.Meta.MTU = 27
 		r := h.Run(p)
 		if got := r.Out[0].Where(); got != "drop "+graphtest.Label(FragName, "bad_mtu") {
 			t.Fatalf("got %s", got)
@@ -183,7 +183,7 @@ func TestIP4FragAllocs(t *testing.T) {
 	pkts := make([]graphtest.Packet, 32)
 	for k := range pkts {
 		pkts[k] = ipFrame(host0, remote, frames.Spec{Payload: 3000})
-		pkts[k].Meta.Aux = 1400
+		pkts[k].Meta.MTU = 1400
 	}
 	if n := testing.AllocsPerRun(50, func() { h.Send(FragName, pkts...) }); n != 0 {
 		t.Errorf("%v allocations per vector", n)

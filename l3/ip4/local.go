@@ -140,13 +140,13 @@ func local(n *graph.Node, v *pkt.Vector) int {
 		switch p {
 		case wire.IPProtoUDP:
 			n.Count(LocErrUDPShort, 1)
-			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+			m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4PortUnreachable}
 			n.Nexts[k] = locNextICMPError
 		case wire.IPProtoTCP:
 			n.Drop(m, k, LocErrNoListener)
 		default:
 			n.Count(LocErrProtoUnreachable, 1)
-			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)
+			m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4ProtoUnreachable}
 			n.Nexts[k] = locNextICMPError
 		}
 	}

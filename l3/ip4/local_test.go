@@ -46,16 +46,16 @@ func TestIP4Local(t *testing.T) {
 		{name: "icmp other, no stack", p: icmp(wire.ICMPv4EchoReply), want: "drop", counter: "icmp_other"},
 		{name: "icmp other to stack", cfg: withStack, p: icmp(wire.ICMPv4DestUnreachable), want: icmpNode, counter: "icmp_other"},
 		{name: "udp, no stack", p: ipFrame(host0, addr0, frames.Spec{}), want: ICMPErrorName, counter: "udp_port_unreachable",
-			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
+			aux: packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
 		{name: "udp to stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{}), want: udpNode},
 		{name: "tcp to stack", cfg: withTCP,
 			p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: tcpNode},
 		{name: "tcp, no TCP stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "drop", counter: "tcp_no_listener"},
 		{name: "other protocol", p: ipFrame(host0, addr0, frames.Spec{Proto: 47, Payload: 8}), want: ICMPErrorName, counter: "proto_unreachable",
-			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)},
+			aux: packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)},
 		{name: "other protocol registered", cfg: withGRE, p: ipFrame(host0, addr0, frames.Spec{Proto: 47, Payload: 8}), want: "test-gre-input"},
 		{name: "udp, only gre registered", cfg: withGRE, p: ipFrame(host0, addr0, frames.Spec{}), want: ICMPErrorName, counter: "udp_port_unreachable",
-			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
+			aux: packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,9 +75,9 @@ func TestIP4Local(t *testing.T) {
 			} else {
 				checkCounters(t, r, one(LocalName, tc.counter))
 			}
-			if o.Next == "" || o.Meta.Aux != tc.aux {
+			if o.Next == "" || packed(&o.Meta) != tc.aux {
 				if o.Next != "" {
-					t.Errorf("Aux %#x, want %#x", o.Meta.Aux, tc.aux)
+					t.Errorf("ICMP/MTU %#x, want %#x", packed(&o.Meta), tc.aux)
 				}
 				return
 			}

@@ -66,7 +66,7 @@ func lookup(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 			n.Nexts[k] = lookNextGlean
 		default:
 			n.Count(LookupNoRoute, 1)
-			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0)
+			m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4NetUnreachable}
 			n.Nexts[k] = lookNextICMPError
 		}
 	}

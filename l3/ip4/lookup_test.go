@@ -43,14 +43,14 @@ func TestIP4Lookup(t *testing.T) {
 			}
 			if tc.counter == "" {
 				checkCounters(t, r, nil)
-				if o.Meta.Aux != 0 {
-					t.Errorf("Aux %#x set", o.Meta.Aux)
+				if packed(&o.Meta) != 0 {
+					t.Errorf("ICMP/MTU %#x set", packed(&o.Meta))
 				}
 				return
 			}
 			checkCounters(t, r, one(LookupName, tc.counter))
-			if want := ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0); o.Meta.Aux != want {
-				t.Errorf("Aux %#x, want %#x", o.Meta.Aux, want)
+			if want := packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0); packed(&o.Meta) != want {
+				t.Errorf("ICMP/MTU %#x, want %#x", packed(&o.Meta), want)
 			}
 		})
 	}

@@ -26,7 +26,7 @@ const (
 // the MTU check, and the adjacency's Ethernet header written in front of the
 // IP header (a VLAN tag received is removed). A packet larger than the
 // egress MTU gets fragmentation needed when it has DF, and otherwise is
-// rewritten and handed to ip4-frag with the MTU in Meta.Aux.
+// rewritten and handed to ip4-frag with the MTU in Meta.MTU.
 func RewriteNode(table *fib.Table) graph.Registration {
 	return graph.Registration{
 		Name: RewriteName,
@@ -63,7 +63,7 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 		local := m.Flags&pkt.FlagLocal != 0 // originated here: not forwarded, TTL kept
 		if ip.TTL() <= 1 && !local {
 			n.Count(RwErrTTLExpired, 1)
-			m.Aux = icmpRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0)
+			m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4TimeExceeded, Code: wire.ICMPv4TTLExceeded}
 			n.Nexts[k] = rwNextICMPError
 			continue
 		}
@@ -75,11 +75,12 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 					continue
 				}
 				n.Count(RwErrFragNeeded, 1)
-				m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, adj.MTU)
+				m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4FragNeeded}
+				m.MTU = adj.MTU
 				n.Nexts[k] = rwNextICMPError
 				continue
 			}
-			m.Aux = uint32(adj.MTU)
+			m.MTU = adj.MTU
 			next = rwNextFrag
 		}
 		if !local {
