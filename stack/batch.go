@@ -22,9 +22,9 @@ const (
 // UDPBatch is the datagrams of one vector for one handler. It belongs to
 // the worker; a handler uses it only during its call.
 type UDPBatch struct {
-	a    *pkt.Arena
-	ipID *uint16
-	n    int
+	a  *pkt.Arena
+	ip *wire.IPv4Emitter // the worker's, for the replies
+	n  int
 
 	pos     [pkt.VectorSize]uint16 // position in the node's vector
 	idx     [pkt.VectorSize]pkt.Index
@@ -97,16 +97,7 @@ func (b *UDPBatch) Reply(k, n int) {
 	slot := b.a.Slot(i)
 	l4 := int(m.Off) + int(m.L4)
 	l3 := l4 - wire.IPv4MinLen
-	*b.ipID++
-	f := wire.IPv4Fields{
-		TotalLen: uint16(wire.IPv4MinLen + wire.UDPLen + n),
-		ID:       *b.ipID,
-		TTL:      DefaultTTL,
-		Protocol: wire.IPProtoUDP,
-		Src:      b.dst[k],
-		Dst:      b.src[k],
-	}
-	wire.IPv4(slot[l3:l4]).Encode(&f)
+	b.ip.Emit(slot[l3:l4], wire.IPProtoUDP, b.dst[k], b.src[k], wire.UDPLen+n)
 	u := wire.UDP(slot[l4 : l4+wire.UDPLen+n])
 	uf := wire.UDPFields{SrcPort: b.dport[k], DstPort: b.sport[k], Length: uint16(wire.UDPLen + n)}
 	u.Encode(&uf)
@@ -139,4 +130,4 @@ func (b *UDPBatch) panicked() {
 }
 
 // DefaultTTL is the TTL of datagrams the stack originates.
-const DefaultTTL = 64
+const DefaultTTL = wire.DefaultTTL

@@ -36,7 +36,7 @@ var portUnreachable = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wi
 type inputState struct {
 	w       int
 	ws      *workerShared
-	ipID    uint16
+	ip      wire.IPv4Emitter // handlers' replies
 	gen     uint32
 	mark    [MaxEndpoints]uint32 // endpoint id -> gen of the last vector that used it
 	active  []uint16             // handler ids with datagrams in this vector
@@ -156,7 +156,7 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 		}
 		b := st.batches[id]
 		if b == nil {
-			b = &UDPBatch{a: a, ipID: &st.ipID}
+			b = &UDPBatch{a: a, ip: &st.ip}
 			st.batches[id] = b
 		}
 		if st.mark[id] != st.gen {

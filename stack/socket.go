@@ -21,16 +21,8 @@ var (
 	ErrBadAddress = errors.New("stack: invalid destination address")
 )
 
-// LocalPort is the Meta.RxPort of packets the stack originates.
-const LocalPort = 0xffff
-
-// Layout of a packet a socket sends, in its buffer from pkt.Headroom: a
-// placeholder Ethernet header (ip4-rewrite writes it), IPv4, UDP, data.
-const (
-	txL3   = wire.EthernetLen
-	txL4   = txL3 + wire.IPv4MinLen
-	txData = txL4 + wire.UDPLen
-)
+// Layout of a packet a socket sends: Originate's, then UDP and the data.
+const txData = OriginL4 + wire.UDPLen
 
 // MaxPayload is the largest datagram a socket sends (one buffer, no
 // fragmentation). Larger than the egress MTU allows is dropped by
@@ -71,10 +63,10 @@ type Socket struct {
 	rxMu   sync.Mutex
 	rxNext int
 	txMu   sync.Mutex
-	ipID   uint16
-	remote netip.AddrPort // peer of a connected socket, under txMu
-	txIdx  []pkt.Index    // SendBatch scratch, under txMu
-	rxFree []pkt.Index    // RecvBatch scratch, under rxMu
+	ip     wire.IPv4Emitter // under txMu
+	remote netip.AddrPort   // peer of a connected socket, under txMu
+	txIdx  []pkt.Index      // SendBatch scratch, under txMu
+	rxFree []pkt.Index      // RecvBatch scratch, under rxMu
 }
 
 // Open binds a socket to laddr: an IPv4 address of the host or the
@@ -359,28 +351,11 @@ func (so *Socket) build(b []byte, to netip.AddrPort) (pkt.Index, error) {
 	if !ok {
 		return 0, ErrNoBuffers
 	}
-	a := so.s.pool.Arena()
-	d, _ := a.SetData(i, pkt.Headroom, txData+len(b))
-	clear(d[:txL3])
-	so.ipID++
-	f := wire.IPv4Fields{
-		TotalLen: uint16(wire.IPv4MinLen + wire.UDPLen + len(b)),
-		ID:       so.ipID,
-		TTL:      DefaultTTL,
-		Protocol: wire.IPProtoUDP,
-		Src:      src,
-		Dst:      dst,
-	}
-	wire.IPv4(d[txL3:txL4]).Encode(&f)
-	u := wire.UDP(d[txL4:])
+	u := wire.UDP(Originate(so.s.pool.Arena(), i, &so.ip, wire.IPProtoUDP, src, dst, wire.UDPLen+len(b)))
 	uf := wire.UDPFields{SrcPort: so.port, DstPort: to.Port(), Length: uint16(wire.UDPLen + len(b))}
 	u.Encode(&uf)
-	copy(d[txData:], b)
+	copy(u[wire.UDPLen:], b)
 	u.SetChecksum(u.ComputeChecksum(src, dst))
-	m := a.Meta(i)
-	m.L3, m.L4 = txL3, txL4
-	m.RxPort = LocalPort
-	m.Flags = pkt.FlagLocal
 	return i, nil
 }
 

@@ -55,8 +55,8 @@ type tcpWorker struct {
 	appCache *pkt.Cache  // buffers for segments application calls produce
 	cur      pkt.Index   // the buffer Buffer returned
 	curOK    bool
-	pending  []pkt.Index // application-produced packets for tcp4-output
-	ipID     uint16
+	pending  []pkt.Index      // application-produced packets for tcp4-output
+	ip       wire.IPv4Emitter // DF: the engine does path MTU discovery
 
 	listeners map[*tcp.Listener]*TCPListener // under mu
 	fault     *tcpFaulter                    // under mu; nil unless Config.TCPFault
@@ -84,7 +84,7 @@ func newTCPStack(s *Stack, cfg tcp.Config) *tcpStack {
 		cfg.Clock = monoClock{}
 	}
 	for w := range s.workers {
-		tw := &tcpWorker{ws: s.workers[w], arena: s.pool.Arena(), listeners: map[*tcp.Listener]*TCPListener{},
+		tw := &tcpWorker{ws: s.workers[w], arena: s.pool.Arena(), listeners: map[*tcp.Listener]*TCPListener{}, ip: wire.IPv4Emitter{Flags: wire.IPv4FlagDF},
 			appCache: s.pool.NewReserveCache(s.cfg.PoolReserve), segs: make([]tcp.Segment, 0, pkt.VectorSize)}
 		if s.cfg.TCPFault != nil {
 			tw.fault = newTCPFaulter(*s.cfg.TCPFault, w)
@@ -325,9 +325,8 @@ func (s *Stack) tcpOutputNode() graph.Registration {
 // at Flush.
 type tcpOutput tcpWorker
 
-// Layout of a TCP packet in its buffer from pkt.Headroom: a placeholder
-// Ethernet header, IPv4, the segment.
-const tcpSegOff = txL4
+// Layout of a TCP packet in its buffer: Originate's, then the segment.
+const tcpSegOff = OriginL4
 
 // Buffer implements tcp.Output.
 func (o *tcpOutput) Buffer(n int) []byte {
@@ -359,24 +358,7 @@ func (o *tcpOutput) Send(src, dst netip.AddrPort, seg []byte) {
 		tw.free(i)
 		return
 	}
-	a := tw.arena
-	d, _ := a.SetData(i, pkt.Headroom, tcpSegOff+len(seg))
-	clear(d[:txL3])
-	tw.ipID++
-	f := wire.IPv4Fields{
-		TotalLen: uint16(wire.IPv4MinLen + len(seg)),
-		ID:       tw.ipID,
-		Flags:    wire.IPv4FlagDF,
-		TTL:      DefaultTTL,
-		Protocol: wire.IPProtoTCP,
-		Src:      src.Addr().As4(),
-		Dst:      dst.Addr().As4(),
-	}
-	wire.IPv4(d[txL3:txL4]).Encode(&f)
-	m := a.Meta(i)
-	m.L3, m.L4 = txL3, txL4
-	m.RxPort = LocalPort
-	m.Flags = pkt.FlagLocal
+	Originate(tw.arena, i, &tw.ip, wire.IPProtoTCP, src.Addr().As4(), dst.Addr().As4(), len(seg))
 	if tw.fault != nil {
 		tw.send(i)
 		return

@@ -61,7 +61,7 @@ type ICMPErrorConfig struct {
 
 type icmpErrState struct {
 	budget [numClasses]tokenBucket
-	ipID   uint16
+	ip     wire.IPv4Emitter
 }
 
 const icmpNextLookup = 1
@@ -168,16 +168,7 @@ func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i 
 	pkt2, _ := a.SetData(i, start, total)
 	m.L3 = wire.EthernetLen
 	m.L4 = wire.EthernetLen + wire.IPv4MinLen
-	ip := wire.IPv4(pkt2[wire.EthernetLen:])
-	st.ipID++
-	ip.Encode(&wire.IPv4Fields{
-		TotalLen: uint16(hdr + quote),
-		ID:       st.ipID,
-		TTL:      DefaultTTL,
-		Protocol: wire.IPProtoICMP,
-		Src:      in.Addr4,
-		Dst:      src,
-	})
+	st.ip.Emit(pkt2[wire.EthernetLen:], wire.IPProtoICMP, in.Addr4, src, wire.ICMPv4MinLen+quote)
 	icmp := wire.ICMPv4(pkt2[wire.EthernetLen+wire.IPv4MinLen:])
 	icmp.SetType(typ)
 	icmp.SetCode(code)

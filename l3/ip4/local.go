@@ -66,7 +66,7 @@ type localState struct {
 }
 
 // DefaultTTL is the TTL of packets the router originates.
-const DefaultTTL = 64
+const DefaultTTL = wire.DefaultTTL
 
 // LocalNode returns ip4-local: packets addressed to one of the router's
 // addresses. Fragments go to ip4-reassembly, which hands whole datagrams
