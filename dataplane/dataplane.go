@@ -19,6 +19,7 @@ import (
 	"github.com/vecnet/vecnet/l3/neighbor"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/host"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -89,7 +90,8 @@ func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...
 	return idx, nil
 }
 
-// NewStack makes the host UDP stack over the data plane's pool, FIB and
+// NewStack makes the host stack (package host: UDP, ICMP, and TCP with
+// cfg.TCP) over the data plane's pool, FIB and
 // interfaces (cfg.Source defaults to the route's interface address) and
 // sets d.Stack, so graphs built afterwards include it. cfg.Workers must be
 // the number of worker graphs that will be built.
@@ -97,7 +99,7 @@ func (d *Dataplane) NewStack(cfg stack.Config) *stack.Stack {
 	if cfg.Source == nil {
 		cfg.Source = stack.RouteSource(d.FIB, d.Ifaces)
 	}
-	d.Stack = stack.New(d.Pool, cfg)
+	d.Stack = host.New(d.Pool, cfg)
 	return d.Stack
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/l3/ip4"
-	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/udp"
 )
 
 // vecnetCase is one way of serving the zone on vecnet. Host A's veth keeps
@@ -118,7 +118,7 @@ func (s *vecnetServer) udpCounter(name string) uint64 {
 	var n uint64
 	for _, rows := range s.d.Errors() {
 		for _, r := range rows {
-			if r.Node == stack.UDPInputName && r.Name == name {
+			if r.Node == udp.InputName && r.Name == name {
 				n += r.Count
 			}
 		}

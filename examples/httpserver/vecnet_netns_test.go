@@ -22,6 +22,7 @@ import (
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 )
 
 // serverConfig is vecnet with one interface, the rig's router end toward
@@ -99,7 +100,7 @@ func (s *server) tcpCounter(name string) uint64 {
 	var n uint64
 	for _, rows := range s.d.Errors() {
 		for _, r := range rows {
-			if r.Node == stack.TCPInputName && r.Name == name {
+			if r.Node == tcpnode.InputName && r.Name == name {
 				n += r.Count
 			}
 		}
