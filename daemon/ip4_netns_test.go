@@ -84,7 +84,7 @@ func TestIP4FragmentationWithKernelPeers(t *testing.T) {
 					t.Fatalf("ping:\n%s\nvecnet errors: %s", out, errorsText(d))
 				}
 				if n := errCount(d, ip4.FragName, "fragmented") - frag; n < 2 {
-					t.Errorf("ip4-frag fragmented %d packets, want 2: %s", n, errorsText(d))
+					t.Errorf("%s fragmented %d packets, want 2: %s", ip4.FragName, n, errorsText(d))
 				}
 				if n := reasmOKs(t, rig.B) - before; n < 2 {
 					t.Errorf("host B reassembled %d datagrams, want 2", n)

@@ -163,7 +163,7 @@ func TestRouterBetweenNamespaces(t *testing.T) {
 						t.Errorf("%s counted %d TCP/UDP checksum errors\n%s", ns.Name, n, linkStats(rig))
 					}
 				}
-				t.Logf("ip4-input/l4_checksum_completed = %d", errCount(d, ip4.InputName, "l4_checksum_completed"))
+				t.Logf("%s/l4_checksum_completed = %d", ip4.InputName, errCount(d, ip4.InputName, "l4_checksum_completed"))
 			})
 			t.Run("every super-frame handled", func(t *testing.T) {
 				for _, row := range d.Offload() {

@@ -117,7 +117,7 @@ func TestICMPErrors(t *testing.T) {
 				t.Fatalf("%s/%s = %d, want 1", tc.counter[0], tc.counter[1], got)
 			}
 			if r.errCount(ip4.ICMPErrorName, "sent") != 1 {
-				t.Fatal("icmp4-error sent != 1")
+				t.Fatal(ip4.ICMPErrorName + " sent != 1")
 			}
 		})
 	}

@@ -274,7 +274,7 @@ func malformed(t *testing.T, s *vecnetServer, c vecnetCase) {
 	checkDig(t, out, "www/A after malformed", dns.RcodeSuccess, []string{"192.0.2.80"})
 	seen := s.udpSeen() - seen0 - 1 // the dig above
 	if seen != malformedCount {
-		t.Errorf("udp4-input disposed of %d datagrams, sent %d", seen, malformedCount)
+		t.Errorf("%s disposed of %d datagrams, sent %d", udp.InputName, seen, malformedCount)
 	}
 	if n := s.udpCounter("socket_queue_full") + s.udpCounter("handler_unanswered") + s.udpCounter("reply_too_long"); n != 0 {
 		t.Errorf("%d datagrams lost in the stack (queue full, unanswered, too long)", n)

@@ -408,7 +408,7 @@ func TestInteropLinux(t *testing.T) {
 			after[tcp.StatRSTSent]-before[tcp.StatRSTSent])
 	})
 	if n := s.tcpCounter("bad_checksum"); n != 0 {
-		t.Errorf("tcp4-input bad_checksum = %d", n)
+		t.Errorf("%s bad_checksum = %d", tcpnode.InputName, n)
 	}
 }
 

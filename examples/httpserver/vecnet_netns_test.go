@@ -211,7 +211,7 @@ func testBetweenNamespaces(t *testing.T, mode string) *server {
 		}
 	})
 	if n := s.tcpCounter("bad_checksum"); n != 0 {
-		t.Errorf("tcp4-input bad_checksum = %d", n)
+		t.Errorf("%s bad_checksum = %d", tcpnode.InputName, n)
 	}
 	return s
 }

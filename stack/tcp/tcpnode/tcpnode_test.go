@@ -122,7 +122,7 @@ func TestTCPInput(t *testing.T) {
 					want = 1
 				}
 				if got := r.Errors(0, tcpnode.InputName, name); got != want {
-					t.Errorf("tcp4-input %s = %d, want %d", name, got, want)
+					t.Errorf("%s %s = %d, want %d", tcpnode.InputName, name, got, want)
 				}
 			}
 			out := r.TakeLookup()
