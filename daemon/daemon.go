@@ -20,6 +20,7 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/afxdp"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/service/acl"
@@ -203,7 +204,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	for w := 0; w < nw; w++ {
 		ps := driver.NewPortSet(nil, nil)
 		d.portSets = append(d.portSets, ps)
-		in := driver.InputNodeSet("port-input", ps, "ethernet-input")
+		in := driver.InputNodeSet(driver.PortInputName, ps, ethernet.NodeName)
 		g, err := dp.BuildGraphSet(d.caches[w], []graph.Registration{in}, ps)
 		if err != nil {
 			return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -77,13 +78,13 @@ func TestIP4FragmentationWithKernelPeers(t *testing.T) {
 			// First, before host A learns the path MTU to host B (it would
 			// then cut its datagrams itself).
 			t.Run("1472 bytes without DF arrive fragmented", func(t *testing.T) {
-				before, frag := reasmOKs(t, rig.B), errCount(d, "ip4-frag", "fragmented")
+				before, frag := reasmOKs(t, rig.B), errCount(d, ip4.FragName, "fragmented")
 				out := mustRun(t, d, rig.A, "ping", "-c", "2", "-i", "0.2", "-W", "3", "-M", "dont", "-s", "1472", topo.HostBAddr)
 				if !strings.Contains(out, "2 received") {
 					t.Fatalf("ping:\n%s\nvecnet errors: %s", out, errorsText(d))
 				}
-				if n := errCount(d, "ip4-frag", "fragmented") - frag; n < 2 {
-					t.Errorf("ip4-frag fragmented %d packets, want 2: %s", n, errorsText(d))
+				if n := errCount(d, ip4.FragName, "fragmented") - frag; n < 2 {
+					t.Errorf("%s fragmented %d packets, want 2: %s", ip4.FragName, n, errorsText(d))
 				}
 				if n := reasmOKs(t, rig.B) - before; n < 2 {
 					t.Errorf("host B reassembled %d datagrams, want 2", n)
@@ -92,15 +93,15 @@ func TestIP4FragmentationWithKernelPeers(t *testing.T) {
 
 			t.Run("ping -s 3000 to the router", func(t *testing.T) {
 				before := reasmOKs(t, rig.A)
-				reass, frag := errCount(d, "ip4-reassembly", "reassembled"), errCount(d, "ip4-frag", "fragmented")
+				reass, frag := errCount(d, ip4.ReassemblyName, "reassembled"), errCount(d, ip4.FragName, "fragmented")
 				out := mustRun(t, d, rig.A, "ping", "-c", "3", "-i", "0.2", "-W", "3", "-s", "3000", topo.RouterAAddr)
 				if !strings.Contains(out, "3 received") || !strings.Contains(out, "3008 bytes from "+topo.RouterAAddr) {
 					t.Fatalf("ping:\n%s\nvecnet errors: %s", out, errorsText(d))
 				}
-				if n := errCount(d, "ip4-reassembly", "reassembled") - reass; n != 3 {
+				if n := errCount(d, ip4.ReassemblyName, "reassembled") - reass; n != 3 {
 					t.Errorf("vecnet reassembled %d requests, want 3: %s", n, errorsText(d))
 				}
-				if n := errCount(d, "ip4-frag", "fragmented") - frag; n != 3 {
+				if n := errCount(d, ip4.FragName, "fragmented") - frag; n != 3 {
 					t.Errorf("vecnet fragmented %d replies, want 3: %s", n, errorsText(d))
 				}
 				if n := reasmOKs(t, rig.A) - before; n < 3 {
@@ -192,12 +193,12 @@ func ttlFloodAndPMTU(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 		}
 	}()
 	defer func() { close(stop); wg.Wait() }()
-	limited := errCount(d, "icmp4-error", "rate_limited_time_exceeded")
+	limited := errCount(d, ip4.ICMPErrorName, "rate_limited_time_exceeded")
 	testutil.Eventually(t, 10*time.Second, "the TTL-1 flood spends the time exceeded budget", func() bool {
-		return errCount(d, "icmp4-error", "rate_limited_time_exceeded")-limited >= 500
+		return errCount(d, ip4.ICMPErrorName, "rate_limited_time_exceeded")-limited >= 500
 	})
 	mustRun(t, d, rig.A, "ip", "route", "flush", "cache")
-	fragNeeded := errCount(d, "ip4-rewrite", "fragmentation_needed")
+	fragNeeded := errCount(d, ip4.RewriteName, "fragmentation_needed")
 	for k := range 3 {
 		out, _ := rig.A.Run("ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1472", topo.HostBAddr)
 		if !strings.Contains(out, fmt.Sprintf("mtu = %d", ip4MTUB)) {
@@ -205,10 +206,10 @@ func ttlFloodAndPMTU(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 		}
 		mustRun(t, d, rig.A, "ip", "route", "flush", "cache")
 	}
-	if errCount(d, "ip4-rewrite", "fragmentation_needed")-fragNeeded < 3 {
+	if errCount(d, ip4.RewriteName, "fragmentation_needed")-fragNeeded < 3 {
 		t.Errorf("fragmentation_needed not counted: %s", errorsText(d))
 	}
-	if errCount(d, "icmp4-error", "rate_limited_time_exceeded")-limited < 500 {
+	if errCount(d, ip4.ICMPErrorName, "rate_limited_time_exceeded")-limited < 500 {
 		t.Errorf("flood not limited: %s", errorsText(d))
 	}
 }
@@ -222,9 +223,9 @@ func martians(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 		node, counter string
 		frame         []byte
 	}{
-		{"ip4-input", "loopback_source", hostAFrame(frames.Spec{Src: [4]byte{127, 0, 0, 1}, Payload: 8})},
-		{"ip4-input", "own_source", hostAFrame(frames.Spec{Src: [4]byte{10, 77, 2, 1}, Payload: 8})},
-		{"ip4-lookup", "l2_broadcast", hostAFrame(frames.Spec{DstMAC: wire.BroadcastMAC, Payload: 8})},
+		{ip4.InputName, "loopback_source", hostAFrame(frames.Spec{Src: [4]byte{127, 0, 0, 1}, Payload: 8})},
+		{ip4.InputName, "own_source", hostAFrame(frames.Spec{Src: [4]byte{10, 77, 2, 1}, Payload: 8})},
+		{ip4.LookupName, "l2_broadcast", hostAFrame(frames.Spec{DstMAC: wire.BroadcastMAC, Payload: 8})},
 	}
 	const n = 5
 	for _, c := range cases {

@@ -45,7 +45,7 @@ func TestNeighborsWithKernelPeer(t *testing.T) {
 		// One echo request, answered: the first packet was held and sent.
 		mustRun(t, d, rig.A, "ping", "-c", "1", "-W", "3", a)
 	}
-	if n := errCount(d, "ip4-glean", "resolution_timeout"); n != 0 {
+	if n := errCount(d, neighbor.GleanName, "resolution_timeout"); n != 0 {
 		t.Fatalf("%d held packets timed out: %s", n, errorsText(d))
 	}
 	entry := func(ip string) (neighbor.Entry, bool) {
@@ -65,7 +65,7 @@ func TestNeighborsWithKernelPeer(t *testing.T) {
 
 	// Probes are answered: the entries outlive several ageing periods.
 	testutil.Eventually(t, 15*time.Second, "probes sent and answered", func() bool {
-		return errCount(d, "ip4-glean", "probes_sent") >= uint64(len(aliases)) && d.DP.Neighbors.Stats().Expired == 0
+		return errCount(d, neighbor.GleanName, "probes_sent") >= uint64(len(aliases)) && d.DP.Neighbors.Stats().Expired == 0
 	})
 	for _, a := range aliases {
 		if _, ok := entry(a); !ok {

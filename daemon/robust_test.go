@@ -15,6 +15,7 @@ import (
 	"github.com/vecnet/vecnet/driver/mem"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -136,7 +137,7 @@ func TestUnreadSocketsDoNotStarveTheRouter(t *testing.T) {
 	d, pa, pb, _ := startMemRouter(t, daemon.Options{Slots: slots, HostStack: true, NoCLI: true}, config.Limits{})
 	var ports []uint16
 	for k := range nsock {
-		so, err := d.Stack.Open(netip.AddrPortFrom(netip.MustParseAddr("10.0.1.1"), uint16(9000+k)))
+		so, err := udp.Of(d.Stack).Open(netip.AddrPortFrom(netip.MustParseAddr("10.0.1.1"), uint16(9000+k)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +151,7 @@ func TestUnreadSocketsDoNotStarveTheRouter(t *testing.T) {
 				Dst: [4]byte{10, 0, 1, 1}, DstPort: p, Payload: 32}))
 		}
 	}
-	udp := "udp4-input"
+	udp := udp.InputName
 	taken := func() uint64 {
 		return errorCount(d, udp, "delivered") + errorCount(d, udp, "socket_queue_full") + errorCount(d, udp, "socket_budget")
 	}
@@ -213,24 +214,24 @@ func TestCLIConnectionLimitFromConfig(t *testing.T) {
 // and forwarding between the ports goes on.
 func TestHandlerPanicKeepsRouting(t *testing.T) {
 	d, pa, pb, _ := startMemRouter(t, daemon.Options{HostStack: true, NoCLI: true}, config.Limits{})
-	if err := d.Stack.HandleUDP(53, func(*stack.UDPBatch) { panic("application bug") }); err != nil {
+	if err := udp.Of(d.Stack).Handle(53, func(*udp.Batch) { panic("application bug") }); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Stack.RemoveHandler(53) })
+	t.Cleanup(func() { udp.Of(d.Stack).RemoveHandler(53) })
 	q := frames.IPv4(frames.Spec{SrcMAC: memHostA, DstMAC: memRtrA, Src: [4]byte{10, 0, 1, 2}, Dst: [4]byte{10, 0, 1, 1}, DstPort: 53, Payload: 20})
 	const queries = 100
 	for sent := 0; sent < queries; {
 		sent += pa.Inject(q)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for errorCount(d, "udp4-input", "handler_panic") < queries {
+	for errorCount(d, udp.InputName, "handler_panic") < queries {
 		if time.Now().After(deadline) {
-			t.Fatalf("handler_panic = %d, want %d", errorCount(d, "udp4-input", "handler_panic"), queries)
+			t.Fatalf("handler_panic = %d, want %d", errorCount(d, udp.InputName, "handler_panic"), queries)
 		}
 		time.Sleep(time.Millisecond) // polling a counter with a deadline
 	}
 	forwardAB(t, pa, pb, 500, 5*time.Second)
-	if n := errorCount(d, "udp4-input", "handler_panic"); n != queries {
+	if n := errorCount(d, udp.InputName, "handler_panic"); n != queries {
 		t.Errorf("handler_panic = %d, want %d", n, queries)
 	}
 }

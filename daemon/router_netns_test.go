@@ -24,6 +24,8 @@ import (
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/l2/ethernet"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/wire"
 	"github.com/vecnet/vecnet/worker"
 )
@@ -142,7 +144,7 @@ func TestRouterBetweenNamespaces(t *testing.T) {
 				if !strings.Contains(out, fmt.Sprintf("mtu = %d", mtuB)) && !strings.Contains(out, fmt.Sprintf("mtu=%d", mtuB)) {
 					t.Fatalf("1500-byte DF ping over a %d-byte link:\n%s\nvecnet errors: %s", mtuB, out, errorsText(d))
 				}
-				if errCount(d, "ip4-rewrite", "fragmentation_needed") == 0 {
+				if errCount(d, ip4.RewriteName, "fragmentation_needed") == 0 {
 					t.Fatalf("no fragmentation_needed counted: %s", errorsText(d))
 				}
 			})
@@ -161,7 +163,7 @@ func TestRouterBetweenNamespaces(t *testing.T) {
 						t.Errorf("%s counted %d TCP/UDP checksum errors\n%s", ns.Name, n, linkStats(rig))
 					}
 				}
-				t.Logf("ip4-input/l4_checksum_completed = %d", errCount(d, "ip4-input", "l4_checksum_completed"))
+				t.Logf("%s/l4_checksum_completed = %d", ip4.InputName, errCount(d, ip4.InputName, "l4_checksum_completed"))
 			})
 			t.Run("every super-frame handled", func(t *testing.T) {
 				for _, row := range d.Offload() {
@@ -471,7 +473,7 @@ func badInput(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 	mustRun(t, d, rig.A, "ip", "link", "set", topo.HostDev, "mtu", "3500")
 	mustRun(t, d, rig.R, "ip", "link", "set", topo.RouterA, "mtu", "3500")
 	before := map[string]uint64{}
-	counters := [][2]string{{"ip4-input", "too_short"}, {"ethernet-input", "unknown_ethertype"}, {"ethernet-input", "too_long"}}
+	counters := [][2]string{{ip4.InputName, "too_short"}, {ethernet.NodeName, "unknown_ethertype"}, {ethernet.NodeName, "too_long"}}
 	for _, c := range counters {
 		before[c[1]] = errCount(d, c[0], c[1])
 	}
@@ -610,7 +612,7 @@ func TestTwoWorkersTwoQueues(t *testing.T) {
 	for _, rows := range d.Runtime() {
 		var n uint64
 		for _, r := range rows {
-			if r.Name == "ip4-rewrite" {
+			if r.Name == ip4.RewriteName {
 				n = r.Stats.Vectors
 			}
 		}
@@ -757,7 +759,7 @@ func udpChecksumsAtB(t *testing.T, d *daemon.Daemon, rig *topo.Rig, partial bool
 // in ip4-input (AF_XDP: no metadata, detected) and in the drivers that get
 // the kernel's offload metadata (AF_PACKET, TAP: PACKET_VNET_HDR/IFF_VNET_HDR).
 func checksumsCompleted(d *daemon.Daemon) uint64 {
-	n := errCount(d, "ip4-input", "l4_checksum_completed")
+	n := errCount(d, ip4.InputName, "l4_checksum_completed")
 	for _, row := range d.Offload() {
 		n += row.Counters.Completed
 	}

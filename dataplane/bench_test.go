@@ -10,6 +10,7 @@ import (
 	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/pkt"
 )
 
@@ -71,7 +72,7 @@ func forwardBench(b *testing.B, routes int) {
 			v.Idx[k] = i
 		}
 		v.Len = pkt.VectorSize
-		r.g.Inject("ethernet-input", &v)
+		r.g.Inject(ethernet.NodeName, &v)
 		r.g.Dispatch()
 	}
 	run()
@@ -121,7 +122,7 @@ func TestForwardingAllocatesNothing(t *testing.T) {
 			v.Idx[k] = i
 		}
 		v.Len = pkt.VectorSize
-		r.g.Inject("ethernet-input", &v)
+		r.g.Inject(ethernet.NodeName, &v)
 		r.g.Dispatch()
 	}
 	run()

@@ -19,6 +19,8 @@ import (
 	"github.com/vecnet/vecnet/l3/neighbor"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/host"
+	"github.com/vecnet/vecnet/wire"
 )
 
 // Dataplane holds the state that all workers share.
@@ -32,9 +34,14 @@ type Dataplane struct {
 	// host stack) before workers are built.
 	Extra    []graph.Registration
 	Features []graph.Feature
-	LocalUDP string // node for UDP to the host (host stack), "" = port unreachable
-	// Stack, if set (NewStack), adds the host UDP stack's nodes to every
-	// worker's graph and receives the host's UDP (LocalUDP is ignored).
+	// EtherTypes and LocalProtocols are registrations into
+	// ethernet-input's EtherType table (after IPv4 and ARP, which the data
+	// plane registers) and ip4-local's protocol table (after the host
+	// stack's), made by services before workers are built.
+	EtherTypes     []ethernet.EtherTypeNode
+	LocalProtocols []ip4.ProtocolNode
+	// Stack, if set (NewStack), adds the host stack's nodes to every
+	// worker's graph and registers its transports into ip4-local.
 	Stack     *stack.Stack
 	VLANs     map[uint16][]uint16
 	ICMPError ip4.ICMPErrorConfig
@@ -83,7 +90,8 @@ func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...
 	return idx, nil
 }
 
-// NewStack makes the host UDP stack over the data plane's pool, FIB and
+// NewStack makes the host stack (package host: UDP, ICMP, and TCP with
+// cfg.TCP) over the data plane's pool, FIB and
 // interfaces (cfg.Source defaults to the route's interface address) and
 // sets d.Stack, so graphs built afterwards include it. cfg.Workers must be
 // the number of worker graphs that will be built.
@@ -91,7 +99,7 @@ func (d *Dataplane) NewStack(cfg stack.Config) *stack.Stack {
 	if cfg.Source == nil {
 		cfg.Source = stack.RouteSource(d.FIB, d.Ifaces)
 	}
-	d.Stack = stack.New(d.Pool, cfg)
+	d.Stack = host.New(d.Pool, cfg)
 	return d.Stack
 }
 
@@ -112,24 +120,25 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 		}
 		return false
 	}}
-	localUDP, localICMP, localTCP := d.LocalUDP, "", ""
+	ethCfg.RegisterEtherType(uint16(wire.EtherTypeIPv4), ip4.InputName)
+	ethCfg.RegisterEtherType(uint16(wire.EtherTypeARP), neighbor.ARPInputName)
+	ethCfg.Types = append(ethCfg.Types, d.EtherTypes...)
+	local := ip4.LocalConfig{Echo: d.EchoReply}
 	regs := append([]graph.Registration{}, inputs...)
 	if d.Stack != nil {
-		localUDP, localICMP = stack.UDPInputName, stack.ICMPInputName
-		if d.Stack.TCPEnabled() {
-			localTCP = stack.TCPInputName
-		}
+		local.Protocols = append(local.Protocols, d.Stack.Protocols()...)
 		regs = append(regs, d.Stack.Registrations()...)
 	}
+	local.Protocols = append(local.Protocols, d.LocalProtocols...)
 	regs = append(regs,
 		ethernet.Node(d.Ifaces, ethCfg),
 		neighbor.ARPNode(d.Ifaces, d.Neighbors),
 		ip4.InputNode(d.Ifaces),
-		ip4.LookupNode(d.FIB),
+		ip4.LookupNode(d.FIB, neighbor.GleanName),
 		ip4.RewriteNode(d.FIB),
 		ip4.FragNode(),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Neighbors, d.Glean),
-		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, TCPNode: localTCP, Echo: d.EchoReply}),
+		ip4.LocalNode(local),
 		ip4.ReassemblyNode(d.Reassembly),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		output,

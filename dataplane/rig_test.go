@@ -7,6 +7,7 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -120,7 +121,7 @@ func (r *rig) inject(port uint16, frames ...[]byte) {
 		a.Meta(i).RxPort = port
 		v.Append(i)
 	}
-	if err := r.g.Inject("ethernet-input", &v); err != nil {
+	if err := r.g.Inject(ethernet.NodeName, &v); err != nil {
 		r.t.Fatal(err)
 	}
 	r.g.Dispatch()

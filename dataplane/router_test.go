@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/neighbor"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -73,15 +75,15 @@ func TestICMPErrors(t *testing.T) {
 		routerAddr [4]byte
 	}{
 		{"ttl 1", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, TTL: 1, Payload: 10},
-			wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0, [2]string{"ip4-rewrite", "ttl_expired"}, ipRA},
+			wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0, [2]string{ip4.RewriteName, "ttl_expired"}, ipRA},
 		{"no route", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipNone, Payload: 10},
-			wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0, [2]string{"ip4-lookup", "no_route"}, ipRA},
+			wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0, [2]string{ip4.LookupName, "no_route"}, ipRA},
 		{"df too big", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB, DF: true, Payload: 1450},
-			wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, 1400, [2]string{"ip4-rewrite", "fragmentation_needed"}, ipRA},
+			wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, 1400, [2]string{ip4.RewriteName, "fragmentation_needed"}, ipRA},
 		{"udp to router", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRA, Payload: 10},
-			wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0, [2]string{"ip4-local", "udp_port_unreachable"}, ipRA},
+			wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0, [2]string{ip4.LocalName, "udp_port_unreachable"}, ipRA},
 		{"other proto to router", frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipRB, Proto: 47, Payload: 10},
-			wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0, [2]string{"ip4-local", "proto_unreachable"}, ipRA},
+			wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0, [2]string{ip4.LocalName, "proto_unreachable"}, ipRA},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,8 +116,8 @@ func TestICMPErrors(t *testing.T) {
 			if got := r.errCount(tc.counter[0], tc.counter[1]); got != 1 {
 				t.Fatalf("%s/%s = %d, want 1", tc.counter[0], tc.counter[1], got)
 			}
-			if r.errCount("icmp4-error", "sent") != 1 {
-				t.Fatal("icmp4-error sent != 1")
+			if r.errCount(ip4.ICMPErrorName, "sent") != 1 {
+				t.Fatal(ip4.ICMPErrorName + " sent != 1")
 			}
 		})
 	}
@@ -129,14 +131,14 @@ func TestICMPErrorRateLimit(t *testing.T) {
 		frames = append(frames, buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipNone}))
 	}
 	r.inject(0, frames...)
-	sent, limited := r.errCount("icmp4-error", "sent"), r.errCount("icmp4-error", "rate_limited_unreachable")
+	sent, limited := r.errCount(ip4.ICMPErrorName, "sent"), r.errCount(ip4.ICMPErrorName, "rate_limited_unreachable")
 	if sent != 100 || limited != 150 {
 		t.Fatalf("sent %d limited %d, want 100/150 (burst 100)", sent, limited)
 	}
 	r.now += 50e6 // 50 ms at 1000/s refills 50 tokens
 	r.g.Poll()
 	r.inject(0, frames[:60]...)
-	if s := r.errCount("icmp4-error", "sent"); s != 150 {
+	if s := r.errCount(ip4.ICMPErrorName, "sent"); s != 150 {
 		t.Fatalf("after refill sent %d, want 150", s)
 	}
 }
@@ -150,7 +152,7 @@ func TestNoICMPErrorAboutICMPError(t *testing.T) {
 	ic.SetChecksum(0)
 	ic.SetChecksum(ic.ComputeChecksum())
 	r.inject(0, f)
-	if len(r.ports[0].take()) != 0 || r.errCount("icmp4-error", "about_icmp_error") != 1 {
+	if len(r.ports[0].take()) != 0 || r.errCount(ip4.ICMPErrorName, "about_icmp_error") != 1 {
 		t.Fatal("answered an ICMP error with an ICMP error")
 	}
 }
@@ -171,7 +173,7 @@ func TestPingRouter(t *testing.T) {
 	if string(ic.Payload()) != string(in[wire.EthernetLen+wire.IPv4MinLen+8:]) {
 		t.Fatal("echo payload differs")
 	}
-	if r.errCount("ip4-local", "echo_replies") != 1 {
+	if r.errCount(ip4.LocalName, "echo_replies") != 1 {
 		t.Fatal("echo_replies counter")
 	}
 }
@@ -196,7 +198,7 @@ func TestARPReplyForOwnAddress(t *testing.T) {
 	}
 	// A request for someone else's address is not answered.
 	r.inject(0, arpFrame(wire.ARPRequest, hostA, ipHA, wire.BroadcastMAC, wire.MAC{}, [4]byte{10, 0, 1, 77}))
-	if len(r.ports[0].take()) != 0 || r.errCount("arp-input", "not_for_us") != 1 {
+	if len(r.ports[0].take()) != 0 || r.errCount(neighbor.ARPInputName, "not_for_us") != 1 {
 		t.Fatal("answered ARP for a foreign address")
 	}
 }
@@ -240,16 +242,16 @@ func TestGleanTimeoutFreesPackets(t *testing.T) {
 		frames = append(frames, buildFrame(frameSpec{SrcMAC: hostA, DstMAC: macA, Src: ipHA, Dst: ipHB}))
 	}
 	r.inject(0, frames...)
-	if q, full := r.errCount("ip4-glean", "queued"), r.errCount("ip4-glean", "queue_full"); q != 8 || full != 12 {
+	if q, full := r.errCount(neighbor.GleanName, "queued"), r.errCount(neighbor.GleanName, "queue_full"); q != 8 || full != 12 {
 		t.Fatalf("queued %d full %d, want 8/12", q, full)
 	}
 	r.now += 2e9
 	r.g.Poll()             // the graph reads its clock once per poll
 	r.inject(0, frames[0]) // runs the glean node, which expires the old ones
-	if got := r.errCount("ip4-glean", "resolution_timeout"); got != 8 {
+	if got := r.errCount(neighbor.GleanName, "resolution_timeout"); got != 8 {
 		t.Fatalf("resolution_timeout %d, want 8", got)
 	}
-	if got := r.errCount("ip4-glean", "requests_sent"); got != 2 {
+	if got := r.errCount(neighbor.GleanName, "requests_sent"); got != 2 {
 		t.Fatalf("requests_sent %d, want 2", got)
 	}
 }

@@ -78,6 +78,10 @@ func (ps *PortSet) set(ifc uint16, p Port) {
 	ps.byIface[ifc] = p
 }
 
+// PortInputName is the conventional name of a worker's InputNode (the
+// daemon's): the node that polls the worker's port queues.
+const PortInputName = "port-input"
+
 // InputNode returns an input node named name that polls its bindings on
 // every dispatch pass into one vector, stamps Meta.RxPort of each packet
 // with its binding's interface, arms tracing and hands the vector whole to

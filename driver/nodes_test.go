@@ -39,7 +39,7 @@ func TestInputNodeStampsEachBindingsPackets(t *testing.T) {
 		v.Reset()
 		return k
 	}}
-	in := driver.InputNode("port-input", []driver.Binding{{If: 3, Port: p0}, {If: 7, Port: p1}}, "sink")
+	in := driver.InputNode(driver.PortInputName, []driver.Binding{{If: 3, Port: p0}, {If: 7, Port: p1}}, "sink")
 	g, err := graph.Build(c, []graph.Registration{in, sink})
 	if err != nil {
 		t.Fatal(err)

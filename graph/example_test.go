@@ -28,9 +28,9 @@ func Example() {
 			for k, i := range v.Idx[:v.Len] {
 				m := a.Meta(i)
 				switch {
-				case m.Aux == 0:
+				case m.Hash == 0:
 					n.Drop(m, k, 0) // counted as parity/zero, freed by error-drop
-				case m.Aux%2 == 0:
+				case m.Hash%2 == 0:
 					n.Nexts[k] = 1
 				default:
 					n.Nexts[k] = 2
@@ -45,7 +45,7 @@ func Example() {
 	sink := func(name string) graph.Registration {
 		return graph.Registration{Name: name, Func: func(n *graph.Node, v *pkt.Vector) int {
 			for _, i := range v.Idx[:v.Len] {
-				got[name] = append(got[name], n.Arena().Meta(i).Aux)
+				got[name] = append(got[name], n.Arena().Meta(i).Hash)
 			}
 			k := v.Len
 			n.Cache().FreeN(v.Idx[:v.Len])
@@ -61,7 +61,7 @@ func Example() {
 	var v pkt.Vector
 	for x := range 7 {
 		i, _ := cache.Alloc()
-		arena.Meta(i).Aux = uint32(x)
+		arena.Meta(i).Hash = uint32(x)
 		v.Append(i)
 	}
 	if err := g.Inject("parity", &v); err != nil {

@@ -41,8 +41,8 @@ func sinkReg(name string, s *sink) Registration {
 	}}
 }
 
-// splitter sends even Aux to edge 1 ("even"), odd to edge 2 ("odd"), and
-// Aux%5==0 to drop with error 0.
+// splitter sends even Hash to edge 1 ("even"), odd to edge 2 ("odd"), and
+// Hash%5==0 to drop with error 0.
 func splitterReg() Registration {
 	return Registration{
 		Name:   "split",
@@ -53,9 +53,9 @@ func splitterReg() Registration {
 			for k, i := range v.Idx[:v.Len] {
 				m := a.Meta(i)
 				switch {
-				case m.Aux%5 == 0:
+				case m.Hash%5 == 0:
 					n.Drop(m, k, 0)
-				case m.Aux%2 == 0:
+				case m.Hash%2 == 0:
 					n.Nexts[k] = 1
 				default:
 					n.Nexts[k] = 2
@@ -74,7 +74,7 @@ func fill(t testing.TB, c *pkt.Cache, v *pkt.Vector, aux ...uint32) {
 		if !ok {
 			t.Fatal("pool empty")
 		}
-		c.Arena().Meta(i).Aux = x
+		c.Arena().Meta(i).Hash = x
 		v.Append(i)
 	}
 }
@@ -126,7 +126,7 @@ func TestEnqueueScatterAndDrop(t *testing.T) {
 		t.Fatalf("fives = %d, want 40", got)
 	}
 	for _, i := range even.got {
-		if x := c.Arena().Meta(i).Aux; x%2 != 0 || x%5 == 0 {
+		if x := c.Arena().Meta(i).Hash; x%2 != 0 || x%5 == 0 {
 			t.Fatalf("aux %d reached even", x)
 		}
 	}

@@ -41,7 +41,7 @@ func (r *tapRig) run(t testing.TB, n int) {
 			t.Fatal("pool empty")
 		}
 		m := r.c.Arena().Meta(i)
-		m.Aux = uint32(k)
+		m.Hash = uint32(k)
 		m.RxPort = uint16(k % 2)
 		r.c.Arena().SetData(i, 0, 60)
 		v.Append(i)

@@ -41,21 +41,30 @@ const (
 // Meta is the per-packet metadata, one cache line. Nodes read and write it in
 // place through Arena.Meta; it is reset to {Off: Headroom} on allocation.
 type Meta struct {
-	Off    uint16 // offset of the first data byte within the slot
-	Len    uint16 // number of data bytes
-	RxPort uint16 // interface the packet arrived on
-	TxPort uint16 // interface the packet leaves by (set by rewrite)
-	Error  uint16 // graph error id that error-drop counts; 0 = none
-	Flags  uint16 // Flag* bits
-	L3     uint16 // offset of the L3 header from Off (set by ethernet-input)
-	L4     uint16 // offset of the L4 header from Off (set by ip4-input)
-	Adj    uint32 // adjacency index chosen by ip4-lookup
-	Hash   uint32 // flow hash
-	Arc    uint16 // feature-arc cursor
-	VLAN   uint16 // VLAN id the packet was received on (0 = untagged)
-	Aux    uint32 // scratch for the node that owns the packet now
-	Seq    uint64 // trace/sequence scratch (e.g. the trace slot of a traced packet)
+	Off    uint16      // offset of the first data byte within the slot
+	Len    uint16      // number of data bytes
+	RxPort uint16      // interface the packet arrived on
+	TxPort uint16      // interface the packet leaves by (set by rewrite)
+	Error  uint16      // graph error id that error-drop counts; 0 = none
+	Flags  uint16      // Flag* bits
+	L3     uint16      // offset of the L3 header from Off (set by ethernet-input)
+	L4     uint16      // offset of the L4 header from Off (set by ip4-input)
+	Adj    uint32      // adjacency index chosen by ip4-lookup
+	Hash   uint32      // flow hash
+	Arc    uint16      // feature-arc cursor
+	VLAN   uint16      // VLAN id the packet was received on (0 = untagged)
+	ICMP   ICMPRequest // ICMP error icmp4-error is asked to send about the packet
+	MTU    uint16      // egress MTU for ip4-frag; next-hop MTU of a fragmentation-needed ICMP
+	Seq    uint64      // trace/sequence scratch (e.g. the trace slot of a traced packet)
 	_      [24]byte
+}
+
+// ICMPRequest is the hand-off to icmp4-error: the node that sends a packet
+// there says which ICMP error to answer it with (type and code, wire's
+// ICMPv4* constants). For fragmentation needed the next-hop MTU is
+// Meta.MTU.
+type ICMPRequest struct {
+	Type, Code uint8
 }
 
 // Arena is the packet memory: N slots of SlotSize bytes plus their Meta.

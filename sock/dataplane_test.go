@@ -14,9 +14,11 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/sock"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
 	"github.com/vecnet/vecnet/worker"
 )
@@ -123,7 +125,7 @@ func TestDataplane(t *testing.T) {
 			dp.Arena.Meta(i).RxPort = port
 			var v pkt.Vector
 			v.Append(i)
-			if err := g.Inject("ethernet-input", &v); err != nil {
+			if err := g.Inject(ethernet.NodeName, &v); err != nil {
 				t.Error(err)
 			}
 		}); err != nil {
@@ -135,7 +137,7 @@ func TestDataplane(t *testing.T) {
 			return false
 		}
 		ip, perr := wire.ParseIPv4(f[14:])
-		if perr != 0 || !ip.ChecksumValid() || ip.Protocol() != wire.IPProtoUDP || ip.Src() != src || ip.Dst() != dst || ip.TTL() != stack.DefaultTTL {
+		if perr != 0 || !ip.ChecksumValid() || ip.Protocol() != wire.IPProtoUDP || ip.Src() != src || ip.Dst() != dst || ip.TTL() != udp.DefaultTTL {
 			return false
 		}
 		u, ok := wire.ParseUDP(ip.Payload())
@@ -195,7 +197,7 @@ func TestDataplane(t *testing.T) {
 	}
 
 	// An in-graph handler answers in place.
-	if err := st.HandleUDP(53, func(b *stack.UDPBatch) {
+	if err := udp.Of(st).Handle(53, func(b *udp.Batch) {
 		for k := 0; k < b.Len(); k++ {
 			b.Reply(k, copy(b.Payload(k)[:5], "hello"))
 		}

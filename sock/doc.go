@@ -1,6 +1,6 @@
 // Package sock adapts the graph's UDP stack to Go's net interfaces:
 // *UDPConn is a net.PacketConn (plus ReadFromUDPAddrPort,
-// WriteToUDPAddrPort and batched ReadBatch/WriteBatch) over a stack.Socket;
+// WriteToUDPAddrPort and batched ReadBatch/WriteBatch) over a udp.Socket;
 // one made by DialUDP is connected and is also a net.Conn whose Read and
 // Write fail with syscall.ECONNREFUSED after an ICMP port unreachable.
 //

@@ -13,12 +13,13 @@ import (
 
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 )
 
 // TCPListener is a TCP listener of the graph's host stack (a listener on
 // every worker). It implements net.Listener; http.Serve works on it.
 type TCPListener struct {
-	tl        *stack.TCPListener
+	tl        *tcpnode.Listener
 	addr      *net.TCPAddr
 	done      chan struct{}
 	closeOnce sync.Once
@@ -32,7 +33,11 @@ const DefaultBacklog = 128
 // ListenTCP listens on laddr (an IPv4 address of the host or the
 // unspecified address, with a port).
 func ListenTCP(s *stack.Stack, laddr netip.AddrPort) (*TCPListener, error) {
-	tl, err := s.ListenTCP(laddr, DefaultBacklog)
+	t := tcpnode.Of(s)
+	if t == nil {
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: net.TCPAddrFromAddrPort(laddr), Err: tcpnode.ErrNoTCP}
+	}
+	tl, err := t.Listen(laddr, DefaultBacklog)
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: net.TCPAddrFromAddrPort(laddr), Err: mapTCPErr("bind", err)}
 	}
@@ -92,7 +97,7 @@ func (l *TCPListener) Addr() net.Addr { return l.addr }
 // *net.TCPConn has them); all methods are safe for concurrent use, with
 // one reader and one writer at a time (others wait their turn).
 type TCPConn struct {
-	tc           *stack.TCPConn
+	tc           *tcpnode.Conn
 	laddr, raddr *net.TCPAddr
 	rd, wd       *deadline
 	rmu, wmu     sync.Mutex // one reader, one writer at a time
@@ -102,7 +107,7 @@ type TCPConn struct {
 
 var _ net.Conn = (*TCPConn)(nil)
 
-func newTCPConn(tc *stack.TCPConn) *TCPConn {
+func newTCPConn(tc *tcpnode.Conn) *TCPConn {
 	return &TCPConn{tc: tc, laddr: net.TCPAddrFromAddrPort(tc.LocalAddr()), raddr: net.TCPAddrFromAddrPort(tc.RemoteAddr()),
 		rd: newDeadline(), wd: newDeadline(), done: make(chan struct{})}
 }
@@ -118,7 +123,11 @@ func DialTCP(ctx context.Context, s *stack.Stack, laddr, raddr netip.AddrPort) (
 		}
 		return &net.OpError{Op: "dial", Net: "tcp", Source: src, Addr: net.TCPAddrFromAddrPort(raddr), Err: err}
 	}
-	tc, err := s.DialTCP(laddr, raddr)
+	t := tcpnode.Of(s)
+	if t == nil {
+		return nil, opErr(tcpnode.ErrNoTCP)
+	}
+	tc, err := t.Dial(laddr, raddr)
 	if err != nil {
 		return nil, opErr(mapTCPErr("connect", err))
 	}

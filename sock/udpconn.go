@@ -11,22 +11,26 @@ import (
 	"time"
 
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/udp"
 )
 
 // Message is one datagram of ReadBatch/WriteBatch: Buf holds the data, N
 // its length (set by ReadBatch, read by WriteBatch), Addr the remote address.
-type Message = stack.Message
+type Message = udp.Message
 
 // UDPConn is a UDP socket of the graph's host stack. It implements
 // net.PacketConn; all methods are safe for concurrent use.
 type UDPConn struct {
-	so        *stack.Socket
+	so        *udp.Socket
 	laddr     *net.UDPAddr
 	raddr     *net.UDPAddr // nil unless connected (DialUDP)
 	rd, wd    *deadline
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
 }
+
+// errNoUDP is ListenUDP's error on a stack without the UDP transport.
+var errNoUDP = errors.New("sock: the stack has no UDP (see package stack/host)")
 
 var (
 	_ net.PacketConn = (*UDPConn)(nil)
@@ -36,7 +40,11 @@ var (
 // ListenUDP opens a socket on s bound to laddr (an IPv4 address of the
 // host or the unspecified address; port 0 picks an ephemeral port).
 func ListenUDP(s *stack.Stack, laddr netip.AddrPort) (*UDPConn, error) {
-	so, err := s.Open(laddr)
+	u := udp.Of(s)
+	if u == nil {
+		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(laddr), Err: errNoUDP}
+	}
+	so, err := u.Open(laddr)
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(laddr), Err: err}
 	}
@@ -87,7 +95,7 @@ func (c *UDPConn) Write(b []byte) (int, error) {
 }
 
 // Socket returns the underlying stack socket.
-func (c *UDPConn) Socket() *stack.Socket { return c.so }
+func (c *UDPConn) Socket() *udp.Socket { return c.so }
 
 // LocalAddr returns the bound address, a *net.UDPAddr.
 func (c *UDPConn) LocalAddr() net.Addr { return c.laddr }
@@ -200,7 +208,7 @@ func mapSendErr(err error) error {
 	switch {
 	case errors.Is(err, stack.ErrClosed):
 		return net.ErrClosed
-	case errors.Is(err, stack.ErrTooLong):
+	case errors.Is(err, udp.ErrTooLong):
 		return syscall.EMSGSIZE
 	case errors.Is(err, stack.ErrNoSource):
 		return syscall.ENETUNREACH
@@ -250,7 +258,7 @@ func (c *UDPConn) write(b []byte, addr netip.AddrPort) (int, error) {
 		if err == nil {
 			return len(b), nil
 		}
-		if !errors.Is(err, stack.ErrQueueFull) {
+		if !errors.Is(err, udp.ErrQueueFull) {
 			return 0, c.opErr("write", net.UDPAddrFromAddrPort(addr), mapSendErr(err))
 		}
 		backoff(spins)
@@ -283,7 +291,7 @@ func (c *UDPConn) WriteBatch(msgs []Message) (int, error) {
 		}
 		n, err := c.so.SendBatch(msgs[done:])
 		done += n
-		if err != nil && !errors.Is(err, stack.ErrQueueFull) {
+		if err != nil && !errors.Is(err, udp.ErrQueueFull) {
 			return done, c.opErr("write", net.UDPAddrFromAddrPort(msgs[done].Addr), mapSendErr(err))
 		}
 		if n > 0 {

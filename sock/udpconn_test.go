@@ -18,6 +18,7 @@ import (
 	"github.com/vecnet/vecnet/sock"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -107,7 +108,7 @@ func TestReadWrite(t *testing.T) {
 	if !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("WriteTo(IPAddr) = %v", err)
 	}
-	_, err = c.WriteToUDPAddrPort(make([]byte, stack.MaxPayload+1), remote)
+	_, err = c.WriteToUDPAddrPort(make([]byte, udp.MaxPayload+1), remote)
 	var oe *net.OpError
 	if !errors.As(err, &oe) || oe.Op != "write" || oe.Net != "udp" || !errors.Is(err, syscall.EMSGSIZE) {
 		t.Errorf("oversized write = %#v", err)
@@ -338,7 +339,7 @@ func TestConcurrent(t *testing.T) {
 		mu.Lock()
 		n := uint64(len(seen))
 		mu.Unlock()
-		drops := r.Errors(0, stack.UDPInputName, "socket_queue_full") + r.Errors(0, stack.UDPInputName, "socket_budget")
+		drops := r.Errors(0, udp.InputName, "socket_queue_full") + r.Errors(0, udp.InputName, "socket_budget")
 		return n+refused.Load()+drops == total
 	})
 	dst.Close() // ends the readers

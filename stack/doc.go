@@ -1,30 +1,44 @@
-// Package stack is the host's UDP and TCP stack, in the graph: the udp4-input node
-// that ip4-local hands UDP for the host's addresses to, the
-// udp4-socket-output input node that sends what sockets wrote, and the
-// endpoints (in-graph handlers and sockets) they serve.
+// Package stack is the shared core of the host stack, in the graph: what
+// every transport uses — endpoint tables (Ports: RCU snapshots and grace
+// periods), worker <-> application rings (Ring), the application-side
+// buffer cache (AppAlloc/AppFree) and receive budget, the workers' wake-ups
+// (Worker.Kick/Signal, TxWaiter) and the layout of originated packets
+// (Originate, with wire.IPv4Emitter). The protocols live beside it:
+//
+//	stack/udp          udp4-input, udp4-socket-output, sockets and in-graph handlers
+//	stack/icmp         icmp4-input: ICMP errors handed to the quoted packet's transport
+//	stack/tcp          the TCP engine (no graph, no packet buffers)
+//	stack/tcp/tcpnode  tcp4-input, tcp4-output, TCP sockets and in-graph handlers
+//	stack/host         the composition the data plane uses (host.New)
+//
+// A transport attaches itself to a Stack (Attach) and registers its
+// protocol into ip4-local's protocol -> node table (Transport.Protocols,
+// which the data plane passes to ip4.LocalConfig). The rest of this comment
+// describes how the transports use the core.
 //
 // # Receive
 //
-// udp4-input validates the UDP header against the IP payload and the
+// udp4-input (package udp) validates the UDP header against the IP payload and the
 // checksum, then demultiplexes by destination port through a snapshot of the
 // endpoint table: a flat [65536]uint16 port -> endpoint id array and the
 // endpoints by id, published through an atomic pointer (RCU: readers load
 // it once per vector; writers copy, edit and swap under Stack.mu). Then:
 //
-//   - a port with an in-graph handler (HandleUDP): the vector's datagrams for
-//     that handler are gathered into a UDPBatch and the handler is called
+//   - a port with an in-graph handler (udp.UDP.Handle): the vector's datagrams for
+//     that handler are gathered into a udp.Batch and the handler is called
 //     once per vector; it answers in place (Reply), and the answers go on to
 //     ip4-lookup without a copy;
-//   - a port with a socket (Open): the buffer index is pushed onto the
+//   - a port with a socket (udp.UDP.Open): the buffer index is pushed onto the
 //     socket's single-producer single-consumer ring for this worker; the
 //     application copies the payload out and frees the buffer;
 //   - a closed port: ICMP port unreachable through icmp4-error.
 //
 // A socket may be connected (Socket.Connect): it then receives only its
-// peer's datagrams, and udp4-icmp-input, fed by ip4-local with the host's
-// ICMP messages other than echo, turns a destination unreachable quoting
-// one of its datagrams to the peer into the socket's pending error
-// (ECONNREFUSED for port unreachable), as Linux does.
+// peer's datagrams, and a destination unreachable quoting one of its
+// datagrams to the peer becomes the socket's pending error (ECONNREFUSED
+// for port unreachable), as Linux does: icmp4-input (package icmp), fed by
+// ip4-local with the host's ICMP messages other than echo, hands it to the
+// transport registered for the quoted protocol.
 //
 // # Send
 //
@@ -55,7 +69,7 @@
 // # TCP
 //
 // With Config.TCP, each worker has a tcp.Engine (package stack/tcp) and
-// two more nodes. tcp4-input, fed by ip4-local with the host's TCP,
+// two more nodes (package stack/tcp/tcpnode). tcp4-input, fed by ip4-local with the host's TCP,
 // bounds the segment by the IP length, verifies the checksum unless the
 // driver set pkt.FlagL4ChecksumOK, hands the vector's segments to the
 // engine in one Engine.Input call and frees the buffers; the engine's
@@ -69,13 +83,13 @@
 // (taken once per vector, per tick and per tcp4-output pass that has
 // work) and the applications (once per call); the engine's Notify turns
 // readiness into one-slot channel signals for the waiters in package sock.
-// ListenTCP listens on every worker's engine (a connection stays on the
-// worker that got its SYN); DialTCP opens on the first worker (with
+// tcpnode.TCP.Listen listens on every worker's engine (a connection stays on the
+// worker that got its SYN); Dial opens on the first worker (with
 // several workers the answer must be steered to its queue, which nothing
 // does yet).
 //
-// HandleTCP is the in-graph alternative for run-to-completion servers
-// (tcpapp.go): a TCPHandler's OnAccept, OnData, OnWritable and OnClose run
+// tcpnode.TCP.Handle is the in-graph alternative for run-to-completion servers
+// (tcpapp.go): a Handler's OnAccept, OnData, OnWritable and OnClose run
 // on the worker, inside tcp4-input's vector (or its tick) after the
 // engine's Input, with the engine's lock already held; OnData is given the
 // received bytes in place (tcp.Conn.ReceiveView) and GraphConn.Write
@@ -84,15 +98,3 @@
 // reply carries the ACK; a handler that panics has its connection reset
 // and counted (handler_panic).
 package stack
-
-// Node names.
-const (
-	// UDPInputName is the node ip4-local hands the host's UDP to.
-	UDPInputName = "udp4-input"
-	// SocketOutputName is the input node that sends what sockets wrote.
-	SocketOutputName = "udp4-socket-output"
-	// ICMPInputName is the node ip4-local hands the host's ICMP messages
-	// other than echo to: errors about a connected socket's datagrams
-	// become that socket's pending error.
-	ICMPInputName = "udp4-icmp-input"
-)

@@ -5,9 +5,12 @@ import (
 	"net/netip"
 
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/host"
 	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -22,7 +25,8 @@ func Example() {
 		panic(err)
 	}
 	pool := pkt.NewPool(arena)
-	st := stack.New(pool, stack.Config{})
+	st := host.New(pool, stack.Config{}) // the shared core with UDP and ICMP
+	u := udp.Of(st)
 	printer := func(name string) graph.Registration {
 		return graph.Registration{Name: name, Func: func(n *graph.Node, v *pkt.Vector) int {
 			for _, i := range v.Idx[:v.Len] {
@@ -39,14 +43,14 @@ func Example() {
 		}}
 	}
 	cache := pool.NewCache()
-	g, err := graph.Build(cache, append(st.Registrations(), printer("ip4-lookup"), printer("icmp4-error")))
+	g, err := graph.Build(cache, append(st.Registrations(), printer(ip4.LookupName), printer(ip4.ICMPErrorName)))
 	if err != nil {
 		panic(err)
 	}
 	deliver := func(i pkt.Index) { // as ip4-local would
 		var v pkt.Vector
 		v.Append(i)
-		g.Inject(stack.UDPInputName, &v)
+		g.Inject(udp.InputName, &v)
 		g.Dispatch()
 	}
 	client := netip.MustParseAddrPort("10.0.0.2:40000")
@@ -54,15 +58,17 @@ func Example() {
 	app := netip.MustParseAddrPort("10.0.0.1:9000")
 
 	// Echo, in the graph: the whole vector's datagrams in one call.
-	st.HandleUDP(echo.Port(), func(b *stack.UDPBatch) {
+	if err := u.Handle(echo.Port(), func(b *udp.Batch) {
 		for k := range b.Len() {
 			b.Reply(k, len(b.Payload(k)))
 		}
-	})
+	}); err != nil {
+		panic(err)
+	}
 	deliver(stacktest.Frame(cache, client, echo, []byte("ping")))
 
 	// A socket, from an application goroutine.
-	so, err := st.Open(app)
+	so, err := u.Open(app)
 	if err != nil {
 		panic(err)
 	}

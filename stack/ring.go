@@ -6,12 +6,13 @@ import (
 	"github.com/vecnet/vecnet/pkt"
 )
 
-// ring is a bounded single-producer single-consumer queue of buffer indices
-// (a Lamport queue with cached indices). The producer alone writes tail and
+// Ring is a bounded single-producer single-consumer queue of buffer
+// indices (a Lamport queue with cached indices): the worker <-> application
+// hand-off of every transport's sockets. The producer alone writes tail and
 // cachedHead; the consumer alone writes head and cachedTail. Publishing an
 // index with the release store of tail hands the buffer (and its Meta and
 // bytes) to the consumer.
-type ring struct {
+type Ring struct {
 	mask uint32
 	buf  []pkt.Index
 
@@ -24,17 +25,17 @@ type ring struct {
 	_          [56]byte
 }
 
-// newRing returns a ring holding up to size (rounded up to a power of two) indices.
-func newRing(size int) *ring {
+// NewRing returns a ring holding up to size (rounded up to a power of two) indices.
+func NewRing(size int) *Ring {
 	n := 1
 	for n < size {
 		n <<= 1
 	}
-	return &ring{mask: uint32(n - 1), buf: make([]pkt.Index, n)}
+	return &Ring{mask: uint32(n - 1), buf: make([]pkt.Index, n)}
 }
 
-// push appends i; it reports false when the ring is full. Producer only.
-func (r *ring) push(i pkt.Index) bool {
+// Push appends i; it reports false when the ring is full. Producer only.
+func (r *Ring) Push(i pkt.Index) bool {
 	t := r.tail.Load()
 	if t-r.cachedHead > r.mask {
 		r.cachedHead = r.head.Load()
@@ -47,9 +48,9 @@ func (r *ring) push(i pkt.Index) bool {
 	return true
 }
 
-// pop removes the oldest index; it reports false when the ring is empty.
+// Pop removes the oldest index; it reports false when the ring is empty.
 // Consumer only.
-func (r *ring) pop() (pkt.Index, bool) {
+func (r *Ring) Pop() (pkt.Index, bool) {
 	h := r.head.Load()
 	if h == r.cachedTail {
 		r.cachedTail = r.tail.Load()
@@ -62,6 +63,6 @@ func (r *ring) pop() (pkt.Index, bool) {
 	return i, true
 }
 
-// empty reports whether the ring holds nothing; any goroutine may call it
+// Empty reports whether the ring holds nothing; any goroutine may call it
 // (the answer may be stale by the time it returns).
-func (r *ring) empty() bool { return r.head.Load() == r.tail.Load() }
+func (r *Ring) Empty() bool { return r.head.Load() == r.tail.Load() }

@@ -20,7 +20,23 @@ var (
 	ErrNoPorts       = errors.New("stack: no free ephemeral port")
 	ErrNotIPv4       = errors.New("stack: address is not IPv4")
 	ErrTooManyGraphs = errors.New("stack: more worker graphs than Config.Workers")
+	ErrClosed        = errors.New("stack: socket closed")
+	ErrNoBuffers     = errors.New("stack: no packet buffers")
+	ErrNoSource      = errors.New("stack: no source address for the destination")
+	ErrBadAddress    = errors.New("stack: invalid destination address")
 )
+
+// Transport is one protocol of the host stack (package udp, icmp,
+// tcp/tcpnode) attached to a Stack: its nodes, its registrations into
+// ip4-local's protocol table, and what it gives back at Flush.
+type Transport interface {
+	// Registrations returns the transport's nodes for every worker's graph.
+	Registrations() []graph.Registration
+	// Protocols returns its entries of ip4-local's protocol -> node table.
+	Protocols() []ip4.ProtocolNode
+	// Flush returns the transport's application-side buffers to the pool.
+	Flush()
+}
 
 // Config configures a Stack.
 type Config struct {
@@ -56,11 +72,24 @@ type Config struct {
 	LookupNode, ICMPErrorNode string
 	// TCP, if set, adds the TCP stack: a tcp.Engine per worker configured
 	// by *TCP (its Clock, Output and Notify are the stack's), the
-	// tcp4-input and tcp4-output nodes, and ListenTCP/DialTCP.
+	// tcp4-input and tcp4-output nodes (package stack/tcp/tcpnode).
 	TCP *tcp.Config
 	// TCPFault, if set with TCP, injects loss, duplication and reordering
 	// into the TCP segments received and sent (tests only; see TCPFault).
 	TCPFault *TCPFault
+}
+
+// TCPFault configures fault injection on the host TCP's segments, for
+// tests: each worker drops, duplicates and reorders the segments it hands
+// to its engine (receive: after tcp4-input's checks, before tcp.Engine.Input)
+// and those the engine sends (transmit: before ip4-lookup), each direction
+// drawing from its own PCG seeded from Seed and the worker. Off (nil in
+// Config.TCPFault) it costs one nil check per segment.
+type TCPFault struct {
+	Seed      uint64
+	Loss      float64 // probability a segment is dropped
+	Duplicate float64 // probability a segment is delivered twice
+	Reorder   float64 // probability a segment swaps places with the next one
 }
 
 // Default shares of the pool for Config.SocketBudget and Config.PoolReserve:
@@ -70,44 +99,120 @@ const (
 	DefaultReserveShare = 8
 )
 
-// Stack is the host UDP stack of one data plane. Its methods are safe for
-// concurrent use; its nodes run on the workers.
+// Stack is the shared core of the host stack of one data plane: the
+// workers' grace periods and wake-ups, the endpoint tables' bookkeeping,
+// the application-side buffer cache and the receive budget, and the
+// transports attached to it. Its methods are safe for concurrent use; the
+// transports' nodes run on the workers.
 type Stack struct {
 	cfg  Config
 	pool *pkt.Pool
 
-	tab atomic.Pointer[table] // the snapshot the nodes read
-
-	mu        sync.Mutex // serialises table writers and worker registration
-	nextEph   uint16
-	freeIDs   []uint16
+	mu        sync.Mutex // serialises table writers, worker registration, Attach
 	graphs    map[*graph.Graph]int
 	nextGraph int
 
-	workers []*workerShared
+	workers []*Worker
 
 	appMu    sync.Mutex // guards appCache
 	appCache *pkt.Cache // buffers allocated and freed by applications
 
 	rxHeld atomic.Int64 // buffers in all sockets' receive queues (Config.SocketBudget)
 
-	tcp *tcpStack // nil unless Config.TCP
+	transports []Transport // under mu
 }
 
-// workerShared is what the application side shares with one worker.
-type workerShared struct {
-	seq     seqLock
-	summary atomic.Uint64                    // bit w: pending[w] may be non-zero
-	pending [MaxEndpoints / 64]atomic.Uint64 // bit id: socket id has TX pending
+// Worker is what the application side shares with one worker: its grace
+// period counter, the "endpoint has packets to send" bitmaps, and its
+// wake-up. Transports' nodes and sockets use it; nothing else should.
+type Worker struct {
+	seq seqLock
+	// Summary and Pending form a two-level bitmap of endpoint ids with
+	// packets queued for this worker to send: bit w of Summary says
+	// Pending[w] may be non-zero (Kick sets both; the output node swaps
+	// them to zero and drains).
+	Summary atomic.Uint64
+	Pending [MaxEndpoints / 64]atomic.Uint64
 	wake    atomic.Pointer[func()]
 
 	// Transmit wake-up through TxWaiter: efd is set before hasWaiter.
 	hasWaiter atomic.Bool
 	efd       int
-	efdMu     sync.RWMutex // held to write efd (read) and to close it (write)
-	efdClosed bool         // efd was closed by Close; under efdMu
-	sleepy    atomic.Bool  // the worker announced a sleep (PrepareWait)
-	tcpKick   atomic.Bool  // tcp4-output has application-sent segments to drain
+	efdMu     sync.RWMutex   // held to write efd (read) and to close it (write)
+	efdClosed bool           // efd was closed by Close; under efdMu
+	sleepy    atomic.Bool    // the worker announced a sleep (PrepareWait)
+	flags     []*atomic.Bool // transports' "work queued" flags (AddFlag)
+}
+
+// Enter and Leave bracket a node's use of an endpoint table snapshot (the
+// grace period of Stack.Grace): call Enter before loading the snapshot and
+// Leave once no reference to it is held.
+func (w *Worker) Enter() { w.seq.n.Add(1) }
+
+// Leave: see Enter.
+func (w *Worker) Leave() { w.seq.n.Add(1) }
+
+// Awake records that the worker runs again after a sleep (an input node
+// calls it once per pass; it costs one load while polling).
+func (w *Worker) Awake() {
+	if w.sleepy.Load() {
+		w.sleepy.Store(false)
+	}
+}
+
+// AddFlag registers a transport's "work queued for the worker" flag, set
+// by Signal: a worker about to sleep checks it. Call before the worker
+// starts.
+func (w *Worker) AddFlag(f *atomic.Bool) { w.flags = append(w.flags, f) }
+
+// Kick marks endpoint id as having packets for the worker and wakes it if
+// needed: with a TxWaiter, only when it announced a sleep; otherwise
+// through SetWaker's function when its pending summary was empty.
+func (w *Worker) Kick(id uint16) {
+	w.Pending[id/64].Or(1 << (id % 64))
+	old := w.Summary.Or(1 << (id / 64))
+	if w.hasWaiter.Load() {
+		if w.sleepy.Load() && w.sleepy.CompareAndSwap(true, false) {
+			w.signalFD()
+		}
+		return
+	}
+	if old == 0 {
+		if f := w.wake.Load(); f != nil {
+			(*f)()
+		}
+	}
+}
+
+// Signal sets flag (registered with AddFlag) and wakes the worker as Kick
+// does.
+func (w *Worker) Signal(flag *atomic.Bool) {
+	old := flag.Swap(true)
+	if w.hasWaiter.Load() {
+		if w.sleepy.Load() && w.sleepy.CompareAndSwap(true, false) {
+			w.signalFD()
+		}
+		return
+	}
+	if !old {
+		if f := w.wake.Load(); f != nil {
+			(*f)()
+		}
+	}
+}
+
+// queued reports whether an application queued work the worker has not
+// taken yet.
+func (w *Worker) queued() bool {
+	if w.Summary.Load() != 0 {
+		return true
+	}
+	for _, f := range w.flags {
+		if f.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns a Stack whose applications allocate buffers from pool (the
@@ -138,36 +243,66 @@ func New(pool *pkt.Pool, cfg Config) *Stack {
 	if cfg.ICMPErrorNode == "" {
 		cfg.ICMPErrorNode = ip4.ICMPErrorName
 	}
-	s := &Stack{cfg: cfg, pool: pool, nextEph: EphemeralFirst, graphs: map[*graph.Graph]int{}, appCache: pool.NewReserveCache(cfg.PoolReserve)}
-	for id := MaxEndpoints - 1; id >= 1; id-- {
-		s.freeIDs = append(s.freeIDs, uint16(id))
-	}
-	s.workers = make([]*workerShared, cfg.Workers)
+	s := &Stack{cfg: cfg, pool: pool, graphs: map[*graph.Graph]int{}, appCache: pool.NewReserveCache(cfg.PoolReserve)}
+	s.workers = make([]*Worker, cfg.Workers)
 	for w := range s.workers {
-		s.workers[w] = new(workerShared)
-	}
-	s.tab.Store(new(table))
-	if cfg.TCP != nil {
-		s.tcp = newTCPStack(s, *cfg.TCP)
+		s.workers[w] = new(Worker)
 	}
 	return s
 }
 
+// Config returns the stack's configuration with its defaults filled in.
+func (s *Stack) Config() Config { return s.cfg }
+
+// Pool returns the pool applications allocate from.
+func (s *Stack) Pool() *pkt.Pool { return s.pool }
+
 // Workers reports Config.Workers.
 func (s *Stack) Workers() int { return s.cfg.Workers }
 
-// Registrations returns the stack's nodes, for every worker's graph.
+// Worker returns worker w's shared state (0 <= w < Workers()).
+func (s *Stack) Worker(w int) *Worker { return s.workers[w] }
+
+// Attach adds a transport; its nodes and protocols join the stack's.
+// Transports attach themselves when made (udp.New, icmp.New,
+// tcpnode.New), before any graph is built.
+func (s *Stack) Attach(t Transport) {
+	s.mu.Lock()
+	s.transports = append(s.transports, t)
+	s.mu.Unlock()
+}
+
+// Transports returns the attached transports, in attachment order (for
+// the transports' own Of lookups).
+func (s *Stack) Transports() []Transport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Transport(nil), s.transports...)
+}
+
+// Registrations returns the attached transports' nodes, for every
+// worker's graph.
 func (s *Stack) Registrations() []graph.Registration {
-	regs := []graph.Registration{s.inputNode(), s.outputNode(), s.icmpNode()}
-	if s.tcp != nil {
-		regs = append(regs, s.tcpInputNode(), s.tcpOutputNode())
+	var regs []graph.Registration
+	for _, t := range s.Transports() {
+		regs = append(regs, t.Registrations()...)
 	}
 	return regs
 }
 
-// workerOf returns the worker slot of graph g, assigning the next free one
-// on first sight. Called from node Init.
-func (s *Stack) workerOf(g *graph.Graph) (int, error) {
+// Protocols returns the attached transports' registrations into
+// ip4-local's protocol table.
+func (s *Stack) Protocols() []ip4.ProtocolNode {
+	var ps []ip4.ProtocolNode
+	for _, t := range s.Transports() {
+		ps = append(ps, t.Protocols()...)
+	}
+	return ps
+}
+
+// WorkerOf returns the worker slot of graph g, assigning the next free one
+// on first sight. Transports call it from their nodes' Init.
+func (s *Stack) WorkerOf(g *graph.Graph) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if w, ok := s.graphs[g]; ok {
@@ -186,7 +321,7 @@ func (s *Stack) workerOf(g *graph.Graph) (int, error) {
 // application queued packets for it (typically (*worker.Worker).Kick).
 // Without one, a sleeping worker notices within its maximum sleep.
 func (s *Stack) SetWaker(g *graph.Graph, wake func()) error {
-	w, err := s.workerOf(g)
+	w, err := s.WorkerOf(g)
 	if err != nil {
 		return err
 	}
@@ -194,12 +329,10 @@ func (s *Stack) SetWaker(g *graph.Graph, wake func()) error {
 	return nil
 }
 
-// publish installs t as the snapshot. Caller holds s.mu.
-func (s *Stack) publish(t *table) { s.tab.Store(t) }
-
-// grace waits until no worker still runs a stack node with a snapshot
-// loaded before the call. Caller must not hold anything a worker waits on.
-func (s *Stack) grace() {
+// Grace waits until no worker is still between Enter and Leave with a
+// snapshot loaded before the call. Caller must not hold anything a worker
+// waits on.
+func (s *Stack) Grace() {
 	for _, w := range s.workers {
 		c := w.seq.n.Load()
 		if c&1 == 0 {
@@ -211,101 +344,16 @@ func (s *Stack) grace() {
 	}
 }
 
-// bindPort finds the port for ep (port 0 = an ephemeral one), publishes it
-// and returns the endpoint id and port. Caller holds s.mu.
-func (s *Stack) bindPort(port uint16, ep endpoint) (uint16, uint16, error) {
-	cur := s.tab.Load()
-	if port == 0 {
-		span := EphemeralLast - EphemeralFirst + 1
-		for k := 0; k < span; k++ {
-			p := s.nextEph
-			s.nextEph++
-			if s.nextEph > EphemeralLast {
-				s.nextEph = EphemeralFirst
-			}
-			if cur.ports[p] == 0 {
-				port = p
-				break
-			}
-		}
-		if port == 0 {
-			return 0, 0, ErrNoPorts
-		}
-	} else if cur.ports[port] != 0 {
-		return 0, 0, fmt.Errorf("%w: %d", ErrPortInUse, port)
-	}
-	if len(s.freeIDs) == 0 {
-		return 0, 0, ErrNoEndpoints
-	}
-	id := s.freeIDs[len(s.freeIDs)-1]
-	s.freeIDs = s.freeIDs[:len(s.freeIDs)-1]
-	t := cur.clone()
-	t.ports[port] = id
-	t.eps[id] = ep
-	s.publish(t)
-	return id, port, nil
-}
-
-// unbind removes port's endpoint id, waits for the grace period and then
-// calls done (with s.mu released) before the id may be reused.
-func (s *Stack) unbind(port, id uint16, done func()) {
-	s.mu.Lock()
-	cur := s.tab.Load()
-	if cur.ports[port] != id {
-		s.mu.Unlock()
-		return
-	}
-	t := cur.clone()
-	t.ports[port] = 0
-	t.eps[id] = endpoint{}
-	s.publish(t)
-	s.mu.Unlock()
-	s.grace()
-	if done != nil {
-		done()
-	}
-	s.mu.Lock()
-	s.freeIDs = append(s.freeIDs, id)
-	s.mu.Unlock()
-}
-
-// HandleUDP installs h for datagrams to port on any local address. It
-// fails if the port is taken. h runs on worker threads, on several at once
-// when there are several workers (each with its own batch), and must not
-// block, keep the batch, or call RemoveHandler or Socket.Close.
-func (s *Stack) HandleUDP(port uint16, h UDPHandler) error {
-	if port == 0 || h == nil {
-		return errors.New("stack: HandleUDP needs a port and a handler")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, _, err := s.bindPort(port, endpoint{kind: epHandler, handler: h})
-	return err
-}
-
-// RemoveHandler removes the handler of port. When it returns, no worker
-// runs the handler any more. It waits for the workers, so it must not be
-// called on a worker (from a handler).
-func (s *Stack) RemoveHandler(port uint16) {
-	s.mu.Lock()
-	id := s.tab.Load().ports[port]
-	ok := id != 0 && s.tab.Load().eps[id].kind == epHandler
-	s.mu.Unlock()
-	if ok {
-		s.unbind(port, id, nil)
-	}
-}
-
-// appAlloc allocates a buffer for an application.
-func (s *Stack) appAlloc() (pkt.Index, bool) {
+// AppAlloc allocates a buffer for an application (any goroutine).
+func (s *Stack) AppAlloc() (pkt.Index, bool) {
 	s.appMu.Lock()
 	i, ok := s.appCache.Alloc()
 	s.appMu.Unlock()
 	return i, ok
 }
 
-// appFree frees buffers on the application side.
-func (s *Stack) appFree(idx []pkt.Index) {
+// AppFree frees buffers on the application side.
+func (s *Stack) AppFree(idx []pkt.Index) {
 	s.appMu.Lock()
 	s.appCache.FreeN(idx)
 	s.appMu.Unlock()
@@ -315,11 +363,10 @@ func (s *Stack) appFree(idx []pkt.Index) {
 // (what Config.SocketBudget bounds).
 func (s *Stack) SocketBuffers() int { return int(s.rxHeld.Load()) }
 
-// released accounts for k buffers taken out of so's receive queues.
-func (s *Stack) released(so *Socket, k int) {
-	so.rxHeld.Add(-int32(k))
-	s.rxHeld.Add(-int64(k))
-}
+// HeldBuffers is the count behind SocketBuffers that transports add to
+// when they queue received buffers to sockets and subtract from when the
+// buffers leave (Config.SocketBudget bounds it).
+func (s *Stack) HeldBuffers() *atomic.Int64 { return &s.rxHeld }
 
 // Flush returns the application-side cache to the pool, for leak checks
 // and shutdown.
@@ -327,7 +374,7 @@ func (s *Stack) Flush() {
 	s.appMu.Lock()
 	s.appCache.Flush()
 	s.appMu.Unlock()
-	if s.tcp != nil {
-		s.tcp.flush()
+	for _, t := range s.Transports() {
+		t.Flush()
 	}
 }

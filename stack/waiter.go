@@ -11,14 +11,14 @@ import (
 // eventfd that applications write only when the worker announced that it
 // is about to sleep (a Dekker handshake on summary and sleepy), so sending
 // costs no system call while the worker polls.
-type txWaiter struct{ ws *workerShared }
+type txWaiter struct{ ws *Worker }
 
 // TxWaiter returns the waiter to add to the worker that runs g
 // ((*worker.Worker).AddWaiter) before it starts. With it, a sleeping worker
 // is woken as soon as a socket queues packets for it, and a polling worker
 // is never signalled. It replaces SetWaker for that worker.
 func (s *Stack) TxWaiter(g *graph.Graph) (driver.Waiter, error) {
-	w, err := s.workerOf(g)
+	w, err := s.WorkerOf(g)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (t txWaiter) PrepareWait() {
 	var b [8]byte
 	_, _ = unix.Read(t.ws.efd, b[:])
 	t.ws.sleepy.Store(true)
-	if t.ws.summary.Load() != 0 || t.ws.tcpKick.Load() {
+	if t.ws.queued() {
 		t.ws.signalFD()
 	}
 }
@@ -54,7 +54,7 @@ func (t txWaiter) PrepareWait() {
 // signalFD writes the worker's eventfd, unless Close already closed it: an
 // application may still be sending while the stack shuts down, and a write
 // to a closed descriptor could reach whatever file took its number.
-func (ws *workerShared) signalFD() {
+func (ws *Worker) signalFD() {
 	ws.efdMu.RLock()
 	if !ws.efdClosed {
 		one := [8]byte{1}

@@ -32,7 +32,7 @@ func TestTxWaiter(t *testing.T) {
 		t.Fatal(err)
 	}
 	fd := wt.PollFD()
-	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:0"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}

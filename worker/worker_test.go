@@ -74,7 +74,7 @@ func newWorker(t *testing.T) (*Worker, *eventPort, *pkt.Cache) {
 		v.Reset()
 		return k
 	}}
-	in := driver.InputNode("port-input", []driver.Binding{{If: 0, Port: port}}, "sink")
+	in := driver.InputNode(driver.PortInputName, []driver.Binding{{If: 0, Port: port}}, "sink")
 	g, err := graph.Build(c, []graph.Registration{in, sink})
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +258,7 @@ func TestDoOnWedgedWorker(t *testing.T) {
 		v.Reset()
 		return k
 	}}
-	in := driver.InputNode("port-input", []driver.Binding{{If: 0, Port: port}}, "sink")
+	in := driver.InputNode(driver.PortInputName, []driver.Binding{{If: 0, Port: port}}, "sink")
 	g, err := graph.Build(c, []graph.Registration{in, sink})
 	if err != nil {
 		t.Fatal(err)

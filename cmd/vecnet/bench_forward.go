@@ -12,6 +12,7 @@ import (
 
 	"github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/daemon"
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/internal/tsc"
@@ -209,7 +210,7 @@ func (v *vecnetRouter) show(w io.Writer, name string, round int) {
 
 // inputNode is the daemon's port input node, whose vectors/call the table
 // reports.
-const inputNode = "port-input"
+const inputNode = driver.PortInputName
 
 // snap is everything read at one edge of the window.
 type snap struct {

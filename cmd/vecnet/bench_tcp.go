@@ -14,6 +14,7 @@ import (
 	"github.com/vecnet/vecnet/daemon"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/l3/ip4"
 )
 
 // TCPOptions shape one "vecnet bench forward -tcp" run: iperf3 TCP from
@@ -205,7 +206,7 @@ func readGraph(d *daemon.Daemon) graphCounters {
 	for _, rows := range d.Errors() {
 		for _, r := range rows {
 			switch {
-			case r.Node == "ip4-input" && r.Name == "l4_checksum_completed":
+			case r.Node == ip4.InputName && r.Name == "l4_checksum_completed":
 				g.completed += r.Count
 			case r.Severity.String() != "info":
 				g.dropped += r.Count
@@ -219,7 +220,7 @@ func readGraph(d *daemon.Daemon) graphCounters {
 			if r.Name != inputNode {
 				g.clocks += r.Stats.Clocks
 			}
-			if r.Name == "ip4-rewrite" {
+			if r.Name == ip4.RewriteName {
 				g.packets += r.Stats.Vectors
 			}
 		}

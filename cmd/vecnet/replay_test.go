@@ -16,6 +16,9 @@ import (
 	"github.com/vecnet/vecnet/driver/pcap"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/l2/ethernet"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/neighbor"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -202,7 +205,8 @@ func TestExampleReplayConfig(t *testing.T) {
 	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"arp-input/replies_sent", "ip4-input/bad_checksum", "ethernet-input/too_short", "ip4-rewrite/ttl_expired", "ip4-lookup/no_route"} {
+	for _, c := range []string{neighbor.ARPInputName + "/replies_sent", ip4.InputName + "/bad_checksum", ethernet.NodeName + "/too_short",
+		ip4.RewriteName + "/ttl_expired", ip4.LookupName + "/no_route"} {
 		if got[c] == 0 {
 			t.Errorf("replaying the example counted no %s: %v", c, got)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/vecnet/vecnet/examples/dnsserver/dnszone"
 	"github.com/vecnet/vecnet/sock"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/udp"
 )
 
 // runVecnet starts vecnet from cfg.vecnet (or the YAML file cfg.config)
@@ -71,7 +72,7 @@ func runVecnet(ctx context.Context, cfg config, z *dnszone.Zone) (err error) {
 			cfg.ready(net.UDPAddrFromAddrPort(ap))
 		}
 		<-ctx.Done()
-		d.Stack.RemoveHandler(ap.Port())
+		udp.Of(d.Stack).RemoveHandler(ap.Port())
 		total.into(cfg.stats)
 		return nil
 	default: // "sock"
@@ -134,7 +135,7 @@ func serveIngraph(s *stack.Stack, z *dnszone.Zone, port uint16) error {
 
 func serveIngraphStats(s *stack.Stack, z *dnszone.Zone, port uint16) (*sharedStats, error) {
 	total := new(sharedStats)
-	err := s.HandleUDP(port, func(b *stack.UDPBatch) {
+	err := udp.Of(s).Handle(port, func(b *udp.Batch) {
 		var st dnszone.Stats
 		for k := range b.Len() {
 			p := b.Payload(k)

@@ -18,7 +18,7 @@ import (
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/l3/ip4"
-	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/udp"
 )
 
 // vecnetCase is one way of serving the zone on vecnet. Host A's veth keeps
@@ -117,7 +117,7 @@ func (s *vecnetServer) udpCounter(name string) uint64 {
 	var n uint64
 	for _, rows := range s.d.Errors() {
 		for _, r := range rows {
-			if r.Node == stack.UDPInputName && r.Name == name {
+			if r.Node == udp.InputName && r.Name == name {
 				n += r.Count
 			}
 		}
@@ -273,7 +273,7 @@ func malformed(t *testing.T, s *vecnetServer, c vecnetCase) {
 	checkDig(t, out, "www/A after malformed", dns.RcodeSuccess, []string{"192.0.2.80"})
 	seen := s.udpSeen() - seen0 - 1 // the dig above
 	if seen != malformedCount {
-		t.Errorf("udp4-input disposed of %d datagrams, sent %d", seen, malformedCount)
+		t.Errorf("%s disposed of %d datagrams, sent %d", udp.InputName, seen, malformedCount)
 	}
 	if n := s.udpCounter("socket_queue_full") + s.udpCounter("handler_unanswered") + s.udpCounter("reply_too_long"); n != 0 {
 		t.Errorf("%d datagrams lost in the stack (queue full, unanswered, too long)", n)

@@ -7,11 +7,11 @@ import (
 	"hash"
 	"strconv"
 
-	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 )
 
 // The in-graph mode (-mode ingraph): a minimal HTTP/1.1 keep-alive
-// responder on vecnet's in-graph TCP API (stack.HandleTCP), run to
+// responder on vecnet's in-graph TCP API (tcpnode.TCP.Handle), run to
 // completion on the worker as Seastar's httpd is: a request is parsed in
 // place in the connection's receive buffer and its response written into
 // the send buffer from the same callback, with no goroutine and no
@@ -23,7 +23,7 @@ import (
 // maxHead bounds a request's line and headers.
 const maxHead = 8 << 10
 
-// inGraphApp is the stack.TCPHandler of the in-graph mode. It holds no
+// inGraphApp is the tcpnode.Handler of the in-graph mode. It holds no
 // state of its own (the callbacks run on every worker): each connection's
 // is its httpConn.
 type inGraphApp struct{}
@@ -41,17 +41,17 @@ type httpConn struct {
 	buf        [1024]byte
 }
 
-// OnAccept implements stack.TCPHandler.
-func (inGraphApp) OnAccept(c *stack.GraphConn) {
+// OnAccept implements tcpnode.Handler.
+func (inGraphApp) OnAccept(c *tcpnode.GraphConn) {
 	c.SetUser(&httpConn{h: sha256.New()})
 }
 
-// OnClose implements stack.TCPHandler.
-func (inGraphApp) OnClose(c *stack.GraphConn, err error) { c.SetUser(nil) }
+// OnClose implements tcpnode.Handler.
+func (inGraphApp) OnClose(c *tcpnode.GraphConn, err error) { c.SetUser(nil) }
 
-// OnWritable implements stack.TCPHandler: go on with a response that did
+// OnWritable implements tcpnode.Handler: go on with a response that did
 // not fit (requests after it are offered again by OnData).
-func (inGraphApp) OnWritable(c *stack.GraphConn) {
+func (inGraphApp) OnWritable(c *tcpnode.GraphConn) {
 	if hc, ok := c.User().(*httpConn); ok {
 		hc.push(c)
 	}
@@ -62,7 +62,7 @@ func (hc *httpConn) busy() bool { return len(hc.out) > 0 || hc.body > 0 }
 
 // push writes what the response still has to send; at its end it closes
 // the connection if asked to. It reports whether all is out.
-func (hc *httpConn) push(c *stack.GraphConn) bool {
+func (hc *httpConn) push(c *tcpnode.GraphConn) bool {
 	for len(hc.out) > 0 {
 		n, err := c.Write(hc.out)
 		hc.out = hc.out[n:]
@@ -85,9 +85,9 @@ func (hc *httpConn) push(c *stack.GraphConn) bool {
 	return true
 }
 
-// OnData implements stack.TCPHandler: it answers every complete request in
+// OnData implements tcpnode.Handler: it answers every complete request in
 // data, in order, and returns the bytes they took.
-func (inGraphApp) OnData(c *stack.GraphConn, data []byte) int {
+func (inGraphApp) OnData(c *tcpnode.GraphConn, data []byte) int {
 	hc, ok := c.User().(*httpConn)
 	if !ok {
 		return len(data)
@@ -148,7 +148,7 @@ var (
 
 // request answers one request; head is its line and header lines, each
 // ending in CRLF.
-func (hc *httpConn) request(c *stack.GraphConn, head []byte) {
+func (hc *httpConn) request(c *tcpnode.GraphConn, head []byte) {
 	k := bytes.Index(head, crlf)
 	line, hdrs := head[:k], head[k+2:]
 	sp1 := bytes.IndexByte(line, ' ')
@@ -248,7 +248,7 @@ func (hc *httpConn) request(c *stack.GraphConn, head []byte) {
 // respond builds a response in hc.buf, small body included, with n more
 // body bytes of pattern after it (a GET /bytes/N; with its X-Sha256 from
 // hc.h when withSum), and starts sending it.
-func (hc *httpConn) respond(c *stack.GraphConn, code int, reason string, small []byte, n int, withSum bool) {
+func (hc *httpConn) respond(c *tcpnode.GraphConn, code int, reason string, small []byte, n int, withSum bool) {
 	b := append(hc.buf[:0], "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')

@@ -11,6 +11,7 @@ import (
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
 	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -50,7 +51,7 @@ func (p *peer) segment(flags uint8, payload string) (string, uint8) {
 	if flags&(wire.TCPFlagSYN|wire.TCPFlagFIN) != 0 {
 		p.seq++
 	}
-	p.r.DeliverTo(0, stack.TCPInputName, i)
+	p.r.DeliverTo(0, tcpnode.InputName, i)
 	var got strings.Builder
 	var last uint8
 	for _, o := range p.r.TakeLookup() {
@@ -75,7 +76,7 @@ const helloResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-
 func newPeer(t *testing.T) *peer {
 	r := stacktest.New(t, 1024, stack.Config{TCP: &tcp.Config{}})
 	t.Cleanup(r.Close)
-	if err := r.Stack.HandleTCP(serverAP, inGraphApp{}); err != nil {
+	if err := r.TCP.Handle(serverAP, inGraphApp{}); err != nil {
 		t.Fatal(err)
 	}
 	p := &peer{t: t, r: r, seq: 1000}

@@ -25,6 +25,7 @@ import (
 	"github.com/vecnet/vecnet/sock"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 )
 
 // wantSum is the SHA-256 of GET /bytes/n's body, computed here without
@@ -342,7 +343,7 @@ func TestInteropLinux(t *testing.T) {
 		}
 	})
 	t.Run("reset mid-download", func(t *testing.T) {
-		base := s.d.Stack.TCPConns()
+		base := tcpnode.Of(s.d.Stack).Conns()
 		for range 3 {
 			conn := s.dialA(t, 80)
 			fmt.Fprintf(conn, "GET /bytes/%d HTTP/1.1\r\nHost: x\r\n\r\n", 64<<20)
@@ -353,7 +354,7 @@ func TestInteropLinux(t *testing.T) {
 			conn.SetLinger(0)
 			conn.Close() // a RST with data unread
 		}
-		waitFor(t, 20*time.Second, "reset connections gone from vecnet", func() bool { return s.d.Stack.TCPConns() <= base })
+		waitFor(t, 20*time.Second, "reset connections gone from vecnet", func() bool { return tcpnode.Of(s.d.Stack).Conns() <= base })
 		s.getBytes(t, 1<<20)
 	})
 	t.Run("idle connections held while another is served", func(t *testing.T) {
@@ -378,7 +379,7 @@ func TestInteropLinux(t *testing.T) {
 	})
 	t.Run("SYN flood during a download", func(t *testing.T) {
 		testutil.RequireTool(t, "hping3")
-		before := s.d.Stack.TCPCounters()
+		before := tcpnode.Of(s.d.Stack).Counters()
 		// From an absent neighbour of host A: vecnet's SYN-ACKs go
 		// unanswered and the half-open connections pile up.
 		flood := s.rig.A.Command("hping3", "-q", "-S", "-p", "80", "-i", "u200", "-a", "10.77.1.99", topo.RouterAAddr)
@@ -396,18 +397,18 @@ func TestInteropLinux(t *testing.T) {
 		}
 		t.Cleanup(stop)
 		waitFor(t, 10*time.Second, "SYN flood reaching vecnet", func() bool {
-			n := s.d.Stack.TCPCounters()
+			n := tcpnode.Of(s.d.Stack).Counters()
 			return n[tcp.StatSynCookieSent]+n[tcp.ErrBacklogFull] > before[tcp.StatSynCookieSent]+before[tcp.ErrBacklogFull]+100
 		})
 		s.getBytes(t, 64<<20)
 		stop()
-		after := s.d.Stack.TCPCounters()
+		after := tcpnode.Of(s.d.Stack).Counters()
 		t.Logf("during the flood: %d SYN cookies sent, %d backlog-full drops, %d resets sent",
 			after[tcp.StatSynCookieSent]-before[tcp.StatSynCookieSent], after[tcp.ErrBacklogFull]-before[tcp.ErrBacklogFull],
 			after[tcp.StatRSTSent]-before[tcp.StatRSTSent])
 	})
 	if n := s.tcpCounter("bad_checksum"); n != 0 {
-		t.Errorf("tcp4-input bad_checksum = %d", n)
+		t.Errorf("%s bad_checksum = %d", tcpnode.InputName, n)
 	}
 }
 
@@ -434,8 +435,8 @@ func TestInteropLoss(t *testing.T) {
 			s := startServerFault(t, "nethttp", &stack.TCPFault{Seed: uint64(loss * 1000), Loss: loss, Duplicate: 0.01, Reorder: 0.01})
 			c := s.startCapture(t)
 			defer func() {
-				cn := s.d.Stack.TCPCounters()
-				t.Logf("faults %+v; vecnet retransmits %d, fast %d, timeouts %d, TLP %d, out-of-order %d", s.d.Stack.TCPFaultStats(),
+				cn := tcpnode.Of(s.d.Stack).Counters()
+				t.Logf("faults %+v; vecnet retransmits %d, fast %d, timeouts %d, TLP %d, out-of-order %d", tcpnode.Of(s.d.Stack).FaultStats(),
 					cn[tcp.StatRetransmit], cn[tcp.StatFastRetransmit], cn[tcp.StatTimeout], cn[tcp.StatTailLossProbe], cn[tcp.StatOutOfOrder])
 			}()
 			start := time.Now()
@@ -444,7 +445,7 @@ func TestInteropLoss(t *testing.T) {
 			start = time.Now()
 			s.postBytes(t, size+333)
 			t.Logf("POST %d MiB: %v", size>>20, time.Since(start))
-			st := s.d.Stack.TCPFaultStats()
+			st := tcpnode.Of(s.d.Stack).FaultStats()
 			if st.RxLost == 0 || st.TxLost == 0 || st.RxDuplicated == 0 || st.TxDuplicated == 0 || st.TxReordered == 0 {
 				t.Errorf("faults %+v: want each kind in both directions", st)
 			}
@@ -467,5 +468,5 @@ func (s *server) logErrors(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("vecnet TCP connections: %d", s.d.Stack.TCPConns())
+	t.Logf("vecnet TCP connections: %d", tcpnode.Of(s.d.Stack).Conns())
 }

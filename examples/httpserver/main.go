@@ -2,7 +2,7 @@
 // the kernel's TCP (-kernel, the baseline) or on vecnet's TCP stack
 // (-vecnet -mode nethttp: http.Serve on sock.ListenTCP's net.Listener), or
 // as a minimal HTTP/1.1 keep-alive responder run to completion in vecnet's
-// graph (-vecnet -mode ingraph: stack.HandleTCP, ingraph.go).
+// graph (-vecnet -mode ingraph: tcpnode.TCP.Handle, ingraph.go).
 //
 //	httpserver -kernel -listen 127.0.0.1:8080
 //	httpserver -vecnet -config vecnet.yaml -mode nethttp -listen 10.77.1.1:80

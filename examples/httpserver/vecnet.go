@@ -11,6 +11,7 @@ import (
 	vecnetconfig "github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/daemon"
 	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 )
 
 // runVecnet starts vecnet from cfg.vecnet (or the YAML file cfg.config)
@@ -50,7 +51,11 @@ func runVecnet(ctx context.Context, cfg config) (err error) {
 		cfg.started(d)
 	}
 	if cfg.mode == "ingraph" {
-		if err := d.Stack.HandleTCP(ap, inGraphApp{}); err != nil {
+		t := tcpnode.Of(d.Stack)
+		if t == nil {
+			return tcpnode.ErrNoTCP
+		}
+		if err := t.Handle(ap, inGraphApp{}); err != nil {
 			return err
 		}
 		if cfg.ready != nil {

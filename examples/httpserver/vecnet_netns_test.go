@@ -21,6 +21,7 @@ import (
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 )
 
 // serverConfig is vecnet with one interface, the rig's router end toward
@@ -98,7 +99,7 @@ func (s *server) tcpCounter(name string) uint64 {
 	var n uint64
 	for _, rows := range s.d.Errors() {
 		for _, r := range rows {
-			if r.Node == stack.TCPInputName && r.Name == name {
+			if r.Node == tcpnode.InputName && r.Name == name {
 				n += r.Count
 			}
 		}
@@ -209,7 +210,7 @@ func testBetweenNamespaces(t *testing.T, mode string) *server {
 		}
 	})
 	if n := s.tcpCounter("bad_checksum"); n != 0 {
-		t.Errorf("tcp4-input bad_checksum = %d", n)
+		t.Errorf("%s bad_checksum = %d", tcpnode.InputName, n)
 	}
 	return s
 }

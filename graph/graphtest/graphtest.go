@@ -41,7 +41,7 @@ type Options struct {
 }
 
 // Packet is a packet to inject: its bytes and its metadata as the previous
-// node would have left them (RxPort, L3, L4, Adj, Aux, Flags...). Meta.Len
+// node would have left them (RxPort, L3, L4, Adj, ICMP, MTU, Flags...). Meta.Len
 // is taken from Data and Meta.Seq is the harness's tag. Meta.Off, when not
 // zero, places Data at that offset of the slot (to test headroom);
 // otherwise Data starts at pkt.Headroom.

@@ -1,11 +1,14 @@
 // Package ethernet provides ethernet-input: the first node after a port's
 // input node. It accepts frames addressed to the receiving interface's MAC
 // or to broadcast, pops one 802.1Q tag (recording the VLAN id in Meta.VLAN),
-// records the L3 offset and dispatches by EtherType.
+// records the L3 offset and dispatches by EtherType through a small
+// EtherType -> node table into which the owners of the L3 nodes register
+// (Config.RegisterEtherType: IPv4 and ARP today; IPv6, a VLAN node later).
 package ethernet
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/iface"
@@ -28,35 +31,92 @@ const (
 	ErrInterfaceDown
 )
 
-// Next edges of ethernet-input (edge 0 is error-drop).
-const (
-	nextIP4 = 1 + iota
-	nextARP
-)
+// MaxEtherTypes bounds the EtherTypes one ethernet-input dispatches.
+const MaxEtherTypes = 8
 
-// Config says which VLAN ids each interface accepts; untagged frames are
-// always accepted. A nil Config accepts no tagged frames.
+// EtherTypeNode is one entry of ethernet-input's dispatch table: frames
+// of EtherType Type (after the VLAN tag, if any) go to the node named Node.
+type EtherTypeNode struct {
+	Type uint16
+	Node string
+}
+
+// Config says where ethernet-input sends each EtherType and which VLAN
+// ids each interface accepts; untagged frames are always accepted. A nil
+// Config dispatches nothing and accepts no tagged frames.
 type Config struct {
 	// AllowVLAN reports whether interface port accepts frames tagged vid.
 	AllowVLAN func(port, vid uint16) bool
+	// Types is the EtherType -> node table, filled by the owners of the
+	// nodes through RegisterEtherType. An EtherType not in it is counted as
+	// unknown_ethertype. Registering 0x8100 (wire.EtherTypeVLAN) sends
+	// tagged frames to that node instead of popping the tag here.
+	Types []EtherTypeNode
 }
 
-// Node returns the ethernet-input registration reading interface MACs from ifs.
+// RegisterEtherType adds typ -> node to the dispatch table. Building the
+// node fails if a type is registered twice or more than MaxEtherTypes are.
+func (c *Config) RegisterEtherType(typ uint16, node string) {
+	c.Types = append(c.Types, EtherTypeNode{Type: typ, Node: node})
+}
+
+// typeTable is the resolved dispatch table: types[k] goes to edge k+1.
+// It is scanned per packet; the first entries (IPv4) match at once.
+type typeTable struct {
+	n     int
+	types [MaxEtherTypes]uint16
+}
+
+// edge returns typ's next edge, or 0 (graph.NextDrop) when unregistered.
+func (t *typeTable) edge(typ uint16) uint16 {
+	for k := 0; k < t.n; k++ {
+		if t.types[k] == typ {
+			return uint16(k + 1)
+		}
+	}
+	return 0
+}
+
+// resolve checks cfg's table and returns it with the next node names.
+func resolve(cfg *Config) (typeTable, []string, error) {
+	var t typeTable
+	var next []string
+	if cfg == nil {
+		return t, next, nil
+	}
+	if len(cfg.Types) > MaxEtherTypes {
+		return t, nil, fmt.Errorf("ethernet: %d EtherTypes registered, at most %d", len(cfg.Types), MaxEtherTypes)
+	}
+	for _, e := range cfg.Types {
+		if t.edge(e.Type) != 0 {
+			return t, nil, fmt.Errorf("ethernet: EtherType %#04x registered twice", e.Type)
+		}
+		t.types[t.n] = e.Type
+		t.n++
+		next = append(next, e.Node)
+	}
+	return t, next, nil
+}
+
+// Node returns the ethernet-input registration reading interface MACs from
+// ifs. An invalid table (a type twice, too many) fails the graph build.
 func Node(ifs *iface.Table, cfg *Config) graph.Registration {
+	types, next, tabErr := resolve(cfg)
 	return graph.Registration{
 		Name: NodeName,
-		Next: []string{"ip4-input", "arp-input"},
+		Next: next,
 		Errors: []graph.Error{
 			ErrTooShort:       {Name: "too_short", Help: "frame shorter than an Ethernet header"},
 			ErrNotForUs:       {Name: "not_for_us", Help: "destination MAC is neither ours nor broadcast", Severity: graph.SevWarn},
-			ErrUnknownType:    {Name: "unknown_ethertype", Help: "EtherType not handled (not IPv4 or ARP)", Severity: graph.SevWarn},
+			ErrUnknownType:    {Name: "unknown_ethertype", Help: "EtherType not handled (no node registered for it)", Severity: graph.SevWarn},
 			ErrVLANNotAllowed: {Name: "vlan_not_allowed", Help: "802.1Q tag for a VLAN this interface does not accept", Severity: graph.SevWarn},
 			ErrNoInterface:    {Name: "no_interface", Help: "frame from an interface the data plane does not know"},
 			ErrMulticast:      {Name: "multicast", Help: "multicast destination MAC (not supported)", Severity: graph.SevWarn},
 			ErrTooLong:        {Name: "too_long", Help: "frame longer than the interface MTU allows (a jumbo frame on a smaller port)"},
 			ErrInterfaceDown:  {Name: "interface_down", Help: "frame received on an interface set administratively down", Severity: graph.SevWarn},
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int { return input(n, v, ifs.Load(), cfg) },
+		Init: func(*graph.Node) error { return tabErr },
+		Func: func(n *graph.Node, v *pkt.Vector) int { return input(n, v, ifs.Load(), cfg, &types) },
 		Format: func(r *graph.TraceRecord) string {
 			e := wire.Ethernet(r.Data[:r.Len])
 			if r.Len < wire.EthernetLen {
@@ -67,7 +127,7 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 	}
 }
 
-func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
+func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typeTable) int {
 	a := n.Arena()
 	cnt := v.Len
 	// The packets of a vector usually share one receive port: look its
@@ -115,7 +175,8 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 		typ := binary.BigEndian.Uint16(d[12:14])
 		l3 := uint16(wire.EthernetLen)
 		m.VLAN = 0
-		if typ == uint16(wire.EtherTypeVLAN) {
+		e := types.edge(typ)
+		if e == 0 && typ == uint16(wire.EtherTypeVLAN) {
 			if len(d) < wire.EthernetLen+wire.VLANLen {
 				n.Drop(m, k, ErrTooShort)
 				continue
@@ -126,18 +187,15 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 				continue
 			}
 			m.VLAN = vid
-			typ = binary.BigEndian.Uint16(d[16:18])
+			e = types.edge(binary.BigEndian.Uint16(d[16:18]))
 			l3 += wire.VLANLen
 		}
 		m.L3 = l3
-		switch typ {
-		case uint16(wire.EtherTypeIPv4):
-			n.Nexts[k] = nextIP4
-		case uint16(wire.EtherTypeARP):
-			n.Nexts[k] = nextARP
-		default:
+		if e == 0 {
 			n.Drop(m, k, ErrUnknownType)
+			continue
 		}
+		n.Nexts[k] = e
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt

@@ -5,9 +5,12 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/internal/frames"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/neighbor"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/pkt/pkttest"
 	"github.com/vecnet/vecnet/wire"
@@ -30,7 +33,14 @@ func newHarness(t *testing.T) *graphtest.Harness {
 		t.Fatal(err)
 	}
 	cfg := &Config{AllowVLAN: func(port, vid uint16) bool { return port == 0 && vid == 10 }}
+	registerL3(cfg)
 	return graphtest.New(t, Node(ifs, cfg), graphtest.Options{})
+}
+
+// registerL3 registers IPv4 and ARP as the data plane does.
+func registerL3(cfg *Config) {
+	cfg.RegisterEtherType(uint16(wire.EtherTypeIPv4), ip4.InputName)
+	cfg.RegisterEtherType(uint16(wire.EtherTypeARP), neighbor.ARPInputName)
 }
 
 func ip4Frame(dst wire.MAC, payload int) []byte {
@@ -67,23 +77,23 @@ func TestEthernetInput(t *testing.T) {
 		l3      uint16 // Meta.L3 when forwarded
 		vlan    uint16
 	}{
-		{name: "own MAC ipv4", data: ip4Frame(ourMAC, 10), want: "ip4-input", l3: 14},
-		{name: "broadcast arp", data: arp, want: "arp-input", l3: 14},
-		{name: "broadcast ipv4", data: ip4Frame(wire.BroadcastMAC, 10), want: "ip4-input", l3: 14},
-		{name: "own MAC arp", data: frames.ARP(wire.ARPReply, peerMAC, [4]byte{10, 0, 0, 2}, ourMAC, ourMAC, [4]byte{10, 0, 0, 1}), want: "arp-input", l3: 14},
-		{name: "foreign unicast", data: ip4Frame(otherMAC, 10), want: "drop ethernet-input: not_for_us", counter: "not_for_us"},
-		{name: "multicast", data: ip4Frame(mcastMAC, 10), want: "drop ethernet-input: multicast", counter: "multicast"},
-		{name: "vlan allowed", data: tagged(ip4Frame(ourMAC, 10), 10), want: "ip4-input", l3: 18, vlan: 10},
-		{name: "vlan allowed with priority bits", data: tagged(ip4Frame(ourMAC, 10), 0xe000|10), want: "ip4-input", l3: 18, vlan: 10},
-		{name: "vlan not allowed", data: tagged(ip4Frame(ourMAC, 10), 11), want: "drop ethernet-input: vlan_not_allowed", counter: "vlan_not_allowed"},
-		{name: "vlan tag cut short", data: tagged(ip4Frame(ourMAC, 10), 10)[:16], want: "drop ethernet-input: too_short", counter: "too_short"},
-		{name: "too short", data: ip4Frame(ourMAC, 10)[:13], want: "drop ethernet-input: too_short", counter: "too_short"},
-		{name: "empty", data: nil, want: "drop ethernet-input: too_short", counter: "too_short"},
-		{name: "max length", data: ip4Frame(ourMAC, 1500-28+4), want: "ip4-input", l3: 14},
-		{name: "too long", data: ip4Frame(ourMAC, 1500-28+5), want: "drop ethernet-input: too_long", counter: "too_long"},
-		{name: "ipv6", data: withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6)), want: "drop ethernet-input: unknown_ethertype", counter: "unknown_ethertype"},
-		{name: "unknown ethertype in vlan", data: innerType(tagged(ip4Frame(ourMAC, 10), 10), 0x1234), want: "drop ethernet-input: unknown_ethertype", counter: "unknown_ethertype"},
-		{name: "no interface", data: ip4Frame(ourMAC, 10), rxPort: 5, want: "drop ethernet-input: no_interface", counter: "no_interface"},
+		{name: "own MAC ipv4", data: ip4Frame(ourMAC, 10), want: ip4.InputName, l3: 14},
+		{name: "broadcast arp", data: arp, want: neighbor.ARPInputName, l3: 14},
+		{name: "broadcast ipv4", data: ip4Frame(wire.BroadcastMAC, 10), want: ip4.InputName, l3: 14},
+		{name: "own MAC arp", data: frames.ARP(wire.ARPReply, peerMAC, [4]byte{10, 0, 0, 2}, ourMAC, ourMAC, [4]byte{10, 0, 0, 1}), want: neighbor.ARPInputName, l3: 14},
+		{name: "foreign unicast", data: ip4Frame(otherMAC, 10), want: "drop " + NodeName + ": not_for_us", counter: "not_for_us"},
+		{name: "multicast", data: ip4Frame(mcastMAC, 10), want: "drop " + NodeName + ": multicast", counter: "multicast"},
+		{name: "vlan allowed", data: tagged(ip4Frame(ourMAC, 10), 10), want: ip4.InputName, l3: 18, vlan: 10},
+		{name: "vlan allowed with priority bits", data: tagged(ip4Frame(ourMAC, 10), 0xe000|10), want: ip4.InputName, l3: 18, vlan: 10},
+		{name: "vlan not allowed", data: tagged(ip4Frame(ourMAC, 10), 11), want: "drop " + NodeName + ": vlan_not_allowed", counter: "vlan_not_allowed"},
+		{name: "vlan tag cut short", data: tagged(ip4Frame(ourMAC, 10), 10)[:16], want: "drop " + NodeName + ": too_short", counter: "too_short"},
+		{name: "too short", data: ip4Frame(ourMAC, 10)[:13], want: "drop " + NodeName + ": too_short", counter: "too_short"},
+		{name: "empty", data: nil, want: "drop " + NodeName + ": too_short", counter: "too_short"},
+		{name: "max length", data: ip4Frame(ourMAC, 1500-28+4), want: ip4.InputName, l3: 14},
+		{name: "too long", data: ip4Frame(ourMAC, 1500-28+5), want: "drop " + NodeName + ": too_long", counter: "too_long"},
+		{name: "ipv6", data: withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6)), want: "drop " + NodeName + ": unknown_ethertype", counter: "unknown_ethertype"},
+		{name: "unknown ethertype in vlan", data: innerType(tagged(ip4Frame(ourMAC, 10), 10), 0x1234), want: "drop " + NodeName + ": unknown_ethertype", counter: "unknown_ethertype"},
+		{name: "no interface", data: ip4Frame(ourMAC, 10), rxPort: 5, want: "drop " + NodeName + ": no_interface", counter: "no_interface"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +131,7 @@ func TestEthernetInput(t *testing.T) {
 func TestEthernetMixedVector(t *testing.T) {
 	h := newHarness(t)
 	var pkts []graphtest.Packet
-	wants := []string{"ip4-input", "drop ethernet-input: not_for_us", "arp-input", "drop ethernet-input: no_interface", "ip4-input"}
+	wants := []string{ip4.InputName, "drop " + NodeName + ": not_for_us", neighbor.ARPInputName, "drop " + NodeName + ": no_interface", ip4.InputName}
 	datas := [][]byte{ip4Frame(ourMAC, 1), ip4Frame(otherMAC, 1),
 		frames.ARP(wire.ARPRequest, peerMAC, [4]byte{10, 0, 0, 2}, wire.BroadcastMAC, wire.MAC{}, [4]byte{10, 0, 0, 1}),
 		ip4Frame(ourMAC, 1), ip4Frame(ourMAC, 2)}
@@ -138,7 +148,7 @@ func TestEthernetMixedVector(t *testing.T) {
 			t.Errorf("packet %d: got %q, want %q", k, got, w)
 		}
 	}
-	want := map[string]uint64{"ethernet-input: not_for_us": 1, "ethernet-input: no_interface": 1}
+	want := map[string]uint64{NodeName + ": not_for_us": 1, NodeName + ": no_interface": 1}
 	if !maps.Equal(r.Counters, want) {
 		t.Errorf("counters %v, want %v", r.Counters, want)
 	}
@@ -149,21 +159,23 @@ func TestEthernetTrace(t *testing.T) {
 	if _, err := ifs.Add("eth0", ourMAC, 1500); err != nil {
 		t.Fatal(err)
 	}
-	h := graphtest.New(t, Node(ifs, nil), graphtest.Options{Trace: true})
+	var cfg Config // no VLAN allowed
+	registerL3(&cfg)
+	h := graphtest.New(t, Node(ifs, &cfg), graphtest.Options{Trace: true})
 	r := h.Run(graphtest.Packet{Data: ip4Frame(ourMAC, 1)}, graphtest.Packet{Data: tagged(ip4Frame(ourMAC, 1), 10)})
-	if got := r.Out[1].Where(); got != "drop ethernet-input: vlan_not_allowed" {
-		t.Fatalf("nil Config accepted a tag: %s", got)
+	if got := r.Out[1].Where(); got != "drop "+NodeName+": vlan_not_allowed" {
+		t.Fatalf("Config without AllowVLAN accepted a tag: %s", got)
 	}
 	if len(r.Trace) != 3 {
 		t.Fatalf("%d trace records, want 3: %+v", len(r.Trace), r.Trace)
 	}
-	if rec := r.Trace[0]; rec.Node != NodeName || rec.Next != "ip4-input" || rec.Packet != r.Out[0].ID {
+	if rec := r.Trace[0]; rec.Node != NodeName || rec.Next != ip4.InputName || rec.Packet != r.Out[0].ID {
 		t.Errorf("record 0: %s -> %s packet %d", rec.Node, rec.Next, rec.Packet)
 	}
-	if rec := r.Trace[2]; rec.Node != "error-drop" || rec.Error != "ethernet-input: vlan_not_allowed" {
+	if rec := r.Trace[2]; rec.Node != graph.DropNodeName || rec.Error != NodeName+": vlan_not_allowed" {
 		t.Errorf("record 2: %s %q", rec.Node, rec.Error)
 	}
-	fmt := Node(ifs, nil).Format(&r.Trace[0])
+	fmt := Node(ifs, &cfg).Format(&r.Trace[0])
 	if want := "ethernet " + peerMAC.String() + " -> " + ourMAC.String() + " type 0x0800"; fmt != want {
 		t.Errorf("format %q, want %q", fmt, want)
 	}
@@ -208,4 +220,65 @@ func TestEthernetInterfaceDown(t *testing.T) {
 	if got := h.Run(graphtest.Packet{Data: ip4Frame(ourMAC, 10)}).Out[0].Where(); got != "ip4-input" {
 		t.Errorf("up again: %q", got)
 	}
+}
+
+// TestEthernetDispatchTable checks registration: a registered EtherType
+// (IPv6 here) reaches its node, also behind an allowed VLAN tag; a
+// registered 0x8100 takes tagged frames whole; a type registered twice or
+// too many types fail the build.
+func TestEthernetDispatchTable(t *testing.T) {
+	ifs := iface.NewTable()
+	if _, err := ifs.Add("eth0", ourMAC, 1500); err != nil {
+		t.Fatal(err)
+	}
+	const v6, vlan = "test-ip6-input", "test-vlan-input"
+	cfg := &Config{AllowVLAN: func(port, vid uint16) bool { return vid == 10 }}
+	registerL3(cfg)
+	cfg.RegisterEtherType(uint16(wire.EtherTypeIPv6), v6)
+	h := graphtest.New(t, Node(ifs, cfg), graphtest.Options{})
+	six := withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6))
+	r := h.Run(graphtest.Packet{Data: six}, graphtest.Packet{Data: innerType(tagged(ip4Frame(ourMAC, 10), 10), uint16(wire.EtherTypeIPv6))})
+	if r.Out[0].Where() != v6 || r.Out[1].Where() != v6 || r.Out[1].Meta.L3 != 18 {
+		t.Errorf("ipv6: %q, tagged %q (L3 %d)", r.Out[0].Where(), r.Out[1].Where(), r.Out[1].Meta.L3)
+	}
+
+	cfg2 := &Config{}
+	registerL3(cfg2)
+	cfg2.RegisterEtherType(uint16(wire.EtherTypeVLAN), vlan)
+	h2 := graphtest.New(t, Node(ifs, cfg2), graphtest.Options{})
+	r = h2.Run(graphtest.Packet{Data: tagged(ip4Frame(ourMAC, 10), 10)})
+	if got := r.Out[0].Where(); got != vlan || r.Out[0].Meta.L3 != 14 {
+		t.Errorf("registered 0x8100: %q L3 %d, want %s L3 14", got, r.Out[0].Meta.L3, vlan)
+	}
+
+	dup := &Config{}
+	registerL3(dup)
+	dup.RegisterEtherType(uint16(wire.EtherTypeIPv4), v6)
+	many := &Config{}
+	for k := range MaxEtherTypes + 1 {
+		many.RegisterEtherType(uint16(0x9000+k), v6)
+	}
+	for name, c := range map[string]*Config{"duplicate": dup, "too many": many} {
+		if _, err := graph.Build(pkt.NewPool(mustArena(t)).NewCache(), []graph.Registration{Node(ifs, c), sink(ip4.InputName), sink(neighbor.ARPInputName), sink(v6)}); err == nil {
+			t.Errorf("%s: graph built", name)
+		}
+	}
+}
+
+func mustArena(t *testing.T) *pkt.Arena {
+	a, err := pkt.NewArena(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+func sink(name string) graph.Registration {
+	return graph.Registration{Name: name, Func: func(n *graph.Node, v *pkt.Vector) int {
+		cnt := v.Len
+		n.Cache().FreeN(v.Idx[:cnt])
+		v.Reset()
+		return cnt
+	}}
 }

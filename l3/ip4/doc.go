@@ -19,25 +19,14 @@
 // never allocate and read shared state (FIB, interfaces) once per vector.
 package ip4
 
-// Node names.
+// Node names (those this package owns; ip4-lookup's glean next is
+// neighbor's, interface-output is driver's).
 const (
 	InputName     = "ip4-input"
 	LookupName    = "ip4-lookup"
 	RewriteName   = "ip4-rewrite"
 	LocalName     = "ip4-local"
 	ICMPErrorName = "icmp4-error"
-	GleanName     = "ip4-glean"
-	OutputName    = "interface-output"
 	// UnicastArc is the feature arc between ip4-input and ip4-lookup.
 	UnicastArc = "ip4-unicast"
 )
-
-// ICMPRequest packs an ICMP error request for icmp4-error into the value
-// to store in Meta.Aux (for nodes outside this package, such as the host
-// stack's udp4-input).
-func ICMPRequest(typ, code uint8, mtu uint16) uint32 { return icmpRequest(typ, code, mtu) }
-
-// icmpRequest packs what icmp4-error must send into Meta.Aux.
-func icmpRequest(typ, code uint8, mtu uint16) uint32 {
-	return uint32(typ)<<24 | uint32(code)<<16 | uint32(mtu)
-}

@@ -3,6 +3,7 @@ package ip4
 import (
 	"encoding/binary"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
@@ -34,7 +35,7 @@ type fragState struct {
 
 // FragNode returns ip4-frag (RFC 791 section 3.2, "Fragmentation"). It
 // receives a frame ip4-rewrite has finished (Ethernet header written,
-// TxPort set) whose IP packet is larger than the egress MTU in Meta.Aux
+// TxPort set) whose IP packet is larger than the egress MTU in Meta.MTU
 // and does not forbid fragmentation. The packet's own buffer becomes the
 // first fragment, with every option; each further fragment is a new buffer
 // from the worker's cache holding the Ethernet header, the IP header with
@@ -46,7 +47,7 @@ type fragState struct {
 func FragNode() graph.Registration {
 	return graph.Registration{
 		Name: FragName,
-		Next: []string{OutputName},
+		Next: []string{driver.OutputNodeName},
 		Errors: []graph.Error{
 			FragErrFragmented: {Name: "fragmented", Help: "packets fragmented to fit the egress MTU", Severity: graph.SevInfo},
 			FragErrFragments:  {Name: "fragments", Help: "fragments sent", Severity: graph.SevInfo},
@@ -92,7 +93,7 @@ func fragment(n *graph.Node, st *fragState, a *pkt.Arena, i pkt.Index, k int) ui
 		n.Drop(m, k, FragErrBadMTU) // ip4-input checked this: not reached
 		return graph.NextDrop
 	}
-	mtu := int(uint16(m.Aux))
+	mtu := int(m.MTU)
 	// Fragments after the first carry only the options with the copy flag.
 	ol := copiedOptions(st.opts[:], ip[wire.IPv4MinLen:hl])
 	hl2 := wire.IPv4MinLen + ol

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -30,11 +31,11 @@ func withOptions(p graphtest.Packet, opts []byte) graphtest.Packet {
 // (the packet's own buffer) and the ones it made, sorted by offset.
 func fragments(t *testing.T, r *graphtest.Result) [][]byte {
 	t.Helper()
-	if r.Out[0].Next != OutputName {
+	if r.Out[0].Next != driver.OutputNodeName {
 		t.Fatalf("packet: %s", r.Out[0].Where())
 	}
 	out := [][]byte{r.Out[0].Data}
-	for _, c := range r.At(OutputName) {
+	for _, c := range r.At(driver.OutputNodeName) {
 		out = append(out, c.Data)
 	}
 	for a := range out { // a few: insertion sort by offset
@@ -79,7 +80,7 @@ func TestIP4Frag(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := graphtest.New(t, FragNode(), graphtest.Options{})
-			tc.p.Meta.Aux = uint32(tc.mtu)
+			tc.p.Meta.MTU = uint16(tc.mtu)
 			tc.p.Meta.TxPort = 1
 			orig := wire.IPv4(append([]byte(nil), tc.p.Data[14:]...))
 			r := h.Run(tc.p)
@@ -130,7 +131,7 @@ func TestIP4Frag(t *testing.T) {
 			if !bytes.Equal(payload, orig.Payload()) {
 				t.Errorf("payload does not reassemble to the original")
 			}
-			for _, c := range r.At(OutputName) {
+			for _, c := range r.At(driver.OutputNodeName) {
 				if c.Meta.TxPort != 1 || c.Meta.L3 != 14 || int(c.Meta.L4) != 14+wire.IPv4(c.Data[14:]).HeaderLen() {
 					t.Errorf("fragment meta TxPort %d L3 %d L4 %d", c.Meta.TxPort, c.Meta.L3, c.Meta.L4)
 				}
@@ -143,7 +144,7 @@ func TestIP4FragDrops(t *testing.T) {
 	t.Run("no buffer", func(t *testing.T) {
 		h := graphtest.New(t, FragNode(), graphtest.Options{Slots: 2})
 		p := ipFrame(host0, remote, frames.Spec{Payload: 3000})
-		p.Meta.Aux = 1400
+		p.Meta.MTU = 1400
 		r := h.Run(p) // needs 2 more buffers, the pool has 1
 		if got := r.Out[0].Where(); got != "drop "+graphtest.Label(FragName, "no_buffer") {
 			t.Fatalf("got %s", got)
@@ -159,7 +160,7 @@ func TestIP4FragDrops(t *testing.T) {
 		}
 		h := graphtest.New(t, FragNode(), graphtest.Options{})
 		p := withOptions(ipFrame(host0, remote, frames.Spec{Payload: 2100}), opts)
-		p.Meta.Aux = 68
+		p.Meta.MTU = 68
 		r := h.Run(p)
 		if got := r.Out[0].Where(); got != "drop "+graphtest.Label(FragName, "too_many_fragments") {
 			t.Fatalf("got %s", got)
@@ -169,7 +170,7 @@ func TestIP4FragDrops(t *testing.T) {
 	t.Run("bad mtu", func(t *testing.T) {
 		h := graphtest.New(t, FragNode(), graphtest.Options{})
 		p := ipFrame(host0, remote, frames.Spec{Payload: 100})
-		p.Meta.Aux = 27
+		p.Meta.MTU = 27
 		r := h.Run(p)
 		if got := r.Out[0].Where(); got != "drop "+graphtest.Label(FragName, "bad_mtu") {
 			t.Fatalf("got %s", got)
@@ -182,7 +183,7 @@ func TestIP4FragAllocs(t *testing.T) {
 	pkts := make([]graphtest.Packet, 32)
 	for k := range pkts {
 		pkts[k] = ipFrame(host0, remote, frames.Spec{Payload: 3000})
-		pkts[k].Meta.Aux = 1400
+		pkts[k].Meta.MTU = 1400
 	}
 	if n := testing.AllocsPerRun(50, func() { h.Send(FragName, pkts...) }); n != 0 {
 		t.Errorf("%v allocations per vector", n)

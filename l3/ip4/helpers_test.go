@@ -109,3 +109,12 @@ func one(node, err string) map[string]uint64 {
 }
 
 func ipOf(o *graphtest.Outcome) wire.IPv4 { return wire.IPv4(o.Data[o.Meta.L3:]) }
+
+// packICMP packs an ICMP request and MTU into one value for comparisons
+// (type, code, MTU), as packed reads it from a Meta.
+func packICMP(typ, code uint8, mtu uint16) uint32 {
+	return uint32(typ)<<24 | uint32(code)<<16 | uint32(mtu)
+}
+
+// packed returns m's ICMP request and MTU packed as packICMP does.
+func packed(m *pkt.Meta) uint32 { return packICMP(m.ICMP.Type, m.ICMP.Code, m.MTU) }

@@ -61,13 +61,14 @@ type ICMPErrorConfig struct {
 
 type icmpErrState struct {
 	budget [numClasses]tokenBucket
-	ipID   uint16
+	ip     wire.IPv4Emitter
 }
 
 const icmpNextLookup = 1
 
-// ICMPErrorNode returns icmp4-error. A packet arrives with Meta.Aux holding
-// the ICMP type, code and (for fragmentation needed) next-hop MTU; the node
+// ICMPErrorNode returns icmp4-error. A packet arrives with Meta.ICMP holding
+// the ICMP type and code (and Meta.MTU, for fragmentation needed, the
+// next-hop MTU); the node
 // turns the packet itself into the error message (new IP and ICMP headers
 // pushed in front of the original, which is cut to 576 bytes in all), sourced
 // from the receiving interface's address, and routes it back via ip4-lookup.
@@ -154,7 +155,7 @@ func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i 
 		n.Drop(m, k, IcmpErrNoHeadroom)
 		return graph.NextDrop
 	}
-	typ, code, mtu := uint8(m.Aux>>24), uint8(m.Aux>>16), uint16(m.Aux)
+	typ, code, mtu := m.ICMP.Type, m.ICMP.Code, m.MTU
 	if c := classOf(typ, code); !st.budget[c].take() {
 		n.Drop(m, k, IcmpErrRateLimited+int(c))
 		return graph.NextDrop
@@ -167,16 +168,7 @@ func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i 
 	pkt2, _ := a.SetData(i, start, total)
 	m.L3 = wire.EthernetLen
 	m.L4 = wire.EthernetLen + wire.IPv4MinLen
-	ip := wire.IPv4(pkt2[wire.EthernetLen:])
-	st.ipID++
-	ip.Encode(&wire.IPv4Fields{
-		TotalLen: uint16(hdr + quote),
-		ID:       st.ipID,
-		TTL:      DefaultTTL,
-		Protocol: wire.IPProtoICMP,
-		Src:      in.Addr4,
-		Dst:      src,
-	})
+	st.ip.Emit(pkt2[wire.EthernetLen:], wire.IPProtoICMP, in.Addr4, src, wire.ICMPv4MinLen+quote)
 	icmp := wire.ICMPv4(pkt2[wire.EthernetLen+wire.IPv4MinLen:])
 	icmp.SetType(typ)
 	icmp.SetCode(code)

@@ -13,7 +13,7 @@ import (
 // with an ICMP request in Aux.
 func errPacket(s frames.Spec, typ, code uint8, mtu uint16) graphtest.Packet {
 	p := ipFrame(host0, remote, s)
-	p.Meta.Aux = ICMPRequest(typ, code, mtu)
+	p.Meta.ICMP, p.Meta.MTU = pkt.ICMPRequest{Type: typ, Code: code}, mtu
 	return p
 }
 

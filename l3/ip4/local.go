@@ -1,6 +1,8 @@
 package ip4
 
 import (
+	"fmt"
+
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
@@ -21,27 +23,37 @@ const (
 const (
 	locNextLookup = 1 + iota
 	locNextICMPError
-	locNextReassembly
-	locNextUDP
+	locNextReassembly // the registered protocols' nodes follow
 )
+
+// ProtocolNode is one entry of ip4-local's protocol -> node table: the
+// host's (unfragmented or reassembled) packets of IP protocol Protocol go
+// to the node named Node.
+type ProtocolNode struct {
+	Protocol uint8
+	Node     string
+}
 
 // LocalConfig says where ip4-local sends what it does not answer itself.
 type LocalConfig struct {
-	// UDPNode, if set, receives UDP packets for the host (the host stack's
-	// udp-input). When empty, UDP gets port unreachable.
-	UDPNode string
-	// ICMPNode, if set, receives the host's ICMP messages other than echo
-	// requests, checksum verified (the host stack's error delivery to
-	// sockets). When empty they are counted as icmp_other and dropped.
-	ICMPNode string
-	// TCPNode, if set, receives TCP segments for the host (the host
-	// stack's tcp4-input). When empty they are counted as tcp_no_listener
-	// and dropped.
-	TCPNode string
+	// Protocols is the protocol -> node table, filled by the owners of
+	// the nodes through RegisterProtocol (the host stack's transports).
+	// Unregistered, UDP gets port unreachable (udp_port_unreachable), TCP
+	// is dropped (tcp_no_listener), ICMP other than echo requests is
+	// dropped (icmp_other) and other protocols get protocol unreachable.
+	// A node registered for ICMP receives the messages other than echo
+	// requests, checksum verified; ip4-local answers echo itself.
+	Protocols []ProtocolNode
 	// Echo limits the echo replies one worker sends (a token bucket);
 	// default DefaultEchoLimit. Requests over the limit are counted and
 	// dropped.
 	Echo RateLimit
+}
+
+// RegisterProtocol adds proto -> node to the table. Building the node
+// fails if a protocol is registered twice.
+func (c *LocalConfig) RegisterProtocol(proto uint8, node string) {
+	c.Protocols = append(c.Protocols, ProtocolNode{Protocol: proto, Node: node})
 }
 
 // DefaultEchoLimit is LocalConfig.Echo's default.
@@ -49,34 +61,31 @@ var DefaultEchoLimit = RateLimit{Rate: 1000, Burst: 100}
 
 // localState is one worker's ip4-local state.
 type localState struct {
-	echo tokenBucket
+	echo  tokenBucket
+	proto *[256]uint16 // protocol -> next edge; 0 (NextDrop) = unregistered
 }
 
 // DefaultTTL is the TTL of packets the router originates.
-const DefaultTTL = 64
+const DefaultTTL = wire.DefaultTTL
 
 // LocalNode returns ip4-local: packets addressed to one of the router's
 // addresses. Fragments go to ip4-reassembly, which hands whole datagrams
 // back. ICMP echo requests are turned into replies in place and routed
-// back through ip4-lookup; UDP goes to cfg.UDPNode or gets port unreachable;
-// TCP goes to cfg.TCPNode or is counted and dropped; other protocols get
-// protocol unreachable.
+// back through ip4-lookup; every other packet goes to the node registered
+// for its protocol (cfg.Protocols), one table lookup per packet, or is
+// answered or dropped as LocalConfig.Protocols says.
 func LocalNode(cfg LocalConfig) graph.Registration {
 	next := []string{LookupName, ICMPErrorName, ReassemblyName}
-	if cfg.UDPNode != "" {
-		next = append(next, cfg.UDPNode)
+	proto := new([256]uint16)
+	var tabErr error
+	for _, p := range cfg.Protocols {
+		if proto[p.Protocol] != 0 {
+			tabErr = fmt.Errorf("ip4: protocol %d registered twice (%s)", p.Protocol, p.Node)
+			continue
+		}
+		next = append(next, p.Node)
+		proto[p.Protocol] = uint16(len(next)) // edges are 1..len(next)
 	}
-	icmpEdge := uint16(graph.NextDrop)
-	if cfg.ICMPNode != "" {
-		next = append(next, cfg.ICMPNode)
-		icmpEdge = uint16(len(next)) // edges are 1..len(next)
-	}
-	tcpEdge := uint16(graph.NextDrop)
-	if cfg.TCPNode != "" {
-		next = append(next, cfg.TCPNode)
-		tcpEdge = uint16(len(next))
-	}
-	udp := cfg.UDPNode != ""
 	echo := cfg.Echo.orDefault(DefaultEchoLimit)
 	return graph.Registration{
 		Name: LocalName,
@@ -92,21 +101,23 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			LocErrEchoRateLimited:  {Name: "echo_rate_limited", Help: "ICMP echo request not answered: echo reply rate limit", Severity: graph.SevWarn},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &localState{echo: newBucket(echo, n.Graph().Now())}
+			if tabErr != nil {
+				return tabErr
+			}
+			n.State = &localState{echo: newBucket(echo, n.Graph().Now()), proto: proto}
 			return nil
 		},
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v, udp, icmpEdge, tcpEdge) },
+		Func:   local,
 		Format: formatIP,
 	}
 }
 
 // local is ip4-local's node function (named, not a closure, so that its
-// calls inline; see input). udp says whether UDP has a next node (edge
-// locNextUDP); icmpEdge is the edge for ICMP other than echo requests, or
-// NextDrop; tcpEdge likewise for TCP.
-func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge, tcpEdge uint16) int {
+// calls inline; see input).
+func local(n *graph.Node, v *pkt.Vector) int {
 	st := n.State.(*localState)
 	st.echo.refill(n.Graph().Now())
+	proto := st.proto
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
@@ -116,26 +127,26 @@ func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge, tcpEdge uint16) int
 			n.Nexts[k] = locNextReassembly
 			continue
 		}
-		switch ip.Protocol() {
-		case wire.IPProtoICMP:
-			n.Nexts[k] = localICMP(n, st, m, k, ip, icmpEdge)
+		p := ip.Protocol()
+		e := proto[p]
+		if p == wire.IPProtoICMP {
+			n.Nexts[k] = localICMP(n, st, m, k, ip, e)
+			continue
+		}
+		if e != graph.NextDrop {
+			n.Nexts[k] = e
+			continue
+		}
+		switch p {
 		case wire.IPProtoUDP:
-			if udp {
-				n.Nexts[k] = locNextUDP
-				continue
-			}
 			n.Count(LocErrUDPShort, 1)
-			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+			m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4PortUnreachable}
 			n.Nexts[k] = locNextICMPError
 		case wire.IPProtoTCP:
-			if tcpEdge != graph.NextDrop {
-				n.Nexts[k] = tcpEdge
-				continue
-			}
 			n.Drop(m, k, LocErrNoListener)
 		default:
 			n.Count(LocErrProtoUnreachable, 1)
-			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)
+			m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4ProtoUnreachable}
 			n.Nexts[k] = locNextICMPError
 		}
 	}

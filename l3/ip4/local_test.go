@@ -3,6 +3,7 @@ package ip4
 import (
 	"testing"
 
+	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -18,7 +19,13 @@ func TestIP4Local(t *testing.T) {
 		ic.SetChecksum(ic.ComputeChecksum())
 		return p
 	}
-	withStack := LocalConfig{UDPNode: "udp4-input", ICMPNode: "icmp4-input"}
+	// Stand-ins for the host stack's nodes.
+	const udpNode, icmpNode, tcpNode = "test-udp-input", "test-icmp-input", "test-tcp-input"
+	withStack := LocalConfig{Protocols: []ProtocolNode{{wire.IPProtoUDP, udpNode}, {wire.IPProtoICMP, icmpNode}}}
+	withTCP := withStack
+	withTCP.RegisterProtocol(wire.IPProtoTCP, tcpNode)
+	withGRE := LocalConfig{}
+	withGRE.RegisterProtocol(47, "test-gre-input")
 	tests := []struct {
 		name    string
 		cfg     LocalConfig
@@ -37,15 +44,18 @@ func TestIP4Local(t *testing.T) {
 		}(), want: "drop", counter: "icmp_too_short"},
 		{name: "icmp bad checksum", p: func() graphtest.Packet { p := icmp(wire.ICMPv4Echo); p.Data[40] ^= 1; return p }(), want: "drop", counter: "icmp_bad_checksum"},
 		{name: "icmp other, no stack", p: icmp(wire.ICMPv4EchoReply), want: "drop", counter: "icmp_other"},
-		{name: "icmp other to stack", cfg: withStack, p: icmp(wire.ICMPv4DestUnreachable), want: "icmp4-input", counter: "icmp_other"},
+		{name: "icmp other to stack", cfg: withStack, p: icmp(wire.ICMPv4DestUnreachable), want: icmpNode, counter: "icmp_other"},
 		{name: "udp, no stack", p: ipFrame(host0, addr0, frames.Spec{}), want: ICMPErrorName, counter: "udp_port_unreachable",
-			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
-		{name: "udp to stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{}), want: "udp4-input"},
-		{name: "tcp to stack", cfg: LocalConfig{UDPNode: "udp4-input", ICMPNode: "icmp4-input", TCPNode: "tcp4-input"},
-			p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "tcp4-input"},
+			aux: packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
+		{name: "udp to stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{}), want: udpNode},
+		{name: "tcp to stack", cfg: withTCP,
+			p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: tcpNode},
 		{name: "tcp, no TCP stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "drop", counter: "tcp_no_listener"},
 		{name: "other protocol", p: ipFrame(host0, addr0, frames.Spec{Proto: 47, Payload: 8}), want: ICMPErrorName, counter: "proto_unreachable",
-			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)},
+			aux: packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)},
+		{name: "other protocol registered", cfg: withGRE, p: ipFrame(host0, addr0, frames.Spec{Proto: 47, Payload: 8}), want: "test-gre-input"},
+		{name: "udp, only gre registered", cfg: withGRE, p: ipFrame(host0, addr0, frames.Spec{}), want: ICMPErrorName, counter: "udp_port_unreachable",
+			aux: packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,9 +75,9 @@ func TestIP4Local(t *testing.T) {
 			} else {
 				checkCounters(t, r, one(LocalName, tc.counter))
 			}
-			if o.Next == "" || o.Meta.Aux != tc.aux {
+			if o.Next == "" || packed(&o.Meta) != tc.aux {
 				if o.Next != "" {
-					t.Errorf("Aux %#x, want %#x", o.Meta.Aux, tc.aux)
+					t.Errorf("ICMP/MTU %#x, want %#x", packed(&o.Meta), tc.aux)
 				}
 				return
 			}
@@ -129,4 +139,24 @@ func TestIP4LocalEchoRateLimit(t *testing.T) {
 		graphtest.Label(LocalName, "echo_replies"):      2,
 		graphtest.Label(LocalName, "echo_rate_limited"): 1,
 	})
+}
+
+// TestIP4LocalDuplicateProtocol checks that a protocol registered twice
+// fails the graph build instead of shadowing the first owner.
+func TestIP4LocalDuplicateProtocol(t *testing.T) {
+	var cfg LocalConfig
+	cfg.RegisterProtocol(wire.IPProtoUDP, "test-udp-a")
+	cfg.RegisterProtocol(wire.IPProtoUDP, "test-udp-b")
+	a, err := pkt.NewArena(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	regs := []graph.Registration{LocalNode(cfg)}
+	for _, name := range []string{LookupName, ICMPErrorName, ReassemblyName, "test-udp-a", "test-udp-b"} {
+		regs = append(regs, graph.Registration{Name: name, Func: func(n *graph.Node, v *pkt.Vector) int { return 0 }})
+	}
+	if _, err := graph.Build(pkt.NewPool(a).NewCache(), regs); err == nil {
+		t.Fatal("graph built with UDP registered twice")
+	}
 }

@@ -22,10 +22,12 @@ const (
 
 // LookupNode returns ip4-lookup over table: one snapshot per vector, one
 // longest-prefix match per packet, ECMP by a hash of the addresses.
-func LookupNode(table *fib.Table) graph.Registration {
+// Packets to an unresolved neighbour go to the node named glean (package
+// neighbor's GleanName in the data plane).
+func LookupNode(table *fib.Table, glean string) graph.Registration {
 	return graph.Registration{
 		Name: LookupName,
-		Next: []string{RewriteName, LocalName, GleanName, ICMPErrorName},
+		Next: []string{RewriteName, LocalName, glean, ICMPErrorName},
 		Errors: []graph.Error{
 			LookupNoRoute:     {Name: "no_route", Help: "no route to the destination (net unreachable sent)", Severity: graph.SevWarn},
 			LookupL2Broadcast: {Name: "l2_broadcast", Help: "unicast IP in an Ethernet broadcast frame not for us: not forwarded (RFC 1812 5.3.4)", Severity: graph.SevWarn},
@@ -64,7 +66,7 @@ func lookup(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 			n.Nexts[k] = lookNextGlean
 		default:
 			n.Count(LookupNoRoute, 1)
-			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0)
+			m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4NetUnreachable}
 			n.Nexts[k] = lookNextICMPError
 		}
 	}

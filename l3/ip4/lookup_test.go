@@ -10,6 +10,9 @@ import (
 	"github.com/vecnet/vecnet/wire"
 )
 
+// testGlean stands in for package neighbor's ip4-glean.
+const testGlean = "test-glean"
+
 func TestIP4Lookup(t *testing.T) {
 	tp := newTopo(t)
 	tests := []struct {
@@ -23,13 +26,13 @@ func TestIP4Lookup(t *testing.T) {
 		{"route via resolved next hop", remote, RewriteName, fib.AdjRewrite, ""},
 		{"our address", addr0, LocalName, fib.AdjLocal, ""},
 		{"our other address", addr1, LocalName, fib.AdjLocal, ""},
-		{"connected, unresolved", host0, GleanName, fib.AdjGlean, ""},
-		{"route via unresolved next hop", pending, GleanName, fib.AdjIncomplete, ""},
+		{"connected, unresolved", host0, testGlean, fib.AdjGlean, ""},
+		{"route via unresolved next hop", pending, testGlean, fib.AdjIncomplete, ""},
 		{"no route", far, ICMPErrorName, fib.AdjDrop, "no_route"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := graphtest.New(t, LookupNode(tp.fib), graphtest.Options{})
+			h := graphtest.New(t, LookupNode(tp.fib, testGlean), graphtest.Options{})
 			r := h.Run(ipFrame(host0, tc.dst, frames.Spec{}))
 			o := &r.Out[0]
 			if o.Next != tc.want {
@@ -40,14 +43,14 @@ func TestIP4Lookup(t *testing.T) {
 			}
 			if tc.counter == "" {
 				checkCounters(t, r, nil)
-				if o.Meta.Aux != 0 {
-					t.Errorf("Aux %#x set", o.Meta.Aux)
+				if packed(&o.Meta) != 0 {
+					t.Errorf("ICMP/MTU %#x set", packed(&o.Meta))
 				}
 				return
 			}
 			checkCounters(t, r, one(LookupName, tc.counter))
-			if want := ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0); o.Meta.Aux != want {
-				t.Errorf("Aux %#x, want %#x", o.Meta.Aux, want)
+			if want := packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4NetUnreachable, 0); packed(&o.Meta) != want {
+				t.Errorf("ICMP/MTU %#x, want %#x", packed(&o.Meta), want)
 			}
 		})
 	}
@@ -55,7 +58,7 @@ func TestIP4Lookup(t *testing.T) {
 
 func TestIP4LookupAllocs(t *testing.T) {
 	tp := newTopo(t)
-	h := graphtest.New(t, LookupNode(tp.fib), graphtest.Options{})
+	h := graphtest.New(t, LookupNode(tp.fib, testGlean), graphtest.Options{})
 	var pkts []graphtest.Packet
 	for k := range 64 {
 		dst := remote
@@ -89,7 +92,7 @@ func TestIP4LookupL2Broadcast(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := graphtest.New(t, LookupNode(tp.fib), graphtest.Options{})
+			h := graphtest.New(t, LookupNode(tp.fib, testGlean), graphtest.Options{})
 			p := ipFrame(host0, tc.dst, frames.Spec{})
 			p.Meta.Flags = tc.flags
 			r := h.Run(p)

@@ -172,7 +172,7 @@ func reassTimeout(n *graph.Node, e *reassEntry) {
 	m.Off, m.Len = off, l
 	m.L3, m.L4 = uint16(e.l3), uint16(e.l3+e.hl)
 	m.Seq, m.Flags = 0, m.Flags&^pkt.FlagTraced
-	m.Aux = icmpRequest(wire.ICMPv4TimeExceeded, icmpFragTimeExceeded, 0)
+	m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4TimeExceeded, Code: icmpFragTimeExceeded}
 	n.EnqueueOne(e.buf, reassNextICMPError)
 }
 

@@ -326,8 +326,8 @@ func TestIP4ReassemblyTimeExceeded(t *testing.T) {
 	if len(errs) != 1 {
 		t.Fatalf("%d packets to icmp4-error, want 1 (counters %v)", len(errs), r.Counters)
 	}
-	if want := ICMPRequest(wire.ICMPv4TimeExceeded, 1, 0); errs[0].Meta.Aux != want {
-		t.Errorf("Aux %#x, want %#x", errs[0].Meta.Aux, want)
+	if want := packICMP(wire.ICMPv4TimeExceeded, 1, 0); packed(&errs[0].Meta) != want {
+		t.Errorf("ICMP/MTU %#x, want %#x", packed(&errs[0].Meta), want)
 	}
 	if !bytes.Equal(errs[0].Data, fr[0].Data) || errs[0].Meta.L3 != 14 || errs[0].Meta.L4 != 34 {
 		t.Errorf("not the first fragment as it came (%d bytes, want %d)", len(errs[0].Data), len(fr[0].Data))

@@ -1,6 +1,7 @@
 package ip4
 
 import (
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/pkt"
@@ -25,11 +26,11 @@ const (
 // the MTU check, and the adjacency's Ethernet header written in front of the
 // IP header (a VLAN tag received is removed). A packet larger than the
 // egress MTU gets fragmentation needed when it has DF, and otherwise is
-// rewritten and handed to ip4-frag with the MTU in Meta.Aux.
+// rewritten and handed to ip4-frag with the MTU in Meta.MTU.
 func RewriteNode(table *fib.Table) graph.Registration {
 	return graph.Registration{
 		Name: RewriteName,
-		Next: []string{OutputName, ICMPErrorName, FragName},
+		Next: []string{driver.OutputNodeName, ICMPErrorName, FragName},
 		Errors: []graph.Error{
 			RwErrTTLExpired: {Name: "ttl_expired", Help: "TTL <= 1 on forwarding (time exceeded sent)", Severity: graph.SevWarn},
 			RwErrMTU:        {Name: "mtu_exceeded", Help: "packet we originate with DF larger than the egress MTU"},
@@ -62,7 +63,7 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 		local := m.Flags&pkt.FlagLocal != 0 // originated here: not forwarded, TTL kept
 		if ip.TTL() <= 1 && !local {
 			n.Count(RwErrTTLExpired, 1)
-			m.Aux = icmpRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0)
+			m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4TimeExceeded, Code: wire.ICMPv4TTLExceeded}
 			n.Nexts[k] = rwNextICMPError
 			continue
 		}
@@ -74,11 +75,12 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 					continue
 				}
 				n.Count(RwErrFragNeeded, 1)
-				m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, adj.MTU)
+				m.ICMP = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4FragNeeded}
+				m.MTU = adj.MTU
 				n.Nexts[k] = rwNextICMPError
 				continue
 			}
-			m.Aux = uint32(adj.MTU)
+			m.MTU = adj.MTU
 			next = rwNextFrag
 		}
 		if !local {

@@ -3,6 +3,7 @@ package ip4
 import (
 	"testing"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -23,20 +24,20 @@ func TestIP4Rewrite(t *testing.T) {
 		p       graphtest.Packet
 		want    string // next node or "drop ..."
 		counter string
-		aux     uint32 // Meta.Aux for icmp4-error
+		aux     uint32 // Meta.ICMP and Meta.MTU, packed (packICMP)
 		ttl     uint8  // TTL as the packet leaves
 	}{
-		{name: "forward", p: fwd(frames.Spec{TTL: 64}), want: OutputName, ttl: 63},
-		{name: "forward ttl 2", p: fwd(frames.Spec{TTL: 2}), want: OutputName, ttl: 1},
+		{name: "forward", p: fwd(frames.Spec{TTL: 64}), want: driver.OutputNodeName, ttl: 63},
+		{name: "forward ttl 2", p: fwd(frames.Spec{TTL: 2}), want: driver.OutputNodeName, ttl: 1},
 		{name: "ttl 1", p: fwd(frames.Spec{TTL: 1}), want: ICMPErrorName, counter: "ttl_expired",
-			aux: ICMPRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0), ttl: 1},
+			aux: packICMP(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0), ttl: 1},
 		{name: "ttl 0", p: edit(fwd(frames.Spec{}), func(ip wire.IPv4) { ip.SetTTL(0) }), want: ICMPErrorName, counter: "ttl_expired",
-			aux: ICMPRequest(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0)},
-		{name: "local keeps ttl", p: local(fwd(frames.Spec{TTL: 64})), want: OutputName, ttl: 64},
-		{name: "local ttl 1 is sent", p: local(fwd(frames.Spec{TTL: 1})), want: OutputName, ttl: 1},
-		{name: "at mtu", p: fwd(frames.Spec{Payload: big - 1, DF: true}), want: OutputName, ttl: 63},
+			aux: packICMP(wire.ICMPv4TimeExceeded, wire.ICMPv4TTLExceeded, 0)},
+		{name: "local keeps ttl", p: local(fwd(frames.Spec{TTL: 64})), want: driver.OutputNodeName, ttl: 64},
+		{name: "local ttl 1 is sent", p: local(fwd(frames.Spec{TTL: 1})), want: driver.OutputNodeName, ttl: 1},
+		{name: "at mtu", p: fwd(frames.Spec{Payload: big - 1, DF: true}), want: driver.OutputNodeName, ttl: 63},
 		{name: "over mtu with df", p: fwd(frames.Spec{Payload: big, DF: true}), want: ICMPErrorName, counter: "fragmentation_needed",
-			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, 1400), ttl: 64},
+			aux: packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4FragNeeded, 1400), ttl: 64},
 		{name: "over mtu without df is fragmented", p: fwd(frames.Spec{Payload: big}), want: FragName, aux: 1400, ttl: 63},
 		{name: "local over mtu is fragmented", p: local(fwd(frames.Spec{Payload: big})), want: FragName, aux: 1400, ttl: 64},
 		{name: "local over mtu with df", p: local(fwd(frames.Spec{Payload: big, DF: true})), want: "drop " + graphtest.Label(RewriteName, "mtu_exceeded"), counter: "mtu_exceeded"},
@@ -67,16 +68,16 @@ func TestIP4Rewrite(t *testing.T) {
 				t.Errorf("TTL %d (checksum ok %v), want %d", ip.TTL(), ip.ChecksumValid(), tc.ttl)
 			}
 			if o.Next == ICMPErrorName {
-				if o.Meta.Aux != tc.aux {
-					t.Errorf("Aux %#x, want %#x", o.Meta.Aux, tc.aux)
+				if packed(&o.Meta) != tc.aux {
+					t.Errorf("ICMP/MTU %#x, want %#x", packed(&o.Meta), tc.aux)
 				}
 				if string(o.Data) != string(in) {
 					t.Errorf("packet for icmp4-error changed")
 				}
 				return
 			}
-			if o.Next == FragName && o.Meta.Aux != tc.aux {
-				t.Errorf("Aux %#x, want the MTU %d", o.Meta.Aux, tc.aux)
+			if o.Next == FragName && packed(&o.Meta) != tc.aux {
+				t.Errorf("ICMP/MTU %#x, want the MTU %d", packed(&o.Meta), tc.aux)
 			}
 			want := append([]byte(nil), peer1MAC[:]...)
 			want = append(append(want, mac1[:]...), 0x08, 0x00)
@@ -101,7 +102,7 @@ func TestIP4RewriteVLAN(t *testing.T) {
 	p.Meta = pkt.Meta{L3: 18, L4: 38, Adj: tp.adj(remote), VLAN: 10}
 	r := h.Run(p)
 	o := &r.Out[0]
-	if o.Next != OutputName {
+	if o.Next != driver.OutputNodeName {
 		t.Fatalf("got %s", o.Where())
 	}
 	if o.Meta.Off != pkt.Headroom+4 || int(o.Meta.Len) != len(plain) || o.Meta.L3 != 14 || o.Meta.L4 != 34 {

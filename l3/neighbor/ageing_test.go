@@ -3,10 +3,12 @@ package neighbor
 import (
 	"testing"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -103,7 +105,7 @@ func TestGleanTimerSendsProbes(t *testing.T) {
 		t.Fatalf("%d packets sent, want 1 probe", len(r.Extra))
 	}
 	want := frames.ARP(wire.ARPRequest, mac0, addr0, peerMAC, wire.MAC{}, host)
-	if c := r.Extra[0]; c.Node != outputName || string(c.Data) != string(want) {
+	if c := r.Extra[0]; c.Node != driver.OutputNodeName || string(c.Data) != string(want) {
 		t.Errorf("probe to %s\n got % x\nwant % x", c.Node, c.Data, want)
 	}
 	checkCounters(t, r, map[string]uint64{label("probes_sent"): 1})
@@ -151,8 +153,8 @@ func TestGleanHeldAcrossWorkers(t *testing.T) {
 	// A's next timer tick releases both to ip4-lookup.
 	a.Advance(graph.TickInterval)
 	ra := a.RunPoll()
-	if got := ra.At(lookupName); len(got) != 2 || got[0].ID != r.Out[0].ID || got[1].ID != r.Out[1].ID {
-		t.Fatalf("released %d packets to %s, want both held ones", len(got), lookupName)
+	if got := ra.At(ip4.LookupName); len(got) != 2 || got[0].ID != r.Out[0].ID || got[1].ID != r.Out[1].ID {
+		t.Fatalf("released %d packets to %s, want both held ones", len(got), ip4.LookupName)
 	}
 	checkCounters(t, ra, map[string]uint64{label("released_resolved_elsewhere"): 2})
 	a.Advance(2e9)

@@ -1,8 +1,10 @@
 package neighbor
 
 import (
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -11,8 +13,6 @@ import (
 const (
 	ARPInputName = "arp-input"
 	GleanName    = "ip4-glean"
-	lookupName   = "ip4-lookup"
-	outputName   = "interface-output"
 )
 
 // arp-input error codes.
@@ -49,7 +49,7 @@ type arpState struct {
 func ARPNode(ifs *iface.Table, nt *Table) graph.Registration {
 	return graph.Registration{
 		Name: ARPInputName,
-		Next: []string{outputName, lookupName},
+		Next: []string{driver.OutputNodeName, ip4.LookupName},
 		Errors: []graph.Error{
 			ARPErrMalformed:       {Name: "malformed", Help: "not an Ethernet/IPv4 ARP packet, or too short"},
 			ARPErrNotForUs:        {Name: "not_for_us", Help: "ARP target is not one of our addresses (a known sender is still updated)", Severity: graph.SevInfo},

@@ -3,6 +3,7 @@ package neighbor
 import (
 	"testing"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -46,7 +47,7 @@ func FuzzARPInput(f *testing.F) {
 		r := h.Run(graphtest.Packet{Data: d, Meta: pkt.Meta{L3: wire.EthernetLen, RxPort: uint16(rx % 2)}})
 		o := r.Out[0]
 		switch {
-		case o.Next == outputName:
+		case o.Next == driver.OutputNodeName:
 			a, ok := wire.ParseARP(o.Data[wire.EthernetLen:])
 			if !ok || a.Op() != wire.ARPReply || a.SenderMAC() != mac0 || a.SenderIP() != addr0 || o.Meta.TxPort != 0 {
 				t.Fatalf("answer is not our reply: % x", o.Data)

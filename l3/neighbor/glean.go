@@ -3,9 +3,11 @@ package neighbor
 import (
 	"net/netip"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -120,7 +122,7 @@ func GleanNode(ifs *iface.Table, table *fib.Table, nt *Table, cfg GleanConfig) g
 	cfg = cfg.WithDefaults()
 	return graph.Registration{
 		Name: GleanName,
-		Next: []string{outputName, lookupName},
+		Next: []string{driver.OutputNodeName, ip4.LookupName},
 		Errors: []graph.Error{
 			GleanErrQueueFull:       {Name: "queue_full", Help: "no room to hold the packet while ARP resolves", Severity: graph.SevWarn},
 			GleanErrNoSource:        {Name: "no_source_address", Help: "egress interface has no IPv4 address to ask from"},

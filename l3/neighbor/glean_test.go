@@ -4,10 +4,12 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -28,7 +30,7 @@ func label(err string) string { return graphtest.Label(GleanName, err) }
 // checkRequest checks one ARP request for target went out of port 0.
 func checkRequest(t *testing.T, r *graphtest.Result, target [4]byte) {
 	t.Helper()
-	reqs := r.At(outputName)
+	reqs := r.At(driver.OutputNodeName)
 	if len(reqs) != 1 {
 		t.Fatalf("%d ARP requests, want 1", len(reqs))
 	}
@@ -65,7 +67,7 @@ func TestGleanRequestAndRelease(t *testing.T) {
 	// The reply releases all four, in order, to ip4-lookup.
 	reply := arpPacket(wire.ARPReply, peerMAC, host, mac0, mac0, addr0)
 	r4 := h.RunNode(ARPInputName, reply)
-	got := r4.At(lookupName)
+	got := r4.At(ip4.LookupName)
 	want := []uint64{r1.Out[0].ID, r1.Out[1].ID, r2.Out[0].ID, r3.Out[0].ID}
 	if len(got) != len(want) {
 		t.Fatalf("%d released, want %d", len(got), len(want))
@@ -183,7 +185,7 @@ func TestGleanNoSourceAddress(t *testing.T) {
 	if got, want := r.Out[0].Where(), "drop "+label("no_source_address"); got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
-	if len(r.At(outputName)) != 0 {
+	if len(r.At(driver.OutputNodeName)) != 0 {
 		t.Errorf("an ARP request went out without a source address")
 	}
 	checkCounters(t, r, map[string]uint64{label("no_source_address"): 1})
@@ -195,8 +197,8 @@ func TestGleanNoBuffer(t *testing.T) {
 	tp := newTopo(t)
 	h := graphtest.New(t, GleanNode(tp.ifs, tp.fib, tp.nt, GleanConfig{RetryNs: 100e6, TimeoutNs: 1e9}), graphtest.Options{Slots: 1})
 	r := h.Run(tp.toHost(host)) // the packet takes the only buffer
-	if r.Out[0].Where() != "kept" || len(r.At(outputName)) != 0 {
-		t.Fatalf("got %s and %d requests, want kept and none", r.Out[0].Where(), len(r.At(outputName)))
+	if r.Out[0].Where() != "kept" || len(r.At(driver.OutputNodeName)) != 0 {
+		t.Fatalf("got %s and %d requests, want kept and none", r.Out[0].Where(), len(r.At(driver.OutputNodeName)))
 	}
 	checkCounters(t, r, map[string]uint64{label("queued"): 1, label("no_buffer"): 1})
 }
@@ -211,7 +213,7 @@ func TestGleanSubnetBroadcast(t *testing.T) {
 		if got, want := r.Out[0].Where(), "drop "+label("subnet_broadcast"); got != want {
 			t.Fatalf("%v: got %s, want %s", dst, got, want)
 		}
-		if len(r.At(outputName)) != 0 {
+		if len(r.At(driver.OutputNodeName)) != 0 {
 			t.Errorf("%v: an ARP request went out", dst)
 		}
 		checkCounters(t, r, map[string]uint64{label("subnet_broadcast"): 1})
@@ -246,7 +248,7 @@ func TestGleanScanDoesNotStarveResolution(t *testing.T) {
 	checkRequest(t, r, real)
 	reply := func(ip [4]byte) graphtest.Packet { return arpPacket(wire.ARPReply, peerMAC, ip, mac0, mac0, addr0) }
 	r = h.RunNode(ARPInputName, reply(real), reply([4]byte{10, 0, 0, 2}))
-	if got := r.At(lookupName); len(got) != 1 || got[0].ID != rs.Out[0].ID {
+	if got := r.At(ip4.LookupName); len(got) != 1 || got[0].ID != rs.Out[0].ID {
 		t.Fatalf("released %d packets, want the scanned target's one", len(got))
 	}
 	checkCounters(t, r, map[string]uint64{graphtest.Label(ARPInputName, "replies_received"): 2, graphtest.Label(ARPInputName, "learned"): 2})

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/iface"
@@ -81,7 +82,7 @@ func TestARPInput(t *testing.T) {
 		wantMAC   *wire.MAC
 		wantState State
 	}{
-		{name: "request for us", p: req(host, addr0), want: outputName, counters: []string{"replies_sent", "learned"}, wantMAC: &peerMAC},
+		{name: "request for us", p: req(host, addr0), want: driver.OutputNodeName, counters: []string{"replies_sent", "learned"}, wantMAC: &peerMAC},
 		{name: "unsolicited reply is not learned", p: reply, want: "unsolicited_reply"},
 		{name: "solicited reply is learned", pre: func(tp *topo) { tp.nt.Solicit(0, host, 0) }, p: reply, want: "replies_received", counters: []string{"learned"}, wantMAC: &peerMAC},
 		{name: "solicitation expired", pre: func(tp *topo) { tp.nt.Solicit(0, host, -DefaultSolicitNs) }, p: reply, want: "unsolicited_reply"},
@@ -101,13 +102,13 @@ func TestARPInput(t *testing.T) {
 		{name: "table full of reachable entries", pre: func(tp *topo) {
 			tp.nt.SetConfig(Config{MaxEntries: 1})
 			tp.nt.Learn(0, [4]byte{10, 0, 0, 7}, otherMAC, 0)
-		}, p: req(host, addr0), want: outputName, counters: []string{"replies_sent", "table_full"}},
+		}, p: req(host, addr0), want: driver.OutputNodeName, counters: []string{"replies_sent", "table_full"}},
 		{name: "table full evicts the oldest stale entry", pre: func(tp *topo) {
 			tp.nt.SetConfig(Config{MaxEntries: 1})
 			tp.nt.Learn(0, [4]byte{10, 0, 0, 7}, otherMAC, -100e9)
 			tp.nt.Age(0, nil)
-		}, p: req(host, addr0), want: outputName, counters: []string{"replies_sent", "learned"}, wantMAC: &peerMAC},
-		{name: "static entry is kept", pre: func(tp *topo) { tp.nt.AddStatic(0, host, otherMAC) }, p: req(host, addr0), want: outputName, counters: []string{"replies_sent"}, wantMAC: &otherMAC, wantState: StateStatic},
+		}, p: req(host, addr0), want: driver.OutputNodeName, counters: []string{"replies_sent", "learned"}, wantMAC: &peerMAC},
+		{name: "static entry is kept", pre: func(tp *topo) { tp.nt.AddStatic(0, host, otherMAC) }, p: req(host, addr0), want: driver.OutputNodeName, counters: []string{"replies_sent"}, wantMAC: &otherMAC, wantState: StateStatic},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,9 +120,9 @@ func TestARPInput(t *testing.T) {
 			tc.p.Meta.RxPort = tc.rxPort
 			r := h.Run(tc.p)
 			o := &r.Out[0]
-			if tc.counters == nil && tc.want != outputName {
+			if tc.counters == nil && tc.want != driver.OutputNodeName {
 				tc.counters = []string{tc.want}
-			} else if tc.want != outputName {
+			} else if tc.want != driver.OutputNodeName {
 				tc.counters = append(tc.counters, tc.want)
 			}
 			want := map[string]uint64{}
@@ -144,13 +145,13 @@ func TestARPInput(t *testing.T) {
 					t.Errorf("FIB %v %x, want rewrite to %x", a.Kind, a.MAC(), e.MAC)
 				}
 			}
-			if tc.want != outputName {
+			if tc.want != driver.OutputNodeName {
 				if got, want := o.Where(), "drop "+graphtest.Label(ARPInputName, tc.want); got != want {
 					t.Fatalf("got %q, want %q", got, want)
 				}
 				return
 			}
-			if o.Next != outputName || o.Meta.TxPort != 0 || o.Meta.Flags&pkt.FlagLocal == 0 {
+			if o.Next != driver.OutputNodeName || o.Meta.TxPort != 0 || o.Meta.Flags&pkt.FlagLocal == 0 {
 				t.Fatalf("got %s TxPort %d flags %#x", o.Where(), o.Meta.TxPort, o.Meta.Flags)
 			}
 			wantReply := frames.ARP(wire.ARPReply, mac0, addr0, peerMAC, peerMAC, host)

@@ -12,8 +12,12 @@ import (
 	"time"
 
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/host"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
+	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -30,6 +34,8 @@ type Rig struct {
 	Arena  *pkt.Arena
 	Pool   *pkt.Pool
 	Stack  *stack.Stack
+	UDP    *udp.UDP     // the stack's UDP
+	TCP    *tcpnode.TCP // the stack's TCP; nil without Config.TCP
 	Graphs []*graph.Graph
 	Caches []*pkt.Cache
 
@@ -59,10 +65,12 @@ func New(t testing.TB, slots int, cfg stack.Config) *Rig {
 		t.Fatal(err)
 	}
 	r := &Rig{T: t, Arena: a, Pool: pkt.NewPool(a)}
-	r.Stack = stack.New(r.Pool, cfg)
+	r.Stack = host.New(r.Pool, cfg)
+	r.UDP = udp.Of(r.Stack)
+	r.TCP = tcpnode.Of(r.Stack)
 	for w := 0; w < r.Stack.Workers(); w++ {
 		c := r.Pool.NewCache()
-		regs := append(r.Stack.Registrations(), r.capture("ip4-lookup", &r.lookup), r.capture("icmp4-error", &r.icmp))
+		regs := append(r.Stack.Registrations(), r.capture(ip4.LookupName, &r.lookup), r.capture(ip4.ICMPErrorName, &r.icmp))
 		g, err := graph.Build(c, regs)
 		if err != nil {
 			t.Fatal(err)
@@ -90,7 +98,7 @@ func (r *Rig) capture(name string, into *[]Captured) graph.Registration {
 			for _, i := range v.Idx[:v.Len] {
 				c := Captured{Data: append([]byte(nil), a.Data(i)...), Meta: *a.Meta(i)}
 				*into = append(*into, c)
-				if r.Reply != nil && name == "ip4-lookup" {
+				if r.Reply != nil && name == ip4.LookupName {
 					again = append(again, r.Reply(n.Cache(), c)...)
 				}
 			}
@@ -102,7 +110,7 @@ func (r *Rig) capture(name string, into *[]Captured) graph.Registration {
 				for _, i := range again {
 					w.Append(i)
 				}
-				if err := n.Graph().Inject(stack.UDPInputName, &w); err != nil {
+				if err := n.Graph().Inject(udp.InputName, &w); err != nil {
 					panic(err)
 				}
 			}
@@ -160,7 +168,7 @@ func (r *Rig) Frame(w int, src, dst netip.AddrPort, payload []byte) pkt.Index {
 }
 
 // Deliver hands idx to worker w's udp4-input and dispatches. Not after Start.
-func (r *Rig) Deliver(w int, idx ...pkt.Index) { r.DeliverTo(w, stack.UDPInputName, idx...) }
+func (r *Rig) Deliver(w int, idx ...pkt.Index) { r.DeliverTo(w, udp.InputName, idx...) }
 
 // DeliverTo hands idx to worker w's node named node and dispatches. Not
 // after Start.
@@ -267,7 +275,7 @@ func (r *Rig) Inject(w int, build func(c *pkt.Cache) []pkt.Index) {
 		for _, i := range build(g.Cache()) {
 			v.Append(i)
 		}
-		if err := g.Inject(stack.UDPInputName, &v); err != nil {
+		if err := g.Inject(udp.InputName, &v); err != nil {
 			panic(err)
 		}
 	})

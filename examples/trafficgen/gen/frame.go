@@ -88,10 +88,8 @@ func Build(b []byte, s *FrameSpec, flow int, seq uint64) (int, error) {
 	eth.SetDst(s.DstMAC)
 	eth.SetSrc(s.SrcMAC)
 	eth.SetType(wire.EtherTypeIPv4)
-	wire.IPv4(b[ipOff:]).Encode(&wire.IPv4Fields{
-		TotalLen: uint16(n - ipOff), TTL: 64, Protocol: wire.IPProtoUDP,
-		Flags: wire.IPv4FlagDF, Src: s.Src.As4(), Dst: s.Dst.As4(),
-	})
+	e := wire.IPv4Emitter{Flags: wire.IPv4FlagDF}
+	e.Emit(b[ipOff:], wire.IPProtoUDP, s.Src.As4(), s.Dst.As4(), n-udpOff)
 	u := wire.UDP(b[udpOff:])
 	u.Encode(&wire.UDPFields{SrcPort: s.SrcPort + uint16(flow%s.Flows), DstPort: s.DstPort, Length: uint16(n - udpOff)})
 	binary.BigEndian.PutUint64(b[magicOff:], Magic)

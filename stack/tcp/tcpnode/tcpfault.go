@@ -1,27 +1,15 @@
-package stack
+package tcpnode
 
 import (
 	"math/rand/v2"
 
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
 )
 
-// TCPFault configures fault injection on the host TCP's segments, for
-// tests: each worker drops, duplicates and reorders the segments it hands
-// to its engine (receive: after tcp4-input's checks, before tcp.Engine.Input)
-// and those the engine sends (transmit: before ip4-lookup), each direction
-// drawing from its own PCG seeded from Seed and the worker. Off (nil in
-// Config.TCPFault) it costs one nil check per segment.
-type TCPFault struct {
-	Seed      uint64
-	Loss      float64 // probability a segment is dropped
-	Duplicate float64 // probability a segment is delivered twice
-	Reorder   float64 // probability a segment swaps places with the next one
-}
-
-// TCPFaultStats counts the faults injected, per direction.
-type TCPFaultStats struct {
+// FaultStats counts the faults injected, per direction.
+type FaultStats struct {
 	RxLost, RxDuplicated, RxReordered uint64
 	TxLost, TxDuplicated, TxReordered uint64
 }
@@ -29,14 +17,14 @@ type TCPFaultStats struct {
 // tcpFaulter is one worker's fault injector; it is used under the
 // worker's tcpWorker.mu.
 type tcpFaulter struct {
-	cfg    TCPFault
+	cfg    stack.TCPFault
 	rx, tx *rand.PCG
-	stats  TCPFaultStats
+	stats  FaultStats
 	held   pkt.Index // a transmitted segment held back to follow the next
 	heldOK bool
 }
 
-func newTCPFaulter(cfg TCPFault, worker int) *tcpFaulter {
+func newTCPFaulter(cfg stack.TCPFault, worker int) *tcpFaulter {
 	s := cfg.Seed + uint64(worker)*0x9e3779b97f4a7c15
 	return &tcpFaulter{cfg: cfg, rx: rand.NewPCG(s, 1), tx: rand.NewPCG(s, 2)}
 }
@@ -109,14 +97,11 @@ func (tw *tcpWorker) releaseHeld() {
 	}
 }
 
-// TCPFaultStats returns the faults injected so far, summed over the
+// FaultStats returns the faults injected so far, summed over the
 // workers (zero when Config.TCPFault is nil). It locks each engine in turn.
-func (s *Stack) TCPFaultStats() TCPFaultStats {
-	var sum TCPFaultStats
-	if s.tcp == nil {
-		return sum
-	}
-	for _, tw := range s.tcp.workers {
+func (t *TCP) FaultStats() FaultStats {
+	var sum FaultStats
+	for _, tw := range t.workers {
 		tw.mu.Lock()
 		if f := tw.fault; f != nil {
 			sum.RxLost += f.stats.RxLost

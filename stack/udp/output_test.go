@@ -1,4 +1,4 @@
-package stack_test
+package udp_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack/udp"
 )
 
 func TestSocketSend(t *testing.T) {
@@ -29,11 +30,11 @@ func TestSocketSend(t *testing.T) {
 		{"empty payload", "0.0.0.0:6001", "10.7.7.7:53", "", "10.0.9.1:6001", nil},
 		{"no source", "0.0.0.0:6002", "192.168.1.1:53", "q", "", stack.ErrNoSource},
 		{"port zero", "0.0.0.0:6003", "10.1.1.1:0", "q", "", stack.ErrBadAddress},
-		{"too long", "0.0.0.0:6004", "10.1.1.1:1", string(make([]byte, stack.MaxPayload+1)), "", stack.ErrTooLong},
+		{"too long", "0.0.0.0:6004", "10.1.1.1:1", string(make([]byte, udp.MaxPayload+1)), "", udp.ErrTooLong},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			so, err := r.Stack.Open(netip.MustParseAddrPort(tc.laddr))
+			so, err := r.UDP.Open(netip.MustParseAddrPort(tc.laddr))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,17 +72,17 @@ func TestSocketSend(t *testing.T) {
 func TestSendBatchAndRing(t *testing.T) {
 	r := stacktest.New(t, 1024, stack.Config{TxRing: 300})
 	defer r.Close()
-	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:0"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	to := netip.MustParseAddrPort("10.0.1.2:9")
-	msgs := make([]stack.Message, 600)
+	msgs := make([]udp.Message, 600)
 	for k := range msgs {
-		msgs[k] = stack.Message{Buf: []byte{byte(k), byte(k >> 8)}, N: 2, Addr: to}
+		msgs[k] = udp.Message{Buf: []byte{byte(k), byte(k >> 8)}, N: 2, Addr: to}
 	}
 	n, err := so.SendBatch(msgs)
-	if n != 512 || !errors.Is(err, stack.ErrQueueFull) {
+	if n != 512 || !errors.Is(err, udp.ErrQueueFull) {
 		t.Fatalf("SendBatch = %d, %v; want 512 (ring size), ErrQueueFull", n, err)
 	}
 	// One pass moves at most one vector.
@@ -113,7 +114,7 @@ func TestSendBatchAndRing(t *testing.T) {
 func TestMultiWorkerReceive(t *testing.T) {
 	r := stacktest.New(t, 2048, stack.Config{Workers: 2})
 	defer r.Close()
-	so, err := r.Stack.Open(netip.MustParseAddrPort("0.0.0.0:777"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("0.0.0.0:777"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestMultiWorkerReceive(t *testing.T) {
 	dst := netip.MustParseAddrPort("10.0.1.1:777")
 	r.Deliver(0, r.Frame(0, client, dst, []byte("w0")))
 	r.Deliver(1, r.Frame(1, client, dst, []byte("w1")))
-	msgs := make([]stack.Message, 4)
+	msgs := make([]udp.Message, 4)
 	for k := range msgs {
 		msgs[k].Buf = make([]byte, 16)
 	}

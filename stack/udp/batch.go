@@ -1,4 +1,4 @@
-package stack
+package udp
 
 import (
 	"net/netip"
@@ -7,10 +7,10 @@ import (
 	"github.com/vecnet/vecnet/wire"
 )
 
-// UDPHandler answers datagrams in the graph, on the worker that received
+// Handler answers datagrams in the graph, on the worker that received
 // them. It gets one batch per vector and must not block or keep the batch
 // (or any slice of it) after returning.
-type UDPHandler func(b *UDPBatch)
+type Handler func(b *Batch)
 
 // Verdicts of a batch entry.
 const (
@@ -19,12 +19,12 @@ const (
 	verdictDrop
 )
 
-// UDPBatch is the datagrams of one vector for one handler. It belongs to
+// Batch is the datagrams of one vector for one handler. It belongs to
 // the worker; a handler uses it only during its call.
-type UDPBatch struct {
-	a    *pkt.Arena
-	ipID *uint16
-	n    int
+type Batch struct {
+	a  *pkt.Arena
+	ip *wire.IPv4Emitter // the worker's, for the replies
+	n  int
 
 	pos     [pkt.VectorSize]uint16 // position in the node's vector
 	idx     [pkt.VectorSize]pkt.Index
@@ -36,9 +36,9 @@ type UDPBatch struct {
 	dport   [pkt.VectorSize]uint16
 }
 
-func (b *UDPBatch) reset() { b.n = 0 }
+func (b *Batch) reset() { b.n = 0 }
 
-func (b *UDPBatch) add(pos int, i pkt.Index, src, dst [4]byte, sport, dport uint16, payLen int) {
+func (b *Batch) add(pos int, i pkt.Index, src, dst [4]byte, sport, dport uint16, payLen int) {
 	k := b.n
 	b.pos[k] = uint16(pos)
 	b.idx[k] = i
@@ -50,12 +50,12 @@ func (b *UDPBatch) add(pos int, i pkt.Index, src, dst [4]byte, sport, dport uint
 }
 
 // Len reports how many datagrams the batch holds.
-func (b *UDPBatch) Len() int { return b.n }
+func (b *Batch) Len() int { return b.n }
 
 // Payload returns datagram k's payload, writable in place. Its capacity
 // extends to the end of the packet's buffer slot, so an answer written
 // through Payload(k)[:n] may be longer than the query.
-func (b *UDPBatch) Payload(k int) []byte {
+func (b *Batch) Payload(k int) []byte {
 	i := b.idx[k]
 	m := b.a.Meta(i)
 	off := int(m.Off) + int(m.L4) + wire.UDPLen
@@ -63,17 +63,17 @@ func (b *UDPBatch) Payload(k int) []byte {
 }
 
 // Src returns the remote address of datagram k.
-func (b *UDPBatch) Src(k int) netip.AddrPort {
+func (b *Batch) Src(k int) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4(b.src[k]), b.sport[k])
 }
 
 // Dst returns the local address of datagram k.
-func (b *UDPBatch) Dst(k int) netip.AddrPort {
+func (b *Batch) Dst(k int) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4(b.dst[k]), b.dport[k])
 }
 
 // MaxReply returns the largest n Reply(k, n) accepts.
-func (b *UDPBatch) MaxReply(k int) int {
+func (b *Batch) MaxReply(k int) int {
 	i := b.idx[k]
 	m := b.a.Meta(i)
 	return min(pkt.SlotSize-(int(m.Off)+int(m.L4)+wire.UDPLen), 0xffff-wire.IPv4MinLen-wire.UDPLen)
@@ -84,7 +84,7 @@ func (b *UDPBatch) MaxReply(k int) int {
 // TTL and both checksums set. The packet goes on to ip4-lookup. An n out of
 // range (see MaxReply) drops the datagram, counted as reply_too_long. Only
 // the first Reply or Drop of a datagram counts.
-func (b *UDPBatch) Reply(k, n int) {
+func (b *Batch) Reply(k, n int) {
 	if b.verdict[k] != verdictNone {
 		return
 	}
@@ -97,16 +97,7 @@ func (b *UDPBatch) Reply(k, n int) {
 	slot := b.a.Slot(i)
 	l4 := int(m.Off) + int(m.L4)
 	l3 := l4 - wire.IPv4MinLen
-	*b.ipID++
-	f := wire.IPv4Fields{
-		TotalLen: uint16(wire.IPv4MinLen + wire.UDPLen + n),
-		ID:       *b.ipID,
-		TTL:      DefaultTTL,
-		Protocol: wire.IPProtoUDP,
-		Src:      b.dst[k],
-		Dst:      b.src[k],
-	}
-	wire.IPv4(slot[l3:l4]).Encode(&f)
+	b.ip.Emit(slot[l3:l4], wire.IPProtoUDP, b.dst[k], b.src[k], wire.UDPLen+n)
 	u := wire.UDP(slot[l4 : l4+wire.UDPLen+n])
 	uf := wire.UDPFields{SrcPort: b.dport[k], DstPort: b.sport[k], Length: uint16(wire.UDPLen + n)}
 	u.Encode(&uf)
@@ -118,7 +109,7 @@ func (b *UDPBatch) Reply(k, n int) {
 }
 
 // Drop consumes datagram k without an answer (counted as handler_dropped).
-func (b *UDPBatch) Drop(k int) {
+func (b *Batch) Drop(k int) {
 	if b.verdict[k] == verdictNone {
 		b.verdict[k] = verdictDrop
 	}
@@ -132,11 +123,11 @@ const (
 )
 
 // panicked marks every datagram of the batch as lost to a handler panic.
-func (b *UDPBatch) panicked() {
+func (b *Batch) panicked() {
 	for k := 0; k < b.n; k++ {
 		b.verdict[k] = verdictPanic
 	}
 }
 
 // DefaultTTL is the TTL of datagrams the stack originates.
-const DefaultTTL = 64
+const DefaultTTL = wire.DefaultTTL

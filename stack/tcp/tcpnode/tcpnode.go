@@ -1,4 +1,4 @@
-package stack
+package tcpnode
 
 import (
 	"net/netip"
@@ -7,36 +7,39 @@ import (
 	"time"
 
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
 	"github.com/vecnet/vecnet/wire"
 )
 
-// TCP node names.
+// Node names.
 const (
-	// TCPInputName is the node ip4-local hands the host's TCP to.
-	TCPInputName = "tcp4-input"
-	// TCPOutputName is the input node that sends the segments an
+	// InputName is the node ip4-local hands the host's TCP to.
+	InputName = "tcp4-input"
+	// OutputName is the input node that sends the segments an
 	// application's calls into an engine produced.
-	TCPOutputName = "tcp4-output"
+	OutputName = "tcp4-output"
 )
 
 // tcp4-input error codes: the node's own, then the engine's counters
-// (tcp.Counter c is code tcpErrEngine+c).
+// (tcp.Counter c is code errEngine+c).
 const (
-	TCPErrTooShort = iota
-	TCPErrBadChecksum
-	TCPErrHandlerPanic
-	tcpErrEngine
+	ErrTooShort = iota
+	ErrBadChecksum
+	ErrHandlerPanic
+	errEngine
 )
 
 const tcpNextLookup = 1
 
-// tcpStack is the TCP half of the stack: one engine per worker.
-type tcpStack struct {
-	s       *Stack
+// TCP is the TCP transport of one Stack: one engine per worker.
+type TCP struct {
+	s       *stack.Stack
+	cfg     stack.Config
 	workers []*tcpWorker
-	nextEph atomic.Uint32 // ephemeral port cursor for DialTCP
+	nextEph atomic.Uint32 // ephemeral port cursor for Dial
 }
 
 // tcpWorker is one worker's engine and what the worker and the
@@ -47,7 +50,8 @@ type tcpStack struct {
 type tcpWorker struct {
 	mu    sync.Mutex
 	eng   *tcp.Engine
-	ws    *workerShared
+	ws    *stack.Worker
+	kick  atomic.Bool // tcp4-output has application-sent segments to drain
 	arena *pkt.Arena
 
 	// Output state, under mu.
@@ -55,11 +59,11 @@ type tcpWorker struct {
 	appCache *pkt.Cache  // buffers for segments application calls produce
 	cur      pkt.Index   // the buffer Buffer returned
 	curOK    bool
-	pending  []pkt.Index // application-produced packets for tcp4-output
-	ipID     uint16
+	pending  []pkt.Index      // application-produced packets for tcp4-output
+	ip       wire.IPv4Emitter // DF: the engine does path MTU discovery
 
-	listeners map[*tcp.Listener]*TCPListener // under mu
-	fault     *tcpFaulter                    // under mu; nil unless Config.TCPFault
+	listeners map[*tcp.Listener]*Listener // under mu
+	fault     *tcpFaulter                 // under mu; nil unless Config.TCPFault
 
 	// In-graph applications (tcpapp.go), under mu.
 	graphListeners map[*tcp.Listener]*graphListener
@@ -78,16 +82,26 @@ var monoEpoch = time.Now()
 // Now implements tcp.Clock.
 func (monoClock) Now() int64 { return int64(time.Since(monoEpoch)) }
 
-func newTCPStack(s *Stack, cfg tcp.Config) *tcpStack {
-	t := &tcpStack{s: s}
+// New makes the TCP transport of s, configured by s.Config().TCP (its
+// Clock, Output and Notify are the transport's; nil means the defaults)
+// and s.Config().TCPFault, and attaches it.
+func New(s *stack.Stack) *TCP {
+	scfg := s.Config()
+	var cfg tcp.Config
+	if scfg.TCP != nil {
+		cfg = *scfg.TCP
+	}
+	t := &TCP{s: s, cfg: scfg}
 	if cfg.Clock == nil {
 		cfg.Clock = monoClock{}
 	}
-	for w := range s.workers {
-		tw := &tcpWorker{ws: s.workers[w], arena: s.pool.Arena(), listeners: map[*tcp.Listener]*TCPListener{},
-			appCache: s.pool.NewReserveCache(s.cfg.PoolReserve), segs: make([]tcp.Segment, 0, pkt.VectorSize)}
-		if s.cfg.TCPFault != nil {
-			tw.fault = newTCPFaulter(*s.cfg.TCPFault, w)
+	pool := s.Pool()
+	for w := range s.Workers() {
+		tw := &tcpWorker{ws: s.Worker(w), arena: pool.Arena(), listeners: map[*tcp.Listener]*Listener{}, ip: wire.IPv4Emitter{Flags: wire.IPv4FlagDF},
+			appCache: pool.NewReserveCache(scfg.PoolReserve), segs: make([]tcp.Segment, 0, pkt.VectorSize)}
+		tw.ws.AddFlag(&tw.kick)
+		if scfg.TCPFault != nil {
+			tw.fault = newTCPFaulter(*scfg.TCPFault, w)
 		}
 		c := cfg
 		c.Output = (*tcpOutput)(tw)
@@ -99,12 +113,34 @@ func newTCPStack(s *Stack, cfg tcp.Config) *tcpStack {
 		tw.eng = tcp.New(c)
 		t.workers = append(t.workers, tw)
 	}
+	s.Attach(t)
 	return t
 }
 
-// flush returns the application-side caches, and packets still queued
-// for tcp4-output (the workers stopped), to the pool.
-func (t *tcpStack) flush() {
+// Of returns the TCP transport attached to s, or nil.
+func Of(s *stack.Stack) *TCP {
+	for _, x := range s.Transports() {
+		if t, ok := x.(*TCP); ok {
+			return t
+		}
+	}
+	return nil
+}
+
+// Registrations implements stack.Transport: tcp4-input and tcp4-output.
+func (t *TCP) Registrations() []graph.Registration {
+	return []graph.Registration{t.inputNode(), t.outputNode()}
+}
+
+// Protocols implements stack.Transport: TCP goes to tcp4-input.
+func (t *TCP) Protocols() []ip4.ProtocolNode {
+	return []ip4.ProtocolNode{{Protocol: wire.IPProtoTCP, Node: InputName}}
+}
+
+// Flush implements stack.Transport: it returns the application-side
+// caches, and packets still queued for tcp4-output (the workers stopped),
+// to the pool.
+func (t *TCP) Flush() {
 	for _, tw := range t.workers {
 		tw.mu.Lock()
 		if f := tw.fault; f != nil && f.heldOK {
@@ -118,17 +154,11 @@ func (t *tcpStack) flush() {
 	}
 }
 
-// TCPEnabled reports whether the stack has TCP (Config.TCP).
-func (s *Stack) TCPEnabled() bool { return s.tcp != nil }
-
-// TCPCounters returns the sum over the workers of the engines' counters.
+// Counters returns the sum over the workers of the engines' counters.
 // It locks each engine in turn.
-func (s *Stack) TCPCounters() [tcp.NumCounters]uint64 {
+func (t *TCP) Counters() [tcp.NumCounters]uint64 {
 	var sum [tcp.NumCounters]uint64
-	if s.tcp == nil {
-		return sum
-	}
-	for _, tw := range s.tcp.workers {
+	for _, tw := range t.workers {
 		tw.mu.Lock()
 		for k, v := range tw.eng.Counters {
 			sum[k] += v
@@ -138,13 +168,10 @@ func (s *Stack) TCPCounters() [tcp.NumCounters]uint64 {
 	return sum
 }
 
-// TCPConns returns the number of connections in the engines' tables.
-func (s *Stack) TCPConns() int {
+// Conns returns the number of connections in the engines' tables.
+func (t *TCP) Conns() int {
 	n := 0
-	if s.tcp == nil {
-		return 0
-	}
-	for _, tw := range s.tcp.workers {
+	for _, tw := range t.workers {
 		tw.mu.Lock()
 		n += tw.eng.Conns()
 		tw.mu.Unlock()
@@ -154,9 +181,9 @@ func (s *Stack) TCPConns() int {
 
 func tcpErrors() []graph.Error {
 	errs := []graph.Error{
-		TCPErrTooShort:    {Name: "too_short", Help: "TCP header truncated or IP length out of range"},
-		TCPErrBadChecksum: {Name: "bad_checksum", Help: "TCP checksum is wrong"},
-		TCPErrHandlerPanic: {Name: "handler_panic", Help: "in-graph TCP handler panicked (its connection reset; the router goes on)",
+		ErrTooShort:    {Name: "too_short", Help: "TCP header truncated or IP length out of range"},
+		ErrBadChecksum: {Name: "bad_checksum", Help: "TCP checksum is wrong"},
+		ErrHandlerPanic: {Name: "handler_panic", Help: "in-graph TCP handler panicked (its connection reset; the router goes on)",
 			Severity: graph.SevError},
 	}
 	for c := tcp.Counter(0); c < tcp.NumCounters; c++ {
@@ -175,22 +202,22 @@ func tcpErrors() []graph.Error {
 	return errs
 }
 
-// tcpWorkerOf binds the node's graph to its worker's engine.
-func (s *Stack) tcpWorkerOf(n *graph.Node) (*tcpWorker, error) {
-	w, err := s.workerOf(n.Graph())
+// workerOf binds the node's graph to its worker's engine.
+func (t *TCP) workerOf(n *graph.Node) (*tcpWorker, error) {
+	w, err := t.s.WorkerOf(n.Graph())
 	if err != nil {
 		return nil, err
 	}
-	return s.tcp.workers[w], nil
+	return t.workers[w], nil
 }
 
-func (s *Stack) tcpInputNode() graph.Registration {
+func (t *TCP) inputNode() graph.Registration {
 	return graph.Registration{
-		Name:   TCPInputName,
-		Next:   []string{s.cfg.LookupNode},
+		Name:   InputName,
+		Next:   []string{t.cfg.LookupNode},
 		Errors: tcpErrors(),
 		Init: func(n *graph.Node) error {
-			tw, err := s.tcpWorkerOf(n)
+			tw, err := t.workerOf(n)
 			if err != nil {
 				return err
 			}
@@ -223,19 +250,19 @@ func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector) int {
 		d := a.Data(i)
 		l3, l4 := int(m.L3), int(m.L4)
 		if l3+wire.IPv4MinLen > len(d) || l4 < l3+wire.IPv4MinLen {
-			n.Count(TCPErrTooShort, 1)
+			n.Count(ErrTooShort, 1)
 			continue
 		}
 		ip := wire.IPv4(d[l3:])
 		end := l3 + int(ip.TotalLen())
 		if end > len(d) || l4+wire.TCPMinLen > end {
-			n.Count(TCPErrTooShort, 1)
+			n.Count(ErrTooShort, 1)
 			continue
 		}
 		seg := wire.TCP(d[l4:end])
 		src, dst := ip.Src(), ip.Dst()
 		if m.Flags&pkt.FlagL4ChecksumOK == 0 && !seg.ChecksumValid(src, dst, uint16(len(seg))) {
-			n.Count(TCPErrBadChecksum, 1)
+			n.Count(ErrBadChecksum, 1)
 			continue
 		}
 		ts := tcp.Segment{
@@ -271,19 +298,19 @@ func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector) int {
 func (tw *tcpWorker) countEngine(n *graph.Node) {
 	for c := range tw.eng.Counters {
 		if d := tw.eng.Counters[c] - tw.last[c]; d != 0 {
-			n.Count(tcpErrEngine+c, d)
+			n.Count(errEngine+c, d)
 			tw.last[c] = tw.eng.Counters[c]
 		}
 	}
 }
 
-func (s *Stack) tcpOutputNode() graph.Registration {
+func (t *TCP) outputNode() graph.Registration {
 	return graph.Registration{
-		Name: TCPOutputName,
+		Name: OutputName,
 		Kind: graph.Input,
-		Next: []string{s.cfg.LookupNode},
+		Next: []string{t.cfg.LookupNode},
 		Init: func(n *graph.Node) error {
-			tw, err := s.tcpWorkerOf(n)
+			tw, err := t.workerOf(n)
 			if err != nil {
 				return err
 			}
@@ -292,17 +319,17 @@ func (s *Stack) tcpOutputNode() graph.Registration {
 		},
 		Func: func(n *graph.Node, v *pkt.Vector) int {
 			tw := n.State.(*tcpWorker)
-			if !tw.ws.tcpKick.Load() {
+			if !tw.kick.Load() {
 				return 0
 			}
-			tw.ws.tcpKick.Store(false)
+			tw.kick.Store(false)
 			tw.mu.Lock()
 			k := copy(v.Idx[:], tw.pending)
 			v.Len = k
 			rest := copy(tw.pending, tw.pending[k:])
 			tw.pending = tw.pending[:rest]
 			if rest > 0 {
-				tw.ws.tcpKick.Store(true)
+				tw.kick.Store(true)
 			}
 			tw.mu.Unlock()
 			n.EnqueueAll(v, tcpNextLookup)
@@ -325,9 +352,8 @@ func (s *Stack) tcpOutputNode() graph.Registration {
 // at Flush.
 type tcpOutput tcpWorker
 
-// Layout of a TCP packet in its buffer from pkt.Headroom: a placeholder
-// Ethernet header, IPv4, the segment.
-const tcpSegOff = txL4
+// Layout of a TCP packet in its buffer: Originate's, then the segment.
+const tcpSegOff = stack.OriginL4
 
 // Buffer implements tcp.Output.
 func (o *tcpOutput) Buffer(n int) []byte {
@@ -359,24 +385,7 @@ func (o *tcpOutput) Send(src, dst netip.AddrPort, seg []byte) {
 		tw.free(i)
 		return
 	}
-	a := tw.arena
-	d, _ := a.SetData(i, pkt.Headroom, tcpSegOff+len(seg))
-	clear(d[:txL3])
-	tw.ipID++
-	f := wire.IPv4Fields{
-		TotalLen: uint16(wire.IPv4MinLen + len(seg)),
-		ID:       tw.ipID,
-		Flags:    wire.IPv4FlagDF,
-		TTL:      DefaultTTL,
-		Protocol: wire.IPProtoTCP,
-		Src:      src.Addr().As4(),
-		Dst:      dst.Addr().As4(),
-	}
-	wire.IPv4(d[txL3:txL4]).Encode(&f)
-	m := a.Meta(i)
-	m.L3, m.L4 = txL3, txL4
-	m.RxPort = LocalPort
-	m.Flags = pkt.FlagLocal
+	stack.Originate(tw.arena, i, &tw.ip, wire.IPProtoTCP, src.Addr().As4(), dst.Addr().As4(), len(seg))
 	if tw.fault != nil {
 		tw.send(i)
 		return
@@ -421,17 +430,5 @@ func (o *tcpOutput) Flush() {
 	if tw.node != nil || len(tw.pending) == 0 {
 		return
 	}
-	ws := tw.ws
-	old := ws.tcpKick.Swap(true)
-	if ws.hasWaiter.Load() {
-		if ws.sleepy.Load() && ws.sleepy.CompareAndSwap(true, false) {
-			ws.signalFD()
-		}
-		return
-	}
-	if !old {
-		if f := ws.wake.Load(); f != nil {
-			(*f)()
-		}
-	}
+	tw.ws.Signal(&tw.kick)
 }

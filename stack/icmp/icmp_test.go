@@ -1,4 +1,4 @@
-package stack_test
+package icmp_test
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/stack/icmp"
 	"github.com/vecnet/vecnet/stack/stacktest"
 )
 
@@ -14,7 +15,7 @@ func TestConnectedSocket(t *testing.T) {
 	r := stacktest.New(t, 1024, stack.Config{})
 	defer r.Close()
 	peer := netip.MustParseAddrPort("10.0.1.2:53")
-	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:0"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestConnectedSocket(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r.DeliverTo(0, stack.ICMPInputName, stacktest.ICMPError(r.Caches[0], peer.Addr().As4(), tc.typ, tc.code, tc.quote))
+			r.DeliverTo(0, icmp.InputName, stacktest.ICMPError(r.Caches[0], peer.Addr().As4(), tc.typ, tc.code, tc.quote))
 			err := so.PendingError()
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("PendingError = %v, want %v", err, tc.want)
@@ -83,12 +84,12 @@ func TestConnectedSocket(t *testing.T) {
 			}
 		})
 	}
-	if n := r.Errors(0, stack.ICMPInputName, "socket_errors"); n != 3 {
+	if n := r.Errors(0, icmp.InputName, "socket_errors"); n != 3 {
 		t.Errorf("socket_errors = %d, want 3", n)
 	}
 
 	// An unconnected socket gets no errors.
-	un, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:0"))
+	un, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestConnectedSocket(t *testing.T) {
 	}
 	r.Poll(0)
 	c := r.TakeLookup()[0]
-	r.DeliverTo(0, stack.ICMPInputName, stacktest.ICMPError(r.Caches[0], peer.Addr().As4(), 3, 3, c.Data[c.Meta.L3:]))
+	r.DeliverTo(0, icmp.InputName, stacktest.ICMPError(r.Caches[0], peer.Addr().As4(), 3, 3, c.Data[c.Meta.L3:]))
 	if err := un.PendingError(); err != nil {
 		t.Errorf("unconnected socket got %v", err)
 	}

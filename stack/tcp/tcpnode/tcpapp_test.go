@@ -1,4 +1,4 @@
-package stack_test
+package tcpnode_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
 	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -20,9 +21,9 @@ type echoApp struct {
 	out                   [256]byte
 }
 
-func (e *echoApp) OnAccept(c *stack.GraphConn) { e.accepts++ }
+func (e *echoApp) OnAccept(c *tcpnode.GraphConn) { e.accepts++ }
 
-func (e *echoApp) OnData(c *stack.GraphConn, data []byte) int {
+func (e *echoApp) OnData(c *tcpnode.GraphConn, data []byte) int {
 	if len(data) == 0 {
 		e.ends++
 		c.Close()
@@ -49,9 +50,9 @@ func (e *echoApp) OnData(c *stack.GraphConn, data []byte) int {
 	}
 }
 
-func (e *echoApp) OnWritable(c *stack.GraphConn) {}
+func (e *echoApp) OnWritable(c *tcpnode.GraphConn) {}
 
-func (e *echoApp) OnClose(c *stack.GraphConn, err error) { e.closes++; e.closeErr = err }
+func (e *echoApp) OnClose(c *tcpnode.GraphConn, err error) { e.closes++; e.closeErr = err }
 
 // withPayload returns an edit for tcpDataFrame that puts p in the segment
 // (its length must be the frame's) and fixes the checksum.
@@ -70,13 +71,13 @@ func withPayload(p []byte) func(d []byte, m *pkt.Meta) {
 func graphHandshake(t *testing.T, r *stacktest.Rig, first []byte) uint32 {
 	t.Helper()
 	c := r.Caches[0]
-	r.DeliverTo(0, stack.TCPInputName, tcpFrame(c, tcpPeer, tcpLocal, wire.TCPFlagSYN, 1000, nil))
+	r.DeliverTo(0, tcpnode.InputName, tcpFrame(c, tcpPeer, tcpLocal, wire.TCPFlagSYN, 1000, nil))
 	out := r.TakeLookup()
 	if len(out) != 1 {
 		t.Fatalf("%d answers to the SYN", len(out))
 	}
 	iss := checkTCPOut(t, out[0], tcpLocal, tcpPeer).Seq()
-	r.DeliverTo(0, stack.TCPInputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagPSH, 1001, iss+1,
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagPSH, 1001, iss+1,
 		len(first), withPayload(first)))
 	return iss
 }
@@ -91,10 +92,10 @@ func TestHandleTCP(t *testing.T) {
 	r := stacktest.New(t, 256, stack.Config{TCP: &tcp.Config{}})
 	defer r.Close()
 	app := &echoApp{}
-	if err := r.Stack.HandleTCP(tcpLocal, app); err != nil {
+	if err := r.TCP.Handle(tcpLocal, app); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Stack.ListenTCP(tcpLocal, 4); err != tcp.ErrInUse {
+	if _, err := r.TCP.Listen(tcpLocal, 4); err != tcp.ErrInUse {
 		t.Fatalf("ListenTCP on the handler's port: %v", err)
 	}
 	c := r.Caches[0]
@@ -116,18 +117,18 @@ func TestHandleTCP(t *testing.T) {
 		t.Fatalf("%d accepts", app.accepts)
 	}
 	// A line in two segments: nothing until the second.
-	r.DeliverTo(0, stack.TCPInputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK, 1007, iss+7, 3, withPayload([]byte("abc"))))
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK, 1007, iss+7, 3, withPayload([]byte("abc"))))
 	out := r.TakeLookup()
 	for _, o := range out {
 		if s := checkTCPOut(t, o, tcpLocal, tcpPeer); len(s.Payload()) != 0 {
 			t.Fatalf("answered a partial line with %q", s.Payload())
 		}
 	}
-	r.DeliverTo(0, stack.TCPInputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK, 1010, iss+7, 4, withPayload([]byte("de\nf"))))
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK, 1010, iss+7, 4, withPayload([]byte("de\nf"))))
 	reply("ABCDE\n", 1014)
 	// The peer's FIN: OnData sees the end (after the partial "f", which
 	// stays unused), Close resets because data is left unread.
-	r.DeliverTo(0, stack.TCPInputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagFIN, 1014, iss+13, 0, nil))
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagFIN, 1014, iss+13, 0, nil))
 	out = r.TakeLookup()
 	if len(out) == 0 {
 		t.Fatal("nothing sent after the peer's FIN")
@@ -136,8 +137,8 @@ func TestHandleTCP(t *testing.T) {
 	if last.Flags()&wire.TCPFlagRST == 0 || app.closes != 1 || app.closeErr != tcp.ErrAborted {
 		t.Fatalf("after FIN with a partial line: flags %#x, %d closes (%v)", last.Flags(), app.closes, app.closeErr)
 	}
-	if r.Stack.TCPConns() != 0 {
-		t.Fatalf("%d connections left", r.Stack.TCPConns())
+	if r.TCP.Conns() != 0 {
+		t.Fatalf("%d connections left", r.TCP.Conns())
 	}
 }
 
@@ -148,13 +149,13 @@ func TestHandleTCPOrderlyClose(t *testing.T) {
 	r := stacktest.New(t, 256, stack.Config{TCP: &tcp.Config{}})
 	defer r.Close()
 	app := &echoApp{}
-	if err := r.Stack.HandleTCP(tcpLocal, app); err != nil {
+	if err := r.TCP.Handle(tcpLocal, app); err != nil {
 		t.Fatal(err)
 	}
 	c := r.Caches[0]
 	iss := graphHandshake(t, r, []byte("x\n"))
 	r.TakeLookup()
-	r.DeliverTo(0, stack.TCPInputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagFIN, 1003, iss+3, 0, nil))
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagFIN, 1003, iss+3, 0, nil))
 	out := r.TakeLookup()
 	if len(out) != 1 {
 		t.Fatalf("%d segments after the peer's FIN, want 1 (FIN+ACK)", len(out))
@@ -163,9 +164,9 @@ func TestHandleTCPOrderlyClose(t *testing.T) {
 	if fin.Flags() != wire.TCPFlagFIN|wire.TCPFlagACK || fin.Ack() != 1004 || app.ends != 1 || app.closes != 0 {
 		t.Fatalf("flags %#x ack %d, %d ends %d closes", fin.Flags(), fin.Ack(), app.ends, app.closes)
 	}
-	r.DeliverTo(0, stack.TCPInputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK, 1004, fin.Seq()+1, 0, nil))
-	if app.closes != 1 || app.closeErr != nil || app.ends != 1 || r.Stack.TCPConns() != 0 {
-		t.Fatalf("%d closes (%v), %d ends, %d connections", app.closes, app.closeErr, app.ends, r.Stack.TCPConns())
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK, 1004, fin.Seq()+1, 0, nil))
+	if app.closes != 1 || app.closeErr != nil || app.ends != 1 || r.TCP.Conns() != 0 {
+		t.Fatalf("%d closes (%v), %d ends, %d connections", app.closes, app.closeErr, app.ends, r.TCP.Conns())
 	}
 }
 
@@ -175,7 +176,7 @@ func TestHandleTCPAllocs(t *testing.T) {
 	r := stacktest.New(t, 1024, stack.Config{TCP: &tcp.Config{}})
 	defer r.Close()
 	app := &echoApp{}
-	if err := r.Stack.HandleTCP(tcpLocal, app); err != nil {
+	if err := r.TCP.Handle(tcpLocal, app); err != nil {
 		t.Fatal(err)
 	}
 	c := r.Caches[0]
@@ -186,7 +187,7 @@ func TestHandleTCPAllocs(t *testing.T) {
 	r.Discard = true
 	edit := withPayload(req)
 	run := func() {
-		r.DeliverTo(0, stack.TCPInputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagPSH, seq, ack, len(req), edit))
+		r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagPSH, seq, ack, len(req), edit))
 		seq += uint32(len(req))
 		ack += uint32(len(req)) // the peer acknowledges each reply with its next request
 	}
@@ -207,7 +208,7 @@ func TestHandleTCPPanic(t *testing.T) {
 	r := stacktest.New(t, 256, stack.Config{TCP: &tcp.Config{}})
 	defer r.Close()
 	app := &echoApp{}
-	if err := r.Stack.HandleTCP(tcpLocal, app); err != nil {
+	if err := r.TCP.Handle(tcpLocal, app); err != nil {
 		t.Fatal(err)
 	}
 	graphHandshake(t, r, []byte("boom\n"))
@@ -215,8 +216,8 @@ func TestHandleTCPPanic(t *testing.T) {
 	if len(out) != 1 || checkTCPOut(t, out[0], tcpLocal, tcpPeer).Flags()&wire.TCPFlagRST == 0 {
 		t.Fatalf("%d segments after the panic, want a RST", len(out))
 	}
-	if n := r.Errors(0, stack.TCPInputName, "handler_panic"); n != 1 || app.closes != 0 || r.Stack.TCPConns() != 0 {
-		t.Fatalf("handler_panic %d, %d closes, %d connections", n, app.closes, r.Stack.TCPConns())
+	if n := r.Errors(0, tcpnode.InputName, "handler_panic"); n != 1 || app.closes != 0 || r.TCP.Conns() != 0 {
+		t.Fatalf("handler_panic %d, %d closes, %d connections", n, app.closes, r.TCP.Conns())
 	}
 	graphHandshake(t, r, []byte("again\n")) // same 4-tuple: the old connection is gone
 	out = r.TakeLookup()

@@ -1,4 +1,4 @@
-package stack_test
+package tcpnode_test
 
 import (
 	"slices"
@@ -8,6 +8,7 @@ import (
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
 	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -23,14 +24,14 @@ func TestTCPFault(t *testing.T) {
 		name  string
 		fault *stack.TCPFault
 		rsts  int
-		want  stack.TCPFaultStats
+		want  tcpnode.FaultStats
 	}{
 		{name: "off", rsts: n},
-		{name: "loss", fault: &stack.TCPFault{Loss: 1}, rsts: 0, want: stack.TCPFaultStats{RxLost: n}},
+		{name: "loss", fault: &stack.TCPFault{Loss: 1}, rsts: 0, want: tcpnode.FaultStats{RxLost: n}},
 		{name: "duplicate", fault: &stack.TCPFault{Duplicate: 1}, rsts: 4 * n,
-			want: stack.TCPFaultStats{RxDuplicated: n, TxDuplicated: 2 * n}},
+			want: tcpnode.FaultStats{RxDuplicated: n, TxDuplicated: 2 * n}},
 		{name: "reorder", fault: &stack.TCPFault{Reorder: 1}, rsts: n,
-			want: stack.TCPFaultStats{RxReordered: n - 1, TxReordered: n / 2}},
+			want: tcpnode.FaultStats{RxReordered: n - 1, TxReordered: n / 2}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,7 +41,7 @@ func TestTCPFault(t *testing.T) {
 			for k := range n {
 				idx = append(idx, tcpFrame(r.Caches[0], tcpPeer, tcpLocal, wire.TCPFlagSYN, uint32(1000*k), nil))
 			}
-			r.DeliverTo(0, stack.TCPInputName, idx...)
+			r.DeliverTo(0, tcpnode.InputName, idx...)
 			out := r.TakeLookup()
 			if len(out) != tc.rsts {
 				t.Fatalf("%d RSTs sent, want %d", len(out), tc.rsts)
@@ -53,7 +54,7 @@ func TestTCPFault(t *testing.T) {
 				}
 				acks = append(acks, seg.Ack())
 			}
-			if got := r.Stack.TCPFaultStats(); got != tc.want {
+			if got := r.TCP.FaultStats(); got != tc.want {
 				t.Errorf("stats %+v, want %+v", got, tc.want)
 			}
 			if tc.name == "reorder" {

@@ -1,21 +1,22 @@
-package stack
+package tcpnode
 
 import (
 	"errors"
 	"net/netip"
 
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
 )
 
-// TCPHandler is a run-to-completion TCP server in the graph (HandleTCP):
+// Handler is a run-to-completion TCP server in the graph (TCP.Handle):
 // its callbacks run on the worker that owns the connection, inside
 // tcp4-input's vector (or the worker's timer tick), with the engine's lock
-// held. They must not block and must not call the goroutine API (TCPConn,
-// TCPListener, package sock) of the same stack. With several workers,
+// held. They must not block and must not call the goroutine API (Conn,
+// Listener, package sock) of the same stack. With several workers,
 // callbacks for different connections run concurrently: keep per-connection
 // state in GraphConn.SetUser.
-type TCPHandler interface {
+type Handler interface {
 	// OnAccept is called once a connection is established.
 	OnAccept(c *GraphConn)
 	// OnData offers the connection's received bytes (all that are there,
@@ -33,11 +34,11 @@ type TCPHandler interface {
 	OnClose(c *GraphConn, err error)
 }
 
-// GraphConn is a connection of an in-graph TCPHandler. Its methods may be
+// GraphConn is a connection of an in-graph Handler. Its methods may be
 // called only from the handler's callbacks (on the connection's worker).
 type GraphConn struct {
 	c       *tcp.Conn
-	h       TCPHandler
+	h       Handler
 	user    any
 	ev      tcp.Event // events not yet dispatched
 	queued  bool      // in the worker's ready list
@@ -47,28 +48,25 @@ type GraphConn struct {
 	closed  bool      // OnClose was called
 }
 
-// graphListener is HandleTCP's listener on one worker.
+// graphListener is Handle's listener on one worker.
 type graphListener struct {
-	h TCPHandler
+	h Handler
 }
 
-// HandleTCP serves TCP port addr.Port() on addr (an address of the host or
+// Handle serves TCP port addr.Port() on addr (an address of the host or
 // the unspecified address) on every worker with the in-graph handler h.
 // A port already listened on gives tcp.ErrInUse.
-func (s *Stack) HandleTCP(addr netip.AddrPort, h TCPHandler) error {
-	if s.tcp == nil {
-		return ErrNoTCP
-	}
+func (t *TCP) Handle(addr netip.AddrPort, h Handler) error {
 	if h == nil || addr.Port() == 0 {
-		return errors.New("stack: HandleTCP needs a port and a handler")
+		return errors.New("tcpnode: Handle needs a port and a handler")
 	}
 	a := addr.Addr().Unmap()
 	if !a.Is4() {
-		return ErrNotIPv4
+		return stack.ErrNotIPv4
 	}
 	addr = netip.AddrPortFrom(a, addr.Port())
 	var done []*tcp.Listener
-	for _, tw := range s.tcp.workers {
+	for _, tw := range t.workers {
 		tw.mu.Lock()
 		l, err := tw.eng.Listen(addr, 1024)
 		if err == nil {
@@ -80,7 +78,7 @@ func (s *Stack) HandleTCP(addr netip.AddrPort, h TCPHandler) error {
 		tw.mu.Unlock()
 		if err != nil {
 			for k, l := range done { // undo the workers before w
-				tw := s.tcp.workers[k]
+				tw := t.workers[k]
 				tw.mu.Lock()
 				delete(tw.graphListeners, l)
 				l.Close()
@@ -184,7 +182,7 @@ func (tw *tcpWorker) dispatchFrom(n *graph.Node, from int) (next int) {
 				gc.c.SetContext(nil)
 				gc.c.Abort()
 			}
-			n.Count(TCPErrHandlerPanic, 1)
+			n.Count(ErrHandlerPanic, 1)
 			next++
 		}
 	}()

@@ -1,4 +1,4 @@
-package stack_test
+package udp_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -56,7 +57,7 @@ func TestHandlerReply(t *testing.T) {
 	r := stacktest.New(t, 256, stack.Config{})
 	defer r.Close()
 	calls := 0
-	err := r.Stack.HandleUDP(53, func(b *stack.UDPBatch) {
+	err := r.UDP.Handle(53, func(b *udp.Batch) {
 		calls++
 		for k := 0; k < b.Len(); k++ {
 			p := b.Payload(k)
@@ -81,7 +82,7 @@ func TestHandlerReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Stack.HandleUDP(53, func(*stack.UDPBatch) {}); err == nil {
+	if err := r.UDP.Handle(53, func(*udp.Batch) {}); err == nil {
 		t.Fatal("second handler on port 53 accepted")
 	}
 	r.Deliver(0,
@@ -107,16 +108,16 @@ func TestHandlerReply(t *testing.T) {
 		if c.Meta.Flags&pkt.FlagLocal == 0 || c.Meta.L3 < wire.EthernetLen {
 			t.Errorf("reply %d: meta %+v", k, c.Meta)
 		}
-		if ttl := wire.IPv4(c.Data[c.Meta.L3:]).TTL(); ttl != stack.DefaultTTL {
+		if ttl := wire.IPv4(c.Data[c.Meta.L3:]).TTL(); ttl != udp.DefaultTTL {
 			t.Errorf("TTL %d", ttl)
 		}
 	}
 	for name, want := range map[string]uint64{"replied": 2, "handler_dropped": 1, "handler_unanswered": 1, "reply_too_long": 1} {
-		if n := r.Errors(0, stack.UDPInputName, name); n != want {
+		if n := r.Errors(0, udp.InputName, name); n != want {
 			t.Errorf("%s = %d, want %d", name, n, want)
 		}
 	}
-	r.Stack.RemoveHandler(53)
+	r.UDP.RemoveHandler(53)
 	r.Deliver(0, r.Frame(0, client, server, []byte("x")))
 	if n := len(r.TakeICMP()); n != 1 {
 		t.Errorf("after RemoveHandler: %d port unreachables, want 1", n)
@@ -127,7 +128,7 @@ func TestHandlerReply(t *testing.T) {
 func TestReplyIPOptions(t *testing.T) {
 	r := stacktest.New(t, 64, stack.Config{})
 	defer r.Close()
-	if err := r.Stack.HandleUDP(53, func(b *stack.UDPBatch) { b.Reply(0, len(b.Payload(0))) }); err != nil {
+	if err := r.UDP.Handle(53, func(b *udp.Batch) { b.Reply(0, len(b.Payload(0))) }); err != nil {
 		t.Fatal(err)
 	}
 	i, _ := r.Caches[0].Alloc()
@@ -165,7 +166,7 @@ func TestReplyIPOptions(t *testing.T) {
 func TestInputErrors(t *testing.T) {
 	r := stacktest.New(t, 64, stack.Config{})
 	defer r.Close()
-	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:7000"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:7000"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestInputErrors(t *testing.T) {
 	closed := r.Frame(0, client, netip.MustParseAddrPort("10.0.1.1:7001"), []byte("x"))
 	r.Deliver(0, badSum, badLen, short, noSum, wrongAddr, closed)
 	for name, want := range map[string]uint64{"bad_checksum": 1, "too_short": 2, "no_listener": 2, "delivered": 1} {
-		if n := r.Errors(0, stack.UDPInputName, name); n != want {
+		if n := r.Errors(0, udp.InputName, name); n != want {
 			t.Errorf("%s = %d, want %d", name, n, want)
 		}
 	}
@@ -192,8 +193,8 @@ func TestInputErrors(t *testing.T) {
 		t.Fatalf("%d packets at icmp4-error, want 2", len(icmp))
 	}
 	for _, c := range icmp {
-		if c.Meta.Aux != 3<<24|3<<16 {
-			t.Errorf("Meta.Aux = %#x, want port unreachable (3, 3)", c.Meta.Aux)
+		if c.Meta.ICMP != (pkt.ICMPRequest{Type: 3, Code: 3}) {
+			t.Errorf("Meta.ICMP = %+v, want port unreachable (3, 3)", c.Meta.ICMP)
 		}
 	}
 	buf := make([]byte, 64)
@@ -206,7 +207,7 @@ func TestInputErrors(t *testing.T) {
 func TestSocketQueueFull(t *testing.T) {
 	r := stacktest.New(t, 64, stack.Config{RxRing: 4})
 	defer r.Close()
-	so, err := r.Stack.Open(netip.MustParseAddrPort("0.0.0.0:9"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("0.0.0.0:9"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestSocketQueueFull(t *testing.T) {
 		idx = append(idx, r.Frame(0, client, netip.MustParseAddrPort("10.0.1.1:9"), []byte{byte(k)}))
 	}
 	r.Deliver(0, idx...)
-	if n := r.Errors(0, stack.UDPInputName, "socket_queue_full"); n != 2 {
+	if n := r.Errors(0, udp.InputName, "socket_queue_full"); n != 2 {
 		t.Errorf("socket_queue_full = %d, want 2", n)
 	}
 	var b [8]byte
@@ -237,9 +238,9 @@ func TestPorts(t *testing.T) {
 	r := stacktest.New(t, 16, stack.Config{})
 	defer r.Close()
 	seen := map[uint16]bool{}
-	var socks []*stack.Socket
+	var socks []*udp.Socket
 	for k := 0; k < 50; k++ {
-		so, err := r.Stack.Open(netip.AddrPort{})
+		so, err := r.UDP.Open(netip.AddrPort{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,15 +251,15 @@ func TestPorts(t *testing.T) {
 		seen[p] = true
 		socks = append(socks, so)
 	}
-	if _, err := r.Stack.Open(socks[3].LocalAddr()); err == nil {
+	if _, err := r.UDP.Open(socks[3].LocalAddr()); err == nil {
 		t.Fatal("bound a port in use")
 	}
-	if _, err := r.Stack.Open(netip.MustParseAddrPort("[::1]:5")); err == nil {
+	if _, err := r.UDP.Open(netip.MustParseAddrPort("[::1]:5")); err == nil {
 		t.Fatal("bound IPv6")
 	}
 	p := socks[3].LocalAddr()
 	socks[3].Close()
-	again, err := r.Stack.Open(p)
+	again, err := r.UDP.Open(p)
 	if err != nil {
 		t.Fatalf("rebind after close: %v", err)
 	}

@@ -1,4 +1,4 @@
-package stack_test
+package udp_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack/udp"
 )
 
 // TestHandlerPanicContained: a handler that panics (after answering part of
@@ -19,7 +20,7 @@ func TestHandlerPanicContained(t *testing.T) {
 	r := stacktest.New(t, 256, stack.Config{})
 	defer r.Close() // audits the pool: every buffer back, none free twice
 	boom := true
-	if err := r.Stack.HandleUDP(53, func(b *stack.UDPBatch) {
+	if err := r.UDP.Handle(53, func(b *udp.Batch) {
 		for k := 0; k < b.Len(); k++ {
 			copy(b.Payload(k), "ok")
 			b.Reply(k, 2)
@@ -31,7 +32,7 @@ func TestHandlerPanicContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	echo := netip.MustParseAddrPort("10.0.1.1:7")
-	if err := r.Stack.HandleUDP(7, func(b *stack.UDPBatch) {
+	if err := r.UDP.Handle(7, func(b *udp.Batch) {
 		for k := 0; k < b.Len(); k++ {
 			b.Reply(k, len(b.Payload(k)))
 		}
@@ -39,7 +40,7 @@ func TestHandlerPanicContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	sockAddr := netip.MustParseAddrPort("10.0.1.1:9000")
-	so, err := r.Stack.Open(sockAddr)
+	so, err := r.UDP.Open(sockAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestHandlerPanicContained(t *testing.T) {
 	idx = append(idx, r.Frame(0, client, echo, []byte("echo")), r.Frame(0, client, sockAddr, []byte("sock")))
 	r.Deliver(0, idx...) // panics out of the worker on unprotected code
 
-	if n := r.Errors(0, stack.UDPInputName, "handler_panic"); n != 3 {
+	if n := r.Errors(0, udp.InputName, "handler_panic"); n != 3 {
 		t.Errorf("handler_panic = %d, want the panicking handler's 3 datagrams", n)
 	}
 	got := r.TakeLookup()
@@ -72,7 +73,7 @@ func TestHandlerPanicContained(t *testing.T) {
 	if got := r.TakeLookup(); len(got) != 1 {
 		t.Fatalf("after the panic: %d replies, want 1 (the handler is still served)", len(got))
 	}
-	if n := r.Errors(0, stack.UDPInputName, "handler_panic"); n != 3 {
+	if n := r.Errors(0, udp.InputName, "handler_panic"); n != 3 {
 		t.Errorf("handler_panic = %d after a clean vector, want 3", n)
 	}
 	if err := r.Pool.Check(); err != nil {
@@ -87,15 +88,15 @@ func TestHandlerPanicContained(t *testing.T) {
 func TestSocketQueueAndBudget(t *testing.T) {
 	r := stacktest.New(t, 1024, stack.Config{SocketQueue: 16, SocketBudget: 40})
 	defer r.Close()
-	var socks []*stack.Socket
+	var socks []*udp.Socket
 	for k := range 4 {
-		so, err := r.Stack.Open(netip.AddrPortFrom(netip.MustParseAddr("10.0.1.1"), uint16(9000+k)))
+		so, err := r.UDP.Open(netip.AddrPortFrom(netip.MustParseAddr("10.0.1.1"), uint16(9000+k)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		socks = append(socks, so)
 	}
-	flood := func(so *stack.Socket, n int) {
+	flood := func(so *udp.Socket, n int) {
 		var idx []pkt.Index
 		for range n {
 			idx = append(idx, r.Frame(0, client, so.LocalAddr(), []byte("unread")))
@@ -105,7 +106,7 @@ func TestSocketQueueAndBudget(t *testing.T) {
 	for _, so := range socks {
 		flood(so, 30)
 	}
-	count := func(name string) uint64 { return r.Errors(0, stack.UDPInputName, name) }
+	count := func(name string) uint64 { return r.Errors(0, udp.InputName, name) }
 	// Sockets 0 and 1 fill their queues (16 each, 14 over each); socket 2
 	// gets the last 8 of the budget of 40; the rest is over budget.
 	if d, q, b := count("delivered"), count("socket_queue_full"), count("socket_budget"); d != 40 || q != 28 || b != 120-40-28 {
@@ -114,7 +115,7 @@ func TestSocketQueueAndBudget(t *testing.T) {
 	if n := r.Stack.SocketBuffers(); n != 40 {
 		t.Fatalf("SocketBuffers = %d, want 40", n)
 	}
-	msgs := make([]stack.Message, 32)
+	msgs := make([]udp.Message, 32)
 	for k := range msgs {
 		msgs[k].Buf = make([]byte, 16)
 	}
@@ -145,7 +146,7 @@ func TestSocketQueueAndBudget(t *testing.T) {
 func TestSendLeavesPoolReserve(t *testing.T) {
 	r := stacktest.New(t, 1024, stack.Config{PoolReserve: 200, TxRing: 2048})
 	defer r.Close()
-	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
 	if err != nil {
 		t.Fatal(err)
 	}

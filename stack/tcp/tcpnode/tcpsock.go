@@ -1,22 +1,23 @@
-package stack
+package tcpnode
 
 import (
 	"errors"
 	"net/netip"
 	"sync/atomic"
 
+	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
 )
 
-// ErrNoTCP is returned by ListenTCP and DialTCP on a stack without
+// ErrNoTCP is returned by package sock's ListenTCP and DialTCP on a stack without
 // Config.TCP.
-var ErrNoTCP = errors.New("stack: no TCP (Config.TCP not set)")
+var ErrNoTCP = errors.New("tcpnode: no TCP (Config.TCP not set)")
 
-// TCPListener is a TCP listener on every worker's engine: a connection
+// Listener is a TCP listener on every worker's engine: a connection
 // lives on the worker that received its SYN. Its methods are safe for
 // concurrent use and never block; package sock builds net.Listener on them.
-type TCPListener struct {
-	t      *tcpStack
+type Listener struct {
+	t      *TCP
 	addr   netip.AddrPort
 	ls     []*tcp.Listener // by worker
 	next   atomic.Uint32   // worker Accept looks at first (fairness)
@@ -24,18 +25,18 @@ type TCPListener struct {
 	closed atomic.Bool
 }
 
-// TCPConn is one TCP connection of a worker's engine. Its methods take the
+// Conn is one TCP connection of a worker's engine. Its methods take the
 // engine's lock, are safe for concurrent use and never block
 // (tcp.ErrWouldBlock); package sock builds net.Conn on them.
-type TCPConn struct {
+type Conn struct {
 	tw     *tcpWorker
 	c      *tcp.Conn
 	rready chan struct{} // one slot, for the reader: state changed
 	wready chan struct{} // one slot, for the writer (or dialer): state changed
 }
 
-func newTCPConn(tw *tcpWorker, c *tcp.Conn) *TCPConn {
-	return &TCPConn{tw: tw, c: c, rready: make(chan struct{}, 1), wready: make(chan struct{}, 1)}
+func newConn(tw *tcpWorker, c *tcp.Conn) *Conn {
+	return &Conn{tw: tw, c: c, rready: make(chan struct{}, 1), wready: make(chan struct{}, 1)}
 }
 
 // notify is every engine's Config.Notify: it wakes the waiters of the
@@ -44,7 +45,7 @@ func newTCPConn(tw *tcpWorker, c *tcp.Conn) *TCPConn {
 func (tw *tcpWorker) notify(c *tcp.Conn, l *tcp.Listener, ev tcp.Event) {
 	if c != nil {
 		switch x := c.Context().(type) {
-		case *TCPConn:
+		case *Conn:
 			signal(x.rready)
 			signal(x.wready)
 		case *GraphConn:
@@ -67,19 +68,16 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// ListenTCP listens on addr (an IPv4 address of the host or the
+// Listen listens on addr (an IPv4 address of the host or the
 // unspecified address; the port must be set) on every worker.
-func (s *Stack) ListenTCP(addr netip.AddrPort, backlog int) (*TCPListener, error) {
-	if s.tcp == nil {
-		return nil, ErrNoTCP
-	}
+func (t *TCP) Listen(addr netip.AddrPort, backlog int) (*Listener, error) {
 	a := addr.Addr().Unmap()
 	if !a.Is4() {
-		return nil, ErrNotIPv4
+		return nil, stack.ErrNotIPv4
 	}
 	addr = netip.AddrPortFrom(a, addr.Port())
-	tl := &TCPListener{t: s.tcp, addr: addr, ready: make(chan struct{}, 1)}
-	for _, tw := range s.tcp.workers {
+	tl := &Listener{t: t, addr: addr, ready: make(chan struct{}, 1)}
+	for _, tw := range t.workers {
 		tw.mu.Lock()
 		l, err := tw.eng.Listen(addr, backlog)
 		if err == nil {
@@ -96,15 +94,15 @@ func (s *Stack) ListenTCP(addr netip.AddrPort, backlog int) (*TCPListener, error
 }
 
 // Addr returns the address the listener was opened on.
-func (tl *TCPListener) Addr() netip.AddrPort { return tl.addr }
+func (tl *Listener) Addr() netip.AddrPort { return tl.addr }
 
 // Ready returns the channel that receives when a connection may be
 // acceptable (or the listener closed). Check Accept after each receive.
-func (tl *TCPListener) Ready() <-chan struct{} { return tl.ready }
+func (tl *Listener) Ready() <-chan struct{} { return tl.ready }
 
 // Accept returns an established connection from any worker, or
 // tcp.ErrWouldBlock, or tcp.ErrClosed after Close.
-func (tl *TCPListener) Accept() (*TCPConn, error) {
+func (tl *Listener) Accept() (*Conn, error) {
 	if tl.closed.Load() {
 		return nil, tcp.ErrClosed
 	}
@@ -115,9 +113,9 @@ func (tl *TCPListener) Accept() (*TCPConn, error) {
 		tw := tl.t.workers[w]
 		tw.mu.Lock()
 		c, err := tl.ls[w].Accept()
-		var tc *TCPConn
+		var tc *Conn
 		if err == nil {
-			tc = newTCPConn(tw, c)
+			tc = newConn(tw, c)
 			c.SetContext(tc)
 		}
 		tw.mu.Unlock()
@@ -133,7 +131,7 @@ func (tl *TCPListener) Accept() (*TCPConn, error) {
 
 // Close stops listening on every worker and resets the connections not
 // yet accepted.
-func (tl *TCPListener) Close() {
+func (tl *Listener) Close() {
 	if tl.closed.Swap(true) {
 		return
 	}
@@ -147,38 +145,35 @@ func (tl *TCPListener) Close() {
 	signal(tl.ready)
 }
 
-// DialTCP starts an active open from laddr (the unspecified address picks
+// Dial starts an active open from laddr (the unspecified address picks
 // the source address of the route to raddr; port 0 an ephemeral port) to
 // raddr on the first worker. It returns at once: wait on Ready until
 // State leaves SYN-SENT (Err is tcp.ErrRefused or tcp.ErrTimeout on
 // failure). With several workers, the answer must be steered to the first
 // worker's queue, which nothing does yet.
-func (s *Stack) DialTCP(laddr, raddr netip.AddrPort) (*TCPConn, error) {
-	if s.tcp == nil {
-		return nil, ErrNoTCP
-	}
+func (t *TCP) Dial(laddr, raddr netip.AddrPort) (*Conn, error) {
 	ra := raddr.Addr().Unmap()
 	if !ra.Is4() || raddr.Port() == 0 {
-		return nil, ErrBadAddress
+		return nil, stack.ErrBadAddress
 	}
 	raddr = netip.AddrPortFrom(ra, raddr.Port())
 	la := laddr.Addr().Unmap()
 	if !la.IsValid() || la.IsUnspecified() {
 		src, ok := [4]byte{}, false
-		if s.cfg.Source != nil {
-			src, ok = s.cfg.Source(ra.As4())
+		if t.cfg.Source != nil {
+			src, ok = t.cfg.Source(ra.As4())
 		}
 		if !ok {
-			return nil, ErrNoSource
+			return nil, stack.ErrNoSource
 		}
 		la = netip.AddrFrom4(src)
 	}
 	if !la.Is4() {
-		return nil, ErrNotIPv4
+		return nil, stack.ErrNotIPv4
 	}
-	tw := s.tcp.workers[0]
-	tc := newTCPConn(tw, nil)
-	span := uint32(EphemeralLast - EphemeralFirst + 1)
+	tw := t.workers[0]
+	tc := newConn(tw, nil)
+	span := uint32(stack.EphemeralLast - stack.EphemeralFirst + 1)
 	tries := uint32(1)
 	if laddr.Port() == 0 {
 		tries = span
@@ -186,7 +181,7 @@ func (s *Stack) DialTCP(laddr, raddr netip.AddrPort) (*TCPConn, error) {
 	for range tries {
 		port := laddr.Port()
 		if port == 0 {
-			port = uint16(EphemeralFirst + s.tcp.nextEph.Add(1)%span)
+			port = uint16(stack.EphemeralFirst + t.nextEph.Add(1)%span)
 		}
 		tw.mu.Lock()
 		c, err := tw.eng.Dial(netip.AddrPortFrom(la, port), raddr)
@@ -202,33 +197,33 @@ func (s *Stack) DialTCP(laddr, raddr netip.AddrPort) (*TCPConn, error) {
 			return nil, err
 		}
 	}
-	return nil, ErrNoPorts
+	return nil, stack.ErrNoPorts
 }
 
 // ReadReady and WriteReady return the channels that receive after the
 // connection's state changed (data, space, connected, closed): one for
 // the reader, one for the writer, each with one slot. Re-check after each
 // receive.
-func (tc *TCPConn) ReadReady() <-chan struct{} { return tc.rready }
+func (tc *Conn) ReadReady() <-chan struct{} { return tc.rready }
 
 // WriteReady: see ReadReady.
-func (tc *TCPConn) WriteReady() <-chan struct{} { return tc.wready }
+func (tc *Conn) WriteReady() <-chan struct{} { return tc.wready }
 
 // Wake makes the pending or next receive on ReadReady and WriteReady
 // return (to re-evaluate a deadline, say).
-func (tc *TCPConn) Wake() {
+func (tc *Conn) Wake() {
 	signal(tc.rready)
 	signal(tc.wready)
 }
 
 // LocalAddr returns the connection's local address and port.
-func (tc *TCPConn) LocalAddr() netip.AddrPort { return tc.c.LocalAddr() }
+func (tc *Conn) LocalAddr() netip.AddrPort { return tc.c.LocalAddr() }
 
 // RemoteAddr returns the peer's address and port.
-func (tc *TCPConn) RemoteAddr() netip.AddrPort { return tc.c.RemoteAddr() }
+func (tc *Conn) RemoteAddr() netip.AddrPort { return tc.c.RemoteAddr() }
 
 // State returns the connection's state.
-func (tc *TCPConn) State() tcp.State {
+func (tc *Conn) State() tcp.State {
 	tc.tw.mu.Lock()
 	st := tc.c.State()
 	tc.tw.mu.Unlock()
@@ -237,7 +232,7 @@ func (tc *TCPConn) State() tcp.State {
 
 // Err returns why the connection closed (nil while open or after an
 // orderly close).
-func (tc *TCPConn) Err() error {
+func (tc *Conn) Err() error {
 	tc.tw.mu.Lock()
 	err := tc.c.Err()
 	tc.tw.mu.Unlock()
@@ -245,7 +240,7 @@ func (tc *TCPConn) Err() error {
 }
 
 // Read is tcp.Conn.Read under the engine's lock.
-func (tc *TCPConn) Read(p []byte) (int, error) {
+func (tc *Conn) Read(p []byte) (int, error) {
 	tc.tw.mu.Lock()
 	n, err := tc.c.Read(p)
 	tc.tw.mu.Unlock()
@@ -253,7 +248,7 @@ func (tc *TCPConn) Read(p []byte) (int, error) {
 }
 
 // Write is tcp.Conn.Write under the engine's lock.
-func (tc *TCPConn) Write(p []byte) (int, error) {
+func (tc *Conn) Write(p []byte) (int, error) {
 	tc.tw.mu.Lock()
 	n, err := tc.c.Write(p)
 	tc.tw.mu.Unlock()
@@ -261,7 +256,7 @@ func (tc *TCPConn) Write(p []byte) (int, error) {
 }
 
 // CloseWrite is tcp.Conn.CloseWrite under the engine's lock.
-func (tc *TCPConn) CloseWrite() error {
+func (tc *Conn) CloseWrite() error {
 	tc.tw.mu.Lock()
 	err := tc.c.CloseWrite()
 	tc.tw.mu.Unlock()
@@ -269,7 +264,7 @@ func (tc *TCPConn) CloseWrite() error {
 }
 
 // Close is tcp.Conn.Close under the engine's lock.
-func (tc *TCPConn) Close() error {
+func (tc *Conn) Close() error {
 	tc.tw.mu.Lock()
 	err := tc.c.Close()
 	tc.tw.mu.Unlock()
@@ -277,14 +272,14 @@ func (tc *TCPConn) Close() error {
 }
 
 // Abort is tcp.Conn.Abort under the engine's lock.
-func (tc *TCPConn) Abort() {
+func (tc *Conn) Abort() {
 	tc.tw.mu.Lock()
 	tc.c.Abort()
 	tc.tw.mu.Unlock()
 }
 
 // SetNoDelay is tcp.Conn.SetNoDelay under the engine's lock.
-func (tc *TCPConn) SetNoDelay(on bool) {
+func (tc *Conn) SetNoDelay(on bool) {
 	tc.tw.mu.Lock()
 	tc.c.SetNoDelay(on)
 	tc.tw.mu.Unlock()
@@ -292,18 +287,18 @@ func (tc *TCPConn) SetNoDelay(on bool) {
 
 // SetKeepAlive is tcp.Conn.SetKeepAlive under the engine's lock (times in
 // nanoseconds; zero keeps the engine's default).
-func (tc *TCPConn) SetKeepAlive(on bool, idle, interval int64, count int) {
+func (tc *Conn) SetKeepAlive(on bool, idle, interval int64, count int) {
 	tc.tw.mu.Lock()
 	tc.c.SetKeepAlive(on, idle, interval, count)
 	tc.tw.mu.Unlock()
 }
 
 // SetLingerZero is tcp.Conn.SetLingerZero under the engine's lock.
-func (tc *TCPConn) SetLingerZero(on bool) {
+func (tc *Conn) SetLingerZero(on bool) {
 	tc.tw.mu.Lock()
 	tc.c.SetLingerZero(on)
 	tc.tw.mu.Unlock()
 }
 
 // Wake makes the pending or next receive on Ready return.
-func (tl *TCPListener) Wake() { signal(tl.ready) }
+func (tl *Listener) Wake() { signal(tl.ready) }

@@ -1,4 +1,4 @@
-package stack_test
+package tcpnode_test
 
 import (
 	"net/netip"
@@ -8,6 +8,8 @@ import (
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
 	"github.com/vecnet/vecnet/stack/tcp"
+	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
+	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -58,7 +60,7 @@ func checkTCPOut(t *testing.T, c stacktest.Captured, src, dst netip.AddrPort) wi
 		t.Fatalf("meta %+v", c.Meta)
 	}
 	ip := wire.IPv4(c.Data[c.Meta.L3:])
-	if !ip.ChecksumValid() || ip.Protocol() != wire.IPProtoTCP || ip.TTL() != stack.DefaultTTL || !ip.DontFragment() ||
+	if !ip.ChecksumValid() || ip.Protocol() != wire.IPProtoTCP || ip.TTL() != udp.DefaultTTL || !ip.DontFragment() ||
 		ip.Src() != src.Addr().As4() || ip.Dst() != dst.Addr().As4() || int(ip.TotalLen()) != len(c.Data)-int(c.Meta.L3) {
 		t.Fatalf("bad IPv4 header % x", c.Data[c.Meta.L3:c.Meta.L4])
 	}
@@ -107,20 +109,20 @@ func TestTCPInput(t *testing.T) {
 			r := stacktest.New(t, 256, stack.Config{TCP: &tcp.Config{}})
 			defer r.Close()
 			if tc.listen {
-				l, err := r.Stack.ListenTCP(tcpLocal, 8)
+				l, err := r.TCP.Listen(tcpLocal, 8)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer l.Close()
 			}
-			r.DeliverTo(0, stack.TCPInputName, tcpFrame(r.Caches[0], tcpPeer, tcpLocal, tc.flags, 1000, tc.edit))
+			r.DeliverTo(0, tcpnode.InputName, tcpFrame(r.Caches[0], tcpPeer, tcpLocal, tc.flags, 1000, tc.edit))
 			for _, name := range []string{"too_short", "bad_checksum", "no_connection", "bad_header"} {
 				want := uint64(0)
 				if name == tc.counter {
 					want = 1
 				}
-				if got := r.Errors(0, stack.TCPInputName, name); got != want {
-					t.Errorf("tcp4-input %s = %d, want %d", name, got, want)
+				if got := r.Errors(0, tcpnode.InputName, name); got != want {
+					t.Errorf("%s %s = %d, want %d", tcpnode.InputName, name, got, want)
 				}
 			}
 			out := r.TakeLookup()
@@ -154,7 +156,7 @@ func TestTCPInputAllocs(t *testing.T) {
 		for k := range idx {
 			idx[k] = tcpFrame(c, tcpPeer, tcpLocal, wire.TCPFlagSYN, uint32(k), nil)
 		}
-		r.DeliverTo(0, stack.TCPInputName, idx[:]...)
+		r.DeliverTo(0, tcpnode.InputName, idx[:]...)
 	}
 	run()
 	allocs := testing.AllocsPerRun(20, run)
@@ -174,7 +176,7 @@ func TestTCPInputAllocs(t *testing.T) {
 func FuzzTCPInput(f *testing.F) {
 	r := stacktest.New(f, 1024, stack.Config{TCP: &tcp.Config{}})
 	f.Cleanup(r.Close)
-	l, err := r.Stack.ListenTCP(tcpLocal, 4)
+	l, err := r.TCP.Listen(tcpLocal, 4)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -211,7 +213,7 @@ func FuzzTCPInput(f *testing.F) {
 			valid = end <= len(b) && l4+wire.TCPMinLen <= end &&
 				wire.TCP(b[l4:end]).ChecksumValid(ip.Src(), ip.Dst(), uint16(end-l4))
 		}
-		r.DeliverTo(0, stack.TCPInputName, i)
+		r.DeliverTo(0, tcpnode.InputName, i)
 		out := r.TakeLookup()
 		if !valid && len(out) != 0 {
 			t.Fatalf("invalid segment answered with %d packets", len(out))
@@ -231,19 +233,19 @@ func FuzzTCPInput(f *testing.F) {
 func TestTCPInputDataAllocs(t *testing.T) {
 	r := stacktest.New(t, 1024, stack.Config{TCP: &tcp.Config{}})
 	defer r.Close()
-	l, err := r.Stack.ListenTCP(tcpLocal, 4)
+	l, err := r.TCP.Listen(tcpLocal, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	c := r.Caches[0]
-	r.DeliverTo(0, stack.TCPInputName, tcpFrame(c, tcpPeer, tcpLocal, wire.TCPFlagSYN, 1000, nil))
+	r.DeliverTo(0, tcpnode.InputName, tcpFrame(c, tcpPeer, tcpLocal, wire.TCPFlagSYN, 1000, nil))
 	out := r.TakeLookup()
 	if len(out) != 1 {
 		t.Fatalf("%d answers to the SYN", len(out))
 	}
 	iss := checkTCPOut(t, out[0], tcpLocal, tcpPeer).Seq()
-	r.DeliverTo(0, stack.TCPInputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK, 1001, iss+1, 0, nil))
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK, 1001, iss+1, 0, nil))
 	conn, err := l.Accept()
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +261,7 @@ func TestTCPInputDataAllocs(t *testing.T) {
 			idx[k] = tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagPSH, seq, iss+1, segLen, nil)
 			seq += segLen
 		}
-		r.DeliverTo(0, stack.TCPInputName, idx[:]...)
+		r.DeliverTo(0, tcpnode.InputName, idx[:]...)
 		if n, err := conn.Read(buf); n != len(buf) || err != nil {
 			t.Fatalf("read %d, %v", n, err)
 		}
@@ -280,15 +282,15 @@ func TestTCPInputDataAllocs(t *testing.T) {
 func TestTCPListenerEveryWorker(t *testing.T) {
 	r := stacktest.New(t, 2048, stack.Config{Workers: 2, TCP: &tcp.Config{}})
 	defer r.Close()
-	l, err := r.Stack.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), 4)
+	l, err := r.TCP.Listen(netip.MustParseAddrPort("0.0.0.0:80"), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var conns []*stack.TCPConn
+	var conns []*tcpnode.Conn
 	for w := range 2 {
 		peer := netip.AddrPortFrom(tcpPeer.Addr(), uint16(50000+w))
-		r.DeliverTo(w, stack.TCPInputName, tcpFrame(r.Caches[w], peer, tcpLocal, wire.TCPFlagSYN, 5000, nil))
+		r.DeliverTo(w, tcpnode.InputName, tcpFrame(r.Caches[w], peer, tcpLocal, wire.TCPFlagSYN, 5000, nil))
 		out := r.TakeLookup()
 		if len(out) != 1 {
 			t.Fatalf("worker %d: %d answers to a SYN", w, len(out))
@@ -297,7 +299,7 @@ func TestTCPListenerEveryWorker(t *testing.T) {
 		if synack.Flags() != wire.TCPFlagSYN|wire.TCPFlagACK {
 			t.Fatalf("worker %d: flags %#x", w, synack.Flags())
 		}
-		r.DeliverTo(w, stack.TCPInputName, tcpDataFrame(r.Caches[w], peer, tcpLocal, wire.TCPFlagACK, 5001, synack.Seq()+1, 0, nil))
+		r.DeliverTo(w, tcpnode.InputName, tcpDataFrame(r.Caches[w], peer, tcpLocal, wire.TCPFlagACK, 5001, synack.Seq()+1, 0, nil))
 		c, err := l.Accept()
 		if err != nil {
 			t.Fatalf("worker %d: Accept: %v", w, err)
@@ -310,13 +312,13 @@ func TestTCPListenerEveryWorker(t *testing.T) {
 	if _, err := l.Accept(); err != tcp.ErrWouldBlock {
 		t.Fatalf("third Accept: %v", err)
 	}
-	if n := r.Stack.TCPConns(); n != 2 {
+	if n := r.TCP.Conns(); n != 2 {
 		t.Fatalf("%d connections, want 2", n)
 	}
 	for _, c := range conns {
 		c.Abort()
 	}
-	if n := r.Stack.TCPConns(); n != 0 {
+	if n := r.TCP.Conns(); n != 0 {
 		t.Fatalf("%d connections after Abort", n)
 	}
 }

@@ -1,4 +1,4 @@
-package stack
+package udp
 
 import (
 	"errors"
@@ -8,29 +8,19 @@ import (
 	"syscall"
 
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/wire"
 )
 
-// Socket errors.
+// Socket errors (and stack.ErrClosed, stack.ErrNoBuffers, stack.ErrNoSource,
+// stack.ErrBadAddress, which every transport returns).
 var (
-	ErrClosed     = errors.New("stack: socket closed")
-	ErrQueueFull  = errors.New("stack: socket transmit ring full")
-	ErrNoBuffers  = errors.New("stack: no packet buffers")
-	ErrTooLong    = errors.New("stack: datagram too long")
-	ErrNoSource   = errors.New("stack: no source address for the destination")
-	ErrBadAddress = errors.New("stack: invalid destination address")
+	ErrQueueFull = errors.New("udp: socket transmit ring full")
+	ErrTooLong   = errors.New("udp: datagram too long")
 )
 
-// LocalPort is the Meta.RxPort of packets the stack originates.
-const LocalPort = 0xffff
-
-// Layout of a packet a socket sends, in its buffer from pkt.Headroom: a
-// placeholder Ethernet header (ip4-rewrite writes it), IPv4, UDP, data.
-const (
-	txL3   = wire.EthernetLen
-	txL4   = txL3 + wire.IPv4MinLen
-	txData = txL4 + wire.UDPLen
-)
+// Layout of a packet a socket sends: Originate's, then UDP and the data.
+const txData = stack.OriginL4 + wire.UDPLen
 
 // MaxPayload is the largest datagram a socket sends (one buffer, no
 // fragmentation). Larger than the egress MTU allows is dropped by
@@ -54,13 +44,13 @@ type Message struct {
 // worker (producer: whoever holds txMu; consumer: the home worker's
 // udp4-socket-output).
 type Socket struct {
-	s    *Stack
+	u    *UDP
 	id   uint16
 	port uint16
 	addr [4]byte
 	home int
-	rx   []*ring
-	tx   *ring
+	rx   []*stack.Ring
+	tx   *stack.Ring
 
 	notify  chan struct{} // capacity 1; a token means "look again"
 	waiters atomic.Int32  // readers between BeginWait and EndWait
@@ -71,36 +61,34 @@ type Socket struct {
 	rxMu   sync.Mutex
 	rxNext int
 	txMu   sync.Mutex
-	ipID   uint16
-	remote netip.AddrPort // peer of a connected socket, under txMu
-	txIdx  []pkt.Index    // SendBatch scratch, under txMu
-	rxFree []pkt.Index    // RecvBatch scratch, under rxMu
+	ip     wire.IPv4Emitter // under txMu
+	remote netip.AddrPort   // peer of a connected socket, under txMu
+	txIdx  []pkt.Index      // SendBatch scratch, under txMu
+	rxFree []pkt.Index      // RecvBatch scratch, under rxMu
 }
 
 // Open binds a socket to laddr: an IPv4 address of the host or the
 // unspecified address, and a port (0 = an ephemeral one).
-func (s *Stack) Open(laddr netip.AddrPort) (*Socket, error) {
+func (u *UDP) Open(laddr netip.AddrPort) (*Socket, error) {
 	a := laddr.Addr().Unmap()
 	if a.IsValid() && !a.Is4() {
-		return nil, ErrNotIPv4
+		return nil, stack.ErrNotIPv4
 	}
-	so := &Socket{s: s, notify: make(chan struct{}, 1), tx: newRing(s.cfg.TxRing),
+	so := &Socket{u: u, notify: make(chan struct{}, 1), tx: stack.NewRing(u.cfg.TxRing),
 		txIdx: make([]pkt.Index, 0, 64), rxFree: make([]pkt.Index, 0, 64)}
 	if a.IsValid() {
 		so.addr = a.As4()
 	}
-	so.rx = make([]*ring, len(s.workers))
+	so.rx = make([]*stack.Ring, u.s.Workers())
 	for w := range so.rx {
-		so.rx[w] = newRing(s.cfg.RxRing)
+		so.rx[w] = stack.NewRing(u.cfg.RxRing)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, port, err := s.bindPort(laddr.Port(), endpoint{kind: epSocket, addr: so.addr, sock: so})
+	id, port, err := u.ports.Bind(laddr.Port(), endpoint{kind: epSocket, addr: so.addr, sock: so})
 	if err != nil {
 		return nil, err
 	}
 	so.id, so.port = id, port
-	so.home = int(id) % len(s.workers)
+	so.home = int(id) % u.s.Workers()
 	return so, nil
 }
 
@@ -121,15 +109,15 @@ func (so *Socket) Close() error {
 	case so.notify <- struct{}{}:
 	default:
 	}
-	so.s.unbind(so.port, so.id, func() {
+	so.u.ports.Unbind(so.port, so.id, func() {
 		so.rxMu.Lock()
 		so.txMu.Lock()
 		var buf [64]pkt.Index
-		drain := func(r *ring) {
+		drain := func(r *stack.Ring) {
 			for {
 				n := 0
 				for n < len(buf) {
-					i, ok := r.pop()
+					i, ok := r.Pop()
 					if !ok {
 						break
 					}
@@ -139,13 +127,13 @@ func (so *Socket) Close() error {
 				if n == 0 {
 					return
 				}
-				so.s.appFree(buf[:n])
+				so.u.s.AppFree(buf[:n])
 			}
 		}
 		for _, r := range so.rx {
 			drain(r)
 		}
-		so.s.released(so, int(so.rxHeld.Load())) // no worker adds any more
+		so.u.released(so, int(so.rxHeld.Load())) // no worker adds any more
 		drain(so.tx)
 		so.txMu.Unlock()
 		so.rxMu.Unlock()
@@ -159,19 +147,15 @@ func (so *Socket) Close() error {
 func (so *Socket) Connect(raddr netip.AddrPort) error {
 	a := raddr.Addr().Unmap()
 	if !a.Is4() || raddr.Port() == 0 {
-		return ErrBadAddress
+		return stack.ErrBadAddress
 	}
-	s := so.s
-	s.mu.Lock()
-	cur := s.tab.Load()
-	if so.closed.Load() || cur.ports[so.port] != so.id {
-		s.mu.Unlock()
-		return ErrClosed
+	if so.closed.Load() {
+		return stack.ErrClosed
 	}
-	t := cur.clone()
-	t.eps[so.id].raddr, t.eps[so.id].rport = a.As4(), raddr.Port()
-	s.publish(t)
-	s.mu.Unlock()
+	err := so.u.ports.Update(so.port, so.id, func(ep *endpoint) { ep.raddr, ep.rport = a.As4(), raddr.Port() })
+	if err != nil {
+		return err
+	}
 	so.txMu.Lock()
 	so.remote = netip.AddrPortFrom(a, raddr.Port())
 	so.txMu.Unlock()
@@ -245,7 +229,7 @@ func (so *Socket) EndWait() { so.waiters.Add(-1) }
 
 func (so *Socket) rxPending() bool {
 	for _, r := range so.rx {
-		if !r.empty() {
+		if !r.Empty() {
 			return true
 		}
 	}
@@ -262,7 +246,7 @@ func (so *Socket) popRx() (pkt.Index, bool) {
 		if so.rxNext == nw {
 			so.rxNext = 0
 		}
-		if i, ok := so.rx[w].pop(); ok {
+		if i, ok := so.rx[w].Pop(); ok {
 			return i, true
 		}
 	}
@@ -272,7 +256,7 @@ func (so *Socket) popRx() (pkt.Index, bool) {
 // copyOut copies datagram i's payload into b and returns its length
 // (truncated to len(b)) and source.
 func (so *Socket) copyOut(i pkt.Index, b []byte) (int, netip.AddrPort) {
-	a := so.s.pool.Arena()
+	a := so.u.s.Pool().Arena()
 	m := a.Meta(i)
 	d := a.Data(i)
 	ip := wire.IPv4(d[m.L3:])
@@ -291,11 +275,11 @@ func (so *Socket) Recv(b []byte) (int, netip.AddrPort, bool) {
 		return 0, netip.AddrPort{}, false
 	}
 	n, from := so.copyOut(i, b)
-	so.s.released(so, 1) // under rxMu, so that Close's drain counts it once
+	so.u.released(so, 1) // under rxMu, so that Close's drain counts it once
 	so.rxMu.Unlock()
 	var one [1]pkt.Index
 	one[0] = i
-	so.s.appFree(one[:])
+	so.u.s.AppFree(one[:])
 	if so.waiters.Load() > 0 && so.rxPending() {
 		so.Wake() // pass the baton to another waiting reader
 	}
@@ -316,16 +300,16 @@ func (so *Socket) RecvBatch(msgs []Message) int {
 		so.rxFree = append(so.rxFree, i)
 		k++
 		if len(so.rxFree) == cap(so.rxFree) {
-			so.s.appFree(so.rxFree)
+			so.u.s.AppFree(so.rxFree)
 			so.rxFree = so.rxFree[:0]
 		}
 	}
 	if len(so.rxFree) > 0 {
-		so.s.appFree(so.rxFree)
+		so.u.s.AppFree(so.rxFree)
 		so.rxFree = so.rxFree[:0]
 	}
 	if k > 0 {
-		so.s.released(so, k) // under rxMu, so that Close's drain counts it once
+		so.u.released(so, k) // under rxMu, so that Close's drain counts it once
 	}
 	so.rxMu.Unlock()
 	if k > 0 && so.waiters.Load() > 0 && so.rxPending() {
@@ -342,45 +326,28 @@ func (so *Socket) build(b []byte, to netip.AddrPort) (pkt.Index, error) {
 	}
 	da := to.Addr().Unmap()
 	if !da.Is4() || to.Port() == 0 {
-		return 0, ErrBadAddress
+		return 0, stack.ErrBadAddress
 	}
 	dst := da.As4()
 	src := so.addr
 	if src == ([4]byte{}) {
 		ok := false
-		if so.s.cfg.Source != nil {
-			src, ok = so.s.cfg.Source(dst)
+		if so.u.cfg.Source != nil {
+			src, ok = so.u.cfg.Source(dst)
 		}
 		if !ok {
-			return 0, ErrNoSource
+			return 0, stack.ErrNoSource
 		}
 	}
-	i, ok := so.s.appAlloc()
+	i, ok := so.u.s.AppAlloc()
 	if !ok {
-		return 0, ErrNoBuffers
+		return 0, stack.ErrNoBuffers
 	}
-	a := so.s.pool.Arena()
-	d, _ := a.SetData(i, pkt.Headroom, txData+len(b))
-	clear(d[:txL3])
-	so.ipID++
-	f := wire.IPv4Fields{
-		TotalLen: uint16(wire.IPv4MinLen + wire.UDPLen + len(b)),
-		ID:       so.ipID,
-		TTL:      DefaultTTL,
-		Protocol: wire.IPProtoUDP,
-		Src:      src,
-		Dst:      dst,
-	}
-	wire.IPv4(d[txL3:txL4]).Encode(&f)
-	u := wire.UDP(d[txL4:])
+	u := wire.UDP(stack.Originate(so.u.s.Pool().Arena(), i, &so.ip, wire.IPProtoUDP, src, dst, wire.UDPLen+len(b)))
 	uf := wire.UDPFields{SrcPort: so.port, DstPort: to.Port(), Length: uint16(wire.UDPLen + len(b))}
 	u.Encode(&uf)
-	copy(d[txData:], b)
+	copy(u[wire.UDPLen:], b)
 	u.SetChecksum(u.ComputeChecksum(src, dst))
-	m := a.Meta(i)
-	m.L3, m.L4 = txL3, txL4
-	m.RxPort = LocalPort
-	m.Flags = pkt.FlagLocal
 	return i, nil
 }
 
@@ -390,22 +357,22 @@ func (so *Socket) Send(b []byte, to netip.AddrPort) error {
 	so.txMu.Lock()
 	if so.closed.Load() {
 		so.txMu.Unlock()
-		return ErrClosed
+		return stack.ErrClosed
 	}
 	i, err := so.build(b, to)
 	if err != nil {
 		so.txMu.Unlock()
 		return err
 	}
-	if !so.tx.push(i) {
+	if !so.tx.Push(i) {
 		so.txMu.Unlock()
 		var one [1]pkt.Index
 		one[0] = i
-		so.s.appFree(one[:])
+		so.u.s.AppFree(one[:])
 		return ErrQueueFull
 	}
 	so.txMu.Unlock()
-	so.s.kickTx(so.home, so.id)
+	so.u.s.Worker(so.home).Kick(so.id)
 	return nil
 }
 
@@ -415,7 +382,7 @@ func (so *Socket) SendBatch(msgs []Message) (int, error) {
 	so.txMu.Lock()
 	if so.closed.Load() {
 		so.txMu.Unlock()
-		return 0, ErrClosed
+		return 0, stack.ErrClosed
 	}
 	k := 0
 	var err error
@@ -425,37 +392,17 @@ func (so *Socket) SendBatch(msgs []Message) (int, error) {
 		if err != nil {
 			break
 		}
-		if !so.tx.push(i) {
+		if !so.tx.Push(i) {
 			var one [1]pkt.Index
 			one[0] = i
-			so.s.appFree(one[:])
+			so.u.s.AppFree(one[:])
 			err = ErrQueueFull
 			break
 		}
 	}
 	so.txMu.Unlock()
 	if k > 0 {
-		so.s.kickTx(so.home, so.id)
+		so.u.s.Worker(so.home).Kick(so.id)
 	}
 	return k, err
-}
-
-// kickTx marks socket id as having packets for worker w and wakes the
-// worker if needed: with a TxWaiter, only when it announced a sleep;
-// otherwise through SetWaker's function when its pending summary was empty.
-func (s *Stack) kickTx(w int, id uint16) {
-	ws := s.workers[w]
-	ws.pending[id/64].Or(1 << (id % 64))
-	old := ws.summary.Or(1 << (id / 64))
-	if ws.hasWaiter.Load() {
-		if ws.sleepy.Load() && ws.sleepy.CompareAndSwap(true, false) {
-			ws.signalFD()
-		}
-		return
-	}
-	if old == 0 {
-		if f := ws.wake.Load(); f != nil {
-			(*f)()
-		}
-	}
 }

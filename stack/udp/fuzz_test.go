@@ -1,4 +1,4 @@
-package stack_test
+package udp_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -69,7 +70,7 @@ func FuzzUDPInput(f *testing.F) {
 	f.Cleanup(r.Close)
 	// The handler answers with as many bytes as the payload's first byte
 	// times 16 says (sometimes more than fit), or drops when it is 0.
-	if err := r.Stack.HandleUDP(53, func(b *stack.UDPBatch) {
+	if err := r.UDP.Handle(53, func(b *udp.Batch) {
 		for k := 0; k < b.Len(); k++ {
 			p := b.Payload(k)
 			switch {
@@ -84,7 +85,7 @@ func FuzzUDPInput(f *testing.F) {
 	}); err != nil {
 		f.Fatal(err)
 	}
-	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:9"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:9"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func FuzzUDPInput(f *testing.F) {
 				t.Fatalf("socket got %v %q from %v, want %q", got, buf[:n], from, payload)
 			}
 		case "icmp":
-			if len(icmp) != 1 || icmp[0].Meta.Aux != 3<<24|3<<16 {
+			if len(icmp) != 1 || icmp[0].Meta.ICMP != (pkt.ICMPRequest{Type: 3, Code: 3}) {
 				t.Fatalf("want one port unreachable, got %d", len(icmp))
 			}
 		case "handler":
@@ -172,64 +173,6 @@ func FuzzUDPInput(f *testing.F) {
 		}
 		c.Flush()
 		r.Stack.Flush()
-		if n := r.Pool.InUse(); n != 0 {
-			t.Fatalf("%d buffers leaked", n)
-		}
-	})
-}
-
-// FuzzICMPInput feeds arbitrary ICMP messages (the bytes after the outer
-// IP header) to udp4-icmp-input: it never panics, always frees the packet,
-// and reports an error to the connected socket exactly when a slow
-// reference says the message is a destination unreachable (not frag
-// needed) quoting a UDP datagram from the socket to its peer.
-func FuzzICMPInput(f *testing.F) {
-	r := stacktest.New(f, 1024, stack.Config{})
-	f.Cleanup(r.Close)
-	peer := netip.MustParseAddrPort("10.0.1.2:53")
-	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:5000"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { so.Close() })
-	if err := so.Connect(peer); err != nil {
-		f.Fatal(err)
-	}
-	orig := stacktest.Frame(r.Caches[0], netip.MustParseAddrPort("10.0.1.1:5000"), peer, []byte("q"))
-	quote := append([]byte(nil), r.Arena.Data(orig)[14:14+28]...)
-	r.Caches[0].Free(orig)
-	for _, code := range []byte{0, 1, 3, 4, 13} {
-		f.Add(append([]byte{3, code, 0, 0, 0, 0, 0, 0}, quote...))
-	}
-	f.Add(append([]byte{11, 0, 0, 0, 0, 0, 0, 0}, quote...))
-	f.Add(append([]byte{3, 3, 0, 0, 0, 0, 0, 0}, quote[:27]...))
-	f.Add([]byte{3, 3})
-
-	f.Fuzz(func(t *testing.T, icmp []byte) {
-		if len(icmp) > 1400 {
-			return
-		}
-		want := false
-		if len(icmp) >= 28 && icmp[0] == 3 && icmp[1] != 4 {
-			in := icmp[8:]
-			ihl := int(in[0]&0xf) * 4
-			want = ihl >= 20 && len(in) >= ihl+8 && in[9] == 17 &&
-				bytes.Equal(in[12:16], []byte{10, 0, 1, 1}) && bytes.Equal(in[16:20], []byte{10, 0, 1, 2}) &&
-				binary.BigEndian.Uint16(in[ihl:]) == 5000 && binary.BigEndian.Uint16(in[ihl+2:]) == 53
-		}
-		c := r.Caches[0]
-		i, _ := c.Alloc()
-		d, _ := r.Arena.SetData(i, pkt.Headroom, 14+20+len(icmp))
-		wire.IPv4(d[14:]).Encode(&wire.IPv4Fields{TotalLen: uint16(20 + len(icmp)), TTL: 64, Protocol: 1, Src: [4]byte{10, 0, 1, 2}, Dst: [4]byte{10, 0, 1, 1}})
-		copy(d[34:], icmp)
-		m := r.Arena.Meta(i)
-		m.L3, m.L4 = 14, 34
-		r.DeliverTo(0, stack.ICMPInputName, i)
-		got := so.PendingError() != nil
-		if got != want {
-			t.Fatalf("error reported %v, want %v", got, want)
-		}
-		c.Flush()
 		if n := r.Pool.InUse(); n != 0 {
 			t.Fatalf("%d buffers leaked", n)
 		}

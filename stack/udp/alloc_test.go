@@ -1,4 +1,4 @@
-package stack_test
+package udp_test
 
 import (
 	"net/netip"
@@ -7,13 +7,14 @@ import (
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
+	"github.com/vecnet/vecnet/stack/udp"
 )
 
 func TestNoAllocs(t *testing.T) {
 	r := stacktest.New(t, 1024, stack.Config{})
 	defer r.Close()
 	r.Discard = true
-	if err := r.Stack.HandleUDP(53, func(b *stack.UDPBatch) {
+	if err := r.UDP.Handle(53, func(b *udp.Batch) {
 		for k := 0; k < b.Len(); k++ {
 			p := b.Payload(k)
 			b.Reply(k, copy(p[:len(p)+2], p)+2)
@@ -21,7 +22,7 @@ func TestNoAllocs(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	so, err := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
+	so, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +31,9 @@ func TestNoAllocs(t *testing.T) {
 	sockDst := netip.MustParseAddrPort("10.0.1.1:9000")
 	var idx [32]pkt.Index
 	var buf [64]byte
-	msgs := make([]stack.Message, 32)
+	msgs := make([]udp.Message, 32)
 	for k := range msgs {
-		msgs[k] = stack.Message{Buf: make([]byte, 64), N: len(payload), Addr: client}
+		msgs[k] = udp.Message{Buf: make([]byte, 64), N: len(payload), Addr: client}
 	}
 	cases := []struct {
 		name string
@@ -99,7 +100,7 @@ func BenchmarkHandlerReply(b *testing.B) {
 	r := stacktest.New(b, 2048, stack.Config{})
 	defer r.Close()
 	r.Discard = true
-	_ = r.Stack.HandleUDP(53, func(bt *stack.UDPBatch) {
+	_ = r.UDP.Handle(53, func(bt *udp.Batch) {
 		for k := 0; k < bt.Len(); k++ {
 			bt.Reply(k, len(bt.Payload(k)))
 		}
@@ -119,11 +120,11 @@ func BenchmarkHandlerReply(b *testing.B) {
 func BenchmarkSocketRecvBatch(b *testing.B) {
 	r := stacktest.New(b, 2048, stack.Config{})
 	defer r.Close()
-	so, _ := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
+	so, _ := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
 	defer so.Close()
 	dst := netip.MustParseAddrPort("10.0.1.1:9000")
 	payload := make([]byte, 64)
-	msgs := make([]stack.Message, 64)
+	msgs := make([]udp.Message, 64)
 	for k := range msgs {
 		msgs[k].Buf = make([]byte, 128)
 	}
@@ -143,11 +144,11 @@ func BenchmarkSocketSendBatch(b *testing.B) {
 	r := stacktest.New(b, 2048, stack.Config{})
 	defer r.Close()
 	r.Discard = true
-	so, _ := r.Stack.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
+	so, _ := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:9000"))
 	defer so.Close()
-	msgs := make([]stack.Message, 64)
+	msgs := make([]udp.Message, 64)
 	for k := range msgs {
-		msgs[k] = stack.Message{Buf: make([]byte, 64), N: 64, Addr: client}
+		msgs[k] = udp.Message{Buf: make([]byte, 64), N: 64, Addr: client}
 	}
 	for b.Loop() {
 		for range 4 {

@@ -1,9 +1,9 @@
-package stack
+package udp
 
 import (
 	"github.com/vecnet/vecnet/graph"
-	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -30,27 +30,27 @@ const (
 // nextConsumed marks a packet that left the graph (pushed to a socket).
 const nextConsumed = 0xffff
 
-// portUnreachable is ip4's Meta.Aux request for ICMP type 3 code 3.
-var portUnreachable = ip4.ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+// portUnreachable is the request to icmp4-error for ICMP type 3 code 3.
+var portUnreachable = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4PortUnreachable}
 
 // inputState is one worker's udp4-input state.
 type inputState struct {
 	w       int
-	ws      *workerShared
-	ipID    uint16
+	ws      *stack.Worker
+	ip      wire.IPv4Emitter // handlers' replies
 	gen     uint32
-	mark    [MaxEndpoints]uint32 // endpoint id -> gen of the last vector that used it
-	active  []uint16             // handler ids with datagrams in this vector
-	touched []uint16             // socket ids given datagrams in this vector
-	queued  [MaxEndpoints]uint16 // socket id -> datagrams this vector queued to it
-	room    [MaxEndpoints]int32  // socket id -> its queue's room when this vector first reached it
-	batches [MaxEndpoints]*UDPBatch
+	mark    [stack.MaxEndpoints]uint32 // endpoint id -> gen of the last vector that used it
+	active  []uint16                   // handler ids with datagrams in this vector
+	touched []uint16                   // socket ids given datagrams in this vector
+	queued  [stack.MaxEndpoints]uint16 // socket id -> datagrams this vector queued to it
+	room    [stack.MaxEndpoints]int32  // socket id -> its queue's room when this vector first reached it
+	batches [stack.MaxEndpoints]*Batch
 }
 
-func (s *Stack) inputNode() graph.Registration {
+func (u *UDP) inputNode() graph.Registration {
 	return graph.Registration{
-		Name: UDPInputName,
-		Next: []string{s.cfg.LookupNode, s.cfg.ICMPErrorNode},
+		Name: InputName,
+		Next: []string{u.cfg.LookupNode, u.cfg.ICMPErrorNode},
 		Errors: []graph.Error{
 			InErrTooShort:       {Name: "too_short", Help: "UDP header truncated or length field out of range"},
 			InErrBadChecksum:    {Name: "bad_checksum", Help: "UDP checksum is wrong"},
@@ -65,26 +65,28 @@ func (s *Stack) inputNode() graph.Registration {
 			InErrHandlerPanic:   {Name: "handler_panic", Help: "datagrams of a batch whose handler panicked (dropped; the router goes on)", Severity: graph.SevError},
 		},
 		Init: func(n *graph.Node) error {
-			w, err := s.workerOf(n.Graph())
+			w, err := u.s.WorkerOf(n.Graph())
 			if err != nil {
 				return err
 			}
-			n.State = &inputState{w: w, ws: s.workers[w], active: make([]uint16, 0, pkt.VectorSize), touched: make([]uint16, 0, pkt.VectorSize)}
+			n.State = &inputState{w: w, ws: u.s.Worker(w), active: make([]uint16, 0, pkt.VectorSize), touched: make([]uint16, 0, pkt.VectorSize)}
 			return nil
 		},
 		Func: func(n *graph.Node, v *pkt.Vector) int {
 			st := n.State.(*inputState)
-			st.ws.seq.n.Add(1)
-			cnt := s.input(n, st, v)
-			st.ws.seq.n.Add(1)
+			st.ws.Enter()
+			cnt := u.input(n, st, v)
+			st.ws.Leave()
 			return cnt
 		},
 	}
 }
 
 // input demultiplexes v. It runs between the two seq increments.
-func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
-	tab := s.tab.Load()
+func (u *UDP) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
+	tab := u.ports.Load()
+	heldAll := u.s.HeldBuffers()
+	queueCap, budget := int32(u.cfg.SocketQueue), u.cfg.SocketBudget
 	a := n.Arena()
 	cnt := v.Len
 	st.gen++
@@ -95,7 +97,7 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	st.active = st.active[:0]
 	st.touched = st.touched[:0]
 	delivered := 0
-	held := int(s.rxHeld.Load()) // all sockets' buffers, read once per vector
+	held := int(heldAll.Load()) // all sockets' buffers, read once per vector
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
 		d := a.Data(i)
@@ -121,12 +123,12 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 			continue
 		}
 		dport := u.DstPort()
-		id := tab.ports[dport]
-		ep := &tab.eps[id]
+		id := tab.Ports[dport]
+		ep := &tab.Eps[id]
 		if ep.kind == epNone || (ep.addr != [4]byte{} && ep.addr != dst) ||
 			(ep.rport != 0 && (ep.rport != u.SrcPort() || ep.raddr != src)) {
 			n.Count(InErrNoListener, 1)
-			m.Aux = portUnreachable
+			m.ICMP = portUnreachable
 			n.Nexts[k] = inNextICMPError
 			continue
 		}
@@ -136,17 +138,17 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 				st.mark[id] = st.gen
 				st.touched = append(st.touched, id)
 				st.queued[id] = 0
-				st.room[id] = int32(s.cfg.SocketQueue) - so.rxHeld.Load() // once per socket and vector
+				st.room[id] = queueCap - so.rxHeld.Load() // once per socket and vector
 			}
 			if int32(st.queued[id]) >= st.room[id] {
 				n.Drop(m, k, InErrQueueFull)
 				continue
 			}
-			if held+delivered >= s.cfg.SocketBudget {
+			if held+delivered >= budget {
 				n.Drop(m, k, InErrSocketBudget)
 				continue
 			}
-			if !so.rx[st.w].push(i) {
+			if !so.rx[st.w].Push(i) {
 				n.Drop(m, k, InErrQueueFull)
 				continue
 			}
@@ -157,7 +159,7 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 		}
 		b := st.batches[id]
 		if b == nil {
-			b = &UDPBatch{a: a, ipID: &st.ipID}
+			b = &Batch{a: a, ip: &st.ip}
 			st.batches[id] = b
 		}
 		if st.mark[id] != st.gen {
@@ -170,10 +172,10 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	}
 	if delivered > 0 {
 		n.Count(InErrDelivered, uint64(delivered))
-		s.rxHeld.Add(int64(delivered))
+		heldAll.Add(int64(delivered))
 		for _, id := range st.touched {
 			if q := st.queued[id]; q > 0 {
-				so := tab.eps[id].sock
+				so := tab.Eps[id].sock
 				so.rxHeld.Add(int32(q))
 				so.signal()
 			}
@@ -184,7 +186,7 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 			k = runHandlers(tab, st, k)
 		}
 		for _, id := range st.active {
-			s.settle(n, a, st.batches[id])
+			settle(n, a, st.batches[id])
 		}
 	}
 	// Take the consumed packets out of the vector before handing it on.
@@ -207,7 +209,7 @@ func (s *Stack) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 // settle, whatever the handler did to it before panicking), and the caller
 // goes on with the next handler. The recover is once per call, so once per
 // vector with handlers, not per packet.
-func runHandlers(tab *table, st *inputState, from int) (next int) {
+func runHandlers(tab *stack.PortTable[endpoint], st *inputState, from int) (next int) {
 	next = from
 	defer func() {
 		if recover() != nil {
@@ -217,13 +219,13 @@ func runHandlers(tab *table, st *inputState, from int) (next int) {
 	}()
 	for ; next < len(st.active); next++ {
 		id := st.active[next]
-		tab.eps[id].handler(st.batches[id])
+		tab.Eps[id].handler(st.batches[id])
 	}
 	return next
 }
 
 // settle turns a handler's verdicts into nexts and counters.
-func (s *Stack) settle(n *graph.Node, a *pkt.Arena, b *UDPBatch) {
+func settle(n *graph.Node, a *pkt.Arena, b *Batch) {
 	replied := 0
 	for k := 0; k < b.n; k++ {
 		pos := int(b.pos[k])

@@ -1,0 +1,135 @@
+// Package icmp is the host stack's ICMP error delivery: the icmp4-input
+// node, fed by ip4-local with the host's ICMP messages other than echo
+// requests (checksum verified; ip4-local answers echo itself), hands a
+// destination unreachable to the transport of the datagram it quotes
+// (Register), which turns it into a socket's pending error as Linux does
+// (ECONNREFUSED for port unreachable, ENETUNREACH, EHOSTUNREACH,
+// ENOPROTOOPT; fragmentation needed and time exceeded are not reported).
+package icmp
+
+import (
+	"syscall"
+
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/stack"
+	"github.com/vecnet/vecnet/wire"
+)
+
+// InputName is the node ip4-local hands the host's ICMP messages other
+// than echo requests to.
+const InputName = "icmp4-input"
+
+// icmp4-input counters.
+const (
+	InSocketErrors = iota
+	InIgnored
+)
+
+// ErrorReceiver is a transport that takes the ICMP errors about its
+// packets (udp.UDP). ICMPError runs on a worker inside icmp4-input's grace
+// period (stack.Worker.Enter/Leave), with quote the original IP header and
+// the bytes after it that the error quotes (at least 20); it reports
+// whether a socket took the error.
+type ErrorReceiver interface {
+	ICMPError(quote []byte, errno syscall.Errno) bool
+}
+
+// ICMP is the ICMP error delivery of one Stack.
+type ICMP struct {
+	s    *stack.Stack
+	recv [256]ErrorReceiver // by the quoted packet's IP protocol
+}
+
+// New makes the ICMP transport of s and attaches it.
+func New(s *stack.Stack) *ICMP {
+	c := &ICMP{s: s}
+	s.Attach(c)
+	return c
+}
+
+// Register sends the errors about packets of IP protocol proto to r.
+// Call before the workers start.
+func (c *ICMP) Register(proto uint8, r ErrorReceiver) { c.recv[proto] = r }
+
+// Registrations implements stack.Transport: icmp4-input.
+func (c *ICMP) Registrations() []graph.Registration { return []graph.Registration{c.node()} }
+
+// Protocols implements stack.Transport: ICMP goes to icmp4-input.
+func (c *ICMP) Protocols() []ip4.ProtocolNode {
+	return []ip4.ProtocolNode{{Protocol: wire.IPProtoICMP, Node: InputName}}
+}
+
+// Flush implements stack.Transport (nothing held).
+func (c *ICMP) Flush() {}
+
+// node returns icmp4-input. It consumes every packet.
+func (c *ICMP) node() graph.Registration {
+	return graph.Registration{
+		Name: InputName,
+		Errors: []graph.Error{
+			InSocketErrors: {Name: "socket_errors", Help: "ICMP errors reported to a connected socket", Severity: graph.SevInfo},
+			InIgnored:      {Name: "ignored", Help: "ICMP messages for the host not about a connected socket", Severity: graph.SevInfo},
+		},
+		Init: func(n *graph.Node) error {
+			w, err := c.s.WorkerOf(n.Graph())
+			if err != nil {
+				return err
+			}
+			n.State = c.s.Worker(w)
+			return nil
+		},
+		Func: func(n *graph.Node, v *pkt.Vector) int {
+			ws := n.State.(*stack.Worker)
+			ws.Enter()
+			a := n.Arena()
+			reported := 0
+			for _, i := range v.Idx[:v.Len] {
+				if c.deliver(a, i) {
+					reported++
+				}
+			}
+			ws.Leave()
+			cnt := v.Len
+			n.Count(InSocketErrors, uint64(reported))
+			n.Count(InIgnored, uint64(cnt-reported))
+			n.Cache().FreeN(v.Idx[:cnt])
+			v.Reset()
+			return cnt
+		},
+	}
+}
+
+// deliver hands the ICMP error in packet i to the transport of the packet
+// it quotes, and reports whether a socket took it.
+func (c *ICMP) deliver(a *pkt.Arena, i pkt.Index) bool {
+	m := a.Meta(i)
+	d := a.Data(i)
+	if int(m.L3)+wire.IPv4MinLen > len(d) {
+		return false
+	}
+	p := wire.IPv4(d[m.L3:]).Payload()
+	if len(p) < wire.ICMPv4MinLen+wire.IPv4MinLen || p[0] != wire.ICMPv4DestUnreachable {
+		return false
+	}
+	var errno syscall.Errno
+	switch p[1] {
+	case wire.ICMPv4NetUnreachable:
+		errno = syscall.ENETUNREACH
+	case wire.ICMPv4ProtoUnreachable:
+		errno = syscall.ENOPROTOOPT
+	case wire.ICMPv4PortUnreachable:
+		errno = syscall.ECONNREFUSED
+	case wire.ICMPv4FragNeeded:
+		return false
+	default:
+		errno = syscall.EHOSTUNREACH
+	}
+	quote := p[wire.ICMPv4MinLen:]
+	r := c.recv[quote[9]]
+	if r == nil {
+		return false
+	}
+	return r.ICMPError(quote, errno)
+}
