@@ -201,7 +201,9 @@ func TestEthernetInterfaceDown(t *testing.T) {
 	if _, err := ifs.Add("eth0", ourMAC, 1500); err != nil {
 		t.Fatal(err)
 	}
-	h := graphtest.New(t, Node(ifs, nil), graphtest.Options{})
+	cfg := &Config{}
+	registerL3(cfg)
+	h := graphtest.New(t, Node(ifs, cfg), graphtest.Options{})
 	if err := ifs.SetDown(0, true); err != nil {
 		t.Fatal(err)
 	}
