@@ -370,14 +370,14 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 	fmt.Fprintln(w, "is the work done. A client CPU near 100% with server CPU left idle means wrk is the ceiling: compare CPU/req then.")
 }
 
-// HTTPRatioLine is the benchmark's last line: "github.com/vecnet/vecnet/kernel: R", the
+// HTTPRatioLine is the benchmark's last line: "vecnet/kernel: R", the
 // in-graph mode's keep-alive requests per second over net/http on the
 // kernel's.
 func HTTPRatioLine(ka []HTTPSummary) string {
 	for _, s := range ka {
 		if s.Config == "ingraph" && s.RatioToKernel > 0 {
-			return fmt.Sprintf("github.com/vecnet/vecnet/kernel: %.2f", s.RatioToKernel)
+			return fmt.Sprintf("vecnet/kernel: %.2f", s.RatioToKernel)
 		}
 	}
-	return "github.com/vecnet/vecnet/kernel: n/a"
+	return "vecnet/kernel: n/a"
 }

@@ -39,7 +39,7 @@ func TestWrkParseAndHTTPSummary(t *testing.T) {
 	if sum[0].Median.ReqPerSec != 200 || sum[1].Rounds != 1 || sum[2].Rounds != 0 {
 		t.Fatalf("summary %+v", sum)
 	}
-	if got := HTTPRatioLine(sum); got != "github.com/vecnet/vecnet/kernel: 2.50" {
+	if got := HTTPRatioLine(sum); got != "vecnet/kernel: 2.50" {
 		t.Errorf("ratio line %q", got)
 	}
 }
