@@ -199,8 +199,7 @@ func (c *capture) analyse(t *testing.T) {
 
 // TestInteropLinux runs vecnet's TCP (net/http on sock, over AF_XDP)
 // against Linux TCP in host A at its default offloads: bulk transfers both
-// ways with digests checked (this stands in for iperf3, whose control
-// protocol vecnet does not speak), wrk (keep-alive) and ab (a connection
+// ways with digests checked (iperf3 itself: TestIperf3), wrk (keep-alive) and ab (a connection
 // per request), a half-closed client, a client resetting mid-download,
 // many idle connections held open while another is served, and a SYN
 // flood while a download completes. tshark on host A checks vecnet's
