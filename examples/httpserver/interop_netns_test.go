@@ -419,10 +419,10 @@ func TestInteropLoss(t *testing.T) {
 		loss float64
 		mib  int
 	}{
-		// At 5 % vecnet's sender recovers lost retransmissions only by
-		// RTO (about one loss in ten ends in a timeout of 200 ms or more):
-		// 64 MiB would take over a minute, so CI moves 8 MiB. Set
-		// VECNET_LOSS_MIB=64 for the full size.
+		// At 5 % about one loss in twenty still ends in a timeout of
+		// 200 ms or more (RACK's rule finds a lost retransmission only
+		// once later data is SACKed): 64 MiB takes over a minute, so CI
+		// moves 8 MiB. Set VECNET_LOSS_MIB=64 for the full size.
 		{0.01, 64}, {0.05, 8},
 	} {
 		loss, size := tc.loss, tc.mib<<20
