@@ -1,8 +1,12 @@
 package sock_test
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
@@ -112,5 +116,48 @@ func BenchmarkPingPong(b *testing.B) {
 		if _, _, err := a.ReadFromUDPAddrPort(buf); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkHTTPKeepAlive: one keep-alive GET / to net/http served on
+// vecnet's listener, from a vecnet connection of a second data plane (the
+// in-memory link between them), as wrk does against -mode nethttp. Its
+// allocations per request are net/http's plus sock's.
+func BenchmarkHTTPKeepAlive(b *testing.B) {
+	server, client := tcpPair(b)
+	addr := netip.MustParseAddrPort("10.9.0.1:8081")
+	l, err := sock.ListenTCP(server.st, addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := "hello from httpserver\n"
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }),
+		ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	defer func() { srv.Close(); <-served }()
+	c, err := sock.DialTCP(context.Background(), client.st, netip.AddrPort{}, addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET / HTTP/1.1\r\nHost: 10.9.0.1\r\n\r\n")
+	buf := make([]byte, 4096)
+	roundTrip := func() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got < len(body) || string(buf[got-len(body):got]) != body; {
+			n, err := c.Read(buf[got:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += n
+		}
+	}
+	roundTrip()
+	b.ReportAllocs()
+	for b.Loop() {
+		roundTrip()
 	}
 }

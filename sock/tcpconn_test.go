@@ -39,7 +39,7 @@ type tcpHost struct {
 // newTCPHost builds a data plane at addr (a prefix) on port, with a static
 // neighbour entry for the peer, and starts its worker. Cleanup stops it and
 // checks that every buffer came back.
-func newTCPHost(t *testing.T, addr string, mac wire.MAC, port *mem.Port, peer [4]byte, peerMAC wire.MAC) *tcpHost {
+func newTCPHost(t testing.TB, addr string, mac wire.MAC, port *mem.Port, peer [4]byte, peerMAC wire.MAC) *tcpHost {
 	t.Helper()
 	dp, err := dataplane.New(4096)
 	if err != nil {
@@ -89,7 +89,7 @@ var (
 )
 
 // tcpPair returns a server and a client data plane joined by a link.
-func tcpPair(t *testing.T) (server, client *tcpHost) {
+func tcpPair(t testing.TB) (server, client *tcpHost) {
 	a, b := mem.NewPair(mem.Config{Name: "server"}, mem.Config{Name: "client"})
 	server = newTCPHost(t, "10.9.0.1/24", tcpMACServer, a, tcpIPClient, tcpMACClient)
 	client = newTCPHost(t, "10.9.0.2/24", tcpMACClient, b, tcpIPServer, tcpMACServer)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"strconv"
+	"sync"
 
 	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 )
@@ -41,13 +42,27 @@ type httpConn struct {
 	buf        [1024]byte
 }
 
+// httpConns recycles the connections' state: with a new connection per
+// request, allocating it (and a SHA-256) for each would make most of the
+// responder's garbage.
+var httpConns = sync.Pool{New: func() any { return &httpConn{h: sha256.New()} }}
+
 // OnAccept implements tcpnode.Handler.
 func (inGraphApp) OnAccept(c *tcpnode.GraphConn) {
-	c.SetUser(&httpConn{h: sha256.New()})
+	hc := httpConns.Get().(*httpConn)
+	h := hc.h
+	*hc = httpConn{h: h}
+	c.SetUser(hc)
 }
 
 // OnClose implements tcpnode.Handler.
-func (inGraphApp) OnClose(c *tcpnode.GraphConn, err error) { c.SetUser(nil) }
+func (inGraphApp) OnClose(c *tcpnode.GraphConn, err error) {
+	if hc, ok := c.User().(*httpConn); ok {
+		c.SetUser(nil)
+		hc.out = nil
+		httpConns.Put(hc)
+	}
+}
 
 // OnWritable implements tcpnode.Handler: go on with a response that did
 // not fit (requests after it are offered again by OnData).

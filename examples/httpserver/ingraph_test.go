@@ -23,15 +23,20 @@ var (
 // peer drives one client connection to the in-graph responder through
 // tcp4-input on a stacktest rig and collects the bytes it answers.
 type peer struct {
-	t        *testing.T
+	t        testing.TB
 	r        *stacktest.Rig
 	seq, ack uint32
+	src      netip.AddrPort // the client's address (clientAP unless set)
 }
 
 // segment delivers a segment from the client with flags and payload and
 // returns the server's answers' payloads, concatenated, and the last
 // answer's flags.
 func (p *peer) segment(flags uint8, payload string) (string, uint8) {
+	src := p.src
+	if !src.IsValid() {
+		src = clientAP
+	}
 	c := p.r.Caches[0]
 	i, _ := c.Alloc()
 	a := c.Arena()
@@ -39,12 +44,12 @@ func (p *peer) segment(flags uint8, payload string) (string, uint8) {
 	d, _ := a.SetData(i, pkt.Headroom, wire.EthernetLen+wire.IPv4MinLen+tl)
 	clear(d[:wire.EthernetLen])
 	wire.IPv4(d[wire.EthernetLen:]).Encode(&wire.IPv4Fields{TotalLen: uint16(wire.IPv4MinLen + tl), TTL: 64,
-		Protocol: wire.IPProtoTCP, Src: clientAP.Addr().As4(), Dst: serverAP.Addr().As4()})
+		Protocol: wire.IPProtoTCP, Src: src.Addr().As4(), Dst: serverAP.Addr().As4()})
 	s := wire.TCP(d[wire.EthernetLen+wire.IPv4MinLen:])
-	s.Encode(&wire.TCPFields{SrcPort: clientAP.Port(), DstPort: serverAP.Port(), Seq: p.seq, Ack: p.ack,
+	s.Encode(&wire.TCPFields{SrcPort: src.Port(), DstPort: serverAP.Port(), Seq: p.seq, Ack: p.ack,
 		DataOffset: wire.TCPMinLen / 4, Flags: flags, Window: 65535})
 	copy(s[wire.TCPMinLen:], payload)
-	s.SetChecksum(s.ComputeChecksum(clientAP.Addr().As4(), serverAP.Addr().As4(), uint16(tl)))
+	s.SetChecksum(s.ComputeChecksum(src.Addr().As4(), serverAP.Addr().As4(), uint16(tl)))
 	m := a.Meta(i)
 	m.L3, m.L4 = wire.EthernetLen, wire.EthernetLen+wire.IPv4MinLen
 	p.seq += uint32(len(payload))
@@ -73,7 +78,7 @@ func (p *peer) segment(flags uint8, payload string) (string, uint8) {
 // helloResponse is the answer to GET / on a keep-alive connection.
 const helloResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n\r\nhello from httpserver\n"
 
-func newPeer(t *testing.T) *peer {
+func newPeer(t testing.TB) *peer {
 	r := stacktest.New(t, 1024, stack.Config{TCP: &tcp.Config{}})
 	t.Cleanup(r.Close)
 	if err := r.TCP.Handle(serverAP, inGraphApp{}); err != nil {
@@ -158,5 +163,47 @@ func TestInGraphResponderAllocs(t *testing.T) {
 	}
 	if p.r.Discarded != want {
 		t.Fatalf("%d responses to 51 requests", p.r.Discarded-want+51)
+	}
+}
+
+// BenchmarkInGraphRequest: one keep-alive GET / through tcp4-input, the
+// engine and the responder, and its response out (the client's segment
+// is built by the benchmark too, as a NIC would deliver it).
+func BenchmarkInGraphRequest(b *testing.B) {
+	p := newPeer(b)
+	const ack = wire.TCPFlagACK | wire.TCPFlagPSH
+	req := "GET / HTTP/1.1\r\nHost: 10.0.0.1\r\nUser-Agent: wrk\r\n\r\n"
+	p.segment(ack, req)
+	p.r.Discard = true
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		p.segment(ack, req)
+		p.ack += uint32(len(helloResponse))
+	}
+}
+
+// BenchmarkInGraphNewConnection: a connection per request, as wrk's
+// "Connection: close" mode: SYN, the request with the handshake's ACK,
+// the response and the server's FIN, the client's FIN (the server keeps
+// the TIME-WAIT). Each iteration uses a new client port.
+func BenchmarkInGraphNewConnection(b *testing.B) {
+	r := stacktest.New(b, 1024, stack.Config{TCP: &tcp.Config{}})
+	b.Cleanup(r.Close)
+	if err := tcpnode.Of(r.Stack).Handle(serverAP, inGraphApp{}); err != nil {
+		b.Fatal(err)
+	}
+	req := "GET / HTTP/1.1\r\nHost: 10.0.0.1\r\nUser-Agent: wrk\r\nConnection: close\r\n\r\n"
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		p := &peer{t: b, r: r, seq: 1000, src: netip.AddrPortFrom(clientAP.Addr(), uint16(1024+i%60000))}
+		if _, f := p.segment(wire.TCPFlagSYN, ""); f != wire.TCPFlagSYN|wire.TCPFlagACK {
+			b.Fatalf("SYN answered with flags %#x", f)
+		}
+		if got, f := p.segment(wire.TCPFlagACK|wire.TCPFlagPSH, req); len(got) == 0 || f&wire.TCPFlagFIN == 0 {
+			b.Fatalf("request answered with %q, flags %#x", got, f)
+		}
+		p.segment(wire.TCPFlagACK|wire.TCPFlagFIN, "")
 	}
 }

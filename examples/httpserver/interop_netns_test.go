@@ -200,8 +200,7 @@ func (c *capture) analyse(t *testing.T) {
 
 // TestInteropLinux runs vecnet's TCP (net/http on sock, over AF_XDP)
 // against Linux TCP in host A at its default offloads: bulk transfers both
-// ways with digests checked (this stands in for iperf3, whose control
-// protocol vecnet does not speak), wrk (keep-alive) and ab (a connection
+// ways with digests checked (iperf3 itself: TestIperf3), wrk (keep-alive) and ab (a connection
 // per request), a half-closed client, a client resetting mid-download,
 // many idle connections held open while another is served, and a SYN
 // flood while a download completes. tshark on host A checks vecnet's
@@ -421,10 +420,10 @@ func TestInteropLoss(t *testing.T) {
 		loss float64
 		mib  int
 	}{
-		// At 5 % vecnet's sender recovers lost retransmissions only by
-		// RTO (about one loss in ten ends in a timeout of 200 ms or more):
-		// 64 MiB would take over a minute, so CI moves 8 MiB. Set
-		// VECNET_LOSS_MIB=64 for the full size.
+		// At 5 % about one loss in twenty still ends in a timeout of
+		// 200 ms or more (RACK's rule finds a lost retransmission only
+		// once later data is SACKed): 64 MiB takes over a minute, so CI
+		// moves 8 MiB. Set VECNET_LOSS_MIB=64 for the full size.
 		{0.01, 64}, {0.05, 8},
 	} {
 		loss, size := tc.loss, tc.mib<<20

@@ -229,7 +229,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, ErrWouldBlock
 	}
 	e := c.e
-	e.now = e.clock.Now()
+	e.enter()
 	n := c.rcv.read(p)
 	if c.rcv.len == 0 {
 		c.releaseReadBuffer()
@@ -242,7 +242,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.state != StateClosed && nw-cur >= min(c.e.mssFor(), len(c.rcv.buf)/2) && cur < nw/2 {
 		c.ackNow = true
 		e.markDirty(c)
-		e.finish()
+		e.leave()
 	}
 	return n, nil
 }
@@ -265,11 +265,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, ErrShutdown
 	}
 	e := c.e
-	e.now = e.clock.Now()
+	e.enter()
 	n := c.snd.write(p)
 	if n > 0 {
 		e.markDirty(c)
-		e.finish()
+		e.leave()
 	}
 	if n < len(p) {
 		return n, ErrWouldBlock
@@ -291,13 +291,13 @@ func (c *Conn) CloseWrite() error {
 		return ErrNotConnected
 	case StateSynSent:
 		c.writeClosed = true
-		c.e.now = c.e.clock.Now()
+		c.e.enter()
 		c.terminate(nil)
-		c.e.finish()
+		c.e.leave()
 		return nil
 	}
 	e := c.e
-	e.now = e.clock.Now()
+	e.enter()
 	c.writeClosed, c.finQueued = true, true
 	c.finSeq = c.sndBase.Add(c.snd.len)
 	switch c.state {
@@ -307,7 +307,7 @@ func (c *Conn) CloseWrite() error {
 		c.setState(StateLastAck)
 	}
 	e.markDirty(c)
-	e.finish()
+	e.leave()
 	return nil
 }
 
@@ -336,21 +336,21 @@ func (c *Conn) Abort() {
 		return
 	}
 	e := c.e
-	e.now = e.clock.Now()
+	e.enter()
 	if c.state != StateSynSent && c.state != StateTimeWait {
 		c.sendRST(c.sndNxt)
 	}
 	c.terminate(ErrAborted)
-	e.finish()
+	e.leave()
 }
 
 // SetNoDelay turns Nagle's algorithm off (true) or on (false, the default).
 func (c *Conn) SetNoDelay(on bool) {
 	c.noDelay = on
 	if on && c.state != StateClosed {
-		c.e.now = c.e.clock.Now()
+		c.e.enter()
 		c.e.markDirty(c)
-		c.e.finish()
+		c.e.leave()
 	}
 }
 

@@ -34,6 +34,7 @@ const (
 	StatOutOfOrder                        // segments queued out of order
 	StatTimeWaitReuse                     // TIME_WAIT connections replaced by a new SYN
 	StatTailLossProbe                     // tail loss probes sent (RFC 8985 section 7)
+	StatLostRetransmit                    // retransmissions found lost by later data's SACK (RFC 8985's rule), resent without an RTO
 	NumCounters                           // number of counters
 )
 
@@ -43,7 +44,7 @@ var counterNames = [NumCounters]string{
 	"challenge-ack-limited", "data-after-close",
 	"challenge-ack", "retransmit", "timeout", "fast-retransmit", "syn-cookie-sent", "syn-cookie-ok",
 	"zero-window-probe", "keepalive", "rst-sent", "out-of-order", "time-wait-reuse",
-	"tail-loss-probe",
+	"tail-loss-probe", "lost-retransmit",
 }
 
 // String returns the counter's name.

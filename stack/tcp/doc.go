@@ -31,7 +31,10 @@
 //     fast retransmit and NewReno recovery (RFC 6582) with Limited
 //     Transmit (RFC 3042); with SACK, RFC 6675 loss recovery (IsLost,
 //     pipe, NextSeg rules 1 and 2) and tail loss probes (RFC 8985 section
-//     7, the TLP half of RACK-TLP). Congestion control is CUBIC (RFC 9438)
+//     7, the TLP half of RACK-TLP); RACK's rule finds lost
+//     retransmissions in a recovery (data sent after them SACKed, a
+//     quarter RTT of reordering window) and NextSeg resends them without
+//     an RTO. Congestion control is CUBIC (RFC 9438)
 //     with NewReno as the alternative (Config.Congestion); slow start
 //     counts the bytes acknowledged, as coalesced ACKs need.
 //   - Timers: zero-window probes and the sender SWS override (persist
@@ -57,7 +60,9 @@
 // # What is not (yet)
 //
 // IPv6; urgent data (the URG flag and pointer are ignored); RACK's
-// time-based loss detection, so a lost retransmission waits for the RTO;
+// time-based loss detection beyond lost retransmissions (per-segment send
+// times, the reordering timer), so a lost retransmission that no later
+// data follows still waits for the RTO;
 // F-RTO and undo of spurious retransmissions; RFC 6675 rule
 // 3 and 4 of NextSeg and D-SACK; ECN; a positive linger
 // time (the socket layer's to wait for); port allocation for Dial (the
@@ -68,5 +73,7 @@
 // Nothing in the engine is safe for concurrent use: Input, Tick and the
 // Conn and Listener methods must be serialised. Package stack does it with
 // one mutex per engine, which the worker takes once per vector or tick and
-// applications take for each call.
+// applications take for each call. Calls made on the worker right after
+// an entry point (in-graph handlers) can be deferred to one output batch
+// (DeferCalls, FlushACKs).
 package tcp

@@ -127,6 +127,7 @@ type Engine struct {
 	sndPool   bufPool // idle ring buffers (bufpool.go)
 	rcvPool   bufPool
 	flushing  bool
+	deferring bool // DeferCalls: API calls neither read the clock nor send (view.go)
 
 	// Counters are the engine's error and event counters, indexed by the
 	// Counter constants and named by Counter.String.
@@ -237,6 +238,22 @@ func (e *Engine) NextDeadline() int64 { return e.nextWheelDeadline() }
 
 // Conns returns the number of connections in the engine's table.
 func (e *Engine) Conns() int { return len(e.all) }
+
+// enter starts an API call: it reads the clock, unless calls are deferred
+// (DeferCalls) and the time of the last entry point serves.
+func (e *Engine) enter() {
+	if !e.deferring {
+		e.now = e.clock.Now()
+	}
+}
+
+// leave ends an API call: it sends what the call owes and reports events,
+// unless calls are deferred (then FlushACKs does it).
+func (e *Engine) leave() {
+	if !e.deferring {
+		e.finish()
+	}
+}
 
 // markDirty queues c for output and event dispatch at the end of the entry point.
 func (e *Engine) markDirty(c *Conn) {

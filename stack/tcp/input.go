@@ -285,6 +285,13 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 	case sackGrew && !c.inRecovery && c.sack.lost(c, c.sndUna):
 		c.enterRecovery()
 	}
+	if sackGrew && c.inRecovery && c.sack.retransLost(c.sndUna, e.now, c.srtt) {
+		// Retransmissions lost (RACK's rule): NextSeg sends their holes
+		// again, in this recovery, without a further window reduction.
+		e.count(StatLostRetransmit)
+		c.sack.highRxt = c.sndUna
+		c.sack.rxtMark = c.sndMax
+	}
 	if c.sndWl1.LT(seq) || c.sndWl1 == seq && c.sndWl2.LEQ(ack) {
 		c.sndWnd, c.sndWl1, c.sndWl2 = wnd, seq, ack
 		c.maxSndWnd = max(c.maxSndWnd, wnd)
@@ -332,6 +339,7 @@ func (c *Conn) rexmitUna() {
 			end++
 		}
 		c.sack.highRxt = seqMax(c.sack.highRxt, end)
+		c.sack.retransmitted(c.sndMax, c.e.now)
 		c.rtoAt = c.e.now + c.rto
 	}
 }

@@ -308,6 +308,7 @@ func (c *Conn) sendSegment() bool {
 		c.e.count(StatRetransmit)
 		c.rttTiming = false // Karn: no sample from a retransmitted segment
 		c.sack.highRxt = seqMax(c.sack.highRxt, end)
+		c.sack.retransmitted(c.sndMax, c.e.now)
 	} else if !c.rttTiming {
 		c.rttTiming, c.rttSeq, c.rttStart = true, end, c.e.now
 	}

@@ -89,6 +89,38 @@ type scoreboard struct {
 	r       [maxRanges]seqRange
 	n       int
 	highRxt Seq
+	// rxtMark is sndMax when the last retransmission went out and rxtAt
+	// when: data above rxtMark was sent after every retransmission so far
+	// (retransLost).
+	rxtMark Seq
+	rxtAt   int64
+}
+
+// retransmitted records a retransmission sent at now, with sndMax the
+// highest sequence number sent so far.
+func (s *scoreboard) retransmitted(sndMax Seq, now int64) { s.rxtMark, s.rxtAt = sndMax, now }
+
+// retransLost applies RACK's rule (RFC 8985 section 6.2) to the
+// retransmissions of the current recovery, whose send times are all
+// before rxtAt: once data sent after them (above rxtMark) is SACKed and a
+// reordering window of a quarter RTT more has passed, the retransmitted
+// bytes not yet SACKed or acknowledged are lost. It reports whether
+// there are any (then NextSeg may send them again: highRxt goes back to
+// una) instead of waiting for the retransmission timeout, the only way
+// RFC 6675 alone finds a lost retransmission.
+func (s *scoreboard) retransLost(una Seq, now, srtt int64) bool {
+	if s.n == 0 || !una.LT(s.highRxt) || !s.r[s.n-1].right.GT(s.rxtMark) || now-s.rxtAt < srtt+srtt/4 {
+		return false
+	}
+	// Bytes below highRxt not covered by SACK blocks?
+	from := una
+	for i := 0; i < s.n && s.r[i].left.LT(s.highRxt); i++ {
+		if from.LT(s.r[i].left) {
+			return true
+		}
+		from = seqMax(from, s.r[i].right)
+	}
+	return from.LT(s.highRxt)
 }
 
 // reset forgets all SACK information.

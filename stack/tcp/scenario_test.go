@@ -806,3 +806,57 @@ func TestSynFloodHalfOpenCap(t *testing.T) {
 		t.Fatalf("client during the flood: %v, accepted %v; budget errors %d", c.State(), s != nil, srv.Counters[ErrBudget])
 	}
 }
+
+// TestLostRetransmission: a segment lost twice, the retransmission as
+// well, with data flowing after it. The SACKs of data sent after the
+// retransmission show it lost (RACK's rule), and it is sent a third time
+// within the recovery: no retransmission timeout (RFC 6675 alone waits
+// for the RTO, 200 ms or more, each time).
+func TestLostRetransmission(t *testing.T) {
+	l := newLink(t, 33, Config{})
+	c, s, _ := l.connect(t, 80)
+	mss := c.smss()
+	data := randomData(33, 60*mss)
+	lostSeq := c.sndBase.Add(5 * mss)
+	drops := 0
+	l.drop = func(from int, seg wire.TCP) bool {
+		if from == 0 && Seq(seg.Seq()) == lostSeq && len(seg.Payload()) > 0 && drops < 2 {
+			drops++
+			return true
+		}
+		return false
+	}
+	start := l.clock.t
+	done := 0
+	got := make([]byte, 0, len(data))
+	buf := make([]byte, 64<<10)
+	if !l.run(10e9, func() bool {
+		for done < len(data) {
+			n, _ := c.Write(data[done:])
+			if n == 0 {
+				break
+			}
+			done += n
+		}
+		for {
+			n, _ := s.Read(buf)
+			if n == 0 {
+				break
+			}
+			got = append(got, buf[:n]...)
+		}
+		return len(got) == len(data) && c.sndUna == c.sndMax
+	}, nil) || drops != 2 {
+		t.Fatalf("not delivered: %d of %d bytes, %d drops", len(got), len(data), drops)
+	}
+	e := l.hosts[0].e
+	took := l.clock.t - start
+	if e.Counters[StatTimeout] != 0 || e.Counters[StatLostRetransmit] == 0 || took >= e.cfg.MinRTO {
+		t.Fatalf("timeouts %d, lost retransmissions found %d, delivered in %d ms", e.Counters[StatTimeout],
+			e.Counters[StatLostRetransmit], took/ms)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("data differs")
+	}
+	t.Logf("delivered in %.1f ms, %d retransmissions", float64(took)/float64(ms), e.Counters[StatRetransmit])
+}

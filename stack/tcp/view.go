@@ -31,7 +31,7 @@ func (c *Conn) Consume(n int) {
 		return
 	}
 	e := c.e
-	e.now = e.clock.Now()
+	e.enter()
 	c.rcv.discard(n)
 	if c.rcv.len == 0 && c.ooo.n == 0 {
 		c.rcv.head = 0 // nothing stored: the next data starts at the beginning, unwrapped
@@ -40,7 +40,7 @@ func (c *Conn) Consume(n int) {
 	if c.state != StateClosed && nw-cur >= min(c.e.mssFor(), len(c.rcv.buf)/2) && cur < nw/2 {
 		c.ackNow = true
 		e.markDirty(c)
-		e.finish()
+		e.leave()
 	}
 }
 
@@ -83,12 +83,24 @@ func (c *Conn) holdACK() bool {
 	return true
 }
 
-// FlushACKs sends the ACKs held back (SetHoldACKs) that no reply carried.
+// DeferCalls makes the Conn calls that follow (Write, Consume, Read,
+// Close ...), until FlushACKs, take the time of the entry point that just
+// ended and leave their sending to FlushACKs: an application answering on
+// the worker right after Input (package stack's in-graph handlers) costs
+// one clock read and one output batch per vector, not one per call.
+func (e *Engine) DeferCalls() { e.deferring = true }
+
+// FlushACKs sends the ACKs held back (SetHoldACKs) that no reply carried,
+// and ends DeferCalls, sending what the deferred calls queued.
 func (e *Engine) FlushACKs() {
-	if len(e.held) == 0 {
+	deferred := e.deferring
+	e.deferring = false
+	if len(e.held) == 0 && len(e.dirty) == 0 {
 		return
 	}
-	e.now = e.clock.Now()
+	if !deferred {
+		e.now = e.clock.Now()
+	}
 	e.flushing = true
 	for i, c := range e.held {
 		e.held[i] = nil

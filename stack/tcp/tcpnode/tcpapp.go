@@ -29,8 +29,9 @@ type Handler interface {
 	// OnWritable is called when send buffer space freed after a Write
 	// that fell short.
 	OnWritable(c *GraphConn)
-	// OnClose is called once when the connection left the engine (err is
-	// nil for an orderly close). c must not be used after it.
+	// OnClose is called once when the connection left the engine or
+	// entered TIME-WAIT (err is nil for an orderly close). c must not be
+	// used after it.
 	OnClose(c *GraphConn, err error)
 }
 
@@ -155,6 +156,22 @@ func (tw *tcpWorker) graphAccept(l *tcp.Listener, gl *graphListener) {
 	}
 }
 
+// runApps runs the in-graph handlers for the events of the engine pass
+// that just ended, their calls deferred (tcp.Engine.DeferCalls), then
+// sends their replies with the ACKs held for them in one batch
+// (FlushACKs). Events that batch raises are dispatched too. Caller holds
+// tw.mu, on the worker, with tw.node set to n.
+func (tw *tcpWorker) runApps(n *graph.Node) {
+	tw.eng.DeferCalls()
+	tw.dispatch(n)
+	tw.eng.FlushACKs()
+	for k := 0; k < 4 && len(tw.ready) > 0; k++ {
+		tw.eng.DeferCalls()
+		tw.dispatch(n)
+		tw.eng.FlushACKs()
+	}
+}
+
 // dispatch runs the handlers for the connections with events, until none
 // is left (a callback's calls may queue more). A handler that panics has
 // its connection reset (RST, no OnClose) and counted as tcp4-input's
@@ -222,7 +239,11 @@ func (tw *tcpWorker) dispatchOne(gc *GraphConn) {
 	if gc.closing && c.State() != tcp.StateClosed {
 		c.Close()
 	}
-	if c.State() == tcp.StateClosed {
+	// TIME-WAIT is the engine's alone: the handler is done with a
+	// connection once both sides closed, not 2*MSL later (with a new
+	// connection per request, the handlers' state of a minute of
+	// connections would otherwise stay live).
+	if st := c.State(); st == tcp.StateClosed || st == tcp.StateTimeWait {
 		gc.closed = true
 		gc.h.OnClose(gc, c.Err())
 		c.SetContext(nil)

@@ -225,3 +225,47 @@ func TestHandleTCPPanic(t *testing.T) {
 		t.Fatalf("after the panic: %d segments", len(out))
 	}
 }
+
+// byeApp answers its first data with "bye\n" and closes at once.
+type byeApp struct{ closes int }
+
+func (b *byeApp) OnAccept(c *tcpnode.GraphConn) {}
+func (b *byeApp) OnData(c *tcpnode.GraphConn, data []byte) int {
+	c.Write([]byte("bye\n"))
+	c.Close()
+	return len(data)
+}
+func (b *byeApp) OnWritable(c *tcpnode.GraphConn)         {}
+func (b *byeApp) OnClose(c *tcpnode.GraphConn, err error) { b.closes++ }
+
+// TestHandleTCPServerClosesFirst: a handler that writes its reply and
+// closes in the same callback sends one segment, the reply with the ACK
+// and the FIN (its calls are deferred to the end of the vector), and is
+// done with the connection (OnClose) once the peer's FIN put it in
+// TIME-WAIT, which the engine keeps on its own.
+func TestHandleTCPServerClosesFirst(t *testing.T) {
+	r := stacktest.New(t, 256, stack.Config{TCP: &tcp.Config{}})
+	defer r.Close()
+	app := &byeApp{}
+	if err := r.TCP.Handle(tcpLocal, app); err != nil {
+		t.Fatal(err)
+	}
+	c := r.Caches[0]
+	iss := graphHandshake(t, r, []byte("hi\n"))
+	out := r.TakeLookup()
+	if len(out) != 1 {
+		t.Fatalf("%d segments for the reply and the close, want 1", len(out))
+	}
+	s := checkTCPOut(t, out[0], tcpLocal, tcpPeer)
+	if string(s.Payload()) != "bye\n" || s.Flags() != wire.TCPFlagACK|wire.TCPFlagPSH|wire.TCPFlagFIN && s.Flags() != wire.TCPFlagACK|wire.TCPFlagFIN || s.Ack() != 1004 {
+		t.Fatalf("sent %q flags %#x ack %d", s.Payload(), s.Flags(), s.Ack())
+	}
+	// The peer acknowledges all and sends its FIN: TIME-WAIT.
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(c, tcpPeer, tcpLocal, wire.TCPFlagACK|wire.TCPFlagFIN, 1004, iss+6, 0, nil))
+	if out := r.TakeLookup(); len(out) != 1 || checkTCPOut(t, out[0], tcpLocal, tcpPeer).Ack() != 1005 {
+		t.Fatalf("%d answers to the peer's FIN", len(out))
+	}
+	if app.closes != 1 || r.Stack.TCPConns() != 1 {
+		t.Fatalf("in TIME-WAIT: %d closes, %d connections (want 1, 1)", app.closes, r.Stack.TCPConns())
+	}
+}

@@ -230,8 +230,7 @@ func (t *TCP) inputNode() graph.Registration {
 			tw.mu.Lock()
 			tw.node = n
 			tw.eng.Tick()
-			tw.dispatch(n)
-			tw.eng.FlushACKs()
+			tw.runApps(n)
 			tw.node = nil
 			tw.countEngine(n)
 			tw.mu.Unlock()
@@ -280,8 +279,7 @@ func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector) int {
 		tw.mu.Lock()
 		tw.node = n
 		tw.eng.Input(segs)
-		tw.dispatch(n)
-		tw.eng.FlushACKs()
+		tw.runApps(n)
 		tw.node = nil
 		tw.countEngine(n)
 		tw.mu.Unlock()
