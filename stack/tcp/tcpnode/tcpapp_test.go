@@ -265,7 +265,7 @@ func TestHandleTCPServerClosesFirst(t *testing.T) {
 	if out := r.TakeLookup(); len(out) != 1 || checkTCPOut(t, out[0], tcpLocal, tcpPeer).Ack() != 1005 {
 		t.Fatalf("%d answers to the peer's FIN", len(out))
 	}
-	if app.closes != 1 || r.Stack.TCPConns() != 1 {
-		t.Fatalf("in TIME-WAIT: %d closes, %d connections (want 1, 1)", app.closes, r.Stack.TCPConns())
+	if app.closes != 1 || r.TCP.Conns() != 1 {
+		t.Fatalf("in TIME-WAIT: %d closes, %d connections (want 1, 1)", app.closes, r.TCP.Conns())
 	}
 }
