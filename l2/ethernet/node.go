@@ -31,6 +31,7 @@ const (
 const (
 	nextIP4 = 1 + iota
 	nextARP
+	nextIP6
 )
 
 // Config says which VLAN ids each interface accepts; untagged frames are
@@ -44,14 +45,14 @@ type Config struct {
 func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 	return graph.Registration{
 		Name: NodeName,
-		Next: []string{"ip4-input", "arp-input"},
+		Next: []string{"ip4-input", "arp-input", "ip6-input"},
 		Errors: []graph.Error{
 			ErrTooShort:       {Name: "too_short", Help: "frame shorter than an Ethernet header"},
 			ErrNotForUs:       {Name: "not_for_us", Help: "destination MAC is neither ours nor broadcast", Severity: graph.SevWarn},
-			ErrUnknownType:    {Name: "unknown_ethertype", Help: "EtherType not handled (not IPv4 or ARP)", Severity: graph.SevWarn},
+			ErrUnknownType:    {Name: "unknown_ethertype", Help: "EtherType not handled (not IPv4, ARP or IPv6)", Severity: graph.SevWarn},
 			ErrVLANNotAllowed: {Name: "vlan_not_allowed", Help: "802.1Q tag for a VLAN this interface does not accept", Severity: graph.SevWarn},
 			ErrNoInterface:    {Name: "no_interface", Help: "frame from an interface the data plane does not know"},
-			ErrMulticast:      {Name: "multicast", Help: "multicast destination MAC (not supported)", Severity: graph.SevWarn},
+			ErrMulticast:      {Name: "multicast", Help: "multicast destination MAC (only IPv6's 33:33 groups are taken, for ip6-input to filter)", Severity: graph.SevWarn},
 			ErrTooLong:        {Name: "too_long", Help: "frame longer than the interface MTU allows (a jumbo frame on a smaller port)"},
 		},
 		Func: func(n *graph.Node, v *pkt.Vector) int { return input(n, v, ifs.Load(), cfg) },
@@ -95,14 +96,20 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 		_ = d[13]
 		dst := [6]byte(d[0:6])
 		m.Flags &^= pkt.FlagL2Broadcast
+		// IPv6 multicast (33:33/16: all-nodes, solicited-node groups) is
+		// taken for IPv6 only; ip6-input keeps the groups we are in.
+		mc6 := false
 		if dst != in.MAC {
 			if dst != wire.BroadcastMAC {
-				if dst[0]&1 != 0 {
-					n.Drop(m, k, ErrMulticast)
-				} else {
-					n.Drop(m, k, ErrNotForUs)
+				mc6 = dst[0] == 0x33 && dst[1] == 0x33
+				if !mc6 {
+					if dst[0]&1 != 0 {
+						n.Drop(m, k, ErrMulticast)
+					} else {
+						n.Drop(m, k, ErrNotForUs)
+					}
+					continue
 				}
-				continue
 			}
 			m.Flags |= pkt.FlagL2Broadcast
 		}
@@ -124,11 +131,17 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config) int {
 			l3 += wire.VLANLen
 		}
 		m.L3 = l3
+		if mc6 && typ != uint16(wire.EtherTypeIPv6) {
+			n.Drop(m, k, ErrMulticast)
+			continue
+		}
 		switch typ {
 		case uint16(wire.EtherTypeIPv4):
 			n.Nexts[k] = nextIP4
 		case uint16(wire.EtherTypeARP):
 			n.Nexts[k] = nextARP
+		case uint16(wire.EtherTypeIPv6):
+			n.Nexts[k] = nextIP6
 		default:
 			n.Drop(m, k, ErrUnknownType)
 		}

@@ -81,7 +81,10 @@ func TestEthernetInput(t *testing.T) {
 		{name: "empty", data: nil, want: "drop ethernet-input: too_short", counter: "too_short"},
 		{name: "max length", data: ip4Frame(ourMAC, 1500-28+4), want: "ip4-input", l3: 14},
 		{name: "too long", data: ip4Frame(ourMAC, 1500-28+5), want: "drop ethernet-input: too_long", counter: "too_long"},
-		{name: "ipv6", data: withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6)), want: "drop ethernet-input: unknown_ethertype", counter: "unknown_ethertype"},
+		{name: "ipv6", data: withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6)), want: "ip6-input", l3: 14},
+		{name: "ipv6 multicast group", data: withType(ip4Frame(wire.MAC{0x33, 0x33, 0xff, 0, 0, 1}, 10), uint16(wire.EtherTypeIPv6)), want: "ip6-input", l3: 14},
+		{name: "ipv4 to an ipv6 multicast MAC", data: ip4Frame(wire.MAC{0x33, 0x33, 0xff, 0, 0, 1}, 10), want: "drop ethernet-input: multicast", counter: "multicast"},
+		{name: "unknown ethertype", data: withType(ip4Frame(ourMAC, 10), 0x88cc), want: "drop ethernet-input: unknown_ethertype", counter: "unknown_ethertype"},
 		{name: "unknown ethertype in vlan", data: innerType(tagged(ip4Frame(ourMAC, 10), 10), 0x1234), want: "drop ethernet-input: unknown_ethertype", counter: "unknown_ethertype"},
 		{name: "no interface", data: ip4Frame(ourMAC, 10), rxPort: 5, want: "drop ethernet-input: no_interface", counter: "no_interface"},
 	}
@@ -103,7 +106,7 @@ func TestEthernetInput(t *testing.T) {
 			if o.Next == "" {
 				return
 			}
-			if bc := o.Meta.Flags&pkt.FlagL2Broadcast != 0; bc != (string(tc.data[:6]) == string(wire.BroadcastMAC[:])) {
+			if bc := o.Meta.Flags&pkt.FlagL2Broadcast != 0; bc != (string(tc.data[:6]) == string(wire.BroadcastMAC[:]) || tc.data[0] == 0x33) {
 				t.Errorf("FlagL2Broadcast %v for destination % x", bc, tc.data[:6])
 			}
 			if o.Meta.L3 != tc.l3 || o.Meta.VLAN != tc.vlan {
