@@ -331,4 +331,3 @@ func source6For(out *iface.Interface, target [16]byte) ([16]byte, bool) {
 	}
 	return out.Addr6, out.Addr6 != [16]byte{}
 }
-
