@@ -32,7 +32,7 @@ func TestMalformedInputIsCountedAndDropped(t *testing.T) {
 		{"empty", []byte{}, "ethernet-input", "too_short"},
 		{"foreign mac", func() []byte { f := good(); copy(f[0:6], hostB[:]); return f }(), "ethernet-input", "not_for_us"},
 		{"multicast mac", func() []byte { f := good(); f[0] = 0x01; return f }(), "ethernet-input", "multicast"},
-		{"ipv6 ethertype", func() []byte { f := good(); binary.BigEndian.PutUint16(f[12:], 0x86dd); return f }(), "ethernet-input", "unknown_ethertype"},
+		{"ipv4 bytes as ipv6", func() []byte { f := good(); binary.BigEndian.PutUint16(f[12:], 0x86dd); return f }(), "ip6-input", "bad_version"},
 		{"garbage ethertype", func() []byte { f := good(); binary.BigEndian.PutUint16(f[12:], 0x1234); return f }(), "ethernet-input", "unknown_ethertype"},
 		{"vlan not configured", func() []byte {
 			f := good()

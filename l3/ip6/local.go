@@ -2,7 +2,6 @@ package ip6
 
 import (
 	"github.com/vecnet/vecnet/graph"
-	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -44,7 +43,7 @@ type localState struct{ echo tokenBucket }
 // Solicitations and Advertisements go to nd-input; router solicitations and
 // advertisements are counted (the router sends none: RAs are off); UDP gets
 // port unreachable; the rest is counted by kind and dropped.
-func LocalNode(ifs *iface.Table, cfg LocalConfig) graph.Registration {
+func LocalNode(cfg LocalConfig) graph.Registration {
 	echo := cfg.Echo.orDefault(RateLimit{Rate: 1000, Burst: 100})
 	return graph.Registration{
 		Name: LocalName,
