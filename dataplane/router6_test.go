@@ -299,7 +299,11 @@ func TestMalformed6(t *testing.T) {
 		{"hop-by-hop second", frames.IPv6(frames.Spec6{SrcMAC: hostA, DstMAC: macA, Src: ip6HA, Dst: ip6HB,
 			Ext: [][]byte{frames.ExtHeader(wire.IPProtoDestOpts, 1), frames.ExtHeader(wire.IPProtoHopByHop, 1)}}), "ip6-input", "hop_by_hop_not_first"},
 		{"RH0 with segments left", frames.IPv6(frames.Spec6{SrcMAC: hostA, DstMAC: macA, Src: ip6HA, Dst: ip6HB, Ext: [][]byte{frames.RoutingHeader(0, 1)}}), "ip6-input", "routing_header_0"},
-		{"icmp bad checksum to router", func() []byte { f := frame6(ip6HA, ip6RA, 64, wire.IPProtoICMPv6, 8); f[ipOff+wire.IPv6Len+2] ^= 0xff; return f }(), "ip6-local", "icmp_bad_checksum"},
+		{"icmp bad checksum to router", func() []byte {
+			f := frame6(ip6HA, ip6RA, 64, wire.IPProtoICMPv6, 8)
+			f[ipOff+wire.IPv6Len+2] ^= 0xff
+			return f
+		}(), "ip6-local", "icmp_bad_checksum"},
 		{"tcp to router", frame6(ip6HA, ip6RA, 64, wire.IPProtoTCP, 20), "ip6-local", "tcp_no_listener"},
 		{"fragment to router", frames.IPv6(frames.Spec6{SrcMAC: hostA, DstMAC: macA, Src: ip6HA, Dst: ip6RA, Ext: [][]byte{frames.ExtHeader(wire.IPProtoFragment, 1)}}), "ip6-local", "fragment"},
 		{"NS with zero-length option", func() []byte {
