@@ -5,12 +5,15 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/vecnet/vecnet/control/cli"
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/internal/tsc"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/worker"
@@ -24,7 +27,7 @@ func (d *Daemon) registerCommands() {
 		{Path: "show errors", Help: "error counters by node and reason", Run: d.showErrors},
 		{Path: "show interfaces", Help: "interfaces with addresses and counters", Run: d.showInterfaces},
 		{Path: "show offload", Help: "software GSO segmentation and checksum completion per interface, and frames not handled", Run: d.showOffload},
-		{Path: "show fib", Help: "the IPv4 forwarding table", Run: d.showFIB},
+		{Path: "show fib", Help: "the IPv4 and IPv6 forwarding tables", Run: d.showFIB},
 		{Path: "show neighbors", Help: "ARP entries with their state, then the table's and the FIB's adjacency counts", Run: d.showNeighbors},
 		{Path: "show neighbors stats", Help: "neighbour and adjacency counts as \"key value\" lines (for scripts)", Run: d.showNeighborStats},
 		{Path: "show trace", Help: "what each node did to the traced packets", Run: d.showTrace},
@@ -111,12 +114,27 @@ func (d *Daemon) showInterfaces(w io.Writer, _ []string) error {
 			info = ifc.LiveInfo()
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%d\n", x.Name, x.Index, ifc.Config.Driver+" "+info,
-			macString(x.MAC), x.MTU, joinPrefixes(x.Addrs), s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes, s.RxDrops, s.TxDrops, s.RxErrors)
+			macString(x.MAC), x.MTU, addressList(x), s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes, s.RxDrops, s.TxDrops, s.RxErrors)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, e := range d.DP.ND.DADEvents() {
+		if e.Duplicate {
+			fmt.Fprintf(w, "%s: %v is a duplicate (DAD %s): not used\n", d.ifName(e.Port), e.Addr, e.At.UTC().Format(time.RFC3339))
+		}
+	}
 	return writeKernelStats(w, d.Interfaces, stats)
+}
+
+// addressList renders an interface's addresses, IPv4 then IPv6, the
+// tentative ones (under DAD) marked.
+func addressList(x *iface.Interface) string {
+	s := joinPrefixes(append(append([]netip.Prefix(nil), x.Addrs...), x.Addrs6...))
+	for _, a := range x.Tentative6 {
+		s += " " + a.String() + "(tentative)"
+	}
+	return strings.TrimSpace(s)
 }
 
 // writeKernelStats prints the kernel's AF_XDP socket counters of the afxdp
@@ -152,13 +170,16 @@ func (d *Daemon) showFIB(w io.Writer, _ []string) error {
 	for _, r := range d.DP.FIB.Routes() {
 		fmt.Fprintln(w, formatRoute(r, d.ifName))
 	}
+	for _, r := range d.DP.FIB6.Routes() {
+		fmt.Fprintln(w, formatRoute(r, d.ifName))
+	}
 	return nil
 }
 
 func (d *Daemon) showNeighbors(w io.Writer, _ []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Interface\tIP\tMAC\tType\tState\tAge")
-	for _, e := range d.DP.Neighbors.List() {
+	for _, e := range append(d.DP.Neighbors.List(), d.DP.ND.List()...) {
 		typ := "dynamic"
 		if e.Static {
 			typ = "static"
@@ -171,6 +192,14 @@ func (d *Daemon) showNeighbors(w io.Writer, _ []string) error {
 	s := d.DP.Neighbors.Stats()
 	_, err := fmt.Fprintf(w, "%d entries (%d static, %d reachable, %d stale, %d probe), limit %d; created %d, evicted %d, expired %d, refused %d\n"+
 		"adjacencies: %d live, %d free (%d quarantined), %d slots\n",
+		s.Entries, s.Static, s.Reachable, s.Stale, s.Probe, s.Limit, s.Created, s.Evicted, s.Expired, s.Refused,
+		s.Adj.Live, s.Adj.Free, s.Adj.Quarantined, s.Adj.Slots)
+	if err != nil {
+		return err
+	}
+	s = d.DP.ND.Stats()
+	_, err = fmt.Fprintf(w, "ipv6: %d entries (%d static, %d reachable, %d stale, %d probe), limit %d; created %d, evicted %d, expired %d, refused %d\n"+
+		"ipv6 adjacencies: %d live, %d free (%d quarantined), %d slots\n",
 		s.Entries, s.Static, s.Reachable, s.Stale, s.Probe, s.Limit, s.Created, s.Evicted, s.Expired, s.Refused,
 		s.Adj.Live, s.Adj.Free, s.Adj.Quarantined, s.Adj.Slots)
 	return err
@@ -256,7 +285,11 @@ func (d *Daemon) routeDel(w io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("ip route del: %w", err)
 	}
-	if err := d.DP.FIB.DelRoute(p.Masked()); err != nil {
+	del := d.DP.FIB.DelRoute
+	if p.Addr().Is6() {
+		del = d.DP.FIB6.DelRoute
+	}
+	if err := del(p.Masked()); err != nil {
 		return fmt.Errorf("ip route del: %w", err)
 	}
 	fmt.Fprintf(w, "deleted %v\n", p.Masked())

@@ -220,16 +220,20 @@ func TestDAD6(t *testing.T) {
 	r := newRig(t)
 	r.dp.DAD = true
 	okAddr, dupAddr := netip.MustParsePrefix("2001:db8:1::1/64"), netip.MustParsePrefix("2001:db8:1::5/64")
+	okB := netip.MustParsePrefix("2001:db8:2::1/64")
 	if err := r.dp.AddAddress6(0, okAddr); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.dp.AddAddress6(0, dupAddr); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.dp.AddAddress6(1, okB); err != nil {
+		t.Fatal(err)
+	}
 	r.g.Poll()
 	out := r.ports[0].take()
-	if len(out) != 2 {
-		t.Fatalf("%d DAD solicitations, want 2; %+v", len(out), r.g.Errors(false))
+	if len(out) != 2 || len(r.ports[1].take()) != 1 {
+		t.Fatalf("%d DAD solicitations on eth0, want 2; %+v", len(out), r.g.Errors(false))
 	}
 	ip, c := icmp6Of(t, out[0])
 	if ip.Src() != ([16]byte{}) || c.Type() != wire.ICMPv6NeighborSolicit || len(c) != wire.NDMinLen {
@@ -250,15 +254,18 @@ func TestDAD6(t *testing.T) {
 	r.now += 1.5e9
 	r.g.Poll()
 	out = r.ports[0].take()
-	if len(out) != 1 { // the unsolicited NA for okAddr
+	if len(out) != 1 || len(r.ports[1].take()) != 1 { // the unsolicited NAs
 		t.Fatalf("%d frames after DAD, want 1 unsolicited NA", len(out))
 	}
 	in := r.dp.Ifaces.Load().Get(0)
 	if !in.Has6(ok16) || in.Has6(dup16) || in.IsTentative6(dup16) {
 		t.Fatalf("after DAD: %+v", in)
 	}
+	if inB := r.dp.Ifaces.Load().Get(1); !inB.Has6(okB.Addr().As16()) || len(inB.Tentative6) != 0 {
+		t.Fatalf("eth1 after DAD: %+v", inB)
+	}
 	ev := r.dp.ND.DADEvents()
-	if len(ev) != 2 || !ev[0].Duplicate || ev[0].Addr != dupAddr || ev[1].Duplicate {
+	if len(ev) != 3 || !ev[0].Duplicate || ev[0].Addr != dupAddr || ev[1].Duplicate || ev[1].Addr != okAddr || ev[2].Addr != okB {
 		t.Fatalf("DAD events %+v", ev)
 	}
 	// Now answered.

@@ -270,3 +270,47 @@ func MulticastMAC(a [16]byte) MAC { return MAC{0x33, 0x33, a[12], a[13], a[14], 
 
 // AllNodes is ff02::1, the link-local all-nodes group.
 var AllNodes = [16]byte{0xff, 0x02, 15: 1}
+
+// CompletePartialL4Checksum finishes a TCP or UDP checksum that a sender
+// with checksum offload left for the hardware (see PartialL4Checksum for
+// IPv4: the field holds the folded pseudo-header sum). proto and off name
+// the upper layer and its offset from the fixed header (past any extension
+// headers). It reports whether the checksum was partial and is now
+// complete; anything else is left as it is.
+func (ip IPv6) CompletePartialL4Checksum(proto uint8, off int) bool {
+	if off < IPv6Len || off > len(ip) {
+		return false
+	}
+	seg := ip[off:]
+	var field int
+	var length int
+	switch proto {
+	case IPProtoUDP:
+		if len(seg) < UDPLen {
+			return false
+		}
+		length = int(binary.BigEndian.Uint16(seg[udpLength:]))
+		if binary.BigEndian.Uint16(seg[udpChecksum:]) == 0 || length < UDPLen || length > len(seg) {
+			return false
+		}
+		field = udpChecksum
+	case IPProtoTCP:
+		if len(seg) < TCPMinLen {
+			return false
+		}
+		length, field = len(seg), tcpChecksum
+	default:
+		return false
+	}
+	c := binary.BigEndian.Uint16(seg[field:])
+	ps := fold32(PseudoHeaderSum6([16]byte(ip[ip6Src:ip6Src+16]), [16]byte(ip[ip6Dst:ip6Dst+16]), proto, uint32(length)))
+	if c != ps && !(c == 0xffff && ps == 0) && !(c == 0 && ps == 0xffff) {
+		return false
+	}
+	sum := ^fold32(Sum(seg[:length], 0))
+	if sum == 0 && proto == IPProtoUDP {
+		sum = 0xffff
+	}
+	binary.BigEndian.PutUint16(seg[field:], sum)
+	return true
+}

@@ -23,6 +23,7 @@ const (
 	InErrHopByHopNotFirst
 	InErrRH0
 	InErrLoopbackDst
+	InEvL4ChecksumCompleted
 )
 
 var inputErrors = []graph.Error{
@@ -40,6 +41,8 @@ var inputErrors = []graph.Error{
 	InErrHopByHopNotFirst: {Name: "hop_by_hop_not_first", Help: "hop-by-hop options header not right after the fixed header (RFC 8200 4.1)"},
 	InErrRH0:              {Name: "routing_header_0", Help: "type 0 routing header with segments left (deprecated, RFC 5095)", Severity: graph.SevWarn},
 	InErrLoopbackDst:      {Name: "loopback_destination", Help: "destination ::1 on the wire"},
+	InEvL4ChecksumCompleted: {Name: "l4_checksum_completed",
+		Help: "TCP/UDP checksum left for offload (partial) completed in software", Severity: graph.SevInfo},
 }
 
 var parseErrCode = [...]int{
@@ -86,7 +89,8 @@ func input(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 		}
 		m.Len = m.L3 + uint16(len(ip)) // cut Ethernet padding
 		m.L4 = m.L3 + wire.IPv6Len
-		if ip.NextHeader() != wire.IPProtoTCP && ip.NextHeader() != wire.IPProtoUDP && ip.NextHeader() != wire.IPProtoICMPv6 {
+		proto, l4 := ip.NextHeader(), wire.IPv6Len
+		if proto != wire.IPProtoTCP && proto != wire.IPProtoUDP && proto != wire.IPProtoICMPv6 {
 			w, ee := ip.WalkExtensions(MaxExtHeaders, MaxExtHeadsLen)
 			if ee != wire.ExtOK {
 				n.Drop(m, k, extErrCode[ee])
@@ -97,6 +101,17 @@ func input(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 				continue
 			}
 			m.L4 = m.L3 + uint16(w.Off)
+			proto, l4 = w.Proto, w.Off
+			if w.Fragment {
+				proto = wire.IPProtoFragment // no checksum completion for a piece
+			}
+		}
+		// A TCP or UDP checksum left for offload by the sender (see
+		// wire.IPv4.PartialL4Checksum) is finished here, forwarded or not.
+		if m.Flags&pkt.FlagL4ChecksumOK == 0 && (proto == wire.IPProtoUDP || proto == wire.IPProtoTCP) &&
+			ip.CompletePartialL4Checksum(proto, l4) {
+			m.Flags |= pkt.FlagL4ChecksumOK
+			n.Count(InEvL4ChecksumCompleted, 1)
 		}
 		srcHi, srcLo := ip.SrcHi(), ip.SrcLo()
 		dstHi, dstLo := ip.DstHi(), ip.DstLo()

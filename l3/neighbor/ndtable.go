@@ -35,11 +35,10 @@ type rec6 struct {
 
 // dadJob is one address under duplicate address detection.
 type dadJob struct {
-	port    uint16
-	prefix  netip.Prefix
-	sent    int
-	nextAt  int64
-	claimed bool // a worker is sending its solicitation now
+	port   uint16
+	prefix netip.Prefix
+	sent   int
+	nextAt int64
 }
 
 // DADEvent is a finished duplicate address detection, for the log and
@@ -362,6 +361,8 @@ func (t *NDTable) DADDue(now int64, out []DADSend) []DADSend {
 		}
 		a := j.prefix.Addr()
 		if j.sent >= DefaultDADTransmits {
+			job := *j // j points into t.dad, which the removal shifts
+			j = &job
 			t.dad = append(t.dad[:k], t.dad[k+1:]...)
 			k--
 			if t.ifs.Confirm6(j.port, a, j.prefix.Bits()) {
