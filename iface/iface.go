@@ -5,6 +5,7 @@
 package iface
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -83,8 +84,9 @@ type Set struct {
 	// local4 holds every interface's IPv4 addresses as big-endian
 	// numbers, for IsLocal4.
 	local4 []uint32
-	// local6 holds every interface's IPv6 addresses, for IsLocal6.
-	local6 [][16]byte
+	// local6 holds every interface's IPv6 addresses as two big-endian
+	// halves, for IsLocal6.
+	local6 [][2]uint64
 }
 
 // newSet makes the snapshot of ifs.
@@ -98,17 +100,19 @@ func newSet(ifs []Interface) *Set {
 			}
 		}
 		for _, p := range ifs[k].Addrs6 {
-			s.local6 = append(s.local6, p.Addr().As16())
+			a := p.Addr().As16()
+			s.local6 = append(s.local6, [2]uint64{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])})
 		}
 	}
 	return s
 }
 
-// IsLocal6 reports whether a is one of the interfaces' IPv6 addresses. It
-// scans a short array and does not allocate.
-func (s *Set) IsLocal6(a *[16]byte) bool {
-	for k := range s.local6 {
-		if s.local6[k] == *a {
+// IsLocal6 reports whether the IPv6 address whose halves are hi and lo
+// (big-endian, as wire.IPv6.SrcHi and SrcLo return them) is one of the
+// interfaces' addresses. It scans a short array and does not allocate.
+func (s *Set) IsLocal6(hi, lo uint64) bool {
+	for _, x := range s.local6 {
+		if x[1] == lo && x[0] == hi {
 			return true
 		}
 	}

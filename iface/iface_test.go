@@ -1,6 +1,7 @@
 package iface
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 )
@@ -38,7 +39,7 @@ func TestTable(t *testing.T) {
 		t.Fatal("Confirm6")
 	}
 	ll, g := netip.MustParseAddr("fe80::1").As16(), netip.MustParseAddr("2001:db8::1").As16()
-	if x := tb.Load().Get(b); !x.Has6(ll) || x.LinkLocal != ll || x.Addr6 != g || len(x.Addrs) != 1 || !tb.Load().IsLocal6(&g) {
+	if x := tb.Load().Get(b); !x.Has6(ll) || x.LinkLocal != ll || x.Addr6 != g || len(x.Addrs) != 1 || !tb.Load().IsLocal6(binary.BigEndian.Uint64(g[:8]), binary.BigEndian.Uint64(g[8:])) {
 		t.Fatalf("IPv6 addresses per family: %+v", x)
 	}
 	if err := tb.AddAddress(7, netip.MustParsePrefix("10.0.3.1/24")); err == nil {

@@ -302,9 +302,25 @@ func (ip IPv6) CompletePartialL4Checksum(proto uint8, off int) bool {
 	default:
 		return false
 	}
-	c := binary.BigEndian.Uint16(seg[field:])
-	ps := fold32(PseudoHeaderSum6([16]byte(ip[ip6Src:ip6Src+16]), [16]byte(ip[ip6Dst:ip6Dst+16]), proto, uint32(length)))
-	if c != ps && !(c == 0xffff && ps == 0) && !(c == 0 && ps == 0xffff) {
+	c := uint64(binary.BigEndian.Uint16(seg[field:]))
+	// The pseudo-header sum with four 64-bit loads of the addresses, the
+	// carries kept in the upper half.
+	var s64 uint64
+	for k := ip6Src; k < ip6Dst+16; k += 8 {
+		a := binary.BigEndian.Uint64(ip[k:])
+		s64 += a>>32 + a&0xffffffff
+	}
+	s64 += uint64(proto) + uint64(length)
+	s64 = s64&0xffff + s64>>16
+	s64 = s64&0xffff + s64>>16
+	s64 = s64&0xffff + s64>>16
+	if s64 == 0 {
+		s64 = 0xffff
+	}
+	if c == 0 {
+		c = 0xffff
+	}
+	if c != s64 {
 		return false
 	}
 	sum := ^fold32(Sum(seg[:length], 0))

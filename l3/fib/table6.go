@@ -38,7 +38,7 @@ var dropAdj6 = &Adjacency6{Kind: AdjDrop}
 
 // View6 is a snapshot of a Table6 (see View).
 type View6 struct {
-	lk     *bart.Table[uint32]
+	lk     *bart.Fast[uint32]
 	adjs   []adj6Slot
 	groups [][]AdjIndex
 }
@@ -74,14 +74,14 @@ type adjKey6 struct {
 }
 
 // Table6 is the IPv6 FIB: the same sources, kinds and ECMP as Table, over a
-// BART trie (github.com/gaissmai/bart) published persistently (a change
+// BART trie (github.com/gaissmai/bart, its Fast variant: lookup speed over memory) published persistently (a change
 // copies only the path it touches, readers keep their snapshot). Readers
 // call Load; every other method is a writer and takes the mutex.
 type Table6 struct {
 	cur atomic.Pointer[View6]
 
 	mu        sync.Mutex
-	lk        *bart.Table[uint32]
+	lk        *bart.Fast[uint32]
 	rib       map[netip.Prefix]ribEntry
 	adjs      []adj6Slot
 	refs      []int32
@@ -103,7 +103,7 @@ type Table6 struct {
 // NewTable6 returns an empty IPv6 table holding only the drop adjacency.
 func NewTable6() *Table6 {
 	t := &Table6{
-		lk:        new(bart.Table[uint32]),
+		lk:        new(bart.Fast[uint32]),
 		rib:       map[netip.Prefix]ribEntry{},
 		adjs:      make([]adj6Slot, 1),
 		refs:      []int32{1},

@@ -133,8 +133,7 @@ func input(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 			n.Drop(m, k, InErrLoopbackDst)
 			continue
 		}
-		src := ip.Src()
-		if set.IsLocal6(&src) {
+		if set.IsLocal6(srcHi, srcLo) {
 			n.Drop(m, k, InErrOwnSource)
 			continue
 		}
@@ -148,8 +147,7 @@ func input(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 			}
 			n.Drop(m, k, InErrMulticast)
 		case dstHi>>54 == 0xfe80>>6:
-			dst := ip.Dst()
-			if !set.IsLocal6(&dst) {
+			if !set.IsLocal6(dstHi, dstLo) {
 				n.Drop(m, k, InErrLinkLocalDst)
 				continue
 			}
