@@ -37,7 +37,8 @@ type Dataplane struct {
 	// included) tentative until duplicate address detection passes; when
 	// not, they are assigned at once (tests, benchmarks).
 	DAD bool
-	// NoLinkLocal, when set, gives interfaces no EUI-64 link-local address.
+	// NoLinkLocal, when set, gives IPv6 interfaces no EUI-64 link-local
+	// address.
 	NoLinkLocal bool
 	ICMP6Error  ip6.ICMPErrorConfig
 	EchoReply6  ip6.RateLimit
@@ -79,10 +80,11 @@ func newDataplane(slots int, arena func(int) (*pkt.Arena, error)) (*Dataplane, e
 func (d *Dataplane) Close() error { return d.Pool.Close() }
 
 // AddInterface registers an interface with its addresses (IPv4 and IPv6):
-// the FIBs get their connected and local routes. Unless NoLinkLocal is
-// set the interface also gets its EUI-64 link-local address (RFC 4291
-// 2.5.1). With DAD set IPv6 addresses stay tentative until duplicate
-// address detection (run by the workers' ip6-glean) passes.
+// the FIBs get their connected and local routes. An interface with an
+// IPv6 address is IPv6-enabled: it also gets its EUI-64 link-local address
+// (RFC 4291 2.5.1) unless NoLinkLocal is set. An IPv4-only interface sends
+// no IPv6 at all. With DAD set IPv6 addresses stay tentative until
+// duplicate address detection (run by the workers' ip6-glean) passes.
 func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...netip.Prefix) (uint16, error) {
 	idx, err := d.Ifaces.Add(name, mac, mtu)
 	if err != nil {
@@ -90,9 +92,6 @@ func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...
 	}
 	d.FIB.AddInterface(idx, mac, mtu)
 	d.FIB6.AddInterface(idx, mac, mtu)
-	if !d.NoLinkLocal {
-		addrs = append([]netip.Prefix{netip.PrefixFrom(LinkLocal(mac), 64)}, addrs...)
-	}
 	for _, p := range addrs {
 		if p.Addr().Is6() && !p.Addr().Is4In6() {
 			if err := d.AddAddress6(idx, p); err != nil {
@@ -111,8 +110,18 @@ func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...
 }
 
 // AddAddress6 gives interface idx the IPv6 address p: at once, or after
-// duplicate address detection when DAD is set.
+// duplicate address detection when DAD is set. The first IPv6 address of
+// an interface brings its link-local address with it (unless NoLinkLocal).
 func (d *Dataplane) AddAddress6(idx uint16, p netip.Prefix) error {
+	x := d.Ifaces.Load().Get(idx)
+	if x == nil {
+		return fmt.Errorf("dataplane: no interface %d", idx)
+	}
+	if !d.NoLinkLocal && len(x.Addrs6) == 0 && len(x.Tentative6) == 0 && !p.Addr().IsLinkLocalUnicast() {
+		if err := d.AddAddress6(idx, netip.PrefixFrom(LinkLocal(x.MAC), 64)); err != nil {
+			return err
+		}
+	}
 	if d.DAD {
 		return d.ND.StartDAD(idx, p, 0)
 	}
