@@ -330,3 +330,29 @@ func (ip IPv6) CompletePartialL4Checksum(proto uint8, off int) bool {
 	binary.BigEndian.PutUint16(seg[field:], sum)
 	return true
 }
+
+// MaybePartialL4Checksum is the cheap first test of
+// CompletePartialL4Checksum, for the per-packet loop: it compares the TCP
+// or UDP checksum field at upper-layer offset off with the folded
+// pseudo-header sum, taking the segment length from the end of ip (as
+// ParseIPv6 cuts it). A true answer is only a candidate.
+func (ip IPv6) MaybePartialL4Checksum(proto uint8, off int) bool {
+	field := off + udpChecksum
+	if proto == IPProtoTCP {
+		field = off + tcpChecksum
+	} else if proto != IPProtoUDP {
+		return false
+	}
+	if field+2 > len(ip) || len(ip) < IPv6Len {
+		return false
+	}
+	a, b := binary.BigEndian.Uint64(ip[ip6Src:]), binary.BigEndian.Uint64(ip[ip6Src+8:])
+	c, d := binary.BigEndian.Uint64(ip[ip6Dst:]), binary.BigEndian.Uint64(ip[ip6Dst+8:])
+	s := a>>32 + a&0xffffffff + b>>32 + b&0xffffffff + c>>32 + c&0xffffffff + d>>32 + d&0xffffffff +
+		uint64(proto) + uint64(len(ip)-off)
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	v := uint64(binary.BigEndian.Uint16(ip[field:]))
+	return v == s || v|s == 0xffff && v&s == 0
+}

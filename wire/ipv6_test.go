@@ -68,3 +68,15 @@ func TestWalkExtensions(t *testing.T) {
 		t.Fatalf("truncated: %v", e)
 	}
 }
+
+func TestMaybePartialL4Checksum6(t *testing.T) {
+	ip := udp6(33)
+	if ip.MaybePartialL4Checksum(IPProtoUDP, IPv6Len) {
+		t.Fatal("complete checksum taken for partial")
+	}
+	ps := fold32(PseudoHeaderSum6(ip.Src(), ip.Dst(), IPProtoUDP, uint32(UDPLen+33)))
+	binary.BigEndian.PutUint16(ip[IPv6Len+6:], ps)
+	if !ip.MaybePartialL4Checksum(IPProtoUDP, IPv6Len) {
+		t.Fatal("partial checksum not a candidate")
+	}
+}

@@ -108,8 +108,7 @@ func input(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 		}
 		// A TCP or UDP checksum left for offload by the sender (see
 		// wire.IPv4.PartialL4Checksum) is finished here, forwarded or not.
-		if m.Flags&pkt.FlagL4ChecksumOK == 0 && (proto == wire.IPProtoUDP || proto == wire.IPProtoTCP) &&
-			ip.CompletePartialL4Checksum(proto, l4) {
+		if m.Flags&pkt.FlagL4ChecksumOK == 0 && ip.MaybePartialL4Checksum(proto, l4) && ip.CompletePartialL4Checksum(proto, l4) {
 			m.Flags |= pkt.FlagL4ChecksumOK
 			n.Count(InEvL4ChecksumCompleted, 1)
 		}

@@ -46,8 +46,8 @@ func lookup(n *graph.Node, v *pkt.Vector, view *fib.View6) int {
 		_ = ip[wire.IPv6Len-1]
 		srcHi, srcLo := ip.SrcHi(), ip.SrcLo()
 		dstHi, dstLo := ip.DstHi(), ip.DstLo()
-		h64 := (srcHi ^ srcLo*0x9e3779b97f4a7c15) ^ (dstHi*0xff51afd7ed558ccd ^ dstLo) ^ uint64(l3[1]&15)<<16 ^ uint64(l3[2])<<8 ^ uint64(l3[3])
-		h := uint32(h64>>32) ^ uint32(h64)
+		x := srcHi ^ srcLo ^ dstHi ^ dstLo ^ uint64(l3[1]&15)<<16 ^ uint64(l3[2])<<8 ^ uint64(l3[3]) // + flow label
+		h := (uint32(x>>32) ^ uint32(x)) * 0x9e3779b1
 		h ^= h >> 15
 		m.Hash = h
 		ai := view.Lookup(ip.Dst(), h)
