@@ -87,6 +87,9 @@ type Set struct {
 	// local6 holds every interface's IPv6 addresses as two big-endian
 	// halves, for IsLocal6.
 	local6 [][2]uint64
+	// local6Bits has bit lo&63 set for each address's low half lo: most
+	// addresses that are not ours fail this one test.
+	local6Bits uint64
 }
 
 // newSet makes the snapshot of ifs.
@@ -102,6 +105,7 @@ func newSet(ifs []Interface) *Set {
 		for _, p := range ifs[k].Addrs6 {
 			a := p.Addr().As16()
 			s.local6 = append(s.local6, [2]uint64{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])})
+			s.local6Bits |= 1 << (binary.BigEndian.Uint64(a[8:]) & 63)
 		}
 	}
 	return s
@@ -111,6 +115,9 @@ func newSet(ifs []Interface) *Set {
 // (big-endian, as wire.IPv6.SrcHi and SrcLo return them) is one of the
 // interfaces' addresses. It scans a short array and does not allocate.
 func (s *Set) IsLocal6(hi, lo uint64) bool {
+	if s.local6Bits&(1<<(lo&63)) == 0 {
+		return false
+	}
 	for _, x := range s.local6 {
 		if x[1] == lo && x[0] == hi {
 			return true

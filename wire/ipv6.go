@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // IPv6 header (RFC 8200 section 3):
 //
@@ -346,10 +349,15 @@ func (ip IPv6) MaybePartialL4Checksum(proto uint8, off int) bool {
 	if field+2 > len(ip) || len(ip) < IPv6Len {
 		return false
 	}
-	a, b := binary.BigEndian.Uint64(ip[ip6Src:]), binary.BigEndian.Uint64(ip[ip6Src+8:])
-	c, d := binary.BigEndian.Uint64(ip[ip6Dst:]), binary.BigEndian.Uint64(ip[ip6Dst+8:])
-	s := a>>32 + a&0xffffffff + b>>32 + b&0xffffffff + c>>32 + c&0xffffffff + d>>32 + d&0xffffffff +
-		uint64(proto) + uint64(len(ip)-off)
+	// Ones' complement sum of the addresses with 64-bit adds and an
+	// end-around carry, then folded to 16 bits.
+	x, c := bits.Add64(binary.BigEndian.Uint64(ip[ip6Src:]), binary.BigEndian.Uint64(ip[ip6Src+8:]), 0)
+	x, c = bits.Add64(x, binary.BigEndian.Uint64(ip[ip6Dst:]), c)
+	x, c = bits.Add64(x, binary.BigEndian.Uint64(ip[ip6Dst+8:]), c)
+	x, c = bits.Add64(x, uint64(proto)+uint64(len(ip)-off), c)
+	x, c = bits.Add64(x, 0, c)
+	x += c
+	s := x&0xffffffff + x>>32
 	s = s&0xffff + s>>16
 	s = s&0xffff + s>>16
 	s = s&0xffff + s>>16

@@ -80,3 +80,18 @@ func TestMaybePartialL4Checksum6(t *testing.T) {
 		t.Fatal("partial checksum not a candidate")
 	}
 }
+
+// TestMaybePartialAgreesWithComplete: for packets of many sizes and
+// addresses, the cheap test takes every checksum the full one completes.
+func TestMaybePartialAgreesWithComplete(t *testing.T) {
+	for n := 0; n < 300; n++ {
+		ip := udp6(n)
+		ip[ip6Src+15] = byte(n * 13)
+		ip[ip6Dst+3] = byte(n * 7)
+		ps := fold32(PseudoHeaderSum6(ip.Src(), ip.Dst(), IPProtoUDP, uint32(UDPLen+n)))
+		binary.BigEndian.PutUint16(ip[IPv6Len+6:], ps)
+		if !ip.MaybePartialL4Checksum(IPProtoUDP, IPv6Len) {
+			t.Fatalf("payload %d: partial checksum %#04x not a candidate", n, ps)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package ip6
 
 import (
+	"encoding/binary"
+
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/pkt"
@@ -46,7 +48,7 @@ func lookup(n *graph.Node, v *pkt.Vector, view *fib.View6) int {
 		_ = ip[wire.IPv6Len-1]
 		srcHi, srcLo := ip.SrcHi(), ip.SrcLo()
 		dstHi, dstLo := ip.DstHi(), ip.DstLo()
-		x := srcHi ^ srcLo ^ dstHi ^ dstLo ^ uint64(l3[1]&15)<<16 ^ uint64(l3[2])<<8 ^ uint64(l3[3]) // + flow label
+		x := srcHi ^ srcLo ^ dstHi ^ dstLo ^ uint64(binary.BigEndian.Uint32(l3)&0xfffff) // + flow label
 		h := (uint32(x>>32) ^ uint32(x)) * 0x9e3779b1
 		h ^= h >> 15
 		m.Hash = h
