@@ -123,6 +123,12 @@ func (b backend) Interfaces() ([]ctl.InterfaceRow, error) {
 		for _, p := range x.Addrs {
 			row.Addresses = append(row.Addresses, p.String())
 		}
+		for _, p := range x.Addrs6 {
+			row.Addresses = append(row.Addresses, p.String())
+		}
+		for _, a := range x.Tentative6 { // under duplicate address detection
+			row.Addresses = append(row.Addresses, a.String()+"(tentative)")
+		}
 		if ifc.Config.Driver == "afxdp" {
 			k := s.Kernel
 			row.Kernel = &ctl.KernelRow{RxDropped: k.RxDropped, RxInvalidDescs: k.RxInvalidDescs, RxRingFull: k.RxRingFull,
@@ -148,7 +154,7 @@ func (d *Daemon) ifName(i uint16) string {
 }
 
 func (b backend) FIB() ([]ctl.FIBRow, error) {
-	routes := b.d.DP.FIB.Routes()
+	routes := append(b.d.DP.FIB.Routes(), b.d.DP.FIB6.Routes()...)
 	rows := make([]ctl.FIBRow, 0, len(routes))
 	for _, r := range routes {
 		row := ctl.FIBRow{Prefix: r.Prefix.String(), Kind: r.Kind.String(), Paths: []ctl.FIBPath{}}
@@ -171,7 +177,7 @@ func (b backend) Neighbors() (ctl.NeighborReport, error) {
 	d := b.d
 	r := ctl.NeighborReport{Entries: []ctl.NeighborRow{}}
 	now := time.Now()
-	for _, e := range d.DP.Neighbors.List() {
+	for _, e := range append(d.DP.Neighbors.List(), d.DP.ND.List()...) {
 		typ := "dynamic"
 		if e.Static {
 			typ = "static"
@@ -247,7 +253,11 @@ func (b backend) RouteDel(p netip.Prefix) error {
 	if !p.IsValid() {
 		return ctl.Errorf(ctl.BadInput, "a route needs a prefix")
 	}
-	return fibError(b.d.DP.FIB.DelRoute(p.Masked()))
+	del := b.d.DP.FIB.DelRoute
+	if p.Addr().Is6() {
+		del = b.d.DP.FIB6.DelRoute
+	}
+	return fibError(del(p.Masked()))
 }
 
 func (b backend) NeighborAdd(n ctl.Neighbor) error {

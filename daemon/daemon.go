@@ -151,8 +151,10 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	d = &Daemon{Config: cfg, DP: dp, CLI: cli.NewRegistry(), Log: opt.Logger, configFile: opt.ConfigFile}
 	nc, gc := arpConfigs(cfg.ARP)
 	dp.Neighbors.SetConfig(nc)
+	dp.ND.SetConfig(nc)
 	dp.Glean = gc
-	started := d // an error return sets d to nil: stop what was started
+	dp.DAD = true // IPv6 addresses are used once duplicate address detection passed
+	started := d  // an error return sets d to nil: stop what was started
 	defer func() {
 		if err != nil {
 			started.Stop()
@@ -176,6 +178,10 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		ifc := d.iface(n.Interface)
 		if ifc == nil {
 			return nil, fmt.Errorf("neighbor %v: no interface %q", n.IP, n.Interface)
+		}
+		if n.IP.Is6() {
+			dp.ND.AddStatic(ifc.Index, n.IP.As16(), [6]byte(n.MAC))
+			continue
 		}
 		dp.Neighbors.AddStatic(ifc.Index, n.IP.As4(), [6]byte(n.MAC))
 	}
@@ -410,6 +416,9 @@ func (d *Daemon) AddRoute(p netip.Prefix, via []netip.Addr, ifname string) error
 	var hops []dataplaneHop
 	for _, a := range via {
 		hops = append(hops, dataplaneHop{Addr: a, Port: port})
+	}
+	if p.Addr().Is6() {
+		return d.DP.FIB6.AddRoute(p, hops)
 	}
 	return d.DP.FIB.AddRoute(p, hops)
 }

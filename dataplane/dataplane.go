@@ -1,7 +1,8 @@
 // Package dataplane wires the forwarding nodes into one graph per worker:
-// the IPv4 router of VPP's vnet (ethernet-input, arp-input, ip4-input,
-// ip4-lookup, ip4-rewrite, ip4-glean, ip4-local, icmp4-error,
-// interface-output) over the shared tables it owns: interfaces, FIB and
+// the dual-stack router of VPP's vnet (ethernet-input, arp-input, ip4-input,
+// ip4-lookup, ip4-rewrite, ip4-glean, ip4-local, icmp4-error; ip6-input,
+// ip6-lookup, ip6-rewrite, ip6-glean, ip6-local, nd-input, icmp6-error;
+// interface-output) over the shared tables it owns: interfaces, FIBs and
 // neighbours. The tables are shared by all workers and read lock-free; each
 // worker gets its own graph, counters and buffer cache.
 package dataplane
@@ -16,6 +17,7 @@ import (
 	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/l3/neighbor"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
@@ -30,6 +32,18 @@ type Dataplane struct {
 	Ifaces    *iface.Table
 	FIB       *fib.Table
 	Neighbors *neighbor.Table
+	// FIB6 and ND are IPv6's forwarding table and neighbour table.
+	FIB6 *fib.Table6
+	ND   *neighbor.NDTable
+	// DAD, when set, makes AddInterface's IPv6 addresses (link-local
+	// included) tentative until duplicate address detection passes; when
+	// not, they are assigned at once (tests, benchmarks).
+	DAD bool
+	// NoLinkLocal, when set, gives IPv6 interfaces no EUI-64 link-local
+	// address.
+	NoLinkLocal bool
+	ICMP6Error  ip6.ICMPErrorConfig
+	EchoReply6  ip6.RateLimit
 	// Extra registrations and arc features added by services (ACL, the
 	// host stack) before workers are built.
 	Extra    []graph.Registration
@@ -63,23 +77,35 @@ func newDataplane(slots int, arena func(int) (*pkt.Arena, error)) (*Dataplane, e
 	if err != nil {
 		return nil, err
 	}
-	f := fib.New()
-	return &Dataplane{Arena: a, Pool: pkt.NewPool(a), Ifaces: iface.NewTable(), FIB: f, Neighbors: neighbor.NewTable(f)}, nil
+	f, f6, ifs := fib.New(), fib.NewTable6(), iface.NewTable()
+	return &Dataplane{Arena: a, Pool: pkt.NewPool(a), Ifaces: ifs, FIB: f, Neighbors: neighbor.NewTable(f),
+		FIB6: f6, ND: neighbor.NewNDTable(f6, ifs)}, nil
 }
 
 // Close checks that every packet buffer came back (see pkt.Pool.Close) and
 // releases the arena. Workers must have stopped and their caches flushed.
 func (d *Dataplane) Close() error { return d.Pool.Close() }
 
-// AddInterface registers an interface with its addresses: the FIB gets its
-// connected and local routes.
+// AddInterface registers an interface with its addresses (IPv4 and IPv6):
+// the FIBs get their connected and local routes. An interface with an
+// IPv6 address is IPv6-enabled: it also gets its EUI-64 link-local address
+// (RFC 4291 2.5.1) unless NoLinkLocal is set. An IPv4-only interface sends
+// no IPv6 at all. With DAD set IPv6 addresses stay tentative until
+// duplicate address detection (run by the workers' ip6-glean) passes.
 func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...netip.Prefix) (uint16, error) {
 	idx, err := d.Ifaces.Add(name, mac, mtu)
 	if err != nil {
 		return 0, err
 	}
 	d.FIB.AddInterface(idx, mac, mtu)
+	d.FIB6.AddInterface(idx, mac, mtu)
 	for _, p := range addrs {
+		if p.Addr().Is6() && !p.Addr().Is4In6() {
+			if err := d.AddAddress6(idx, p); err != nil {
+				return 0, fmt.Errorf("dataplane: %s: %w", name, err)
+			}
+			continue
+		}
 		if err := d.Ifaces.AddAddress(idx, p); err != nil {
 			return 0, err
 		}
@@ -88,6 +114,35 @@ func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...
 		}
 	}
 	return idx, nil
+}
+
+// AddAddress6 gives interface idx the IPv6 address p: at once, or after
+// duplicate address detection when DAD is set. The first IPv6 address of
+// an interface brings its link-local address with it (unless NoLinkLocal).
+func (d *Dataplane) AddAddress6(idx uint16, p netip.Prefix) error {
+	x := d.Ifaces.Load().Get(idx)
+	if x == nil {
+		return fmt.Errorf("dataplane: no interface %d", idx)
+	}
+	if !d.NoLinkLocal && len(x.Addrs6) == 0 && len(x.Tentative6) == 0 && !p.Addr().IsLinkLocalUnicast() {
+		if err := d.AddAddress6(idx, netip.PrefixFrom(LinkLocal(x.MAC), 64)); err != nil {
+			return err
+		}
+	}
+	if d.DAD {
+		return d.ND.StartDAD(idx, p, 0)
+	}
+	if err := d.Ifaces.AddAddress(idx, p); err != nil {
+		return err
+	}
+	return d.FIB6.AddConnected(idx, p)
+}
+
+// LinkLocal returns the EUI-64 link-local address of mac (RFC 4291
+// appendix A): fe80::, then mac with the universal/local bit flipped and
+// ff:fe in the middle.
+func LinkLocal(mac [6]byte) netip.Addr {
+	return netip.AddrFrom16([16]byte{0xfe, 0x80, 8: mac[0] ^ 2, 9: mac[1], 10: mac[2], 11: 0xff, 12: 0xfe, 13: mac[3], 14: mac[4], 15: mac[5]})
 }
 
 // NewStack makes the host stack (package host: UDP, ICMP, and TCP with
@@ -122,6 +177,7 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 	}}
 	ethCfg.RegisterEtherType(uint16(wire.EtherTypeIPv4), ip4.InputName)
 	ethCfg.RegisterEtherType(uint16(wire.EtherTypeARP), neighbor.ARPInputName)
+	ethCfg.RegisterEtherType(uint16(wire.EtherTypeIPv6), ip6.InputName)
 	ethCfg.Types = append(ethCfg.Types, d.EtherTypes...)
 	local := ip4.LocalConfig{Echo: d.EchoReply}
 	regs := append([]graph.Registration{}, inputs...)
@@ -141,6 +197,13 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 		ip4.LocalNode(local),
 		ip4.ReassemblyNode(d.Reassembly),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
+		ip6.InputNode(d.Ifaces),
+		ip6.LookupNode(d.FIB6),
+		ip6.RewriteNode(d.FIB6),
+		ip6.LocalNode(ip6.LocalConfig{Echo: d.EchoReply6}),
+		ip6.ICMPErrorNode(d.Ifaces, d.ICMP6Error),
+		neighbor.NDInputNode(d.Ifaces, d.ND),
+		neighbor.Glean6Node(d.Ifaces, d.FIB6, d.ND, d.Glean),
 		output,
 	)
 	return append(regs, d.Extra...)

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"encoding/binary"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"testing"
 
 	"github.com/vecnet/vecnet/l2/ethernet"
@@ -35,7 +36,7 @@ func TestMalformedInputIsCountedAndDropped(t *testing.T) {
 		{"empty", []byte{}, ethernet.NodeName, "too_short"},
 		{"foreign mac", func() []byte { f := good(); copy(f[0:6], hostB[:]); return f }(), ethernet.NodeName, "not_for_us"},
 		{"multicast mac", func() []byte { f := good(); f[0] = 0x01; return f }(), ethernet.NodeName, "multicast"},
-		{"ipv6 ethertype", func() []byte { f := good(); binary.BigEndian.PutUint16(f[12:], 0x86dd); return f }(), ethernet.NodeName, "unknown_ethertype"},
+		{"ipv4 bytes as ipv6", func() []byte { f := good(); binary.BigEndian.PutUint16(f[12:], 0x86dd); return f }(), ip6.InputName, "bad_version"},
 		{"garbage ethertype", func() []byte { f := good(); binary.BigEndian.PutUint16(f[12:], 0x1234); return f }(), ethernet.NodeName, "unknown_ethertype"},
 		{"vlan not configured", func() []byte {
 			f := good()

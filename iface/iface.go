@@ -1,10 +1,11 @@
 // Package iface holds what the data plane knows of its interfaces: index,
-// name, MAC, MTU and IPv4 addresses. The control plane edits a Table; nodes
+// name, MAC, MTU and addresses (IPv4 and IPv6, kept per family). The control plane edits a Table; nodes
 // read an immutable Set, loaded with one atomic operation per vector (RCU
 // style), so readers never lock and never see half an update.
 package iface
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -25,6 +26,50 @@ type Interface struct {
 	// are dropped by ethernet-input and its transmitted ones by
 	// interface-output, each as interface_down.
 	Down bool
+	// Addrs6 are the interface's IPv6 addresses, link-local included
+	// (fe80::/64 first once assigned), e.g. 2001:db8:1::1/64.
+	Addrs6 []netip.Prefix
+	// Addr6 is the first global IPv6 address, the source of ICMPv6 errors
+	// sent from this interface (zero when there is none); LinkLocal is the
+	// interface's link-local address (zero when there is none).
+	Addr6, LinkLocal [16]byte
+	// Tentative6 are IPv6 addresses still under duplicate address
+	// detection (RFC 4862): not answered for, not used as a source.
+	Tentative6 []netip.Addr
+}
+
+// Has6 reports whether ip is one of the interface's (non-tentative) IPv6
+// addresses.
+func (i *Interface) Has6(ip [16]byte) bool {
+	for _, p := range i.Addrs6 {
+		if p.Addr().As16() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// IsTentative6 reports whether ip is an address of the interface still
+// under duplicate address detection.
+func (i *Interface) IsTentative6(ip [16]byte) bool {
+	for _, a := range i.Tentative6 {
+		if a.As16() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// OnLink6 reports whether ip is on one of the interface's IPv6 subnets
+// (link-local included).
+func (i *Interface) OnLink6(ip [16]byte) bool {
+	a := netip.AddrFrom16(ip)
+	for _, p := range i.Addrs6 {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Has reports whether ip is one of the interface's addresses.
@@ -43,6 +88,12 @@ type Set struct {
 	// local4 holds every interface's IPv4 addresses as big-endian
 	// numbers, for IsLocal4.
 	local4 []uint32
+	// local6 holds every interface's IPv6 addresses as two big-endian
+	// halves, for IsLocal6.
+	local6 [][2]uint64
+	// local6Bits has bit lo&63 set for each address's low half lo: most
+	// addresses that are not ours fail this one test.
+	local6Bits uint64
 }
 
 // newSet makes the snapshot of ifs.
@@ -55,8 +106,28 @@ func newSet(ifs []Interface) *Set {
 				s.local4 = append(s.local4, uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3]))
 			}
 		}
+		for _, p := range ifs[k].Addrs6 {
+			a := p.Addr().As16()
+			s.local6 = append(s.local6, [2]uint64{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])})
+			s.local6Bits |= 1 << (binary.BigEndian.Uint64(a[8:]) & 63)
+		}
 	}
 	return s
+}
+
+// IsLocal6 reports whether the IPv6 address whose halves are hi and lo
+// (big-endian, as wire.IPv6.SrcHi and SrcLo return them) is one of the
+// interfaces' addresses. It scans a short array and does not allocate.
+func (s *Set) IsLocal6(hi, lo uint64) bool {
+	if s.local6Bits&(1<<(lo&63)) == 0 {
+		return false
+	}
+	for _, x := range s.local6 {
+		if x[1] == lo && x[0] == hi {
+			return true
+		}
+	}
+	return false
 }
 
 // IsLocal4 reports whether the IPv4 address a (big-endian, as
@@ -135,10 +206,13 @@ func (t *Table) Add(name string, mac [6]byte, mtu uint16) (uint16, error) {
 	return idx, nil
 }
 
-// AddAddress adds an IPv4 address to interface i.
+// AddAddress adds an IPv4 or IPv6 address to interface i.
 func (t *Table) AddAddress(i uint16, p netip.Prefix) error {
+	if p.Addr().Is6() && !p.Addr().Is4In6() {
+		return t.addAddress6(i, p, false)
+	}
 	if !p.Addr().Is4() {
-		return fmt.Errorf("iface: %v: only IPv4 addresses are supported", p)
+		return fmt.Errorf("iface: %v: not an IPv4 or IPv6 address", p)
 	}
 	return t.update(i, func(x *Interface) error {
 		for _, q := range x.Addrs {
@@ -157,6 +231,82 @@ func (t *Table) AddAddress(i uint16, p netip.Prefix) error {
 // SetDown sets interface i administratively down (or up again).
 func (t *Table) SetDown(i uint16, down bool) error {
 	return t.update(i, func(x *Interface) error { x.Down = down; return nil })
+}
+
+// AddTentative6 adds IPv6 address p to interface i as tentative: it is
+// not used until Confirm6 (duplicate address detection passed).
+func (t *Table) AddTentative6(i uint16, p netip.Prefix) error { return t.addAddress6(i, p, true) }
+
+func (t *Table) addAddress6(i uint16, p netip.Prefix, tentative bool) error {
+	if !p.Addr().Is6() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+		return fmt.Errorf("iface: %v: not an IPv6 address", p)
+	}
+	return t.update(i, func(x *Interface) error {
+		for _, q := range x.Addrs6 {
+			if q.Addr() == p.Addr() {
+				return fmt.Errorf("iface: %s already has %v", x.Name, p)
+			}
+		}
+		if tentative {
+			for _, a := range x.Tentative6 {
+				if a == p.Addr() {
+					return fmt.Errorf("iface: %s already has %v (tentative)", x.Name, p)
+				}
+			}
+			x.Tentative6 = append(append([]netip.Addr(nil), x.Tentative6...), p.Addr())
+			return nil
+		}
+		x.Addrs6 = append(append([]netip.Prefix(nil), x.Addrs6...), p)
+		setAddr6(x, p.Addr())
+		return nil
+	})
+}
+
+func setAddr6(x *Interface, a netip.Addr) {
+	b := a.As16()
+	if a.IsLinkLocalUnicast() {
+		if x.LinkLocal == ([16]byte{}) {
+			x.LinkLocal = b
+		}
+	} else if x.Addr6 == ([16]byte{}) {
+		x.Addr6 = b
+	}
+}
+
+// Confirm6 moves a tentative IPv6 address of interface i to its addresses
+// (plen is its prefix length); it reports whether a was tentative.
+func (t *Table) Confirm6(i uint16, a netip.Addr, plen int) bool {
+	found := false
+	_ = t.update(i, func(x *Interface) error {
+		for k, b := range x.Tentative6 {
+			if b == a {
+				found = true
+				x.Tentative6 = append(append([]netip.Addr(nil), x.Tentative6[:k]...), x.Tentative6[k+1:]...)
+				x.Addrs6 = append(append([]netip.Prefix(nil), x.Addrs6...), netip.PrefixFrom(a, plen))
+				setAddr6(x, a)
+				return nil
+			}
+		}
+		return nil
+	})
+	return found
+}
+
+// Abandon6 removes tentative address a of interface i (a duplicate was
+// detected); it reports whether a was tentative.
+func (t *Table) Abandon6(i uint16, a netip.Addr) bool {
+	found := false
+	_ = t.update(i, func(x *Interface) error {
+		for k, b := range x.Tentative6 {
+			if b == a {
+				found = true
+				x.Tentative6 = append(append([]netip.Addr(nil), x.Tentative6[:k]...), x.Tentative6[k+1:]...)
+				return nil
+			}
+		}
+		return nil
+	})
+	return found
 }
 
 // SetMAC changes interface i's MAC address.

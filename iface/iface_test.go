@@ -1,6 +1,7 @@
 package iface
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 )
@@ -22,8 +23,24 @@ func TestTable(t *testing.T) {
 	if err := tb.AddAddress(b, netip.MustParsePrefix("10.0.2.1/24")); err == nil {
 		t.Fatal("duplicate address accepted")
 	}
+	if err := tb.AddAddress(b, netip.MustParsePrefix("2001:db8::1/64")); err != nil {
+		t.Fatal(err)
+	}
 	if err := tb.AddAddress(b, netip.MustParsePrefix("2001:db8::1/64")); err == nil {
-		t.Fatal("IPv6 accepted")
+		t.Fatal("duplicate IPv6 address accepted")
+	}
+	if err := tb.AddTentative6(b, netip.MustParsePrefix("fe80::1/64")); err != nil {
+		t.Fatal(err)
+	}
+	if x := tb.Load().Get(b); !x.IsTentative6(netip.MustParseAddr("fe80::1").As16()) || x.Has6(netip.MustParseAddr("fe80::1").As16()) {
+		t.Fatal("tentative address in use")
+	}
+	if !tb.Confirm6(b, netip.MustParseAddr("fe80::1"), 64) {
+		t.Fatal("Confirm6")
+	}
+	ll, g := netip.MustParseAddr("fe80::1").As16(), netip.MustParseAddr("2001:db8::1").As16()
+	if x := tb.Load().Get(b); !x.Has6(ll) || x.LinkLocal != ll || x.Addr6 != g || len(x.Addrs) != 1 || !tb.Load().IsLocal6(binary.BigEndian.Uint64(g[:8]), binary.BigEndian.Uint64(g[8:])) {
+		t.Fatalf("IPv6 addresses per family: %+v", x)
 	}
 	if err := tb.AddAddress(7, netip.MustParsePrefix("10.0.3.1/24")); err == nil {
 		t.Fatal("unknown interface accepted")

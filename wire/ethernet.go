@@ -98,3 +98,13 @@ func (e Ethernet) SetType(t EtherType) { binary.BigEndian.PutUint16(e[ethType:],
 // Payload returns the bytes after the 14-byte header (for a tagged frame,
 // starting with the VLAN tag's TCI).
 func (e Ethernet) Payload() []byte { return e[EthernetLen:] }
+
+// EthernetHeader returns the 14-byte header dst, src, typ: the link rewrite
+// a neighbour entry hands to the FIB, whatever the network family.
+func EthernetHeader(dst, src MAC, typ EtherType) [EthernetLen]byte {
+	var h [EthernetLen]byte
+	copy(h[0:6], dst[:])
+	copy(h[6:12], src[:])
+	h[12], h[13] = byte(typ>>8), byte(typ)
+	return h
+}

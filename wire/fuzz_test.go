@@ -307,3 +307,68 @@ func FuzzChecksum(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIPv6 feeds any bytes to ParseIPv6, the extension header walk and
+// the partial checksum completion: none may panic or read outside the
+// packet, and a walk that succeeds stays inside it.
+func FuzzIPv6(f *testing.F) {
+	f.Add([]byte(udp6(8)))
+	f.Add([]byte(udp6(0)[:IPv6Len]))
+	hbh := make([]byte, IPv6Len+16)
+	IPv6(hbh).Encode(&IPv6Fields{PayloadLen: 16, NextHeader: IPProtoHopByHop})
+	hbh[IPv6Len], hbh[IPv6Len+1] = IPProtoFragment, 0
+	hbh[IPv6Len+8] = IPProtoUDP
+	f.Add(hbh)
+	rh := make([]byte, IPv6Len+24)
+	IPv6(rh).Encode(&IPv6Fields{PayloadLen: 24, NextHeader: IPProtoRouting})
+	rh[IPv6Len], rh[IPv6Len+1], rh[IPv6Len+3] = IPProtoNoNext, 2, 1
+	f.Add(rh)
+	f.Add([]byte{0x60})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ip, e := ParseIPv6(b)
+		if e != IPv6OK {
+			return
+		}
+		if len(ip) != IPv6Len+int(ip.PayloadLen()) || len(ip) > len(b) {
+			t.Fatalf("view of %d bytes, payload length %d, input %d", len(ip), ip.PayloadLen(), len(b))
+		}
+		_, _, _ = ip.Src(), ip.Dst(), ip.HopLimit()
+		w, we := ip.WalkExtensions(8, 512)
+		if we == ExtOK && (w.Off > len(ip) || w.Count > 8 || w.Off-IPv6Len > 512) {
+			t.Fatalf("walk outside the bounds: %+v of %d bytes", w, len(ip))
+		}
+		if we == ExtOK {
+			c := append([]byte(nil), ip...)
+			IPv6(c).CompletePartialL4Checksum(w.Proto, w.Off)
+		}
+	})
+}
+
+// FuzzNDOptions feeds any bytes to ParseNDOptions: it must not panic, and
+// a link-layer address it returns comes from an 8-byte option.
+func FuzzNDOptions(f *testing.F) {
+	f.Add([]byte{NDOptSourceLinkAddr, 1, 2, 0, 0, 0, 0, 1})
+	f.Add([]byte{NDOptTargetLinkAddr, 1, 2, 0, 0, 0, 0, 1, 5, 1, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{NDOptSourceLinkAddr, 0})
+	f.Add([]byte{3, 4, 0})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, want := range []uint8{NDOptSourceLinkAddr, NDOptTargetLinkAddr} {
+			o, e := ParseNDOptions(b, want)
+			if e == NDOptOK && o.HasLinkAddr {
+				found := false
+				for r := b; len(r) >= 8; r = r[int(r[1])*8:] {
+					if r[0] == want && r[1] == 1 && MAC(r[2:8]) == o.LinkAddr {
+						found = true
+					}
+					if r[1] == 0 || int(r[1])*8 > len(r) {
+						break
+					}
+				}
+				if !found {
+					t.Fatalf("link address %v not from an 8-byte option in % x", o.LinkAddr, b)
+				}
+			}
+		}
+	})
+}

@@ -166,7 +166,10 @@ func TestErrors(t *testing.T) {
 		{"mtu jumbo", "interfaces:\n  - name: a\n    driver: afxdp\n    mtu: 9000\n", 4, "mtu 9000 is larger than a packet buffer holds"},
 		{"mtu high", "interfaces:\n  - name: a\n    driver: mem\n    mtu: 65536\n", 4, "out of range 68..65535"},
 		{"bad prefix", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [10.0.1.1]\n", 4, `bad address "10.0.1.1"`},
-		{"ipv6 address", "interfaces:\n  - name: a\n    driver: mem\n    addresses:\n      - 2001:db8::1/64\n", 5, "not IPv4"},
+		{"ipv6 link-local address", "interfaces:\n  - name: a\n    driver: mem\n    addresses:\n      - fe80::1/64\n", 5, "link-local addresses are made from the MAC"},
+		{"ipv6 subnet-router anycast", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [10.0.1.1/24, \"2001:db8:1::/64\"]\n", 4, "subnet-router anycast"},
+		{"ipv6 multicast address", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [\"ff02::1/64\"]\n", 4, "not a unicast host"},
+		{"ipv6 bad address", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [\"2001:db8::g/64\"]\n", 4, "bad address"},
 		{"network address", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [10.0.1.0/24]\n", 4, "network address"},
 		{"broadcast address", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [10.0.1.255/24]\n", 4, "broadcast address"},
 		{"multicast address", "interfaces:\n  - name: a\n    driver: mem\n    addresses: [224.0.0.1/24]\n", 4, "not a unicast host"},
@@ -199,15 +202,17 @@ func TestErrors(t *testing.T) {
 		{"route empty via", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 10.9.0.0/16\n    via: []\n", 8, "at least one next hop"},
 		{"route bad prefix", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 10.9.0.0/33\n    via: [10.0.1.2]\n", 7, "bad prefix"},
 		{"route host bits", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 10.9.1.0/16\n    via: [10.0.1.2]\n", 7, "did you mean 10.9.0.0/16"},
-		{"route ipv6", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 2001:db8::/32\n    via: [10.0.1.2]\n", 7, "not IPv4"},
-		{"route ipv6 via", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 10.9.0.0/16\n    via: [fe80::1]\n", 8, "not IPv4"},
+		{"route ipv6 via ipv4", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 2001:db8::/32\n    via: [10.0.1.2]\n", 8, "not of the prefix's family"},
+		{"route ipv4 via ipv6", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 10.9.0.0/16\n    via: [\"2001:db8::1\"]\n", 8, "not of the prefix's family"},
+		{"route link-local via without interface", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 2001:db8::/32\n    via: [fe80::1]\n", 8, "needs an interface"},
+		{"route ipv6 host bits", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 2001:db8::1/32\n    via: [fe80::1]\n    interface: eth0\n", 7, "host bits are set"},
 		{"route bad via", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 10.9.0.0/16\n    via: [10.0.1]\n", 8, "bad address"},
 		{"route duplicate via", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 10.9.0.0/16\n    via: [10.0.1.2, 10.0.1.2]\n", 8, "given twice"},
 		{"route unknown interface", "interfaces:\n" + pcapIf + "routes:\n  - prefix: 10.9.0.0/16\n    via: [10.0.1.2]\n    interface: eth9\n", 9, `no interface "eth9"`},
 		{"route duplicate", "interfaces:\n" + pcapIf + "routes:\n  - {prefix: 10.9.0.0/16, via: 10.0.1.2}\n  - {prefix: 10.9.0.0/16, via: 10.0.1.3}\n", 8, "already given at line 7"},
 		{"neighbor unknown interface", "interfaces:\n" + pcapIf + "neighbors:\n  - interface: eth9\n    ip: 10.0.1.2\n    mac: 02:00:00:00:00:02\n", 7, `no interface "eth9"`},
 		{"neighbor missing mac", "interfaces:\n" + pcapIf + "neighbors:\n  - interface: eth0\n    ip: 10.0.1.2\n", 7, `missing "mac"`},
-		{"neighbor ipv6", "interfaces:\n" + pcapIf + "neighbors:\n  - interface: eth0\n    ip: fe80::2\n    mac: 02:00:00:00:00:02\n", 8, "not IPv4"},
+		{"neighbor ipv6 multicast", "interfaces:\n" + pcapIf + "neighbors:\n  - interface: eth0\n    ip: ff02::2\n    mac: 02:00:00:00:00:02\n", 8, "not a unicast host"},
 		{"neighbor broadcast mac", "interfaces:\n" + pcapIf + "neighbors:\n  - interface: eth0\n    ip: 10.0.1.2\n    mac: ff:ff:ff:ff:ff:ff\n", 9, "want unicast"},
 		{"neighbor duplicate", "interfaces:\n" + pcapIf + "neighbors:\n  - {interface: eth0, ip: 10.0.1.2, mac: 02:00:00:00:00:02}\n  - {interface: eth0, ip: 10.0.1.2, mac: 02:00:00:00:00:03}\n", 8, "already given at line 7"},
 	}
@@ -262,4 +267,27 @@ func unwrapAll(err error) []*Error {
 		return []*Error{e}
 	}
 	return nil
+}
+
+func TestParseDualStack(t *testing.T) {
+	const y = `interfaces:
+  - name: eth0
+    driver: mem
+    addresses: [10.0.1.1/24, "2001:db8:1::1/64"]
+routes:
+  - {prefix: "2001:db8:9::/48", via: ["2001:db8:1::2"]}
+  - {prefix: "2001:db8:a::/48", via: ["fe80::2"], interface: eth0}
+neighbors:
+  - {interface: eth0, ip: "2001:db8:1::3", mac: "02:00:00:00:00:03"}
+`
+	c, err := Parse("t.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Interfaces[0].Addresses; len(a) != 2 || a[1] != netip.MustParsePrefix("2001:db8:1::1/64") {
+		t.Fatalf("addresses %v", a)
+	}
+	if len(c.Routes) != 2 || c.Routes[1].Via[0] != netip.MustParseAddr("fe80::2") || c.Neighbors[0].IP != netip.MustParseAddr("2001:db8:1::3") {
+		t.Fatalf("routes %+v neighbors %+v", c.Routes, c.Neighbors)
+	}
 }

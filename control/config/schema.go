@@ -346,9 +346,9 @@ func (w *walker) route(n *yaml.Node, ifaces map[string]bool) (Route, bool) {
 			p, err := netip.ParsePrefix(s)
 			switch {
 			case err != nil:
-				w.errorf(v, "route prefix: bad prefix %q: want an IPv4 prefix like 192.168.0.0/16", s)
-			case !p.Addr().Is4():
-				w.errorf(v, "route prefix %v: not IPv4 (only IPv4 routes are supported)", p)
+				w.errorf(v, "route prefix: bad prefix %q: want an IPv4 or IPv6 prefix like 192.168.0.0/16 or 2001:db8:9::/48", s)
+			case p.Addr().Is4In6() || p.Addr().Zone() != "":
+				w.errorf(v, "route prefix %v: want a plain IPv4 or IPv6 prefix", p)
 			case p != p.Masked():
 				w.errorf(v, "route prefix %v: host bits are set; did you mean %v?", p, p.Masked())
 			}
@@ -364,6 +364,14 @@ func (w *walker) route(n *yaml.Node, ifaces map[string]bool) (Route, bool) {
 		for _, it := range items {
 			a, ok := w.hostAddr(it, what+": via")
 			if !ok {
+				continue
+			}
+			if r.Prefix.IsValid() && a.Is4() != r.Prefix.Addr().Is4() {
+				w.errorf(it, "%s: next hop %v is not of the prefix's family", what, a)
+				continue
+			}
+			if a.Is6() && a.IsLinkLocalUnicast() && m["interface"] == nil {
+				w.errorf(it, "%s: link-local next hop %v needs an interface", what, a)
 				continue
 			}
 			if contains(addrStrings(r.Via), a.String()) {
@@ -434,8 +442,8 @@ func (w *walker) unicastMAC(n *yaml.Node, what string) (MAC, bool) {
 	return MAC{}, false
 }
 
-// ifaceAddr reads an interface address such as 10.0.1.1/24, keeping the
-// host bits.
+// ifaceAddr reads an interface address such as 10.0.1.1/24 or
+// 2001:db8:1::1/64, keeping the host bits.
 func (w *walker) ifaceAddr(n *yaml.Node, what string) (netip.Prefix, bool) {
 	s, ok := w.str(n, what)
 	if !ok {
@@ -443,14 +451,27 @@ func (w *walker) ifaceAddr(n *yaml.Node, what string) (netip.Prefix, bool) {
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		w.errorf(n, "%s: bad address %q: want an IPv4 address with its prefix length, like 10.0.1.1/24", what, s)
+		w.errorf(n, "%s: bad address %q: want an address with its prefix length, like 10.0.1.1/24 or 2001:db8:1::1/64", what, s)
 		return netip.Prefix{}, false
 	}
 	a := p.Addr()
 	bits := p.Bits()
+	if a.Is6() {
+		switch {
+		case a.Is4In6() || a.Zone() != "":
+			w.errorf(n, "%s %v: want a plain IPv6 address", what, p)
+		case !isHost(a):
+			w.errorf(n, "%s %v is not a unicast host address", what, p)
+		case a.IsLinkLocalUnicast():
+			w.errorf(n, "%s %v: link-local addresses are made from the MAC (EUI-64); give global ones", what, p)
+		case bits < 127 && a == p.Masked().Addr():
+			w.errorf(n, "%s %v is the subnet-router anycast address (RFC 4291 2.6.1)", what, p)
+		default:
+			return p, true
+		}
+		return netip.Prefix{}, false
+	}
 	switch {
-	case !a.Is4():
-		w.errorf(n, "%s %v is not IPv4 (only IPv4 is supported)", what, p)
 	case !isHost(a):
 		w.errorf(n, "%s %v is not a unicast host address", what, p)
 	case bits <= 30 && a == p.Masked().Addr():
@@ -463,7 +484,7 @@ func (w *walker) ifaceAddr(n *yaml.Node, what string) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// hostAddr reads a unicast IPv4 address.
+// hostAddr reads a unicast IPv4 or IPv6 address.
 func (w *walker) hostAddr(n *yaml.Node, what string) (netip.Addr, bool) {
 	s, ok := w.str(n, what)
 	if !ok {
@@ -472,9 +493,9 @@ func (w *walker) hostAddr(n *yaml.Node, what string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(s)
 	switch {
 	case err != nil:
-		w.errorf(n, "%s: bad address %q: want an IPv4 address like 10.0.2.2", what, s)
-	case !a.Is4():
-		w.errorf(n, "%s %v is not IPv4 (only IPv4 is supported)", what, a)
+		w.errorf(n, "%s: bad address %q: want an address like 10.0.2.2 or 2001:db8:2::2", what, s)
+	case a.Is4In6() || a.Zone() != "":
+		w.errorf(n, "%s %v: want a plain IPv4 or IPv6 address", what, a)
 	case !isHost(a):
 		w.errorf(n, "%s %v is not a unicast host address", what, a)
 	default:
@@ -520,8 +541,11 @@ func checkIfName(s string) error {
 	return nil
 }
 
-// isHost reports whether a is an IPv4 address a host may own.
+// isHost reports whether a is an address a host may own.
 func isHost(a netip.Addr) bool {
+	if a.Is6() {
+		return !a.Is4In6() && !a.IsUnspecified() && !a.IsMulticast() && !a.IsLoopback()
+	}
 	return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && !a.IsLoopback() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 

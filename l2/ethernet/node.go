@@ -111,7 +111,7 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 			ErrUnknownType:    {Name: "unknown_ethertype", Help: "EtherType not handled (no node registered for it)", Severity: graph.SevWarn},
 			ErrVLANNotAllowed: {Name: "vlan_not_allowed", Help: "802.1Q tag for a VLAN this interface does not accept", Severity: graph.SevWarn},
 			ErrNoInterface:    {Name: "no_interface", Help: "frame from an interface the data plane does not know"},
-			ErrMulticast:      {Name: "multicast", Help: "multicast destination MAC (not supported)", Severity: graph.SevWarn},
+			ErrMulticast:      {Name: "multicast", Help: "multicast destination MAC (only IPv6's 33:33 groups are taken, for ip6-input to filter)", Severity: graph.SevWarn},
 			ErrTooLong:        {Name: "too_long", Help: "frame longer than the interface MTU allows (a jumbo frame on a smaller port)"},
 			ErrInterfaceDown:  {Name: "interface_down", Help: "frame received on an interface set administratively down", Severity: graph.SevWarn},
 		},
@@ -161,14 +161,20 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 		_ = d[13]
 		dst := [6]byte(d[0:6])
 		m.Flags &^= pkt.FlagL2Broadcast
+		// IPv6 multicast (33:33/16: all-nodes, solicited-node groups) is
+		// taken for IPv6 only; ip6-input keeps the groups we are in.
+		mc6 := false
 		if dst != in.MAC {
 			if dst != wire.BroadcastMAC {
-				if dst[0]&1 != 0 {
-					n.Drop(m, k, ErrMulticast)
-				} else {
-					n.Drop(m, k, ErrNotForUs)
+				mc6 = dst[0] == 0x33 && dst[1] == 0x33
+				if !mc6 {
+					if dst[0]&1 != 0 {
+						n.Drop(m, k, ErrMulticast)
+					} else {
+						n.Drop(m, k, ErrNotForUs)
+					}
+					continue
 				}
-				continue
 			}
 			m.Flags |= pkt.FlagL2Broadcast
 		}
@@ -191,6 +197,10 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 			l3 += wire.VLANLen
 		}
 		m.L3 = l3
+		if mc6 && typ != uint16(wire.EtherTypeIPv6) {
+			n.Drop(m, k, ErrMulticast)
+			continue
+		}
 		if e == 0 {
 			n.Drop(m, k, ErrUnknownType)
 			continue

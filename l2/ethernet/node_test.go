@@ -92,6 +92,7 @@ func TestEthernetInput(t *testing.T) {
 		{name: "max length", data: ip4Frame(ourMAC, 1500-28+4), want: ip4.InputName, l3: 14},
 		{name: "too long", data: ip4Frame(ourMAC, 1500-28+5), want: "drop " + NodeName + ": too_long", counter: "too_long"},
 		{name: "ipv6", data: withType(ip4Frame(ourMAC, 10), uint16(wire.EtherTypeIPv6)), want: "drop " + NodeName + ": unknown_ethertype", counter: "unknown_ethertype"},
+		{name: "ipv4 to an ipv6 multicast MAC", data: ip4Frame(wire.MAC{0x33, 0x33, 0xff, 0, 0, 1}, 10), want: "drop " + NodeName + ": multicast", counter: "multicast"},
 		{name: "unknown ethertype in vlan", data: innerType(tagged(ip4Frame(ourMAC, 10), 10), 0x1234), want: "drop " + NodeName + ": unknown_ethertype", counter: "unknown_ethertype"},
 		{name: "no interface", data: ip4Frame(ourMAC, 10), rxPort: 5, want: "drop " + NodeName + ": no_interface", counter: "no_interface"},
 	}
@@ -113,7 +114,7 @@ func TestEthernetInput(t *testing.T) {
 			if o.Next == "" {
 				return
 			}
-			if bc := o.Meta.Flags&pkt.FlagL2Broadcast != 0; bc != (string(tc.data[:6]) == string(wire.BroadcastMAC[:])) {
+			if bc := o.Meta.Flags&pkt.FlagL2Broadcast != 0; bc != (string(tc.data[:6]) == string(wire.BroadcastMAC[:]) || tc.data[0] == 0x33) {
 				t.Errorf("FlagL2Broadcast %v for destination % x", bc, tc.data[:6])
 			}
 			if o.Meta.L3 != tc.l3 || o.Meta.VLAN != tc.vlan {

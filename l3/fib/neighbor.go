@@ -1,6 +1,10 @@
 package fib
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/vecnet/vecnet/wire"
+)
 
 // SetNeighbor records that ip on port has MAC mac (ARP learned it): the
 // adjacency of (port, ip) becomes a rewrite, and when ip is on a connected
@@ -48,10 +52,7 @@ func (t *Table) SetNeighbor(port uint16, ip [4]byte, mac [6]byte) {
 // rewriteAdj returns a completed with the rewrite to mac.
 func (t *Table) rewriteAdj(a Adjacency, mac [6]byte) Adjacency {
 	a.Kind = AdjRewrite
-	copy(a.Rewrite[0:6], mac[:])
-	src := t.ifs[a.Port].mac
-	copy(a.Rewrite[6:12], src[:])
-	a.Rewrite[12], a.Rewrite[13] = 0x08, 0x00
+	a.Rewrite = wire.EthernetHeader(mac, t.ifs[a.Port].mac, wire.EtherTypeIPv4)
 	return a
 }
 

@@ -1,0 +1,149 @@
+package ip6
+
+import (
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
+)
+
+// ip6-local error codes.
+const (
+	LocErrBadICMP = iota
+	LocErrBadICMPChecksum
+	LocErrEchoReplied
+	LocErrICMPOther
+	LocErrEchoRateLimited
+	LocErrUDPUnreachable
+	LocErrTCPNoListener
+	LocErrOtherNext
+	LocErrBadExt
+	LocErrMulticastEcho
+	LocErrRouterAdvert
+	LocErrFragment
+)
+
+const (
+	locNextLookup = 1 + iota
+	locNextICMPError
+	locNextND
+)
+
+// LocalConfig shapes ip6-local.
+type LocalConfig struct {
+	// Echo limits the echo replies one worker sends; default 1000/s,
+	// burst 100.
+	Echo RateLimit
+}
+
+type localState struct{ echo tokenBucket }
+
+// LocalNode returns ip6-local: packets for one of the router's addresses or
+// the link-scope groups it listens to. ICMPv6 echo requests to a unicast
+// address of ours are answered in place and routed back; Neighbor
+// Solicitations and Advertisements go to nd-input; router solicitations and
+// advertisements are counted (the router sends none: RAs are off); UDP gets
+// port unreachable; the rest is counted by kind and dropped.
+func LocalNode(cfg LocalConfig) graph.Registration {
+	echo := cfg.Echo.orDefault(RateLimit{Rate: 1000, Burst: 100})
+	return graph.Registration{
+		Name: LocalName,
+		Next: []string{LookupName, ICMPErrorName, NDInputName},
+		Errors: []graph.Error{
+			LocErrBadICMP:         {Name: "icmp_too_short", Help: "ICMPv6 message shorter than 8 bytes"},
+			LocErrBadICMPChecksum: {Name: "icmp_bad_checksum", Help: "ICMPv6 checksum is wrong"},
+			LocErrEchoReplied:     {Name: "echo_replies", Help: "ICMPv6 echo requests answered", Severity: graph.SevInfo},
+			LocErrICMPOther:       {Name: "icmp_other", Help: "ICMPv6 message for the host other than echo request or ND", Severity: graph.SevInfo},
+			LocErrEchoRateLimited: {Name: "echo_rate_limited", Help: "ICMPv6 echo request not answered: echo reply rate limit", Severity: graph.SevWarn},
+			LocErrUDPUnreachable:  {Name: "udp_port_unreachable", Help: "UDP for the host, no IPv6 UDP stack (port unreachable sent)", Severity: graph.SevWarn},
+			LocErrTCPNoListener:   {Name: "tcp_no_listener", Help: "TCP for the host, no IPv6 TCP stack", Severity: graph.SevWarn},
+			LocErrOtherNext:       {Name: "next_header_other", Help: "next header not handled by the host", Severity: graph.SevWarn},
+			LocErrBadExt:          {Name: "bad_extension", Help: "extension headers malformed or over the bound"},
+			LocErrMulticastEcho:   {Name: "multicast_echo", Help: "echo request to a multicast group: not answered", Severity: graph.SevInfo},
+			LocErrRouterAdvert:    {Name: "router_discovery", Help: "router solicitation or advertisement: ignored (router advertisements are off)", Severity: graph.SevInfo},
+			LocErrFragment:        {Name: "fragment", Help: "fragment for the host: IPv6 reassembly not supported", Severity: graph.SevWarn},
+		},
+		Init: func(n *graph.Node) error {
+			n.State = &localState{echo: newBucket(echo, n.Graph().Now())}
+			return nil
+		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v) },
+		Format: formatIP,
+	}
+}
+
+func local(n *graph.Node, v *pkt.Vector) int {
+	st := n.State.(*localState)
+	st.echo.refill(n.Graph().Now())
+	a := n.Arena()
+	cnt := v.Len
+	for k, i := range v.Idx[:cnt] {
+		m := a.Meta(i)
+		ip := wire.IPv6(a.Data(i)[m.L3:m.Len])
+		w, e := ip.WalkExtensions(MaxExtHeaders, MaxExtHeadsLen)
+		if e != wire.ExtOK || w.Off > len(ip) {
+			n.Drop(m, k, LocErrBadExt)
+			continue
+		}
+		if w.Fragment {
+			n.Drop(m, k, LocErrFragment)
+			continue
+		}
+		m.L4 = m.L3 + uint16(w.Off)
+		switch w.Proto {
+		case wire.IPProtoICMPv6:
+			n.Nexts[k] = localICMP(n, st, m, k, ip, ip[w.Off:])
+		case wire.IPProtoUDP:
+			n.Count(LocErrUDPUnreachable, 1)
+			SetICMPRequest(m, wire.ICMPv6DestUnreachable, wire.ICMPv6PortUnreachable, 0)
+			n.Nexts[k] = locNextICMPError
+		case wire.IPProtoTCP:
+			n.Drop(m, k, LocErrTCPNoListener)
+		default:
+			n.Drop(m, k, LocErrOtherNext)
+		}
+	}
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
+}
+
+func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, body []byte) uint16 {
+	icmp, ok := wire.ParseICMPv6(body)
+	if !ok {
+		n.Drop(m, k, LocErrBadICMP)
+		return graph.NextDrop
+	}
+	src, dst := ip.Src(), ip.Dst()
+	if !icmp.ChecksumValid6(src, dst) {
+		n.Drop(m, k, LocErrBadICMPChecksum)
+		return graph.NextDrop
+	}
+	switch icmp.Type() {
+	case wire.ICMPv6NeighborSolicit, wire.ICMPv6NeighborAdvert:
+		return locNextND
+	case wire.ICMPv6RouterSolicit, wire.ICMPv6RouterAdvert, wire.ICMPv6Redirect:
+		n.Drop(m, k, LocErrRouterAdvert)
+		return graph.NextDrop
+	case wire.ICMPv6EchoRequest:
+	default:
+		n.Drop(m, k, LocErrICMPOther)
+		return graph.NextDrop
+	}
+	if wire.IsMulticast6(dst) {
+		n.Drop(m, k, LocErrMulticastEcho)
+		return graph.NextDrop
+	}
+	if !st.echo.take() {
+		n.Drop(m, k, LocErrEchoRateLimited)
+		return graph.NextDrop
+	}
+	// Swapping the addresses leaves the pseudo-header sum unchanged: only
+	// the type word changes.
+	icmp.SetType(wire.ICMPv6EchoReply)
+	icmp.SetChecksum(wire.ChecksumUpdate16(icmp.Checksum(), uint16(wire.ICMPv6EchoRequest)<<8, uint16(wire.ICMPv6EchoReply)<<8))
+	ip.SetSrc(dst)
+	ip.SetDst(src)
+	ip.SetHopLimit(DefaultHopLimit)
+	m.Flags |= pkt.FlagLocal
+	n.Count(LocErrEchoReplied, 1)
+	return locNextLookup
+}

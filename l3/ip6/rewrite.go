@@ -1,0 +1,88 @@
+package ip6
+
+import (
+	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/wire"
+)
+
+// ip6-rewrite error codes.
+const (
+	RwErrHopLimit = iota
+	RwErrTooBig
+	RwErrStaleAdj
+	RwErrMTU
+)
+
+const (
+	rwNextOutput = 1 + iota
+	rwNextICMPError
+)
+
+// RewriteNode returns ip6-rewrite: hop limit - 1 (time exceeded when it
+// would reach 0), the MTU check (Packet Too Big carrying the egress MTU:
+// IPv6 routers never fragment), and the neighbour's Ethernet header written
+// in front of the IPv6 header (a VLAN tag received is removed).
+func RewriteNode(table *fib.Table6) graph.Registration {
+	return graph.Registration{
+		Name: RewriteName,
+		Next: []string{OutputName, ICMPErrorName},
+		Errors: []graph.Error{
+			RwErrHopLimit: {Name: "hop_limit_exceeded", Help: "hop limit <= 1 on forwarding (time exceeded sent)", Severity: graph.SevWarn},
+			RwErrTooBig:   {Name: "packet_too_big", Help: "packet larger than the egress MTU (Packet Too Big sent)", Severity: graph.SevWarn},
+			RwErrStaleAdj: {Name: "stale_adjacency", Help: "adjacency vanished between lookup and rewrite"},
+			RwErrMTU:      {Name: "mtu_exceeded", Help: "packet we originate larger than the egress MTU"},
+		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return rewrite(n, v, table.Load()) },
+		Format: formatIP,
+	}
+}
+
+func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View6) int {
+	a := n.Arena()
+	cnt := v.Len
+	for k, i := range v.Idx[:cnt] {
+		m, d := a.Packet(i)
+		adj := view.Adj(fib.AdjIndex(m.Adj))
+		if adj.Kind != fib.AdjRewrite {
+			n.Drop(m, k, RwErrStaleAdj)
+			continue
+		}
+		off := int(m.L3) - wire.EthernetLen
+		f := d[off:]
+		_ = f[wire.EthernetLen+wire.IPv6Len-1]
+		ip := wire.IPv6(f[wire.EthernetLen:])
+		local := m.Flags&pkt.FlagLocal != 0
+		if ip.HopLimit() <= 1 && !local {
+			n.Count(RwErrHopLimit, 1)
+			SetICMPRequest(m, wire.ICMPv6TimeExceeded, wire.ICMPv6HopLimitExceeded, 0)
+			n.Nexts[k] = rwNextICMPError
+			continue
+		}
+		if int(m.Len)-int(m.L3) > int(adj.MTU) {
+			if local {
+				n.Drop(m, k, RwErrMTU)
+				continue
+			}
+			n.Count(RwErrTooBig, 1)
+			SetICMPRequest(m, wire.ICMPv6PacketTooBig, 0, adj.MTU)
+			n.Nexts[k] = rwNextICMPError
+			continue
+		}
+		if !local {
+			ip.SetHopLimit(ip.HopLimit() - 1)
+		}
+		copy(f[:wire.EthernetLen], adj.Rewrite[:])
+		if off > 0 {
+			m.Off += uint16(off)
+			m.Len -= uint16(off)
+			m.L3 = wire.EthernetLen
+			m.L4 -= uint16(off)
+		}
+		m.TxPort = adj.Port
+		n.Nexts[k] = rwNextOutput
+	}
+	n.Enqueue(v, n.Nexts[:])
+	return cnt
+}
