@@ -33,6 +33,9 @@ type Dataplane struct {
 	Extra    []graph.Registration
 	Features []graph.Feature
 	LocalUDP string // node for UDP to the host (host stack), "" = port unreachable
+	// Punt, if set, is the node that gets what ip4-local does not handle
+	// (ip4.LocalConfig.PuntNode: linux-cp's punt to the kernel).
+	Punt string
 	// Stack, if set (NewStack), adds the host UDP stack's nodes to every
 	// worker's graph and receives the host's UDP (LocalUDP is ignored).
 	Stack     *stack.Stack
@@ -124,7 +127,7 @@ func (d *Dataplane) Registrations(inputs []graph.Registration, ports []driver.Po
 		ip4.RewriteNode(d.FIB),
 		ip4.FragNode(),
 		neighbor.GleanNode(d.Ifaces, d.FIB, d.Neighbors, d.Glean),
-		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, TCPNode: localTCP, Echo: d.EchoReply}),
+		ip4.LocalNode(ip4.LocalConfig{UDPNode: localUDP, ICMPNode: localICMP, TCPNode: localTCP, PuntNode: d.Punt, Echo: d.EchoReply}),
 		ip4.ReassemblyNode(d.Reassembly),
 		ip4.ICMPErrorNode(d.Ifaces, d.ICMPError),
 		driver.OutputNode(ports),

@@ -67,6 +67,9 @@ type Config struct {
 	Policers []Policer
 	// ACLs filter interfaces' received traffic (see ACL). YAML key: acls.
 	ACLs []ACL
+	// LinuxCP pairs interfaces with TAPs in the host kernel (see LinuxCP).
+	// YAML key: linux_cp.
+	LinuxCP []LinuxCP
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

@@ -48,7 +48,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "linux_cp")
 	if top == nil {
 		return nil
 	}
@@ -141,6 +141,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 	}
 	if n, ok := top["acls"]; ok {
 		c.ACLs = w.acls(n, ifaces)
+	}
+	if n, ok := top["linux_cp"]; ok {
+		c.LinuxCP = w.linuxCPs(n, ifaces)
 	}
 	return c
 }

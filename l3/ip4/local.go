@@ -16,6 +16,7 @@ const (
 	LocErrProtoUnreachable
 	LocErrUDPShort
 	LocErrEchoRateLimited
+	LocErrPunted
 )
 
 const (
@@ -38,6 +39,11 @@ type LocalConfig struct {
 	// stack's tcp4-input). When empty they are counted as tcp_no_listener
 	// and dropped.
 	TCPNode string
+	// PuntNode, if set, receives what ip4-local would otherwise drop or
+	// answer with an ICMP error: TCP without TCPNode, UDP without UDPNode,
+	// ICMP other than echo requests without ICMPNode, and protocols it
+	// does not handle (linux-cp's punt to the kernel).
+	PuntNode string
 	// Echo limits the echo replies one worker sends (a token bucket);
 	// default DefaultEchoLimit. Requests over the limit are counted and
 	// dropped.
@@ -76,6 +82,17 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 		next = append(next, cfg.TCPNode)
 		tcpEdge = uint16(len(next))
 	}
+	puntEdge := uint16(graph.NextDrop)
+	if cfg.PuntNode != "" {
+		next = append(next, cfg.PuntNode)
+		puntEdge = uint16(len(next))
+		if icmpEdge == graph.NextDrop {
+			icmpEdge = puntEdge
+		}
+		if tcpEdge == graph.NextDrop {
+			tcpEdge = puntEdge
+		}
+	}
 	udp := cfg.UDPNode != ""
 	echo := cfg.Echo.orDefault(DefaultEchoLimit)
 	return graph.Registration{
@@ -90,12 +107,13 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			LocErrProtoUnreachable: {Name: "proto_unreachable", Help: "protocol not handled by the host (unreachable sent)", Severity: graph.SevWarn},
 			LocErrUDPShort:         {Name: "udp_port_unreachable", Help: "UDP for the host with no listener (port unreachable sent)", Severity: graph.SevWarn},
 			LocErrEchoRateLimited:  {Name: "echo_rate_limited", Help: "ICMP echo request not answered: echo reply rate limit", Severity: graph.SevWarn},
+			LocErrPunted:           {Name: "punted", Help: "packets for the host no vecnet node handles, handed to the punt node (the kernel)", Severity: graph.SevInfo},
 		},
 		Init: func(n *graph.Node) error {
 			n.State = &localState{echo: newBucket(echo, n.Graph().Now())}
 			return nil
 		},
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v, udp, icmpEdge, tcpEdge) },
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v, udp, icmpEdge, tcpEdge, puntEdge) },
 		Format: formatIP,
 	}
 }
@@ -103,8 +121,9 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 // local is ip4-local's node function (named, not a closure, so that its
 // calls inline; see input). udp says whether UDP has a next node (edge
 // locNextUDP); icmpEdge is the edge for ICMP other than echo requests, or
-// NextDrop; tcpEdge likewise for TCP.
-func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge, tcpEdge uint16) int {
+// NextDrop; tcpEdge likewise for TCP; puntEdge, when not NextDrop, takes
+// UDP without a UDP node and unhandled protocols.
+func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge, tcpEdge, puntEdge uint16) int {
 	st := n.State.(*localState)
 	st.echo.refill(n.Graph().Now())
 	a := n.Arena()
@@ -124,16 +143,29 @@ func local(n *graph.Node, v *pkt.Vector, udp bool, icmpEdge, tcpEdge uint16) int
 				n.Nexts[k] = locNextUDP
 				continue
 			}
+			if puntEdge != graph.NextDrop {
+				n.Count(LocErrPunted, 1)
+				n.Nexts[k] = puntEdge
+				continue
+			}
 			n.Count(LocErrUDPShort, 1)
 			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
 			n.Nexts[k] = locNextICMPError
 		case wire.IPProtoTCP:
 			if tcpEdge != graph.NextDrop {
+				if tcpEdge == puntEdge {
+					n.Count(LocErrPunted, 1)
+				}
 				n.Nexts[k] = tcpEdge
 				continue
 			}
 			n.Drop(m, k, LocErrNoListener)
 		default:
+			if puntEdge != graph.NextDrop {
+				n.Count(LocErrPunted, 1)
+				n.Nexts[k] = puntEdge
+				continue
+			}
 			n.Count(LocErrProtoUnreachable, 1)
 			m.Aux = icmpRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)
 			n.Nexts[k] = locNextICMPError
