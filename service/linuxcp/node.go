@@ -6,8 +6,9 @@
 //
 //   - linux-cp-punt (next of ip4-local for what no vecnet node handles:
 //     TCP without the host TCP, unknown protocols, ICMP the stack ignores)
-//     sends the packet as received to its phy's host interface, behind a
-//     punt policer (a policer.Meter; red packets are dropped as policed).
+//     sends the packet as received to its phy's host interface, behind the
+//     phy's punt policer (a policer.Meter; red packets are dropped as
+//     policed).
 //   - linux-cp-arp sits between the phys' input node and ethernet-input and
 //     copies every ARP reply to the phy's host interface, so that the
 //     kernel resolves its neighbours (vecnet answers requests itself and
@@ -49,6 +50,17 @@ const NoPair = 0xffff
 type Pairs struct {
 	HostOf []uint16 // by phy index: the host interface, or NoPair
 	PhyOf  []uint16 // by host interface index: the phy, or NoPair
+	// Meter is each phy's punt policer (by phy index; nil: unmetered),
+	// shared by the workers. Red packets are not punted.
+	Meter []*policer.Meter
+}
+
+// meter returns the punt policer of phy, or nil.
+func (p *Pairs) meter(phy uint16) *policer.Meter {
+	if int(phy) < len(p.Meter) {
+		return p.Meter[phy]
+	}
+	return nil
 }
 
 // host returns the host interface of phy, or NoPair.
@@ -100,39 +112,51 @@ const nextOutput = 1
 type scratch struct {
 	sizes  [pkt.VectorSize]uint32
 	colors [pkt.VectorSize]policer.Color
+	ports  [pkt.VectorSize]uint16
 	copies [pkt.VectorSize]pkt.Index
 }
 
-// color meters sizes into s.colors with m (all green when m is nil).
-func (s *scratch) color(m *policer.Meter, now int64, k int) {
-	if m == nil {
-		clear(s.colors[:k])
-		return
+// color meters the packets of s.sizes[:k], received on s.ports[:k], into
+// s.colors, one Meter.Color call per run of packets from one phy (a vector
+// from one port is one run).
+func (s *scratch) color(pairs *Pairs, now int64, k int) {
+	for start := 0; start < k; {
+		port := s.ports[start]
+		end := start + 1
+		for end < k && s.ports[end] == port {
+			end++
+		}
+		if m := pairs.meter(port); m != nil {
+			m.Color(now, s.sizes[start:end], s.colors[start:end])
+		} else {
+			clear(s.colors[start:end])
+		}
+		start = end
 	}
-	m.Color(now, s.sizes[:k], s.colors[:k])
 }
 
 // PuntNode returns linux-cp-punt: each packet, as received (Ethernet header
 // included), goes to the host interface of its receive interface, unless
-// meter (shared by the workers; nil: unmetered) colours it red.
-func PuntNode(pairs *Pairs, meter *policer.Meter) graph.Registration {
+// the phy's punt policer colours it red.
+func PuntNode(pairs *Pairs) graph.Registration {
 	return graph.Registration{
 		Name:   PuntName,
 		Next:   []string{driver.OutputNodeName},
 		Errors: puntErrors,
 		Init:   func(n *graph.Node) error { n.State = new(scratch); return nil },
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return punt(n, v, pairs, meter) },
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return punt(n, v, pairs) },
 	}
 }
 
-func punt(n *graph.Node, v *pkt.Vector, pairs *Pairs, meter *policer.Meter) int {
+func punt(n *graph.Node, v *pkt.Vector, pairs *Pairs) int {
 	s := n.State.(*scratch)
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
-		s.sizes[k] = uint32(a.Meta(i).Len)
+		m := a.Meta(i)
+		s.sizes[k], s.ports[k] = uint32(m.Len), m.RxPort
 	}
-	s.color(meter, n.Graph().Now(), cnt)
+	s.color(pairs, n.Graph().Now(), cnt)
 	sent := 0
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
@@ -167,18 +191,19 @@ func isARPReply(frame []byte) bool {
 
 // ARPNode returns linux-cp-arp: the whole vector goes on to ethernet-input;
 // a copy of each ARP reply received on a phy with a host interface goes to
-// that host interface (metered by meter like punted packets).
-func ARPNode(pairs *Pairs, meter *policer.Meter) graph.Registration {
+// that host interface (metered by the phy's punt policer like punted
+// packets).
+func ARPNode(pairs *Pairs) graph.Registration {
 	return graph.Registration{
 		Name:   ARPName,
 		Next:   []string{driver.OutputNodeName, ethernetName},
 		Errors: puntErrors,
 		Init:   func(n *graph.Node) error { n.State = new(scratch); return nil },
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return mirrorARP(n, v, pairs, meter) },
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return mirrorARP(n, v, pairs) },
 	}
 }
 
-func mirrorARP(n *graph.Node, v *pkt.Vector, pairs *Pairs, meter *policer.Meter) int {
+func mirrorARP(n *graph.Node, v *pkt.Vector, pairs *Pairs) int {
 	s := n.State.(*scratch)
 	a := n.Arena()
 	c := n.Cache()
@@ -203,11 +228,11 @@ func mirrorARP(n *graph.Node, v *pkt.Vector, pairs *Pairs, meter *policer.Meter)
 		copy(d, frame)
 		mj := a.Meta(j)
 		mj.RxPort, mj.TxPort, mj.Flags = m.RxPort, h, pkt.FlagLocal
-		s.copies[copies], s.sizes[copies] = j, uint32(len(frame))
+		s.copies[copies], s.sizes[copies], s.ports[copies] = j, uint32(len(frame)), m.RxPort
 		copies++
 	}
 	if copies > 0 {
-		s.color(meter, n.Graph().Now(), copies)
+		s.color(pairs, n.Graph().Now(), copies)
 		sent := 0
 		for k, j := range s.copies[:copies] {
 			if s.colors[k] == policer.Red {
