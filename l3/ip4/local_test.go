@@ -46,6 +46,17 @@ func TestIP4Local(t *testing.T) {
 		{name: "tcp, no TCP stack", cfg: withStack, p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "drop", counter: "tcp_no_listener"},
 		{name: "other protocol", p: ipFrame(host0, addr0, frames.Spec{Proto: 47, Payload: 8}), want: ICMPErrorName, counter: "proto_unreachable",
 			aux: ICMPRequest(wire.ICMPv4DestUnreachable, wire.ICMPv4ProtoUnreachable, 0)},
+		// linux-cp: what no node handles goes to the punt node instead.
+		{name: "punt tcp", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}),
+			want: "linux-cp-punt", counter: "punted"},
+		{name: "punt ospf", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: ipFrame(host0, addr0, frames.Spec{Proto: 89, Payload: 8}),
+			want: "linux-cp-punt", counter: "punted"},
+		{name: "punt udp, no stack", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: ipFrame(host0, addr0, frames.Spec{}),
+			want: "linux-cp-punt", counter: "punted"},
+		{name: "punt icmp other", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: icmp(wire.ICMPv4EchoReply), want: "linux-cp-punt", counter: "icmp_other"},
+		{name: "punt, echo still answered", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: icmp(wire.ICMPv4Echo), want: LookupName, counter: "echo_replies"},
+		{name: "punt, stack's TCP first", cfg: LocalConfig{TCPNode: "tcp4-input", PuntNode: "linux-cp-punt"},
+			p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "tcp4-input"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
