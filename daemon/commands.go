@@ -28,6 +28,7 @@ func (d *Daemon) registerCommands() {
 		{Path: "show neighbors", Help: "ARP entries with their state, then the table's and the FIB's adjacency counts", Run: d.showNeighbors},
 		{Path: "show neighbors stats", Help: "neighbour and adjacency counts as \"key value\" lines (for scripts)", Run: d.showNeighborStats},
 		{Path: "show acls", Help: "ACLs with each rule's hit count", Run: d.showACLs},
+		{Path: "show linux-cp", Help: "linux-cp pairs (vecnet interface and its TAP in the kernel) and the netlink mirror's counters", Run: d.showLinuxCP},
 		{Path: "show policers", Help: "policers with their rates and per-colour packet and byte counts", Run: d.showPolicers},
 		{Path: "show trace", Help: "what each node did to the traced packets", Run: d.showTrace},
 		{Path: "trace add", Help: "trace add N: trace the next N packets on every worker", Run: d.traceAdd},

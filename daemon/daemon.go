@@ -20,7 +20,6 @@ import (
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/afxdp"
-	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/service/acl"
 	"github.com/vecnet/vecnet/service/policer"
@@ -68,6 +67,8 @@ type Daemon struct {
 	// acls and aclTable are the configured ACLs (acls.go).
 	acls     []aclBinding
 	aclTable acl.Table
+	// lcp is linux-cp's state, nil without pairs (linuxcp.go).
+	lcp *linuxCP
 }
 
 // Options tune a daemon beyond its config.
@@ -200,6 +201,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if err := d.setupACLs(dp); err != nil {
 		return nil, err
 	}
+	if err := d.setupLinuxCP(dp, nw); err != nil {
+		return nil, err
+	}
 	for w := 0; w < nw; w++ {
 		ports := make([]driver.Port, len(d.Interfaces))
 		var bindings []driver.Binding
@@ -211,8 +215,8 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 				}
 			}
 		}
-		in := driver.InputNode("port-input", bindings, "ethernet-input")
-		g, err := dp.BuildGraph(d.caches[w], []graph.Registration{in}, ports)
+		inputs, ports := d.workerInputs(w, bindings, ports)
+		g, err := dp.BuildGraph(d.caches[w], inputs, ports)
 		if err != nil {
 			return nil, err
 		}
@@ -253,6 +257,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		wk.Start()
 	}
 	d.startXDPWatch(opt.XDPWatch)
+	if err := d.startLinuxCP(); err != nil {
+		return nil, err
+	}
 	if !opt.NoCLI {
 		path := cfg.Socket
 		if path == "" {
@@ -328,6 +335,7 @@ func (d *Daemon) OnWorkers(f func(w *worker.Worker)) error {
 // buffer came back.
 func (d *Daemon) Stop() error {
 	d.stopXDPWatch()
+	d.stopLinuxCP()
 	if d.server != nil {
 		d.server.Close()
 		d.server = nil
