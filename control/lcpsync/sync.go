@@ -250,25 +250,28 @@ func (m *Mirror) apply(batch map[netip.Prefix]op) {
 	groups := map[string][]netip.Prefix{}
 	hopsOf := map[string][]fib.NextHop{}
 	var added, deleted, batches, failed uint64
+	var dels []netip.Prefix
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for p, o := range batch {
 		if o.hops == nil {
-			if _, ours := m.installed[p]; !ours {
-				continue
+			if _, ours := m.installed[p]; ours {
+				delete(m.installed, p)
+				dels = append(dels, p)
 			}
-			delete(m.installed, p)
-			if err := m.cfg.FIB.DelRoute(p); err != nil {
-				failed++
-				continue
-			}
-			deleted++
-			batches++
 			continue
 		}
 		k := hopKey(o.hops)
 		groups[k] = append(groups[k], p)
 		hopsOf[k] = o.hops
+	}
+	if len(dels) > 0 {
+		deleted = uint64(len(dels))
+		if err := m.cfg.FIB.DelRoutes(dels); err != nil {
+			m.logf("deleting %d routes: %v", len(dels), err)
+			failed++
+		}
+		batches++
 	}
 	for k, ps := range groups {
 		if err := m.cfg.FIB.AddRoutes(ps, hopsOf[k]); err != nil {
