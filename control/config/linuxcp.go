@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -115,4 +116,22 @@ func (w *walker) linuxCP(n *yaml.Node, ifaces map[string]bool) (LinuxCP, bool) {
 		}
 	}
 	return l, ok && l.Interface != "" && l.HostIf != ""
+}
+
+// fileLinuxCP mirrors a linux_cp item for Marshal.
+type fileLinuxCP struct {
+	Interface string `yaml:"interface"`
+	HostIf    string `yaml:"host_if"`
+	Netns     string `yaml:"netns,omitempty"`
+	PuntRate  string `yaml:"punt_rate"`
+	PuntBurst uint64 `yaml:"punt_burst"`
+}
+
+func marshalLinuxCP(ls []LinuxCP) []fileLinuxCP {
+	var out []fileLinuxCP
+	for _, l := range ls {
+		out = append(out, fileLinuxCP{Interface: l.Interface, HostIf: l.HostIf, Netns: l.Netns,
+			PuntRate: fmt.Sprintf("%dbit", l.Punt.CIR*8), PuntBurst: l.Punt.CBS})
+	}
+	return out
 }

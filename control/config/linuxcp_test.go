@@ -27,6 +27,14 @@ linux_cp:
 	if !reflect.DeepEqual(c.LinuxCP, want) {
 		t.Fatalf("got %+v\nwant %+v", c.LinuxCP, want)
 	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse("again.yaml", b)
+	if err != nil || !reflect.DeepEqual(c2, c) {
+		t.Fatalf("round trip: %v\n%s", err, b)
+	}
 }
 
 func TestLinuxCPErrors(t *testing.T) {

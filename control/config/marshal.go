@@ -19,6 +19,7 @@ type (
 		Limits     *fileLimits    `yaml:"limits,omitempty"`
 		Policers   []filePolicer  `yaml:"policers,omitempty"`
 		ACLs       []fileACL      `yaml:"acls,omitempty"`
+		LinuxCP    []fileLinuxCP  `yaml:"linux_cp,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -80,6 +81,7 @@ func Marshal(c *Config) ([]byte, error) {
 	}
 	f.ARP = marshalARP(c.ARP)
 	f.Policers = marshalPolicers(c.Policers)
+	f.LinuxCP = marshalLinuxCP(c.LinuxCP)
 	f.ACLs = marshalACLs(c.ACLs)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
