@@ -104,11 +104,19 @@ func bgpInFIB(d *daemon.Daemon) int {
 // kernel's replies and ARP injected through vecnet) with a BIRD in host
 // B's namespace that originates 10 000 routes. vecnet's FIB must get them
 // all from the kernel (netlink), forward to an address inside one, and
-// lose them all within a second of the peer withdrawing them.
+// lose them all within a second of the peer withdrawing them. With two
+// workers the TAPs have a queue per worker (IFF_MULTI_QUEUE).
 func TestLinuxCPBGP(t *testing.T) {
 	testutil.RequireTool(t, "bird")
 	testutil.RequireTool(t, "birdc")
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { testLinuxCPBGP(t, workers) })
+	}
+}
+
+func testLinuxCPBGP(t *testing.T, workers int) {
 	rig, d := rigRouter(t, topo.RigOptions{}, "afxdp", "native", func(c *config.Config) {
+		c.Workers = workers
 		for _, dev := range []string{topo.RouterA, topo.RouterB} {
 			c.LinuxCP = append(c.LinuxCP, config.LinuxCP{Interface: dev, HostIf: "lcp-" + dev,
 				Punt: policer.Config{Mode: policer.SingleRate, CIR: config.DefaultPuntRate, CBS: config.DefaultPuntBurst, EBS: config.DefaultPuntBurst}})
@@ -139,6 +147,9 @@ func TestLinuxCPBGP(t *testing.T) {
 		t.Fatalf("%d BGP routes in vecnet's FIB, want %d", n, bgpRoutes)
 	}
 	t.Logf("%d routes in vecnet's FIB %v after the router's BIRD started; mirror %+v", bgpRoutes, learned.Round(time.Millisecond), d.LinuxCPStats())
+	if out := show(t, d, "show linux-cp"); !strings.Contains(out, "rb <-> lcp-rb") || !strings.Contains(out, "routes installed 10000 ") {
+		t.Errorf("show linux-cp:\n%s", out)
+	}
 
 	// vecnet forwards to an address inside one of them.
 	mustRun(t, d, rig.A, "ping", "-c", "3", "-i", "0.2", "-W", "2", bgpTarget)
