@@ -188,3 +188,64 @@ func testLinuxCPBGP(t *testing.T, workers int) {
 		}
 	}
 }
+
+// TestLinuxCPPuntPolicer floods the router's own address with UDP that no
+// vecnet node takes (no host stack): it is punted to the kernel behind a
+// 1 Mbit/s punt policer. What the policer lets through is the burst plus
+// the rate over the flood's duration, the rest is counted as policed, and
+// the kernel's TAP receives exactly what was punted (its answers, port
+// unreachables, are injected back through vecnet).
+func TestLinuxCPPuntPolicer(t *testing.T) {
+	testutil.RequireTool(t, "hping3")
+	const (
+		rate  = 1_000_000 / 8 // bytes per second
+		burst = 16 << 10
+	)
+	rig, d := rigRouter(t, topo.RigOptions{}, "afxdp", "native", func(c *config.Config) {
+		c.LinuxCP = []config.LinuxCP{{Interface: topo.RouterA, HostIf: "lcp-ra",
+			Punt: policer.Config{Mode: policer.SingleRate, CIR: rate, CBS: burst, EBS: burst}}}
+	}, daemon.Options{NoCLI: true})
+	tapRx := func() uint64 {
+		var n uint64
+		out := mustRun(t, d, rig.R, "cat", "/sys/class/net/lcp-ra/statistics/rx_packets")
+		fmt.Sscan(out, &n)
+		return n
+	}
+	rx0 := tapRx()
+	start := time.Now()
+	// 2000 datagrams of 1000 bytes at ~10 000/s: ~80 Mbit/s for ~0.2 s.
+	mustRun(t, d, rig.A, "hping3", "-q", "-2", "-p", "9", "-d", "1000", "-i", "u100", "-c", "2000", topo.RouterAAddr)
+	elapsed := time.Since(start)
+	counts := func() map[string]uint64 {
+		c := map[string]uint64{}
+		for _, rows := range d.Errors() {
+			for _, r := range rows {
+				c[r.Node+"/"+r.Name] += r.Count
+			}
+		}
+		return c
+	}
+	testutil.Eventually(t, 5*time.Second, "every datagram punted or policed", func() bool {
+		c := counts()
+		return c["linux-cp-punt/punted"]+c["linux-cp-punt/policed"] >= 2000
+	})
+	c := counts()
+	punted, policed := c["linux-cp-punt/punted"], c["linux-cp-punt/policed"]
+	frame := uint64(14 + 20 + 8 + 1000)
+	limit := (2*burst + uint64(elapsed.Seconds()*rate)) / frame // CBS + EBS, then the rate
+	t.Logf("%d datagrams in %v: punted %d (limit %d), policed %d; kernel TAP received %d",
+		2000, elapsed.Round(time.Millisecond), punted, limit, policed, tapRx()-rx0)
+	if punted+policed != 2000 || policed == 0 || punted > limit+1 || punted < 2*(burst/frame) {
+		t.Errorf("punted %d policed %d: want 2000 in all, at most %d punted, at least the bursts' %d", punted, policed, limit+1, 2*(burst/frame))
+	}
+	// The kernel answers with port unreachables: its ARP for host A brings
+	// a reply that linux-cp-arp copies to the TAP too.
+	sent := punted + counts()["linux-cp-arp/punted"]
+	testutil.Eventually(t, 5*time.Second, "the kernel receives what was punted", func() bool { return tapRx()-rx0 >= sent })
+	if got := tapRx() - rx0; got != sent {
+		t.Errorf("kernel TAP received %d frames, vecnet punted %d and copied %d ARP replies", got, punted, sent-punted)
+	}
+	if c := counts(); c["linux-cp-inject/injected"] == 0 {
+		t.Errorf("nothing injected: the kernel's port unreachables should leave by %s", topo.RouterA)
+	}
+}
