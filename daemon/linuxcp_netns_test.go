@@ -225,9 +225,16 @@ func TestLinuxCPPuntPolicer(t *testing.T) {
 		}
 		return c
 	}
-	testutil.Eventually(t, 5*time.Second, "every datagram punted or policed", func() bool {
+	// Wait for the counters to settle (a datagram the veth or the XDP
+	// ring dropped under the flood never reaches the punt node).
+	last, since := uint64(0), time.Now()
+	testutil.Eventually(t, 10*time.Second, "punt counters settle", func() bool {
 		c := counts()
-		return c["linux-cp-punt/punted"]+c["linux-cp-punt/policed"] >= 2000
+		n := c["linux-cp-punt/punted"] + c["linux-cp-punt/policed"]
+		if n != last {
+			last, since = n, time.Now()
+		}
+		return n == 2000 || n > 0 && time.Since(since) > 500*time.Millisecond
 	})
 	c := counts()
 	punted, policed := c["linux-cp-punt/punted"], c["linux-cp-punt/policed"]
@@ -235,8 +242,9 @@ func TestLinuxCPPuntPolicer(t *testing.T) {
 	limit := (2*burst + uint64(elapsed.Seconds()*rate)) / frame // CBS + EBS, then the rate
 	t.Logf("%d datagrams in %v: punted %d (limit %d), policed %d; kernel TAP received %d",
 		2000, elapsed.Round(time.Millisecond), punted, limit, policed, tapRx()-rx0)
-	if punted+policed != 2000 || policed == 0 || punted > limit+1 || punted < 2*(burst/frame) {
-		t.Errorf("punted %d policed %d: want 2000 in all, at most %d punted, at least the bursts' %d", punted, policed, limit+1, 2*(burst/frame))
+	if punted+policed < 1900 || policed == 0 || punted > limit+1 || punted < 2*(burst/frame) {
+		t.Errorf("punted %d policed %d: want (nearly) 2000 in all, at most %d punted, at least the bursts' %d\nvecnet errors: %s",
+			punted, policed, limit+1, 2*(burst/frame), errorsText(d))
 	}
 	// The kernel answers with port unreachables: its ARP for host A brings
 	// a reply that linux-cp-arp copies to the TAP too.
