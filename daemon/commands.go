@@ -28,6 +28,7 @@ func (d *Daemon) registerCommands() {
 		{Path: "show nat sessions", Help: "NAT44 mappings, per worker", Run: d.showNATSessions},
 		{Path: "show sessions", Help: "the stateful firewall's sessions, per worker", Run: d.showSessions},
 		{Path: "show acls", Help: "ACLs with each rule's hit count", Run: d.showACLs},
+		{Path: "show linux-cp", Help: "linux-cp pairs (vecnet interface and its TAP in the kernel) and the netlink mirror's counters", Run: d.showLinuxCP},
 		{Path: "show policers", Help: "policers with their rates and per-colour packet and byte counts", Run: d.showPolicers},
 		{Path: "pcap trace", Help: "pcap trace [rx] [tx] [drop] [interface NAME] [max N] [snap BYTES] file PATH: capture to a pcapng file", Run: d.pcapTraceCmd},
 		{Path: "pcap trace off", Help: "stop the capture and close its file", Run: d.pcapTraceOffCmd},

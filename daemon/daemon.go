@@ -19,8 +19,6 @@ import (
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/afxdp"
-	"github.com/vecnet/vecnet/graph"
-	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/service/acl"
@@ -91,6 +89,8 @@ type Daemon struct {
 	configFile string
 	// ctlCache is the reload's buffer cache (reloadCache).
 	ctlCache *pkt.Cache
+	// lcp is linux-cp's state, nil without pairs (linuxcp.go).
+	lcp *linuxCP
 }
 
 // Options tune a daemon beyond its config.
@@ -207,11 +207,13 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	if err := d.setupNAT44(dp); err != nil {
 		return nil, err
 	}
+	if err := d.setupLinuxCP(dp, nw); err != nil {
+		return nil, err
+	}
 	for w := 0; w < nw; w++ {
 		ps := driver.NewPortSet(nil, nil)
 		d.portSets = append(d.portSets, ps)
-		in := driver.InputNodeSet(driver.PortInputName, ps, ethernet.NodeName)
-		g, err := dp.BuildGraphSet(d.caches[w], []graph.Registration{in}, ps)
+		g, err := dp.BuildGraphSet(d.caches[w], d.workerInputs(w, ps), ps)
 		if err != nil {
 			return nil, err
 		}
@@ -230,6 +232,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		}
 		for _, ifc := range d.Interfaces {
 			attachInterface(wk, ps, ifc)
+		}
+		for _, q := range d.linuxCPPorts(w) {
+			wk.AddPort(q) // the TAPs' wake-ups and transmit flushes
 		}
 		if d.Stack != nil {
 			wt, err := d.Stack.TxWaiter(g)
@@ -253,6 +258,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		wk.Start()
 	}
 	d.startXDPWatch(opt.XDPWatch)
+	if err := d.startLinuxCP(); err != nil {
+		return nil, err
+	}
 	if !opt.NoCLI {
 		path := cfg.Socket
 		if path == "" {
@@ -446,6 +454,7 @@ func (d *Daemon) OnWorkers(f func(w *worker.Worker)) error {
 // buffer came back.
 func (d *Daemon) Stop() error {
 	d.stopXDPWatch()
+	d.stopLinuxCP()
 	d.StopPcapTrace() // none running is fine
 	if d.server != nil {
 		d.server.Close()

@@ -130,6 +130,22 @@ func (d *Daemon) diff(next *config.Config) (*configDiff, error) {
 	if !reflect.DeepEqual(cur.HTTP, next.HTTP) {
 		restart("http")
 	}
+	// linux-cp's TAPs take interface indexes past the interfaces' at
+	// start: with pairs, interfaces (and the pairs) change with a restart.
+	if !reflect.DeepEqual(cur.LinuxCP, next.LinuxCP) {
+		restart("linux_cp")
+	}
+	if len(cur.LinuxCP) > 0 {
+		names := func(c *config.Config) (out []string) {
+			for _, ic := range c.Interfaces {
+				out = append(out, ic.Name)
+			}
+			return out
+		}
+		if !reflect.DeepEqual(names(cur), names(next)) {
+			restart("interfaces (with linux_cp pairs)")
+		}
+	}
 	c := &configDiff{addAddrs: map[string][]netip.Prefix{}, delAddrs: map[string][]netip.Prefix{}}
 	old := map[string]config.Interface{}
 	for _, ic := range cur.Interfaces {

@@ -54,6 +54,9 @@ type Dataplane struct {
 	// stack's), made by services before workers are built.
 	EtherTypes     []ethernet.EtherTypeNode
 	LocalProtocols []ip4.ProtocolNode
+	// Punt, if set, is the node that gets what ip4-local does not handle
+	// (ip4.LocalConfig.PuntNode: linux-cp's punt to the kernel).
+	Punt string
 	// Stack, if set (NewStack), adds the host stack's nodes to every
 	// worker's graph and registers its transports into ip4-local.
 	Stack     *stack.Stack
@@ -179,7 +182,7 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 	ethCfg.RegisterEtherType(uint16(wire.EtherTypeARP), neighbor.ARPInputName)
 	ethCfg.RegisterEtherType(uint16(wire.EtherTypeIPv6), ip6.InputName)
 	ethCfg.Types = append(ethCfg.Types, d.EtherTypes...)
-	local := ip4.LocalConfig{Echo: d.EchoReply}
+	local := ip4.LocalConfig{Echo: d.EchoReply, PuntNode: d.Punt}
 	regs := append([]graph.Registration{}, inputs...)
 	if d.Stack != nil {
 		local.Protocols = append(local.Protocols, d.Stack.Protocols()...)

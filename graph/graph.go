@@ -189,6 +189,10 @@ var epoch = time.Now()
 
 func monotonic() int64 { return int64(time.Since(epoch)) }
 
+// Monotonic is the clock graphs read (Graph.Now) by default, for the
+// control plane's updates of tables the workers age on graph time.
+func Monotonic() int64 { return monotonic() }
+
 func (g *Graph) newFrame() *pkt.Vector {
 	if k := len(g.frames); k > 0 {
 		f := g.frames[k-1]

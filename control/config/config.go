@@ -76,6 +76,9 @@ type Config struct {
 	NAT44 *NAT44
 	// HTTP says where the HTTP API listens (see HTTP). YAML key: http.
 	HTTP HTTP
+	// LinuxCP pairs interfaces with TAPs in the host kernel (see LinuxCP).
+	// YAML key: linux_cp.
+	LinuxCP []LinuxCP
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

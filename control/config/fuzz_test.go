@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("workers: 0x2\ninterfaces: [{name: '1', driver: tap, queues: 1_0}]\n"))                                                                                           // odd integer forms
 	f.Add([]byte("interfaces:\n  - {name: a, driver: afxdp, match: tcp dport 80,443}\n"))                                                                                          // match clauses
 	f.Add([]byte("interfaces:\n- name: a\n  driver: mem\nroutes:\n- {prefix: 0/0, via: 1}\n"))                                                                                     // bad route
+	f.Add([]byte("interfaces: [{name: a, driver: mem}]\nlinux_cp:\n  - {interface: a, host_if: lcp-a, netns: r, punt_rate: 5mbit, punt_burst: 8k}\n"))                             // linux-cp
 	// limits
 	f.Add([]byte("interfaces: [{name: a, driver: mem}]\nlimits: {cli_connections: 2, cli_write_timeout: 1.5s, socket_queue: 8, socket_budget: 64, pool_reserve: 32}\n"))
 	// http

@@ -22,6 +22,7 @@ type (
 		Sessions   *fileSessions  `yaml:"sessions,omitempty"`
 		NAT44      *fileNAT44     `yaml:"nat44,omitempty"`
 		HTTP       *fileHTTP      `yaml:"http,omitempty"`
+		LinuxCP    []fileLinuxCP  `yaml:"linux_cp,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -83,6 +84,7 @@ func Marshal(c *Config) ([]byte, error) {
 	}
 	f.ARP = marshalARP(c.ARP)
 	f.Policers = marshalPolicers(c.Policers)
+	f.LinuxCP = marshalLinuxCP(c.LinuxCP)
 	f.ACLs = marshalACLs(c.ACLs)
 	f.Sessions = marshalSessions(c.Sessions)
 	f.NAT44 = marshalNAT44(c.NAT44)

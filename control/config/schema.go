@@ -48,7 +48,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp")
 	if top == nil {
 		return nil
 	}
@@ -150,6 +150,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 	}
 	if n, ok := top["nat44"]; ok {
 		c.NAT44 = w.nat44(n, ifaces)
+	}
+	if n, ok := top["linux_cp"]; ok {
+		c.LinuxCP = w.linuxCPs(n, ifaces)
 	}
 	return c
 }

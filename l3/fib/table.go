@@ -365,6 +365,33 @@ func (t *Table) DelRoute(p netip.Prefix) error {
 	return nil
 }
 
+// DelRoutes removes the static routes of ps and publishes once (trie
+// nodes are copied once for the batch). Prefixes without a static route
+// are skipped; the error then counts them.
+func (t *Table) DelRoutes(ps []netip.Prefix) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	missing := 0
+	for _, p := range ps {
+		if !p.IsValid() || !p.Addr().Is4() {
+			missing++
+			continue
+		}
+		p = p.Masked()
+		e, ok := t.rib.Get(p)
+		if !ok || e.kind != KindStatic {
+			missing++
+			continue
+		}
+		t.restore(p, e)
+	}
+	t.publish()
+	if missing > 0 {
+		return fmt.Errorf("fib: %d of %d routes: %w", missing, len(ps), ErrNoRoute)
+	}
+	return nil
+}
+
 // restore replaces the installed entry e at p by the best lower source, or
 // removes p.
 func (t *Table) restore(p netip.Prefix, e ribEntry) {

@@ -396,3 +396,28 @@ func TestLookupNoAllocs(t *testing.T) {
 	}
 	_ = sink
 }
+
+// TestDelRoutes: a batch removes its static routes in one publication,
+// brings back the connected route a static one shadowed, and counts the
+// prefixes it had nothing to delete for.
+func TestDelRoutes(t *testing.T) {
+	f := newTestTable(t)
+	hop := []NextHop{{Addr: ip("10.0.2.2"), Port: -1}}
+	ps := []netip.Prefix{pfx("192.168.0.0/24"), pfx("192.168.1.0/24"), pfx("10.0.1.0/24")}
+	if err := f.AddRoutes(ps, hop); err != nil {
+		t.Fatal(err)
+	}
+	err := f.DelRoutes(append(ps, pfx("172.16.0.0/12")))
+	if !errors.Is(err, ErrNoRoute) || !strings.Contains(err.Error(), "1 of 4") {
+		t.Errorf("DelRoutes with one absent = %v, want ErrNoRoute for 1 of 4", err)
+	}
+	if a := look(f, "192.168.1.7"); a.Kind != AdjDrop {
+		t.Errorf("192.168.1.7 after delete: %v, want drop", a.Kind)
+	}
+	if a := look(f, "10.0.1.7"); a.Kind != AdjGlean {
+		t.Errorf("10.0.1.7 after delete: %v, want the connected glean back", a.Kind)
+	}
+	if n := len(f.Routes()); n != 4 { // two connected, two local
+		t.Errorf("%d routes left, want the 4 of the interfaces: %v", n, f.Routes())
+	}
+}

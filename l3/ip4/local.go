@@ -18,6 +18,7 @@ const (
 	LocErrProtoUnreachable
 	LocErrUDPShort
 	LocErrEchoRateLimited
+	LocErrPunted
 )
 
 const (
@@ -40,10 +41,16 @@ type LocalConfig struct {
 	// the nodes through RegisterProtocol (the host stack's transports).
 	// Unregistered, UDP gets port unreachable (udp_port_unreachable), TCP
 	// is dropped (tcp_no_listener), ICMP other than echo requests is
-	// dropped (icmp_other) and other protocols get protocol unreachable.
+	// dropped (icmp_other) and other protocols get protocol unreachable —
+	// unless PuntNode is set.
 	// A node registered for ICMP receives the messages other than echo
 	// requests, checksum verified; ip4-local answers echo itself.
 	Protocols []ProtocolNode
+	// PuntNode, if set, receives what no registered node takes and
+	// ip4-local would otherwise drop or answer with an ICMP error: every
+	// unregistered protocol, ICMP other than echo requests included
+	// (linux-cp's punt to the kernel), counted as punted.
+	PuntNode string
 	// Echo limits the echo replies one worker sends (a token bucket);
 	// default DefaultEchoLimit. Requests over the limit are counted and
 	// dropped.
@@ -63,6 +70,7 @@ var DefaultEchoLimit = RateLimit{Rate: 1000, Burst: 100}
 type localState struct {
 	echo  tokenBucket
 	proto *[256]uint16 // protocol -> next edge; 0 (NextDrop) = unregistered
+	punt  uint16       // the punt node's edge (also in proto for every unregistered protocol), or NextDrop
 }
 
 // DefaultTTL is the TTL of packets the router originates.
@@ -86,6 +94,16 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 		next = append(next, p.Node)
 		proto[p.Protocol] = uint16(len(next)) // edges are 1..len(next)
 	}
+	puntEdge := uint16(graph.NextDrop)
+	if cfg.PuntNode != "" {
+		next = append(next, cfg.PuntNode)
+		puntEdge = uint16(len(next))
+		for p := range proto {
+			if proto[p] == 0 {
+				proto[p] = puntEdge
+			}
+		}
+	}
 	echo := cfg.Echo.orDefault(DefaultEchoLimit)
 	return graph.Registration{
 		Name: LocalName,
@@ -99,12 +117,13 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			LocErrProtoUnreachable: {Name: "proto_unreachable", Help: "protocol not handled by the host (unreachable sent)", Severity: graph.SevWarn},
 			LocErrUDPShort:         {Name: "udp_port_unreachable", Help: "UDP for the host with no listener (port unreachable sent)", Severity: graph.SevWarn},
 			LocErrEchoRateLimited:  {Name: "echo_rate_limited", Help: "ICMP echo request not answered: echo reply rate limit", Severity: graph.SevWarn},
+			LocErrPunted:           {Name: "punted", Help: "packets for the host no vecnet node handles, handed to the punt node (the kernel)", Severity: graph.SevInfo},
 		},
 		Init: func(n *graph.Node) error {
 			if tabErr != nil {
 				return tabErr
 			}
-			n.State = &localState{echo: newBucket(echo, n.Graph().Now()), proto: proto}
+			n.State = &localState{echo: newBucket(echo, n.Graph().Now()), proto: proto, punt: puntEdge}
 			return nil
 		},
 		Func:   local,
@@ -134,6 +153,9 @@ func local(n *graph.Node, v *pkt.Vector) int {
 			continue
 		}
 		if e != graph.NextDrop {
+			if e == st.punt {
+				n.Count(LocErrPunted, 1)
+			}
 			n.Nexts[k] = e
 			continue
 		}
@@ -169,7 +191,11 @@ func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv4, 
 	}
 	if icmp.Type() != wire.ICMPv4Echo || icmp.Code() != 0 {
 		if other != graph.NextDrop {
-			n.Count(LocErrICMPOther, 1)
+			if other == st.punt {
+				n.Count(LocErrPunted, 1)
+			} else {
+				n.Count(LocErrICMPOther, 1)
+			}
 			return other
 		}
 		n.Drop(m, k, LocErrICMPOther)

@@ -56,6 +56,17 @@ func TestIP4Local(t *testing.T) {
 		{name: "other protocol registered", cfg: withGRE, p: ipFrame(host0, addr0, frames.Spec{Proto: 47, Payload: 8}), want: "test-gre-input"},
 		{name: "udp, only gre registered", cfg: withGRE, p: ipFrame(host0, addr0, frames.Spec{}), want: ICMPErrorName, counter: "udp_port_unreachable",
 			aux: packICMP(wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)},
+		// linux-cp: what no node handles goes to the punt node instead.
+		{name: "punt tcp", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}),
+			want: "linux-cp-punt", counter: "punted"},
+		{name: "punt ospf", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: ipFrame(host0, addr0, frames.Spec{Proto: 89, Payload: 8}),
+			want: "linux-cp-punt", counter: "punted"},
+		{name: "punt udp, no stack", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: ipFrame(host0, addr0, frames.Spec{}),
+			want: "linux-cp-punt", counter: "punted"},
+		{name: "punt icmp other", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: icmp(wire.ICMPv4EchoReply), want: "linux-cp-punt", counter: "punted"},
+		{name: "punt, echo still answered", cfg: LocalConfig{PuntNode: "linux-cp-punt"}, p: icmp(wire.ICMPv4Echo), want: LookupName, counter: "echo_replies"},
+		{name: "punt, stack's TCP first", cfg: LocalConfig{Protocols: []ProtocolNode{{Protocol: wire.IPProtoTCP, Node: "test-tcp-input"}}, PuntNode: "linux-cp-punt"},
+			p: ipFrame(host0, addr0, frames.Spec{Proto: wire.IPProtoTCP, Payload: 20}), want: "test-tcp-input"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
