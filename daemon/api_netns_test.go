@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -153,5 +154,22 @@ func TestHTTPAPIRoutes(t *testing.T) {
 	}
 	if ifs[0]["name"] != topo.RouterA || ifs[0]["driver"] != "afpacket" || ifs[0]["rx_packets"].(float64) == 0 {
 		t.Errorf("interfaces: %s", out)
+	}
+
+	// Prometheus and the live page are on the same socket: what an
+	// operator scrapes passes promtool, and the page is served.
+	code, metrics := curl("GET", "/metrics", "")
+	if code != 200 || !strings.Contains(metrics, "vecnet_build_info") || !strings.Contains(metrics, "vecnet_interface_rx_packets_total{") {
+		t.Fatalf("GET /metrics: %d\n%.2000s", code, metrics)
+	}
+	if _, err := exec.LookPath("promtool"); err == nil || os.Getenv("CI") != "" {
+		check := exec.Command("promtool", "check", "metrics")
+		check.Stdin = strings.NewReader(metrics + "\n")
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics on the API socket's /metrics: %v\n%s", err, out)
+		}
+	}
+	if code, page := curl("GET", "/ui/", ""); code != 200 || !strings.Contains(page, "<html") {
+		t.Errorf("GET /ui/: %d %.300s", code, page)
 	}
 }
