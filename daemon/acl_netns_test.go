@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,15 +39,8 @@ func TestACLBetweenNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, port := range []string{"8080", "8081", "8082"} {
-		srv := rig.B.Command("socat", "TCP-LISTEN:"+port+",fork,reuseaddr", "SYSTEM:cat "+reply)
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-		testutil.Eventually(t, 5*time.Second, "socat listening on "+port, func() bool {
-			out, _ := rig.B.Command("ss", "-Hltn", "sport = :"+port).Output()
-			return strings.TrimSpace(string(out)) != ""
-		})
+		p, _ := strconv.Atoi(port)
+		startTCPServer(t, rig.B, rig.B.Command("socat", "TCP-LISTEN:"+port+",fork,reuseaddr", "SYSTEM:cat "+reply), p, 5*time.Second)
 	}
 	curl := func(port string) (string, error) {
 		out, err := rig.A.Command("curl", "-sS", "--max-time", "2", "http://"+topo.HostBAddr+":"+port+"/").CombinedOutput()

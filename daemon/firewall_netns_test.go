@@ -40,15 +40,7 @@ func TestStatefulFirewall(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ns := range []topo.NS{rig.A, rig.B} {
-		srv := ns.Command("socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:cat "+reply)
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-		testutil.Eventually(t, 5*time.Second, "socat listening in "+ns.Name, func() bool {
-			out, _ := ns.Command("ss", "-Hltn", "sport = :8080").Output()
-			return strings.TrimSpace(string(out)) != ""
-		})
+		startTCPServer(t, ns, ns.Command("socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:cat "+reply), 8080, 5*time.Second)
 	}
 	out, err := rig.A.Command("curl", "-sS", "--max-time", "3", "http://"+topo.HostBAddr+":8080/").CombinedOutput()
 	if err != nil || string(out) != "hello\n" {

@@ -76,15 +76,7 @@ func TestNAT44BetweenNamespaces(t *testing.T) {
 			}
 		}
 	}
-	srv := rig.B.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,fork,reuseaddr", port), "SYSTEM:echo $SOCAT_PEERADDR")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	testutil.Eventually(t, 5*time.Second, "socat listening on B", func() bool {
-		o, _ := rig.B.Command("ss", "-Hltn", fmt.Sprintf("sport = :%d", port)).Output()
-		return strings.TrimSpace(string(o)) != ""
-	})
+	startTCPServer(t, rig.B, rig.B.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,fork,reuseaddr", port), "SYSTEM:echo $SOCAT_PEERADDR"), port, 5*time.Second)
 	peer, err := rig.A.Command("socat", "-T", "3", "-", fmt.Sprintf("TCP:%s:%d", topo.HostBAddr, port)).Output()
 	if err != nil || strings.TrimSpace(string(peer)) != pool {
 		t.Fatalf("B's server saw the client as %q (%v), want %s\n%s", peer, err, pool, errorsText(d))
@@ -113,14 +105,7 @@ func TestNAT44BetweenNamespaces(t *testing.T) {
 	iperfSrv := rig.B.Command("iperf3", "-s", "-1", "-J")
 	var srvOut strings.Builder
 	iperfSrv.Stdout = &srvOut
-	if err := iperfSrv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { iperfSrv.Process.Kill(); iperfSrv.Wait() })
-	testutil.Eventually(t, 5*time.Second, "iperf3 listening on B", func() bool {
-		o, _ := rig.B.Command("ss", "-Hltn", "sport = :5201").Output()
-		return strings.TrimSpace(string(o)) != ""
-	})
+	startTCPServer(t, rig.B, iperfSrv, 5201, 5*time.Second)
 	cli := rig.A.Command("iperf3", "-c", topo.HostBAddr, "-n", "16M", "-J", "--connect-timeout", "3000")
 	timer := time.AfterFunc(60*time.Second, func() { cli.Process.Kill() })
 	o, err := cli.Output()

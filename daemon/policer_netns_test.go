@@ -36,14 +36,7 @@ func TestPolicerRate(t *testing.T) {
 	srv := rig.B.Command("iperf3", "-s", "-1", "-J")
 	var srvOut strings.Builder
 	srv.Stdout = &srvOut
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	testutil.Eventually(t, 5*time.Second, "iperf3 server listening", func() bool {
-		out, _ := rig.B.Command("ss", "-Hltn", "sport = :5201").Output()
-		return strings.TrimSpace(string(out)) != ""
-	})
+	startTCPServer(t, rig.B, srv, 5201, 5*time.Second)
 	cmd := rig.A.Command("iperf3", "-c", topo.HostBAddr, "-J", "--connect-timeout", "3000",
 		"-u", "-b", "40M", "-l", "1000", "-t", "4")
 	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })

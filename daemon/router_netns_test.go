@@ -200,14 +200,7 @@ func iperf(t *testing.T, d *daemon.Daemon, rig *topo.Rig, udp bool) {
 	srv := rig.B.Command("iperf3", "-s", "-1", "-J")
 	var srvOut strings.Builder
 	srv.Stdout = &srvOut
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	testutil.Eventually(t, 5*time.Second, "iperf3 server listening", func() bool {
-		out, _ := rig.B.Command("ss", "-Hltn", "sport = :5201").Output()
-		return strings.TrimSpace(string(out)) != ""
-	})
+	startTCPServer(t, rig.B, srv, 5201, 5*time.Second)
 	args := []string{"-c", topo.HostBAddr, "-J", "--connect-timeout", "3000"}
 	if udp {
 		args = append(args, "-u", "-b", "50M", "-l", strconv.Itoa(udpLen), "-t", "2")
@@ -414,14 +407,7 @@ func httpTransfer(t *testing.T, d *daemon.Daemon, rig *topo.Rig) {
 	}
 	want := sha256.Sum256(blob)
 	srv := rig.B.Command("python3", "-m", "http.server", "--bind", topo.HostBAddr, "--directory", dir, "8080")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	testutil.Eventually(t, 30*time.Second, "http server listening", func() bool {
-		out, _ := rig.B.Command("ss", "-Hltn", "sport = :8080").Output()
-		return strings.TrimSpace(string(out)) != ""
-	})
+	startTCPServer(t, rig.B, srv, 8080, 30*time.Second)
 	out, err := rig.A.Command("curl", "-sS", "--max-time", "30", "http://"+topo.HostBAddr+":8080/blob").Output()
 	if err != nil {
 		t.Fatalf("curl: %v (got %d bytes)\nvecnet errors: %s", err, len(out), errorsText(d))
@@ -598,14 +584,7 @@ func TestTwoWorkersTwoQueues(t *testing.T) {
 	})
 	mustRun(t, d, rig.A, "ping", "-c", "2", "-i", "0.1", "-W", "3", topo.HostBAddr)
 	srv := rig.B.Command("iperf3", "-s", "-1")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	testutil.Eventually(t, 5*time.Second, "iperf3 server listening", func() bool {
-		out, _ := rig.B.Command("ss", "-Hltn", "sport = :5201").Output()
-		return strings.TrimSpace(string(out)) != ""
-	})
+	startTCPServer(t, rig.B, srv, 5201, 5*time.Second)
 	// Eight parallel flows: the hosts' veths spread them over both queues.
 	mustRun(t, d, rig.A, "iperf3", "-c", topo.HostBAddr, "-P", "8", "-n", "40M", "--connect-timeout", "3000")
 	var perWorker []uint64
