@@ -33,7 +33,7 @@ func (d *Daemon) startAPI() error {
 		return err
 	}
 	for _, a := range d.API.Addrs() {
-		d.Log.Info("HTTP API listening", "addr", a)
+		d.Log.Info("HTTP API listening", "addr", a.String())
 	}
 	return nil
 }
