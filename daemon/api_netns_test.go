@@ -113,6 +113,16 @@ func TestHTTPAPIRoutes(t *testing.T) {
 	if code, out := curl("POST", "/api/v1/interfaces/nope/addresses", `{"address": "10.89.0.1/24"}`); code != 404 {
 		t.Fatalf("unknown interface: %d %s, want 404", code, out)
 	}
+	// And removed: the address no longer answers, a second DELETE is 404.
+	if code, out := curl("DELETE", "/api/v1/interfaces/"+topo.RouterB+"/addresses/10.88.0.1/24", ""); code != 204 {
+		t.Fatalf("DELETE address: %d %s", code, out)
+	}
+	if out, err := rig.B.Run("ping", "-c", "1", "-W", "1", "10.88.0.1"); err == nil {
+		t.Fatalf("10.88.0.1 still answers after DELETE:\n%s", out)
+	}
+	if code, out := curl("DELETE", "/api/v1/interfaces/"+topo.RouterB+"/addresses/10.88.0.1/24", ""); code != 404 {
+		t.Fatalf("second DELETE address: %d %s, want 404", code, out)
+	}
 
 	// A static neighbour added and deleted.
 	if code, out := curl("POST", "/api/v1/neighbors", `{"interface": "`+topo.RouterB+`", "ip": "10.77.2.50", "mac": "02:00:00:00:00:50"}`); code != 201 {

@@ -320,10 +320,28 @@ func (b backend) AddressAdd(name string, p netip.Prefix) error {
 }
 
 func (b backend) AddressDel(name string, p netip.Prefix) error {
-	if b.d.iface(name) == nil {
+	ifc := b.d.iface(name)
+	if ifc == nil {
 		return ctl.Errorf(ctl.NotFound, "no interface %q", name)
 	}
-	return ctl.Errorf(ctl.Unsupported, "removing an address is not supported by the data plane yet (the FIB cannot withdraw a connected subnet)")
+	found := false
+	if x := b.d.DP.Ifaces.Load().Get(ifc.Index); x != nil {
+		for _, q := range x.Addrs {
+			found = found || q == p
+		}
+	}
+	if !found || !p.Addr().Is4() {
+		return ctl.Errorf(ctl.NotFound, "%s has no address %v", name, p)
+	}
+	// As a reload removes one: the connected subnet (kept while another
+	// address is on it) and the local /32 leave the FIB, then the address.
+	if err := b.d.DP.FIB.DelConnected(ifc.Index, p); err != nil {
+		return fibError(err)
+	}
+	if err := b.d.DP.Ifaces.DelAddress(ifc.Index, p); err != nil {
+		return ctl.Errorf(ctl.Conflict, "%v", err)
+	}
+	return nil
 }
 
 // LinkSet sets an interface administratively up or down: a down
