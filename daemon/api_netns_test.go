@@ -166,6 +166,29 @@ func TestHTTPAPIRoutes(t *testing.T) {
 		t.Errorf("interfaces: %s", out)
 	}
 
+	// A capture through the API, read back by tshark; a reload with no
+	// config file is refused and changes nothing.
+	pcapFile := filepath.Join(dir, "api.pcapng")
+	if code, out := curl("POST", "/api/v1/capture", `{"rx": true, "tx": true, "max": 8, "file": "`+pcapFile+`"}`); code != 204 {
+		t.Fatalf("POST capture: %d %s", code, out)
+	}
+	if code, out := curl("POST", "/api/v1/capture", `{"rx": true, "file": "`+pcapFile+`2"}`); code != 409 {
+		t.Fatalf("a second capture: %d %s, want 409", code, out)
+	}
+	mustRun(t, d, rig.A, "ping", "-c", "3", "-W", "3", topo.HostBAddr)
+	if code, out := curl("DELETE", "/api/v1/capture", ""); code != 200 || !strings.Contains(out, `"status"`) {
+		t.Fatalf("DELETE capture: %d %s", code, out)
+	}
+	if _, err := exec.LookPath("tshark"); err == nil || os.Getenv("CI") != "" {
+		out, err := exec.Command("tshark", "-r", pcapFile, "-T", "fields", "-e", "icmp.type").Output()
+		if n := len(strings.Fields(string(out))); err != nil || n == 0 || n > 8 {
+			t.Fatalf("tshark -r the API's capture: %v, %d ICMP packets (want 1..8)\n%s", err, n, out)
+		}
+	}
+	if code, out := curl("POST", "/api/v1/reload", ""); code != 400 || !strings.Contains(out, "config file") {
+		t.Fatalf("POST reload without a config file: %d %s, want 400", code, out)
+	}
+
 	// Prometheus and the live page are on the same socket: what an
 	// operator scrapes passes promtool, and the page is served.
 	code, metrics := curl("GET", "/metrics", "")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/vecnet/vecnet/control/ctl"
 	"io"
 	"os"
 	"strconv"
@@ -352,4 +353,44 @@ func (d *Daemon) showPcapCmd(w io.Writer, _ []string) error {
 	}
 	_, err := fmt.Fprintln(w, "no capture running")
 	return err
+}
+
+// CaptureStart implements ctl.Backend: the CLI's pcap trace.
+func (b backend) CaptureStart(c ctl.Capture) error {
+	pc, err := ParsePcapTrace(c.Words())
+	if err != nil {
+		return ctl.Errorf(ctl.BadInput, "%v", err)
+	}
+	if err := b.d.StartPcapTrace(pc); err != nil {
+		if b.d.capturing() {
+			return ctl.Errorf(ctl.Conflict, "%v", err)
+		}
+		return ctl.Errorf(ctl.BadInput, "%v", err)
+	}
+	return nil
+}
+
+// CaptureStop implements ctl.Backend: pcap trace off.
+func (b backend) CaptureStop() (ctl.Status, error) {
+	s, err := b.d.StopPcapTrace()
+	if err != nil {
+		return ctl.Status{}, ctl.Errorf(ctl.Conflict, "%v", err)
+	}
+	return ctl.Status{Status: s}, nil
+}
+
+// CaptureStatus implements ctl.Backend: show pcap.
+func (b backend) CaptureStatus() (ctl.Status, error) {
+	var sb strings.Builder
+	if err := b.d.showPcapCmd(&sb, nil); err != nil {
+		return ctl.Status{}, err
+	}
+	return ctl.Status{Status: strings.TrimSpace(sb.String())}, nil
+}
+
+// capturing reports whether a capture runs.
+func (d *Daemon) capturing() bool {
+	d.pcap.mu.Lock()
+	defer d.pcap.mu.Unlock()
+	return d.pcap.cur != nil
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"github.com/vecnet/vecnet/control/ctl"
 	"io"
 	"net/netip"
 	"reflect"
@@ -462,4 +463,17 @@ func (d *Daemon) reloadCmd(w io.Writer, args []string) error {
 	d.Log.Info("reloaded", "changes", s)
 	_, err = fmt.Fprintln(w, s)
 	return err
+}
+
+// Reload implements ctl.Backend: the config file re-read and applied. A
+// refused reload changed nothing (400); one partly applied is a 500.
+func (b backend) Reload() (ctl.Status, error) {
+	s, err := b.d.Reload()
+	switch {
+	case err == nil:
+		return ctl.Status{Status: s}, nil
+	case strings.Contains(err.Error(), "partly applied"):
+		return ctl.Status{}, ctl.Errorf(ctl.Internal, "%v", err)
+	}
+	return ctl.Status{}, ctl.Errorf(ctl.BadInput, "%v", err)
 }

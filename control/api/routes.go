@@ -43,6 +43,21 @@ var Routes = []Route{
 	{"DELETE", "/api/v1/interfaces/{name}/addresses/{address...}", addressDel},
 	{"POST", "/api/v1/interfaces/{name}/up", link(true)},
 	{"POST", "/api/v1/interfaces/{name}/down", link(false)},
+	{"GET", "/api/v1/capture", show(ctl.Backend.CaptureStatus)},
+	{"POST", "/api/v1/capture", captureStart},
+	{"DELETE", "/api/v1/capture", show(ctl.Backend.CaptureStop)},
+	{"POST", "/api/v1/reload", show(ctl.Backend.Reload)},
+}
+
+func captureStart(b ctl.Backend, r *http.Request) (int, any, error) {
+	var req ctl.Capture
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if req.File == "" {
+		return 0, nil, ctl.Errorf(ctl.BadInput, "a capture needs \"file\"")
+	}
+	return http.StatusNoContent, nil, b.CaptureStart(req)
 }
 
 // show answers with a show command's rows.

@@ -44,6 +44,55 @@ type Backend interface {
 	RuntimeClear() error
 	// ErrorsClear zeroes the error counters.
 	ErrorsClear() error
+	// CaptureStart starts a runtime pcapng capture (VPP's pcap trace).
+	CaptureStart(c Capture) error
+	// CaptureStop stops the capture and says what it wrote.
+	CaptureStop() (Status, error)
+	// CaptureStatus says what the running capture is doing.
+	CaptureStatus() (Status, error)
+	// Reload re-reads the config file and applies the difference.
+	Reload() (Status, error)
+}
+
+// Capture is a capture to start (POST /api/v1/capture), as the CLI's
+// "pcap trace [rx] [tx] [drop] [interface NAME] [max N] [snap BYTES] file PATH".
+type Capture struct {
+	RX        bool   `json:"rx"`
+	TX        bool   `json:"tx"`
+	Drop      bool   `json:"drop"`
+	Interface string `json:"interface,omitempty"`
+	Max       int    `json:"max,omitempty"`
+	Snap      int    `json:"snap,omitempty"`
+	File      string `json:"file"`
+}
+
+// Words returns c as the CLI's pcap trace arguments.
+func (c Capture) Words() []string {
+	var w []string
+	for _, f := range []struct {
+		on   bool
+		word string
+	}{{c.RX, "rx"}, {c.TX, "tx"}, {c.Drop, "drop"}} {
+		if f.on {
+			w = append(w, f.word)
+		}
+	}
+	if c.Interface != "" {
+		w = append(w, "interface", c.Interface)
+	}
+	if c.Max != 0 {
+		w = append(w, "max", fmt.Sprint(c.Max))
+	}
+	if c.Snap != 0 {
+		w = append(w, "snap", fmt.Sprint(c.Snap))
+	}
+	return append(w, "file", c.File)
+}
+
+// Status is an operation's one-line account (a capture's counts, what a
+// reload changed).
+type Status struct {
+	Status string `json:"status"`
 }
 
 // Route is a static route to add, as RouteAdd takes it (and the HTTP API's

@@ -278,3 +278,33 @@ func (f *Fake) ErrorsClear() error {
 }
 
 var _ ctl.Backend = (*Fake)(nil)
+
+// CaptureStart records the capture.
+func (f *Fake) CaptureStart(c ctl.Capture) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c.File == "" {
+		return ctl.Errorf(ctl.BadInput, "pcap trace: a file is needed")
+	}
+	f.log("capture %v", c.Words())
+	return nil
+}
+
+// CaptureStop records the stop.
+func (f *Fake) CaptureStop() (ctl.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("capture off")
+	return ctl.Status{Status: "wrote 0 packets"}, nil
+}
+
+// CaptureStatus says no capture runs.
+func (f *Fake) CaptureStatus() (ctl.Status, error) { return ctl.Status{Status: "no capture"}, nil }
+
+// Reload records the reload.
+func (f *Fake) Reload() (ctl.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("reload")
+	return ctl.Status{Status: "reload: nothing to change"}, nil
+}
