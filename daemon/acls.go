@@ -2,8 +2,7 @@ package daemon
 
 import (
 	"fmt"
-	"io"
-	"text/tabwriter"
+	"github.com/vecnet/vecnet/control/ctl"
 	"time"
 
 	"github.com/vecnet/vecnet/dataplane"
@@ -82,17 +81,18 @@ func (d *Daemon) ACLs() []ACLHits {
 	return out
 }
 
-func (d *Daemon) showACLs(w io.Writer, _ []string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, a := range d.ACLs() {
-		fmt.Fprintf(tw, "acl %s on %s (inbound), %d rules\n", a.Name, a.Interface, len(a.Rules))
-		fmt.Fprintln(tw, "  #\tHits\tRule")
-		for i, r := range a.Rules {
-			fmt.Fprintf(tw, "  %d\t%d\t%v\n", i+1, a.Hits[i], r)
+// ACLs implements ctl.Backend: show acls.
+func (b backend) ACLs() ([]ctl.ACLRow, error) {
+	rows := []ctl.ACLRow{}
+	for _, a := range b.d.ACLs() {
+		r := ctl.ACLRow{Name: a.Name, Interface: a.Interface, Direction: "in", Default: a.Default.String(), NoMatch: a.NoMatch,
+			Rules: []ctl.ACLRuleRow{}}
+		for k, rule := range a.Rules {
+			r.Rules = append(r.Rules, ctl.ACLRuleRow{Rule: rule.String(), Hits: a.Hits[k]})
 		}
-		fmt.Fprintf(tw, "  -\t%d\t%v (no rule matched)\n", a.NoMatch, a.Default)
+		rows = append(rows, r)
 	}
-	return tw.Flush()
+	return rows, nil
 }
 
 // Sessions returns every worker's live sessions, read on the workers.
@@ -104,20 +104,15 @@ func (d *Daemon) Sessions() ([][]acl.SessionInfo, error) {
 	return out, err
 }
 
-func (d *Daemon) showSessions(w io.Writer, _ []string) error {
-	per, err := d.Sessions()
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Worker\tProto\tInitiator\tResponder\tState\tPackets\tExpires in")
-	total := 0
-	for wi, ss := range per {
+// Sessions implements ctl.Backend: show sessions.
+func (b backend) Sessions() ([]ctl.SessionRow, error) {
+	per, err := b.d.Sessions()
+	rows := []ctl.SessionRow{}
+	for w, ss := range per {
 		for _, s := range ss {
-			fmt.Fprintf(tw, "%d\t%d\t%v\t%v\t%s\t%d\t%v\n", wi, s.Proto, s.Initiator, s.Responder, s.State, s.Packets, s.ExpiresIn.Round(time.Second))
-			total++
+			rows = append(rows, ctl.SessionRow{Worker: w, Protocol: s.Proto, Initiator: s.Initiator.String(), Responder: s.Responder.String(),
+				State: s.State, Packets: s.Packets, ExpiresInSeconds: int64(s.ExpiresIn.Round(time.Second) / time.Second)})
 		}
 	}
-	fmt.Fprintf(tw, "%d sessions\n", total)
-	return tw.Flush()
+	return rows, unavailable(err)
 }

@@ -22,14 +22,11 @@ type dataplaneHop = fib.NextHop
 // registerCommands puts the control layer's commands (package ctl) over
 // the daemon's Backend on its CLI.
 func (d *Daemon) registerCommands() {
-	// Commands not (yet) typed rows in ctl: the services' shows, the
-	// capture and the reload.
+	// CLI words beside ctl's: linux-cp's show (text only so far), and the
+	// capture's and the reload's (the API has those as ctl.Backend
+	// operations).
 	extra := []cli.Command{
-		{Path: "show nat sessions", Help: "NAT44 mappings, per worker", Run: d.showNATSessions},
-		{Path: "show sessions", Help: "the stateful firewall's sessions, per worker", Run: d.showSessions},
-		{Path: "show acls", Help: "ACLs with each rule's hit count", Run: d.showACLs},
 		{Path: "show linux-cp", Help: "linux-cp pairs (vecnet interface and its TAP in the kernel) and the netlink mirror's counters", Run: d.showLinuxCP},
-		{Path: "show policers", Help: "policers with their rates and per-colour packet and byte counts", Run: d.showPolicers},
 		{Path: "pcap trace", Help: "pcap trace [rx] [tx] [drop] [interface NAME] [max N] [snap BYTES] file PATH: capture to a pcapng file", Run: d.pcapTraceCmd},
 		{Path: "pcap trace off", Help: "stop the capture and close its file", Run: d.pcapTraceOffCmd},
 		{Path: "show pcap", Help: "the running capture: what, where, packets recorded, written and lost", Run: d.showPcapCmd},

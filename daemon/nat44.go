@@ -2,8 +2,7 @@ package daemon
 
 import (
 	"fmt"
-	"io"
-	"text/tabwriter"
+	"github.com/vecnet/vecnet/control/ctl"
 	"time"
 
 	"github.com/vecnet/vecnet/dataplane"
@@ -72,24 +71,19 @@ func (d *Daemon) NATSessions() ([][]nat44.SessionInfo, error) {
 	return out, err
 }
 
-func (d *Daemon) showNATSessions(w io.Writer, _ []string) error {
-	per, err := d.NATSessions()
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Worker\tProto\tInside\tOutside\tState\tPackets\tExpires in")
-	total := 0
-	for wi, ss := range per {
+// NATSessions implements ctl.Backend: show nat sessions.
+func (b backend) NATSessions() ([]ctl.NATSessionRow, error) {
+	per, err := b.d.NATSessions()
+	rows := []ctl.NATSessionRow{}
+	for w, ss := range per {
 		for _, s := range ss {
-			exp := "-"
+			r := ctl.NATSessionRow{Worker: w, Protocol: s.Proto, Inside: s.Inside.String(), Outside: s.Outside.String(), State: s.State, Packets: s.Packets}
 			if s.ExpiresIn > 0 {
-				exp = s.ExpiresIn.Round(time.Second).String()
+				sec := int64(s.ExpiresIn.Round(time.Second) / time.Second)
+				r.ExpiresInSeconds = &sec
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%v\t%v\t%s\t%d\t%s\n", wi, s.Proto, s.Inside, s.Outside, s.State, s.Packets, exp)
-			total++
+			rows = append(rows, r)
 		}
 	}
-	fmt.Fprintf(tw, "%d mappings\n", total)
-	return tw.Flush()
+	return rows, unavailable(err)
 }

@@ -2,8 +2,7 @@ package daemon
 
 import (
 	"fmt"
-	"io"
-	"text/tabwriter"
+	"github.com/vecnet/vecnet/control/ctl"
 
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/graph"
@@ -75,16 +74,19 @@ type PolicerStats struct {
 	Packets, Bytes  [policer.NumColors]uint64
 }
 
-func (d *Daemon) showPolicers(w io.Writer, _ []string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Name\tInterface\tMode\tCIR bit/s\tPIR bit/s\tGreen pkts\tYellow pkts\tRed pkts\tGreen bytes\tYellow bytes\tRed bytes")
-	for _, s := range d.Policers() {
-		mode, pir := "srTCM", "-"
+// Policers implements ctl.Backend: show policers.
+func (b backend) Policers() ([]ctl.PolicerRow, error) {
+	rows := []ctl.PolicerRow{}
+	for _, s := range b.d.Policers() {
+		r := ctl.PolicerRow{Name: s.Name, Interface: s.Interface, Mode: "srTCM", CIRBits: s.Config.CIR * 8}
 		if s.Config.Mode == policer.TwoRate {
-			mode, pir = "trTCM", fmt.Sprint(s.Config.PIR*8)
+			r.Mode, r.PIRBits = "trTCM", s.Config.PIR*8
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", s.Name, s.Interface, mode, s.Config.CIR*8, pir,
-			s.Packets[0], s.Packets[1], s.Packets[2], s.Bytes[0], s.Bytes[1], s.Bytes[2])
+		c := func(k policer.Color) ctl.ColorCounter {
+			return ctl.ColorCounter{Packets: s.Packets[k], Bytes: s.Bytes[k]}
+		}
+		r.Green, r.Yellow, r.Red = c(policer.Green), c(policer.Yellow), c(policer.Red)
+		rows = append(rows, r)
 	}
-	return tw.Flush()
+	return rows, nil
 }

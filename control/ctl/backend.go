@@ -21,6 +21,10 @@ type Backend interface {
 	Neighbors() (NeighborReport, error)
 	Offload() ([]OffloadRow, error)
 	Trace() ([]TraceRow, error)
+	ACLs() ([]ACLRow, error)
+	Sessions() ([]SessionRow, error)
+	NATSessions() ([]NATSessionRow, error)
+	Policers() ([]PolicerRow, error)
 
 	// RouteAdd installs (or replaces) a static route.
 	RouteAdd(r Route) error

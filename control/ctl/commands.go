@@ -40,6 +40,10 @@ func Commands(b Backend) []cli.Command {
 		showCmd("show neighbors stats", "neighbour and adjacency counts as \"key value\" lines (for scripts)",
 			func() (NeighborStats, error) { r, err := b.Neighbors(); return r.Stats, err }, WriteNeighborStats),
 		showCmd("show trace", "what each node did to the traced packets", b.Trace, WriteTrace),
+		showCmd("show acls", "ACLs with each rule's hit count", b.ACLs, WriteACLs),
+		showCmd("show sessions", "the stateful firewall's sessions, per worker", b.Sessions, WriteSessions),
+		showCmd("show nat sessions", "NAT44 mappings, per worker", b.NATSessions, WriteNATSessions),
+		showCmd("show policers", "policers with their rates and per-colour packet and byte counts", b.Policers, WritePolicers),
 		{Path: "trace add", Help: "trace add N: trace the next N packets on every worker", Run: func(w io.Writer, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("usage: trace add N")

@@ -308,3 +308,29 @@ func (f *Fake) Reload() (ctl.Status, error) {
 	f.log("reload")
 	return ctl.Status{Status: "reload: nothing to change"}, nil
 }
+
+// ACLs returns one ACL of two rules.
+func (f *Fake) ACLs() ([]ctl.ACLRow, error) {
+	return []ctl.ACLRow{{Name: "web-in", Interface: "eth0", Direction: "in", Default: "deny", NoMatch: 7,
+		Rules: []ctl.ACLRuleRow{{Rule: "permit src any dst 10.0.2.0/24 proto 6 dport 80-443", Hits: 1200}, {Rule: "deny src 10.0.1.66/32 dst any", Hits: 3}}}}, nil
+}
+
+// Sessions returns one TCP session.
+func (f *Fake) Sessions() ([]ctl.SessionRow, error) {
+	return []ctl.SessionRow{{Worker: 0, Protocol: 6, Initiator: "10.0.1.2:40000", Responder: "10.0.2.2:80", State: "tcp-established", Packets: 12, ExpiresInSeconds: 7440}}, nil
+}
+
+// NATSessions returns a dynamic and a static mapping.
+func (f *Fake) NATSessions() ([]ctl.NATSessionRow, error) {
+	exp := int64(300)
+	return []ctl.NATSessionRow{
+		{Worker: 0, Protocol: "udp", Inside: "10.0.1.2:5353", Outside: "203.0.113.1:1024", State: "udp", Packets: 2, ExpiresInSeconds: &exp},
+		{Worker: 0, Protocol: "tcp", Inside: "10.0.1.5:80", Outside: "203.0.113.1:8080", State: "static", Packets: 40},
+	}, nil
+}
+
+// Policers returns one two-rate policer.
+func (f *Fake) Policers() ([]ctl.PolicerRow, error) {
+	return []ctl.PolicerRow{{Name: "cust-a", Interface: "eth0", Mode: "trTCM", CIRBits: 100000000, PIRBits: 200000000,
+		Green: ctl.ColorCounter{Packets: 1000, Bytes: 1500000}, Yellow: ctl.ColorCounter{Packets: 10, Bytes: 15000}, Red: ctl.ColorCounter{Packets: 1, Bytes: 1500}}}, nil
+}
