@@ -114,10 +114,10 @@ func TestNAT44BetweenNamespaces(t *testing.T) {
 		t.Fatalf("iperf3 through NAT: %v\n%s\n%s", err, o, errorsText(d))
 	}
 	iperfSrv.Wait()
-	// The client's count is exact (it sent -n bytes); the server's may miss
+	// The client sends at least -n bytes (whole blocks); the server may miss
 	// the last socket buffer (it stops counting when the client says done).
 	var cres, sres iperfResult
-	if err := json.Unmarshal(o, &cres); err != nil || cres.End.SumSent.Bytes != 16<<20 {
+	if err := json.Unmarshal(o, &cres); err != nil || cres.End.SumSent.Bytes < 16<<20 {
 		t.Fatalf("iperf3 client sent %.0f bytes (%v)", cres.End.SumSent.Bytes, err)
 	}
 	if err := json.Unmarshal([]byte(srvOut.String()), &sres); err != nil || sres.End.SumReceived.Bytes < 8<<20 {
