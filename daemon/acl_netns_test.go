@@ -29,6 +29,7 @@ func TestACLBetweenNamespaces(t *testing.T) {
 		0: {Action: acl.Permit, Proto: acl.ProtoTCP, Dst: hostB, DstPorts: acl.PortRange{Lo: 8080, Hi: 8080}},
 		1: {Action: acl.Deny, Proto: acl.ProtoTCP, DstPorts: acl.PortRange{Lo: 8081, Hi: 8081}},
 		2: {Action: acl.Permit, Proto: acl.ProtoICMP},
+		3: {Action: acl.Permit, Proto: acl.ProtoTCP, Dst: hostB, DstPorts: acl.PortRange{Lo: 5201, Hi: 5201}},
 	}
 	rig, d := rigRouter(t, topo.RigOptions{}, "afxdp", "native", func(c *config.Config) {
 		c.ACLs = []config.ACL{{Name: "a-in", Interface: topo.RouterA, Default: acl.Deny, Rules: rules}}
@@ -74,6 +75,15 @@ func TestACLBetweenNamespaces(t *testing.T) {
 	}
 	if n := errCount(d, acl.NodeName, "denied") + errCount(d, acl.NodeName, "no_match_denied"); n != hits[1]+noMatch {
 		t.Errorf("drop counters %d, denied hits %d + no match %d", n, hits[1], noMatch)
+	}
+	// A bulk transfer through the permitted iperf3 port.
+	testutil.RequireTool(t, "iperf3")
+	startTCPServer(t, rig.B, rig.B.Command("iperf3", "-s", "-1"), 5201, 5*time.Second)
+	if out, err := rig.A.Command("iperf3", "-c", topo.HostBAddr, "-n", "8M", "--connect-timeout", "3000").CombinedOutput(); err != nil {
+		t.Fatalf("iperf3 through the ACL: %v\n%s\n%s", err, out, errorsText(d))
+	}
+	if hits, _ := hitsOf(d); hits[3] == 0 {
+		t.Errorf("iperf3's segments not counted on their rule: %v", hits)
 	}
 	var b strings.Builder
 	if err := d.CLI.Exec(&b, "show acls"); err != nil || !strings.Contains(b.String(), "deny src any dst any proto 6 dport 8081-8081") {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -201,5 +202,41 @@ func TestTCPStates(t *testing.T) {
 	m.touch(pos, true, 0x10, 0)  // ACK in
 	if state() != stTransitory || m.maps[pos].expires != int64(4*time.Minute) {
 		t.Fatalf("after FIN and an ACK: %s", stateNames[state()])
+	}
+}
+
+// TestHundredThousandMappings: 100 000 flows from 100 000 inside hosts fit
+// one worker's table without the heap growing (the table is allocated
+// once), and all of them expire, giving every port back.
+func TestHundredThousandMappings(t *testing.T) {
+	cfg := Config{Inside: []uint16{0}, Outside: 1, Addr: pool, UDP: time.Minute} // ports 1024-65535
+	m := NewMappings(cfg, 0)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 100000 {
+		slot := slotUDP
+		if i >= 60000 {
+			slot = slotTCP // 64 512 ports a protocol: the rest as TCP
+		}
+		if m.outbound(0x0a000000+uint32(i), 5000, slot, 0) < 0 {
+			t.Fatalf("mapping %d refused", i)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if m.Len() != 100000 {
+		t.Fatalf("%d mappings, want 100000", m.Len())
+	}
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
+		t.Fatalf("the heap grew %d bytes for 100 000 mappings: the table should not allocate", grew)
+	}
+	// UDP idles out after a minute, TCP transitory after four.
+	if n := m.Sweep(int64(5*time.Minute), len(m.maps)); n != 100000 || m.Len() != 0 {
+		t.Fatalf("swept %d, %d left", n, m.Len())
+	}
+	for s := range m.ports {
+		if len(m.ports[s]) != 64512 {
+			t.Fatalf("protocol %d: %d free ports after expiry, want 64512", s, len(m.ports[s]))
+		}
 	}
 }
