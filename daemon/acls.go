@@ -9,7 +9,6 @@ import (
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/service/acl"
-	"github.com/vecnet/vecnet/worker"
 )
 
 // aclBinding is a configured ACL and the interface it filters.
@@ -97,11 +96,7 @@ func (b backend) ACLs() ([]ctl.ACLRow, error) {
 
 // Sessions returns every worker's live sessions, read on the workers.
 func (d *Daemon) Sessions() ([][]acl.SessionInfo, error) {
-	out := make([][]acl.SessionInfo, len(d.Workers))
-	err := d.OnWorkers(func(w *worker.Worker) {
-		out[w.ID] = acl.NodeSessions(w.Graph)
-	})
-	return out, err
+	return perWorker(d, acl.NodeSessions)
 }
 
 // Sessions implements ctl.Backend: show sessions.

@@ -47,17 +47,24 @@ func (d *Daemon) Backend() ctl.Backend { return backend{d} }
 // counters on the workers) and applies changes; it does not format.
 type backend struct{ d *Daemon }
 
+// perWorker reads f of every worker's graph, on the workers (OnWorkers):
+// one result per worker, in worker order; a worker that did not answer
+// leaves its zero value, and the error says which.
+func perWorker[T any](d *Daemon, f func(*graph.Graph) T) ([]T, error) {
+	out := make([]T, len(d.Workers))
+	err := d.OnWorkers(func(w *worker.Worker) { out[w.ID] = f(w.Graph) })
+	return out, err
+}
+
 // Runtime returns each worker's node statistics, read on the workers.
 func (d *Daemon) Runtime() [][]graph.NodeStats {
-	out := make([][]graph.NodeStats, len(d.Workers))
-	d.OnWorkers(func(w *worker.Worker) { out[w.ID] = w.Graph.Runtime() })
+	out, _ := perWorker(d, (*graph.Graph).Runtime)
 	return out
 }
 
 // Errors returns each worker's error counters, read on the workers.
 func (d *Daemon) Errors() [][]graph.ErrorCount {
-	out := make([][]graph.ErrorCount, len(d.Workers))
-	d.OnWorkers(func(w *worker.Worker) { out[w.ID] = w.Graph.Errors(false) })
+	out, _ := perWorker(d, func(g *graph.Graph) []graph.ErrorCount { return g.Errors(false) })
 	return out
 }
 
@@ -93,9 +100,7 @@ func (b backend) Runtime() (ctl.RuntimeReport, error) {
 }
 
 func (b backend) Errors() ([]ctl.ErrorRow, error) {
-	d := b.d
-	out := make([][]graph.ErrorCount, len(d.Workers))
-	err := d.OnWorkers(func(w *worker.Worker) { out[w.ID] = w.Graph.Errors(false) })
+	out, err := perWorker(b.d, func(g *graph.Graph) []graph.ErrorCount { return g.Errors(false) })
 	return ctl.ErrorRows(out), unavailable(err)
 }
 
@@ -212,8 +217,7 @@ func (b backend) Offload() ([]ctl.OffloadRow, error) {
 // only its own goroutine, never a worker.
 func (b backend) Trace() ([]ctl.TraceRow, error) {
 	d := b.d
-	recs := make([][]graph.TraceRecord, len(d.Workers))
-	err := d.OnWorkers(func(wk *worker.Worker) { recs[wk.ID] = wk.Graph.TraceCopy() })
+	recs, err := perWorker(d, (*graph.Graph).TraceCopy)
 	rows := []ctl.TraceRow{}
 	for i, wk := range d.Workers {
 		rows = append(rows, ctl.TraceRows(wk.ID, recs[i], wk.Graph.TraceDetail)...)

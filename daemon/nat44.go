@@ -9,7 +9,6 @@ import (
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/service/nat44"
-	"github.com/vecnet/vecnet/worker"
 )
 
 // setupNAT44 adds nat44-in2out and nat44-out2in when the config has NAT44.
@@ -66,9 +65,7 @@ func (d *Daemon) enableNAT44(g *graph.Graph) error {
 
 // NATSessions returns every worker's NAT44 mappings, read on the workers.
 func (d *Daemon) NATSessions() ([][]nat44.SessionInfo, error) {
-	out := make([][]nat44.SessionInfo, len(d.Workers))
-	err := d.OnWorkers(func(w *worker.Worker) { out[w.ID] = nat44.NodeSessions(w.Graph) })
-	return out, err
+	return perWorker(d, nat44.NodeSessions)
 }
 
 // NATSessions implements ctl.Backend: show nat sessions.

@@ -175,13 +175,21 @@ func in2out(n *graph.Node, v *pkt.Vector, view *fib.View, outside uint16) int {
 	a := n.Arena()
 	now := n.Graph().Now()
 	translated := uint64(0)
+	// Whether a destination leaves by the outside interface is looked up
+	// once per run of packets to the same destination (a flow's packets
+	// come together in a vector).
+	var lastDst [4]byte
+	out, haveLast := false, false
 	for k, i := range v.Idx[:v.Len] {
 		m, l3 := a.L3(i)
 		ip := wire.IPv4(l3[:m.Len-m.L3])
-		next := n.ArcNext(st.arc, m)
-		n.Nexts[k] = next
-		adj := view.Adj(view.Lookup(ip.Dst(), 0))
-		if adj.Kind == fib.AdjLocal || adj.Port != outside {
+		n.Nexts[k] = n.ArcNext(st.arc, m)
+		if dst := ip.Dst(); !haveLast || dst != lastDst {
+			adj := view.Adj(view.Lookup(dst, 0))
+			out = adj.Kind != fib.AdjLocal && adj.Port == outside
+			lastDst, haveLast = dst, true
+		}
+		if !out {
 			continue // to the router itself, or between inside networks
 		}
 		slot, csum, code := l4(ip)
