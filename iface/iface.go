@@ -12,10 +12,32 @@ import (
 	"sync/atomic"
 )
 
+// Kind says what an interface is.
+type Kind uint8
+
+const (
+	// KindPort is an interface with ports of a driver (the default).
+	KindPort Kind = iota
+	// KindBVI is a bridge virtual interface: the routed interface of a
+	// bridge domain, whose frames go through the bridge (package bridge).
+	KindBVI
+)
+
+// String returns the kind's name as the config and the shows spell it.
+func (k Kind) String() string {
+	switch k {
+	case KindBVI:
+		return "bvi"
+	default:
+		return "port"
+	}
+}
+
 // Interface is one data-plane interface.
 type Interface struct {
 	Index uint16
 	Name  string
+	Kind  Kind
 	MAC   [6]byte
 	MTU   uint16         // IP MTU
 	Addrs []netip.Prefix // IPv4 interface addresses, e.g. 10.0.1.1/24
@@ -226,6 +248,11 @@ func (t *Table) AddAddress(i uint16, p netip.Prefix) error {
 		}
 		return nil
 	})
+}
+
+// SetKind sets interface i's kind.
+func (t *Table) SetKind(i uint16, k Kind) error {
+	return t.update(i, func(x *Interface) error { x.Kind = k; return nil })
 }
 
 // SetDown sets interface i administratively down (or up again).

@@ -95,3 +95,20 @@ func TestRemoveAndDelAddress(t *testing.T) {
 		t.Errorf("re-adding a: index %d (old %d), %v; want a new index", c, a, err)
 	}
 }
+
+func TestKind(t *testing.T) {
+	tb := NewTable()
+	i, err := tb.Add("bvi1", [6]byte{2, 0xb1, 0, 0, 0, 1}, 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := tb.Load().Get(i).Kind; k != KindPort || k.String() != "port" {
+		t.Fatalf("new interface kind %v", k)
+	}
+	if err := tb.SetKind(i, KindBVI); err != nil {
+		t.Fatal(err)
+	}
+	if k := tb.Load().Get(i).Kind; k != KindBVI || k.String() != "bvi" {
+		t.Fatalf("kind %v after SetKind(bvi)", k)
+	}
+}

@@ -4,6 +4,8 @@
 // records the L3 offset and dispatches by EtherType through a small
 // EtherType -> node table into which the owners of the L3 nodes register
 // (Config.RegisterEtherType: IPv4 and ARP today; IPv6, a VLAN node later).
+// Frames received on an interface in L2 mode (a bridge member,
+// Config.Bridged) go whole to the L2 path (package bridge's l2-learn).
 package ethernet
 
 import (
@@ -52,6 +54,12 @@ type Config struct {
 	// unknown_ethertype. Registering 0x8100 (wire.EtherTypeVLAN) sends
 	// tagged frames to that node instead of popping the tag here.
 	Types []EtherTypeNode
+	// Bridged, if set, returns by interface index whether the interface is
+	// in L2 mode (a bridge domain member): its frames go whole to the node
+	// named L2Node instead of the MAC check and the EtherType dispatch.
+	// It is called once per vector and indexed once per packet.
+	Bridged func() []bool
+	L2Node  string
 }
 
 // RegisterEtherType adds typ -> node to the dispatch table. Building the
@@ -95,6 +103,9 @@ func resolve(cfg *Config) (typeTable, []string, error) {
 		t.n++
 		next = append(next, e.Node)
 	}
+	if cfg.Bridged != nil {
+		next = append(next, cfg.L2Node)
+	}
 	return t, next, nil
 }
 
@@ -130,6 +141,11 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typeTable) int {
 	a := n.Arena()
 	cnt := v.Len
+	var bridged []bool
+	if cfg != nil && cfg.Bridged != nil {
+		bridged = cfg.Bridged()
+	}
+	l2 := uint16(types.n + 1)
 	// The packets of a vector usually share one receive port: look its
 	// interface up once per run of equal ports.
 	var in *iface.Interface
@@ -156,6 +172,10 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 		}
 		if len(d) > maxLen {
 			n.Drop(m, k, ErrTooLong)
+			continue
+		}
+		if int(m.RxPort) < len(bridged) && bridged[m.RxPort] {
+			n.Nexts[k] = l2
 			continue
 		}
 		_ = d[13]

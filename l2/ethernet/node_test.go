@@ -285,3 +285,36 @@ func sink(name string) graph.Registration {
 		return cnt
 	}}
 }
+
+// TestBridgedInterface: frames received on an interface in L2 mode go
+// whole to the L2 node, whatever their destination MAC or EtherType; the
+// other interfaces keep the L3 dispatch.
+func TestBridgedInterface(t *testing.T) {
+	ifs := iface.NewTable()
+	for _, name := range []string{"eth0", "eth1"} {
+		if _, err := ifs.Add(name, ourMAC, 1500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bridged := []bool{false, true}
+	cfg := &Config{Bridged: func() []bool { return bridged }, L2Node: "l2-learn"}
+	registerL3(cfg)
+	h := graphtest.New(t, Node(ifs, cfg), graphtest.Options{})
+	for _, tc := range []struct {
+		data []byte
+		rx   uint16
+		want string
+	}{
+		{ip4Frame(otherMAC, 10), 1, "l2-learn"},
+		{ip4Frame(mcastMAC, 10), 1, "l2-learn"},
+		{withType(ip4Frame(ourMAC, 10), 0x1234), 1, "l2-learn"},
+		{ip4Frame(ourMAC, 1500-28+5), 1, "drop " + NodeName + ": too_long"},
+		{ip4Frame(otherMAC, 10), 0, "drop " + NodeName + ": not_for_us"},
+		{ip4Frame(ourMAC, 10), 0, ip4.InputName},
+	} {
+		r := h.Run(graphtest.Packet{Data: tc.data, Meta: pkt.Meta{RxPort: tc.rx}})
+		if got := r.Out[0].Where(); got != tc.want {
+			t.Errorf("rx %d: got %q, want %q", tc.rx, got, tc.want)
+		}
+	}
+}
