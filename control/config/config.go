@@ -79,6 +79,8 @@ type Config struct {
 	// LinuxCP pairs interfaces with TAPs in the host kernel (see LinuxCP).
 	// YAML key: linux_cp.
 	LinuxCP []LinuxCP
+	// Bridges are learning bridge domains (see Bridge). YAML key: bridges.
+	Bridges []Bridge
 }
 
 // Interface is one data-plane interface. Fields marked "kernel drivers"

@@ -23,6 +23,7 @@ type (
 		NAT44      *fileNAT44     `yaml:"nat44,omitempty"`
 		HTTP       *fileHTTP      `yaml:"http,omitempty"`
 		LinuxCP    []fileLinuxCP  `yaml:"linux_cp,omitempty"`
+		Bridges    []fileBridge   `yaml:"bridges,omitempty"`
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
@@ -88,6 +89,7 @@ func Marshal(c *Config) ([]byte, error) {
 	f.ACLs = marshalACLs(c.ACLs)
 	f.Sessions = marshalSessions(c.Sessions)
 	f.NAT44 = marshalNAT44(c.NAT44)
+	f.Bridges = marshalBridges(c.Bridges)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

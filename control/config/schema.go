@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -48,7 +49,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp")
+	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp", "bridges")
 	if top == nil {
 		return nil
 	}
@@ -108,10 +109,15 @@ func (w *walker) config(root *yaml.Node) *Config {
 			ifaces[ic.Name] = true
 		}
 	}
+	// Routes and neighbours may name the bridges' BVIs too.
+	l3 := maps.Clone(ifaces)
+	if n, ok := top["bridges"]; ok {
+		c.Bridges = w.bridges(n, c, l3)
+	}
 	if n, ok := top["routes"]; ok {
 		prefixes := seenAt{}
 		for _, it := range w.seq(n, "routes", false) {
-			r, ok := w.route(it, ifaces)
+			r, ok := w.route(it, l3)
 			if !ok {
 				continue
 			}
@@ -125,7 +131,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 	if n, ok := top["neighbors"]; ok {
 		seen := seenAt{}
 		for _, it := range w.seq(n, "neighbors", false) {
-			nb, ok := w.neighbor(it, ifaces)
+			nb, ok := w.neighbor(it, l3)
 			if !ok {
 				continue
 			}
