@@ -173,6 +173,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, err
 		}
 	}
+	if err := d.setupBridges(dp, nw); err != nil {
+		return nil, err
+	}
 	d.clampSegmentMTU()
 	for _, n := range cfg.Neighbors {
 		ifc := d.iface(n.Interface)
@@ -217,6 +220,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if err != nil {
 			return nil, err
 		}
+		d.bindBVIs(w, g)
 		if err := d.enablePolicers(g); err != nil {
 			return nil, err
 		}
@@ -374,7 +378,7 @@ func attachInterface(wk *worker.Worker, ps *driver.PortSet, ifc *Interface) {
 	w := wk.ID
 	if w < len(ifc.Ports) && ifc.Ports[w] != nil {
 		_, handoff := ifc.Ports[w].(*driver.TxHandoff)
-		ps.Attach(ifc.Index, ifc.Ports[w], !handoff)
+		ps.Attach(ifc.Index, ifc.Ports[w], !handoff && !isBVIPort(ifc.Ports[w]))
 		wk.AddPort(ifc.Ports[w])
 	}
 	if w < len(ifc.txWaiters) && ifc.txWaiters[w] != nil {

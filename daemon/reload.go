@@ -136,6 +136,11 @@ func (d *Daemon) diff(next *config.Config) (*configDiff, error) {
 	if !reflect.DeepEqual(cur.LinuxCP, next.LinuxCP) {
 		restart("linux_cp")
 	}
+	// The bridge nodes and each worker's MAC table are built with the
+	// graphs; the BVIs take interface indexes at start.
+	if !reflect.DeepEqual(cur.Bridges, next.Bridges) {
+		restart("bridges")
+	}
 	if len(cur.LinuxCP) > 0 {
 		names := func(c *config.Config) (out []string) {
 			for _, ic := range c.Interfaces {
@@ -259,6 +264,16 @@ func checkRouteHops(r config.Route, cfg *config.Config) []error {
 		on := false
 		for _, ic := range cfg.Interfaces {
 			for _, p := range ic.Addresses {
+				if p.Masked().Contains(via) {
+					on = true
+				}
+			}
+		}
+		for _, b := range cfg.Bridges {
+			if b.BVI == nil {
+				continue
+			}
+			for _, p := range b.BVI.Addresses {
 				if p.Masked().Contains(via) {
 					on = true
 				}

@@ -14,6 +14,7 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/l2/bridge"
 	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/l3/ip4"
@@ -66,6 +67,11 @@ type Dataplane struct {
 	// Reassembly bounds each worker's reassembly of fragments for the host.
 	Reassembly ip4.ReassemblyConfig
 	Glean      neighbor.GleanConfig
+	// Bridges, if set, adds the bridge nodes (l2-learn, l2-fwd, l2-flood)
+	// and diverts what the domains' members receive to them. Set its
+	// domains before graphs are built: each worker's MAC table is sized
+	// then.
+	Bridges *bridge.Table
 }
 
 // New makes a data plane with an arena of slots packet buffers.
@@ -182,6 +188,9 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 	ethCfg.RegisterEtherType(uint16(wire.EtherTypeARP), neighbor.ARPInputName)
 	ethCfg.RegisterEtherType(uint16(wire.EtherTypeIPv6), ip6.InputName)
 	ethCfg.Types = append(ethCfg.Types, d.EtherTypes...)
+	if d.Bridges != nil {
+		ethCfg.Bridged, ethCfg.L2Node = d.Bridges.Bridged, bridge.LearnName
+	}
 	local := ip4.LocalConfig{Echo: d.EchoReply, PuntNode: d.Punt}
 	regs := append([]graph.Registration{}, inputs...)
 	if d.Stack != nil {
@@ -209,6 +218,9 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 		neighbor.Glean6Node(d.Ifaces, d.FIB6, d.ND, d.Glean),
 		output,
 	)
+	if d.Bridges != nil {
+		regs = append(regs, bridge.Nodes(d.Bridges, bridge.Names{Output: output.Name, Ethernet: ethernet.NodeName})...)
+	}
 	return append(regs, d.Extra...)
 }
 

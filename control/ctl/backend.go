@@ -25,6 +25,11 @@ type Backend interface {
 	Sessions() ([]SessionRow, error)
 	NATSessions() ([]NATSessionRow, error)
 	Policers() ([]PolicerRow, error)
+	Bridges() ([]BridgeRow, error)
+	BridgeMACs() ([]BridgeMACRow, error)
+
+	// BridgeMACsClear forgets every bridge domain's learnt MACs.
+	BridgeMACsClear() error
 
 	// RouteAdd installs (or replaces) a static route.
 	RouteAdd(r Route) error

@@ -43,6 +43,9 @@ func Commands(b Backend) []cli.Command {
 		showCmd("show acls", "ACLs with each rule's hit count", b.ACLs, WriteACLs),
 		showCmd("show sessions", "the stateful firewall's sessions, per worker", b.Sessions, WriteSessions),
 		showCmd("show nat sessions", "NAT44 mappings, per worker", b.NATSessions, WriteNATSessions),
+		showCmd("show bridge", "bridge domains: members (with split-horizon groups), BVI, age, MAC bound and learnt MACs", b.Bridges, WriteBridges),
+		showCmd("show bridge macs", "learnt MACs of every bridge domain, per worker, with the member they are on", b.BridgeMACs, WriteBridgeMACs),
+		noArgs("clear bridge macs", "forget every bridge domain's learnt MACs", b.BridgeMACsClear),
 		showCmd("show policers", "policers with their rates and per-colour packet and byte counts", b.Policers, WritePolicers),
 		{Path: "trace add", Help: "trace add N: trace the next N packets on every worker", Run: func(w io.Writer, args []string) error {
 			if len(args) != 1 {

@@ -334,3 +334,27 @@ func (f *Fake) Policers() ([]ctl.PolicerRow, error) {
 	return []ctl.PolicerRow{{Name: "cust-a", Interface: "eth0", Mode: "trTCM", CIRBits: 100000000, PIRBits: 200000000,
 		Green: ctl.ColorCounter{Packets: 1000, Bytes: 1500000}, Yellow: ctl.ColorCounter{Packets: 10, Bytes: 15000}, Red: ctl.ColorCounter{Packets: 1, Bytes: 1500}}}, nil
 }
+
+// Bridges returns one domain of three members (two in a split-horizon
+// group) with a BVI.
+func (f *Fake) Bridges() ([]ctl.BridgeRow, error) {
+	return []ctl.BridgeRow{{ID: 1, BVI: "bvi1", AgeSeconds: 300, MaxMACs: 4096, MACs: 3,
+		Members: []ctl.BridgeMemberRow{{Interface: "eth1"}, {Interface: "eth2", SplitHorizon: 1}, {Interface: "eth3", SplitHorizon: 1}}}}, nil
+}
+
+// BridgeMACs returns three learnt MACs of worker 0.
+func (f *Fake) BridgeMACs() ([]ctl.BridgeMACRow, error) {
+	return []ctl.BridgeMACRow{
+		{Worker: 0, Bridge: 1, MAC: "02:00:00:00:00:0a", Interface: "eth1", IdleSeconds: 2},
+		{Worker: 0, Bridge: 1, MAC: "02:00:00:00:00:0b", Interface: "eth2", IdleSeconds: 0},
+		{Worker: 0, Bridge: 1, MAC: "02:00:00:00:00:0c", Interface: "eth3", IdleSeconds: 41},
+	}, nil
+}
+
+// BridgeMACsClear records the clear.
+func (f *Fake) BridgeMACsClear() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("bridge macs clear")
+	return nil
+}
