@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"bufio"
-	"net"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vecnet/vecnet/control/config"
-	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/daemon"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
@@ -252,6 +250,3 @@ func bridgeBetweenNamespaces(t *testing.T, driver string) {
 		testutil.Eventually(t, 5*time.Second, "clear bridge macs empties the table", func() bool { return len(bridgeMACs(t, d)) == 0 })
 	})
 }
-
-var _ = net.ParseMAC
-var _ ctl.BridgeRow

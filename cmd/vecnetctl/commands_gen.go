@@ -5,6 +5,7 @@ package main
 // daemonCommands are the commands a vecnet daemon serves on its CLI socket
 // (daemon.CommandList), for help without a daemon.
 var daemonCommands = []struct{ Path, Help string }{
+	{"clear bridge macs", "forget every bridge domain's learnt MACs"},
 	{"clear errors", "zero error counters"},
 	{"clear runtime", "zero node statistics"},
 	{"clear trace", "drop trace records"},
@@ -20,6 +21,8 @@ var daemonCommands = []struct{ Path, Help string }{
 	{"pcap trace off", "stop the capture and close its file"},
 	{"reload", "re-read the config file and apply the difference (interfaces, addresses, neighbours, routes)"},
 	{"show acls", "ACLs with each rule's hit count [--json]"},
+	{"show bridge", "bridge domains: members (with split-horizon groups), BVI, age, MAC bound and learnt MACs [--json]"},
+	{"show bridge macs", "learnt MACs of every bridge domain, per worker, with the member they are on [--json]"},
 	{"show errors", "error counters by node and reason [--json]"},
 	{"show fib", "the IPv4 forwarding table [--json]"},
 	{"show interfaces", "interfaces with addresses and counters [--json]"},
