@@ -247,8 +247,8 @@ func floodNode(t *Table, names Names) graph.Registration {
 }
 
 // flood sends each packet to every member of its domain but the ingress
-// and its split-horizon group: copies to all but the last, the original
-// to the last.
+// and its split-horizon group (and the BVI, for unknown unicast): copies
+// to all but the last, the original to the last.
 func flood(n *graph.Node, v *pkt.Vector, s *snapshot) int {
 	a := n.Arena()
 	c := n.Cache()
@@ -263,10 +263,13 @@ func flood(n *graph.Node, v *pkt.Vector, s *snapshot) int {
 		}
 		dom := &s.domains[p.dom]
 		in := m.RxPort
+		// Unknown unicast is not for the BVI (l2-fwd matched its MAC):
+		// only broadcast and multicast go to its L3 path.
+		skipBVI := dom.HasBVI && (len(d) == 0 || d[0]&1 == 0)
 		last := -1
 		for j := range dom.members {
 			mb := &dom.members[j]
-			if mb.If == in || (mb.Group != 0 && mb.Group == p.group) {
+			if mb.If == in || (mb.Group != 0 && mb.Group == p.group) || (skipBVI && mb.If == dom.BVI) {
 				continue
 			}
 			if last >= 0 {
