@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -159,6 +160,25 @@ func TestLearnForwardFlood(t *testing.T) {
 	r = h.Run(from(4, macB, macA))
 	if r.Out[0].Drop != "l2-learn: not_bridged" {
 		t.Fatalf("unbridged: %+v", r.Out[0])
+	}
+}
+
+func TestTrace(t *testing.T) {
+	tbl := NewTable()
+	if err := tbl.SetDomains(testDomains()); err != nil {
+		t.Fatal(err)
+	}
+	regs := Nodes(tbl, Names{Output: outName, Ethernet: ethName})
+	h := graphtest.New(t, regs[0], graphtest.Options{Also: regs[1:], Trace: true})
+	h.Run(from(2, macA, macB))
+	r := h.Run(from(1, macB, macA))
+	var lines []string
+	for _, rec := range r.Trace {
+		lines = append(lines, rec.Node+": "+h.Graph().TraceDetail(&rec))
+	}
+	want := "l2-fwd: l2-fwd 02:00:00:00:00:0a -> 02:00:00:00:00:0b rx 1 tx 2"
+	if !contains(lines, "l2-learn: l2-learn 02:00:00:00:00:0a -> 02:00:00:00:00:0b", want) {
+		t.Fatalf("trace:\n%s", strings.Join(lines, "\n"))
 	}
 }
 

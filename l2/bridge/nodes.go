@@ -174,7 +174,32 @@ func fwdNode(t *Table, names Names) graph.Registration {
 			n.State = l.State
 			return nil
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int { return fwd(n, v, t.cur.Load(), n.State.(*state).macs) },
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return fwd(n, v, t.cur.Load(), n.State.(*state).macs) },
+		Format: formatL2("l2-fwd"),
+	}
+}
+
+// formatL2 renders a traced frame with the port it goes to.
+func formatL2(node string) func(r *graph.TraceRecord) string {
+	return func(r *graph.TraceRecord) string {
+		if r.Len < wire.EthernetLen {
+			return "short frame"
+		}
+		e := wire.Ethernet(r.Data[:r.Len])
+		return node + " " + e.Src().String() + " -> " + e.Dst().String() + " rx " + itoa(r.Meta.RxPort) + " tx " + itoa(r.Meta.TxPort)
+	}
+}
+
+func itoa(x uint16) string {
+	var b [5]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + x%10)
+		x /= 10
+		if x == 0 {
+			return string(b[i:])
+		}
 	}
 }
 
@@ -242,7 +267,8 @@ func floodNode(t *Table, names Names) graph.Registration {
 			FloodErrNoBuffer:   {Name: "no_buffer", Help: "flood copies not made: no packet buffer free"},
 			FloodErrNotBridged: {Name: "not_bridged", Help: "frame from an interface in no bridge domain"},
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int { return flood(n, v, t.cur.Load()) },
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return flood(n, v, t.cur.Load()) },
+		Format: formatL2("l2-flood"),
 	}
 }
 
