@@ -317,4 +317,11 @@ func TestBridgedInterface(t *testing.T) {
 			t.Errorf("rx %d: got %q, want %q", tc.rx, got, tc.want)
 		}
 	}
+	pkts := make([]graphtest.Packet, 64)
+	for k := range pkts {
+		pkts[k] = graphtest.Packet{Data: ip4Frame(otherMAC, 64), Meta: pkt.Meta{RxPort: uint16(k & 1)}}
+	}
+	if n := testing.AllocsPerRun(100, func() { h.Send(NodeName, pkts...) }); n != 0 {
+		t.Errorf("%v allocations per vector with bridged interfaces", n)
+	}
 }
