@@ -7,6 +7,7 @@ import (
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
+	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/pkt/pkttest"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -194,6 +195,46 @@ func TestBVIOutput(t *testing.T) {
 	r = h.RunNode(FwdName, from(9, wire.BroadcastMAC, macBVI))
 	if got := dests(t, r); len(got) != 3 || !contains(got, "out:1", "out:2", "out:3") {
 		t.Fatalf("BVI broadcast went to %v", got)
+	}
+}
+
+// TestBVIPort: what interface-output sends on the BVI's port enters
+// l2-fwd in the same dispatch, as received on the BVI.
+func TestBVIPort(t *testing.T) {
+	h, _ := newHarness(t, testDomains())
+	h.Run(from(2, macA, macB)) // B learnt on 2
+	g := h.Graph()
+	p := NewBVIPort(9)
+	c := g.Cache()
+	var v pkt.Vector
+	i, ok := c.Alloc()
+	if !ok {
+		t.Fatal("no buffer")
+	}
+	d, _ := g.Arena().SetData(i, pkt.Headroom, 60)
+	copy(d, frame(macB, macBVI))
+	v.Append(i)
+	if n := p.Send(c, &v); n != 0 || p.Stats().TxDrops != 1 || v.Len != 0 {
+		t.Fatalf("unbound port sent %d, stats %+v", n, p.Stats())
+	}
+	p.Bind(g)
+	fwd := g.Node(FwdName)
+	before := fwd.Stats().Vectors
+	for k := 0; k < 3; k++ {
+		i, _ := c.Alloc()
+		d, _ := g.Arena().SetData(i, pkt.Headroom, 60)
+		copy(d, frame(macB, macBVI))
+		v.Append(i)
+	}
+	if n := p.Send(c, &v); n != 3 || v.Len != 0 {
+		t.Fatalf("sent %d", n)
+	}
+	g.Dispatch()
+	if got := fwd.Stats().Vectors - before; got != 3 {
+		t.Fatalf("l2-fwd saw %d packets, want 3", got)
+	}
+	if st := p.Stats(); st.TxPackets != 3 || st.TxBytes != 180 {
+		t.Fatalf("port stats %+v", st)
 	}
 }
 
