@@ -76,7 +76,10 @@ func learnNode(t *Table) graph.Registration {
 			LearnErrAged:         {Name: "aged", Help: "learnt MACs removed after their age passed unseen", Severity: graph.SevInfo},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &state{macs: newMACTable(t.cur.Load().macs), tbl: t}
+			s := t.cur.Load()
+			macs := newMACTable(s.macs)
+			macs.count = make([]int, len(s.domains)) // no growth on the first packets
+			n.State = &state{macs: macs, tbl: t}
 			return nil
 		},
 		Tick: func(n *graph.Node) { tick(n, n.State.(*state)) },
