@@ -32,14 +32,14 @@ type ForwardOptions struct {
 	NAPINice  int           // nice value of that NAPI thread (it shares the CPU with the router process)
 	XDPMode   string        // afxdp's XDP attach mode: "native", "generic" or "" (the driver's choice)
 	Flows     int           // UDP flows the generator rotates over (0: one)
-	// Routers, when set, starts the configurations it knows (ok false:
-	// the built-in ones); "vecnet bench services" adds its own with it.
-	Routers func(br *benchRig, name string, opt ForwardOptions) (r routerRun, ok bool, err error) `json:"-"`
-	Log     io.Writer                                                                             `json:"-"` // progress lines
-	Show    io.Writer                                                                             `json:"-"` // when set, vecnet's show output after each window
+	Log       io.Writer     `json:"-"` // progress lines
+	Show      io.Writer     `json:"-"` // when set, vecnet's show output after each window
 	// Cancel, when closed, ends the run early: the round in progress stops
 	// its generator and router, and RunForward returns errInterrupted.
 	Cancel <-chan struct{} `json:"-"`
+	// Routers, when set, starts the configurations it knows (ok false:
+	// the built-in ones); "vecnet bench services" adds its own with it.
+	Routers func(br *benchRig, name string, opt ForwardOptions) (r routerRun, ok bool, err error) `json:"-"`
 }
 
 // pause waits for d, or until opt.Cancel is closed; it reports whether the
