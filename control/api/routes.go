@@ -37,6 +37,7 @@ var Routes = []Route{
 	{"GET", "/api/v1/sessions", show(ctl.Backend.Sessions)},
 	{"GET", "/api/v1/nat/sessions", show(ctl.Backend.NATSessions)},
 	{"GET", "/api/v1/policers", show(ctl.Backend.Policers)},
+	{"GET", "/api/v1/linux-cp", show(ctl.Backend.LinuxCP)},
 	{"POST", "/api/v1/trace", traceAdd},
 	{"DELETE", "/api/v1/trace", do(ctl.Backend.TraceClear)},
 	{"POST", "/api/v1/routes", routeAdd},

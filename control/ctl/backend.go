@@ -25,6 +25,7 @@ type Backend interface {
 	Sessions() ([]SessionRow, error)
 	NATSessions() ([]NATSessionRow, error)
 	Policers() ([]PolicerRow, error)
+	LinuxCP() (LinuxCPReport, error)
 
 	// RouteAdd installs (or replaces) a static route.
 	RouteAdd(r Route) error

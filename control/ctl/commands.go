@@ -44,6 +44,7 @@ func Commands(b Backend) []cli.Command {
 		showCmd("show sessions", "the stateful firewall's sessions, per worker", b.Sessions, WriteSessions),
 		showCmd("show nat sessions", "NAT44 mappings, per worker", b.NATSessions, WriteNATSessions),
 		showCmd("show policers", "policers with their rates and per-colour packet and byte counts", b.Policers, WritePolicers),
+		showCmd("show linux-cp", "linux-cp pairs (vecnet interface and its TAP in the kernel) with punted and injected counts, and the netlink mirror's counters", b.LinuxCP, WriteLinuxCP),
 		{Path: "trace add", Help: "trace add N: trace the next N packets on every worker", Run: func(w io.Writer, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("usage: trace add N")

@@ -334,3 +334,12 @@ func (f *Fake) Policers() ([]ctl.PolicerRow, error) {
 	return []ctl.PolicerRow{{Name: "cust-a", Interface: "eth0", Mode: "trTCM", CIRBits: 100000000, PIRBits: 200000000,
 		Green: ctl.ColorCounter{Packets: 1000, Bytes: 1500000}, Yellow: ctl.ColorCounter{Packets: 10, Bytes: 15000}, Red: ctl.ColorCounter{Packets: 1, Bytes: 1500}}}, nil
 }
+
+// LinuxCP returns one pair and the mirror's counters.
+func (f *Fake) LinuxCP() (ctl.LinuxCPReport, error) {
+	return ctl.LinuxCPReport{
+		Pairs: []ctl.LinuxCPPair{{Interface: "eth0", HostIf: "lcp-eth0", Netns: "router", HostIfIndex: 7, PuntRateBits: 20000000,
+			PuntBurst: 131072, Punted: 42, PuntedBytes: 4200, Injected: 40, InjectedBytes: 3900}},
+		Mirror: ctl.LinuxCPMirror{RoutesInstalled: 10000, RoutesAdded: 10000, Batches: 12, Neighbors: 1},
+	}, nil
+}
