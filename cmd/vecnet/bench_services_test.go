@@ -100,7 +100,8 @@ func TestServicesTableAndRatio(t *testing.T) {
 
 // TestBenchServicesRun runs one short round of the two services
 // configurations on the rig: both forward the generator's flows (the ACL's
-// default is deny, so a row with packets at the sink passed the last rule).
+// default is deny, so a row with packets at the sink passed the last rule),
+// and vecnet's counters show sessions opened and hit and packets translated.
 func TestBenchServicesRun(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "nft")
@@ -108,6 +109,8 @@ func TestBenchServicesRun(t *testing.T) {
 		Rounds: 1, Window: time.Second, Warmup: 300 * time.Millisecond, Size: 64, Flows: 256,
 		Configs: []string{svcKernel, svcVecnet}, SenderCPU: 0, RouterCPU: 1, Log: io.Discard,
 	}}
+	var show bytes.Buffer
+	opt.Show = &show
 	samples, err := RunServices(opt)
 	if err != nil {
 		t.Fatal(err)
@@ -119,5 +122,10 @@ func TestBenchServicesRun(t *testing.T) {
 	}
 	if got := ServicesRatioLine(Summarize(samples, opt.Configs)); got == "services/kernel: n/a" {
 		t.Errorf("no ratio: %q", got)
+	}
+	for _, want := range []string{"session_opened", "session_hit", "translated"} {
+		if !strings.Contains(show.String(), want) {
+			t.Errorf("vecnet's show errors has no %s:\n%s", want, show.String())
+		}
 	}
 }
