@@ -44,6 +44,9 @@ func TestIP4InputLinkLocalMulticast(t *testing.T) {
 			}
 			checkCounters(t, r, map[string]uint64{graphtest.Label(InputName, tc.count): 1})
 			if tc.where == punt {
+				if n := testing.AllocsPerRun(20, func() { h.Send(InputName, tc.p) }); n != 0 {
+					t.Errorf("%v allocations per punted packet", n)
+				}
 				if ip := ipOf(o); int(o.Meta.Len) != 14+int(ip.TotalLen()) || o.Meta.L4 != 34 {
 					t.Errorf("Meta.Len %d L4 %d for a %d-byte packet", o.Meta.Len, o.Meta.L4, ip.TotalLen())
 				}
