@@ -60,6 +60,7 @@ protocol ospf v2 core {
 func TestLinuxCPOSPF(t *testing.T) {
 	testutil.RequireTool(t, "bird")
 	testutil.RequireTool(t, "birdc")
+	testutil.RequireTool(t, "tshark")
 	rig, d := rigRouter(t, topo.RigOptions{}, "afxdp", "native", func(c *config.Config) {
 		c.LinuxCP = append(c.LinuxCP, config.LinuxCP{Interface: topo.RouterB, HostIf: "lcp-" + topo.RouterB,
 			Punt: policer.Config{Mode: policer.SingleRate, CIR: config.DefaultPuntRate, CBS: config.DefaultPuntBurst, EBS: config.DefaultPuntBurst}})
@@ -98,6 +99,20 @@ func TestLinuxCPOSPF(t *testing.T) {
 		if out := mustRun(t, d, c.ns, "birdc", "-s", c.sock, "show", "ospf", "neighbors"); !strings.Contains(out, "Full") {
 			t.Errorf("%s: no full adjacency:\n%s", c.ns.Name, out)
 		}
+	}
+
+	// The router's hellos reach host B from vecnet's rb as the kernel built
+	// them: to AllSPFRouters' MAC, from the interface's.
+	hello := mustRun(t, d, rig.B, "tshark", "-n", "-i", topo.HostDev, "-c", "1", "-a", "duration:10",
+		"-f", "ip proto 89 and src host "+topo.RouterBAddr, "-T", "fields", "-e", "eth.dst", "-e", "eth.src", "-e", "ip.dst", "-e", "ospf.msg")
+	var f []string // the fields of the packet's line (tshark's messages are mixed in)
+	for _, line := range strings.Split(hello, "\n") {
+		if strings.Count(line, "\t") >= 2 {
+			f = strings.Split(line, "\t")
+		}
+	}
+	if len(f) < 3 || f[0] != "01:00:5e:00:00:05" || f[1] != topo.RouterBMAC || f[2] != "224.0.0.5" {
+		t.Errorf("router's OSPF packet on host B: %q, want to 01:00:5e:00:00:05 / 224.0.0.5 from %s", hello, topo.RouterBMAC)
 	}
 
 	// vecnet forwards to the learned route.
