@@ -4,19 +4,18 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/vecnet/vecnet/control/ctl"
-	"github.com/vecnet/vecnet/l2/ethernet"
-	"github.com/vecnet/vecnet/worker"
-
 	"github.com/vishvananda/netlink"
 
+	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/control/lcpsync"
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/tap"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/service/linuxcp"
 	"github.com/vecnet/vecnet/service/policer"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // lcpPair is one linux-cp pair: a vecnet interface (the phy) and its TAP
