@@ -22,11 +22,9 @@ type dataplaneHop = fib.NextHop
 // registerCommands puts the control layer's commands (package ctl) over
 // the daemon's Backend on its CLI.
 func (d *Daemon) registerCommands() {
-	// CLI words beside ctl's: linux-cp's show (text only so far), and the
-	// capture's and the reload's (the API has those as ctl.Backend
-	// operations).
+	// CLI words beside ctl's: the capture's and the reload's (the API has
+	// those as ctl.Backend operations).
 	extra := []cli.Command{
-		{Path: "show linux-cp", Help: "linux-cp pairs (vecnet interface and its TAP in the kernel) and the netlink mirror's counters", Run: d.showLinuxCP},
 		{Path: "pcap trace", Help: "pcap trace [rx] [tx] [drop] [interface NAME] [max N] [snap BYTES] file PATH: capture to a pcapng file", Run: d.pcapTraceCmd},
 		{Path: "pcap trace off", Help: "stop the capture and close its file", Run: d.pcapTraceOffCmd},
 		{Path: "show pcap", Help: "the running capture: what, where, packets recorded, written and lost", Run: d.showPcapCmd},

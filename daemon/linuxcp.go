@@ -2,19 +2,20 @@ package daemon
 
 import (
 	"fmt"
-	"github.com/vecnet/vecnet/l2/ethernet"
-	"io"
 	"net"
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/control/lcpsync"
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/tap"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/service/linuxcp"
 	"github.com/vecnet/vecnet/service/policer"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // lcpPair is one linux-cp pair: a vecnet interface (the phy) and its TAP
@@ -196,21 +197,33 @@ func (d *Daemon) LinuxCPStats() lcpsync.Stats {
 	return s
 }
 
-// showLinuxCP lists the pairs and the mirror's counters.
-func (d *Daemon) showLinuxCP(w io.Writer, _ []string) error {
+// LinuxCP implements ctl.Backend: show linux-cp. A pair's punted and
+// injected counts are its TAP's transmitted and received frames, summed
+// over the workers' queues (read on each worker).
+func (b backend) LinuxCP() (ctl.LinuxCPReport, error) {
+	d := b.d
+	r := ctl.LinuxCPReport{Pairs: []ctl.LinuxCPPair{}}
 	if d.lcp == nil {
-		_, err := fmt.Fprintln(w, "no linux-cp pairs")
-		return err
+		return r, nil
 	}
-	for _, p := range d.lcp.pairs {
-		c := p.meter.Config()
-		if _, err := fmt.Fprintf(w, "%s <-> %s (netns %q, ifindex %d) punt policer cir %d B/s cbs %d ebs %d\n",
-			p.phy.Config.Name, p.hostIf, p.netns, p.ifindex, c.CIR, c.CBS, c.EBS); err != nil {
-			return err
+	stats := make([]driver.Stats, len(d.lcp.pairs))
+	err := d.OnWorkers(func(w *worker.Worker) {
+		for k, p := range d.lcp.pairs {
+			if qs := p.tap.Ports(); w.ID < len(qs) {
+				stats[k].Add(qs[w.ID].Stats())
+			}
 		}
+	})
+	for k, p := range d.lcp.pairs {
+		c := p.meter.Config()
+		st := stats[k]
+		r.Pairs = append(r.Pairs, ctl.LinuxCPPair{Interface: p.phy.Config.Name, HostIf: p.hostIf, Netns: p.netns,
+			HostIfIndex: p.ifindex, PuntRateBits: c.CIR * 8, PuntBurst: c.CBS,
+			Punted: st.TxPackets, PuntedBytes: st.TxBytes, Injected: st.RxPackets, InjectedBytes: st.RxBytes})
 	}
 	s := d.LinuxCPStats()
-	_, err := fmt.Fprintf(w, "routes installed %d added %d deleted %d skipped %d errors %d batches %d neighbors %d\n",
-		s.Installed, s.RoutesAdded, s.RoutesDeleted, s.RoutesSkipped, s.RouteErrors, s.Batches, s.Neighbors)
-	return err
+	r.Mirror = ctl.LinuxCPMirror{RoutesInstalled: uint64(s.Installed), RoutesAdded: s.RoutesAdded,
+		RoutesDeleted: s.RoutesDeleted, RoutesSkipped: s.RoutesSkipped, RouteErrors: s.RouteErrors,
+		Batches: s.Batches, Neighbors: s.Neighbors}
+	return r, err
 }

@@ -1,15 +1,18 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vecnet/vecnet/control/config"
+	"github.com/vecnet/vecnet/control/ctl"
 	"github.com/vecnet/vecnet/daemon"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
@@ -147,7 +150,7 @@ func testLinuxCPBGP(t *testing.T, workers int) {
 		t.Fatalf("%d BGP routes in vecnet's FIB, want %d", n, bgpRoutes)
 	}
 	t.Logf("%d routes in vecnet's FIB %v after the router's BIRD started; mirror %+v", bgpRoutes, learned.Round(time.Millisecond), d.LinuxCPStats())
-	if out := show(t, d, "show linux-cp"); !strings.Contains(out, "rb <-> lcp-rb") || !strings.Contains(out, "routes installed 10000 ") {
+	if out := show(t, d, "show linux-cp"); !regexp.MustCompile(`(?m)^rb +lcp-rb `).MatchString(out) || !strings.Contains(out, "routes installed 10000 ") {
 		t.Errorf("show linux-cp:\n%s", out)
 	}
 
@@ -253,7 +256,24 @@ func TestLinuxCPPuntPolicer(t *testing.T) {
 	if got := tapRx() - rx0; got != sent {
 		t.Errorf("kernel TAP received %d frames, vecnet punted %d and copied %d ARP replies", got, punted, sent-punted)
 	}
-	if c := counts(); c["linux-cp-inject/injected"] == 0 {
+	c = counts()
+	if c["linux-cp-inject/injected"] == 0 {
 		t.Errorf("nothing injected: the kernel's port unreachables should leave by %s", topo.RouterA)
+	}
+	// show linux-cp: the pair, its policer, and per pair what the TAP was
+	// given (all the kernel received on it) and what it sent back.
+	var rep ctl.LinuxCPReport
+	if err := json.Unmarshal([]byte(show(t, d, "show linux-cp --json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Pairs) != 1 {
+		t.Fatalf("show linux-cp: %+v", rep)
+	}
+	p := rep.Pairs[0]
+	if p.Interface != topo.RouterA || p.HostIf != "lcp-ra" || p.HostIfIndex == 0 || p.PuntRateBits != rate*8 || p.PuntBurst != burst {
+		t.Errorf("pair %+v", p)
+	}
+	if rx := tapRx(); p.Punted != rx || p.Injected == 0 || p.Injected < c["linux-cp-inject/injected"] {
+		t.Errorf("pair punted %d (kernel received %d), injected %d (linux-cp-inject counted %d)", p.Punted, rx, p.Injected, c["linux-cp-inject/injected"])
 	}
 }

@@ -191,6 +191,9 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 	if d.Bridges != nil {
 		ethCfg.Bridged, ethCfg.L2Node = d.Bridges.Bridged, bridge.LearnName
 	}
+	// With a punt node (linux-cp), link-local IPv4 multicast (OSPF, VRRP,
+	// IGMP) goes to it, for the kernel's routing daemons.
+	ethCfg.IPv4LinkLocalMulticast = d.Punt != ""
 	local := ip4.LocalConfig{Echo: d.EchoReply, PuntNode: d.Punt}
 	regs := append([]graph.Registration{}, inputs...)
 	if d.Stack != nil {
@@ -201,7 +204,7 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 	regs = append(regs,
 		ethernet.Node(d.Ifaces, ethCfg),
 		neighbor.ARPNode(d.Ifaces, d.Neighbors),
-		ip4.InputNode(d.Ifaces),
+		ip4.InputNodeConfig(d.Ifaces, ip4.InputConfig{LinkLocalMulticast: d.Punt}),
 		ip4.LookupNode(d.FIB, neighbor.GleanName),
 		ip4.RewriteNode(d.FIB),
 		ip4.FragNode(),

@@ -33,6 +33,7 @@ var benchCommands = []command{
 	{"dns", "DNS answers per second: kernel, in-graph and sock servers, Knot", cmdBenchDNS},
 	{"http", "HTTP requests per second: kernel, net/http on sock, in-graph, nginx", cmdBenchHTTP},
 	{"memif", "memif forwarding: kernel, vecnet as memif server or client, testpmd", cmdBenchMemif},
+	{"services", "1 000 ACL rules + sessions + NAT44: vecnet vs the kernel with nftables", cmdBenchServices},
 }
 
 // cmdBenchForward runs "vecnet bench forward".

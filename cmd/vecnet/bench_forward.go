@@ -31,11 +31,15 @@ type ForwardOptions struct {
 	NAPI      bool          // receive the router ingress veth in a threaded NAPI thread pinned to RouterCPU (else: in the sender's softirq, on its CPU)
 	NAPINice  int           // nice value of that NAPI thread (it shares the CPU with the router process)
 	XDPMode   string        // afxdp's XDP attach mode: "native", "generic" or "" (the driver's choice)
+	Flows     int           // UDP flows the generator rotates over (0: one)
 	Log       io.Writer     `json:"-"` // progress lines
 	Show      io.Writer     `json:"-"` // when set, vecnet's show output after each window
 	// Cancel, when closed, ends the run early: the round in progress stops
 	// its generator and router, and RunForward returns errInterrupted.
 	Cancel <-chan struct{} `json:"-"`
+	// Routers, when set, starts the configurations it knows (ok false:
+	// the built-in ones); "vecnet bench services" adds its own with it.
+	Routers func(br *benchRig, name string, opt ForwardOptions) (r routerRun, ok bool, err error) `json:"-"`
 }
 
 // pause waits for d, or until opt.Cancel is closed; it reports whether the
@@ -97,6 +101,11 @@ type routerSnap struct {
 
 // startRouter brings up configuration name in the rig's router namespace.
 func startRouter(br *benchRig, name string, opt ForwardOptions) (routerRun, error) {
+	if opt.Routers != nil {
+		if r, ok, err := opt.Routers(br, name, opt); ok {
+			return r, err
+		}
+	}
 	switch name {
 	case "kernel":
 		return startKernelRouter(br.rig)
@@ -130,7 +139,16 @@ type vecnetRouter struct {
 }
 
 func startVecnet(rig *topo.Rig, driver string, opt ForwardOptions) (routerRun, error) {
+	return startVecnetConfig(rig, driver, opt, nil)
+}
+
+// startVecnetConfig starts vecnet on the rig's router with the demo
+// configuration, edited by edit when it is not nil.
+func startVecnetConfig(rig *topo.Rig, driver string, opt ForwardOptions, edit func(*config.Config)) (routerRun, error) {
 	cfg := DemoConfig(rig, driver, opt.XDPMode, "")
+	if edit != nil {
+		edit(cfg)
+	}
 	cfg.Neighbors = append(cfg.Neighbors, config.Neighbor{
 		Interface: topo.RouterB, IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(mustMAC(topo.HostBMAC)),
 	})
@@ -275,7 +293,8 @@ func measure(br *benchRig, name string, round int, opt ForwardOptions) Sample {
 	if err := r.stop(); err != nil {
 		smp.Err = "stop: " + err.Error()
 	}
-	fill(&smp, s0, s1, name != "kernel" && name != "dpdk", opt)
+	_, isVecnet := r.(*vecnetRouter)
+	fill(&smp, s0, s1, isVecnet, opt)
 	return smp
 }
 
@@ -336,7 +355,7 @@ func RunForward(opt ForwardOptions) (samples []Sample, err error) {
 	if len(opt.Configs) == 0 || opt.Rounds < 1 || opt.Window <= 0 {
 		return nil, errors.New("bench: need configurations, rounds ≥ 1 and a window")
 	}
-	br, err := newBenchRig(opt.Size)
+	br, err := newBenchRigFlows(opt.Size, max(opt.Flows, 1))
 	if err != nil {
 		return nil, err
 	}

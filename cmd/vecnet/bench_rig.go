@@ -31,8 +31,13 @@ type benchRig struct {
 // earlier runs.
 var forwardRigOptions = topo.RigOptions{Prefix: "vnb", OffloadsOff: true}
 
-// newBenchRig builds the rig with frames of size bytes (FCS included).
-func newBenchRig(size int) (br *benchRig, err error) {
+// newBenchRig builds the rig with frames of size bytes (FCS included) of
+// one flow.
+func newBenchRig(size int) (br *benchRig, err error) { return newBenchRigFlows(size, 1) }
+
+// newBenchRigFlows builds the rig with frames of size bytes whose UDP
+// source port rotates over flows ports (flows flows).
+func newBenchRigFlows(size, flows int) (br *benchRig, err error) {
 	rig, err := topo.NewRig(forwardRigOptions)
 	if err != nil {
 		return nil, err
@@ -60,7 +65,7 @@ func newBenchRig(size int) (br *benchRig, err error) {
 	spec := gen.FrameSpec{
 		SrcMAC: mustMAC(topo.HostAMAC), DstMAC: mustMAC(topo.RouterAMAC),
 		Src: netip.MustParseAddr(topo.HostAAddr), Dst: netip.MustParseAddr(topo.HostBAddr),
-		Size: size,
+		Size: size, Flows: flows,
 	}
 	ia, err := br.links["a"].ifindex(topo.HostDev)
 	if err != nil {

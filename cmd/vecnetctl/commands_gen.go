@@ -26,7 +26,7 @@ var daemonCommands = []struct{ Path, Help string }{
 	{"show errors", "error counters by node and reason [--json]"},
 	{"show fib", "the IPv4 forwarding table [--json]"},
 	{"show interfaces", "interfaces with addresses and counters [--json]"},
-	{"show linux-cp", "linux-cp pairs (vecnet interface and its TAP in the kernel) and the netlink mirror's counters"},
+	{"show linux-cp", "linux-cp pairs (vecnet interface and its TAP in the kernel) with punted and injected counts, and the netlink mirror's counters [--json]"},
 	{"show nat sessions", "NAT44 mappings, per worker [--json]"},
 	{"show neighbors", "ARP entries with their state, then the table's and the FIB's adjacency counts [--json]"},
 	{"show neighbors stats", "neighbour and adjacency counts as \"key value\" lines (for scripts) [--json]"},

@@ -141,6 +141,8 @@ func TestChangesAndStatus(t *testing.T) {
 		{"DELETE", "/api/v1/runtime", "", 204, ""},
 		{"DELETE", "/api/v1/errors", "", 204, ""},
 		{"GET", "/api/v1/openapi.json", "", 200, `"openapi"`},
+		{"GET", "/api/v1/linux-cp", "", 200, `"host_if": "lcp-eth0"`},
+		{"POST", "/api/v1/linux-cp", "", 405, ""},
 	} {
 		send(t, h, c)
 	}

@@ -40,6 +40,7 @@ var Routes = []Route{
 	{"GET", "/api/v1/bridges", show(ctl.Backend.Bridges)},
 	{"GET", "/api/v1/bridges/macs", show(ctl.Backend.BridgeMACs)},
 	{"DELETE", "/api/v1/bridges/macs", do(ctl.Backend.BridgeMACsClear)},
+	{"GET", "/api/v1/linux-cp", show(ctl.Backend.LinuxCP)},
 	{"POST", "/api/v1/trace", traceAdd},
 	{"DELETE", "/api/v1/trace", do(ctl.Backend.TraceClear)},
 	{"POST", "/api/v1/routes", routeAdd},

@@ -30,6 +30,7 @@ type Backend interface {
 
 	// BridgeMACsClear forgets every bridge domain's learnt MACs.
 	BridgeMACsClear() error
+	LinuxCP() (LinuxCPReport, error)
 
 	// RouteAdd installs (or replaces) a static route.
 	RouteAdd(r Route) error

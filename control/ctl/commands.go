@@ -47,6 +47,7 @@ func Commands(b Backend) []cli.Command {
 		showCmd("show bridge macs", "learnt MACs of every bridge domain, per worker, with the member they are on", b.BridgeMACs, WriteBridgeMACs),
 		noArgs("clear bridge macs", "forget every bridge domain's learnt MACs", b.BridgeMACsClear),
 		showCmd("show policers", "policers with their rates and per-colour packet and byte counts", b.Policers, WritePolicers),
+		showCmd("show linux-cp", "linux-cp pairs (vecnet interface and its TAP in the kernel) with punted and injected counts, and the netlink mirror's counters", b.LinuxCP, WriteLinuxCP),
 		{Path: "trace add", Help: "trace add N: trace the next N packets on every worker", Run: func(w io.Writer, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("usage: trace add N")

@@ -20,7 +20,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // showCommands are the show commands with a golden file each.
-var showCommands = []string{"runtime", "errors", "interfaces", "offload", "fib", "neighbors", "neighbors stats", "trace", "acls", "sessions", "nat sessions", "policers", "bridge", "bridge macs"}
+var showCommands = []string{"runtime", "errors", "interfaces", "offload", "fib", "neighbors", "neighbors stats", "trace", "acls", "sessions", "nat sessions", "policers", "bridge", "bridge macs", "linux-cp"}
 
 func registry(t *testing.T, b ctl.Backend) *cli.Registry {
 	t.Helper()
@@ -104,7 +104,8 @@ func TestJSONFieldNames(t *testing.T) {
 		}
 	}
 	for _, v := range []any{ctl.RuntimeReport{}, ctl.ErrorRow{}, ctl.InterfaceRow{}, ctl.FIBRow{}, ctl.NeighborReport{},
-		ctl.OffloadRow{}, ctl.TraceRow{}, ctl.Route{}, ctl.Neighbor{}, ctl.ACLRow{}, ctl.SessionRow{}, ctl.NATSessionRow{}, ctl.PolicerRow{}, ctl.BridgeRow{}, ctl.BridgeMACRow{}, ctl.Capture{}, ctl.Status{}} {
+		ctl.OffloadRow{}, ctl.TraceRow{}, ctl.Route{}, ctl.Neighbor{}, ctl.ACLRow{}, ctl.SessionRow{}, ctl.NATSessionRow{}, ctl.PolicerRow{}, ctl.BridgeRow{}, ctl.BridgeMACRow{},
+		ctl.LinuxCPReport{}, ctl.Capture{}, ctl.Status{}} {
 		walk(reflect.TypeOf(v))
 	}
 	var names []string

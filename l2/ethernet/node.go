@@ -49,6 +49,11 @@ type EtherTypeNode struct {
 type Config struct {
 	// AllowVLAN reports whether interface port accepts frames tagged vid.
 	AllowVLAN func(port, vid uint16) bool
+	// IPv4LinkLocalMulticast takes IPv4 frames to the MACs of the
+	// link-local groups (01:00:5e:00:00:00 to ff: 224.0.0.0/24, OSPF, VRRP,
+	// IGMP...) for ip4-input, which punts them to the kernel (linux-cp).
+	// Unset, they are dropped as multicast like every other group.
+	IPv4LinkLocalMulticast bool
 	// Types is the EtherType -> node table, filled by the owners of the
 	// nodes through RegisterEtherType. An EtherType not in it is counted as
 	// unknown_ethertype. Registering 0x8100 (wire.EtherTypeVLAN) sends
@@ -150,6 +155,7 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 	// interface up once per run of equal ports.
 	var in *iface.Interface
 	inPort, maxLen := -1, 0
+	mc4 := cfg != nil && cfg.IPv4LinkLocalMulticast
 	for k, i := range v.Idx[:cnt] {
 		m, d := a.Packet(i)
 		if len(d) < wire.EthernetLen {
@@ -187,7 +193,8 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 		if dst != in.MAC {
 			if dst != wire.BroadcastMAC {
 				mc6 = dst[0] == 0x33 && dst[1] == 0x33
-				if !mc6 {
+				if !mc6 && !(mc4 && dst[0] == 0x01 && dst[1] == 0x00 && dst[2] == 0x5e && dst[3] == 0 && dst[4] == 0 &&
+					binary.BigEndian.Uint16(d[12:14]) == uint16(wire.EtherTypeIPv4)) {
 					if dst[0]&1 != 0 {
 						n.Drop(m, k, ErrMulticast)
 					} else {

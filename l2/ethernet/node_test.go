@@ -325,3 +325,41 @@ func TestBridgedInterface(t *testing.T) {
 		t.Errorf("%v allocations per vector with bridged interfaces", n)
 	}
 }
+
+// TestEthernetInputIPv4LinkLocalMulticast: with IPv4LinkLocalMulticast
+// (linux-cp), IPv4 to the MACs of 224.0.0.0/24 goes to ip4-input; other
+// groups, and other EtherTypes to those MACs, are still dropped, as is
+// everything multicast without it.
+func TestEthernetInputIPv4LinkLocalMulticast(t *testing.T) {
+	ospfMAC := wire.MAC{0x01, 0x00, 0x5e, 0x00, 0x00, 0x05}
+	tests := []struct {
+		name string
+		on   bool
+		data []byte
+		want string
+	}{
+		{"ospf group", true, ip4Frame(ospfMAC, 10), ip4.InputName},
+		{"last link-local group", true, ip4Frame(wire.MAC{0x01, 0x00, 0x5e, 0x00, 0x00, 0xff}, 10), ip4.InputName},
+		{"routable group", true, ip4Frame(wire.MAC{0x01, 0x00, 0x5e, 0x00, 0x01, 0x05}, 10), "drop " + NodeName + ": multicast"},
+		{"arp to the ospf group", true, withType(ip4Frame(ospfMAC, 10), uint16(wire.EtherTypeARP)), "drop " + NodeName + ": multicast"},
+		{"ospf group, off", false, ip4Frame(ospfMAC, 10), "drop " + NodeName + ": multicast"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ifs := iface.NewTable()
+			if _, err := ifs.Add("eth0", ourMAC, 1500); err != nil {
+				t.Fatal(err)
+			}
+			cfg := &Config{IPv4LinkLocalMulticast: tc.on}
+			registerL3(cfg)
+			h := graphtest.New(t, Node(ifs, cfg), graphtest.Options{})
+			r := h.Run(graphtest.Packet{Data: tc.data})
+			if got := r.Out[0].Where(); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			if tc.want == ip4.InputName && r.Out[0].Meta.L3 != 14 {
+				t.Errorf("L3 %d", r.Out[0].Meta.L3)
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ const (
 	InErrLoopbackSource
 	InErrOwnSource
 	InEvL4ChecksumCompleted
+	InEvMulticastPunted
 )
 
 var inputErrors = []graph.Error{
@@ -36,6 +37,8 @@ var inputErrors = []graph.Error{
 	InErrOwnSource:      {Name: "own_source", Help: "source is one of our own addresses (martian, spoofed or looped)", Severity: graph.SevWarn},
 	InEvL4ChecksumCompleted: {Name: "l4_checksum_completed",
 		Help: "TCP/UDP checksum left for offload (partial) completed in software", Severity: graph.SevInfo},
+	InEvMulticastPunted: {Name: "multicast_punted",
+		Help: "link-local multicast (224.0.0.0/24: OSPF, IGMP, VRRP...) handed to the punt node (linux-cp: the kernel)", Severity: graph.SevInfo},
 }
 
 // parseErrCode maps a wire.IPv4Error to an ip4-input error code.
@@ -50,30 +53,53 @@ var parseErrCode = [...]int{
 // ip4-unicast arc (feature edges come after it).
 const inNextLookup = 1
 
+// InputConfig is what ip4-input takes beyond the interfaces.
+type InputConfig struct {
+	// LinkLocalMulticast, if set, is the node that receives the packets to
+	// link-local multicast groups (224.0.0.0/24: OSPF's 224.0.0.5 and .6,
+	// IGMP, VRRP...), counted as multicast_punted: linux-cp's punt to the
+	// kernel, where the routing daemons are. Unset, they are dropped as
+	// multicast like every other group.
+	LinkLocalMulticast string
+}
+
 // InputNode returns ip4-input. Valid packets enter the ip4-unicast arc,
 // whose end is ip4-lookup. ifs gives the router's own addresses, which no
 // packet from the wire may use as its source.
-func InputNode(ifs *iface.Table) graph.Registration {
+func InputNode(ifs *iface.Table) graph.Registration { return InputNodeConfig(ifs, InputConfig{}) }
+
+// InputNodeConfig is InputNode with cfg.
+func InputNodeConfig(ifs *iface.Table, cfg InputConfig) graph.Registration {
 	var arc int
+	next := []string{LookupName}
+	mcast := uint16(graph.NextDrop)
+	if cfg.LinkLocalMulticast != "" {
+		next = append(next, cfg.LinkLocalMulticast)
+		mcast = uint16(len(next)) // edges count from 1 (0 is drop)
+	}
 	return graph.Registration{
 		Name:   InputName,
-		Next:   []string{LookupName},
+		Next:   next,
 		Errors: inputErrors,
 		Init: func(n *graph.Node) (err error) {
 			arc, err = n.Graph().ArcID(UnicastArc)
 			return err
 		},
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return input(n, v, arc, ifs.Load()) },
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return input(n, v, arc, mcast, ifs.Load()) },
 		Format: formatIP,
 	}
 }
 
-// input is ip4-input's node function; arc is the ip4-unicast arc id. It is
+// linkLocalGroups is 224.0.0.0/24 shifted right by 8.
+const linkLocalGroups = 224 << 16
+
+// input is ip4-input's node function; arc is the ip4-unicast arc id and
+// mcast the edge for link-local multicast (graph.NextDrop: none). It is
 // a named function rather than the registration's closure because the
 // compiler does not inline calls inside a closure whose enclosing function
 // was itself inlined, as the registration constructors are (golang/go#81380):
 // in a closure, every Arena and wire accessor would stay a call.
-func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
+func input(n *graph.Node, v *pkt.Vector, arc int, mcast uint16, set *iface.Set) int {
 	a := n.Arena()
 	cnt := v.Len
 	port, next := -1, uint16(0)             // the last ArcStart answer and its port
@@ -99,9 +125,15 @@ func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
 			continue
 		}
 		if dst := ip.DstBits(); dst >= 224<<24 {
-			if dst == 0xffffffff {
+			switch {
+			case dst == 0xffffffff:
 				n.Drop(m, k, InErrBroadcast)
-			} else {
+			case dst>>8 == linkLocalGroups && mcast != graph.NextDrop:
+				m.Len = m.L3 + uint16(len(ip))
+				m.L4 = m.L3 + uint16(ip.HeaderLen())
+				n.Nexts[k] = mcast
+				n.Count(InEvMulticastPunted, 1)
+			default:
 				n.Drop(m, k, InErrMulticast)
 			}
 			continue

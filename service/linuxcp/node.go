@@ -5,7 +5,8 @@
 // software run on the kernel unchanged.
 //
 //   - linux-cp-punt (next of ip4-local for what no vecnet node handles:
-//     TCP without the host TCP, unknown protocols, ICMP the stack ignores)
+//     TCP without the host TCP, unknown protocols, ICMP the stack ignores;
+//     and of ip4-input for link-local multicast, 224.0.0.0/24: OSPF, VRRP)
 //     sends the packet as received to its phy's host interface, behind the
 //     phy's punt policer (a policer.Meter; red packets are dropped as
 //     policed).

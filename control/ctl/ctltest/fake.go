@@ -358,3 +358,12 @@ func (f *Fake) BridgeMACsClear() error {
 	f.log("bridge macs clear")
 	return nil
 }
+
+// LinuxCP returns one pair and the mirror's counters.
+func (f *Fake) LinuxCP() (ctl.LinuxCPReport, error) {
+	return ctl.LinuxCPReport{
+		Pairs: []ctl.LinuxCPPair{{Interface: "eth0", HostIf: "lcp-eth0", Netns: "router", HostIfIndex: 7, PuntRateBits: 20000000,
+			PuntBurst: 131072, Punted: 42, PuntedBytes: 4200, Injected: 40, InjectedBytes: 3900}},
+		Mirror: ctl.LinuxCPMirror{RoutesInstalled: 10000, RoutesAdded: 10000, Batches: 12, Neighbors: 1},
+	}, nil
+}
