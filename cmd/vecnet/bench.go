@@ -33,6 +33,7 @@ var benchCommands = []command{
 	{"dns", "DNS answers per second: kernel, in-graph and sock servers, Knot", cmdBenchDNS},
 	{"http", "HTTP requests per second: kernel, net/http on sock, in-graph, nginx", cmdBenchHTTP},
 	{"memif", "memif forwarding: kernel, vecnet as memif server or client, testpmd", cmdBenchMemif},
+	{"latency", "sockperf ping-pong round trips through the kernel and vecnet, unloaded and beside a UDP stream", cmdBenchLatency},
 }
 
 // cmdBenchForward runs "vecnet bench forward".
