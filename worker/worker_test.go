@@ -437,3 +437,30 @@ func TestRemoveWaiterForgetsFlusher(t *testing.T) {
 		t.Fatalf("after RemoveWaiter: %d flushers", len(w.flushers))
 	}
 }
+
+// TestRTPriority: the worker's thread runs under SCHED_FIFO while the loop
+// runs (root may; an unprivileged run reports why in SchedErr).
+func TestRTPriority(t *testing.T) {
+	w, port, _ := newWorker(t)
+	w.RTPriority = 1
+	w.Start()
+	var attr *unix.SchedAttr
+	var err, gerr error
+	if e := w.Do(func() { err = w.SchedErr(); attr, gerr = unix.SchedGetAttr(0, 0) }); e != nil {
+		t.Fatal(e)
+	}
+	if err != nil {
+		if unix.Geteuid() != 0 {
+			t.Skipf("not root: %v", err)
+		}
+		t.Fatal(err)
+	}
+	if gerr != nil || attr.Policy != unix.SCHED_FIFO || attr.Priority != 1 {
+		t.Fatalf("worker thread: %+v %v, want SCHED_FIFO priority 1", attr, gerr)
+	}
+	port.kick(t, 5)
+	waitFor(t, "5 packets through the graph", func() bool { return port.got.Load() == 5 })
+	if st := stats(t, w); st.BusyPassHist == [PassHistBuckets]uint64{} {
+		t.Fatalf("no busy pass in the histogram: %+v", st)
+	}
+}

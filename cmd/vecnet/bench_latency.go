@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -95,8 +94,8 @@ func RunLatency(opt LatencyOptions) (samples []LatencySample, err error) {
 		return nil, errors.New("bench: need configurations, rounds ≥ 1 and a window of at least 1 s")
 	}
 	for _, c := range opt.Configs {
-		if _, _, ok := latencyDriver(c); !ok {
-			return nil, fmt.Errorf("bench: unknown configuration %q (kernel, afxdp, afpacket, afxdp-sleep, afpacket-sleep)", c)
+		if _, ok := latencyDriver(c); !ok {
+			return nil, fmt.Errorf("bench: unknown configuration %q (kernel, or afxdp or afpacket with -sleep and -rt options)", c)
 		}
 	}
 	rig, err := topo.NewRig(latencyRigOptions)
@@ -144,19 +143,40 @@ func RunLatency(opt LatencyOptions) (samples []LatencySample, err error) {
 	return samples, nil
 }
 
-// latencyDriver maps a configuration to vecnet's driver ("" for the kernel)
-// and whether the worker keeps its spin (the -sleep variants sleep after
-// worker.IdlePolls empty passes, as before adaptive polling).
-func latencyDriver(c string) (drv string, spin bool, ok bool) {
-	switch c {
-	case "kernel":
-		return "", false, true
-	case "afxdp", "afpacket":
-		return c, true, true
-	case "afxdp-sleep", "afpacket-sleep":
-		return strings.TrimSuffix(c, "-sleep"), false, true
+// latencyVariant is a configuration of the latency benchmark: the kernel,
+// or vecnet on a driver with options.
+type latencyVariant struct {
+	driver string // "" for the kernel
+	sleep  bool   // worker Spin 0: sleep after worker.IdlePolls empty passes
+	rt     bool   // worker under SCHED_FIFO (latencyRTPriority)
+}
+
+// latencyRTPriority is the worker's SCHED_FIFO priority in "-rt" rows.
+const latencyRTPriority = 10
+
+// latencyDriver parses a configuration name: "kernel", or "afxdp" or
+// "afpacket" followed by any of "-sleep" (adaptive polling off) and "-rt"
+// (the worker under SCHED_FIFO).
+func latencyDriver(c string) (latencyVariant, bool) {
+	if c == "kernel" {
+		return latencyVariant{}, true
 	}
-	return "", false, false
+	parts := strings.Split(c, "-")
+	v := latencyVariant{driver: parts[0]}
+	if v.driver != "afxdp" && v.driver != "afpacket" {
+		return v, false
+	}
+	for _, p := range parts[1:] {
+		switch p {
+		case "sleep":
+			v.sleep = true
+		case "rt":
+			v.rt = true
+		default:
+			return v, false
+		}
+	}
+	return v, true
 }
 
 // measureLatency brings configuration name up, measures its idle CPU, then
@@ -167,24 +187,27 @@ func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt L
 		un.Err = err.Error()
 		return []LatencySample{un}
 	}
-	drv, spin, _ := latencyDriver(name)
+	lv, _ := latencyDriver(name)
 	var d *daemon.Daemon
-	if drv == "" {
+	if lv.driver == "" {
 		if err := rig.KernelForwarding(); err != nil {
 			return fail(err)
 		}
 		defer rig.NoKernelForwarding()
 	} else {
 		var err error
-		d, err = daemon.Start(DemoConfig(rig, drv, opt.XDPMode, ""), daemon.Options{
+		d, err = daemon.Start(DemoConfig(rig, lv.driver, opt.XDPMode, ""), daemon.Options{
 			NoCLI:  true,
 			Logger: newLogger(opt.Log),
 			BeforeRun: func(d *daemon.Daemon) error {
 				d.Workers[0].CPU = opt.RouterCPU
-				if !spin {
+				if lv.sleep {
 					d.Workers[0].Spin = 0
 				} else if opt.Spin >= 0 {
 					d.Workers[0].Spin = opt.Spin
+				}
+				if lv.rt {
+					d.Workers[0].RTPriority = latencyRTPriority
 				}
 				return nil
 			},
@@ -193,6 +216,10 @@ func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt L
 			return fail(err)
 		}
 		defer d.Stop()
+		var serr error
+		if err := d.Workers[0].Do(func() { serr = d.Workers[0].SchedErr() }); err != nil || serr != nil {
+			return fail(errors.Join(err, serr))
+		}
 	}
 	// A first ping settles ARP on both sides, outside the windows.
 	if out, err := rig.A.Run("ping", "-c", "1", "-W", "3", topo.HostBAddr); err != nil {
@@ -342,7 +369,7 @@ func sockperfPingPong(ns topo.NS, procs *procSet, opt LatencyOptions) (pingPong,
 	timer.Stop()
 	out := []byte(buf.String())
 	if err != nil {
-		return pingPong{}, fmt.Errorf("sockperf: %v: %s", err, firstLine(out))
+		return pingPong{}, fmt.Errorf("sockperf: %v: %s", err, stripANSI(lastLines(string(out), 3)))
 	}
 	return parseSockperf(string(out))
 }
@@ -358,7 +385,6 @@ func (p *procSet) start(cmd *exec.Cmd) error {
 	if cmd.Stdout == nil {
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -433,7 +459,7 @@ func parseSockperf(out string) (pingPong, error) {
 		}
 	}
 	if found != 7 || r.obs == 0 {
-		return r, fmt.Errorf("sockperf: no percentiles in its output: %q", firstLine([]byte(out)))
+		return r, fmt.Errorf("sockperf: no percentiles in its output: %s", stripANSI(lastLines(out, 3)))
 	}
 	return r, nil
 }
@@ -616,7 +642,7 @@ func cmdBenchLatency(path string, args []string) error {
 	load := fs.Int("load", 200, "the stream beside the loaded rows, iperf3 -u -b, in Mbit/s (0: unloaded rows only)")
 	size := fs.Int("size", 64, "sockperf message size (UDP payload bytes)")
 	idle := fs.Float64("idle", 3, "window over which the idle router's CPU is measured, in seconds")
-	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations: kernel, afxdp, afpacket; afxdp-sleep and afpacket-sleep are vecnet with adaptive polling off (sleep after worker.IdlePolls empty passes)")
+	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations: kernel, afxdp, afpacket; a vecnet one may end in -sleep (adaptive polling off: sleep after worker.IdlePolls empty passes) and -rt (the worker under SCHED_FIFO), e.g. afxdp-rt, afxdp-sleep-rt")
 	spin := fs.Duration("spin", -1, "the worker's adaptive-polling time for the vecnet rows (negative: the default, worker.DefaultSpin)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	jsonPath := fs.String("json", "", "write the samples and rows as JSON to this file")
@@ -646,3 +672,4 @@ func cmdBenchLatency(path string, args []string) error {
 	fmt.Println(LatencyRatioLine(rows))
 	return nil
 }
+
