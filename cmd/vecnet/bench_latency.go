@@ -19,6 +19,7 @@ import (
 
 	"github.com/vecnet/vecnet/daemon"
 	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/worker"
 )
 
 // LatencyOptions shape one "vecnet bench latency" run: sockperf ping-pong
@@ -248,6 +249,8 @@ func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt L
 			w1 := workerCounts(d)
 			s.Sleeps = float64(w1.Sleeps-w0.Sleeps) / el
 			s.Loops = float64(w1.Loops-w0.Loops) / el
+			fmt.Fprintf(opt.Log, "round %d %-24s worker: %d sleeps, %d wake-ups, %d flushes, %d packets; busy passes (receive → TX flushed): %s\n",
+				s.Round, s.Row(), w1.Sleeps-w0.Sleeps, w1.Wakeups-w0.Wakeups, w1.Flushes-w0.Flushes, w1.Packets-w0.Packets, passHist(w0, w1))
 		}
 	}
 	runOne(&un)
@@ -267,13 +270,31 @@ func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt L
 }
 
 // workerCounts reads the first worker's loop counters (zero for the kernel).
-func workerCounts(d *daemon.Daemon) (s struct{ Sleeps, Loops uint64 }) {
+func workerCounts(d *daemon.Daemon) (s worker.Stats) {
 	if d == nil {
 		return s
 	}
 	wk := d.Workers[0]
-	_ = wk.Do(func() { st := wk.Stats(); s.Sleeps, s.Loops = st.Sleeps, st.Loops })
+	_ = wk.Do(func() { s = wk.Stats() })
 	return s
+}
+
+// passHist formats the busy-pass histogram between two reads: "<1µs:N
+// <2µs:N …" for the non-empty buckets.
+func passHist(a, b worker.Stats) string {
+	var out []string
+	for k := range b.BusyPassHist {
+		n := b.BusyPassHist[k] - a.BusyPassHist[k]
+		if n == 0 {
+			continue
+		}
+		if k == len(b.BusyPassHist)-1 {
+			out = append(out, fmt.Sprintf("≥%dµs:%d", 1<<(k-1), n))
+		} else {
+			out = append(out, fmt.Sprintf("<%dµs:%d", 1<<k, n))
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // idleCPU measures this process's CPU (the daemon runs in it) over d with
