@@ -16,6 +16,7 @@ package config
 import (
 	"github.com/vecnet/vecnet/service/acl"
 	"net/netip"
+	"time"
 
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
@@ -39,6 +40,9 @@ const (
 // plus an Ethernet header and a VLAN tag in pkt.DataCap.
 const MaxMTU = pkt.DataCap - wire.EthernetLen - wire.VLANLen
 
+// MaxWorkerSpin bounds Config.WorkerSpin.
+const MaxWorkerSpin = time.Second
+
 // Drivers are the driver names an Interface may use.
 var Drivers = []string{"mem", "pcap", "afxdp", "afpacket", "tap", "memif"}
 
@@ -48,6 +52,16 @@ type Config struct {
 	// Workers is the number of worker goroutines (one per core), 1..64;
 	// default 1. YAML key: workers.
 	Workers int
+	// WorkerSpin is how long a worker keeps polling after its last packet
+	// before it sleeps (adaptive polling, worker.Worker.Spin): zero takes
+	// the worker's default (200 µs), a negative value turns it off (the
+	// worker then sleeps after a fixed number of empty passes). YAML key:
+	// worker_spin, a duration up to MaxWorkerSpin, or "off" (or 0).
+	WorkerSpin time.Duration
+	// WorkerRTPriority, when > 0, runs every worker thread under
+	// SCHED_FIFO at this priority, 1..99 (worker.Worker.RTPriority). YAML
+	// key: worker_rt_priority.
+	WorkerRTPriority int
 	// Socket is the unix socket the CLI listens on; default DefaultSocket.
 	// YAML key: socket.
 	Socket string

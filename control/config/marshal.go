@@ -11,6 +11,8 @@ import (
 type (
 	fileConfig struct {
 		Workers    int            `yaml:"workers"`
+		WorkerSpin string         `yaml:"worker_spin,omitempty"`
+		WorkerRT   int            `yaml:"worker_rt_priority,omitempty"`
 		Socket     string         `yaml:"socket,omitempty"`
 		Interfaces []fileIface    `yaml:"interfaces"`
 		Routes     []fileRoute    `yaml:"routes,omitempty"`
@@ -59,7 +61,13 @@ type (
 // Marshal writes c as YAML that Parse reads back into an equal Config.
 // Unset values (zero MAC, empty strings) are left out.
 func Marshal(c *Config) ([]byte, error) {
-	f := fileConfig{Workers: c.Workers, Socket: c.Socket, Limits: c.Limits.file(), HTTP: c.HTTP.file()}
+	f := fileConfig{Workers: c.Workers, WorkerRT: c.WorkerRTPriority, Socket: c.Socket, Limits: c.Limits.file(), HTTP: c.HTTP.file()}
+	switch {
+	case c.WorkerSpin < 0:
+		f.WorkerSpin = "off"
+	case c.WorkerSpin > 0:
+		f.WorkerSpin = c.WorkerSpin.String()
+	}
 	for _, ic := range c.Interfaces {
 		fi := fileIface{
 			Name: ic.Name, Driver: ic.Driver, MTU: ic.MTU,

@@ -48,13 +48,26 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp")
+	top := w.fields(root, "config", "workers", "worker_spin", "worker_rt_priority", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp")
 	if top == nil {
 		return nil
 	}
 	c := &Config{Workers: 1, Socket: DefaultSocket}
 	if n, ok := top["workers"]; ok {
 		c.Workers, _ = w.integer(n, "workers", 1, MaxWorkers)
+	}
+	if n, ok := top["worker_spin"]; ok {
+		if n.Kind == yaml.ScalarNode && (n.Value == "off" || n.Value == "0") {
+			c.WorkerSpin = -1
+		} else if d, ok := w.duration(n, "worker_spin", 0, MaxWorkerSpin); ok {
+			c.WorkerSpin = d
+			if d == 0 {
+				c.WorkerSpin = -1
+			}
+		}
+	}
+	if n, ok := top["worker_rt_priority"]; ok {
+		c.WorkerRTPriority, _ = w.integer(n, "worker_rt_priority", 0, 99)
 	}
 	if n, ok := top["socket"]; ok {
 		if s, ok := w.str(n, "socket"); ok {
