@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 pkgs=(iproute2 iputils-ping arping iperf3 tshark ethtool bind9-dnsutils procps curl python3 traceroute util-linux jq ndisc6 iputils-tracepath bird2)
 pkgs+=(wrk apache2-utils hping3 socat) # the TCP interop tests' load generators, SYN flood and kernel peer
 pkgs+=(nmap)                           # the ACL test scans through the router
+pkgs+=(sockperf)                       # vecnet bench latency and its test: UDP ping-pong round trips through the router
 pkgs+=(dpdk dpdk-dev librte-net-memif23) # dpdk-testpmd (in dpdk-dev) and its net_memif PMD: the memif interop tests' real peer
 pkgs+=(prometheus chromium) # the /metrics scrape test's server and promtool; the web page's headless browser
 pkgs+=(systemd) # systemd-analyze: the test that verifies scripts/vecnet.service
