@@ -40,6 +40,9 @@ const (
 // plus an Ethernet header and a VLAN tag in pkt.DataCap.
 const MaxMTU = pkt.DataCap - wire.EthernetLen - wire.VLANLen
 
+// MaxBusyPollUsecs bounds Interface.BusyPollUsecs.
+const MaxBusyPollUsecs = 10000
+
 // MaxWorkerSpin bounds Config.WorkerSpin.
 const MaxWorkerSpin = time.Second
 
@@ -139,6 +142,13 @@ type Interface struct {
 	// RingSize is the size of each ring (afxdp, afpacket): a power of two,
 	// 64..65536; default DefaultRingSize. YAML: ring_size.
 	RingSize int
+	// BusyPollUsecs, BusyPollBudget and PreferBusyPoll are the AF_XDP
+	// sockets' busy-poll options (SO_BUSY_POLL in µs, 0..MaxBusyPollUsecs,
+	// 0 off; SO_BUSY_POLL_BUDGET, 0 the kernel's default;
+	// SO_PREFER_BUSY_POLL) (afxdp). YAML: busy_poll, busy_poll_budget,
+	// prefer_busy_poll.
+	BusyPollUsecs, BusyPollBudget int
+	PreferBusyPoll                bool
 	// Match says which received packets the XDP program redirects to vecnet
 	// (afxdp); the rest go to the kernel. Default: all. YAML: match, see
 	// ParseMatch for the syntax.

@@ -14,21 +14,24 @@ import (
 // ifaceKeys are the keys an interface mapping may have; driverKeys says
 // which drivers accept the driver-specific ones.
 var (
-	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match", "socket", "role", "id", "secret"}
+	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match", "busy_poll", "busy_poll_budget", "prefer_busy_poll", "socket", "role", "id", "secret"}
 	driverKeys = map[string][]string{
-		"pcap_in":   {"pcap"},
-		"pcap_out":  {"pcap"},
-		"device":    {"afxdp", "afpacket", "tap"},
-		"netns":     {"afxdp", "afpacket", "tap"},
-		"queues":    {"afxdp", "afpacket", "tap", "memif"},
-		"xdp_mode":  {"afxdp"},
-		"bind_mode": {"afxdp", "memif"},
-		"match":     {"afxdp"},
-		"ring_size": {"afxdp", "afpacket", "memif"},
-		"socket":    {"memif"},
-		"role":      {"memif"},
-		"id":        {"memif"},
-		"secret":    {"memif"},
+		"pcap_in":          {"pcap"},
+		"pcap_out":         {"pcap"},
+		"device":           {"afxdp", "afpacket", "tap"},
+		"netns":            {"afxdp", "afpacket", "tap"},
+		"queues":           {"afxdp", "afpacket", "tap", "memif"},
+		"xdp_mode":         {"afxdp"},
+		"bind_mode":        {"afxdp", "memif"},
+		"match":            {"afxdp"},
+		"busy_poll":        {"afxdp"},
+		"busy_poll_budget": {"afxdp"},
+		"prefer_busy_poll": {"afxdp"},
+		"ring_size":        {"afxdp", "afpacket", "memif"},
+		"socket":           {"memif"},
+		"role":             {"memif"},
+		"id":               {"memif"},
+		"secret":           {"memif"},
 	}
 )
 
@@ -274,6 +277,16 @@ func (w *walker) iface(n *yaml.Node, workers int) (Interface, bool) {
 			}
 			ic.RingSize = r
 		}
+	}
+	if v, ok := m["busy_poll"]; ok {
+		ic.BusyPollUsecs, _ = w.integer(v, what+": busy_poll", 0, MaxBusyPollUsecs)
+	}
+	if v, ok := m["busy_poll_budget"]; ok {
+		ic.BusyPollBudget, _ = w.integer(v, what+": busy_poll_budget", 1, 65535)
+	}
+	if v, ok := m["prefer_busy_poll"]; ok {
+		b, _ := w.oneOf(v, what+": prefer_busy_poll", "true", "false")
+		ic.PreferBusyPoll = b == "true"
 	}
 	if v, ok := m["match"]; ok {
 		if s, ok := w.str(v, what+": match"); ok {

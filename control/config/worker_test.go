@@ -55,3 +55,30 @@ func TestWorkerKnobs(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyPollKeys: an afxdp interface's busy-poll keys parse and survive
+// Marshal; other drivers reject them.
+func TestBusyPollKeys(t *testing.T) {
+	c, err := Parse("b.yaml", []byte("interfaces:\n  - {name: x, driver: afxdp, busy_poll: 20, busy_poll_budget: 64, prefer_busy_poll: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic := c.Interfaces[0]
+	if ic.BusyPollUsecs != 20 || ic.BusyPollBudget != 64 || !ic.PreferBusyPoll {
+		t.Fatalf("parsed %+v", ic)
+	}
+	b, _ := Marshal(c)
+	c2, err := Parse("b2.yaml", b)
+	if err != nil || c2.Interfaces[0].BusyPollUsecs != 20 || c2.Interfaces[0].BusyPollBudget != 64 || !c2.Interfaces[0].PreferBusyPoll {
+		t.Fatalf("round trip %v:\n%s", err, b)
+	}
+	for _, bad := range []string{
+		"interfaces:\n  - {name: x, driver: afxdp, busy_poll: 20000}\n",
+		"interfaces:\n  - {name: x, driver: afxdp, prefer_busy_poll: maybe}\n",
+		"interfaces:\n  - {name: x, driver: afpacket, busy_poll: 20}\n",
+	} {
+		if _, err := Parse("b.yaml", []byte(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
