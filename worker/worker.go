@@ -34,12 +34,14 @@ const IdlePolls = 256
 const MaxSleep = 10 * time.Millisecond
 
 // DefaultSpin is a new worker's Spin: after a pass that moved packets it
-// keeps polling this long before it sleeps. A request's answer through a
-// router comes back within a round trip of the peers (about 50–300 µs on
-// veth namespaces): a worker that slept in between pays poll(2)'s wake-up
-// (the scheduler's, tens of µs or more on a busy machine) on the answer.
-// An idle worker pays nothing for it: timer wake-ups never spin.
-const DefaultSpin = 200 * time.Microsecond
+// keeps polling this long before it sleeps, so the next packet of a
+// conversation (a request's answer, a round trip of the peers later) finds
+// it awake instead of paying poll(2)'s wake-up. Measured on a shared,
+// oversubscribed 2-CPU VM (BENCHMARKS.md §9), longer spins cost more than
+// they saved: a spinning thread spends its CFS share and is then preempted
+// for milliseconds, where a sleeper is woken with priority. An idle worker
+// pays nothing for it: timer wake-ups never spin.
+const DefaultSpin = 50 * time.Microsecond
 
 // MaxSpin bounds Spin (configuration checks it).
 const MaxSpin = time.Second
