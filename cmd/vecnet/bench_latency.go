@@ -72,6 +72,9 @@ func (s LatencySample) Row() string {
 	return s.Config + " unloaded"
 }
 
+// minObservations is the fewest round trips a row needs to count.
+const minObservations = 100
+
 // latencyPort is the sockperf server's UDP port on host B.
 const latencyPort = 11111
 
@@ -244,6 +247,12 @@ func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt L
 			return
 		}
 		s.P50, s.P99, s.P999, s.Obs = r.p50, r.p99, r.p999, r.obs
+		if r.obs < minObservations {
+			// sockperf waits for each answer: a lost message stalls the
+			// whole window, and a handful of round trips has no p99.
+			s.Err = fmt.Sprintf("sockperf stalled: %d round trips in %.1f s (a message lost?)", r.obs, el)
+			return
+		}
 		s.LoadMbps = float64(rxBytes(rig.B)-b0) * 8 / el / 1e6
 		if d != nil {
 			w1 := workerCounts(d)
