@@ -702,4 +702,3 @@ func cmdBenchLatency(path string, args []string) error {
 	fmt.Println(LatencyRatioLine(rows))
 	return nil
 }
-
