@@ -33,15 +33,13 @@ const IdlePolls = 256
 // MaxSleep bounds one sleep, so timers (ARP retries, ageing) still run.
 const MaxSleep = 10 * time.Millisecond
 
-// DefaultSpin is a new worker's Spin: after a pass that moved packets it
-// keeps polling this long before it sleeps, so the next packet of a
-// conversation (a request's answer, a round trip of the peers later) finds
-// it awake instead of paying poll(2)'s wake-up. Measured on a shared,
-// oversubscribed 2-CPU VM (BENCHMARKS.md §9), longer spins cost more than
-// they saved: a spinning thread spends its CFS share and is then preempted
-// for milliseconds, where a sleeper is woken with priority. An idle worker
-// pays nothing for it: timer wake-ups never spin.
-const DefaultSpin = 50 * time.Microsecond
+// DefaultSpin is a new worker's Spin: zero, the plain rule (sleep after
+// IdlePolls empty passes, tens of µs). Measured on a shared, oversubscribed
+// 2-CPU VM (BENCHMARKS.md §9), every longer spin (50 µs, 200 µs) gave a
+// worse loaded p99: a spinning thread spends its CFS share and is then
+// preempted for milliseconds, where a sleeper is woken with priority. Set
+// Spin (config worker_spin) where the worker has a CPU to itself.
+const DefaultSpin = 0
 
 // MaxSpin bounds Spin (configuration checks it).
 const MaxSpin = time.Second

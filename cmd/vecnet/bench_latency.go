@@ -673,7 +673,7 @@ func cmdBenchLatency(path string, args []string) error {
 	size := fs.Int("size", 64, "sockperf message size (UDP payload bytes)")
 	idle := fs.Float64("idle", 3, "window over which the idle router's CPU is measured, in seconds")
 	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations: kernel, afxdp, afpacket; a vecnet one may end in -sleep (adaptive polling off: sleep after worker.IdlePolls empty passes) and -rt (the worker under SCHED_FIFO), e.g. afxdp-rt, afxdp-sleep-rt")
-	spin := fs.Duration("spin", -1, "the worker's adaptive-polling time for the vecnet rows (negative: the default, worker.DefaultSpin)")
+	spin := fs.Duration("spin", -1, "the worker's adaptive-polling time for the vecnet rows other than -sleep (negative: the default, worker.DefaultSpin, off)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	jsonPath := fs.String("json", "", "write the samples and rows as JSON to this file")
 	if _, err := fs.parse(args); err != nil {

@@ -57,7 +57,7 @@ type Config struct {
 	Workers int
 	// WorkerSpin is how long a worker keeps polling after its last packet
 	// before it sleeps (adaptive polling, worker.Worker.Spin): zero takes
-	// the worker's default (50 µs), a negative value turns it off (the
+	// the worker's default (worker.DefaultSpin, off), a negative value turns it off (the
 	// worker then sleeps after a fixed number of empty passes). YAML key:
 	// worker_spin, a duration up to MaxWorkerSpin, or "off" (or 0).
 	WorkerSpin time.Duration
