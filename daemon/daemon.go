@@ -250,6 +250,10 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		if opt.PinCPUs {
 			wk.CPU = w
 		}
+		if cfg.WorkerSpin != 0 {
+			wk.Spin = max(cfg.WorkerSpin, 0) // negative: adaptive polling off
+		}
+		wk.RTPriority = cfg.WorkerRTPriority
 		d.Workers = append(d.Workers, wk)
 	}
 	d.registerCommands()
@@ -260,6 +264,15 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	}
 	for _, wk := range d.Workers {
 		wk.Start()
+	}
+	for _, wk := range d.Workers {
+		if wk.RTPriority == 0 {
+			continue
+		}
+		var serr error
+		if err := wk.Do(func() { serr = wk.SchedErr() }); err == nil && serr != nil {
+			d.Log.Warn("worker thread stays under SCHED_OTHER", "worker", wk.ID, "error", serr)
+		}
 	}
 	d.startXDPWatch(opt.XDPWatch)
 	if err := d.startLinuxCP(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/vecnet/vecnet/driver/afxdp"
 	"github.com/vecnet/vecnet/driver/tap"
 	"github.com/vecnet/vecnet/internal/xdpprog"
+	"github.com/vecnet/vecnet/internal/xsk"
 	"github.com/vecnet/vecnet/pkt"
 )
 
@@ -70,6 +71,7 @@ func (d *Daemon) openAFXDP(ic config.Interface) (*afxdp.Interface, error) {
 		ZeroCopy: ic.BindMode == "zerocopy",
 		Copy:     ic.BindMode == "copy",
 		RingSize: uint32(ic.RingSize),
+		BusyPoll: xsk.BusyPoll{Usecs: ic.BusyPollUsecs, Budget: ic.BusyPollBudget, Prefer: ic.PreferBusyPoll},
 		Match:    m,
 		Shared:   d.umemOwner,
 		Logf: func(f string, a ...any) {

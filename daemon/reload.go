@@ -108,6 +108,9 @@ func (d *Daemon) diff(next *config.Config) (*configDiff, error) {
 	if cur.Socket != next.Socket {
 		restart("socket")
 	}
+	if cur.WorkerSpin != next.WorkerSpin || cur.WorkerRTPriority != next.WorkerRTPriority {
+		restart("worker_spin or worker_rt_priority")
+	}
 	if !reflect.DeepEqual(cur.ARP, next.ARP) {
 		restart("arp")
 	}

@@ -212,6 +212,12 @@ func TestReloadUnderLoad(t *testing.T) {
 	if _, err := d.Reload(); err == nil || !strings.Contains(err.Error(), "workers changed") {
 		t.Errorf("reload changing workers: %v, want it refused", err)
 	}
+	spin := withC
+	spin.WorkerSpin = -1
+	writeConfig(t, path, &spin)
+	if _, err := d.Reload(); err == nil || !strings.Contains(err.Error(), "worker_spin or worker_rt_priority changed") {
+		t.Errorf("reload changing worker_spin: %v, want it refused", err)
+	}
 	if len(d.Interfaces) != 3 {
 		t.Errorf("%d interfaces after refused reloads, want 3", len(d.Interfaces))
 	}

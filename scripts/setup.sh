@@ -11,6 +11,7 @@ pkgs=(iproute2 iputils-ping arping iperf3 tshark ethtool bind9-dnsutils procps c
 pkgs+=(wrk apache2-utils hping3 socat) # the TCP interop tests' load generators, SYN flood and kernel peer
 pkgs+=(nmap)                           # the ACL test scans through the router
 pkgs+=(nftables)                       # bench services: the kernel's ACL, conntrack and masquerade; its CI test checks the ruleset (nft -c)
+pkgs+=(sockperf)                       # vecnet bench latency and its test: UDP ping-pong round trips through the router
 pkgs+=(dpdk dpdk-dev librte-net-memif23) # dpdk-testpmd (in dpdk-dev) and its net_memif PMD: the memif interop tests' real peer
 pkgs+=(prometheus chromium) # the /metrics scrape test's server and promtool; the web page's headless browser
 pkgs+=(systemd) # systemd-analyze: the test that verifies scripts/vecnet.service

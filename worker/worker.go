@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,25 @@ const IdlePolls = 256
 
 // MaxSleep bounds one sleep, so timers (ARP retries, ageing) still run.
 const MaxSleep = 10 * time.Millisecond
+
+// DefaultSpin is a new worker's Spin: zero, the plain rule (sleep after
+// IdlePolls empty passes, tens of µs). Measured on a shared, oversubscribed
+// 2-CPU VM (BENCHMARKS.md §9), every longer spin (50 µs, 200 µs) gave a
+// worse loaded p99: a spinning thread spends its CFS share and is then
+// preempted for milliseconds, where a sleeper is woken with priority. Set
+// Spin (config worker_spin) where the worker has a CPU to itself.
+const DefaultSpin = 0
+
+// MaxSpin bounds Spin (configuration checks it).
+const MaxSpin = time.Second
+
+// Flusher is implemented by ports that hold transmitted frames back to
+// batch their kick (AF_XDP's TX wake-up): the worker calls FlushTX at the
+// end of every dispatch pass that moved packets, so no frame waits for a
+// later pass. It runs once per pass, never per packet.
+type Flusher interface {
+	FlushTX()
+}
 
 // State tells what a worker is doing, for "show runtime".
 type State int32
@@ -59,6 +79,21 @@ type Stats struct {
 	Packets  uint64 // packets its input nodes produced
 	BusyNs   uint64 // wall time spent in passes that moved packets
 	SyscallN uint64 // poll(2) calls made to sleep
+	Wakeups  uint64 // sleeps a descriptor ended (the others timed out)
+	Flushes  uint64 // end-of-pass TX flushes (passes that moved packets, with a Flusher)
+	// BusyPassHist counts the passes that moved packets by their time from
+	// the start of the pass (the ports' receive) to the end of its TX flush:
+	// bucket k holds those under 2^k µs (the last, the rest).
+	BusyPassHist [PassHistBuckets]uint64
+}
+
+// PassHistBuckets is the number of Stats.BusyPassHist buckets: < 1 µs,
+// < 2 µs, … < 2^(PassHistBuckets-2) µs, and longer.
+const PassHistBuckets = 12
+
+// passBucket is the BusyPassHist bucket of a pass of d.
+func passBucket(d time.Duration) int {
+	return min(bits.Len64(uint64(d)/1000), PassHistBuckets-1)
 }
 
 // Worker owns one graph and the ports it polls.
@@ -72,17 +107,31 @@ type Worker struct {
 	// syscalls, at the cost of a whole CPU whether traffic flows or not.
 	// Set it before Start.
 	BusyPoll bool
+	// Spin is adaptive polling (VPP's adaptive mode): after the last pass
+	// that moved packets the worker keeps polling for Spin before it sleeps
+	// again. Zero restores the plain rule: sleep after
+	// IdlePolls empty passes. New sets DefaultSpin; set it before Start.
+	Spin time.Duration
+	// RTPriority, when > 0, runs the worker's thread under SCHED_FIFO at
+	// this priority (1..99), so that a packet's wake-up preempts the
+	// machine's other work at once instead of waiting for a CFS slice. On a
+	// shared CPU, pair it with a short Spin: a real-time thread that spins
+	// holds its CPU (the kernel's RT throttling leaves the rest 5 %). Set it
+	// before Start; SchedErr tells whether the kernel allowed it.
+	RTPriority int
 
-	waiters []driver.Waiter
-	fds     []unix.PollFd
-	wakeFD  int
-	rpc     chan func()
-	state   atomic.Int32
-	stats   Stats
-	done    chan struct{}
-	stop    atomic.Bool
-	started atomic.Bool
-	closed  sync.Once // the wake-up eventfd is closed once, by the first Stop
+	schedErr error
+	waiters  []driver.Waiter
+	flushers []Flusher
+	fds      []unix.PollFd
+	wakeFD   int
+	rpc      chan func()
+	state    atomic.Int32
+	stats    Stats
+	done     chan struct{}
+	stop     atomic.Bool
+	started  atomic.Bool
+	closed   sync.Once // the wake-up eventfd is closed once, by the first Stop
 	// fdMu guards wakeFD against a kick from another goroutine while Stop
 	// closes it; fdClosed is set, under it, once it is closed.
 	fdMu     sync.RWMutex
@@ -102,38 +151,61 @@ func New(id int, g *graph.Graph, ports []driver.Port) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{ID: id, Graph: g, CPU: -1, wakeFD: efd, rpc: make(chan func(), 16), done: make(chan struct{})}
+	w := &Worker{ID: id, Graph: g, CPU: -1, Spin: DefaultSpin, wakeFD: efd, rpc: make(chan func(), 16), done: make(chan struct{})}
 	w.fds = append(w.fds, unix.PollFd{Fd: int32(efd), Events: unix.POLLIN})
 	for _, p := range ports {
-		if wt, ok := p.(driver.Waiter); ok && wt.PollFD() >= 0 {
-			w.waiters = append(w.waiters, wt)
-			w.fds = append(w.fds, unix.PollFd{Fd: int32(wt.PollFD()), Events: unix.POLLIN})
-		}
+		w.AddPort(p)
 	}
 	return w, nil
+}
+
+// addFlusher remembers x if it is a Flusher, once.
+func (w *Worker) addFlusher(x any) {
+	f, ok := x.(Flusher)
+	if !ok {
+		return
+	}
+	for _, g := range w.flushers {
+		if g == f {
+			return
+		}
+	}
+	w.flushers = append(w.flushers, f)
 }
 
 // AddWaiter adds a descriptor the worker sleeps on besides its ports' (for
 // example the host stack's transmit wake-up). Call it before Start, or on
 // the worker's thread (Do).
 func (w *Worker) AddWaiter(wt driver.Waiter) {
+	w.addFlusher(wt)
 	w.waiters = append(w.waiters, wt)
 	w.fds = append(w.fds, unix.PollFd{Fd: int32(wt.PollFD()), Events: unix.POLLIN})
 }
 
 // AddPort adds p's descriptor, if it is a Waiter with one, to those the
-// worker sleeps on (a port attached at run time). Call it on the worker's
+// worker sleeps on (a port attached at run time), and p to the ports
+// flushed after each busy pass if it is a Flusher. Call it on the worker's
 // thread (Do) or before Start.
 func (w *Worker) AddPort(p driver.Port) {
 	if wt, ok := p.(driver.Waiter); ok && wt.PollFD() >= 0 {
 		w.AddWaiter(wt)
+		return
 	}
+	w.addFlusher(p)
 }
 
 // RemoveWaiter stops the worker sleeping on wt (a port detached at run
 // time, before it closes its descriptor). Call it on the worker's thread
 // (Do) or before Start.
 func (w *Worker) RemoveWaiter(wt driver.Waiter) {
+	if f, ok := wt.(Flusher); ok {
+		for k, g := range w.flushers {
+			if g == f {
+				w.flushers = append(w.flushers[:k:k], w.flushers[k+1:]...)
+				break
+			}
+		}
+	}
 	for k, x := range w.waiters {
 		if x == wt {
 			w.waiters = append(w.waiters[:k:k], w.waiters[k+1:]...)
@@ -160,33 +232,82 @@ func (w *Worker) Run() {
 		set.Set(w.CPU)
 		_ = unix.SchedSetaffinity(0, &set)
 	}
+	if w.RTPriority > 0 {
+		// The thread goes back to SCHED_OTHER when the loop returns: it is
+		// unlocked and may then run any goroutine.
+		w.schedErr = setFIFO(w.RTPriority)
+		if w.schedErr == nil {
+			defer setFIFO(0)
+		}
+	}
 	w.state.Store(int32(Polling))
+	// The worker sleeps once it has made minIdle empty passes in a row and
+	// spun past spinUntil: with Spin, one empty pass and Spin since the last
+	// pass that moved packets; without, IdlePolls empty passes.
+	minIdle, spin := IdlePolls, w.Spin
+	if spin > 0 {
+		minIdle = 1
+	}
 	idle := 0
+	var spinUntil time.Time // an idle worker starting up does not spin
 	for !w.stop.Load() {
 		t0 := time.Now()
 		got := w.Graph.Poll()
 		w.stats.Loops++
 		if got > 0 {
+			w.flush()
+			d := time.Since(t0)
 			w.stats.Packets += uint64(got)
-			w.stats.BusyNs += uint64(time.Since(t0))
+			w.stats.BusyNs += uint64(d)
+			w.stats.BusyPassHist[passBucket(d)]++
 			idle = 0
+			spinUntil = t0.Add(spin)
 		} else {
 			idle++
 		}
 		w.runRPCs()
-		if idle >= IdlePolls && !w.BusyPoll {
+		if idle >= minIdle && !w.BusyPoll && !t0.Before(spinUntil) {
 			if w.sleep() {
+				// The pass after the wake-up finds the packets (and
+				// starts the spin); a control call's kick starts none.
 				idle = 0
 			} else {
 				// Woken by the timeout only: one pass runs the timers,
-				// then the worker sleeps again instead of spinning
-				// IdlePolls empty passes first.
-				idle = IdlePolls - 1
+				// then the worker sleeps again instead of spinning first.
+				idle = minIdle - 1
 			}
 		}
 	}
 	w.runRPCs()
 	w.state.Store(int32(Stopped))
+}
+
+// setFIFO puts the calling thread under SCHED_FIFO at prio, or back under
+// SCHED_OTHER for prio 0.
+func setFIFO(prio int) error {
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}
+	if prio == 0 {
+		attr.Policy = 0 // SCHED_OTHER
+	}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		return fmt.Errorf("worker: SCHED_FIFO priority %d: %w", prio, err)
+	}
+	return nil
+}
+
+// SchedErr reports why RTPriority could not be applied (nil when it was,
+// or was not asked for). Call it through Do or after Stop.
+func (w *Worker) SchedErr() error { return w.schedErr }
+
+// flush kicks what the ports' Send calls of this pass left queued.
+func (w *Worker) flush() {
+	if len(w.flushers) == 0 {
+		return
+	}
+	w.stats.Flushes++
+	for _, f := range w.flushers {
+		f.FlushTX()
+	}
 }
 
 func (w *Worker) runRPCs() {
@@ -215,6 +336,9 @@ func (w *Worker) sleep() bool {
 		_, _ = unix.Read(w.wakeFD, b[:])
 	}
 	w.state.Store(int32(Polling))
+	if n != 0 {
+		w.stats.Wakeups++
+	}
 	return n != 0
 }
 

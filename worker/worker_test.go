@@ -303,3 +303,164 @@ func TestDoOnWedgedWorker(t *testing.T) {
 		t.Fatal("a withdrawn call ran on the worker after Do had returned ErrTimeout")
 	}
 }
+
+// stats reads w's counters on its thread.
+func stats(t *testing.T, w *Worker) Stats {
+	t.Helper()
+	var st Stats
+	if err := w.Do(func() { st = w.Stats() }); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestSpinKeepsPollingAfterTraffic: with Spin, a worker that moved packets
+// keeps polling for Spin instead of sleeping after IdlePolls empty passes
+// (an answer coming back a round trip later finds it awake), while the
+// timeouts of an idle worker's sleeps never start a spin.
+func TestSpinKeepsPollingAfterTraffic(t *testing.T) {
+	w, port, _ := newWorker(t)
+	w.Spin = time.Hour // never ends within the test: any sleep after traffic is a failure
+	w.Start()
+	waitFor(t, "the idle worker to sleep through three timeouts", func() bool { return stats(t, w).Sleeps >= 3 })
+	port.kick(t, 1)
+	waitFor(t, "the packet through the graph", func() bool { return port.got.Load() == 1 })
+	st0 := stats(t, w)
+	waitFor(t, "16×IdlePolls passes after the packet", func() bool { return stats(t, w).Loops > st0.Loops+16*IdlePolls })
+	if st := stats(t, w); st.Sleeps != st0.Sleeps || w.State() != Polling {
+		t.Fatalf("worker slept within Spin of a packet: sleeps %d → %d, state %v", st0.Sleeps, st.Sleeps, w.State())
+	}
+}
+
+// TestSpinEndsInSleep: once Spin has passed without a packet the worker
+// sleeps again, and a packet wakes it.
+func TestSpinEndsInSleep(t *testing.T) {
+	w, port, _ := newWorker(t)
+	w.Spin = time.Millisecond
+	w.Start()
+	for k := 1; k <= 3; k++ {
+		port.kick(t, 1)
+		waitFor(t, "the packet through the graph", func() bool { return port.got.Load() == uint64(k) })
+		waitFor(t, "the worker to sleep after its spin", func() bool { return w.State() == Sleeping })
+	}
+	if st := stats(t, w); st.Wakeups < 3 || st.Packets != 3 {
+		t.Fatalf("stats %+v: want 3 packets, each woke the worker", st)
+	}
+}
+
+// flushPort is an eventPort whose Send leaves frames "queued" until
+// FlushTX, as AF_XDP's deferred TX kick does.
+type flushPort struct {
+	*eventPort
+	queued  bool
+	flushes int
+	late    int // passes that found frames of an earlier pass still queued
+}
+
+func (p *flushPort) Recv(c *pkt.Cache, v *pkt.Vector) int {
+	if p.queued {
+		p.late++
+	}
+	return p.eventPort.Recv(c, v)
+}
+
+func (p *flushPort) Send(c *pkt.Cache, v *pkt.Vector) int {
+	if v.Len > 0 {
+		p.queued = true
+	}
+	return p.eventPort.Send(c, v)
+}
+
+func (p *flushPort) FlushTX() {
+	if p.queued {
+		p.flushes++
+	}
+	p.queued = false
+}
+
+// TestFlushAfterEveryBusyPass: a pass that sent frames flushes its ports
+// before the next pass begins (before the worker could go to sleep).
+func TestFlushAfterEveryBusyPass(t *testing.T) {
+	pool := pkttest.NewPool(t, 1024)
+	c := pool.NewCache()
+	port := &flushPort{eventPort: newEventPort(t)}
+	out := graph.Registration{Name: "out", Func: func(n *graph.Node, v *pkt.Vector) int {
+		return port.Send(n.Cache(), v)
+	}}
+	in := driver.InputNode(driver.PortInputName, []driver.Binding{{If: 0, Port: port}}, "out")
+	g, err := graph.Build(c, []graph.Registration{in, out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(0, g, []driver.Port{port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Spin = 0
+	t.Cleanup(func() {
+		w.Stop()
+		g.Close()
+		c.Flush()
+	})
+	w.Start()
+	for k := 1; k <= 5; k++ {
+		port.kick(t, 3)
+		waitFor(t, "a flush", func() bool {
+			var f int
+			if err := w.Do(func() { f = port.flushes }); err != nil {
+				t.Fatal(err)
+			}
+			return f == k
+		})
+	}
+	var late int
+	var st Stats
+	if err := w.Do(func() { late, st = port.late, w.Stats() }); err != nil {
+		t.Fatal(err)
+	}
+	if late != 0 || st.Flushes < 5 {
+		t.Fatalf("%d passes began with the previous pass's frames unflushed; %d flushes", late, st.Flushes)
+	}
+}
+
+// TestRemoveWaiterForgetsFlusher: a detached port is neither waited on nor
+// flushed (its descriptor is about to close).
+func TestRemoveWaiterForgetsFlusher(t *testing.T) {
+	w, _, _ := newWorker(t)
+	p := &flushPort{eventPort: newEventPort(t)}
+	w.AddPort(p)
+	if len(w.flushers) != 1 || len(w.waiters) != 2 {
+		t.Fatalf("after AddPort: %d flushers, %d waiters", len(w.flushers), len(w.waiters))
+	}
+	w.RemoveWaiter(p)
+	if len(w.flushers) != 0 {
+		t.Fatalf("after RemoveWaiter: %d flushers", len(w.flushers))
+	}
+}
+
+// TestRTPriority: the worker's thread runs under SCHED_FIFO while the loop
+// runs (root may; an unprivileged run reports why in SchedErr).
+func TestRTPriority(t *testing.T) {
+	w, port, _ := newWorker(t)
+	w.RTPriority = 1
+	w.Start()
+	var attr *unix.SchedAttr
+	var err, gerr error
+	if e := w.Do(func() { err = w.SchedErr(); attr, gerr = unix.SchedGetAttr(0, 0) }); e != nil {
+		t.Fatal(e)
+	}
+	if err != nil {
+		if unix.Geteuid() != 0 {
+			t.Skipf("not root: %v", err)
+		}
+		t.Fatal(err)
+	}
+	if gerr != nil || attr.Policy != unix.SCHED_FIFO || attr.Priority != 1 {
+		t.Fatalf("worker thread: %+v %v, want SCHED_FIFO priority 1", attr, gerr)
+	}
+	port.kick(t, 5)
+	waitFor(t, "5 packets through the graph", func() bool { return port.got.Load() == 5 })
+	if st := stats(t, w); st.BusyPassHist == [PassHistBuckets]uint64{} {
+		t.Fatalf("no busy pass in the histogram: %+v", st)
+	}
+}

@@ -34,6 +34,7 @@ var benchCommands = []command{
 	{"http", "HTTP requests per second: kernel, net/http on sock, in-graph, nginx", cmdBenchHTTP},
 	{"memif", "memif forwarding: kernel, vecnet as memif server or client, testpmd", cmdBenchMemif},
 	{"services", "1 000 ACL rules + sessions + NAT44: vecnet vs the kernel with nftables", cmdBenchServices},
+	{"latency", "sockperf ping-pong round trips through the kernel and vecnet, unloaded and beside a UDP stream", cmdBenchLatency},
 }
 
 // cmdBenchForward runs "vecnet bench forward".

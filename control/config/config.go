@@ -16,6 +16,7 @@ package config
 import (
 	"github.com/vecnet/vecnet/service/acl"
 	"net/netip"
+	"time"
 
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
@@ -39,6 +40,12 @@ const (
 // plus an Ethernet header and a VLAN tag in pkt.DataCap.
 const MaxMTU = pkt.DataCap - wire.EthernetLen - wire.VLANLen
 
+// MaxBusyPollUsecs bounds Interface.BusyPollUsecs.
+const MaxBusyPollUsecs = 10000
+
+// MaxWorkerSpin bounds Config.WorkerSpin.
+const MaxWorkerSpin = time.Second
+
 // Drivers are the driver names an Interface may use.
 var Drivers = []string{"mem", "pcap", "afxdp", "afpacket", "tap", "memif"}
 
@@ -48,6 +55,16 @@ type Config struct {
 	// Workers is the number of worker goroutines (one per core), 1..64;
 	// default 1. YAML key: workers.
 	Workers int
+	// WorkerSpin is how long a worker keeps polling after its last packet
+	// before it sleeps (adaptive polling, worker.Worker.Spin): zero takes
+	// the worker's default (worker.DefaultSpin, off), a negative value turns it off (the
+	// worker then sleeps after a fixed number of empty passes). YAML key:
+	// worker_spin, a duration up to MaxWorkerSpin, or "off" (or 0).
+	WorkerSpin time.Duration
+	// WorkerRTPriority, when > 0, runs every worker thread under
+	// SCHED_FIFO at this priority, 1..99 (worker.Worker.RTPriority). YAML
+	// key: worker_rt_priority.
+	WorkerRTPriority int
 	// Socket is the unix socket the CLI listens on; default DefaultSocket.
 	// YAML key: socket.
 	Socket string
@@ -127,6 +144,13 @@ type Interface struct {
 	// RingSize is the size of each ring (afxdp, afpacket): a power of two,
 	// 64..65536; default DefaultRingSize. YAML: ring_size.
 	RingSize int
+	// BusyPollUsecs, BusyPollBudget and PreferBusyPoll are the AF_XDP
+	// sockets' busy-poll options (SO_BUSY_POLL in µs, 0..MaxBusyPollUsecs,
+	// 0 off; SO_BUSY_POLL_BUDGET, 0 the kernel's default;
+	// SO_PREFER_BUSY_POLL) (afxdp). YAML: busy_poll, busy_poll_budget,
+	// prefer_busy_poll.
+	BusyPollUsecs, BusyPollBudget int
+	PreferBusyPoll                bool
 	// Match says which received packets the XDP program redirects to vecnet
 	// (afxdp); the rest go to the kernel. Default: all. YAML: match, see
 	// ParseMatch for the syntax.

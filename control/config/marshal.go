@@ -11,6 +11,8 @@ import (
 type (
 	fileConfig struct {
 		Workers    int            `yaml:"workers"`
+		WorkerSpin string         `yaml:"worker_spin,omitempty"`
+		WorkerRT   int            `yaml:"worker_rt_priority,omitempty"`
 		Socket     string         `yaml:"socket,omitempty"`
 		Interfaces []fileIface    `yaml:"interfaces"`
 		Routes     []fileRoute    `yaml:"routes,omitempty"`
@@ -39,6 +41,9 @@ type (
 		XDPMode   string   `yaml:"xdp_mode,omitempty"`
 		BindMode  string   `yaml:"bind_mode,omitempty"`
 		RingSize  int      `yaml:"ring_size,omitempty"`
+		BusyPoll  int      `yaml:"busy_poll,omitempty"`
+		BPBudget  int      `yaml:"busy_poll_budget,omitempty"`
+		PreferBP  bool     `yaml:"prefer_busy_poll,omitempty"`
 		Match     string   `yaml:"match,omitempty"`
 		Socket    string   `yaml:"socket,omitempty"`
 		Role      string   `yaml:"role,omitempty"`
@@ -60,12 +65,19 @@ type (
 // Marshal writes c as YAML that Parse reads back into an equal Config.
 // Unset values (zero MAC, empty strings) are left out.
 func Marshal(c *Config) ([]byte, error) {
-	f := fileConfig{Workers: c.Workers, Socket: c.Socket, Limits: c.Limits.file(), HTTP: c.HTTP.file()}
+	f := fileConfig{Workers: c.Workers, WorkerRT: c.WorkerRTPriority, Socket: c.Socket, Limits: c.Limits.file(), HTTP: c.HTTP.file()}
+	switch {
+	case c.WorkerSpin < 0:
+		f.WorkerSpin = "off"
+	case c.WorkerSpin > 0:
+		f.WorkerSpin = c.WorkerSpin.String()
+	}
 	for _, ic := range c.Interfaces {
 		fi := fileIface{
 			Name: ic.Name, Driver: ic.Driver, MTU: ic.MTU,
 			PcapIn: ic.PcapIn, PcapOut: ic.PcapOut, Device: ic.Device, Netns: ic.Netns,
 			Queues: ic.Queues, XDPMode: ic.XDPMode, BindMode: ic.BindMode, RingSize: ic.RingSize,
+			BusyPoll: ic.BusyPollUsecs, BPBudget: ic.BusyPollBudget, PreferBP: ic.PreferBusyPoll,
 			Match:  ic.Match.String(),
 			Socket: ic.MemifSocket, Role: ic.MemifRole, ID: ic.MemifID, Secret: ic.MemifSecret,
 		}

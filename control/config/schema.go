@@ -15,21 +15,24 @@ import (
 // ifaceKeys are the keys an interface mapping may have; driverKeys says
 // which drivers accept the driver-specific ones.
 var (
-	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match", "socket", "role", "id", "secret"}
+	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match", "busy_poll", "busy_poll_budget", "prefer_busy_poll", "socket", "role", "id", "secret"}
 	driverKeys = map[string][]string{
-		"pcap_in":   {"pcap"},
-		"pcap_out":  {"pcap"},
-		"device":    {"afxdp", "afpacket", "tap"},
-		"netns":     {"afxdp", "afpacket", "tap"},
-		"queues":    {"afxdp", "afpacket", "tap", "memif"},
-		"xdp_mode":  {"afxdp"},
-		"bind_mode": {"afxdp", "memif"},
-		"match":     {"afxdp"},
-		"ring_size": {"afxdp", "afpacket", "memif"},
-		"socket":    {"memif"},
-		"role":      {"memif"},
-		"id":        {"memif"},
-		"secret":    {"memif"},
+		"pcap_in":          {"pcap"},
+		"pcap_out":         {"pcap"},
+		"device":           {"afxdp", "afpacket", "tap"},
+		"netns":            {"afxdp", "afpacket", "tap"},
+		"queues":           {"afxdp", "afpacket", "tap", "memif"},
+		"xdp_mode":         {"afxdp"},
+		"bind_mode":        {"afxdp", "memif"},
+		"match":            {"afxdp"},
+		"busy_poll":        {"afxdp"},
+		"busy_poll_budget": {"afxdp"},
+		"prefer_busy_poll": {"afxdp"},
+		"ring_size":        {"afxdp", "afpacket", "memif"},
+		"socket":           {"memif"},
+		"role":             {"memif"},
+		"id":               {"memif"},
+		"secret":           {"memif"},
 	}
 )
 
@@ -49,13 +52,26 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp", "bridges")
+	top := w.fields(root, "config", "workers", "worker_spin", "worker_rt_priority", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp", "bridges")
 	if top == nil {
 		return nil
 	}
 	c := &Config{Workers: 1, Socket: DefaultSocket}
 	if n, ok := top["workers"]; ok {
 		c.Workers, _ = w.integer(n, "workers", 1, MaxWorkers)
+	}
+	if n, ok := top["worker_spin"]; ok {
+		if n.Kind == yaml.ScalarNode && (n.Value == "off" || n.Value == "0") {
+			c.WorkerSpin = -1
+		} else if d, ok := w.duration(n, "worker_spin", 0, MaxWorkerSpin); ok {
+			c.WorkerSpin = d
+			if d == 0 {
+				c.WorkerSpin = -1
+			}
+		}
+	}
+	if n, ok := top["worker_rt_priority"]; ok {
+		c.WorkerRTPriority, _ = w.integer(n, "worker_rt_priority", 0, 99)
 	}
 	if n, ok := top["socket"]; ok {
 		if s, ok := w.str(n, "socket"); ok {
@@ -267,6 +283,16 @@ func (w *walker) iface(n *yaml.Node, workers int) (Interface, bool) {
 			}
 			ic.RingSize = r
 		}
+	}
+	if v, ok := m["busy_poll"]; ok {
+		ic.BusyPollUsecs, _ = w.integer(v, what+": busy_poll", 0, MaxBusyPollUsecs)
+	}
+	if v, ok := m["busy_poll_budget"]; ok {
+		ic.BusyPollBudget, _ = w.integer(v, what+": busy_poll_budget", 1, 65535)
+	}
+	if v, ok := m["prefer_busy_poll"]; ok {
+		b, _ := w.oneOf(v, what+": prefer_busy_poll", "true", "false")
+		ic.PreferBusyPoll = b == "true"
 	}
 	if v, ok := m["match"]; ok {
 		if s, ok := w.str(v, what+": match"); ok {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vecnet/vecnet/internal/xdpprog"
+	"github.com/vecnet/vecnet/internal/xsk"
 )
 
 // ErrInvalidConfig is wrapped by errors Open returns for a Config it rejects.
@@ -58,6 +59,9 @@ type Config struct {
 	// Shared, if set, is an open Interface over the same arena whose UMEM
 	// the new interface's sockets share. Close the sharing interface first.
 	Shared *Interface
+	// BusyPoll sets the sockets' busy-poll options (SO_BUSY_POLL and
+	// friends); the zero value leaves busy polling off.
+	BusyPoll xsk.BusyPoll
 	// Logf, if set, receives one line saying which XDP and bind modes were
 	// chosen.
 	Logf func(format string, args ...any)
@@ -86,6 +90,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.TXRingSize == 0 {
 		c.TXRingSize = DefaultTXRingSize
+	}
+	if c.BusyPoll.Usecs < 0 || c.BusyPoll.Budget < 0 || c.BusyPoll.Budget > 65535 {
+		return fmt.Errorf("%w: busy poll %d µs, budget %d", ErrInvalidConfig, c.BusyPoll.Usecs, c.BusyPoll.Budget)
 	}
 	if !c.Match.All && len(c.Match.DstIP) == 0 && c.Match.Proto == 0 && c.Match.DstPort == 0 {
 		c.Match.All = true

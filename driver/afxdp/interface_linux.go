@@ -73,7 +73,8 @@ func (ifc *Interface) open() error {
 			FillSize: cfg.RingSize, RXSize: cfg.RingSize,
 			CompSize: cfg.TXRingSize, TXSize: cfg.TXRingSize,
 			ZeroCopy: cfg.ZeroCopy, Copy: cfg.Copy,
-			SG: true, // frames larger than a slot: see Port.Recv
+			SG:       true, // frames larger than a slot: see Port.Recv
+			BusyPoll: cfg.BusyPoll,
 		}
 		var s *xsk.Socket
 		var err error

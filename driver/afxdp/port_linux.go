@@ -357,6 +357,18 @@ func (p *Port) kick() {
 	}
 }
 
+// FlushTX kicks the frames Send left on the TX ring for company (fewer
+// than txKickBatch): the worker calls it at the end of every dispatch pass
+// that moved packets (worker.Flusher), so a lone frame, such as a ping-pong
+// round trip's, leaves within its own pass instead of txKickPasses later.
+// No system call when nothing waits.
+func (p *Port) FlushTX() {
+	if p.txWait == 0 || p.gone.Load() {
+		return
+	}
+	p.kick()
+}
+
 // Stats returns the port's counters with the kernel's socket counters
 // (one getsockopt, see kernelstats.go). Call it on the owning worker, off
 // the hot path.

@@ -47,6 +47,48 @@ type Config struct {
 	// the last with XDP_PKT_CONTD in Options, instead of being dropped. A
 	// kernel that refuses it binds without; Socket.SG reports which.
 	SG bool
+	// BusyPoll, when its Usecs is set, turns the kernel's busy polling on
+	// for the socket (SO_BUSY_POLL, SO_BUSY_POLL_BUDGET,
+	// SO_PREFER_BUSY_POLL): the socket's wake-up system calls then run the
+	// device's NAPI poll in the calling thread for up to Usecs.
+	BusyPoll BusyPoll
+}
+
+// BusyPoll are an AF_XDP socket's busy-poll options (the kernel's
+// Documentation/networking/af_xdp.rst, "busy polling"). The zero value
+// leaves busy polling off.
+type BusyPoll struct {
+	// Usecs is SO_BUSY_POLL: how long a system call on the socket may poll
+	// the device's NAPI context, in µs; 0 off.
+	Usecs int
+	// Budget is SO_BUSY_POLL_BUDGET, the packets one busy poll may
+	// process; 0 the kernel's default (8).
+	Budget int
+	// Prefer is SO_PREFER_BUSY_POLL: while the application busy-polls, the
+	// kernel defers the device's softirq processing to it (pair it with the
+	// device's napi_defer_hard_irqs and gro_flush_timeout).
+	Prefer bool
+}
+
+// apply sets the options on fd.
+func (b BusyPoll) apply(fd int) error {
+	if b.Usecs <= 0 {
+		return nil
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUSY_POLL, b.Usecs); err != nil {
+		return fmt.Errorf("xsk: SO_BUSY_POLL %d: %w", b.Usecs, err)
+	}
+	if b.Budget > 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUSY_POLL_BUDGET, b.Budget); err != nil {
+			return fmt.Errorf("xsk: SO_BUSY_POLL_BUDGET %d: %w", b.Budget, err)
+		}
+	}
+	if b.Prefer {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PREFER_BUSY_POLL, 1); err != nil {
+			return fmt.Errorf("xsk: SO_PREFER_BUSY_POLL: %w", err)
+		}
+	}
+	return nil
 }
 
 // Mode is how a socket was bound.
@@ -204,6 +246,9 @@ func open(umem []byte, primary *Socket, cfg Config, flags uint16) (*Socket, erro
 }
 
 func (s *Socket) setup(umem []byte, primary *Socket, cfg Config, flags uint16) error {
+	if err := cfg.BusyPoll.apply(s.fd); err != nil {
+		return err
+	}
 	if umem != nil {
 		reg := unix.XDPUmemReg{
 			Addr: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(umem)))),

@@ -133,3 +133,47 @@ func TestOpenVeth(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBusyPollOptions: a socket opened with BusyPoll carries the three
+// socket options (SO_BUSY_POLL_BUDGET cannot be read back: its setsockopt
+// succeeding is the check); one opened without leaves them off.
+func TestBusyPollOptions(t *testing.T) {
+	ns := testutil.NewNS(t, "xb")
+	xba, xbb := testutil.Name("xba"), testutil.Name("xbb")
+	testutil.Veth(t, ns, xba, ns, xbb, "numtxqueues", "2", "numrxqueues", "2")
+	umem, umem2 := mapUmem(t, 64), mapUmem(t, 64)
+	err := ns.Do(func() error {
+		l, err := netlink.LinkByName(xbb)
+		if err != nil {
+			return err
+		}
+		cfg := Config{Ifindex: l.Attrs().Index, FillSize: 64, CompSize: 64, RXSize: 64, TXSize: 64,
+			BusyPoll: BusyPoll{Usecs: 20, Budget: 64, Prefer: true}}
+		s, err := Open(umem, cfg)
+		if err != nil {
+			return err
+		}
+		get := func(opt int) int {
+			v, err := unix.GetsockoptInt(s.FD(), unix.SOL_SOCKET, opt)
+			if err != nil {
+				t.Errorf("getsockopt %d: %v", opt, err) // not Fatal: this is the namespace's goroutine
+			}
+			return v
+		}
+		if a, c := get(unix.SO_BUSY_POLL), get(unix.SO_PREFER_BUSY_POLL); a != 20 || c != 1 {
+			t.Errorf("busy poll %d µs, prefer %d; want 20, 1", a, c)
+		}
+		s.Close()
+		cfg.BusyPoll, cfg.Queue = BusyPoll{}, 1
+		if s, err = Open(umem2, cfg); err != nil {
+			return err
+		}
+		if a, c := get(unix.SO_BUSY_POLL), get(unix.SO_PREFER_BUSY_POLL); a != 0 || c != 0 {
+			t.Errorf("without BusyPoll: busy poll %d µs, prefer %d", a, c)
+		}
+		return s.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
