@@ -2,8 +2,8 @@ package udp_test
 
 import (
 	"bytes"
-	"strconv"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"github.com/gopacket/gopacket"
