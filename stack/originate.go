@@ -29,7 +29,15 @@ const DefaultHopLimit = 64
 // caller fills, before or after: Originate does not touch them). Every
 // transport's output uses it.
 func Originate(a *pkt.Arena, i pkt.Index, e *wire.IPv4Emitter, proto uint8, src, dst [4]byte, l4 int) []byte {
-	d, _ := a.SetData(i, pkt.Headroom, OriginL4+l4)
+	return OriginateAt(a, i, pkt.Headroom, e, proto, src, dst, l4)
+}
+
+// OriginateAt is Originate with the packet's data starting at offset start
+// of the buffer's slot instead of pkt.Headroom (a transport that wrote its
+// segment at the IPv6 layout's OriginL4v6 sends it over IPv4 from
+// pkt.Headroom+OriginL4v6-OriginL4).
+func OriginateAt(a *pkt.Arena, i pkt.Index, start int, e *wire.IPv4Emitter, proto uint8, src, dst [4]byte, l4 int) []byte {
+	d, _ := a.SetData(i, start, OriginL4+l4)
 	clear(d[:OriginL3])
 	seg := e.Emit(d[OriginL3:], proto, src, dst, l4)
 	m := a.Meta(i)
