@@ -23,6 +23,7 @@ const (
 	InErrReplyTooLong
 	InErrHandlerPanic
 	InErrSocketBudget
+	InErrBadVersion
 )
 
 const (
@@ -72,6 +73,7 @@ func (u *UDP) inputNode(v6 bool) graph.Registration {
 			InErrHandlerDropped: {Name: "handler_dropped", Help: "datagrams a handler consumed without an answer", Severity: graph.SevInfo},
 			InErrUnanswered:     {Name: "handler_unanswered", Help: "datagrams a handler neither answered nor dropped", Severity: graph.SevWarn},
 			InErrReplyTooLong:   {Name: "reply_too_long", Help: "handler answer does not fit the buffer"},
+			InErrBadVersion:     {Name: "bad_version", Help: "IP version is not the node's family (4 for udp4-input, 6 for udp6-input)"},
 			InErrHandlerPanic:   {Name: "handler_panic", Help: "datagrams of a batch whose handler panicked (dropped; the router goes on)", Severity: graph.SevError},
 		},
 		Init: func(n *graph.Node) error {
@@ -211,6 +213,9 @@ func (u *UDP) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 func parse(m *pkt.Meta, d []byte, v6 bool) (wire.UDP, netip.Addr, netip.Addr, uint16) {
 	l3, l4 := int(m.L3), int(m.L4)
 	var end int
+	if l3 < len(d) && (d[l3]>>4 == 6) != v6 {
+		return nil, netip.Addr{}, netip.Addr{}, 1 + InErrBadVersion
+	}
 	if v6 {
 		if l3+wire.IPv6Len > len(d) || l4 < l3+wire.IPv6Len {
 			return nil, netip.Addr{}, netip.Addr{}, 1 + InErrTooShort
