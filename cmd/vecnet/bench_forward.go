@@ -31,6 +31,7 @@ type ForwardOptions struct {
 	NAPI      bool          // receive the router ingress veth in a threaded NAPI thread pinned to RouterCPU (else: in the sender's softirq, on its CPU)
 	NAPINice  int           // nice value of that NAPI thread (it shares the CPU with the router process)
 	XDPMode   string        // afxdp's XDP attach mode: "native", "generic" or "" (the driver's choice)
+	IPv6      bool          // forward IPv6 (host6A -> host6B) instead of IPv4
 	Log       io.Writer     `json:"-"` // progress lines
 	Show      io.Writer     `json:"-"` // when set, vecnet's show output after each window
 	// Cancel, when closed, ends the run early: the round in progress stops
@@ -99,6 +100,9 @@ type routerSnap struct {
 func startRouter(br *benchRig, name string, opt ForwardOptions) (routerRun, error) {
 	switch name {
 	case "kernel":
+		if opt.IPv6 {
+			return startKernelRouter6(br.rig)
+		}
 		return startKernelRouter(br.rig)
 	case "afxdp", "afpacket":
 		return startVecnet(br.rig, name, opt)
@@ -121,6 +125,40 @@ func startKernelRouter(rig *topo.Rig) (routerRun, error) {
 	return kernelRouter{rig}, nil
 }
 
+// startKernelRouter6 is startKernelRouter for IPv6: the router namespace's
+// kernel gets IPv6 (off in the rig) only while it is the router, its
+// addresses without DAD, forwarding, and a permanent neighbour for host B.
+func startKernelRouter6(rig *topo.Rig) (routerRun, error) {
+	if err := rig.KernelForwarding(); err != nil {
+		return nil, err
+	}
+	cmds := [][]string{
+		{"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0"},
+		{"sysctl", "-qw", "net.ipv6.conf." + topo.RouterA + ".disable_ipv6=0"},
+		{"sysctl", "-qw", "net.ipv6.conf." + topo.RouterB + ".disable_ipv6=0"},
+		{"sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"},
+		{"ip", "-6", "addr", "add", bench6RouterA + "/64", "dev", topo.RouterA, "nodad"},
+		{"ip", "-6", "addr", "add", bench6RouterB + "/64", "dev", topo.RouterB, "nodad"},
+		{"ip", "-6", "neigh", "replace", bench6HostB, "lladdr", topo.HostBMAC, "dev", topo.RouterB, "nud", "permanent"},
+	}
+	for _, c := range cmds {
+		if out, err := rig.R.Run(c[0], c[1:]...); err != nil {
+			kernelRouter6{rig}.stop()
+			return nil, fmt.Errorf("%v: %w: %s", c, err, out)
+		}
+	}
+	return kernelRouter6{rig}, nil
+}
+
+type kernelRouter6 struct{ rig *topo.Rig }
+
+func (k kernelRouter6) snapshot() routerSnap { return routerSnap{} }
+func (k kernelRouter6) stop() error {
+	k.rig.R.Run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=0")
+	k.rig.R.Run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+	return k.rig.NoKernelForwarding()
+}
+
 func (k kernelRouter) snapshot() routerSnap { return routerSnap{} }
 func (k kernelRouter) stop() error          { return k.rig.NoKernelForwarding() }
 
@@ -134,6 +172,13 @@ func startVecnet(rig *topo.Rig, driver string, opt ForwardOptions) (routerRun, e
 	cfg.Neighbors = append(cfg.Neighbors, config.Neighbor{
 		Interface: topo.RouterB, IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(mustMAC(topo.HostBMAC)),
 	})
+	if opt.IPv6 {
+		cfg.Interfaces[0].Addresses = append(cfg.Interfaces[0].Addresses, netip.MustParsePrefix(bench6RouterA+"/64"))
+		cfg.Interfaces[1].Addresses = append(cfg.Interfaces[1].Addresses, netip.MustParsePrefix(bench6RouterB+"/64"))
+		cfg.Neighbors = append(cfg.Neighbors, config.Neighbor{
+			Interface: topo.RouterB, IP: netip.MustParseAddr(bench6HostB), MAC: config.MAC(mustMAC(topo.HostBMAC)),
+		})
+	}
 	d, err := daemon.Start(cfg, daemon.Options{
 		NoCLI:  true,
 		Logger: newLogger(opt.Log),
@@ -336,7 +381,7 @@ func RunForward(opt ForwardOptions) (samples []Sample, err error) {
 	if len(opt.Configs) == 0 || opt.Rounds < 1 || opt.Window <= 0 {
 		return nil, errors.New("bench: need configurations, rounds ≥ 1 and a window")
 	}
-	br, err := newBenchRig(opt.Size)
+	br, err := newBenchRig(opt.Size, opt.IPv6)
 	if err != nil {
 		return nil, err
 	}
