@@ -192,6 +192,16 @@ func startVecnet(rig *topo.Rig, driver string, opt ForwardOptions) (routerRun, e
 	}
 	v := &vecnetRouter{d: d}
 	d.Workers[0].Do(func() { v.tid = unix.Gettid() })
+	if opt.IPv6 {
+		// The IPv6 prefixes are on link once their DAD passed.
+		for end := time.Now().Add(10 * time.Second); d.DP.ND.DADPending() > 0; {
+			if time.Now().After(end) {
+				d.Stop()
+				return nil, errors.New("bench: vecnet's IPv6 addresses still in DAD after 10 s")
+			}
+			time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
+		}
+	}
 	return v, nil
 }
 
