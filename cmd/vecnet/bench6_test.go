@@ -28,8 +28,10 @@ func TestBenchForward6(t *testing.T) {
 	if len(samples) != 2 {
 		t.Fatalf("samples: %+v", samples)
 	}
+	// At least 1000 frames: the sink also counts what a router sends on
+	// its own (neighbour solicitations for host B, a handful a second).
 	for _, s := range samples {
-		if s.Err != "" || s.Forwarded == 0 {
+		if s.Err != "" || s.Forwarded < 1000 {
 			t.Fatalf("%s: error %q, the sink counted %d frames", s.Config, s.Err, s.Forwarded)
 		}
 	}
