@@ -29,10 +29,11 @@
 // pseudo-header, zero UDP checksums refused) and one output node that
 // sends both, each packet to ip4-lookup or ip6-lookup by its version.
 // Sources come from Config.Source6 (RouteSource6: the route's interface
-// address); TCP's MSS is the MTU less 60 over IPv6. Not yet: ICMPv6
-// errors delivered to sockets (port unreachable to a connected UDP
-// socket, Packet Too Big to TCP's path MTU), and IPv6 extension headers
-// on originated packets.
+// address); TCP's MSS is the MTU less 60 over IPv6. ip6-local hands the
+// host's ICMPv6 errors to icmp6-input (package icmp), which gives a
+// destination unreachable to the connected UDP socket it is about, as
+// icmp4-input does. Not yet: Packet Too Big applied to TCP's path MTU, and
+// IPv6 extension headers on originated packets.
 //
 // The rest of this comment describes how the transports use the core.
 //

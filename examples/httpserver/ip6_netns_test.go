@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/sock"
+	"github.com/vecnet/vecnet/stack/icmp"
 	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 	"github.com/vecnet/vecnet/stack/udp"
 )
@@ -219,6 +222,24 @@ func TestIPv6BetweenNamespaces(t *testing.T) {
 				}
 				if err := <-done; err != nil {
 					t.Fatalf("host A: %v", err)
+				}
+			})
+			t.Run("connected UDP socket refused by host A's ICMPv6", func(t *testing.T) {
+				c, err := sock.DialUDP(s.d.Stack, netip.AddrPort{}, netip.MustParseAddrPort("["+host6+"]:9999"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				var rerr error
+				for try := 0; try < 10 && !errors.Is(rerr, syscall.ECONNREFUSED); try++ {
+					if _, err := c.Write([]byte("anyone?")); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
+						t.Fatal(err)
+					}
+					c.SetReadDeadline(time.Now().Add(time.Second))
+					_, rerr = c.Read(make([]byte, 16))
+				}
+				if !errors.Is(rerr, syscall.ECONNREFUSED) {
+					t.Fatalf("Read: %v, want ECONNREFUSED (icmp6-input socket_errors %d)", rerr, s.counter(icmp.Input6Name, "socket_errors"))
 				}
 			})
 			t.Run("UDP echo", func(t *testing.T) {

@@ -46,12 +46,14 @@ type LocalConfig struct {
 	// Protocols is the upper-layer protocol -> node table, filled by the
 	// host stack's transports through RegisterProtocol (UDP, TCP).
 	// Unregistered, UDP gets port unreachable (udp_port_unreachable) and
-	// TCP is dropped (tcp_no_listener). ICMPv6 stays ip6-local's own.
+	// TCP is dropped (tcp_no_listener). A node registered for ICMPv6
+	// receives the ICMPv6 error messages (types below 128), checksum
+	// verified; ip6-local keeps echo and ND to itself.
 	Protocols []ProtocolNode
 }
 
 // RegisterProtocol adds proto -> node to the table. Building the node
-// fails if a protocol is registered twice or is ICMPv6.
+// fails if a protocol is registered twice.
 func (c *LocalConfig) RegisterProtocol(proto uint8, node string) {
 	c.Protocols = append(c.Protocols, ProtocolNode{Protocol: proto, Node: node})
 }
@@ -74,8 +76,8 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 	proto := new([256]uint16)
 	var tabErr error
 	for _, p := range cfg.Protocols {
-		if proto[p.Protocol] != 0 || p.Protocol == wire.IPProtoICMPv6 {
-			tabErr = fmt.Errorf("ip6: protocol %d registered twice or not registrable (%s)", p.Protocol, p.Node)
+		if proto[p.Protocol] != 0 {
+			tabErr = fmt.Errorf("ip6: protocol %d registered twice (%s)", p.Protocol, p.Node)
 			continue
 		}
 		next = append(next, p.Node)
@@ -128,13 +130,13 @@ func local(n *graph.Node, v *pkt.Vector) int {
 			continue
 		}
 		m.L4 = m.L3 + uint16(w.Off)
-		if e := st.proto[w.Proto]; e != 0 {
+		if e := st.proto[w.Proto]; e != 0 && w.Proto != wire.IPProtoICMPv6 {
 			n.Nexts[k] = e
 			continue
 		}
 		switch w.Proto {
 		case wire.IPProtoICMPv6:
-			n.Nexts[k] = localICMP(n, st, m, k, ip, ip[w.Off:])
+			n.Nexts[k] = localICMP(n, st, m, k, ip, ip[w.Off:], st.proto[wire.IPProtoICMPv6])
 		case wire.IPProtoUDP:
 			n.Count(LocErrUDPUnreachable, 1)
 			SetICMPRequest(m, wire.ICMPv6DestUnreachable, wire.ICMPv6PortUnreachable, 0)
@@ -149,7 +151,7 @@ func local(n *graph.Node, v *pkt.Vector) int {
 	return cnt
 }
 
-func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, body []byte) uint16 {
+func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, body []byte, errEdge uint16) uint16 {
 	icmp, ok := wire.ParseICMPv6(body)
 	if !ok {
 		n.Drop(m, k, LocErrBadICMP)
@@ -168,6 +170,9 @@ func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, 
 		return graph.NextDrop
 	case wire.ICMPv6EchoRequest:
 	default:
+		if errEdge != 0 && wire.IsICMPv6Error(icmp.Type()) {
+			return errEdge
+		}
 		n.Drop(m, k, LocErrICMPOther)
 		return graph.NextDrop
 	}

@@ -49,10 +49,10 @@ func TestLocalProtocolTable(t *testing.T) {
 	}
 }
 
-// TestLocalProtocolTwice: a protocol registered twice, or ICMPv6 (ip6-local's
-// own), fails the node's Init instead of shadowing an entry.
+// TestLocalProtocolTwice: a protocol registered twice fails the node's Init
+// instead of shadowing an entry.
 func TestLocalProtocolTwice(t *testing.T) {
-	for _, protos := range [][]uint8{{wire.IPProtoUDP, wire.IPProtoUDP}, {wire.IPProtoICMPv6}} {
+	for _, protos := range [][]uint8{{wire.IPProtoUDP, wire.IPProtoUDP}, {wire.IPProtoICMPv6, wire.IPProtoICMPv6}} {
 		var c LocalConfig
 		for _, p := range protos {
 			c.RegisterProtocol(p, "x")
@@ -61,5 +61,40 @@ func TestLocalProtocolTwice(t *testing.T) {
 		if err := reg.Init(nil); err == nil {
 			t.Fatalf("%v: Init accepted the table", protos)
 		}
+	}
+}
+
+// TestLocalICMPv6Errors: with a node registered for ICMPv6, error messages
+// go to it; echo requests are still answered by ip6-local and other
+// informational messages still counted.
+func TestLocalICMPv6Errors(t *testing.T) {
+	var c LocalConfig
+	c.RegisterProtocol(wire.IPProtoICMPv6, "icmp6-input")
+	for _, tc := range []struct {
+		name string
+		typ  uint8
+		want string
+	}{
+		{"port unreachable to the stack", wire.ICMPv6DestUnreachable, "icmp6-input"},
+		{"packet too big to the stack", wire.ICMPv6PacketTooBig, "icmp6-input"},
+		{"echo request answered here", wire.ICMPv6EchoRequest, LookupName},
+		{"echo reply counted", wire.ICMPv6EchoReply, "drop " + LocalName + ": icmp_other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := graphtest.New(t, LocalNode(c), graphtest.Options{})
+			s := spec(host, ours)
+			s.Next = wire.IPProtoICMPv6
+			f := frames.IPv6(s)
+			icmp := wire.ICMPv6(f[wire.EthernetLen+wire.IPv6Len:])
+			icmp.SetType(tc.typ)
+			icmp.SetCode(4)
+			icmp.SetChecksum(icmp.ComputeChecksum6(host, ours))
+			p := packet(f)
+			p.Meta.Len = uint16(len(f))
+			o := &h.Run(p).Out[0]
+			if o.Where() != tc.want && o.Next != tc.want {
+				t.Fatalf("got %s, want %s", o.Where(), tc.want)
+			}
+		})
 	}
 }

@@ -149,6 +149,9 @@ func (u *UDP) released(so *Socket, k int) {
 // sent to its peer, the socket's pending error becomes errno and
 // ICMPError reports true.
 func (u *UDP) ICMPError(quote []byte, errno syscall.Errno) bool {
+	if quote[0]>>4 == 6 {
+		return u.icmpError6(quote, errno)
+	}
 	ihl := int(quote[0]&0xf) * 4
 	if ihl < wire.IPv4MinLen || len(quote) < ihl+wire.UDPLen || quote[9] != wire.IPProtoUDP {
 		return false
@@ -156,6 +159,26 @@ func (u *UDP) ICMPError(quote []byte, errno syscall.Errno) bool {
 	isrc, idst := netip.AddrFrom4([4]byte(quote[12:16])), netip.AddrFrom4([4]byte(quote[16:20]))
 	sport := binary.BigEndian.Uint16(quote[ihl:])
 	dport := binary.BigEndian.Uint16(quote[ihl+2:])
+	tab := u.ports.Load()
+	ep := &tab.Eps[tab.Ports[sport]]
+	if ep.kind != epSocket || ep.rport == 0 || ep.rport != dport || ep.raddr != idst ||
+		(ep.addr.IsValid() && ep.addr != isrc) {
+		return false
+	}
+	ep.sock.setError(errno)
+	return true
+}
+
+// icmpError6 is ICMPError for a quoted IPv6 datagram (UDP right after the
+// IPv6 header).
+func (u *UDP) icmpError6(quote []byte, errno syscall.Errno) bool {
+	if len(quote) < wire.IPv6Len+wire.UDPLen || quote[6] != wire.IPProtoUDP {
+		return false
+	}
+	ip := wire.IPv6(quote)
+	isrc, idst := netip.AddrFrom16(ip.Src()), netip.AddrFrom16(ip.Dst())
+	sport := binary.BigEndian.Uint16(quote[wire.IPv6Len:])
+	dport := binary.BigEndian.Uint16(quote[wire.IPv6Len+2:])
 	tab := u.ports.Load()
 	ep := &tab.Eps[tab.Ports[sport]]
 	if ep.kind != epSocket || ep.rport == 0 || ep.rport != dport || ep.raddr != idst ||
