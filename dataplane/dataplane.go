@@ -163,6 +163,9 @@ func (d *Dataplane) NewStack(cfg stack.Config) *stack.Stack {
 	if cfg.Source == nil {
 		cfg.Source = stack.RouteSource(d.FIB, d.Ifaces)
 	}
+	if cfg.Source6 == nil {
+		cfg.Source6 = stack.RouteSource6(d.FIB6, d.Ifaces)
+	}
 	d.Stack = host.New(d.Pool, cfg)
 	return d.Stack
 }
@@ -195,9 +198,11 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 	// IGMP) goes to it, for the kernel's routing daemons.
 	ethCfg.IPv4LinkLocalMulticast = d.Punt != ""
 	local := ip4.LocalConfig{Echo: d.EchoReply, PuntNode: d.Punt}
+	local6 := ip6.LocalConfig{Echo: d.EchoReply6}
 	regs := append([]graph.Registration{}, inputs...)
 	if d.Stack != nil {
 		local.Protocols = append(local.Protocols, d.Stack.Protocols()...)
+		local6.Protocols = append(local6.Protocols, d.Stack.Protocols6()...)
 		regs = append(regs, d.Stack.Registrations()...)
 	}
 	local.Protocols = append(local.Protocols, d.LocalProtocols...)
@@ -215,7 +220,7 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 		ip6.InputNode(d.Ifaces),
 		ip6.LookupNode(d.FIB6),
 		ip6.RewriteNode(d.FIB6),
-		ip6.LocalNode(ip6.LocalConfig{Echo: d.EchoReply6}),
+		ip6.LocalNode(local6),
 		ip6.ICMPErrorNode(d.Ifaces, d.ICMP6Error),
 		neighbor.NDInputNode(d.Ifaces, d.ND),
 		neighbor.Glean6Node(d.Ifaces, d.FIB6, d.ND, d.Glean),

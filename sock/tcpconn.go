@@ -30,8 +30,8 @@ var _ net.Listener = (*TCPListener)(nil)
 // DefaultBacklog is ListenTCP's backlog per worker.
 const DefaultBacklog = 128
 
-// ListenTCP listens on laddr (an IPv4 address of the host or the
-// unspecified address, with a port).
+// ListenTCP listens on laddr (an IPv4 or IPv6 address of the host, 0.0.0.0
+// for IPv4 only, :: for both families, with a port).
 func ListenTCP(s *stack.Stack, laddr netip.AddrPort) (*TCPListener, error) {
 	t := tcpnode.Of(s)
 	if t == nil {
@@ -154,13 +154,12 @@ func DialTCP(ctx context.Context, s *stack.Stack, laddr, raddr netip.AddrPort) (
 }
 
 // Dialer returns a function for http.Transport.DialContext (and the like)
-// that dials TCP through s. Names must be IPv4 literals.
+// that dials TCP through s: network "tcp", "tcp4" or "tcp6", addr an IP
+// literal and port ("10.0.0.1:80", "[2001:db8::1]:80"; names are not
+// resolved) of the network's family.
 func Dialer(s *stack.Stack) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if network != "tcp" && network != "tcp4" {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
-		}
-		ap, err := netip.ParseAddrPort(addr)
+		ap, err := parseAddr("tcp", network, addr, false)
 		if err != nil {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 		}

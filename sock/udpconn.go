@@ -37,8 +37,9 @@ var (
 	_ net.Conn       = (*UDPConn)(nil)
 )
 
-// ListenUDP opens a socket on s bound to laddr (an IPv4 address of the
-// host or the unspecified address; port 0 picks an ephemeral port).
+// ListenUDP opens a socket on s bound to laddr (an IPv4 or IPv6 address of
+// the host, 0.0.0.0 for IPv4 only, :: for both families; port 0 picks an
+// ephemeral port).
 func ListenUDP(s *stack.Stack, laddr netip.AddrPort) (*UDPConn, error) {
 	u := udp.Of(s)
 	if u == nil {
@@ -216,6 +217,8 @@ func mapSendErr(err error) error {
 		return syscall.ENOBUFS
 	case errors.Is(err, stack.ErrBadAddress):
 		return syscall.EINVAL
+	case errors.Is(err, stack.ErrFamily):
+		return syscall.EAFNOSUPPORT
 	}
 	return err
 }

@@ -3,18 +3,39 @@
 // periods), worker <-> application rings (Ring), the application-side
 // buffer cache (AppAlloc/AppFree) and receive budget, the workers' wake-ups
 // (Worker.Kick/Signal, TxWaiter) and the layout of originated packets
-// (Originate, with wire.IPv4Emitter). The protocols live beside it:
+// (Originate with wire.IPv4Emitter, Originate6 for IPv6). The protocols
+// live beside it:
 //
-//	stack/udp          udp4-input, udp4-socket-output, sockets and in-graph handlers
+//	stack/udp          udp4-input, udp6-input, udp4-socket-output, sockets and in-graph handlers
 //	stack/icmp         icmp4-input: ICMP errors handed to the quoted packet's transport
 //	stack/tcp          the TCP engine (no graph, no packet buffers)
-//	stack/tcp/tcpnode  tcp4-input, tcp4-output, TCP sockets and in-graph handlers
+//	stack/tcp/tcpnode  tcp4-input, tcp6-input, tcp4-output, TCP sockets and in-graph handlers
 //	stack/host         the composition the data plane uses (host.New)
 //
 // A transport attaches itself to a Stack (Attach) and registers its
 // protocol into ip4-local's protocol -> node table (Transport.Protocols,
-// which the data plane passes to ip4.LocalConfig). The rest of this comment
-// describes how the transports use the core.
+// which the data plane passes to ip4.LocalConfig) and, for IPv6, into
+// ip6-local's (Transport6.Protocols6, to ip6.LocalConfig).
+//
+// # IPv6
+//
+// One endpoint table serves both families: UDP's ports lead to one
+// endpoint whatever the family, which says which families it takes (a
+// socket bound to 0.0.0.0 IPv4 only, to an IPv6 address IPv6 only, to ::
+// both, as Linux's sockets with bindv6only=0); TCP's connection table is
+// keyed by 16-byte addresses (IPv4 as IPv4-mapped). Each transport has one
+// input node per family (udp6-input, tcp6-input: the same code with the
+// IP header read per family, IPv6 checksums over the RFC 8200
+// pseudo-header, zero UDP checksums refused) and one output node that
+// sends both, each packet to ip4-lookup or ip6-lookup by its version.
+// Sources come from Config.Source6 (RouteSource6: the route's interface
+// address); TCP's MSS is the MTU less 60 over IPv6. ip6-local hands the
+// host's ICMPv6 errors to icmp6-input (package icmp), which gives a
+// destination unreachable to the connected UDP socket it is about, as
+// icmp4-input does. Not yet: Packet Too Big applied to TCP's path MTU, and
+// IPv6 extension headers on originated packets.
+//
+// The rest of this comment describes how the transports use the core.
 //
 // # Receive
 //

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/host"
@@ -43,7 +44,7 @@ func Example() {
 		}}
 	}
 	cache := pool.NewCache()
-	g, err := graph.Build(cache, append(st.Registrations(), printer(ip4.LookupName), printer(ip4.ICMPErrorName)))
+	g, err := graph.Build(cache, append(st.Registrations(), printer(ip4.LookupName), printer(ip4.ICMPErrorName), printer(ip6.LookupName), printer(ip6.ICMPErrorName)))
 	if err != nil {
 		panic(err)
 	}

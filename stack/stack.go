@@ -9,6 +9,7 @@ import (
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack/tcp"
 )
@@ -19,6 +20,7 @@ var (
 	ErrNoEndpoints   = errors.New("stack: too many endpoints")
 	ErrNoPorts       = errors.New("stack: no free ephemeral port")
 	ErrNotIPv4       = errors.New("stack: address is not IPv4")
+	ErrFamily        = errors.New("stack: address families of the socket and the destination differ")
 	ErrTooManyGraphs = errors.New("stack: more worker graphs than Config.Workers")
 	ErrClosed        = errors.New("stack: socket closed")
 	ErrNoBuffers     = errors.New("stack: no packet buffers")
@@ -36,6 +38,12 @@ type Transport interface {
 	Protocols() []ip4.ProtocolNode
 	// Flush returns the transport's application-side buffers to the pool.
 	Flush()
+}
+
+// Transport6 is a Transport that also serves IPv6: its entries of
+// ip6-local's upper-layer protocol -> node table.
+type Transport6 interface {
+	Protocols6() []ip6.ProtocolNode
 }
 
 // Config configures a Stack.
@@ -67,9 +75,14 @@ type Config struct {
 	// interface the route to dst leaves by). When nil, or when it reports
 	// false, such a write fails.
 	Source func(dst [4]byte) ([4]byte, bool)
+	// Source6 is Source for IPv6 destinations.
+	Source6 func(dst [16]byte) ([16]byte, bool)
 	// LookupNode and ICMPErrorNode name the nodes replies and port
-	// unreachables go to (defaults "ip4-lookup" and "icmp4-error").
-	LookupNode, ICMPErrorNode string
+	// unreachables go to (defaults "ip4-lookup" and "icmp4-error");
+	// LookupNode6 and ICMPErrorNode6 those of IPv6 (defaults "ip6-lookup"
+	// and "icmp6-error").
+	LookupNode, ICMPErrorNode   string
+	LookupNode6, ICMPErrorNode6 string
 	// TCP, if set, adds the TCP stack: a tcp.Engine per worker configured
 	// by *TCP (its Clock, Output and Notify are the stack's), the
 	// tcp4-input and tcp4-output nodes (package stack/tcp/tcpnode).
@@ -243,6 +256,12 @@ func New(pool *pkt.Pool, cfg Config) *Stack {
 	if cfg.ICMPErrorNode == "" {
 		cfg.ICMPErrorNode = ip4.ICMPErrorName
 	}
+	if cfg.LookupNode6 == "" {
+		cfg.LookupNode6 = ip6.LookupName
+	}
+	if cfg.ICMPErrorNode6 == "" {
+		cfg.ICMPErrorNode6 = ip6.ICMPErrorName
+	}
 	s := &Stack{cfg: cfg, pool: pool, graphs: map[*graph.Graph]int{}, appCache: pool.NewReserveCache(cfg.PoolReserve)}
 	s.workers = make([]*Worker, cfg.Workers)
 	for w := range s.workers {
@@ -296,6 +315,18 @@ func (s *Stack) Protocols() []ip4.ProtocolNode {
 	var ps []ip4.ProtocolNode
 	for _, t := range s.Transports() {
 		ps = append(ps, t.Protocols()...)
+	}
+	return ps
+}
+
+// Protocols6 returns the attached transports' registrations into
+// ip6-local's protocol table (those that implement Transport6).
+func (s *Stack) Protocols6() []ip6.ProtocolNode {
+	var ps []ip6.ProtocolNode
+	for _, t := range s.Transports() {
+		if t6, ok := t.(Transport6); ok {
+			ps = append(ps, t6.Protocols6()...)
+		}
 	}
 	return ps
 }

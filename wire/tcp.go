@@ -178,3 +178,15 @@ func (t TCP) ComputeChecksum(src, dst [4]byte, length uint16) uint16 {
 func (t TCP) ChecksumValid(src, dst [4]byte, length uint16) bool {
 	return Sum(t[:length], PseudoHeaderSum(src, dst, IPProtoTCP, length)) == 0xffff
 }
+
+// ComputeChecksum6 is ComputeChecksum over the IPv6 pseudo-header.
+func (t TCP) ComputeChecksum6(src, dst [16]byte, length uint16) uint16 {
+	b := t[:length]
+	s := Sum(b[:tcpChecksum], PseudoHeaderSum6(src, dst, IPProtoTCP, uint32(length)))
+	return Checksum(b[tcpChecksum+2:], s)
+}
+
+// ChecksumValid6 is ChecksumValid over the IPv6 pseudo-header.
+func (t TCP) ChecksumValid6(src, dst [16]byte, length uint16) bool {
+	return fold32(Sum(t[:length], PseudoHeaderSum6(src, dst, IPProtoTCP, uint32(length)))) == 0xffff
+}

@@ -120,3 +120,27 @@ func (u UDP) ChecksumValid(src, dst [4]byte) bool {
 	n := u.Length()
 	return Sum(u[:n], PseudoHeaderSum(src, dst, IPProtoUDP, n)) == 0xffff
 }
+
+// ComputeChecksum6 is ComputeChecksum over the IPv6 pseudo-header (RFC 8200
+// section 8.1). A computed 0 is returned as 0xffff.
+func (u UDP) ComputeChecksum6(src, dst [16]byte) uint16 {
+	n := u.Length()
+	b := u[:n]
+	s := Sum(b[:udpChecksum], PseudoHeaderSum6(src, dst, IPProtoUDP, uint32(n)))
+	c := Checksum(b[udpChecksum+2:], s)
+	if c == 0 {
+		c = 0xffff
+	}
+	return c
+}
+
+// ChecksumValid6 reports whether the checksum verifies for the IPv6
+// addresses src and dst. A zero checksum is invalid over IPv6 (RFC 8200
+// section 8.1).
+func (u UDP) ChecksumValid6(src, dst [16]byte) bool {
+	if u.Checksum() == 0 {
+		return false
+	}
+	n := u.Length()
+	return fold32(Sum(u[:n], PseudoHeaderSum6(src, dst, IPProtoUDP, uint32(n)))) == 0xffff
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vecnet/vecnet/examples/trafficgen/gen"
 	"io"
 	"log/slog"
 	"os"
@@ -50,6 +51,7 @@ func cmdBenchForward(path string, args []string) error {
 	napiNice := fs.Int("napi-nice", 5, "nice value of the pinned NAPI thread (CFS shares the router CPU between it and vecnet's busy-polling worker)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	show := fs.Bool("show", false, "print show runtime/errors/interfaces and the AF_XDP socket counters after each vecnet window")
+	v6 := fs.Bool("6", false, "forward IPv6 (UDP, 2001:db8:70:1::2 → 2001:db8:70:2::2; -size defaults to 82, the smallest IPv6 generator frame)")
 	tcp := fs.Bool("tcp", false, "iperf3 TCP host A → host B through the kernel and vecnet, peers' offloads at their defaults (-configs defaults to kernel,afxdp, -xdp-mode to native; -seconds is iperf3 -t; -size, -png, -napi do not apply)")
 	if _, err := fs.parse(args); err != nil {
 		return err
@@ -81,7 +83,14 @@ func cmdBenchForward(path string, args []string) error {
 	opt := ForwardOptions{
 		Rounds: *rounds, Window: time.Duration(*seconds * float64(time.Second)), Warmup: 500 * time.Millisecond,
 		Size: *size, Configs: strings.Split(*configs, ","), SenderCPU: 0, RouterCPU: 1, Log: os.Stderr,
-		NAPI: *napi, NAPINice: *napiNice, XDPMode: *xdpMode,
+		NAPI: *napi, NAPINice: *napiNice, XDPMode: *xdpMode, IPv6: *v6,
+	}
+	if *v6 {
+		sizeSet := false
+		fs.Visit(func(f *flag.Flag) { sizeSet = sizeSet || f.Name == "size" })
+		if !sizeSet {
+			opt.Size = gen.MinFrameLen6 + 4
+		}
 	}
 	if *show {
 		opt.Show = os.Stderr
@@ -186,8 +195,12 @@ func Summarize(samples []Sample, configs []string) []Summary {
 // WriteForwardTable prints the medians as a Markdown table, one row per
 // configuration, then what limited each one.
 func WriteForwardTable(w io.Writer, sum []Summary, opt ForwardOptions) {
-	fmt.Fprintf(w, "\nforwarding, %d-byte frames, medians of %d interleaved rounds × %v (generator AF_XDP on CPU %d, router on CPU %d, %s, %s)\n\n",
-		opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU, napiNote(opt.NAPI, opt.RouterCPU, "router"), forwardRigOptions.Offloads())
+	family := "IPv4"
+	if opt.IPv6 {
+		family = "IPv6"
+	}
+	fmt.Fprintf(w, "\n%s forwarding, %d-byte frames, medians of %d interleaved rounds × %v (generator AF_XDP on CPU %d, router on CPU %d, %s, %s)\n\n",
+		family, opt.Size, opt.Rounds, opt.Window, opt.SenderCPU, opt.RouterCPU, napiNote(opt.NAPI, opt.RouterCPU, "router"), forwardRigOptions.Offloads())
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintf(tw, "| config\t offered Mpps\t CPU%d busy (gen)\t CPU%d busy (router)\t gen tx drops\t router rx drops\t router tx drops\t sink Mpps\t loss\t ×kernel\t CPU ns/pkt\t graph ns/pkt\t vec/call\t worker sys\t worker CPU\t limit\t\n", opt.SenderCPU, opt.RouterCPU)
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")

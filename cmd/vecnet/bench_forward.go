@@ -32,6 +32,7 @@ type ForwardOptions struct {
 	NAPINice  int           // nice value of that NAPI thread (it shares the CPU with the router process)
 	XDPMode   string        // afxdp's XDP attach mode: "native", "generic" or "" (the driver's choice)
 	Flows     int           // UDP flows the generator rotates over (0: one)
+	IPv6      bool          // forward IPv6 (host6A -> host6B) instead of IPv4
 	Log       io.Writer     `json:"-"` // progress lines
 	Show      io.Writer     `json:"-"` // when set, vecnet's show output after each window
 	// Cancel, when closed, ends the run early: the round in progress stops
@@ -108,6 +109,9 @@ func startRouter(br *benchRig, name string, opt ForwardOptions) (routerRun, erro
 	}
 	switch name {
 	case "kernel":
+		if opt.IPv6 {
+			return startKernelRouter6(br.rig)
+		}
 		return startKernelRouter(br.rig)
 	case "afxdp", "afpacket":
 		return startVecnet(br.rig, name, opt)
@@ -128,6 +132,40 @@ func startKernelRouter(rig *topo.Rig) (routerRun, error) {
 		return nil, err
 	}
 	return kernelRouter{rig}, nil
+}
+
+// startKernelRouter6 is startKernelRouter for IPv6: the router namespace's
+// kernel gets IPv6 (off in the rig) only while it is the router, its
+// addresses without DAD, forwarding, and a permanent neighbour for host B.
+func startKernelRouter6(rig *topo.Rig) (routerRun, error) {
+	if err := rig.KernelForwarding(); err != nil {
+		return nil, err
+	}
+	cmds := [][]string{
+		{"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0"},
+		{"sysctl", "-qw", "net.ipv6.conf." + topo.RouterA + ".disable_ipv6=0"},
+		{"sysctl", "-qw", "net.ipv6.conf." + topo.RouterB + ".disable_ipv6=0"},
+		{"sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"},
+		{"ip", "-6", "addr", "add", bench6RouterA + "/64", "dev", topo.RouterA, "nodad"},
+		{"ip", "-6", "addr", "add", bench6RouterB + "/64", "dev", topo.RouterB, "nodad"},
+		{"ip", "-6", "neigh", "replace", bench6HostB, "lladdr", topo.HostBMAC, "dev", topo.RouterB, "nud", "permanent"},
+	}
+	for _, c := range cmds {
+		if out, err := rig.R.Run(c[0], c[1:]...); err != nil {
+			kernelRouter6{rig}.stop()
+			return nil, fmt.Errorf("%v: %w: %s", c, err, out)
+		}
+	}
+	return kernelRouter6{rig}, nil
+}
+
+type kernelRouter6 struct{ rig *topo.Rig }
+
+func (k kernelRouter6) snapshot() routerSnap { return routerSnap{} }
+func (k kernelRouter6) stop() error {
+	k.rig.R.Run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=0")
+	k.rig.R.Run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+	return k.rig.NoKernelForwarding()
 }
 
 func (k kernelRouter) snapshot() routerSnap { return routerSnap{} }
@@ -152,6 +190,13 @@ func startVecnetConfig(rig *topo.Rig, driver string, opt ForwardOptions, edit fu
 	cfg.Neighbors = append(cfg.Neighbors, config.Neighbor{
 		Interface: topo.RouterB, IP: netip.MustParseAddr(topo.HostBAddr), MAC: config.MAC(mustMAC(topo.HostBMAC)),
 	})
+	if opt.IPv6 {
+		cfg.Interfaces[0].Addresses = append(cfg.Interfaces[0].Addresses, netip.MustParsePrefix(bench6RouterA+"/64"))
+		cfg.Interfaces[1].Addresses = append(cfg.Interfaces[1].Addresses, netip.MustParsePrefix(bench6RouterB+"/64"))
+		cfg.Neighbors = append(cfg.Neighbors, config.Neighbor{
+			Interface: topo.RouterB, IP: netip.MustParseAddr(bench6HostB), MAC: config.MAC(mustMAC(topo.HostBMAC)),
+		})
+	}
 	d, err := daemon.Start(cfg, daemon.Options{
 		NoCLI:  true,
 		Logger: newLogger(opt.Log),
@@ -165,6 +210,16 @@ func startVecnetConfig(rig *topo.Rig, driver string, opt ForwardOptions, edit fu
 	}
 	v := &vecnetRouter{d: d}
 	d.Workers[0].Do(func() { v.tid = unix.Gettid() })
+	if opt.IPv6 {
+		// The IPv6 prefixes are on link once their DAD passed.
+		for end := time.Now().Add(10 * time.Second); d.DP.ND.DADPending() > 0; {
+			if time.Now().After(end) {
+				d.Stop()
+				return nil, errors.New("bench: vecnet's IPv6 addresses still in DAD after 10 s")
+			}
+			time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
+		}
+	}
 	return v, nil
 }
 
@@ -355,7 +410,7 @@ func RunForward(opt ForwardOptions) (samples []Sample, err error) {
 	if len(opt.Configs) == 0 || opt.Rounds < 1 || opt.Window <= 0 {
 		return nil, errors.New("bench: need configurations, rounds ≥ 1 and a window")
 	}
-	br, err := newBenchRigFlows(opt.Size, max(opt.Flows, 1))
+	br, err := newBenchRig(opt.Size, opt.Flows, opt.IPv6)
 	if err != nil {
 		return nil, err
 	}

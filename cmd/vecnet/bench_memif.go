@@ -533,7 +533,7 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 	defer benchCleanup.set(nil)
 	for _, c := range opt.Configs {
 		if c == "kernel" && br == nil {
-			rig, err := newBenchRig(opt.Size)
+			rig, err := newBenchRig(opt.Size, 1, false)
 			if err != nil {
 				return nil, err
 			}

@@ -31,13 +31,19 @@ type benchRig struct {
 // earlier runs.
 var forwardRigOptions = topo.RigOptions{Prefix: "vnb", OffloadsOff: true}
 
-// newBenchRig builds the rig with frames of size bytes (FCS included) of
-// one flow.
-func newBenchRig(size int) (br *benchRig, err error) { return newBenchRigFlows(size, 1) }
+// The IPv6 addresses of "bench forward -6" (only inside its namespaces).
+const (
+	bench6HostA   = "2001:db8:70:1::2"
+	bench6HostB   = "2001:db8:70:2::2"
+	bench6RouterA = "2001:db8:70:1::1"
+	bench6RouterB = "2001:db8:70:2::1"
+)
 
-// newBenchRigFlows builds the rig with frames of size bytes whose UDP
-// source port rotates over flows ports (flows flows).
-func newBenchRigFlows(size, flows int) (br *benchRig, err error) {
+// newBenchRig builds the rig with frames of size bytes (FCS included) whose
+// UDP source port rotates over flows ports (0 or 1: one flow), IPv6 ones
+// (bench6HostA -> bench6HostB) when v6 is set.
+func newBenchRig(size, flows int, v6 bool) (br *benchRig, err error) {
+	flows = max(flows, 1)
 	rig, err := topo.NewRig(forwardRigOptions)
 	if err != nil {
 		return nil, err
@@ -66,6 +72,9 @@ func newBenchRigFlows(size, flows int) (br *benchRig, err error) {
 		SrcMAC: mustMAC(topo.HostAMAC), DstMAC: mustMAC(topo.RouterAMAC),
 		Src: netip.MustParseAddr(topo.HostAAddr), Dst: netip.MustParseAddr(topo.HostBAddr),
 		Size: size, Flows: flows,
+	}
+	if v6 {
+		spec.Src, spec.Dst = netip.MustParseAddr(bench6HostA), netip.MustParseAddr(bench6HostB)
 	}
 	ia, err := br.links["a"].ifindex(topo.HostDev)
 	if err != nil {

@@ -83,6 +83,8 @@ func FuzzSegmentMTU(f *testing.F) {
 	f.Add(superFrame(wire.IPProtoTCP, 3000, 0x10, true, 0), uint16(576))
 	f.Add(superFrame(wire.IPProtoUDP, 3000, 0, false, 0), uint16(1500))
 	f.Add(superFrame(wire.IPProtoTCP, 100, 0x10, false, 40), uint16(60))
+	f.Add(superFrame6(20000, 0x19, 12), uint16(1500))
+	f.Add(superFrame6(3000, 0x10, 0), uint16(1280))
 	a, err := pkt.NewArena(2 * MaxSegments)
 	if err != nil {
 		f.Fatal(err)
@@ -98,7 +100,15 @@ func FuzzSegmentMTU(f *testing.F) {
 		}
 		for _, i := range v.Slice() {
 			d := a.Data(i)
-			l3, _ := l3Offset(d)
+			l3, et, _ := etherL3(d)
+			if et == 0x86dd {
+				ip := wire.IPv6(d[l3:])
+				l4 := d[l3+wire.IPv6Len : l3+wire.IPv6Len+int(ip.PayloadLen())]
+				if wire.IPv6Len+len(l4) > int(mtu) || !wire.TCP(l4).ChecksumValid6(ip.Src(), ip.Dst(), uint16(len(l4))) {
+					t.Fatalf("IPv6 segment over the MTU (%d > %d) or with a bad TCP checksum", wire.IPv6Len+len(l4), mtu)
+				}
+				continue
+			}
 			ip, ipErr := wire.ParseIPv4(d[l3:])
 			if ipErr != 0 || !ip.ChecksumValid() || int(ip.TotalLen()) > int(mtu) {
 				t.Fatalf("segment with a bad IPv4 header (%v) or over the MTU (%d > %d)", ipErr, ip.TotalLen(), mtu)

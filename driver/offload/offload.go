@@ -26,7 +26,7 @@ const (
 	OK             Error = iota
 	ErrTruncated         // headers or checksum range past the frame's end
 	ErrNotIPv4           // a GSO frame that is not Ethernet (+ one VLAN tag) + IPv4
-	ErrUnsupported       // a GSO type or L4 protocol not segmented here (TCPv6, UFO, fragments)
+	ErrUnsupported       // a GSO type or L4 protocol not segmented here (UFO, fragments, IPv6 extension headers)
 	ErrSegmentSize       // segment size zero, headers + segment larger than a slot, or more than MaxSegments
 	ErrNoBuffer          // the pool ran dry while segmenting
 	ErrNoRoom            // the vector has no room for every segment (retry with an emptier one)
@@ -83,9 +83,15 @@ const MaxSegments = 128
 // On error nothing is appended and every slot taken is freed. A frame whose
 // payload fits in one segment is copied whole, with its checksums completed.
 func Segment(c *pkt.Cache, v *pkt.Vector, src []byte, kind Kind, mss int) (int, Error) {
-	l3, e := l3Offset(src)
+	l3, et, e := etherL3(src)
 	if e != OK {
 		return 0, e
+	}
+	if et == 0x86dd && kind == KindTCP {
+		return segment6(c, v, src, l3, mss)
+	}
+	if et != 0x0800 {
+		return 0, ErrNotIPv4
 	}
 	if len(src) < l3+wire.IPv4MinLen {
 		return 0, ErrTruncated
@@ -212,9 +218,19 @@ func Segment(c *pkt.Cache, v *pkt.Vector, src []byte, kind Kind, mss int) (int, 
 // yield ErrUnsupported: a UDP_SEGMENT super-frame's datagram size cannot be
 // recovered, and vecnet does not fragment.
 func SegmentMTU(c *pkt.Cache, v *pkt.Vector, src []byte, mtu int) (int, Error) {
-	l3, e := l3Offset(src)
+	l3, et, e := etherL3(src)
 	if e != OK {
 		return 0, e
+	}
+	if et == 0x86dd {
+		if len(src) < l3+wire.IPv6Len+wire.TCPMinLen {
+			return 0, ErrTruncated
+		}
+		thl := int(src[l3+wire.IPv6Len+12]>>4) * 4
+		return segment6(c, v, src, l3, mtu-wire.IPv6Len-thl)
+	}
+	if et != 0x0800 {
+		return 0, ErrNotIPv4
 	}
 	if len(src) < l3+wire.IPv4MinLen {
 		return 0, ErrTruncated
@@ -240,22 +256,29 @@ const (
 // l3Offset returns where the IPv4 header starts in an Ethernet frame with at
 // most one VLAN tag.
 func l3Offset(f []byte) (int, Error) {
+	l3, et, e := etherL3(f)
+	if e == OK && et != 0x0800 {
+		e = ErrNotIPv4
+	}
+	return l3, e
+}
+
+// etherL3 returns where the IP header starts in an Ethernet frame with at
+// most one VLAN tag, and the EtherType that names it.
+func etherL3(f []byte) (int, uint16, Error) {
 	if len(f) < wire.EthernetLen {
-		return 0, ErrTruncated
+		return 0, 0, ErrTruncated
 	}
 	l3 := wire.EthernetLen
 	et := binary.BigEndian.Uint16(f[12:])
 	if et == 0x8100 || et == 0x88a8 {
 		if len(f) < l3+wire.VLANLen {
-			return 0, ErrTruncated
+			return 0, 0, ErrTruncated
 		}
 		et = binary.BigEndian.Uint16(f[16:])
 		l3 += wire.VLANLen
 	}
-	if et != 0x0800 {
-		return 0, ErrNotIPv4
-	}
-	return l3, OK
+	return l3, et, OK
 }
 
 // Complete finishes a partial checksum in place, as the kernel's

@@ -18,7 +18,7 @@ const (
 	GSONone  = 0    // VIRTIO_NET_HDR_GSO_NONE
 	GSOTCPv4 = 1    // VIRTIO_NET_HDR_GSO_TCPV4
 	GSOUDP   = 3    // VIRTIO_NET_HDR_GSO_UDP (UFO: IP fragmentation; not handled)
-	GSOTCPv6 = 4    // VIRTIO_NET_HDR_GSO_TCPV6 (not handled: vecnet's data plane is IPv4)
+	GSOTCPv6 = 4    // VIRTIO_NET_HDR_GSO_TCPV6 (without extension headers)
 	GSOUDPL4 = 5    // VIRTIO_NET_HDR_GSO_UDP_L4 (UDP_SEGMENT)
 	GSOECN   = 0x80 // VIRTIO_NET_HDR_GSO_ECN, or'ed into the type
 )
@@ -72,7 +72,19 @@ func Receive(c *pkt.Cache, v *pkt.Vector, h VnetHdr, f []byte) (int, Error) {
 	switch h.GSOType &^ GSOECN {
 	case GSONone:
 	case GSOTCPv4:
+		if _, et, e := etherL3(f); e == OK && et == 0x86dd {
+			return 0, ErrUnsupported // the type says IPv4
+		}
 		return Segment(c, v, f, KindTCP, int(h.GSOSize))
+	case GSOTCPv6:
+		l3, et, e := etherL3(f)
+		if e != OK {
+			return 0, e
+		}
+		if et != 0x86dd {
+			return 0, ErrUnsupported // the type says IPv6
+		}
+		return segment6(c, v, f, l3, int(h.GSOSize))
 	case GSOUDPL4:
 		return Segment(c, v, f, KindUDP, int(h.GSOSize))
 	default:

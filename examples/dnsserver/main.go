@@ -6,6 +6,7 @@
 //
 //	dnsserver -zone example.zone -origin example.test. -kernel -listen 127.0.0.1:5353
 //	dnsserver -zone example.zone -origin example.test. -vecnet -config vecnet.yaml -mode ingraph -listen 10.77.1.1:53
+//	dnsserver -zone example.zone -origin example.test. -vecnet -config vecnet.yaml -mode sock -listen [2001:db8:77:1::1]:53
 //
 // In the vecnet modes the process is the data plane: it starts vecnet from
 // the YAML config (package daemon, with the host stack) and -listen must be

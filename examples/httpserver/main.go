@@ -7,6 +7,7 @@
 //	httpserver -kernel -listen 127.0.0.1:8080
 //	httpserver -vecnet -config vecnet.yaml -mode nethttp -listen 10.77.1.1:80
 //	httpserver -vecnet -config vecnet.yaml -mode ingraph -listen 10.77.1.1:80
+//	httpserver -vecnet -config vecnet.yaml -mode nethttp -listen [2001:db8:77:1::1]:80
 //
 // Routes: GET / (a short text), GET /bytes/N (N deterministic bytes, their
 // SHA-256 in the X-Sha256 header), POST /sha256 (the hex SHA-256 of the

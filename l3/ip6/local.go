@@ -1,6 +1,8 @@
 package ip6
 
 import (
+	"fmt"
+
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
@@ -28,26 +30,62 @@ const (
 	locNextND
 )
 
+// ProtocolNode is one entry of ip6-local's upper-layer protocol -> node
+// table: the host's packets whose extension-header walk ends at Protocol go
+// to the node named Node, with Meta.L4 at the upper-layer header.
+type ProtocolNode struct {
+	Protocol uint8
+	Node     string
+}
+
 // LocalConfig shapes ip6-local.
 type LocalConfig struct {
 	// Echo limits the echo replies one worker sends; default 1000/s,
 	// burst 100.
 	Echo RateLimit
+	// Protocols is the upper-layer protocol -> node table, filled by the
+	// host stack's transports through RegisterProtocol (UDP, TCP).
+	// Unregistered, UDP gets port unreachable (udp_port_unreachable) and
+	// TCP is dropped (tcp_no_listener). A node registered for ICMPv6
+	// receives the ICMPv6 error messages (types below 128), checksum
+	// verified; ip6-local keeps echo and ND to itself.
+	Protocols []ProtocolNode
 }
 
-type localState struct{ echo tokenBucket }
+// RegisterProtocol adds proto -> node to the table. Building the node
+// fails if a protocol is registered twice.
+func (c *LocalConfig) RegisterProtocol(proto uint8, node string) {
+	c.Protocols = append(c.Protocols, ProtocolNode{Protocol: proto, Node: node})
+}
+
+type localState struct {
+	echo  tokenBucket
+	proto *[256]uint16 // upper-layer protocol -> next edge; 0 = unregistered
+}
 
 // LocalNode returns ip6-local: packets for one of the router's addresses or
 // the link-scope groups it listens to. ICMPv6 echo requests to a unicast
 // address of ours are answered in place and routed back; Neighbor
 // Solicitations and Advertisements go to nd-input; router solicitations and
-// advertisements are counted (the router sends none: RAs are off); UDP gets
-// port unreachable; the rest is counted by kind and dropped.
+// advertisements are counted (the router sends none: RAs are off); UDP and
+// TCP go to the nodes registered for them (cfg.Protocols: the host stack),
+// else UDP gets port unreachable; the rest is counted by kind and dropped.
 func LocalNode(cfg LocalConfig) graph.Registration {
 	echo := cfg.Echo.orDefault(RateLimit{Rate: 1000, Burst: 100})
+	next := []string{LookupName, ICMPErrorName, NDInputName}
+	proto := new([256]uint16)
+	var tabErr error
+	for _, p := range cfg.Protocols {
+		if proto[p.Protocol] != 0 {
+			tabErr = fmt.Errorf("ip6: protocol %d registered twice (%s)", p.Protocol, p.Node)
+			continue
+		}
+		next = append(next, p.Node)
+		proto[p.Protocol] = uint16(len(next)) // edges are 1..len(next)
+	}
 	return graph.Registration{
 		Name: LocalName,
-		Next: []string{LookupName, ICMPErrorName, NDInputName},
+		Next: next,
 		Errors: []graph.Error{
 			LocErrBadICMP:         {Name: "icmp_too_short", Help: "ICMPv6 message shorter than 8 bytes"},
 			LocErrBadICMPChecksum: {Name: "icmp_bad_checksum", Help: "ICMPv6 checksum is wrong"},
@@ -63,7 +101,10 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			LocErrFragment:        {Name: "fragment", Help: "fragment for the host: IPv6 reassembly not supported", Severity: graph.SevWarn},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &localState{echo: newBucket(echo, n.Graph().Now())}
+			if tabErr != nil {
+				return tabErr
+			}
+			n.State = &localState{echo: newBucket(echo, n.Graph().Now()), proto: proto}
 			return nil
 		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v) },
@@ -89,9 +130,13 @@ func local(n *graph.Node, v *pkt.Vector) int {
 			continue
 		}
 		m.L4 = m.L3 + uint16(w.Off)
+		if e := st.proto[w.Proto]; e != 0 && w.Proto != wire.IPProtoICMPv6 {
+			n.Nexts[k] = e
+			continue
+		}
 		switch w.Proto {
 		case wire.IPProtoICMPv6:
-			n.Nexts[k] = localICMP(n, st, m, k, ip, ip[w.Off:])
+			n.Nexts[k] = localICMP(n, st, m, k, ip, ip[w.Off:], st.proto[wire.IPProtoICMPv6])
 		case wire.IPProtoUDP:
 			n.Count(LocErrUDPUnreachable, 1)
 			SetICMPRequest(m, wire.ICMPv6DestUnreachable, wire.ICMPv6PortUnreachable, 0)
@@ -106,7 +151,7 @@ func local(n *graph.Node, v *pkt.Vector) int {
 	return cnt
 }
 
-func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, body []byte) uint16 {
+func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, body []byte, errEdge uint16) uint16 {
 	icmp, ok := wire.ParseICMPv6(body)
 	if !ok {
 		n.Drop(m, k, LocErrBadICMP)
@@ -125,6 +170,9 @@ func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, 
 		return graph.NextDrop
 	case wire.ICMPv6EchoRequest:
 	default:
+		if errEdge != 0 && wire.IsICMPv6Error(icmp.Type()) {
+			return errEdge
+		}
 		n.Drop(m, k, LocErrICMPOther)
 		return graph.NextDrop
 	}

@@ -367,6 +367,13 @@ func (t *NDTable) DADDue(now int64, out []DADSend) []DADSend {
 			k--
 			if t.ifs.Confirm6(j.port, a, j.prefix.Bits()) {
 				_ = t.fib.AddConnected(j.port, j.prefix)
+				// Entries made before the prefix was on link (static ones
+				// from the config) could not be programmed then.
+				for i := range t.recs {
+					if r := &t.recs[i]; r.live && r.k.port == j.port && j.prefix.Contains(netip.AddrFrom16(r.k.ip)) {
+						t.program(r)
+					}
+				}
 				t.events = append(t.events, DADEvent{Port: j.port, Addr: j.prefix, At: time.Now()})
 				out = append(out, DADSend{Port: j.port, Addr: a.As16(), Done: true})
 			}

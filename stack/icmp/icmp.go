@@ -5,6 +5,8 @@
 // (Register), which turns it into a socket's pending error as Linux does
 // (ECONNREFUSED for port unreachable, ENETUNREACH, EHOSTUNREACH,
 // ENOPROTOOPT; fragmentation needed and time exceeded are not reported).
+// icmp6-input does the same for ICMPv6 destination unreachable, fed by
+// ip6-local with the host's ICMPv6 error messages.
 package icmp
 
 import (
@@ -12,6 +14,7 @@ import (
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/wire"
@@ -20,6 +23,10 @@ import (
 // InputName is the node ip4-local hands the host's ICMP messages other
 // than echo requests to.
 const InputName = "icmp4-input"
+
+// Input6Name is the node ip6-local hands the host's ICMPv6 error messages
+// to.
+const Input6Name = "icmp6-input"
 
 // icmp4-input counters.
 const (
@@ -30,8 +37,9 @@ const (
 // ErrorReceiver is a transport that takes the ICMP errors about its
 // packets (udp.UDP). ICMPError runs on a worker inside icmp4-input's grace
 // period (stack.Worker.Enter/Leave), with quote the original IP header and
-// the bytes after it that the error quotes (at least 20); it reports
-// whether a socket took the error.
+// the bytes after it that the error quotes (at least 20, or for IPv6, whose
+// version nibble says so, at least 40); it reports whether a socket took
+// the error.
 type ErrorReceiver interface {
 	ICMPError(quote []byte, errno syscall.Errno) bool
 }
@@ -53,8 +61,15 @@ func New(s *stack.Stack) *ICMP {
 // Call before the workers start.
 func (c *ICMP) Register(proto uint8, r ErrorReceiver) { c.recv[proto] = r }
 
-// Registrations implements stack.Transport: icmp4-input.
-func (c *ICMP) Registrations() []graph.Registration { return []graph.Registration{c.node()} }
+// Registrations implements stack.Transport: icmp4-input and icmp6-input.
+func (c *ICMP) Registrations() []graph.Registration {
+	return []graph.Registration{c.node(InputName, c.deliver), c.node(Input6Name, c.deliver6)}
+}
+
+// Protocols6 implements stack.Transport6: ICMPv6 errors go to icmp6-input.
+func (c *ICMP) Protocols6() []ip6.ProtocolNode {
+	return []ip6.ProtocolNode{{Protocol: wire.IPProtoICMPv6, Node: Input6Name}}
+}
 
 // Protocols implements stack.Transport: ICMP goes to icmp4-input.
 func (c *ICMP) Protocols() []ip4.ProtocolNode {
@@ -64,10 +79,11 @@ func (c *ICMP) Protocols() []ip4.ProtocolNode {
 // Flush implements stack.Transport (nothing held).
 func (c *ICMP) Flush() {}
 
-// node returns icmp4-input. It consumes every packet.
-func (c *ICMP) node() graph.Registration {
+// node returns icmp4-input (or icmp6-input, with deliver6). It consumes
+// every packet.
+func (c *ICMP) node(name string, deliver func(*pkt.Arena, pkt.Index) bool) graph.Registration {
 	return graph.Registration{
-		Name: InputName,
+		Name: name,
 		Errors: []graph.Error{
 			InSocketErrors: {Name: "socket_errors", Help: "ICMP errors reported to a connected socket", Severity: graph.SevInfo},
 			InIgnored:      {Name: "ignored", Help: "ICMP messages for the host not about a connected socket", Severity: graph.SevInfo},
@@ -86,7 +102,7 @@ func (c *ICMP) node() graph.Registration {
 			a := n.Arena()
 			reported := 0
 			for _, i := range v.Idx[:v.Len] {
-				if c.deliver(a, i) {
+				if deliver(a, i) {
 					reported++
 				}
 			}
@@ -128,6 +144,44 @@ func (c *ICMP) deliver(a *pkt.Arena, i pkt.Index) bool {
 	}
 	quote := p[wire.ICMPv4MinLen:]
 	r := c.recv[quote[9]]
+	if r == nil {
+		return false
+	}
+	return r.ICMPError(quote, errno)
+}
+
+// deliver6 is deliver for an ICMPv6 error (Meta.L4 at the ICMPv6 header, as
+// ip6-local leaves it): destination unreachable becomes ECONNREFUSED (port
+// unreachable), ENETUNREACH (no route), EACCES (administratively
+// prohibited) or EHOSTUNREACH; the quoted packet must carry its upper
+// layer right after the IPv6 header.
+func (c *ICMP) deliver6(a *pkt.Arena, i pkt.Index) bool {
+	m := a.Meta(i)
+	d := a.Data(i)
+	l4 := int(m.L4)
+	if l4 < int(m.L3)+wire.IPv6Len || l4+wire.ICMPv6MinLen+wire.IPv6Len > len(d) {
+		return false
+	}
+	p := d[l4:]
+	if p[0] != wire.ICMPv6DestUnreachable {
+		return false
+	}
+	var errno syscall.Errno
+	switch p[1] {
+	case wire.ICMPv6PortUnreachable:
+		errno = syscall.ECONNREFUSED
+	case wire.ICMPv6NoRoute:
+		errno = syscall.ENETUNREACH
+	case 1: // communication administratively prohibited
+		errno = syscall.EACCES
+	default:
+		errno = syscall.EHOSTUNREACH
+	}
+	quote := p[wire.ICMPv6MinLen:]
+	if quote[0]>>4 != 6 {
+		return false
+	}
+	r := c.recv[quote[6]]
 	if r == nil {
 		return false
 	}

@@ -103,7 +103,7 @@ func TestConnectedSocket(t *testing.T) {
 	if err := un.PendingError(); err != nil {
 		t.Errorf("unconnected socket got %v", err)
 	}
-	if err := so.Connect(netip.MustParseAddrPort("[::1]:1")); !errors.Is(err, stack.ErrBadAddress) {
-		t.Errorf("Connect IPv6: %v", err)
+	if err := so.Connect(netip.MustParseAddrPort("[::1]:1")); !errors.Is(err, stack.ErrFamily) {
+		t.Errorf("Connect IPv4 socket to IPv6: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package stacktest is a test harness for the host stack: one small graph
-// per worker holding the stack's nodes and capture nodes named ip4-lookup
-// and icmp4-error, a frame builder, and a mode in which goroutines run the
+// per worker holding the stack's nodes and capture nodes named ip4-lookup,
+// icmp4-error, ip6-lookup and icmp6-error (each family's lookup and error
+// captures recorded together), a frame builder, and a mode in which goroutines run the
 // workers' loops so that sockets can be exercised from other goroutines.
 // It is for tests only.
 package stacktest
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/host"
@@ -70,7 +72,8 @@ func New(t testing.TB, slots int, cfg stack.Config) *Rig {
 	r.TCP = tcpnode.Of(r.Stack)
 	for w := 0; w < r.Stack.Workers(); w++ {
 		c := r.Pool.NewCache()
-		regs := append(r.Stack.Registrations(), r.capture(ip4.LookupName, &r.lookup), r.capture(ip4.ICMPErrorName, &r.icmp))
+		regs := append(r.Stack.Registrations(), r.capture(ip4.LookupName, &r.lookup), r.capture(ip4.ICMPErrorName, &r.icmp),
+			r.capture(ip6.LookupName, &r.lookup), r.capture(ip6.ICMPErrorName, &r.icmp))
 		g, err := graph.Build(c, regs)
 		if err != nil {
 			t.Fatal(err)
@@ -98,7 +101,7 @@ func (r *Rig) capture(name string, into *[]Captured) graph.Registration {
 			for _, i := range v.Idx[:v.Len] {
 				c := Captured{Data: append([]byte(nil), a.Data(i)...), Meta: *a.Meta(i)}
 				*into = append(*into, c)
-				if r.Reply != nil && name == ip4.LookupName {
+				if r.Reply != nil && (name == ip4.LookupName || name == ip6.LookupName) {
 					again = append(again, r.Reply(n.Cache(), c)...)
 				}
 			}
@@ -110,7 +113,11 @@ func (r *Rig) capture(name string, into *[]Captured) graph.Registration {
 				for _, i := range again {
 					w.Append(i)
 				}
-				if err := n.Graph().Inject(udp.InputName, &w); err != nil {
+				node := udp.InputName
+				if name == ip6.LookupName {
+					node = udp.Input6Name
+				}
+				if err := n.Graph().Inject(node, &w); err != nil {
 					panic(err)
 				}
 			}
@@ -139,8 +146,12 @@ func (r *Rig) TakeICMP() []Captured {
 }
 
 // Frame builds an Ethernet/IPv4/UDP frame from src to dst in a buffer of
-// cache c, with Meta.L3 and Meta.L4 set as ip4-input leaves them.
+// cache c, with Meta.L3 and Meta.L4 set as ip4-input leaves them; for IPv6
+// addresses an Ethernet/IPv6/UDP frame (deliver it to udp6-input).
 func Frame(c *pkt.Cache, src, dst netip.AddrPort, payload []byte) pkt.Index {
+	if src.Addr().Is6() && !src.Addr().Is4In6() {
+		return frame6(c, src, dst, payload)
+	}
 	i, ok := c.Alloc()
 	if !ok {
 		panic("stacktest: pool exhausted")
@@ -159,6 +170,29 @@ func Frame(c *pkt.Cache, src, dst netip.AddrPort, payload []byte) pkt.Index {
 	m := a.Meta(i)
 	m.L3 = wire.EthernetLen
 	m.L4 = wire.EthernetLen + wire.IPv4MinLen
+	return i
+}
+
+// frame6 is Frame for IPv6.
+func frame6(c *pkt.Cache, src, dst netip.AddrPort, payload []byte) pkt.Index {
+	i, ok := c.Alloc()
+	if !ok {
+		panic("stacktest: pool exhausted")
+	}
+	a := c.Arena()
+	n := wire.EthernetLen + wire.IPv6Len + wire.UDPLen + len(payload)
+	d, _ := a.SetData(i, pkt.Headroom, n)
+	clear(d[:wire.EthernetLen])
+	d[12], d[13] = 0x86, 0xdd
+	s16, d16 := src.Addr().As16(), dst.Addr().As16()
+	wire.IPv6(d[wire.EthernetLen:]).Encode(&wire.IPv6Fields{PayloadLen: uint16(wire.UDPLen + len(payload)), NextHeader: wire.IPProtoUDP, HopLimit: 64, Src: s16, Dst: d16})
+	u := wire.UDP(d[wire.EthernetLen+wire.IPv6Len:])
+	u.Encode(&wire.UDPFields{SrcPort: src.Port(), DstPort: dst.Port(), Length: uint16(wire.UDPLen + len(payload))})
+	copy(u[wire.UDPLen:], payload)
+	u.SetChecksum(u.ComputeChecksum6(s16, d16))
+	m := a.Meta(i)
+	m.L3 = wire.EthernetLen
+	m.L4 = wire.EthernetLen + wire.IPv6Len
 	return i
 }
 

@@ -45,6 +45,7 @@ var (
 	ErrInUse        = errors.New("tcp: address in use")
 	ErrNoBuffers    = errors.New("tcp: buffer budget exhausted")
 	ErrNotIPv4      = errors.New("tcp: only IPv4 is supported")
+	ErrFamilies     = errors.New("tcp: local and remote addresses of different families")
 	ErrShutdown     = errors.New("tcp: write after CloseWrite")
 )
 
@@ -57,6 +58,7 @@ type Conn struct {
 	e             *Engine
 	key           connKey
 	local, remote netip.AddrPort
+	v6            bool // an IPv6 connection (MSS from the IPv6 MTU)
 	state         State
 	err           error
 	allIndex      int
@@ -140,8 +142,8 @@ type Conn struct {
 // layer picks ephemeral ports.
 func (e *Engine) Dial(local, remote netip.AddrPort) (*Conn, error) {
 	e.now = e.clock.Now()
-	if !local.Addr().Is4() || !remote.Addr().Is4() {
-		return nil, ErrNotIPv4
+	if !sameFamily(local.Addr(), remote.Addr()) {
+		return nil, ErrFamilies
 	}
 	k := keyOf(local, remote)
 	if old := e.conns.lookup(k); old != nil {
@@ -183,7 +185,8 @@ func (e *Engine) newConn(k connKey, local, remote netip.AddrPort) (*Conn, error)
 	c.tsOffset = e.isnHash(&k, 1)
 	for c.rcvShift = 0; c.rcvShift < 14 && e.cfg.RecvBuffer>>c.rcvShift > 0xffff; c.rcvShift++ {
 	}
-	c.cc.init(e.cfg.Congestion, e.mssFor())
+	c.v6 = isV6(local.Addr())
+	c.cc.init(e.cfg.Congestion, e.mssFor(c.v6))
 	return c, nil
 }
 
@@ -239,7 +242,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	// only when the window the peer knows is below half the new one (the
 	// ACKs of a busy connection carry the window anyway).
 	cur, nw := c.rcvAdv.Sub(c.rcvNxt), c.rcvWindow()
-	if c.state != StateClosed && nw-cur >= min(c.e.mssFor(), len(c.rcv.buf)/2) && cur < nw/2 {
+	if c.state != StateClosed && nw-cur >= min(c.e.mssFor(c.v6), len(c.rcv.buf)/2) && cur < nw/2 {
 		c.ackNow = true
 		e.markDirty(c)
 		e.leave()

@@ -6,7 +6,9 @@
 // segments, Engine.Input; its Output gives the engine a buffer, the engine
 // writes the TCP header, options, payload and checksum, the stack adds IP
 // and sends), and package sock turns the readiness callbacks
-// (Config.Notify) into waiters under net.Conn. Only IPv4 is handled.
+// (Config.Notify) into waiters under net.Conn. IPv4 and IPv6 are handled
+// (tcp6-input; connection keys of 16-byte addresses, checksums and MSS per
+// family).
 //
 // # What is built
 //

@@ -196,7 +196,7 @@ func (e *Engine) input(s *Segment) {
 		e.count(ErrBadHeader)
 		return
 	}
-	if !s.Src.Addr().Is4() || !s.Dst.Addr().Is4() {
+	if !sameFamily(s.Src.Addr(), s.Dst.Addr()) {
 		e.count(ErrFamily)
 		return
 	}
@@ -339,8 +339,23 @@ func (e *Engine) challengeAllowed() bool {
 
 func (e *Engine) count(c Counter) { e.Counters[c]++ }
 
-// mssFor returns the MSS to advertise: the MTU less IPv4 and TCP headers.
-func (e *Engine) mssFor() int { return e.cfg.MTU - 40 }
+// mssFor returns the MSS to advertise: the MTU less the IPv4 (or, when v6,
+// IPv6) and TCP headers.
+func (e *Engine) mssFor(v6 bool) int {
+	if v6 {
+		return e.cfg.MTU - 60
+	}
+	return e.cfg.MTU - 40
+}
+
+// sameFamily reports whether a and b are both IPv4 or both IPv6 (IPv4-mapped
+// addresses count as IPv4).
+func sameFamily(a, b netip.Addr) bool {
+	return a.IsValid() && b.IsValid() && a.Unmap().Is4() == b.Unmap().Is4()
+}
+
+// isV6 reports whether a is an IPv6 address (not IPv4-mapped).
+func isV6(a netip.Addr) bool { return a.Is6() && !a.Is4In6() }
 
 // tsNow returns the timestamp clock in milliseconds.
 func (e *Engine) tsNow() uint32 { return uint32(e.now / 1e6) }
@@ -348,8 +363,19 @@ func (e *Engine) tsNow() uint32 { return uint32(e.now / 1e6) }
 // listenerFor returns the listener that takes s's SYN, or nil.
 func (e *Engine) listenerFor(s *Segment) *Listener {
 	l := e.listeners[s.Dst.Port()]
-	if l != nil && (l.addr.Addr().IsUnspecified() || l.addr.Addr() == s.Dst.Addr()) {
+	if l == nil {
+		return nil
+	}
+	la := l.addr.Addr()
+	switch {
+	case la == s.Dst.Addr():
 		return l
+	case la.IsUnspecified() && la.Is6(): // ::, both families (bindv6only=0)
+		return l
+	case la.IsUnspecified(): // 0.0.0.0, IPv4 only
+		if !isV6(s.Dst.Addr()) {
+			return l
+		}
 	}
 	return nil
 }

@@ -9,13 +9,13 @@ import (
 // of RFC 6528 (SHA-256 keyed by the engine's secret), salted with extra
 // (0 for ISNs, the time slot for SYN cookies).
 func (e *Engine) isnHash(k *connKey, extra uint32) uint32 {
-	var b [16 + 12 + 4]byte
+	var b [16 + 36 + 4]byte
 	copy(b[:16], e.secret[:])
-	copy(b[16:20], k.local[:])
-	copy(b[20:24], k.remote[:])
-	binary.BigEndian.PutUint16(b[24:], k.lport)
-	binary.BigEndian.PutUint16(b[26:], k.rport)
-	binary.BigEndian.PutUint32(b[28:], extra)
+	copy(b[16:32], k.local[:])
+	copy(b[32:48], k.remote[:])
+	binary.BigEndian.PutUint16(b[48:], k.lport)
+	binary.BigEndian.PutUint16(b[50:], k.rport)
+	binary.BigEndian.PutUint32(b[52:], extra)
 	h := sha256.Sum256(b[:])
 	return binary.BigEndian.Uint32(h[:])
 }

@@ -70,9 +70,18 @@ type link struct {
 }
 
 func newLink(t testing.TB, seed uint64, cfg Config) *link {
+	return newLinkAddrs(t, seed, cfg, netip.AddrFrom4([4]byte{10, 0, 0, 1}), netip.AddrFrom4([4]byte{10, 0, 0, 2}))
+}
+
+// newLink6 is newLink between two IPv6 hosts.
+func newLink6(t testing.TB, seed uint64, cfg Config) *link {
+	return newLinkAddrs(t, seed, cfg, netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2"))
+}
+
+func newLinkAddrs(t testing.TB, seed uint64, cfg Config, addrs ...netip.Addr) *link {
 	l := &link{t: t, clock: &fakeClock{t: 1e12}, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), delay: 5 * ms}
 	for i := range l.hosts {
-		h := &host{l: l, id: i, addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), scratch: make([]byte, 2048)}
+		h := &host{l: l, id: i, addr: addrs[i], scratch: make([]byte, 2048)}
 		c := cfg
 		c.Clock, c.Output = l.clock, h
 		c.Secret = [16]byte{byte(seed), byte(i), 1}
@@ -93,6 +102,10 @@ func (l *link) transmit(h *host, src, dst netip.AddrPort, seg []byte) {
 	to := 1 - h.id
 	if dst.Addr() != l.hosts[to].addr {
 		l.t.Fatalf("segment to %v, not on the link", dst)
+	}
+	if t := wire.TCP(seg); dst.Addr().Is4() && !t.ChecksumValid(src.Addr().As4(), dst.Addr().As4(), uint16(len(seg))) ||
+		dst.Addr().Is6() && !t.ChecksumValid6(src.Addr().As16(), dst.Addr().As16(), uint16(len(seg))) {
+		l.t.Fatalf("segment %v -> %v with a bad checksum", src, dst)
 	}
 	if l.loss > 0 && l.rng.Float64() < l.loss {
 		l.dropped++

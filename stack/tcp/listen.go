@@ -25,7 +25,7 @@ type Listener struct {
 // Listen starts listening on addr (an unspecified address listens on all
 // of the host's addresses).
 func (e *Engine) Listen(addr netip.AddrPort, backlog int) (*Listener, error) {
-	if a := addr.Addr(); !a.Is4() {
+	if a := addr.Addr(); !a.IsValid() {
 		return nil, ErrNotIPv4
 	}
 	if e.listeners[addr.Port()] != nil {
@@ -171,7 +171,7 @@ func (c *Conn) acceptSyn(t wire.TCP, o *wire.TCPOptions) {
 	if o.HasMSS {
 		mss = int(o.MSS)
 	}
-	c.mss = max(min(mss, c.e.mssFor()), 64)
+	c.mss = max(min(mss, c.e.mssFor(c.v6)), 64)
 	c.wsOK = o.HasWindowScale && (c.state == StateSynReceived || c.wsOK)
 	if c.wsOK {
 		c.sndShift = o.WindowScale
@@ -205,7 +205,7 @@ func (l *Listener) sendCookie(s *Segment, k *connKey, o *wire.TCPOptions) {
 	e := l.e
 	idx := 0
 	for i, m := range cookieMSS {
-		if o.HasMSS && m <= o.MSS && int(m) <= e.mssFor() {
+		if o.HasMSS && m <= o.MSS && int(m) <= e.mssFor(isV6(s.Dst.Addr())) {
 			idx = i
 		}
 	}
@@ -213,7 +213,7 @@ func (l *Listener) sendCookie(s *Segment, k *connKey, o *wire.TCPOptions) {
 	isn := e.cookie(k, Seq(s.TCP.Seq()), slot, idx)
 	e.count(StatSynCookieSent)
 	var opts wire.TCPOptions
-	opts.HasMSS, opts.MSS = true, uint16(e.mssFor())
+	opts.HasMSS, opts.MSS = true, uint16(e.mssFor(isV6(s.Dst.Addr())))
 	e.emit(s.Dst, s.Src, isn, Seq(s.TCP.Seq())+1, wire.TCPFlagSYN|wire.TCPFlagACK, 0xffff, &opts, nil, 0, 0)
 }
 
@@ -250,7 +250,7 @@ func (l *Listener) cookieACK(s *Segment, k *connKey) bool {
 	c.irs, c.rcvNxt = peerISN, peerISN+1
 	c.rcvAdv, c.lastAckSent = c.rcvNxt, c.rcvNxt
 	c.rcvShift, c.sndShift = 0, 0
-	c.mss = min(int(cookieMSS[idx]), e.mssFor())
+	c.mss = min(int(cookieMSS[idx]), e.mssFor(c.v6))
 	c.cc.init(e.cfg.Congestion, c.mss)
 	c.sndWnd, c.maxSndWnd = int(t.Window()), int(t.Window())
 	c.sndWl1, c.sndWl2 = Seq(t.Seq()), Seq(t.Ack())

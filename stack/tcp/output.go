@@ -34,7 +34,11 @@ func (e *Engine) emit(src, dst netip.AddrPort, seq, ack Seq, flags uint8, wnd ui
 	if n > 0 {
 		ring.peek(off, t[hl:])
 	}
-	t.SetChecksum(t.ComputeChecksum(src.Addr().As4(), dst.Addr().As4(), uint16(hl+n)))
+	if isV6(src.Addr()) {
+		t.SetChecksum(t.ComputeChecksum6(src.Addr().As16(), dst.Addr().As16(), uint16(hl+n)))
+	} else {
+		t.SetChecksum(t.ComputeChecksum(src.Addr().As4(), dst.Addr().As4(), uint16(hl+n)))
+	}
 	e.out.Send(src, dst, t)
 	e.sent = true
 	return true
@@ -52,7 +56,7 @@ func (c *Conn) rcvWindow() int {
 // min(MSS, half the buffer), and the edge never moves back.
 func (c *Conn) advertise() int {
 	edge := c.rcvNxt.Add(c.rcvWindow() >> c.rcvShift << c.rcvShift)
-	if edge.GT(c.rcvAdv) && edge.Sub(c.rcvAdv) < min(c.e.mssFor(), len(c.rcv.buf)/2) {
+	if edge.GT(c.rcvAdv) && edge.Sub(c.rcvAdv) < min(c.e.mssFor(c.v6), len(c.rcv.buf)/2) {
 		edge = c.rcvAdv
 	}
 	edge = seqMax(edge, c.rcvAdv)
@@ -95,7 +99,7 @@ func (c *Conn) send(seq Seq, flags uint8, n int) bool {
 func (c *Conn) sendSyn() {
 	e := c.e
 	var o wire.TCPOptions
-	o.HasMSS, o.MSS = true, uint16(e.mssFor())
+	o.HasMSS, o.MSS = true, uint16(e.mssFor(c.v6))
 	flags := uint8(wire.TCPFlagSYN)
 	var ack Seq
 	if c.state == StateSynReceived {

@@ -7,7 +7,7 @@ import "net/netip"
 // 536 + 40 bytes of headers; a larger or stale value is ignored) and what
 // is in flight is sent again in the smaller size.
 func (e *Engine) PathMTU(local, remote netip.AddrPort, mtu int) {
-	if !local.Addr().Is4() || !remote.Addr().Is4() {
+	if !sameFamily(local.Addr(), remote.Addr()) {
 		return
 	}
 	c := e.conns.lookup(keyOf(local, remote))
@@ -15,6 +15,9 @@ func (e *Engine) PathMTU(local, remote netip.AddrPort, mtu int) {
 		return
 	}
 	mss := max(mtu, 576) - 40
+	if c.v6 {
+		mss = max(mtu, 1280) - 60 // IPv6's minimum MTU (RFC 8200 section 5)
+	}
 	if mss >= c.mss {
 		return
 	}

@@ -1,18 +1,21 @@
 package tcp
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"net/netip"
 )
 
-// connKey is a connection's 4-tuple as seen from this host.
+// connKey is a connection's 4-tuple as seen from this host, its addresses
+// in 16 bytes (IPv4 as IPv4-mapped IPv6), so one table serves both
+// families.
 type connKey struct {
-	local, remote [4]byte
+	local, remote [16]byte
 	lport, rport  uint16
 }
 
 func keyOf(local, remote netip.AddrPort) connKey {
-	return connKey{local: local.Addr().As4(), remote: remote.Addr().As4(), lport: local.Port(), rport: remote.Port()}
+	return connKey{local: local.Addr().As16(), remote: remote.Addr().As16(), lport: local.Port(), rport: remote.Port()}
 }
 
 // connTable is an open-addressed hash table (linear probing, tombstones)
@@ -37,9 +40,9 @@ func newConnTable(seed uint64) connTable {
 }
 
 func (t *connTable) hash(k *connKey) uint64 {
-	a := uint64(k.local[0])<<24 | uint64(k.local[1])<<16 | uint64(k.local[2])<<8 | uint64(k.local[3])
-	b := uint64(k.remote[0])<<24 | uint64(k.remote[1])<<16 | uint64(k.remote[2])<<8 | uint64(k.remote[3])
-	x := (a<<32 | b) ^ t.seed
+	l0, l1 := binary.BigEndian.Uint64(k.local[:8]), binary.BigEndian.Uint64(k.local[8:])
+	r0, r1 := binary.BigEndian.Uint64(k.remote[:8]), binary.BigEndian.Uint64(k.remote[8:])
+	x := (l1<<32 | r1&0xffffffff) ^ t.seed ^ bits.RotateLeft64(l0^l1>>32, 17) ^ bits.RotateLeft64(r0^r1>>32, 41)
 	y := (uint64(k.lport)<<16 | uint64(k.rport)) ^ bits.RotateLeft64(t.seed, 29)
 	hi, lo := bits.Mul64(x^0x9e3779b97f4a7c15, y^0xbf58476d1ce4e5b9)
 	return hi ^ lo

@@ -37,7 +37,7 @@ func (c *Conn) Consume(n int) {
 		c.rcv.head = 0 // nothing stored: the next data starts at the beginning, unwrapped
 	}
 	cur, nw := c.rcvAdv.Sub(c.rcvNxt), c.rcvWindow()
-	if c.state != StateClosed && nw-cur >= min(c.e.mssFor(), len(c.rcv.buf)/2) && cur < nw/2 {
+	if c.state != StateClosed && nw-cur >= min(c.e.mssFor(c.v6), len(c.rcv.buf)/2) && cur < nw/2 {
 		c.ackNow = true
 		e.markDirty(c)
 		e.leave()

@@ -30,15 +30,15 @@ type Batch struct {
 	idx     [pkt.VectorSize]pkt.Index
 	verdict [pkt.VectorSize]uint8
 	payLen  [pkt.VectorSize]uint16
-	src     [pkt.VectorSize][4]byte
-	dst     [pkt.VectorSize][4]byte
+	src     [pkt.VectorSize]netip.Addr
+	dst     [pkt.VectorSize]netip.Addr
 	sport   [pkt.VectorSize]uint16
 	dport   [pkt.VectorSize]uint16
 }
 
 func (b *Batch) reset() { b.n = 0 }
 
-func (b *Batch) add(pos int, i pkt.Index, src, dst [4]byte, sport, dport uint16, payLen int) {
+func (b *Batch) add(pos int, i pkt.Index, src, dst netip.Addr, sport, dport uint16, payLen int) {
 	k := b.n
 	b.pos[k] = uint16(pos)
 	b.idx[k] = i
@@ -64,24 +64,25 @@ func (b *Batch) Payload(k int) []byte {
 
 // Src returns the remote address of datagram k.
 func (b *Batch) Src(k int) netip.AddrPort {
-	return netip.AddrPortFrom(netip.AddrFrom4(b.src[k]), b.sport[k])
+	return netip.AddrPortFrom(b.src[k], b.sport[k])
 }
 
 // Dst returns the local address of datagram k.
 func (b *Batch) Dst(k int) netip.AddrPort {
-	return netip.AddrPortFrom(netip.AddrFrom4(b.dst[k]), b.dport[k])
+	return netip.AddrPortFrom(b.dst[k], b.dport[k])
 }
 
 // MaxReply returns the largest n Reply(k, n) accepts.
 func (b *Batch) MaxReply(k int) int {
 	i := b.idx[k]
 	m := b.a.Meta(i)
-	return min(pkt.SlotSize-(int(m.Off)+int(m.L4)+wire.UDPLen), 0xffff-wire.IPv4MinLen-wire.UDPLen)
+	return min(pkt.SlotSize-(int(m.Off)+int(m.L4)+wire.UDPLen), 0xffff-wire.IPv6Len-wire.UDPLen)
 }
 
 // Reply answers datagram k in place with Payload(k)[:n]: addresses and
-// ports swapped, a fresh 20-byte IP header (options dropped), lengths,
-// TTL and both checksums set. The packet goes on to ip4-lookup. An n out of
+// ports swapped, a fresh 20-byte IPv4 header (options dropped) or 40-byte
+// IPv6 header (extension headers dropped), lengths, TTL or hop limit and
+// the checksums set. The packet goes on to ip4-lookup or ip6-lookup. An n out of
 // range (see MaxReply) drops the datagram, counted as reply_too_long. Only
 // the first Reply or Drop of a datagram counts.
 func (b *Batch) Reply(k, n int) {
@@ -96,12 +97,22 @@ func (b *Batch) Reply(k, n int) {
 	m := b.a.Meta(i)
 	slot := b.a.Slot(i)
 	l4 := int(m.Off) + int(m.L4)
-	l3 := l4 - wire.IPv4MinLen
-	b.ip.Emit(slot[l3:l4], wire.IPProtoUDP, b.dst[k], b.src[k], wire.UDPLen+n)
 	u := wire.UDP(slot[l4 : l4+wire.UDPLen+n])
 	uf := wire.UDPFields{SrcPort: b.dport[k], DstPort: b.sport[k], Length: uint16(wire.UDPLen + n)}
 	u.Encode(&uf)
-	u.SetChecksum(u.ComputeChecksum(b.dst[k], b.src[k]))
+	var l3 int
+	if b.dst[k].Is4() {
+		src, dst := b.dst[k].As4(), b.src[k].As4()
+		l3 = l4 - wire.IPv4MinLen
+		b.ip.Emit(slot[l3:l4], wire.IPProtoUDP, src, dst, wire.UDPLen+n)
+		u.SetChecksum(u.ComputeChecksum(src, dst))
+	} else {
+		src, dst := b.dst[k].As16(), b.src[k].As16()
+		l3 = l4 - wire.IPv6Len
+		f := wire.IPv6Fields{PayloadLen: uint16(wire.UDPLen + n), NextHeader: wire.IPProtoUDP, HopLimit: DefaultHopLimit, Src: src, Dst: dst}
+		wire.IPv6(slot[l3:l4]).Encode(&f)
+		u.SetChecksum(u.ComputeChecksum6(src, dst))
+	}
 	m.L3 = uint16(l3 - int(m.Off))
 	m.Len = uint16(l4 + wire.UDPLen + n - int(m.Off))
 	m.Flags = m.Flags&^pkt.FlagL4ChecksumOK | pkt.FlagLocal
@@ -131,3 +142,6 @@ func (b *Batch) panicked() {
 
 // DefaultTTL is the TTL of datagrams the stack originates.
 const DefaultTTL = wire.DefaultTTL
+
+// DefaultHopLimit is the hop limit of IPv6 datagrams the stack originates.
+const DefaultHopLimit = 64

@@ -36,7 +36,7 @@ func slowSum(parts ...[]byte) uint16 {
 // expect classifies an IPv4 packet (from its first byte) the slow way:
 // "drop", "handler", "socket" or "icmp", with the UDP payload.
 func expect(b []byte) (string, []byte) {
-	if len(b) < 20 {
+	if len(b) < 20 || b[0]>>4 == 6 {
 		return "drop", nil
 	}
 	l4 := max(20, int(b[0]&0xf)*4)

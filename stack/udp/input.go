@@ -1,13 +1,16 @@
 package udp
 
 import (
+	"net/netip"
+
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/wire"
 )
 
-// udp4-input error codes.
+// udp4-input and udp6-input error codes.
 const (
 	InErrTooShort = iota
 	InErrBadChecksum
@@ -20,6 +23,7 @@ const (
 	InErrReplyTooLong
 	InErrHandlerPanic
 	InErrSocketBudget
+	InErrBadVersion
 )
 
 const (
@@ -33,8 +37,9 @@ const nextConsumed = 0xffff
 // portUnreachable is the request to icmp4-error for ICMP type 3 code 3.
 var portUnreachable = pkt.ICMPRequest{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4PortUnreachable}
 
-// inputState is one worker's udp4-input state.
+// inputState is one worker's udp4-input (or udp6-input) state.
 type inputState struct {
+	v6      bool
 	w       int
 	ws      *stack.Worker
 	ip      wire.IPv4Emitter // handlers' replies
@@ -47,10 +52,16 @@ type inputState struct {
 	batches [stack.MaxEndpoints]*Batch
 }
 
-func (u *UDP) inputNode() graph.Registration {
+// inputNode returns udp4-input, or udp6-input when v6: the same demux
+// over the one endpoint table, the IP header read per family.
+func (u *UDP) inputNode(v6 bool) graph.Registration {
+	name, next := InputName, []string{u.cfg.LookupNode, u.cfg.ICMPErrorNode}
+	if v6 {
+		name, next = Input6Name, []string{u.cfg.LookupNode6, u.cfg.ICMPErrorNode6}
+	}
 	return graph.Registration{
-		Name: InputName,
-		Next: []string{u.cfg.LookupNode, u.cfg.ICMPErrorNode},
+		Name: name,
+		Next: next,
 		Errors: []graph.Error{
 			InErrTooShort:       {Name: "too_short", Help: "UDP header truncated or length field out of range"},
 			InErrBadChecksum:    {Name: "bad_checksum", Help: "UDP checksum is wrong"},
@@ -62,6 +73,7 @@ func (u *UDP) inputNode() graph.Registration {
 			InErrHandlerDropped: {Name: "handler_dropped", Help: "datagrams a handler consumed without an answer", Severity: graph.SevInfo},
 			InErrUnanswered:     {Name: "handler_unanswered", Help: "datagrams a handler neither answered nor dropped", Severity: graph.SevWarn},
 			InErrReplyTooLong:   {Name: "reply_too_long", Help: "handler answer does not fit the buffer"},
+			InErrBadVersion:     {Name: "bad_version", Help: "IP version is not the node's family (4 for udp4-input, 6 for udp6-input)"},
 			InErrHandlerPanic:   {Name: "handler_panic", Help: "datagrams of a batch whose handler panicked (dropped; the router goes on)", Severity: graph.SevError},
 		},
 		Init: func(n *graph.Node) error {
@@ -69,7 +81,7 @@ func (u *UDP) inputNode() graph.Registration {
 			if err != nil {
 				return err
 			}
-			n.State = &inputState{w: w, ws: u.s.Worker(w), active: make([]uint16, 0, pkt.VectorSize), touched: make([]uint16, 0, pkt.VectorSize)}
+			n.State = &inputState{v6: v6, w: w, ws: u.s.Worker(w), active: make([]uint16, 0, pkt.VectorSize), touched: make([]uint16, 0, pkt.VectorSize)}
 			return nil
 		},
 		Func: func(n *graph.Node, v *pkt.Vector) int {
@@ -98,37 +110,29 @@ func (u *UDP) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	st.touched = st.touched[:0]
 	delivered := 0
 	held := int(heldAll.Load()) // all sockets' buffers, read once per vector
+	fam := fam4
+	if st.v6 {
+		fam = fam6
+	}
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
 		d := a.Data(i)
-		l3, l4 := int(m.L3), int(m.L4)
-		if l3+wire.IPv4MinLen > len(d) || l4 < l3+wire.IPv4MinLen {
-			n.Drop(m, k, InErrTooShort)
-			continue
-		}
-		ip := wire.IPv4(d[l3:])
-		end := min(l3+int(ip.TotalLen()), len(d))
-		if l4 > end {
-			n.Drop(m, k, InErrTooShort)
-			continue
-		}
-		u, ok := wire.ParseUDP(d[l4:end])
-		if !ok {
-			n.Drop(m, k, InErrTooShort)
-			continue
-		}
-		src, dst := ip.Src(), ip.Dst()
-		if m.Flags&pkt.FlagL4ChecksumOK == 0 && !u.ChecksumValid(src, dst) {
-			n.Drop(m, k, InErrBadChecksum)
+		u, src, dst, e := parse(m, d, st.v6)
+		if e != 0 {
+			n.Drop(m, k, int(e-1))
 			continue
 		}
 		dport := u.DstPort()
 		id := tab.Ports[dport]
 		ep := &tab.Eps[id]
-		if ep.kind == epNone || (ep.addr != [4]byte{} && ep.addr != dst) ||
+		if ep.fam&fam == 0 || (ep.addr.IsValid() && ep.addr != dst) ||
 			(ep.rport != 0 && (ep.rport != u.SrcPort() || ep.raddr != src)) {
 			n.Count(InErrNoListener, 1)
-			m.ICMP = portUnreachable
+			if st.v6 {
+				ip6.SetICMPRequest(m, wire.ICMPv6DestUnreachable, wire.ICMPv6PortUnreachable, 0)
+			} else {
+				m.ICMP = portUnreachable
+			}
 			n.Nexts[k] = inNextICMPError
 			continue
 		}
@@ -201,6 +205,49 @@ func (u *UDP) input(n *graph.Node, st *inputState, v *pkt.Vector) int {
 	v.Len = j
 	n.Enqueue(v, n.Nexts[:])
 	return cnt
+}
+
+// parse reads the IP (per family) and UDP headers of a packet for the host
+// and verifies the checksum. It returns the UDP datagram (cut to the IP
+// length), its addresses, and 0 or 1 + the error code to drop it with.
+func parse(m *pkt.Meta, d []byte, v6 bool) (wire.UDP, netip.Addr, netip.Addr, uint16) {
+	l3, l4 := int(m.L3), int(m.L4)
+	var end int
+	if l3 < len(d) && (d[l3]>>4 == 6) != v6 {
+		return nil, netip.Addr{}, netip.Addr{}, 1 + InErrBadVersion
+	}
+	if v6 {
+		if l3+wire.IPv6Len > len(d) || l4 < l3+wire.IPv6Len {
+			return nil, netip.Addr{}, netip.Addr{}, 1 + InErrTooShort
+		}
+		end = min(l3+wire.IPv6Len+int(wire.IPv6(d[l3:]).PayloadLen()), len(d))
+	} else {
+		if l3+wire.IPv4MinLen > len(d) || l4 < l3+wire.IPv4MinLen {
+			return nil, netip.Addr{}, netip.Addr{}, 1 + InErrTooShort
+		}
+		end = min(l3+int(wire.IPv4(d[l3:]).TotalLen()), len(d))
+	}
+	if l4 > end {
+		return nil, netip.Addr{}, netip.Addr{}, 1 + InErrTooShort
+	}
+	u, ok := wire.ParseUDP(d[l4:end])
+	if !ok {
+		return nil, netip.Addr{}, netip.Addr{}, 1 + InErrTooShort
+	}
+	if v6 {
+		ip := wire.IPv6(d[l3:])
+		src, dst := ip.Src(), ip.Dst()
+		if m.Flags&pkt.FlagL4ChecksumOK == 0 && !u.ChecksumValid6(src, dst) {
+			return nil, netip.Addr{}, netip.Addr{}, 1 + InErrBadChecksum
+		}
+		return u, netip.AddrFrom16(src), netip.AddrFrom16(dst), 0
+	}
+	ip := wire.IPv4(d[l3:])
+	src, dst := ip.Src(), ip.Dst()
+	if m.Flags&pkt.FlagL4ChecksumOK == 0 && !u.ChecksumValid(src, dst) {
+		return nil, netip.Addr{}, netip.Addr{}, 1 + InErrBadChecksum
+	}
+	return u, netip.AddrFrom4(src), netip.AddrFrom4(dst), 0
 }
 
 // runHandlers runs the handlers of st.active from position from on, and

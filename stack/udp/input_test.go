@@ -3,6 +3,7 @@ package udp_test
 import (
 	"bytes"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -254,8 +255,8 @@ func TestPorts(t *testing.T) {
 	if _, err := r.UDP.Open(socks[3].LocalAddr()); err == nil {
 		t.Fatal("bound a port in use")
 	}
-	if _, err := r.UDP.Open(netip.MustParseAddrPort("[::1]:5")); err == nil {
-		t.Fatal("bound IPv6")
+	if _, err := r.UDP.Open(netip.MustParseAddrPort("[::1]:" + strconv.Itoa(int(socks[3].LocalAddr().Port())))); err == nil {
+		t.Fatal("bound an IPv6 address on a port in use: one table serves both families")
 	}
 	p := socks[3].LocalAddr()
 	socks[3].Close()

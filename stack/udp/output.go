@@ -8,7 +8,10 @@ import (
 	"github.com/vecnet/vecnet/stack"
 )
 
-const outNextLookup = 1
+const (
+	outNextLookup = 1 + iota
+	outNextLookup6
+)
 
 // outputState is one worker's udp4-socket-output state.
 type outputState struct {
@@ -19,7 +22,7 @@ func (u *UDP) outputNode() graph.Registration {
 	return graph.Registration{
 		Name: OutputName,
 		Kind: graph.Input,
-		Next: []string{u.cfg.LookupNode},
+		Next: []string{u.cfg.LookupNode, u.cfg.LookupNode6},
 		Init: func(n *graph.Node) error {
 			w, err := u.s.WorkerOf(n.Graph())
 			if err != nil {
@@ -35,10 +38,22 @@ func (u *UDP) outputNode() graph.Registration {
 				return 0
 			}
 			ws.Enter()
-			u.drainTx(ws, v)
+			any6 := u.drainTx(ws, v)
 			ws.Leave()
 			cnt := v.Len
-			n.EnqueueAll(v, outNextLookup)
+			if !any6 {
+				n.EnqueueAll(v, outNextLookup)
+				return cnt
+			}
+			a := n.Arena()
+			for k, i := range v.Idx[:cnt] {
+				next := uint16(outNextLookup)
+				if m := a.Meta(i); a.Data(i)[m.L3]>>4 == 6 {
+					next = outNextLookup6
+				}
+				n.Nexts[k] = next
+			}
+			n.Enqueue(v, n.Nexts[:])
 			return cnt
 		},
 	}
@@ -46,8 +61,9 @@ func (u *UDP) outputNode() graph.Registration {
 
 // drainTx moves packets from the transmit rings of the sockets whose
 // pending bits are set into v, until v is full; bits of sockets it could
-// not finish are set again.
-func (u *UDP) drainTx(ws *stack.Worker, v *pkt.Vector) {
+// not finish are set again. It reports whether a socket that may send IPv6
+// gave packets (then each packet's family picks its lookup node).
+func (u *UDP) drainTx(ws *stack.Worker, v *pkt.Vector) (any6 bool) {
 	tab := u.ports.Load()
 	sum := ws.Summary.Swap(0)
 	for sum != 0 {
@@ -59,7 +75,7 @@ func (u *UDP) drainTx(ws *stack.Worker, v *pkt.Vector) {
 				// Leave the rest for the next pass.
 				ws.Pending[wi].Or(word)
 				ws.Summary.Or(sum | 1<<wi)
-				return
+				return any6
 			}
 			b := bits.TrailingZeros64(word)
 			word &= word - 1
@@ -68,6 +84,7 @@ func (u *UDP) drainTx(ws *stack.Worker, v *pkt.Vector) {
 				continue // closed: Close drains its ring
 			}
 			r := ep.sock.tx
+			any6 = any6 || ep.fam&fam6 != 0
 			for !v.Full() {
 				i, ok := r.Pop()
 				if !ok {
@@ -80,4 +97,5 @@ func (u *UDP) drainTx(ws *stack.Worker, v *pkt.Vector) {
 			}
 		}
 	}
+	return any6
 }

@@ -27,6 +27,9 @@ const txData = stack.OriginL4 + wire.UDPLen
 // ip4-rewrite.
 const MaxPayload = pkt.DataCap - txData
 
+// MaxPayload6 is MaxPayload for IPv6 destinations (a 40-byte IP header).
+const MaxPayload6 = pkt.DataCap - stack.OriginL4v6 - wire.UDPLen
+
 // Message is one datagram of a batch: Buf holds the data (N bytes of it are
 // valid after a read; Buf[:N] is sent on a write), Addr the remote address.
 type Message struct {
@@ -47,7 +50,8 @@ type Socket struct {
 	u    *UDP
 	id   uint16
 	port uint16
-	addr [4]byte
+	addr netip.Addr // bound address; the zero Addr when bound to none
+	fam  uint8      // families it takes (famOf(addr))
 	home int
 	rx   []*stack.Ring
 	tx   *stack.Ring
@@ -67,23 +71,27 @@ type Socket struct {
 	rxFree []pkt.Index      // RecvBatch scratch, under rxMu
 }
 
-// Open binds a socket to laddr: an IPv4 address of the host or the
-// unspecified address, and a port (0 = an ephemeral one).
+// Open binds a socket to laddr: an address of the host (IPv4 or IPv6) or
+// an unspecified one, and a port (0 = an ephemeral one). Bound to 0.0.0.0
+// it takes IPv4 only, to :: (or the zero Addr) both families, as Linux's
+// sockets with bindv6only=0; a specific address takes its own family.
 func (u *UDP) Open(laddr netip.AddrPort) (*Socket, error) {
 	a := laddr.Addr().Unmap()
-	if a.IsValid() && !a.Is4() {
-		return nil, stack.ErrNotIPv4
-	}
 	so := &Socket{u: u, notify: make(chan struct{}, 1), tx: stack.NewRing(u.cfg.TxRing),
 		txIdx: make([]pkt.Index, 0, 64), rxFree: make([]pkt.Index, 0, 64)}
+	so.fam = famOf(a)
 	if a.IsValid() {
-		so.addr = a.As4()
+		so.addr = a.WithZone("")
+	}
+	bound := so.addr
+	if bound.IsUnspecified() {
+		bound = netip.Addr{} // any address of so.fam
 	}
 	so.rx = make([]*stack.Ring, u.s.Workers())
 	for w := range so.rx {
 		so.rx[w] = stack.NewRing(u.cfg.RxRing)
 	}
-	id, port, err := u.ports.Bind(laddr.Port(), endpoint{kind: epSocket, addr: so.addr, sock: so})
+	id, port, err := u.ports.Bind(laddr.Port(), endpoint{kind: epSocket, fam: so.fam, addr: bound, sock: so})
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +102,11 @@ func (u *UDP) Open(laddr netip.AddrPort) (*Socket, error) {
 
 // LocalAddr returns the bound address and port.
 func (so *Socket) LocalAddr() netip.AddrPort {
-	return netip.AddrPortFrom(netip.AddrFrom4(so.addr), so.port)
+	a := so.addr
+	if !a.IsValid() {
+		a = netip.IPv4Unspecified()
+	}
+	return netip.AddrPortFrom(a, so.port)
 }
 
 // Close unbinds the socket, waits until no worker can reach it and frees
@@ -145,14 +157,17 @@ func (so *Socket) Close() error {
 // datagrams from raddr, and ICMP errors about its datagrams to raddr
 // become its pending error (PendingError).
 func (so *Socket) Connect(raddr netip.AddrPort) error {
-	a := raddr.Addr().Unmap()
-	if !a.Is4() || raddr.Port() == 0 {
+	a := raddr.Addr().Unmap().WithZone("")
+	if !a.IsValid() || a.IsUnspecified() || raddr.Port() == 0 {
 		return stack.ErrBadAddress
+	}
+	if famOf(a)&so.fam == 0 {
+		return stack.ErrFamily
 	}
 	if so.closed.Load() {
 		return stack.ErrClosed
 	}
-	err := so.u.ports.Update(so.port, so.id, func(ep *endpoint) { ep.raddr, ep.rport = a.As4(), raddr.Port() })
+	err := so.u.ports.Update(so.port, so.id, func(ep *endpoint) { ep.raddr, ep.rport = a, raddr.Port() })
 	if err != nil {
 		return err
 	}
@@ -259,10 +274,12 @@ func (so *Socket) copyOut(i pkt.Index, b []byte) (int, netip.AddrPort) {
 	a := so.u.s.Pool().Arena()
 	m := a.Meta(i)
 	d := a.Data(i)
-	ip := wire.IPv4(d[m.L3:])
 	u := wire.UDP(d[m.L4:])
 	n := copy(b, d[int(m.L4)+wire.UDPLen:int(m.L4)+int(u.Length())])
-	return n, netip.AddrPortFrom(netip.AddrFrom4(ip.Src()), u.SrcPort())
+	if d[m.L3]>>4 == 6 {
+		return n, netip.AddrPortFrom(netip.AddrFrom16(wire.IPv6(d[m.L3:]).Src()), u.SrcPort())
+	}
+	return n, netip.AddrPortFrom(netip.AddrFrom4(wire.IPv4(d[m.L3:]).Src()), u.SrcPort())
 }
 
 // Recv copies the next queued datagram into b (truncating it to len(b))
@@ -318,18 +335,30 @@ func (so *Socket) RecvBatch(msgs []Message) int {
 	return k
 }
 
-// build allocates a buffer and writes a complete IPv4/UDP packet to to.
-// Caller holds txMu.
+// build allocates a buffer and writes a complete IPv4/UDP or IPv6/UDP
+// packet (the family of to) to to. Caller holds txMu.
 func (so *Socket) build(b []byte, to netip.AddrPort) (pkt.Index, error) {
 	if len(b) > MaxPayload {
 		return 0, ErrTooLong
 	}
 	da := to.Addr().Unmap()
-	if !da.Is4() || to.Port() == 0 {
+	if !da.IsValid() || da.IsUnspecified() || to.Port() == 0 {
 		return 0, stack.ErrBadAddress
 	}
+	if famOf(da)&so.fam == 0 {
+		return 0, stack.ErrFamily
+	}
+	if da.Is6() {
+		if len(b) > MaxPayload6 {
+			return 0, ErrTooLong
+		}
+		return so.build6(b, da.As16(), to.Port())
+	}
 	dst := da.As4()
-	src := so.addr
+	var src [4]byte
+	if so.addr.Is4() {
+		src = so.addr.As4()
+	}
 	if src == ([4]byte{}) {
 		ok := false
 		if so.u.cfg.Source != nil {
@@ -348,6 +377,33 @@ func (so *Socket) build(b []byte, to netip.AddrPort) (pkt.Index, error) {
 	u.Encode(&uf)
 	copy(u[wire.UDPLen:], b)
 	u.SetChecksum(u.ComputeChecksum(src, dst))
+	return i, nil
+}
+
+// build6 is build for an IPv6 destination.
+func (so *Socket) build6(b []byte, dst [16]byte, port uint16) (pkt.Index, error) {
+	var src [16]byte
+	if so.addr.Is6() {
+		src = so.addr.As16()
+	}
+	if src == ([16]byte{}) {
+		ok := false
+		if so.u.cfg.Source6 != nil {
+			src, ok = so.u.cfg.Source6(dst)
+		}
+		if !ok {
+			return 0, stack.ErrNoSource
+		}
+	}
+	i, ok := so.u.s.AppAlloc()
+	if !ok {
+		return 0, stack.ErrNoBuffers
+	}
+	u := wire.UDP(stack.Originate6(so.u.s.Pool().Arena(), i, wire.IPProtoUDP, src, dst, wire.UDPLen+len(b)))
+	uf := wire.UDPFields{SrcPort: so.port, DstPort: port, Length: uint16(wire.UDPLen + len(b))}
+	u.Encode(&uf)
+	copy(u[wire.UDPLen:], b)
+	u.SetChecksum(u.ComputeChecksum6(src, dst))
 	return i, nil
 }
 

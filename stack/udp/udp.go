@@ -8,10 +8,12 @@ package udp
 import (
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"syscall"
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -20,6 +22,8 @@ import (
 const (
 	// InputName is the node ip4-local hands the host's UDP to.
 	InputName = "udp4-input"
+	// Input6Name is the node ip6-local hands the host's UDP to.
+	Input6Name = "udp6-input"
 	// OutputName is the input node that sends what sockets wrote.
 	OutputName = "udp4-socket-output"
 )
@@ -32,12 +36,35 @@ const (
 	epSocket
 )
 
+// Address families an endpoint takes (endpoint.fam).
+const (
+	fam4 uint8 = 1 << iota
+	fam6
+)
+
+// famOf returns the families an endpoint bound to a takes: an IPv4 address
+// or 0.0.0.0 IPv4 only, an IPv6 address IPv6 only, :: or no address both
+// (Linux's dual-stack default, bindv6only=0).
+func famOf(a netip.Addr) uint8 {
+	switch {
+	case !a.IsValid():
+		return fam4 | fam6
+	case a.Is4():
+		return fam4
+	case a.IsUnspecified():
+		return fam4 | fam6
+	}
+	return fam6
+}
+
 // endpoint is what a port leads to. Endpoints are immutable once published.
+// One table of ports serves both families: an endpoint says which it takes.
 type endpoint struct {
 	kind    epKind
-	addr    [4]byte // local address it is bound to; zero = any
-	raddr   [4]byte // remote address of a connected socket
-	rport   uint16  // remote port of a connected socket; 0 = not connected
+	fam     uint8      // families it takes (fam4, fam6); 0 for epNone
+	addr    netip.Addr // local address it is bound to; invalid = any of fam
+	raddr   netip.Addr // remote address of a connected socket
+	rport   uint16     // remote port of a connected socket; 0 = not connected
 	handler Handler
 	sock    *Socket
 }
@@ -69,10 +96,15 @@ func Of(s *stack.Stack) *UDP {
 // Stack returns the stack u is attached to.
 func (u *UDP) Stack() *stack.Stack { return u.s }
 
-// Registrations implements stack.Transport: udp4-input and
-// udp4-socket-output.
+// Registrations implements stack.Transport: udp4-input, udp6-input and
+// udp4-socket-output (which sends both families).
 func (u *UDP) Registrations() []graph.Registration {
-	return []graph.Registration{u.inputNode(), u.outputNode()}
+	return []graph.Registration{u.inputNode(false), u.inputNode(true), u.outputNode()}
+}
+
+// Protocols6 implements stack.Transport6: UDP over IPv6 goes to udp6-input.
+func (u *UDP) Protocols6() []ip6.ProtocolNode {
+	return []ip6.ProtocolNode{{Protocol: wire.IPProtoUDP, Node: Input6Name}}
 }
 
 // Protocols implements stack.Transport: UDP goes to udp4-input.
@@ -91,7 +123,7 @@ func (u *UDP) Handle(port uint16, h Handler) error {
 	if port == 0 || h == nil {
 		return errors.New("udp: Handle needs a port and a handler")
 	}
-	_, _, err := u.ports.Bind(port, endpoint{kind: epHandler, handler: h})
+	_, _, err := u.ports.Bind(port, endpoint{kind: epHandler, fam: fam4 | fam6, handler: h})
 	return err
 }
 
@@ -117,17 +149,40 @@ func (u *UDP) released(so *Socket, k int) {
 // sent to its peer, the socket's pending error becomes errno and
 // ICMPError reports true.
 func (u *UDP) ICMPError(quote []byte, errno syscall.Errno) bool {
+	if quote[0]>>4 == 6 {
+		return u.icmpError6(quote, errno)
+	}
 	ihl := int(quote[0]&0xf) * 4
 	if ihl < wire.IPv4MinLen || len(quote) < ihl+wire.UDPLen || quote[9] != wire.IPProtoUDP {
 		return false
 	}
-	isrc, idst := [4]byte(quote[12:16]), [4]byte(quote[16:20])
+	isrc, idst := netip.AddrFrom4([4]byte(quote[12:16])), netip.AddrFrom4([4]byte(quote[16:20]))
 	sport := binary.BigEndian.Uint16(quote[ihl:])
 	dport := binary.BigEndian.Uint16(quote[ihl+2:])
 	tab := u.ports.Load()
 	ep := &tab.Eps[tab.Ports[sport]]
 	if ep.kind != epSocket || ep.rport == 0 || ep.rport != dport || ep.raddr != idst ||
-		(ep.addr != [4]byte{} && ep.addr != isrc) {
+		(ep.addr.IsValid() && ep.addr != isrc) {
+		return false
+	}
+	ep.sock.setError(errno)
+	return true
+}
+
+// icmpError6 is ICMPError for a quoted IPv6 datagram (UDP right after the
+// IPv6 header).
+func (u *UDP) icmpError6(quote []byte, errno syscall.Errno) bool {
+	if len(quote) < wire.IPv6Len+wire.UDPLen || quote[6] != wire.IPProtoUDP {
+		return false
+	}
+	ip := wire.IPv6(quote)
+	isrc, idst := netip.AddrFrom16(ip.Src()), netip.AddrFrom16(ip.Dst())
+	sport := binary.BigEndian.Uint16(quote[wire.IPv6Len:])
+	dport := binary.BigEndian.Uint16(quote[wire.IPv6Len+2:])
+	tab := u.ports.Load()
+	ep := &tab.Eps[tab.Ports[sport]]
+	if ep.kind != epSocket || ep.rport == 0 || ep.rport != dport || ep.raddr != idst ||
+		(ep.addr.IsValid() && ep.addr != isrc) {
 		return false
 	}
 	ep.sock.setError(errno)

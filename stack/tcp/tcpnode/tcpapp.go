@@ -61,9 +61,9 @@ func (t *TCP) Handle(addr netip.AddrPort, h Handler) error {
 	if h == nil || addr.Port() == 0 {
 		return errors.New("tcpnode: Handle needs a port and a handler")
 	}
-	a := addr.Addr().Unmap()
-	if !a.Is4() {
-		return stack.ErrNotIPv4
+	a := addr.Addr().Unmap().WithZone("")
+	if !a.IsValid() {
+		return stack.ErrBadAddress
 	}
 	addr = netip.AddrPortFrom(a, addr.Port())
 	var done []*tcp.Listener

@@ -67,7 +67,7 @@ func (tw *tcpWorker) send(i pkt.Index) {
 		if j, ok := tw.alloc(); ok {
 			a := tw.arena
 			d := a.Data(i)
-			d2, _ := a.SetData(j, pkt.Headroom, len(d))
+			d2, _ := a.SetData(j, int(a.Meta(i).Off), len(d))
 			copy(d2, d)
 			*a.Meta(j) = *a.Meta(i)
 			tw.enqueue(j)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/tcp"
@@ -18,6 +19,9 @@ import (
 const (
 	// InputName is the node ip4-local hands the host's TCP to.
 	InputName = "tcp4-input"
+	// Input6Name is the node ip6-local hands the host's TCP to (the same
+	// engines as tcp4-input's).
+	Input6Name = "tcp6-input"
 	// OutputName is the input node that sends the segments an
 	// application's calls into an engine produced.
 	OutputName = "tcp4-output"
@@ -32,7 +36,10 @@ const (
 	errEngine
 )
 
-const tcpNextLookup = 1
+const (
+	tcpNextLookup = 1 + iota
+	tcpNextLookup6
+)
 
 // TCP is the TCP transport of one Stack: one engine per worker.
 type TCP struct {
@@ -127,9 +134,15 @@ func Of(s *stack.Stack) *TCP {
 	return nil
 }
 
-// Registrations implements stack.Transport: tcp4-input and tcp4-output.
+// Registrations implements stack.Transport: tcp4-input, tcp6-input and
+// tcp4-output (which sends both families).
 func (t *TCP) Registrations() []graph.Registration {
-	return []graph.Registration{t.inputNode(), t.outputNode()}
+	return []graph.Registration{t.inputNode(false), t.inputNode(true), t.outputNode()}
+}
+
+// Protocols6 implements stack.Transport6: TCP over IPv6 goes to tcp6-input.
+func (t *TCP) Protocols6() []ip6.ProtocolNode {
+	return []ip6.ProtocolNode{{Protocol: wire.IPProtoTCP, Node: Input6Name}}
 }
 
 // Protocols implements stack.Transport: TCP goes to tcp4-input.
@@ -211,10 +224,21 @@ func (t *TCP) workerOf(n *graph.Node) (*tcpWorker, error) {
 	return t.workers[w], nil
 }
 
-func (t *TCP) inputNode() graph.Registration {
+// inputNode returns tcp4-input, or tcp6-input when v6: both hand the
+// worker's one engine its segments (and send what it answers to either
+// family's lookup); only tcp4-input ticks the engine.
+func (t *TCP) inputNode(v6 bool) graph.Registration {
+	name := InputName
+	if v6 {
+		name = Input6Name
+	}
+	var tick func(n *graph.Node)
+	if !v6 {
+		tick = t.tick
+	}
 	return graph.Registration{
-		Name:   InputName,
-		Next:   []string{t.cfg.LookupNode},
+		Name:   name,
+		Next:   []string{t.cfg.LookupNode, t.cfg.LookupNode6},
 		Errors: tcpErrors(),
 		Init: func(n *graph.Node) error {
 			tw, err := t.workerOf(n)
@@ -224,50 +248,79 @@ func (t *TCP) inputNode() graph.Registration {
 			n.State = tw
 			return nil
 		},
-		Func: func(n *graph.Node, v *pkt.Vector) int { return tcpInput(n, n.State.(*tcpWorker), v) },
-		Tick: func(n *graph.Node) {
-			tw := n.State.(*tcpWorker)
-			tw.mu.Lock()
-			tw.node = n
-			tw.eng.Tick()
-			tw.runApps(n)
-			tw.node = nil
-			tw.countEngine(n)
-			tw.mu.Unlock()
-		},
+		Func: func(n *graph.Node, v *pkt.Vector) int { return tcpInput(n, n.State.(*tcpWorker), v, v6) },
+		Tick: tick,
 	}
+}
+
+// tick runs the worker's engine timers and in-graph applications.
+func (t *TCP) tick(n *graph.Node) {
+	tw := n.State.(*tcpWorker)
+	tw.mu.Lock()
+	tw.node = n
+	tw.eng.Tick()
+	tw.runApps(n)
+	tw.node = nil
+	tw.countEngine(n)
+	tw.mu.Unlock()
+}
+
+// parseSegment reads the IP header (per family) of a segment for the host
+// and verifies the TCP checksum. It returns the segment, or the error code
+// to count it under and ok false.
+func parseSegment(m *pkt.Meta, d []byte, v6 bool) (tcp.Segment, int, bool) {
+	l3, l4 := int(m.L3), int(m.L4)
+	if v6 {
+		if l3+wire.IPv6Len > len(d) || l4 < l3+wire.IPv6Len {
+			return tcp.Segment{}, ErrTooShort, false
+		}
+		ip := wire.IPv6(d[l3:])
+		end := l3 + wire.IPv6Len + int(ip.PayloadLen())
+		if end > len(d) || l4+wire.TCPMinLen > end {
+			return tcp.Segment{}, ErrTooShort, false
+		}
+		seg := wire.TCP(d[l4:end])
+		src, dst := ip.Src(), ip.Dst()
+		if m.Flags&pkt.FlagL4ChecksumOK == 0 && !seg.ChecksumValid6(src, dst, uint16(len(seg))) {
+			return tcp.Segment{}, ErrBadChecksum, false
+		}
+		return tcp.Segment{
+			Src: netip.AddrPortFrom(netip.AddrFrom16(src), seg.SrcPort()),
+			Dst: netip.AddrPortFrom(netip.AddrFrom16(dst), seg.DstPort()),
+			TCP: seg,
+		}, 0, true
+	}
+	if l3+wire.IPv4MinLen > len(d) || l4 < l3+wire.IPv4MinLen {
+		return tcp.Segment{}, ErrTooShort, false
+	}
+	ip := wire.IPv4(d[l3:])
+	end := l3 + int(ip.TotalLen())
+	if end > len(d) || l4+wire.TCPMinLen > end {
+		return tcp.Segment{}, ErrTooShort, false
+	}
+	seg := wire.TCP(d[l4:end])
+	src, dst := ip.Src(), ip.Dst()
+	if m.Flags&pkt.FlagL4ChecksumOK == 0 && !seg.ChecksumValid(src, dst, uint16(len(seg))) {
+		return tcp.Segment{}, ErrBadChecksum, false
+	}
+	return tcp.Segment{
+		Src: netip.AddrPortFrom(netip.AddrFrom4(src), seg.SrcPort()),
+		Dst: netip.AddrPortFrom(netip.AddrFrom4(dst), seg.DstPort()),
+		TCP: seg,
+	}, 0, true
 }
 
 // tcpInput validates v's segments, hands them to the engine in one call
 // and frees the buffers.
-func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector) int {
+func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector, v6 bool) int {
 	a := n.Arena()
 	cnt := v.Len
 	segs := tw.segs[:0]
 	for _, i := range v.Idx[:cnt] {
-		m := a.Meta(i)
-		d := a.Data(i)
-		l3, l4 := int(m.L3), int(m.L4)
-		if l3+wire.IPv4MinLen > len(d) || l4 < l3+wire.IPv4MinLen {
-			n.Count(ErrTooShort, 1)
+		ts, e, ok := parseSegment(a.Meta(i), a.Data(i), v6)
+		if !ok {
+			n.Count(e, 1)
 			continue
-		}
-		ip := wire.IPv4(d[l3:])
-		end := l3 + int(ip.TotalLen())
-		if end > len(d) || l4+wire.TCPMinLen > end {
-			n.Count(ErrTooShort, 1)
-			continue
-		}
-		seg := wire.TCP(d[l4:end])
-		src, dst := ip.Src(), ip.Dst()
-		if m.Flags&pkt.FlagL4ChecksumOK == 0 && !seg.ChecksumValid(src, dst, uint16(len(seg))) {
-			n.Count(ErrBadChecksum, 1)
-			continue
-		}
-		ts := tcp.Segment{
-			Src: netip.AddrPortFrom(netip.AddrFrom4(src), seg.SrcPort()),
-			Dst: netip.AddrPortFrom(netip.AddrFrom4(dst), seg.DstPort()),
-			TCP: seg,
 		}
 		if tw.fault != nil {
 			segs = tw.fault.receive(segs, ts)
@@ -306,7 +359,7 @@ func (t *TCP) outputNode() graph.Registration {
 	return graph.Registration{
 		Name: OutputName,
 		Kind: graph.Input,
-		Next: []string{t.cfg.LookupNode},
+		Next: []string{t.cfg.LookupNode, t.cfg.LookupNode6},
 		Init: func(n *graph.Node) error {
 			tw, err := t.workerOf(n)
 			if err != nil {
@@ -330,7 +383,11 @@ func (t *TCP) outputNode() graph.Registration {
 				tw.kick.Store(true)
 			}
 			tw.mu.Unlock()
-			n.EnqueueAll(v, tcpNextLookup)
+			a := n.Arena()
+			for j, i := range v.Idx[:k] {
+				n.Nexts[j] = lookupEdge(a, i)
+			}
+			n.Enqueue(v, n.Nexts[:])
 			return k
 		},
 		Close: func(n *graph.Node) {
@@ -350,8 +407,18 @@ func (t *TCP) outputNode() graph.Registration {
 // at Flush.
 type tcpOutput tcpWorker
 
-// Layout of a TCP packet in its buffer: Originate's, then the segment.
-const tcpSegOff = stack.OriginL4
+// Layout of a TCP packet in its buffer: the segment where an IPv6 packet
+// from Originate6 has it (an IPv4 one starts 20 bytes later, OriginateAt).
+const tcpSegOff = stack.OriginL4v6
+
+// lookupEdge returns the lookup edge for the packet in buffer i (its IP
+// version).
+func lookupEdge(a *pkt.Arena, i pkt.Index) uint16 {
+	if m := a.Meta(i); a.Data(i)[m.L3]>>4 == 6 {
+		return tcpNextLookup6
+	}
+	return tcpNextLookup
+}
 
 // Buffer implements tcp.Output.
 func (o *tcpOutput) Buffer(n int) []byte {
@@ -383,7 +450,11 @@ func (o *tcpOutput) Send(src, dst netip.AddrPort, seg []byte) {
 		tw.free(i)
 		return
 	}
-	stack.Originate(tw.arena, i, &tw.ip, wire.IPProtoTCP, src.Addr().As4(), dst.Addr().As4(), len(seg))
+	if sa := src.Addr(); sa.Is6() && !sa.Is4In6() {
+		stack.Originate6(tw.arena, i, wire.IPProtoTCP, sa.As16(), dst.Addr().As16(), len(seg))
+	} else {
+		stack.OriginateAt(tw.arena, i, pkt.Headroom+stack.OriginL4v6-stack.OriginL4, &tw.ip, wire.IPProtoTCP, sa.As4(), dst.Addr().As4(), len(seg))
+	}
 	if tw.fault != nil {
 		tw.send(i)
 		return
@@ -414,7 +485,7 @@ func (tw *tcpWorker) free(i pkt.Index) {
 // holds tw.mu.
 func (tw *tcpWorker) enqueue(i pkt.Index) {
 	if tw.node != nil {
-		tw.node.EnqueueOne(i, tcpNextLookup)
+		tw.node.EnqueueOne(i, lookupEdge(tw.arena, i))
 		return
 	}
 	tw.pending = append(tw.pending, i)

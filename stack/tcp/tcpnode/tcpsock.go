@@ -68,12 +68,13 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// Listen listens on addr (an IPv4 address of the host or the
-// unspecified address; the port must be set) on every worker.
+// Listen listens on addr (an IPv4 or IPv6 address of the host, 0.0.0.0
+// for every IPv4 address, :: for every address of both families; the port
+// must be set) on every worker.
 func (t *TCP) Listen(addr netip.AddrPort, backlog int) (*Listener, error) {
-	a := addr.Addr().Unmap()
-	if !a.Is4() {
-		return nil, stack.ErrNotIPv4
+	a := addr.Addr().Unmap().WithZone("")
+	if !a.IsValid() {
+		return nil, stack.ErrBadAddress
 	}
 	addr = netip.AddrPortFrom(a, addr.Port())
 	tl := &Listener{t: t, addr: addr, ready: make(chan struct{}, 1)}
@@ -152,24 +153,21 @@ func (tl *Listener) Close() {
 // failure). With several workers, the answer must be steered to the first
 // worker's queue, which nothing does yet.
 func (t *TCP) Dial(laddr, raddr netip.AddrPort) (*Conn, error) {
-	ra := raddr.Addr().Unmap()
-	if !ra.Is4() || raddr.Port() == 0 {
+	ra := raddr.Addr().Unmap().WithZone("")
+	if !ra.IsValid() || ra.IsUnspecified() || raddr.Port() == 0 {
 		return nil, stack.ErrBadAddress
 	}
 	raddr = netip.AddrPortFrom(ra, raddr.Port())
-	la := laddr.Addr().Unmap()
+	la := laddr.Addr().Unmap().WithZone("")
 	if !la.IsValid() || la.IsUnspecified() {
-		src, ok := [4]byte{}, false
-		if t.cfg.Source != nil {
-			src, ok = t.cfg.Source(ra.As4())
-		}
+		var ok bool
+		la, ok = t.source(ra)
 		if !ok {
 			return nil, stack.ErrNoSource
 		}
-		la = netip.AddrFrom4(src)
 	}
-	if !la.Is4() {
-		return nil, stack.ErrNotIPv4
+	if la.Is4() != ra.Is4() {
+		return nil, stack.ErrFamily
 	}
 	tw := t.workers[0]
 	tc := newConn(tw, nil)
@@ -302,3 +300,20 @@ func (tc *Conn) SetLingerZero(on bool) {
 
 // Wake makes the pending or next receive on Ready return.
 func (tl *Listener) Wake() { signal(tl.ready) }
+
+// source returns the source address for a connection to dst: the route's
+// interface address (Config.Source or Source6 by dst's family).
+func (t *TCP) source(dst netip.Addr) (netip.Addr, bool) {
+	if dst.Is4() {
+		if t.cfg.Source == nil {
+			return netip.Addr{}, false
+		}
+		src, ok := t.cfg.Source(dst.As4())
+		return netip.AddrFrom4(src), ok
+	}
+	if t.cfg.Source6 == nil {
+		return netip.Addr{}, false
+	}
+	src, ok := t.cfg.Source6(dst.As16())
+	return netip.AddrFrom16(src), ok
+}
