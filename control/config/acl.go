@@ -12,13 +12,14 @@ import (
 	"github.com/vecnet/vecnet/service/acl"
 )
 
-// ACL is an ordered rule list applied to what an interface receives; the
-// first matching rule decides, and Default decides for packets no rule
-// matches. YAML:
+// ACL is an ordered rule list applied to what an interface receives (or,
+// with direction out, to what it sends); the first matching rule decides,
+// and Default decides for packets no rule matches. YAML:
 //
 //	acls:
 //	  - name: web-in
 //	    interface: eth0
+//	    direction: in                      # in (the default) or out
 //	    default: deny                      # deny (the default) or permit
 //	    rules:
 //	      - {action: permit, proto: tcp, dst: 10.0.2.0/24, dport: 80-443}
@@ -34,6 +35,7 @@ import (
 type ACL struct {
 	Name      string
 	Interface string
+	Out       bool // filters what the interface sends (ip4-acl-out), not what it receives
 	Default   acl.Action
 	Rules     []acl.Rule
 }
@@ -50,8 +52,8 @@ func (w *walker) acls(n *yaml.Node, ifaces map[string]bool) []ACL {
 			w.errorf(it, "acl %q: name already used at line %d", a.Name, l)
 			continue
 		}
-		if l, dup := bound.first(a.Interface, it.Line); dup {
-			w.errorf(it, "acl %q: interface %q already has the acl at line %d", a.Name, a.Interface, l)
+		if l, dup := bound.first(a.Interface+" "+a.direction(), it.Line); dup {
+			w.errorf(it, "acl %q: interface %q already has the %s acl at line %d", a.Name, a.Interface, a.direction(), l)
 			continue
 		}
 		out = append(out, a)
@@ -60,7 +62,7 @@ func (w *walker) acls(n *yaml.Node, ifaces map[string]bool) []ACL {
 }
 
 func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
-	f := w.fields(n, "acl", "name", "interface", "default", "rules")
+	f := w.fields(n, "acl", "name", "interface", "direction", "default", "rules")
 	if f == nil {
 		return ACL{}, false
 	}
@@ -79,6 +81,11 @@ func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
 			a.Interface = s
 		}
 	}
+	if v, has := f["direction"]; has {
+		if s, good := w.oneOf(v, "acl direction", "in", "out"); good && s == "out" {
+			a.Out = true
+		}
+	}
 	if v, has := f["default"]; has {
 		if s, good := w.oneOf(v, "acl default", "deny", "permit"); good && s == "permit" {
 			a.Default = acl.Permit
@@ -95,6 +102,14 @@ func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
 		}
 	}
 	return a, ok && a.Name != "" && a.Interface != ""
+}
+
+// direction is "in" or "out".
+func (a ACL) direction() string {
+	if a.Out {
+		return "out"
+	}
+	return "in"
 }
 
 var protoNames = map[string]uint8{"tcp": acl.ProtoTCP, "udp": acl.ProtoUDP, "icmp": acl.ProtoICMP}
@@ -242,6 +257,7 @@ type (
 	fileACL struct {
 		Name      string     `yaml:"name"`
 		Interface string     `yaml:"interface"`
+		Direction string     `yaml:"direction,omitempty"`
 		Default   string     `yaml:"default"`
 		Rules     []fileRule `yaml:"rules"`
 	}
@@ -271,6 +287,9 @@ func marshalACLs(as []ACL) []fileACL {
 	}
 	for _, a := range as {
 		fa := fileACL{Name: a.Name, Interface: a.Interface, Default: "deny"}
+		if a.Out {
+			fa.Direction = "out"
+		}
 		if a.Default == acl.Permit {
 			fa.Default = "permit"
 		}

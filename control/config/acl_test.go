@@ -69,3 +69,40 @@ func TestACLErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestACLDirection: an interface may have one ACL per direction; the
+// direction survives a round trip and a bad one is reported at its place.
+func TestACLDirection(t *testing.T) {
+	c, err := Parse("a.yaml", []byte(`interfaces:
+  - {name: a, driver: mem}
+acls:
+  - {name: a-in, interface: a, rules: [{action: permit}]}
+  - {name: a-out, interface: a, direction: out, rules: [{action: deny, proto: udp, dport: 9999}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ACLs) != 2 || c.ACLs[0].Out || !c.ACLs[1].Out {
+		t.Fatalf("acls %+v", c.ACLs)
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := Parse("again.yaml", b); err != nil || !reflect.DeepEqual(c2, c) {
+		t.Fatalf("round trip: %v\n%s", err, b)
+	}
+	for _, tc := range []struct{ name, acls, want string }{
+		{"two out", "  - {name: x, interface: a, direction: out, rules: []}\n  - {name: y, interface: a, direction: out, rules: []}\n",
+			`a.yaml:5:5: acl "y": interface "a" already has the out acl at line 4`},
+		{"bad direction", "  - {name: x, interface: a, direction: both, rules: []}\n",
+			`a.yaml:4:40: acl direction: "both" is not one of in, out`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("a.yaml", []byte("interfaces:\n  - {name: a, driver: mem}\nacls:\n"+tc.acls))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -9,11 +9,18 @@ import (
 	"github.com/vecnet/vecnet/wire"
 )
 
-// NodeName is the inbound ACL's node on the ip4-unicast feature arc.
-const NodeName = "ip4-acl-in"
+// Node names: the inbound ACL on the ip4-unicast feature arc, the
+// outbound one on the ip4-output arc.
+const (
+	NodeName    = "ip4-acl-in"
+	OutNodeName = "ip4-acl-out"
+)
 
-// Feature is the node's place on the ip4-unicast arc.
+// Feature is ip4-acl-in's place on the ip4-unicast arc.
 var Feature = graph.Feature{Node: NodeName}
+
+// OutFeature is ip4-acl-out's place on the ip4-output arc.
+var OutFeature = graph.Feature{Node: OutNodeName}
 
 // ACL is a named, compiled rule list with the action for packets no rule
 // matches, and a hit counter per rule (updated once per run of packets
@@ -49,8 +56,9 @@ func (a *ACL) count(rule int32, n uint64) {
 	}
 }
 
-// Table maps receive interfaces to their inbound ACL (nil: none). It is
-// published whole with Set and read once per vector.
+// Table maps interfaces to their ACL of one direction (nil: none): the
+// receive interface for ip4-acl-in, the transmit interface for
+// ip4-acl-out. It is published whole with Set and read once per vector.
 type Table struct{ p atomic.Pointer[[]*ACL] }
 
 // Set publishes byPort, indexed by interface index.
@@ -63,7 +71,7 @@ func (t *Table) load() []*ACL {
 	return nil
 }
 
-// Error codes of ip4-acl-in.
+// Error codes of ip4-acl-in and ip4-acl-out.
 const (
 	ErrDenied = iota
 	ErrNoMatch
@@ -89,14 +97,16 @@ var nodeErrors = []graph.Error{
 
 type scratch struct {
 	arc      int
+	tx       bool      // ACLs are per transmit interface (ip4-acl-out)
 	sessions *Sessions // nil when no rule reflects
+	shared   bool      // sessions belong to the other direction's node, which sweeps them
 	keys     [pkt.VectorSize]Key
 	rules    [pkt.VectorSize]int32
 	short    [pkt.VectorSize / 64]uint64 // packets whose key could not be read
 	hit      [pkt.VectorSize / 64]uint64 // packets admitted by a session
 }
 
-// NodeConfig configures ip4-acl-in.
+// NodeConfig configures ip4-acl-in or ip4-acl-out.
 type NodeConfig struct {
 	Table *Table
 	// Stateful gives each worker a session table (sized by Sessions) for
@@ -110,24 +120,47 @@ type NodeConfig struct {
 // stateful, admits the packets of sessions that permit+reflect rules
 // opened, in both directions, on any interface with an ACL.
 func Node(cfg NodeConfig) graph.Registration {
+	return node(NodeName, ip4.UnicastArc, false, OutNodeName, cfg)
+}
+
+// OutNode returns ip4-acl-out, a feature of the ip4-output arc that
+// permits or denies what leaves an interface by the interface's outbound
+// ACL (after ip4-rewrite chose the interface). When stateful it shares the
+// worker's session table with ip4-acl-in: a session its permit+reflect
+// rule opens admits the return traffic that ip4-acl-in sees, and the
+// reverse.
+func OutNode(cfg NodeConfig) graph.Registration {
+	return node(OutNodeName, ip4.OutputArc, true, NodeName, cfg)
+}
+
+// node is either direction's node; peer is the other direction's, whose
+// session table it shares when that one was set up first.
+func node(name, arcName string, tx bool, peer string, cfg NodeConfig) graph.Registration {
 	return graph.Registration{
-		Name:   NodeName,
+		Name:   name,
 		Errors: nodeErrors,
 		Init: func(n *graph.Node) error {
-			arc, err := n.Graph().ArcID(ip4.UnicastArc)
-			st := &scratch{arc: arc}
+			arc, err := n.Graph().ArcID(arcName)
+			st := &scratch{arc: arc, tx: tx}
 			if cfg.Stateful {
-				st.sessions = NewSessions(cfg.Sessions)
+				if p := n.Graph().Node(peer); p != nil {
+					if ps, ok := p.State.(*scratch); ok && ps.sessions != nil {
+						st.sessions, st.shared = ps.sessions, true
+					}
+				}
+				if st.sessions == nil {
+					st.sessions = NewSessions(cfg.Sessions)
+				}
 			}
 			n.State = st
 			return err
 		},
 		Func: func(n *graph.Node, v *pkt.Vector) int { return classify(n, v, cfg.Table.load()) },
 		Tick: func(n *graph.Node) {
-			if s := n.State.(*scratch).sessions; s != nil {
+			if s := n.State.(*scratch); s.sessions != nil && !s.shared {
 				// A slice of the table per tick: the whole table every
 				// 256 ticks (2.56 s).
-				if k := s.Sweep(n.Graph().Now(), len(s.slots)/256+16); k > 0 {
+				if k := s.sessions.Sweep(n.Graph().Now(), len(s.sessions.slots)/256+16); k > 0 {
 					n.Count(ErrSessionExpired, uint64(k))
 				}
 			}
@@ -135,15 +168,16 @@ func Node(cfg NodeConfig) graph.Registration {
 	}
 }
 
-// NodeSessions returns the sessions of one worker's ip4-acl-in (call it on
-// that worker), or nil when the graph has no stateful ACL node.
+// NodeSessions returns the sessions of one worker's ACL nodes (call it on
+// that worker; both directions share one table), or nil when the graph has
+// no stateful ACL node.
 func NodeSessions(g *graph.Graph) []SessionInfo {
-	n := g.Node(NodeName)
-	if n == nil {
-		return nil
-	}
-	if s := n.State.(*scratch).sessions; s != nil {
-		return s.Snapshot(g.Now())
+	for _, name := range []string{NodeName, OutNodeName} {
+		if n := g.Node(name); n != nil {
+			if s := n.State.(*scratch).sessions; s != nil {
+				return s.Snapshot(g.Now())
+			}
+		}
 	}
 	return nil
 }
@@ -157,9 +191,9 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 	now := n.Graph().Now()
 	idx := v.Idx[:v.Len]
 	for start := 0; start < len(idx); {
-		acl := aclOf(a.Meta(idx[start]), byPort)
+		acl := aclOf(a.Meta(idx[start]), s.tx, byPort)
 		end := start + 1
-		for end < len(idx) && aclOf(a.Meta(idx[end]), byPort) == acl {
+		for end < len(idx) && aclOf(a.Meta(idx[end]), s.tx, byPort) == acl {
 			end++
 		}
 		if acl == nil {
@@ -234,9 +268,15 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 	return len(idx)
 }
 
-func aclOf(m *pkt.Meta, byPort []*ACL) *ACL {
-	if int(m.RxPort) < len(byPort) {
-		return byPort[m.RxPort]
+// aclOf is the ACL of m's receive interface, or of its transmit interface
+// when tx.
+func aclOf(m *pkt.Meta, tx bool, byPort []*ACL) *ACL {
+	port := m.RxPort
+	if tx {
+		port = m.TxPort
+	}
+	if int(port) < len(byPort) {
+		return byPort[port]
 	}
 	return nil
 }
