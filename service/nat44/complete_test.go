@@ -271,3 +271,19 @@ func FuzzICMPError(f *testing.F) {
 		}
 	})
 }
+
+// TestIn2OutLeavesTTLExpiredAlone: a datagram that will not survive the
+// hop (TTL 1, as traceroute's first probe) is not translated, so the
+// router's time exceeded goes to the inside source quoting what it sent.
+func TestIn2OutLeavesTTLExpiredAlone(t *testing.T) {
+	h := natHarness(t)
+	p := natFrame(0, inside, outsider, wire.IPProtoUDP, 5353, 33434)
+	ip := wire.IPv4(p.Data[wire.EthernetLen:])
+	ip.SetTTL(1)
+	ip.SetChecksum(0)
+	ip.SetChecksum(wire.Checksum(ip[:20], 0))
+	r := h.Run(p)
+	if got := ipOf(&r.Out[0]); got.Src() != inside || binary.BigEndian.Uint16(got[20:]) != 5353 || len(NodeSessions(h.Graph())) != 1 {
+		t.Fatalf("TTL 1 datagram translated: %v:%d, sessions %d", got.Src(), binary.BigEndian.Uint16(got[20:]), len(NodeSessions(h.Graph())))
+	}
+}

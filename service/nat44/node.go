@@ -209,6 +209,11 @@ func in2out(n *graph.Node, v *pkt.Vector, view *fib.View, outside uint16) int {
 		if !out {
 			continue // to the router itself, or between inside networks
 		}
+		if ip.TTL() <= 1 {
+			// ip4-rewrite answers time exceeded: to the inside source,
+			// quoting the datagram as it was sent (VPP's NAT does the same).
+			continue
+		}
 		slot, csum, code := l4(ip)
 		if slot < 0 {
 			if code == ErrUnsupported {
