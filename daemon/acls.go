@@ -44,6 +44,16 @@ func (d *Daemon) setupACLs(dp *dataplane.Dataplane) error {
 			return fmt.Errorf("acl %s: %w", ac.Name, err)
 		}
 		a := acl.New(ac.Name, c, ac.Default)
+		for k, r := range ac.Rules {
+			if r.Police == "" {
+				continue
+			}
+			p := d.policerNamed(r.Police)
+			if p == nil {
+				return fmt.Errorf("acl %s rule %d: no policer %q", ac.Name, k+1, r.Police)
+			}
+			a.SetPolicer(k, p)
+		}
 		if ac.Out {
 			byPortOut[ifc.Index] = a
 			anyOut = true

@@ -31,7 +31,8 @@ import (
 // omitted: any), proto (tcp, udp, icmp, a number; omitted: any), sport,
 // dport (N or N-M; tcp and udp), icmp_type, icmp_code (N or N-M; icmp),
 // tcp_flags (names among fin syn rst psh ack urg, "!" before a name for a
-// flag that must be clear).
+// flag that must be clear), police (a policer's name: it meters what the
+// rule permits, a class policer).
 type ACL struct {
 	Name      string
 	Interface string
@@ -40,11 +41,11 @@ type ACL struct {
 	Rules     []acl.Rule
 }
 
-func (w *walker) acls(n *yaml.Node, ifaces map[string]bool) []ACL {
+func (w *walker) acls(n *yaml.Node, ifaces, policers map[string]bool) []ACL {
 	var out []ACL
 	names, bound := seenAt{}, seenAt{}
 	for _, it := range w.seq(n, "acls", false) {
-		a, ok := w.acl(it, ifaces)
+		a, ok := w.acl(it, ifaces, policers)
 		if !ok {
 			continue
 		}
@@ -61,7 +62,7 @@ func (w *walker) acls(n *yaml.Node, ifaces map[string]bool) []ACL {
 	return out
 }
 
-func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
+func (w *walker) acl(n *yaml.Node, ifaces, policers map[string]bool) (ACL, bool) {
 	f := w.fields(n, "acl", "name", "interface", "direction", "default", "rules")
 	if f == nil {
 		return ACL{}, false
@@ -93,7 +94,7 @@ func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
 	}
 	if v, has := f["rules"]; has {
 		for _, it := range w.seq(v, "acl rules", false) {
-			r, good := w.aclRule(it)
+			r, good := w.aclRule(it, policers)
 			if !good {
 				ok = false
 				continue
@@ -116,8 +117,8 @@ var protoNames = map[string]uint8{"tcp": acl.ProtoTCP, "udp": acl.ProtoUDP, "icm
 
 var tcpFlagBits = map[string]uint8{"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20}
 
-func (w *walker) aclRule(n *yaml.Node) (acl.Rule, bool) {
-	f := w.fields(n, "acl rule", "action", "src", "dst", "proto", "sport", "dport", "icmp_type", "icmp_code", "tcp_flags")
+func (w *walker) aclRule(n *yaml.Node, policers map[string]bool) (acl.Rule, bool) {
+	f := w.fields(n, "acl rule", "action", "src", "dst", "proto", "sport", "dport", "icmp_type", "icmp_code", "tcp_flags", "police")
 	if f == nil {
 		return acl.Rule{}, false
 	}
@@ -179,6 +180,14 @@ func (w *walker) aclRule(n *yaml.Node) (acl.Rule, bool) {
 		}
 		pr, good := w.portRange(v, "acl rule "+rg.key, rg.max)
 		*rg.dst, ok = pr, ok && good
+	}
+	if v, has := f["police"]; has {
+		if s, good := w.str(v, "acl rule police"); good {
+			if !policers[s] {
+				w.errorf(v, "acl rule police: no policer named %q", s)
+			}
+			r.Police = s
+		}
 	}
 	if v, has := f["tcp_flags"]; has {
 		s, good := w.str(v, "acl rule tcp_flags")
@@ -271,6 +280,7 @@ type (
 		ICMPType string `yaml:"icmp_type,omitempty"`
 		ICMPCode string `yaml:"icmp_code,omitempty"`
 		TCPFlags string `yaml:"tcp_flags,omitempty"`
+		Police   string `yaml:"police,omitempty"`
 	}
 )
 
@@ -294,7 +304,7 @@ func marshalACLs(as []ACL) []fileACL {
 			fa.Default = "permit"
 		}
 		for _, r := range a.Rules {
-			fr := fileRule{Action: r.Action.String()}
+			fr := fileRule{Action: r.Action.String(), Police: r.Police}
 			if r.Src.IsValid() {
 				fr.Src = r.Src.String()
 			}

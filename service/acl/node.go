@@ -6,6 +6,7 @@ import (
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/service/policer"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -16,8 +17,9 @@ const (
 	OutNodeName = "ip4-acl-out"
 )
 
-// Feature is ip4-acl-in's place on the ip4-unicast arc.
-var Feature = graph.Feature{Node: NodeName}
+// Feature is ip4-acl-in's place on the ip4-unicast arc: after the
+// interface policer (a flood is metered before it costs a classification).
+var Feature = graph.Feature{Node: NodeName, RunsAfter: []string{policer.NodeName}}
 
 // OutFeature is ip4-acl-out's place on the ip4-output arc.
 var OutFeature = graph.Feature{Node: OutNodeName}
@@ -31,11 +33,21 @@ type ACL struct {
 	Default Action // for packets that match no rule: Deny, as VPP's implicit deny
 	hits    []atomic.Uint64
 	misses  atomic.Uint64
+	police  []*policer.Policer // per rule: the class policer of what it permits, or nil
 }
 
 // New returns an ACL over a compiled classifier.
 func New(name string, c *Classifier, def Action) *ACL {
 	return &ACL{Name: name, C: c, Default: def, hits: make([]atomic.Uint64, len(c.rules))}
+}
+
+// SetPolicer binds p as the class policer of rule (0-based), metering the
+// packets the rule permits; call it before the ACL is published.
+func (a *ACL) SetPolicer(rule int, p *policer.Policer) {
+	if a.police == nil {
+		a.police = make([]*policer.Policer, len(a.hits))
+	}
+	a.police[rule] = p
 }
 
 // Hits returns each rule's hit count, and the count of packets that
@@ -81,6 +93,9 @@ const (
 	ErrSessionOpened
 	ErrSessionTableFull
 	ErrSessionExpired
+	ErrPoliceGreenDrop
+	ErrPoliceYellowDrop
+	ErrPoliceRedDrop
 )
 
 var nodeErrors = []graph.Error{
@@ -93,6 +108,10 @@ var nodeErrors = []graph.Error{
 	ErrSessionOpened:    {Name: "session_opened", Help: "sessions opened by permit+reflect rules", Severity: graph.SevInfo},
 	ErrSessionTableFull: {Name: "session_table_full", Help: "new flows dropped: the worker's session table is full", Severity: graph.SevError},
 	ErrSessionExpired:   {Name: "session_expired", Help: "sessions removed by their idle timeout", Severity: graph.SevInfo},
+
+	ErrPoliceGreenDrop:  {Name: "police_green_drop", Help: "permitted packets dropped by their rule's class policer, green action", Severity: graph.SevWarn},
+	ErrPoliceYellowDrop: {Name: "police_yellow_drop", Help: "permitted packets above their rule's class policer's committed rate, dropped", Severity: graph.SevWarn},
+	ErrPoliceRedDrop:    {Name: "police_red_drop", Help: "permitted packets above their rule's class policer's excess or peak rate, dropped", Severity: graph.SevWarn},
 }
 
 type scratch struct {
@@ -104,6 +123,10 @@ type scratch struct {
 	rules    [pkt.VectorSize]int32
 	short    [pkt.VectorSize / 64]uint64 // packets whose key could not be read
 	hit      [pkt.VectorSize / 64]uint64 // packets admitted by a session
+	policed  [pkt.VectorSize / 64]uint64 // permitted packets whose rule has a class policer
+	sizes    [pkt.VectorSize]uint32      // one class policer's packets: IP lengths
+	colors   [pkt.VectorSize]policer.Color
+	at       [pkt.VectorSize]uint8 // their positions in the vector
 }
 
 // NodeConfig configures ip4-acl-in or ip4-acl-out.
@@ -206,6 +229,7 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 		}
 		s.short = [pkt.VectorSize / 64]uint64{}
 		s.hit = [pkt.VectorSize / 64]uint64{}
+		policed := false
 		for k := start; k < end; k++ {
 			m, l3 := a.L3(idx[k])
 			if !readKey(&s.keys[k], wire.IPv4(l3[:m.Len-m.L3]), int(m.L4-m.L3)) {
@@ -258,9 +282,16 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 				}
 			}
 			n.Nexts[k] = n.ArcNext(s.arc, m)
+			if r >= 0 && acl.police != nil && acl.police[r] != nil {
+				s.policed[k>>6] |= 1 << (k & 63)
+				policed = true
+			}
 		}
 		if runLen > 0 {
 			acl.count(run, runLen)
+		}
+		if policed {
+			policeRun(n, s, acl, idx, start, end, now)
 		}
 		start = end
 	}
@@ -270,6 +301,39 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 
 // aclOf is the ACL of m's receive interface, or of its transmit interface
 // when tx.
+// policeRun meters the permitted packets of idx[start:end] whose rule
+// has a class policer, one run per policer (a vector of one flow is one
+// run), and applies the colours' actions.
+func policeRun(n *graph.Node, s *scratch, acl *ACL, idx []pkt.Index, start, end int, now int64) {
+	a := n.Arena()
+	for k := start; k < end; k++ {
+		if s.policed[k>>6]&(1<<(k&63)) == 0 {
+			continue
+		}
+		p := acl.police[s.rules[k]]
+		cnt := 0
+		for j := k; j < end; j++ {
+			if s.policed[j>>6]&(1<<(j&63)) != 0 && acl.police[s.rules[j]] == p {
+				s.policed[j>>6] &^= 1 << (j & 63)
+				m := a.Meta(idx[j])
+				s.sizes[cnt], s.at[cnt] = uint32(m.Len-m.L3), uint8(j)
+				cnt++
+			}
+		}
+		p.ColorRun(now, s.sizes[:cnt], s.colors[:cnt])
+		for q := range cnt {
+			j := int(s.at[q])
+			switch act := p.Actions[s.colors[q]]; act.Kind {
+			case policer.Drop:
+				n.Drop(a.Meta(idx[j]), j, ErrPoliceGreenDrop+int(s.colors[q]))
+			case policer.MarkDSCP:
+				_, l3 := a.L3(idx[j])
+				policer.SetDSCP(wire.IPv4(l3), act.DSCP)
+			}
+		}
+	}
+}
+
 func aclOf(m *pkt.Meta, tx bool, byPort []*ACL) *ACL {
 	port := m.RxPort
 	if tx {
