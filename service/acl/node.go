@@ -96,6 +96,8 @@ const (
 	ErrPoliceGreenDrop
 	ErrPoliceYellowDrop
 	ErrPoliceRedDrop
+	ErrSessionRelated
+	ErrICMPErrorUnrelated
 )
 
 var nodeErrors = []graph.Error{
@@ -112,6 +114,9 @@ var nodeErrors = []graph.Error{
 	ErrPoliceGreenDrop:  {Name: "police_green_drop", Help: "permitted packets dropped by their rule's class policer, green action", Severity: graph.SevWarn},
 	ErrPoliceYellowDrop: {Name: "police_yellow_drop", Help: "permitted packets above their rule's class policer's committed rate, dropped", Severity: graph.SevWarn},
 	ErrPoliceRedDrop:    {Name: "police_red_drop", Help: "permitted packets above their rule's class policer's excess or peak rate, dropped", Severity: graph.SevWarn},
+
+	ErrSessionRelated:     {Name: "session_related", Help: "ICMP errors admitted because the datagram they quote belongs to a session", Severity: graph.SevInfo},
+	ErrICMPErrorUnrelated: {Name: "icmp_error_unrelated", Help: "ICMP errors about no session (or a malformed quote) that the ACL denies", Severity: graph.SevWarn},
 }
 
 type scratch struct {
@@ -124,6 +129,8 @@ type scratch struct {
 	short    [pkt.VectorSize / 64]uint64 // packets whose key could not be read
 	hit      [pkt.VectorSize / 64]uint64 // packets admitted by a session
 	policed  [pkt.VectorSize / 64]uint64 // permitted packets whose rule has a class policer
+	icmpErr  [pkt.VectorSize / 64]uint64 // ICMP errors about no session (a deny names them)
+	quoted   Key                         // scratch: the flow an ICMP error quotes
 	sizes    [pkt.VectorSize]uint32      // one class policer's packets: IP lengths
 	colors   [pkt.VectorSize]policer.Color
 	at       [pkt.VectorSize]uint8 // their positions in the vector
@@ -229,13 +236,26 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 		}
 		s.short = [pkt.VectorSize / 64]uint64{}
 		s.hit = [pkt.VectorSize / 64]uint64{}
+		s.icmpErr = [pkt.VectorSize / 64]uint64{}
 		policed := false
 		for k := start; k < end; k++ {
 			m, l3 := a.L3(idx[k])
-			if !readKey(&s.keys[k], wire.IPv4(l3[:m.Len-m.L3]), int(m.L4-m.L3)) {
+			ip := wire.IPv4(l3[:m.Len-m.L3])
+			key := &s.keys[k]
+			switch {
+			case !readKey(key, ip, int(m.L4-m.L3)):
 				s.short[k>>6] |= 1 << (k & 63)
-			} else if s.sessions != nil && s.sessions.Track(&s.keys[k], now) {
+			case s.sessions == nil:
+			case key.Proto == ProtoICMP && !key.Fragment && isICMPError(uint8(key.SrcPort)):
+				if readQuote(&s.quoted, ip, int(m.L4-m.L3)) && s.quoted.Src == key.Dst && s.sessions.Related(&s.quoted, now) {
+					s.hit[k>>6] |= 1 << (k & 63)
+					n.Count(ErrSessionRelated, 1)
+				} else {
+					s.icmpErr[k>>6] |= 1 << (k & 63)
+				}
+			case s.sessions.Track(key, now):
 				s.hit[k>>6] |= 1 << (k & 63)
+				n.Count(ErrSessionHit, 1)
 			}
 		}
 		acl.C.LookupVector(s.keys[start:end], s.rules[start:end])
@@ -249,7 +269,6 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 				continue
 			}
 			if s.hit[k>>6]&(1<<(k&63)) != 0 {
-				n.Count(ErrSessionHit, 1)
 				n.Nexts[k] = n.ArcNext(s.arc, m)
 				continue
 			}
@@ -265,7 +284,9 @@ func classify(n *graph.Node, v *pkt.Vector, byPort []*ACL) int {
 				act = acl.C.rules[r].Action
 			}
 			if act == Deny {
-				if r >= 0 {
+				if s.icmpErr[k>>6]&(1<<(k&63)) != 0 {
+					n.Drop(m, k, ErrICMPErrorUnrelated)
+				} else if r >= 0 {
 					n.Drop(m, k, ErrDenied)
 				} else {
 					n.Drop(m, k, ErrNoMatch)
@@ -343,6 +364,36 @@ func aclOf(m *pkt.Meta, tx bool, byPort []*ACL) *ACL {
 		return byPort[port]
 	}
 	return nil
+}
+
+// isICMPError reports whether ICMP type t quotes the datagram it is about
+// (destination unreachable, time exceeded, parameter problem).
+func isICMPError(t uint8) bool { return t == 3 || t == 11 || t == 12 }
+
+// readQuote fills q with the flow of the datagram that ip, an ICMP error
+// whose header is l4 bytes long, quotes (RFC 792: its IP header and at
+// least 8 bytes of what follows). It reports false when the quote is cut
+// short or is not an IPv4 first fragment.
+func readQuote(q *Key, ip wire.IPv4, l4 int) bool {
+	b := ip[l4:]
+	if len(b) < 8+wire.IPv4MinLen {
+		return false
+	}
+	in := wire.IPv4(b[8:])
+	ihl := int(in[0]&0x0f) * 4
+	if in[0]>>4 != 4 || ihl < wire.IPv4MinLen || len(in) < ihl+8 || in.FragOffset() != 0 {
+		return false
+	}
+	*q = Key{Src: in.SrcBits(), Dst: in.DstBits(), Proto: in.Protocol()}
+	p := in[ihl:]
+	switch q.Proto {
+	case ProtoTCP, ProtoUDP:
+		q.SrcPort, q.DstPort = uint16(p[0])<<8|uint16(p[1]), uint16(p[2])<<8|uint16(p[3])
+	case ProtoICMP:
+		q.SrcPort, q.DstPort = uint16(p[0]), uint16(p[1])
+		q.ICMPID = uint16(p[4])<<8 | uint16(p[5])
+	}
+	return true
 }
 
 // readKey fills k from an IPv4 packet whose header ip4-input validated
