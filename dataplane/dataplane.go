@@ -218,7 +218,8 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 func (d *Dataplane) Arcs() []graph.Arc {
 	return []graph.Arc{
 		{Name: ip4.UnicastArc, Start: ip4.InputName, End: ip4.LookupName, Features: d.Features},
-		{Name: ip4.OutputArc, Start: ip4.RewriteName, End: driver.OutputNodeName, Features: d.OutputFeatures, ByTxPort: true},
+		{Name: ip4.OutputArc, Start: ip4.RewriteName, AlsoStart: []string{ip4.FragName}, End: driver.OutputNodeName,
+			Features: d.OutputFeatures, ByTxPort: true},
 	}
 }
 

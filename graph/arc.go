@@ -13,10 +13,13 @@ import (
 // feature calls Node.ArcNext to move on. The forwarding nodes never change
 // when a feature is added.
 type Arc struct {
-	Name     string    // e.g. "ip4-unicast"
-	Start    string    // node that enters the arc, e.g. "ip4-input"
-	End      string    // node after the last feature, e.g. "ip4-lookup"
-	Features []Feature // in any order; RunsBefore/RunsAfter order them
+	Name  string // e.g. "ip4-unicast"
+	Start string // node that enters the arc, e.g. "ip4-input"
+	// AlsoStart are further nodes that may enter the arc (ArcStart), e.g.
+	// ip4-frag for the fragments it makes on the ip4-output arc.
+	AlsoStart []string
+	End       string    // node after the last feature, e.g. "ip4-lookup"
+	Features  []Feature // in any order; RunsBefore/RunsAfter order them
 	// ByTxPort enables features per transmit interface (Meta.TxPort, set
 	// before Start hands the packet to the arc), as an output arc needs;
 	// otherwise they are enabled per receive interface (Meta.RxPort).
@@ -52,6 +55,14 @@ func (g *Graph) addArc(a Arc) error {
 	if start == nil || end == nil {
 		return fmt.Errorf("graph: arc %q: start %q or end %q is not a node", a.Name, a.Start, a.End)
 	}
+	starts := []*Node{start}
+	for _, name := range a.AlsoStart {
+		n := g.byName[name]
+		if n == nil {
+			return fmt.Errorf("graph: arc %q: start %q is not a node", a.Name, name)
+		}
+		starts = append(starts, n)
+	}
 	order, err := orderFeatures(a)
 	if err != nil {
 		return err
@@ -66,8 +77,8 @@ func (g *Graph) addArc(a Arc) error {
 	}
 	id := len(g.arcs)
 	g.arcs = append(g.arcs, rt)
-	// Start and every feature get an edge to every feature and to End.
-	for _, from := range append([]*Node{start}, rt.features...) {
+	// The starts and every feature get an edge to every feature and to End.
+	for _, from := range append(starts, rt.features...) {
 		edges := make([]uint16, len(rt.features)+1)
 		for pos, f := range rt.features {
 			e, err := from.addEdge(f.Name)
@@ -178,7 +189,8 @@ func (g *Graph) EnableFeature(arc, node string, port uint16, on bool) error {
 
 // ArcStart returns the edge to the first feature enabled on m.RxPort (on
 // m.TxPort, for an arc ByTxPort) for arc, or to the arc's end, and records
-// the position in m.Arc. Only the arc's Start node may call it.
+// the position in m.Arc. Only the arc's Start (or AlsoStart) nodes may
+// call it.
 func (n *Node) ArcStart(arc int, m *pkt.Meta) uint16 {
 	edges := n.arcEdges[arc]
 	rt := n.g.arcs[arc]
