@@ -114,6 +114,13 @@ func TestNodeICMPErrorRelated(t *testing.T) {
 	if ss := NodeSessions(h.Graph()); len(ss) != 1 || ss[0].Packets != 1 {
 		t.Errorf("sessions %+v: the errors must not count on the session", ss)
 	}
+	errs := make([]graphtest.Packet, 64)
+	for k := range errs {
+		errs[k] = icmpErr(1, server, host, wire.ICMPv4DestUnreachable, [][]byte{sent, other}[k&1])
+	}
+	if n := testing.AllocsPerRun(100, func() { h.Send(NodeName, errs...) }); n != 0 {
+		t.Errorf("%v allocations per vector of ICMP errors", n)
+	}
 }
 
 // FuzzReadQuote: any bytes after an ICMP error's header are read as a
