@@ -107,3 +107,77 @@ func hasPortState(out, port, state string) bool {
 	}
 	return false
 }
+
+// TestOutboundACL filters what the router sends to host B (ip4-acl-out on
+// B's interface) and admits nothing B starts (B's inbound ACL denies all):
+// curl to the denied port is dropped on its outbound rule and counted
+// there, curl to another port works because the outbound permit+reflect
+// rule opened a session that lets B's replies in, and B cannot start a flow
+// to A.
+func TestOutboundACL(t *testing.T) {
+	testutil.RequireTool(t, "curl")
+	testutil.RequireTool(t, "socat")
+	rules := []acl.Rule{
+		0: {Action: acl.Deny, Proto: acl.ProtoTCP, DstPorts: acl.PortRange{Lo: 8081, Hi: 8081}},
+		1: {Action: acl.PermitReflect},
+	}
+	rig, d := rigRouter(t, topo.RigOptions{}, "afxdp", "native", func(c *config.Config) {
+		c.ACLs = []config.ACL{
+			{Name: "b-out", Interface: topo.RouterB, Out: true, Default: acl.Deny, Rules: rules},
+			{Name: "b-in", Interface: topo.RouterB, Default: acl.Deny},
+		}
+	}, daemon.Options{})
+	reply := filepath.Join(t.TempDir(), "reply")
+	if err := os.WriteFile(reply, []byte("HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, port := range []int{8080, 8081} {
+		startTCPServer(t, rig.B, rig.B.Command("socat", "TCP-LISTEN:"+strconv.Itoa(port)+",fork,reuseaddr", "SYSTEM:cat "+reply), port, 5*time.Second)
+	}
+	startTCPServer(t, rig.A, rig.A.Command("socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:cat "+reply), 8080, 5*time.Second)
+	curl := func(ns topo.NS, addr, port string) (string, error) {
+		out, err := ns.Command("curl", "-sS", "--max-time", "2", "http://"+addr+":"+port+"/").CombinedOutput()
+		return string(out), err
+	}
+	if out, err := curl(rig.A, topo.HostBAddr, "8080"); err != nil || out != "hello\n" {
+		t.Fatalf("curl A → B:8080 through the outbound ACL: %v %q\nerrors: %s", err, out, errorsText(d))
+	}
+	if out, err := curl(rig.A, topo.HostBAddr, "8081"); err == nil {
+		t.Fatalf("curl A → B:8081 got through the outbound deny: %q", out)
+	}
+	if out, err := curl(rig.B, topo.HostAAddr, "8080"); err == nil {
+		t.Fatalf("curl B → A got through B's deny-all inbound ACL: %q", out)
+	}
+	out := aclByName(t, d, "b-out")
+	if out.Hits[0] == 0 || out.Hits[1] == 0 {
+		t.Fatalf("b-out hits %v: want the deny and the permit+reflect rule hit\n%s", out.Hits, errorsText(d))
+	}
+	if n := errCount(d, acl.OutNodeName, "denied"); n != out.Hits[0] {
+		t.Errorf("%s denied %d, rule 0 hits %d", acl.OutNodeName, n, out.Hits[0])
+	}
+	if n := errCount(d, acl.OutNodeName, "session_opened"); n == 0 {
+		t.Errorf("no session opened by the outbound rule: %s", errorsText(d))
+	}
+	if n := errCount(d, acl.NodeName, "session_hit"); n == 0 {
+		t.Errorf("B's replies not admitted by the session: %s", errorsText(d))
+	}
+	if in := aclByName(t, d, "b-in"); in.NoMatch == 0 {
+		t.Errorf("B's own connection attempt not counted on b-in's default")
+	}
+	var b strings.Builder
+	if err := d.CLI.Exec(&b, "show acls"); err != nil || !strings.Contains(b.String(), "b-out") {
+		t.Fatalf("show acls: %v\n%s", err, b.String())
+	}
+	t.Logf("show acls:\n%s", b.String())
+}
+
+func aclByName(t *testing.T, d *daemon.Daemon, name string) daemon.ACLHits {
+	t.Helper()
+	for _, a := range d.ACLs() {
+		if a.Name == name {
+			return a
+		}
+	}
+	t.Fatalf("no acl %q", name)
+	return daemon.ACLHits{}
+}

@@ -16,17 +16,21 @@ type aclBinding struct {
 	a      *acl.ACL
 	ifname string
 	port   uint16
+	out    bool // on what the interface sends (ip4-acl-out)
 }
 
 // setupACLs compiles the configured ACLs and, when there are any, adds
-// ip4-acl-in to the graph and its feature to the ip4-unicast arc. It runs
+// ip4-acl-in to the graph and its feature to the ip4-unicast arc, and, when
+// an ACL filters what an interface sends, ip4-acl-out and its feature to
+// the ip4-output arc (the two share each worker's session table). It runs
 // after the interfaces are added and before the workers' graphs are built.
 func (d *Daemon) setupACLs(dp *dataplane.Dataplane) error {
 	if len(d.Config.ACLs) == 0 {
 		return nil
 	}
 	byPort := make([]*acl.ACL, len(d.Interfaces))
-	stateful := false
+	byPortOut := make([]*acl.ACL, len(d.Interfaces))
+	stateful, anyOut := false, false
 	for _, ac := range d.Config.ACLs {
 		for _, r := range ac.Rules {
 			stateful = stateful || r.Action == acl.PermitReflect
@@ -40,20 +44,44 @@ func (d *Daemon) setupACLs(dp *dataplane.Dataplane) error {
 			return fmt.Errorf("acl %s: %w", ac.Name, err)
 		}
 		a := acl.New(ac.Name, c, ac.Default)
-		byPort[ifc.Index] = a
-		d.acls = append(d.acls, aclBinding{a: a, ifname: ifc.Config.Name, port: ifc.Index})
+		for k, r := range ac.Rules {
+			if r.Police == "" {
+				continue
+			}
+			p := d.policerNamed(r.Police)
+			if p == nil {
+				return fmt.Errorf("acl %s rule %d: no policer %q", ac.Name, k+1, r.Police)
+			}
+			a.SetPolicer(k, p)
+		}
+		if ac.Out {
+			byPortOut[ifc.Index] = a
+			anyOut = true
+		} else {
+			byPort[ifc.Index] = a
+		}
+		d.acls = append(d.acls, aclBinding{a: a, ifname: ifc.Config.Name, port: ifc.Index, out: ac.Out})
 	}
 	d.aclTable.Set(byPort)
+	d.aclOutTable.Set(byPortOut)
 	dp.Extra = append(dp.Extra, acl.Node(acl.NodeConfig{Table: &d.aclTable, Stateful: stateful, Sessions: d.Config.Sessions}))
 	dp.Features = append(dp.Features, acl.Feature)
+	if anyOut {
+		dp.Extra = append(dp.Extra, acl.OutNode(acl.NodeConfig{Table: &d.aclOutTable, Stateful: stateful, Sessions: d.Config.Sessions}))
+		dp.OutputFeatures = append(dp.OutputFeatures, acl.OutFeature)
+	}
 	return nil
 }
 
-// enableACLs turns ip4-acl-in on for the filtered interfaces of one
-// worker's graph.
+// enableACLs turns ip4-acl-in on for the interfaces filtered inbound and
+// ip4-acl-out for those filtered outbound, in one worker's graph.
 func (d *Daemon) enableACLs(g *graph.Graph) error {
 	for _, b := range d.acls {
-		if err := g.EnableFeature(ip4.UnicastArc, acl.NodeName, b.port, true); err != nil {
+		arc, node := ip4.UnicastArc, acl.NodeName
+		if b.out {
+			arc, node = ip4.OutputArc, acl.OutNodeName
+		}
+		if err := g.EnableFeature(arc, node, b.port, true); err != nil {
 			return err
 		}
 	}
@@ -63,6 +91,7 @@ func (d *Daemon) enableACLs(g *graph.Graph) error {
 // ACLHits is one ACL's rules with their hit counts.
 type ACLHits struct {
 	Name, Interface string
+	Out             bool // filters what the interface sends
 	Default         acl.Action
 	Rules           []acl.Rule
 	Hits            []uint64
@@ -73,7 +102,7 @@ type ACLHits struct {
 func (d *Daemon) ACLs() []ACLHits {
 	out := make([]ACLHits, 0, len(d.acls))
 	for _, b := range d.acls {
-		h := ACLHits{Name: b.a.Name, Interface: b.ifname, Default: b.a.Default, Rules: b.a.C.Rules()}
+		h := ACLHits{Name: b.a.Name, Interface: b.ifname, Out: b.out, Default: b.a.Default, Rules: b.a.C.Rules()}
 		h.Hits, h.NoMatch = b.a.Hits()
 		out = append(out, h)
 	}
@@ -84,7 +113,11 @@ func (d *Daemon) ACLs() []ACLHits {
 func (b backend) ACLs() ([]ctl.ACLRow, error) {
 	rows := []ctl.ACLRow{}
 	for _, a := range b.d.ACLs() {
-		r := ctl.ACLRow{Name: a.Name, Interface: a.Interface, Direction: "in", Default: a.Default.String(), NoMatch: a.NoMatch,
+		dir := "in"
+		if a.Out {
+			dir = "out"
+		}
+		r := ctl.ACLRow{Name: a.Name, Interface: a.Interface, Direction: dir, Default: a.Default.String(), NoMatch: a.NoMatch,
 			Rules: []ctl.ACLRuleRow{}}
 		for k, rule := range a.Rules {
 			r.Rules = append(r.Rules, ctl.ACLRuleRow{Rule: rule.String(), Hits: a.Hits[k]})

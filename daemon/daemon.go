@@ -72,9 +72,11 @@ type Daemon struct {
 	// policers and policerTable are the configured policers (policers.go).
 	policers     []policerBinding
 	policerTable policer.Table
-	// acls and aclTable are the configured ACLs (acls.go).
-	acls     []aclBinding
-	aclTable acl.Table
+	// acls, aclTable and aclOutTable are the configured ACLs (acls.go):
+	// by receive interface and by transmit interface.
+	acls        []aclBinding
+	aclTable    acl.Table
+	aclOutTable acl.Table
 	// nat is the NAT44 configuration, nil without one (nat44.go).
 	nat *nat44.Config
 	// pcap is the runtime capture (pcaptrace.go).

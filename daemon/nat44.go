@@ -19,7 +19,7 @@ func (d *Daemon) setupNAT44(dp *dataplane.Dataplane) error {
 		return nil
 	}
 	out := d.iface(nc.Outside)
-	if out == nil || len(out.Config.Addresses) == 0 && !nc.Address.IsValid() {
+	if out == nil || len(out.Config.Addresses) == 0 && !nc.Address.IsValid() && len(nc.Pool) == 0 {
 		return fmt.Errorf("nat44: outside interface %q has no address to translate to", nc.Outside)
 	}
 	var outAddr = nc.Address

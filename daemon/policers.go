@@ -10,27 +10,38 @@ import (
 	"github.com/vecnet/vecnet/service/policer"
 )
 
-// setupPolicers builds the configured policers and, when there are any,
-// adds ip4-policer to the graph and its feature to the ip4-unicast arc.
-// It runs after the interfaces are added (it binds by interface index)
-// and before the workers' graphs are built.
+// setupPolicers builds the configured policers and, when any is bound to
+// an interface, adds ip4-policer to the graph and its feature to the
+// ip4-unicast arc (class policers, without an interface, are used by the
+// ACL rules that name them: setupACLs). It runs after the interfaces are
+// added (it binds by interface index) and before the workers' graphs are
+// built, and before setupACLs.
 func (d *Daemon) setupPolicers(dp *dataplane.Dataplane) error {
 	if len(d.Config.Policers) == 0 {
 		return nil
 	}
 	byPort := make([]*policer.Policer, len(d.Interfaces))
+	bound := false
 	for _, pc := range d.Config.Policers {
-		ifc := d.iface(pc.Interface)
-		if ifc == nil {
-			return fmt.Errorf("policer %s: no interface %q", pc.Name, pc.Interface)
-		}
 		m, err := policer.NewMeter(pc.Meter, 0)
 		if err != nil {
 			return fmt.Errorf("policer %s: %w", pc.Name, err)
 		}
 		p := &policer.Policer{Name: pc.Name, Meter: m, Actions: pc.Actions}
+		if pc.Interface == "" {
+			d.policers = append(d.policers, policerBinding{p: p, class: true})
+			continue
+		}
+		ifc := d.iface(pc.Interface)
+		if ifc == nil {
+			return fmt.Errorf("policer %s: no interface %q", pc.Name, pc.Interface)
+		}
 		byPort[ifc.Index] = p
+		bound = true
 		d.policers = append(d.policers, policerBinding{p: p, ifname: ifc.Config.Name, port: ifc.Index})
+	}
+	if !bound {
+		return nil
 	}
 	d.policerTable.Set(byPort)
 	dp.Extra = append(dp.Extra, policer.Node(&d.policerTable))
@@ -42,6 +53,9 @@ func (d *Daemon) setupPolicers(dp *dataplane.Dataplane) error {
 // worker's graph.
 func (d *Daemon) enablePolicers(g *graph.Graph) error {
 	for _, b := range d.policers {
+		if b.class {
+			continue
+		}
 		if err := g.EnableFeature(ip4.UnicastArc, policer.NodeName, b.port, true); err != nil {
 			return err
 		}
@@ -54,6 +68,17 @@ type policerBinding struct {
 	p      *policer.Policer
 	ifname string
 	port   uint16
+	class  bool // no interface: used by ACL rules (police: NAME)
+}
+
+// policerNamed returns the configured policer called name, or nil.
+func (d *Daemon) policerNamed(name string) *policer.Policer {
+	for _, b := range d.policers {
+		if b.p.Name == name {
+			return b.p
+		}
+	}
+	return nil
 }
 
 // Policers returns each policer's name, interface and per-colour counts.

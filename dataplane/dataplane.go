@@ -46,9 +46,11 @@ type Dataplane struct {
 	ICMP6Error  ip6.ICMPErrorConfig
 	EchoReply6  ip6.RateLimit
 	// Extra registrations and arc features added by services (ACL, the
-	// host stack) before workers are built.
-	Extra    []graph.Registration
-	Features []graph.Feature
+	// host stack) before workers are built: Features on the ip4-unicast
+	// arc, OutputFeatures on the ip4-output arc (per egress interface).
+	Extra          []graph.Registration
+	Features       []graph.Feature
+	OutputFeatures []graph.Feature
 	// EtherTypes and LocalProtocols are registrations into
 	// ethernet-input's EtherType table (after IPv4 and ARP, which the data
 	// plane registers) and ip4-local's protocol table (after the host
@@ -234,7 +236,11 @@ func (d *Dataplane) registrations(inputs []graph.Registration, output graph.Regi
 
 // Arcs returns the feature arcs, with any service features added.
 func (d *Dataplane) Arcs() []graph.Arc {
-	return []graph.Arc{{Name: ip4.UnicastArc, Start: ip4.InputName, End: ip4.LookupName, Features: d.Features}}
+	return []graph.Arc{
+		{Name: ip4.UnicastArc, Start: ip4.InputName, End: ip4.LookupName, Features: d.Features},
+		{Name: ip4.OutputArc, Start: ip4.RewriteName, AlsoStart: []string{ip4.FragName}, End: driver.OutputNodeName,
+			Features: d.OutputFeatures, ByTxPort: true},
+	}
 }
 
 // BuildGraph builds one worker's graph.

@@ -13,10 +13,17 @@ import (
 // feature calls Node.ArcNext to move on. The forwarding nodes never change
 // when a feature is added.
 type Arc struct {
-	Name     string    // e.g. "ip4-unicast"
-	Start    string    // node that enters the arc, e.g. "ip4-input"
-	End      string    // node after the last feature, e.g. "ip4-lookup"
-	Features []Feature // in any order; RunsBefore/RunsAfter order them
+	Name  string // e.g. "ip4-unicast"
+	Start string // node that enters the arc, e.g. "ip4-input"
+	// AlsoStart are further nodes that may enter the arc (ArcStart), e.g.
+	// ip4-frag for the fragments it makes on the ip4-output arc.
+	AlsoStart []string
+	End       string    // node after the last feature, e.g. "ip4-lookup"
+	Features  []Feature // in any order; RunsBefore/RunsAfter order them
+	// ByTxPort enables features per transmit interface (Meta.TxPort, set
+	// before Start hands the packet to the arc), as an output arc needs;
+	// otherwise they are enabled per receive interface (Meta.RxPort).
+	ByTxPort bool
 }
 
 // Feature is one node on an arc.
@@ -28,6 +35,7 @@ type Feature struct {
 
 type arcRuntime struct {
 	name     string
+	byTx     bool      // enabled is indexed by Meta.TxPort, not RxPort
 	features []*Node   // ordered
 	enabled  [][]uint8 // per rx interface: positions in features, ascending
 }
@@ -47,11 +55,19 @@ func (g *Graph) addArc(a Arc) error {
 	if start == nil || end == nil {
 		return fmt.Errorf("graph: arc %q: start %q or end %q is not a node", a.Name, a.Start, a.End)
 	}
+	starts := []*Node{start}
+	for _, name := range a.AlsoStart {
+		n := g.byName[name]
+		if n == nil {
+			return fmt.Errorf("graph: arc %q: start %q is not a node", a.Name, name)
+		}
+		starts = append(starts, n)
+	}
 	order, err := orderFeatures(a)
 	if err != nil {
 		return err
 	}
-	rt := &arcRuntime{name: a.Name}
+	rt := &arcRuntime{name: a.Name, byTx: a.ByTxPort}
 	for _, name := range order {
 		n := g.byName[name]
 		if n == nil {
@@ -61,8 +77,8 @@ func (g *Graph) addArc(a Arc) error {
 	}
 	id := len(g.arcs)
 	g.arcs = append(g.arcs, rt)
-	// Start and every feature get an edge to every feature and to End.
-	for _, from := range append([]*Node{start}, rt.features...) {
+	// The starts and every feature get an edge to every feature and to End.
+	for _, from := range append(starts, rt.features...) {
 		edges := make([]uint16, len(rt.features)+1)
 		for pos, f := range rt.features {
 			e, err := from.addEdge(f.Name)
@@ -135,7 +151,7 @@ func orderFeatures(a Arc) ([]string, error) {
 }
 
 // EnableFeature turns feature node on or off on arc for packets received on
-// port. Call it on the worker that owns the graph.
+// port (sent on port, for an arc ByTxPort). Call it on the worker that owns the graph.
 func (g *Graph) EnableFeature(arc, node string, port uint16, on bool) error {
 	id, err := g.ArcID(arc)
 	if err != nil {
@@ -171,24 +187,35 @@ func (g *Graph) EnableFeature(arc, node string, port uint16, on bool) error {
 	return nil
 }
 
-// ArcStart returns the edge to the first feature enabled on m.RxPort for
-// arc, or to the arc's end, and records the position in m.Arc. Only the
-// arc's Start node may call it.
+// ArcStart returns the edge to the first feature enabled on m.RxPort (on
+// m.TxPort, for an arc ByTxPort) for arc, or to the arc's end, and records
+// the position in m.Arc. Only the arc's Start (or AlsoStart) nodes may
+// call it.
 func (n *Node) ArcStart(arc int, m *pkt.Meta) uint16 {
 	edges := n.arcEdges[arc]
-	en := n.g.arcs[arc].enabled
-	if int(m.RxPort) >= len(en) || len(en[m.RxPort]) == 0 {
+	rt := n.g.arcs[arc]
+	port := m.RxPort
+	if rt.byTx {
+		port = m.TxPort
+	}
+	en := rt.enabled
+	if int(port) >= len(en) || len(en[port]) == 0 {
 		return edges[len(edges)-1]
 	}
 	m.Arc = 0
-	return edges[en[m.RxPort][0]]
+	return edges[en[port][0]]
 }
 
 // ArcNext returns the edge to the next enabled feature after the current
 // one (m.Arc), or to the arc's end. Only a feature of the arc may call it.
 func (n *Node) ArcNext(arc int, m *pkt.Meta) uint16 {
 	edges := n.arcEdges[arc]
-	list := n.g.arcs[arc].enabled[m.RxPort]
+	rt := n.g.arcs[arc]
+	port := m.RxPort
+	if rt.byTx {
+		port = m.TxPort
+	}
+	list := rt.enabled[port]
 	k := int(m.Arc) + 1
 	if k >= len(list) {
 		return edges[len(edges)-1]

@@ -336,6 +336,63 @@ func TestFeatureArc(t *testing.T) {
 	}
 }
 
+// TestFeatureArcByTxPort: an output arc's features are enabled per
+// transmit interface; the receive interface does not matter.
+func TestFeatureArcByTxPort(t *testing.T) {
+	p, c := testCache(t, 64)
+	leakGate(t, p)
+	var ran int
+	var end sink
+	var arc int
+	feat := Registration{Name: "acl-out", Func: func(n *Node, v *pkt.Vector) int {
+		ran += v.Len
+		for k, i := range v.Idx[:v.Len] {
+			n.Nexts[k] = n.ArcNext(arc, n.Arena().Meta(i))
+		}
+		k := v.Len
+		n.Enqueue(v, n.Nexts[:])
+		return k
+	}}
+	start := Registration{Name: "rewrite", Init: func(n *Node) (err error) {
+		arc, err = n.Graph().ArcID("out-arc")
+		return err
+	}, Func: func(n *Node, v *pkt.Vector) int {
+		for k, i := range v.Idx[:v.Len] {
+			n.Nexts[k] = n.ArcStart(arc, n.Arena().Meta(i))
+		}
+		k := v.Len
+		n.Enqueue(v, n.Nexts[:])
+		return k
+	}}
+	g, err := Build(c, []Registration{start, feat, sinkReg("tx", &end)},
+		Arc{Name: "out-arc", Start: "rewrite", End: "tx", ByTxPort: true, Features: []Feature{{Node: "acl-out"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.EnableFeature("out-arc", "acl-out", 2, true); err != nil {
+		t.Fatal(err)
+	}
+	run := func(rx, tx uint16) int {
+		ran = 0
+		var v pkt.Vector
+		fill(t, c, &v, 1)
+		m := c.Arena().Meta(v.Idx[0])
+		m.RxPort, m.TxPort = rx, tx
+		g.Inject("rewrite", &v)
+		g.Dispatch()
+		return ran
+	}
+	if n := run(2, 1); n != 0 {
+		t.Fatalf("received on 2, sent on 1: the feature ran (%d)", n)
+	}
+	if n := run(1, 2); n != 1 {
+		t.Fatalf("sent on 2: the feature ran %d times, want 1", n)
+	}
+	if len(end.got) != 2 {
+		t.Fatalf("end got %d packets, want 2", len(end.got))
+	}
+}
+
 func TestArcCycleRejected(t *testing.T) {
 	_, c := testCache(t, 16)
 	f := func(*Node, *pkt.Vector) int { return 0 }

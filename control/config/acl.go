@@ -12,13 +12,14 @@ import (
 	"github.com/vecnet/vecnet/service/acl"
 )
 
-// ACL is an ordered rule list applied to what an interface receives; the
-// first matching rule decides, and Default decides for packets no rule
-// matches. YAML:
+// ACL is an ordered rule list applied to what an interface receives (or,
+// with direction out, to what it sends); the first matching rule decides,
+// and Default decides for packets no rule matches. YAML:
 //
 //	acls:
 //	  - name: web-in
 //	    interface: eth0
+//	    direction: in                      # in (the default) or out
 //	    default: deny                      # deny (the default) or permit
 //	    rules:
 //	      - {action: permit, proto: tcp, dst: 10.0.2.0/24, dport: 80-443}
@@ -30,19 +31,21 @@ import (
 // omitted: any), proto (tcp, udp, icmp, a number; omitted: any), sport,
 // dport (N or N-M; tcp and udp), icmp_type, icmp_code (N or N-M; icmp),
 // tcp_flags (names among fin syn rst psh ack urg, "!" before a name for a
-// flag that must be clear).
+// flag that must be clear), police (a policer's name: it meters what the
+// rule permits, a class policer).
 type ACL struct {
 	Name      string
 	Interface string
+	Out       bool // filters what the interface sends (ip4-acl-out), not what it receives
 	Default   acl.Action
 	Rules     []acl.Rule
 }
 
-func (w *walker) acls(n *yaml.Node, ifaces map[string]bool) []ACL {
+func (w *walker) acls(n *yaml.Node, ifaces, policers map[string]bool) []ACL {
 	var out []ACL
 	names, bound := seenAt{}, seenAt{}
 	for _, it := range w.seq(n, "acls", false) {
-		a, ok := w.acl(it, ifaces)
+		a, ok := w.acl(it, ifaces, policers)
 		if !ok {
 			continue
 		}
@@ -50,8 +53,8 @@ func (w *walker) acls(n *yaml.Node, ifaces map[string]bool) []ACL {
 			w.errorf(it, "acl %q: name already used at line %d", a.Name, l)
 			continue
 		}
-		if l, dup := bound.first(a.Interface, it.Line); dup {
-			w.errorf(it, "acl %q: interface %q already has the acl at line %d", a.Name, a.Interface, l)
+		if l, dup := bound.first(a.Interface+" "+a.direction(), it.Line); dup {
+			w.errorf(it, "acl %q: interface %q already has the %s acl at line %d", a.Name, a.Interface, a.direction(), l)
 			continue
 		}
 		out = append(out, a)
@@ -59,8 +62,8 @@ func (w *walker) acls(n *yaml.Node, ifaces map[string]bool) []ACL {
 	return out
 }
 
-func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
-	f := w.fields(n, "acl", "name", "interface", "default", "rules")
+func (w *walker) acl(n *yaml.Node, ifaces, policers map[string]bool) (ACL, bool) {
+	f := w.fields(n, "acl", "name", "interface", "direction", "default", "rules")
 	if f == nil {
 		return ACL{}, false
 	}
@@ -79,6 +82,11 @@ func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
 			a.Interface = s
 		}
 	}
+	if v, has := f["direction"]; has {
+		if s, good := w.oneOf(v, "acl direction", "in", "out"); good && s == "out" {
+			a.Out = true
+		}
+	}
 	if v, has := f["default"]; has {
 		if s, good := w.oneOf(v, "acl default", "deny", "permit"); good && s == "permit" {
 			a.Default = acl.Permit
@@ -86,7 +94,7 @@ func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
 	}
 	if v, has := f["rules"]; has {
 		for _, it := range w.seq(v, "acl rules", false) {
-			r, good := w.aclRule(it)
+			r, good := w.aclRule(it, policers)
 			if !good {
 				ok = false
 				continue
@@ -97,12 +105,20 @@ func (w *walker) acl(n *yaml.Node, ifaces map[string]bool) (ACL, bool) {
 	return a, ok && a.Name != "" && a.Interface != ""
 }
 
+// direction is "in" or "out".
+func (a ACL) direction() string {
+	if a.Out {
+		return "out"
+	}
+	return "in"
+}
+
 var protoNames = map[string]uint8{"tcp": acl.ProtoTCP, "udp": acl.ProtoUDP, "icmp": acl.ProtoICMP}
 
 var tcpFlagBits = map[string]uint8{"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20}
 
-func (w *walker) aclRule(n *yaml.Node) (acl.Rule, bool) {
-	f := w.fields(n, "acl rule", "action", "src", "dst", "proto", "sport", "dport", "icmp_type", "icmp_code", "tcp_flags")
+func (w *walker) aclRule(n *yaml.Node, policers map[string]bool) (acl.Rule, bool) {
+	f := w.fields(n, "acl rule", "action", "src", "dst", "proto", "sport", "dport", "icmp_type", "icmp_code", "tcp_flags", "police")
 	if f == nil {
 		return acl.Rule{}, false
 	}
@@ -164,6 +180,14 @@ func (w *walker) aclRule(n *yaml.Node) (acl.Rule, bool) {
 		}
 		pr, good := w.portRange(v, "acl rule "+rg.key, rg.max)
 		*rg.dst, ok = pr, ok && good
+	}
+	if v, has := f["police"]; has {
+		if s, good := w.str(v, "acl rule police"); good {
+			if !policers[s] {
+				w.errorf(v, "acl rule police: no policer named %q", s)
+			}
+			r.Police = s
+		}
 	}
 	if v, has := f["tcp_flags"]; has {
 		s, good := w.str(v, "acl rule tcp_flags")
@@ -242,6 +266,7 @@ type (
 	fileACL struct {
 		Name      string     `yaml:"name"`
 		Interface string     `yaml:"interface"`
+		Direction string     `yaml:"direction,omitempty"`
 		Default   string     `yaml:"default"`
 		Rules     []fileRule `yaml:"rules"`
 	}
@@ -255,6 +280,7 @@ type (
 		ICMPType string `yaml:"icmp_type,omitempty"`
 		ICMPCode string `yaml:"icmp_code,omitempty"`
 		TCPFlags string `yaml:"tcp_flags,omitempty"`
+		Police   string `yaml:"police,omitempty"`
 	}
 )
 
@@ -271,11 +297,14 @@ func marshalACLs(as []ACL) []fileACL {
 	}
 	for _, a := range as {
 		fa := fileACL{Name: a.Name, Interface: a.Interface, Default: "deny"}
+		if a.Out {
+			fa.Direction = "out"
+		}
 		if a.Default == acl.Permit {
 			fa.Default = "permit"
 		}
 		for _, r := range a.Rules {
-			fr := fileRule{Action: r.Action.String()}
+			fr := fileRule{Action: r.Action.String(), Police: r.Police}
 			if r.Src.IsValid() {
 				fr.Src = r.Src.String()
 			}

@@ -69,3 +69,79 @@ func TestACLErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestACLDirection: an interface may have one ACL per direction; the
+// direction survives a round trip and a bad one is reported at its place.
+func TestACLDirection(t *testing.T) {
+	c, err := Parse("a.yaml", []byte(`interfaces:
+  - {name: a, driver: mem}
+acls:
+  - {name: a-in, interface: a, rules: [{action: permit}]}
+  - {name: a-out, interface: a, direction: out, rules: [{action: deny, proto: udp, dport: 9999}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ACLs) != 2 || c.ACLs[0].Out || !c.ACLs[1].Out {
+		t.Fatalf("acls %+v", c.ACLs)
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := Parse("again.yaml", b); err != nil || !reflect.DeepEqual(c2, c) {
+		t.Fatalf("round trip: %v\n%s", err, b)
+	}
+	for _, tc := range []struct{ name, acls, want string }{
+		{"two out", "  - {name: x, interface: a, direction: out, rules: []}\n  - {name: y, interface: a, direction: out, rules: []}\n",
+			`a.yaml:5:5: acl "y": interface "a" already has the out acl at line 4`},
+		{"bad direction", "  - {name: x, interface: a, direction: both, rules: []}\n",
+			`a.yaml:4:40: acl direction: "both" is not one of in, out`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("a.yaml", []byte("interfaces:\n  - {name: a, driver: mem}\nacls:\n"+tc.acls))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestACLPolice: a rule names a class policer (one without an
+// interface); the name must exist and survives a round trip.
+func TestACLPolice(t *testing.T) {
+	const head = `interfaces:
+  - {name: a, driver: mem}
+policers:
+  - {name: web, cir: 10mbit, cbs: 64k}
+acls:
+  - name: x
+    interface: a
+    rules:
+`
+	c, err := Parse("a.yaml", []byte(head+"      - {action: permit, proto: tcp, dport: 80, police: web}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ACLs[0].Rules[0].Police != "web" || c.Policers[0].Interface != "" {
+		t.Fatalf("rule %+v, policer %+v", c.ACLs[0].Rules[0], c.Policers[0])
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := Parse("again.yaml", b); err != nil || !reflect.DeepEqual(c2, c) {
+		t.Fatalf("round trip: %v\n%s", err, b)
+	}
+	for _, tc := range []struct{ name, rule, want string }{
+		{"unknown policer", "      - {action: permit, police: nope}\n", `a.yaml:9:34: acl rule police: no policer named "nope"`},
+		{"police on deny", "      - {action: deny, police: web}\n", "police on a deny rule"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("a.yaml", []byte(head+tc.rule))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -13,13 +13,14 @@ import (
 )
 
 // NAT44 translates what the inside interfaces send out by the outside
-// interface to one address (NAPT with endpoint-independent mapping).
-// YAML:
+// interface to one address, or to a pool of them (NAPT with
+// endpoint-independent mapping). YAML:
 //
 //	nat44:
 //	  inside: [eth0]
 //	  outside: eth1
 //	  address: 203.0.113.1        # default: the outside interface's first address
+//	  pool: [198.51.100.10-198.51.100.20, 198.51.100.30]   # instead of address
 //	  ports: 1024-65535           # the default
 //	  static:                     # port forwards to inside servers
 //	    - {proto: tcp, inside: 10.0.1.5:80, port: 8080}
@@ -27,7 +28,8 @@ import (
 type NAT44 struct {
 	Inside   []string
 	Outside  string
-	Address  netip.Addr // zero: the outside interface's first address
+	Address  netip.Addr   // zero: the outside interface's first address
+	Pool     []netip.Addr // when not empty, the external addresses (Address unused)
 	PortLo   uint16
 	PortHi   uint16
 	Static   []nat44.Static
@@ -40,7 +42,7 @@ type NAT44Timeouts struct {
 }
 
 func (w *walker) nat44(n *yaml.Node, ifaces map[string]bool) *NAT44 {
-	f := w.fields(n, "nat44", "inside", "outside", "address", "ports", "static", "timeouts")
+	f := w.fields(n, "nat44", "inside", "outside", "address", "pool", "ports", "static", "timeouts")
 	if f == nil {
 		return nil
 	}
@@ -70,6 +72,12 @@ func (w *walker) nat44(n *yaml.Node, ifaces map[string]bool) *NAT44 {
 		if a, good := w.hostAddr(v, "nat44 address"); good {
 			c.Address = a
 		}
+	}
+	if v, ok := f["pool"]; ok {
+		if _, both := f["address"]; both {
+			w.errorf(v, "nat44 pool: give address or pool, not both")
+		}
+		c.Pool = w.natPool(v)
 	}
 	if v, ok := f["ports"]; ok {
 		s, _ := w.str(v, "nat44 ports")
@@ -124,10 +132,49 @@ func (w *walker) nat44(n *yaml.Node, ifaces map[string]bool) *NAT44 {
 	return c
 }
 
+// natPool reads a pool: a list of addresses and ranges A-B (at most 256
+// addresses in all, none twice).
+func (w *walker) natPool(n *yaml.Node) []netip.Addr {
+	var out []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, it := range w.seq(n, "nat44 pool", true) {
+		s, ok := w.str(it, "nat44 pool")
+		if !ok {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(s, "-")
+		a, err1 := netip.ParseAddr(strings.TrimSpace(lo))
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = netip.ParseAddr(strings.TrimSpace(hi))
+		}
+		if err1 != nil || err2 != nil || !a.Is4() || !b.Is4() || b.Less(a) {
+			w.errorf(it, "nat44 pool: %q is not an IPv4 address or a range A-B", s)
+			continue
+		}
+		for x := a; ; x = x.Next() {
+			if seen[x] {
+				w.errorf(it, "nat44 pool: %v given twice", x)
+				break
+			}
+			seen[x] = true
+			out = append(out, x)
+			if len(out) > 256 {
+				w.errorf(it, "nat44 pool: more than 256 addresses")
+				return nil
+			}
+			if x == b {
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Engine returns the nat44 configuration for interface indexes from
 // index and the outside interface's address when none is given.
 func (c *NAT44) Engine(workers int, index func(string) (uint16, bool), outsideAddr netip.Addr) (nat44.Config, error) {
-	e := nat44.Config{Workers: workers, PortLo: c.PortLo, PortHi: c.PortHi, Static: c.Static, Addr: c.Address,
+	e := nat44.Config{Workers: workers, PortLo: c.PortLo, PortHi: c.PortHi, Static: c.Static, Addr: c.Address, Pool: c.Pool,
 		UDP: c.Timeouts.UDP, TCPEstablished: c.Timeouts.TCPEstablished, TCPTransitory: c.Timeouts.TCPTransitory, ICMP: c.Timeouts.ICMP}
 	for _, name := range c.Inside {
 		p, ok := index(name)
@@ -152,6 +199,7 @@ type fileNAT44 struct {
 	Inside   []string          `yaml:"inside,flow"`
 	Outside  string            `yaml:"outside"`
 	Address  string            `yaml:"address,omitempty"`
+	Pool     []string          `yaml:"pool,omitempty,flow"`
 	Ports    string            `yaml:"ports,omitempty"`
 	Static   []map[string]any  `yaml:"static,omitempty"`
 	Timeouts map[string]string `yaml:"timeouts,omitempty"`
@@ -164,6 +212,18 @@ func marshalNAT44(c *NAT44) *fileNAT44 {
 	f := &fileNAT44{Inside: c.Inside, Outside: c.Outside}
 	if c.Address.IsValid() {
 		f.Address = c.Address.String()
+	}
+	for i := 0; i < len(c.Pool); {
+		j := i
+		for j+1 < len(c.Pool) && c.Pool[j+1] == c.Pool[j].Next() {
+			j++
+		}
+		if j == i {
+			f.Pool = append(f.Pool, c.Pool[i].String())
+		} else {
+			f.Pool = append(f.Pool, c.Pool[i].String()+"-"+c.Pool[j].String())
+		}
+		i = j + 1
 	}
 	if c.PortLo != 0 {
 		f.Ports = fmt.Sprintf("%d-%d", c.PortLo, c.PortHi)

@@ -11,11 +11,13 @@ import (
 )
 
 // Policer meters the IPv4 traffic an interface receives (RFC 2697 srTCM or
-// RFC 2698 trTCM) and acts on each colour. YAML:
+// RFC 2698 trTCM) and acts on each colour; without an interface it is a
+// class policer, metering what ACL rules that name it (police: NAME)
+// permit. YAML:
 //
 //	policers:
 //	  - name: cust-a
-//	    interface: eth0
+//	    interface: eth0        # optional: omitted for a class policer
 //	    mode: srtcm            # or trtcm
 //	    cir: 100mbit           # bits per second: a number, or with kbit, mbit, gbit
 //	    cbs: 64k               # bytes: a number, or with k or m (1024, 1048576)
@@ -45,7 +47,7 @@ func (w *walker) policers(n *yaml.Node, ifaces map[string]bool) []Policer {
 			w.errorf(it, "policer %q: name already used at line %d", p.Name, l)
 			continue
 		}
-		if l, dup := bound.first(p.Interface, it.Line); dup {
+		if l, dup := bound.first(p.Interface, it.Line); p.Interface != "" && dup {
 			w.errorf(it, "policer %q: interface %q already has the policer at line %d", p.Name, p.Interface, l)
 			continue
 		}
@@ -59,7 +61,7 @@ func (w *walker) policer(n *yaml.Node, ifaces map[string]bool) (Policer, bool) {
 	if f == nil {
 		return Policer{}, false
 	}
-	w.require(n, f, "policer", "name", "interface", "cir", "cbs")
+	w.require(n, f, "policer", "name", "cir", "cbs")
 	p := Policer{Actions: [policer.NumColors]policer.Action{policer.Red: {Kind: policer.Drop}}}
 	ok := true
 	if v, has := f["name"]; has {
@@ -118,7 +120,7 @@ func (w *walker) policer(n *yaml.Node, ifaces map[string]bool) (Policer, bool) {
 			ok = false
 		}
 	}
-	return p, ok && len(f) > 0 && p.Name != "" && p.Interface != ""
+	return p, ok && len(f) > 0 && p.Name != ""
 }
 
 // bitRate reads a rate in bits per second: 1000000, 500kbit, 100mbit, 1gbit.
@@ -188,7 +190,7 @@ func (w *walker) policerAction(n *yaml.Node, what string) (policer.Action, bool)
 // filePolicer is a Policer as Marshal writes it.
 type filePolicer struct {
 	Name      string `yaml:"name"`
-	Interface string `yaml:"interface"`
+	Interface string `yaml:"interface,omitempty"`
 	Mode      string `yaml:"mode"`
 	CIR       string `yaml:"cir"`
 	CBS       uint64 `yaml:"cbs"`

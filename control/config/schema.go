@@ -165,7 +165,11 @@ func (w *walker) config(root *yaml.Node) *Config {
 		c.Policers = w.policers(n, ifaces)
 	}
 	if n, ok := top["acls"]; ok {
-		c.ACLs = w.acls(n, ifaces)
+		policers := map[string]bool{}
+		for _, p := range c.Policers {
+			policers[p.Name] = true
+		}
+		c.ACLs = w.acls(n, ifaces, policers)
 	}
 	if n, ok := top["sessions"]; ok {
 		c.Sessions = w.sessions(n)

@@ -108,6 +108,9 @@ func New(t testing.TB, reg graph.Registration, opts Options) *Harness {
 	}
 	for _, arc := range opts.Arcs {
 		addStub(arc.Start)
+		for _, name := range arc.AlsoStart {
+			addStub(name)
+		}
 		addStub(arc.End)
 		for _, f := range arc.Features {
 			addStub(f.Node)

@@ -5,7 +5,9 @@
 //	             the ip4-unicast feature arc
 //	ip4-lookup   longest-prefix match to an adjacency (one FIB snapshot per
 //	             vector); unicast IP from an L2 broadcast is not forwarded
-//	ip4-rewrite  TTL-1 with an incremental checksum, MTU check, MAC rewrite
+//	ip4-rewrite  TTL-1 with an incremental checksum, MTU check, MAC rewrite,
+//	             then the ip4-output feature arc (per egress interface) when
+//	             the graph declares it
 //	ip4-frag     packets over the egress MTU without DF cut into fragments
 //	ip4-local    packets for the router itself: ICMP echo answered in place
 //	             (rate-limited), fragments sent to ip4-reassembly
@@ -29,4 +31,7 @@ const (
 	ICMPErrorName = "icmp4-error"
 	// UnicastArc is the feature arc between ip4-input and ip4-lookup.
 	UnicastArc = "ip4-unicast"
+	// OutputArc is the feature arc between ip4-rewrite and
+	// interface-output, its features enabled per transmit interface.
+	OutputArc = "ip4-output"
 )

@@ -29,6 +29,7 @@ const maxFragments = pkt.VectorSize
 
 // fragState is one worker's ip4-frag scratch.
 type fragState struct {
+	arc  int                     // the ip4-output arc, or -1: fragments go to interface-output
 	bufs [maxFragments]pkt.Index // the fragments after the first
 	opts [40]byte                // options copied into fragments after the first
 }
@@ -43,7 +44,9 @@ type fragState struct {
 // payload. Offsets are multiples of 8 bytes; every fragment but the last
 // has MF, and the last keeps the original's MF (a fragment fragmented
 // again). DF is cleared. When the cache cannot supply every buffer the
-// packet is dropped whole.
+// packet is dropped whole. With the ip4-output arc declared (ip4-frag
+// among its AlsoStart), every fragment enters it, so an output ACL sees
+// fragments too.
 func FragNode() graph.Registration {
 	return graph.Registration{
 		Name: FragName,
@@ -56,7 +59,11 @@ func FragNode() graph.Registration {
 			FragErrTooMany:    {Name: "too_many_fragments", Help: "packet would need more fragments than one vector holds"},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = new(fragState)
+			st := &fragState{arc: -1}
+			if id, err := n.Graph().ArcID(OutputArc); err == nil {
+				st.arc = id
+			}
+			n.State = st
 			return nil
 		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return frag(n, v) },
@@ -150,7 +157,11 @@ func fragment(n *graph.Node, st *fragState, a *pkt.Arena, i pkt.Index, k int) ui
 		binary.BigEndian.PutUint16(fip[6:], flags|uint16((off0+pos)/8))
 		fip.SetChecksum(0)
 		fip.SetChecksum(fip.ComputeChecksum())
-		n.EnqueueOne(b, fragNextOutput)
+		next := uint16(fragNextOutput)
+		if st.arc >= 0 {
+			next = n.ArcStart(st.arc, bm)
+		}
+		n.EnqueueOne(b, next)
 		pos += size
 	}
 	// The first fragment, in place.
@@ -166,6 +177,9 @@ func fragment(n *graph.Node, st *fragState, a *pkt.Arena, i pkt.Index, k int) ui
 	m.Len = uint16(l3 + firstLen)
 	n.Count(FragErrFragmented, 1)
 	n.Count(FragErrFragments, uint64(more+1))
+	if st.arc >= 0 {
+		return n.ArcStart(st.arc, m)
+	}
 	return fragNextOutput
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -187,6 +188,30 @@ func TestIP4FragAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(50, func() { h.Send(FragName, pkts...) }); n != 0 {
 		t.Errorf("%v allocations per vector", n)
+	}
+}
+
+// TestIP4FragOutputArc: with the ip4-output arc declared, every fragment
+// (the first, in place, and the new ones) enters the arc for its egress
+// interface, so an output feature (ACL) sees them all.
+func TestIP4FragOutputArc(t *testing.T) {
+	arc := graph.Arc{Name: OutputArc, Start: RewriteName, AlsoStart: []string{FragName}, End: driver.OutputNodeName, ByTxPort: true,
+		Features: []graph.Feature{{Node: "out-feature"}}}
+	h := graphtest.New(t, FragNode(), graphtest.Options{Arcs: []graph.Arc{arc}})
+	if err := h.Graph().EnableFeature(OutputArc, "out-feature", 1, true); err != nil {
+		t.Fatal(err)
+	}
+	p := ipFrame(host0, remote, frames.Spec{Payload: 3000})
+	p.Meta.MTU, p.Meta.TxPort = 1400, 1
+	r := h.Run(p)
+	if r.Out[0].Where() != "out-feature" || len(r.At("out-feature")) != 2 || len(r.At(driver.OutputNodeName)) != 0 {
+		t.Fatalf("first fragment %s; further fragments: %d at out-feature, %d at interface-output; want all 3 at out-feature",
+			r.Out[0].Where(), len(r.At("out-feature")), len(r.At(driver.OutputNodeName)))
+	}
+	q := ipFrame(host0, remote, frames.Spec{Payload: 3000})
+	q.Meta.MTU, q.Meta.TxPort = 1400, 0 // no feature on port 0
+	if r := h.Run(q); r.Out[0].Where() != driver.OutputNodeName || len(r.At(driver.OutputNodeName)) != 2 {
+		t.Fatalf("by port 0: first %s, %d more at interface-output", r.Out[0].Where(), len(r.At(driver.OutputNodeName)))
 	}
 }
 

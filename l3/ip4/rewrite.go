@@ -26,8 +26,12 @@ const (
 // the MTU check, and the adjacency's Ethernet header written in front of the
 // IP header (a VLAN tag received is removed). A packet larger than the
 // egress MTU gets fragmentation needed when it has DF, and otherwise is
-// rewritten and handed to ip4-frag with the MTU in Meta.MTU.
+// rewritten and handed to ip4-frag with the MTU in Meta.MTU. When the graph
+// declares the ip4-output arc (OutputArc, started here, ending at
+// interface-output), a rewritten packet enters it for its egress interface;
+// fragments ip4-frag makes go to interface-output directly.
 func RewriteNode(table *fib.Table) graph.Registration {
+	arc := -1
 	return graph.Registration{
 		Name: RewriteName,
 		Next: []string{driver.OutputNodeName, ICMPErrorName, FragName},
@@ -37,14 +41,21 @@ func RewriteNode(table *fib.Table) graph.Registration {
 			RwErrStaleAdj:   {Name: "stale_adjacency", Help: "adjacency vanished between lookup and rewrite"},
 			RwErrFragNeeded: {Name: "fragmentation_needed", Help: "DF packet larger than the egress MTU (frag-needed sent)", Severity: graph.SevWarn},
 		},
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return rewrite(n, v, table.Load()) },
+		Init: func(n *graph.Node) error {
+			if id, err := n.Graph().ArcID(OutputArc); err == nil {
+				arc = id
+			}
+			return nil
+		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return rewrite(n, v, arc, table.Load()) },
 		Format: formatIP,
 	}
 }
 
 // rewrite is ip4-rewrite's node function over one FIB snapshot (named,
-// not a closure, so that its calls inline; see input).
-func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
+// not a closure, so that its calls inline; see input); arc is the
+// ip4-output arc's id, or -1 when the graph has none.
+func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View) int {
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
@@ -94,6 +105,9 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 			m.L4 -= uint16(off)
 		}
 		m.TxPort = adj.Port
+		if next == rwNextOutput && arc >= 0 {
+			next = n.ArcStart(arc, m)
+		}
 		n.Nexts[k] = next
 	}
 	n.Enqueue(v, n.Nexts[:])

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -124,5 +125,46 @@ func TestIP4RewriteAllocs(t *testing.T) {
 	pkts[9].Data[14+8] = 1 // TTL 1: one packet to icmp4-error
 	if n := testing.AllocsPerRun(100, func() { h.Send(RewriteName, pkts...) }); n != 0 {
 		t.Errorf("%v allocations per vector", n)
+	}
+}
+
+// TestIP4RewriteOutputArc: with the ip4-output arc declared, a rewritten
+// packet goes to the features enabled on its egress interface, and straight
+// to interface-output when none is; fragments and errors keep their nodes.
+func TestIP4RewriteOutputArc(t *testing.T) {
+	tp := newTopo(t)
+	arc := graph.Arc{Name: OutputArc, Start: RewriteName, End: driver.OutputNodeName, ByTxPort: true,
+		Features: []graph.Feature{{Node: "out-feature"}}}
+	h := graphtest.New(t, RewriteNode(tp.fib), graphtest.Options{Arcs: []graph.Arc{arc}})
+	fwd := func(s frames.Spec) graphtest.Packet {
+		p := ipFrame(host0, remote, s)
+		p.Meta.Adj = tp.adj(remote)
+		return p
+	}
+	if r := h.Run(fwd(frames.Spec{TTL: 64})); r.Out[0].Where() != driver.OutputNodeName {
+		t.Fatalf("no feature enabled: %s", r.Out[0].Where())
+	}
+	if err := h.Graph().EnableFeature(OutputArc, "out-feature", 0, true); err != nil { // eth0: not this packet's egress
+		t.Fatal(err)
+	}
+	if r := h.Run(fwd(frames.Spec{TTL: 64})); r.Out[0].Where() != driver.OutputNodeName {
+		t.Fatalf("feature on another interface: %s", r.Out[0].Where())
+	}
+	if err := h.Graph().EnableFeature(OutputArc, "out-feature", 1, true); err != nil {
+		t.Fatal(err)
+	}
+	const big = 1400 - 28 + 1
+	r := h.Run(fwd(frames.Spec{TTL: 64}), fwd(frames.Spec{TTL: 1}), fwd(frames.Spec{Payload: big}))
+	for k, want := range []string{"out-feature", ICMPErrorName, FragName} {
+		if got := r.Out[k].Where(); got != want {
+			t.Errorf("packet %d: %s, want %s", k, got, want)
+		}
+	}
+	pkts := make([]graphtest.Packet, 64)
+	for k := range pkts {
+		pkts[k] = fwd(frames.Spec{Payload: 64})
+	}
+	if n := testing.AllocsPerRun(100, func() { h.Send(RewriteName, pkts...) }); n != 0 {
+		t.Errorf("%v allocations per vector through the output arc", n)
 	}
 }

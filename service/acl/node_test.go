@@ -115,3 +115,121 @@ func TestNodeReflect(t *testing.T) {
 		t.Fatalf("a reply after the session expired: %s", r.Out[0].Where())
 	}
 }
+
+// outHarness builds ip4-acl-out on the ip4-output arc and ip4-acl-in on
+// the ip4-unicast arc in one graph, each enabled on ports 0 and 1.
+func outHarness(t *testing.T, out, in NodeConfig) *graphtest.Harness {
+	arcs := []graph.Arc{
+		{Name: ip4.UnicastArc, Start: ip4.InputName, End: ip4.LookupName, Features: []graph.Feature{Feature}},
+		{Name: ip4.OutputArc, Start: ip4.RewriteName, End: "interface-output", ByTxPort: true, Features: []graph.Feature{OutFeature}},
+	}
+	h := graphtest.New(t, OutNode(out), graphtest.Options{Arcs: arcs, Also: []graph.Registration{Node(in)}})
+	for port := uint16(0); port < 2; port++ {
+		if err := h.Graph().EnableFeature(ip4.UnicastArc, NodeName, port, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Graph().EnableFeature(ip4.OutputArc, OutNodeName, port, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+// sent is frame as ip4-rewrite leaves it: received on port 0, leaving on tx.
+func sent(tx uint16, dst [4]byte, proto uint8, dport uint16) graphtest.Packet {
+	p := frame(0, dst, proto, dport)
+	p.Meta.TxPort = tx
+	return p
+}
+
+// TestOutNodeByTransmitPort: ip4-acl-out applies the ACL of the interface
+// a packet leaves by (not the one it came in on), counts hits per rule,
+// and names its drops.
+func TestOutNodeByTransmitPort(t *testing.T) {
+	c, err := Compile([]Rule{
+		{Proto: ProtoUDP, DstPorts: PortRange{9999, 9999}, Action: Deny},
+		{Proto: ProtoUDP, Action: Permit},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New("b-out", c, Deny)
+	var out, in Table
+	out.Set([]*ACL{nil, a}) // port 1 only
+	h := outHarness(t, NodeConfig{Table: &out}, NodeConfig{Table: &in})
+	r := h.Run(
+		sent(1, [4]byte{10, 9, 1, 1}, wire.IPProtoUDP, 9999), // rule 0
+		sent(1, [4]byte{10, 9, 1, 1}, wire.IPProtoUDP, 53),   // rule 1
+		sent(1, [4]byte{10, 9, 1, 1}, wire.IPProtoICMP, 0),   // no rule
+		sent(0, [4]byte{10, 9, 1, 1}, wire.IPProtoUDP, 9999), // leaves by port 0: no ACL
+	)
+	want := []string{"drop ip4-acl-out: denied", "interface-output", "drop ip4-acl-out: no_match_denied", "interface-output"}
+	for i, w := range want {
+		if got := r.Out[i].Where(); got != w {
+			t.Errorf("packet %d: %s, want %s", i, got, w)
+		}
+	}
+	if hits, miss := a.Hits(); hits[0] != 1 || hits[1] != 1 || miss != 1 {
+		t.Errorf("hits %v, no match %d; want [1 1], 1", hits, miss)
+	}
+	pkts := make([]graphtest.Packet, 64)
+	for k := range pkts {
+		pkts[k] = sent(uint16(k&1), [4]byte{10, 9, 1, 1}, wire.IPProtoUDP, uint16(53+k%3))
+	}
+	if n := testing.AllocsPerRun(100, func() { h.Send(OutNodeName, pkts...) }); n != 0 {
+		t.Errorf("%v allocations per vector", n)
+	}
+}
+
+// TestOutNodeReflectAdmitsReturn: an outbound permit+reflect rule opens a
+// session in the table ip4-acl-in shares, so the reply received on the
+// same interface passes its default-deny inbound ACL; the reverse flow
+// (started from outside) is still dropped.
+func TestOutNodeReflectAdmitsReturn(t *testing.T) {
+	o, err := Compile([]Rule{{Proto: ProtoUDP, DstPorts: PortRange{53, 53}, Action: PermitReflect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, in Table
+	out.Set([]*ACL{nil, New("b-out", o, Deny)})
+	in.Set([]*ACL{nil, New("b-in", i, Deny)})
+	sc := SessionConfig{UDP: 10 * time.Second}
+	h := outHarness(t, NodeConfig{Table: &out, Stateful: true, Sessions: sc}, NodeConfig{Table: &in, Stateful: true, Sessions: sc})
+	reply := func() graphtest.Packet {
+		d := frames.IPv4(frames.Spec{Src: [4]byte{10, 9, 1, 1}, Dst: [4]byte{10, 0, 0, 2}, SrcPort: 53, DstPort: 5000, Payload: 8})
+		return graphtest.Packet{Data: d, Meta: pkt.Meta{RxPort: 1, L3: wire.EthernetLen, L4: wire.EthernetLen + wire.IPv4MinLen, Len: uint16(len(d))}}
+	}
+	if r := h.RunNode(NodeName, reply()); r.Out[0].Where() != "drop ip4-acl-in: no_match_denied" {
+		t.Fatalf("a reply before any query: %s", r.Out[0].Where())
+	}
+	if r := h.Run(sent(1, [4]byte{10, 9, 1, 1}, wire.IPProtoUDP, 53)); r.Out[0].Where() != "interface-output" ||
+		r.Counters["ip4-acl-out: session_opened"] != 1 {
+		t.Fatalf("query: %s, counters %v", r.Out[0].Where(), r.Counters)
+	}
+	if r := h.RunNode(NodeName, reply()); r.Out[0].Where() != ip4.LookupName {
+		t.Fatalf("the reply after the query: %s", r.Out[0].Where())
+	}
+	if ss := NodeSessions(h.Graph()); len(ss) != 1 {
+		t.Fatalf("sessions %+v", ss)
+	}
+	// The node set up first owns and sweeps the shared table: the session
+	// expires once.
+	h.Advance(int64(11 * time.Second))
+	for range 300 {
+		h.Advance(int64(graph.TickInterval))
+		h.RunPoll()
+	}
+	if ss := NodeSessions(h.Graph()); len(ss) != 0 {
+		t.Fatalf("sessions after their timeout: %+v", ss)
+	}
+	if in, out := h.Graph().ErrorByName(NodeName, "session_expired"), h.Graph().ErrorByName(OutNodeName, "session_expired"); in+out != 1 {
+		t.Fatalf("session_expired: ip4-acl-in %d, ip4-acl-out %d; want 1 in all", in, out)
+	}
+	if r := h.RunNode(NodeName, reply()); r.Out[0].Where() != "drop ip4-acl-in: no_match_denied" {
+		t.Fatalf("a reply after the session expired: %s", r.Out[0].Where())
+	}
+}

@@ -65,6 +65,10 @@ type Rule struct {
 	TCPFlags           uint8
 	TCPFlagsMask       uint8
 	Action             Action
+	// Police names a policer that meters the packets this rule permits
+	// (a class policer, RFC 2697/2698, with its per-colour actions);
+	// empty: none. ACL.SetPolicer binds the policer itself.
+	Police string
 }
 
 // Protocol numbers a rule's ports apply to.
@@ -102,6 +106,9 @@ func (r Rule) Validate() error {
 	if r.Action > PermitReflect {
 		return fmt.Errorf("unknown action %d", r.Action)
 	}
+	if r.Police != "" && r.Action == Deny {
+		return fmt.Errorf("police on a deny rule")
+	}
 	return nil
 }
 
@@ -126,6 +133,9 @@ func (r Rule) String() string {
 	}
 	if r.TCPFlagsMask != 0 {
 		fmt.Fprintf(&b, " tcp-flags %#x/%#x", r.TCPFlags, r.TCPFlagsMask)
+	}
+	if r.Police != "" {
+		fmt.Fprintf(&b, " police %s", r.Police)
 	}
 	return b.String()
 }

@@ -178,6 +178,19 @@ func (s *Sessions) Track(k *Key, now int64) bool {
 	return true
 }
 
+// Related reports whether q, the datagram an ICMP error quotes, belongs
+// to a live session at time now (RFC 5508 REQ-4 style: an error about a
+// flow is admitted like the flow's own return traffic). It changes
+// nothing: an error neither refreshes nor advances its session.
+func (s *Sessions) Related(q *Key, now int64) bool {
+	sk, _, ok := flowKey(q)
+	if !ok {
+		return false
+	}
+	i := s.find(&sk)
+	return i >= 0 && s.slots[i].expires > now
+}
+
 // OpenResult says what Open did.
 type OpenResult uint8
 

@@ -20,6 +20,7 @@ type mapping struct {
 	inAddr  uint32
 	inPort  uint16
 	extPort uint16
+	extAddr uint16 // position in the pool
 	slot    uint8
 	state   uint8
 	used    bool
@@ -31,14 +32,16 @@ type mapping struct {
 
 // Mappings is one worker's translations: the mappings, the two indexes
 // that find them from either side, and the free external ports of the
-// worker's range per protocol. Allocated once; touched only by its worker.
+// worker's range per pool address and protocol. Allocated once; touched
+// only by its worker.
 type Mappings struct {
 	cfg     Config
+	pool    pool
 	maps    []mapping
 	free    []int32 // free positions in maps
 	in2out  index
 	out2in  index
-	ports   [numSlots][]uint16 // free external ports, used as stacks
+	ports   [][numSlots][]uint16 // per pool address: free external ports, used as stacks
 	timeout [5]int64
 	scan    int
 }
@@ -48,16 +51,22 @@ func NewMappings(cfg Config, w int) *Mappings {
 	cfg = cfg.withDefaults()
 	lo, hi := cfg.workerRange(w)
 	n := int(hi-lo) + 1
-	max := n*numSlots + len(cfg.Static)
-	m := &Mappings{cfg: cfg, maps: make([]mapping, max), free: make([]int32, 0, max),
-		in2out: newIndex(max), out2in: newIndex(max)}
+	max := cfg.Max
+	if max == 0 {
+		max = n * numSlots
+	}
+	max += len(cfg.Static)
+	m := &Mappings{cfg: cfg, pool: newPool(cfg.Pool), maps: make([]mapping, max), free: make([]int32, 0, max),
+		in2out: newIndex(max), out2in: newIndex(max), ports: make([][numSlots][]uint16, len(cfg.Pool))}
 	for i := max - 1; i >= 0; i-- {
 		m.free = append(m.free, int32(i))
 	}
-	for s := range m.ports {
-		m.ports[s] = make([]uint16, 0, n)
-		for p := int(hi); p >= int(lo); p-- {
-			m.ports[s] = append(m.ports[s], uint16(p))
+	for a := range m.ports {
+		for s := range m.ports[a] {
+			m.ports[a][s] = make([]uint16, 0, n)
+			for p := int(hi); p >= int(lo); p-- {
+				m.ports[a][s] = append(m.ports[a][s], uint16(p))
+			}
 		}
 	}
 	m.timeout = [5]int64{stTransitory: int64(cfg.TCPTransitory), stEstablished: int64(cfg.TCPEstablished),
@@ -86,21 +95,24 @@ func (m *Mappings) add(mp mapping) int32 {
 	mp.used = true
 	m.maps[pos] = mp
 	m.in2out.put(in2outKey(mp.inAddr, mp.inPort, int(mp.slot)), pos)
-	m.out2in.put(out2inKey(mp.extPort, int(mp.slot)), pos)
+	m.out2in.put(out2inKey(mp.extAddr, mp.extPort, int(mp.slot)), pos)
 	return pos
 }
 
 func (m *Mappings) remove(pos int32) {
 	mp := &m.maps[pos]
 	m.in2out.del(in2outKey(mp.inAddr, mp.inPort, int(mp.slot)))
-	m.out2in.del(out2inKey(mp.extPort, int(mp.slot)))
-	m.ports[mp.slot] = append(m.ports[mp.slot], mp.extPort)
+	m.out2in.del(out2inKey(mp.extAddr, mp.extPort, int(mp.slot)))
+	if mp.state != stStatic {
+		m.ports[mp.extAddr][mp.slot] = append(m.ports[mp.extAddr][mp.slot], mp.extPort)
+	}
 	*mp = mapping{}
 	m.free = append(m.free, pos)
 }
 
 // outbound returns the mapping for an inside endpoint, making one when
-// there is none and a port is free (it reports -1 when none is).
+// there is none and both a port of the address's pool address and a slot
+// of the table are free (it reports -1 when not).
 func (m *Mappings) outbound(addr uint32, port uint16, slot int, now int64) int32 {
 	pos := m.in2out.get(in2outKey(addr, port, slot))
 	if pos >= 0 {
@@ -109,14 +121,16 @@ func (m *Mappings) outbound(addr uint32, port uint16, slot int, now int64) int32
 		}
 		m.remove(pos)
 	}
-	if len(m.ports[slot]) == 0 {
+	pa := m.pool.pick(addr)
+	ports := &m.ports[pa][slot]
+	if len(*ports) == 0 || len(m.free) == 0 {
 		m.sweep(now, len(m.maps)) // reclaim expired mappings before refusing
-		if len(m.ports[slot]) == 0 {
+		if len(*ports) == 0 || len(m.free) == 0 {
 			return -1
 		}
 	}
-	ext := m.ports[slot][len(m.ports[slot])-1]
-	m.ports[slot] = m.ports[slot][:len(m.ports[slot])-1]
+	ext := (*ports)[len(*ports)-1]
+	*ports = (*ports)[:len(*ports)-1]
 	st := stUDP
 	switch slot {
 	case slotTCP:
@@ -124,12 +138,24 @@ func (m *Mappings) outbound(addr uint32, port uint16, slot int, now int64) int32
 	case slotICMP:
 		st = stICMP
 	}
-	return m.add(mapping{inAddr: addr, inPort: port, extPort: ext, slot: uint8(slot), state: st, expires: now + m.timeout[st]})
+	return m.add(mapping{inAddr: addr, inPort: port, extPort: ext, extAddr: uint16(pa), slot: uint8(slot), state: st, expires: now + m.timeout[st]})
 }
 
-// inbound returns the live mapping of an external port, or -1.
-func (m *Mappings) inbound(ext uint16, slot int, now int64) int32 {
-	pos := m.out2in.get(out2inKey(ext, slot))
+// inside returns the live mapping of an inside endpoint without making
+// one or touching it, or -1.
+func (m *Mappings) inside(addr uint32, port uint16, slot int, now int64) int32 {
+	pos := m.in2out.get(in2outKey(addr, port, slot))
+	if pos >= 0 && m.maps[pos].expires <= now {
+		m.remove(pos)
+		return -1
+	}
+	return pos
+}
+
+// inbound returns the live mapping of an external address (its pool
+// position) and port, or -1.
+func (m *Mappings) inbound(pa int, ext uint16, slot int, now int64) int32 {
+	pos := m.out2in.get(out2inKey(uint16(pa), ext, slot))
 	if pos < 0 {
 		return -1
 	}
@@ -201,7 +227,7 @@ func (m *Mappings) Snapshot(now int64) []SessionInfo {
 			continue
 		}
 		in := netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(mp.inAddr >> 24), byte(mp.inAddr >> 16), byte(mp.inAddr >> 8), byte(mp.inAddr)}), mp.inPort)
-		si := SessionInfo{Proto: slotNames[mp.slot], Inside: in, Outside: netip.AddrPortFrom(m.cfg.Addr, mp.extPort),
+		si := SessionInfo{Proto: slotNames[mp.slot], Inside: in, Outside: netip.AddrPortFrom(netip.AddrFrom4(m.pool.bytes(int(mp.extAddr))), mp.extPort),
 			State: stateNames[mp.state], Packets: mp.packets}
 		if mp.state != stStatic {
 			si.ExpiresIn = time.Duration(mp.expires - now)

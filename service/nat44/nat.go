@@ -1,10 +1,15 @@
 // Package nat44 translates IPv4 source addresses and ports between inside
 // interfaces and an outside interface (NAPT, RFC 3022) with
 // endpoint-independent mapping (RFC 4787 REQ-1): an inside endpoint keeps
-// its external port whatever it talks to, for as long as the mapping
-// lives. TCP, UDP and ICMP echo (by identifier, RFC 5508) are translated;
+// its external address and port whatever it talks to, for as long as the
+// mapping lives. The external address is the outside interface's or one of
+// a pool, always the same one for an inside address ("paired", RFC 4787
+// REQ-2). TCP, UDP and ICMP echo (by identifier, RFC 5508) are translated,
+// and ICMP errors about them with their quoted header (RFC 5508 REQ-3);
 // checksums are updated incrementally (RFC 1624). Static mappings forward
-// an external port to an inside endpoint (DNAT).
+// an external port to an inside endpoint (DNAT). An inside host reaching
+// another through its external address and port is hairpinned (RFC 4787
+// REQ-9): it is seen from the external address of its own mapping.
 //
 // Each worker owns a share of the external port range and its own
 // mappings (shared-nothing): a reply reaches its mapping when it arrives
@@ -28,7 +33,7 @@ const (
 
 var slotNames = [numSlots]string{"tcp", "udp", "icmp"}
 
-// Static forwards an external port of the pool address to an inside
+// Static forwards an external port of the first pool address to an inside
 // endpoint (and translates that endpoint's own traffic to the port).
 type Static struct {
 	Proto    uint8 // 6 or 17
@@ -40,8 +45,15 @@ type Static struct {
 type Config struct {
 	Inside  []uint16   // interfaces whose traffic is translated on its way out
 	Outside uint16     // the interface toward the outside
-	Addr    netip.Addr // the pool address (the outside interface's, typically)
-	Workers int        // workers sharing the port range; default 1
+	Addr    netip.Addr // the external address when Pool is empty (the outside interface's, typically)
+	// Pool, when not empty, holds the external addresses instead of Addr;
+	// each inside address maps to one of them (by a hash of it).
+	Pool    []netip.Addr
+	Workers int // workers sharing the port range; default 1
+	// Max bounds each worker's mappings; default: the worker's share of
+	// the port range times 3 (every port of every protocol of one
+	// address), plus the static ones.
+	Max int
 	// PortLo..PortHi is the external port range, split evenly between
 	// workers; default 1024..65535.
 	PortLo, PortHi uint16
@@ -70,14 +82,34 @@ func (c *Config) withDefaults() Config {
 	def(&d.TCPEstablished, 2*time.Hour+4*time.Minute)
 	def(&d.TCPTransitory, 4*time.Minute)
 	def(&d.ICMP, time.Minute)
+	if len(d.Pool) == 0 {
+		d.Pool = []netip.Addr{d.Addr}
+	}
 	return d
 }
+
+// maxPool bounds the pool (external addresses index mappings in 16 bits,
+// and each has its own free-port stacks).
+const maxPool = 256
 
 // Validate reports what is wrong with c, or nil.
 func (c *Config) Validate() error {
 	d := c.withDefaults()
-	if !d.Addr.Is4() {
-		return fmt.Errorf("nat44: pool address %v is not IPv4", d.Addr)
+	if len(d.Pool) > maxPool {
+		return fmt.Errorf("nat44: pool of %d addresses (at most %d)", len(d.Pool), maxPool)
+	}
+	seen := map[netip.Addr]bool{}
+	for _, a := range d.Pool {
+		if !a.Is4() {
+			return fmt.Errorf("nat44: pool address %v is not IPv4", a)
+		}
+		if seen[a] {
+			return fmt.Errorf("nat44: pool address %v given twice", a)
+		}
+		seen[a] = true
+	}
+	if d.Max < 0 {
+		return fmt.Errorf("nat44: max mappings %d", d.Max)
 	}
 	if d.PortLo == 0 || d.PortHi < d.PortLo {
 		return fmt.Errorf("nat44: port range %d-%d", d.PortLo, d.PortHi)

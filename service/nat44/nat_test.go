@@ -11,10 +11,10 @@ import (
 	"github.com/vecnet/vecnet/wire"
 )
 
-var pool = netip.MustParseAddr("203.0.113.1")
+var poolAddr = netip.MustParseAddr("203.0.113.1")
 
 func testConfig() Config {
-	return Config{Inside: []uint16{0}, Outside: 1, Addr: pool, PortLo: 2000, PortHi: 2099,
+	return Config{Inside: []uint16{0}, Outside: 1, Addr: poolAddr, PortLo: 2000, PortHi: 2099,
 		Static: []Static{{Proto: 6, Inside: netip.MustParseAddrPort("10.0.0.5:80"), External: 8080}}}
 }
 
@@ -25,11 +25,11 @@ func TestConfigValidate(t *testing.T) {
 	}
 	for _, c := range []Config{
 		{Addr: netip.MustParseAddr("2001:db8::1")},
-		{Addr: pool, PortLo: 3000, PortHi: 2000},
-		{Addr: pool, PortLo: 2000, PortHi: 2100, Workers: 4},
-		{Addr: pool, Static: []Static{{Proto: 1, Inside: netip.MustParseAddrPort("10.0.0.5:80"), External: 80}}},
-		{Addr: pool, Static: []Static{{Proto: 6, Inside: netip.MustParseAddrPort("10.0.0.5:80"), External: 5000}}},
-		{Addr: pool, Inside: []uint16{1}, Outside: 1},
+		{Addr: poolAddr, PortLo: 3000, PortHi: 2000},
+		{Addr: poolAddr, PortLo: 2000, PortHi: 2100, Workers: 4},
+		{Addr: poolAddr, Static: []Static{{Proto: 1, Inside: netip.MustParseAddrPort("10.0.0.5:80"), External: 80}}},
+		{Addr: poolAddr, Static: []Static{{Proto: 6, Inside: netip.MustParseAddrPort("10.0.0.5:80"), External: 5000}}},
+		{Addr: poolAddr, Inside: []uint16{1}, Outside: 1},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)
@@ -38,7 +38,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestWorkerRangesSplitThePorts(t *testing.T) {
-	c := Config{Addr: pool, Workers: 3, PortLo: 1024, PortHi: 65535}
+	c := Config{Addr: poolAddr, Workers: 3, PortLo: 1024, PortHi: 65535}
 	d := c.withDefaults()
 	next := uint16(1024)
 	for w := range 3 {
@@ -68,11 +68,11 @@ func TestMappingsEIM(t *testing.T) {
 	if ext < 2000 || ext > 2099 {
 		t.Fatalf("external port %d outside the range", ext)
 	}
-	if m.inbound(ext, slotUDP, 2) != a || m.inbound(ext, slotTCP, 2) != -1 {
+	if m.inbound(0, ext, slotUDP, 2) != a || m.inbound(0, ext, slotTCP, 2) != -1 {
 		t.Fatal("inbound lookup")
 	}
 	late := int64(6 * time.Minute)
-	if m.inbound(ext, slotUDP, late) != -1 {
+	if m.inbound(0, ext, slotUDP, late) != -1 {
 		t.Fatal("an expired mapping answered")
 	}
 	if m.Len() != 2 { // c and the static mapping
@@ -142,7 +142,7 @@ func TestMappingsAgainstMap(t *testing.T) {
 					t.Fatalf("step %d: external port %d given to %d and %d", step, r.ext, p, q)
 				}
 				used[r.ext] = p
-				if got := m.inbound(r.ext, slotUDP, now); got < 0 || m.maps[got].inPort != p {
+				if got := m.inbound(0, r.ext, slotUDP, now); got < 0 || m.maps[got].inPort != p {
 					t.Fatalf("step %d: inbound %d lost", step, r.ext)
 				}
 			}
@@ -176,7 +176,7 @@ func TestMappingsAllocateNothing(t *testing.T) {
 		port++
 		if pos := m.outbound(0x0a000002, port, slotUDP, now); pos >= 0 {
 			m.touch(pos, false, 0, now)
-			m.inbound(m.maps[pos].extPort, slotUDP, now)
+			m.inbound(0, m.maps[pos].extPort, slotUDP, now)
 		}
 		m.Sweep(now, 8)
 	}); a != 0 {
@@ -209,7 +209,7 @@ func TestTCPStates(t *testing.T) {
 // one worker's table without the heap growing (the table is allocated
 // once), and all of them expire, giving every port back.
 func TestHundredThousandMappings(t *testing.T) {
-	cfg := Config{Inside: []uint16{0}, Outside: 1, Addr: pool, UDP: time.Minute} // ports 1024-65535
+	cfg := Config{Inside: []uint16{0}, Outside: 1, Addr: poolAddr, UDP: time.Minute} // ports 1024-65535
 	m := NewMappings(cfg, 0)
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -234,9 +234,9 @@ func TestHundredThousandMappings(t *testing.T) {
 	if n := m.Sweep(int64(5*time.Minute), len(m.maps)); n != 100000 || m.Len() != 0 {
 		t.Fatalf("swept %d, %d left", n, m.Len())
 	}
-	for s := range m.ports {
-		if len(m.ports[s]) != 64512 {
-			t.Fatalf("protocol %d: %d free ports after expiry, want 64512", s, len(m.ports[s]))
+	for s := range m.ports[0] {
+		if len(m.ports[0][s]) != 64512 {
+			t.Fatalf("protocol %d: %d free ports after expiry, want 64512", s, len(m.ports[0][s]))
 		}
 	}
 }

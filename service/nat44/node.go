@@ -32,6 +32,9 @@ const (
 	ErrNoMapping
 	ErrExpired
 	ErrUnsupported
+	ErrHairpinned
+	ErrICMPError
+	ErrICMPErrorNoMapping
 )
 
 var nodeErrors = []graph.Error{
@@ -41,13 +44,16 @@ var nodeErrors = []graph.Error{
 	ErrTruncated:   {Name: "truncated", Help: "packets too short for the transport header NAT44 rewrites", Severity: graph.SevError},
 	ErrNoMapping:   {Name: "no_mapping", Help: "packets to the pool address with no mapping, passed on untranslated (to the host stack)", Severity: graph.SevInfo},
 	ErrExpired:     {Name: "mapping_expired", Help: "mappings removed by their idle timeout", Severity: graph.SevInfo},
-	ErrUnsupported: {Name: "untranslated_protocol", Help: "packets of a protocol NAT44 does not translate (ICMP other than echo, others), passed on", Severity: graph.SevInfo},
+	ErrUnsupported: {Name: "untranslated_protocol", Help: "packets of a protocol NAT44 does not translate (ICMP other than echo and errors, others), passed on", Severity: graph.SevInfo},
+	ErrHairpinned:  {Name: "hairpinned", Help: "packets from an inside host to another's external address and port, sent back inside from its own (RFC 4787 REQ-9)", Severity: graph.SevInfo},
+	ErrICMPError:   {Name: "icmp_error_translated", Help: "ICMP errors about a translated flow, translated with the datagram they quote (RFC 5508 REQ-3)", Severity: graph.SevInfo},
+	ErrICMPErrorNoMapping: {Name: "icmp_error_unmatched", Help: "ICMP errors whose quoted datagram is malformed or belongs to no mapping: to the outside dropped, to the pool address passed on (to the host stack)",
+		Severity: graph.SevWarn},
 }
 
 type state struct {
-	arc  int
-	m    *Mappings
-	addr [4]byte
+	arc int
+	m   *Mappings
 }
 
 // Nodes returns nat44-in2out and nat44-out2in for cfg (validated) over
@@ -71,7 +77,7 @@ func Nodes(cfg Config, table *fib.Table, worker func(*graph.Graph) int) []graph.
 		if m == nil {
 			m = NewMappings(cfg, w)
 		}
-		n.State = &state{arc: arc, m: m, addr: cfg.Addr.As4()}
+		n.State = &state{arc: arc, m: m}
 		return nil
 	}
 	return []graph.Registration{
@@ -169,7 +175,10 @@ func tcpFlags(ip wire.IPv4, slot int) uint8 {
 }
 
 // in2out translates what an inside interface sends out by the outside
-// interface: source address to the pool's, source port to the mapping's.
+// interface: source address to the mapping's pool address, source port to
+// the mapping's. What it sends to a pool address and port another inside
+// endpoint is mapped to is hairpinned: both ends translated, and routed
+// back inside.
 func in2out(n *graph.Node, v *pkt.Vector, view *fib.View, outside uint16) int {
 	st := n.State.(*state)
 	a := n.Arena()
@@ -184,6 +193,14 @@ func in2out(n *graph.Node, v *pkt.Vector, view *fib.View, outside uint16) int {
 		m, l3 := a.L3(i)
 		ip := wire.IPv4(l3[:m.Len-m.L3])
 		n.Nexts[k] = n.ArcNext(st.arc, m)
+		if pa := st.m.pool.index(ip.DstBits()); pa >= 0 {
+			if code := hairpin(st, ip, pa, now); code == ErrHairpinned {
+				n.Count(ErrHairpinned, 1)
+			} else if code >= 0 {
+				n.Drop(m, k, code)
+			}
+			continue
+		}
 		if dst := ip.Dst(); !haveLast || dst != lastDst {
 			adj := view.Adj(view.Lookup(dst, 0))
 			out = adj.Kind != fib.AdjLocal && adj.Port == outside
@@ -192,9 +209,20 @@ func in2out(n *graph.Node, v *pkt.Vector, view *fib.View, outside uint16) int {
 		if !out {
 			continue // to the router itself, or between inside networks
 		}
+		if ip.TTL() <= 1 {
+			// ip4-rewrite answers time exceeded: to the inside source,
+			// quoting the datagram as it was sent (VPP's NAT does the same).
+			continue
+		}
 		slot, csum, code := l4(ip)
 		if slot < 0 {
 			if code == ErrUnsupported {
+				if ip.Protocol() == wire.IPProtoICMP && !ip.IsFragment() && isICMPError(ip[ip.HeaderLen()]) {
+					if code = errorIn2Out(st, ip, now); code != ErrICMPError {
+						n.Drop(m, k, code)
+						continue
+					}
+				}
 				n.Count(code, 1)
 				continue
 			}
@@ -212,7 +240,8 @@ func in2out(n *graph.Node, v *pkt.Vector, view *fib.View, outside uint16) int {
 			continue
 		}
 		st.m.touch(pos, false, tcpFlags(ip, slot), now)
-		rewrite(ip, slot, csum, true, st.addr, st.m.maps[pos].extPort)
+		mp := &st.m.maps[pos]
+		rewrite(ip, slot, csum, true, st.m.pool.bytes(int(mp.extAddr)), mp.extPort)
 		translated++
 	}
 	n.Count(ErrTranslated, translated)
@@ -220,8 +249,84 @@ func in2out(n *graph.Node, v *pkt.Vector, view *fib.View, outside uint16) int {
 	return int(v.Len)
 }
 
-// out2in translates what arrives for the pool address back to the inside
-// endpoint of its mapping.
+// hairpin translates a packet from inside to pool address pa: when its
+// destination port is mapped (TCP, UDP), the source becomes the sender's
+// own mapping and the destination the mapped inside endpoint. It returns
+// ErrHairpinned, an error code to drop the packet with, or -1 to pass it
+// on untouched (for the router itself).
+func hairpin(st *state, ip wire.IPv4, pa int, now int64) int {
+	slot, csum, code := l4(ip)
+	if slot < 0 {
+		if code == ErrUnsupported {
+			return -1
+		}
+		return code
+	}
+	if slot == slotICMP {
+		return -1 // an echo to the pool address is for the router
+	}
+	hl := ip.HeaderLen()
+	to := st.m.inbound(pa, binary.BigEndian.Uint16(ip[hl+2:]), slot, now)
+	if to < 0 {
+		return -1
+	}
+	from := st.m.outbound(ip.SrcBits(), binary.BigEndian.Uint16(ip[hl:]), slot, now)
+	if from < 0 {
+		return ErrNoPorts
+	}
+	flags := tcpFlags(ip, slot)
+	st.m.touch(from, false, flags, now)
+	st.m.touch(to, true, flags, now)
+	f, t := &st.m.maps[from], &st.m.maps[to]
+	rewrite(ip, slot, csum, true, st.m.pool.bytes(int(f.extAddr)), f.extPort)
+	rewrite(ip, slot, csum, false, addrBytes(t.inAddr), t.inPort)
+	return ErrHairpinned
+}
+
+func addrBytes(a uint32) [4]byte { return [4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)} }
+
+// errorIn2Out translates an ICMP error an inside host sends about a
+// datagram it received through a mapping (the quote's destination is the
+// inside endpoint): quote and outer source become the external address.
+func errorIn2Out(st *state, ip wire.IPv4, now int64) int {
+	q, ok := parseQuote(ip)
+	if !ok {
+		return ErrICMPErrorNoMapping
+	}
+	pos := st.m.inside(be32([4]byte(ip[q.off+16:q.off+20])), binary.BigEndian.Uint16(ip[q.portOff(true):]), q.slot, now)
+	if pos < 0 {
+		return ErrICMPErrorNoMapping
+	}
+	mp := &st.m.maps[pos]
+	translateQuote(ip, &q, true, st.m.pool.bytes(int(mp.extAddr)), mp.extPort, true)
+	return ErrICMPError
+}
+
+// errorOut2In translates an ICMP error that arrives for pool address pa
+// about a datagram a mapping sent (the quote's source is the external
+// endpoint): quote and outer destination become the inside endpoint. It
+// returns ErrICMPError, or ErrICMPErrorNoMapping for an error that is not
+// about a mapping (for the router itself, passed on).
+func errorOut2In(st *state, ip wire.IPv4, now int64) int {
+	q, ok := parseQuote(ip)
+	if !ok {
+		return ErrICMPErrorNoMapping
+	}
+	qa := st.m.pool.index(be32([4]byte(ip[q.off+12 : q.off+16])))
+	if qa < 0 {
+		return ErrICMPErrorNoMapping
+	}
+	pos := st.m.inbound(qa, binary.BigEndian.Uint16(ip[q.portOff(false):]), q.slot, now)
+	if pos < 0 {
+		return ErrICMPErrorNoMapping
+	}
+	mp := &st.m.maps[pos]
+	translateQuote(ip, &q, false, addrBytes(mp.inAddr), mp.inPort, false)
+	return ErrICMPError
+}
+
+// out2in translates what arrives for a pool address back to the inside
+// endpoint of its mapping, and ICMP errors about a mapping's datagrams.
 func out2in(n *graph.Node, v *pkt.Vector) int {
 	st := n.State.(*state)
 	a := n.Arena()
@@ -231,12 +336,16 @@ func out2in(n *graph.Node, v *pkt.Vector) int {
 		m, l3 := a.L3(i)
 		ip := wire.IPv4(l3[:m.Len-m.L3])
 		n.Nexts[k] = n.ArcNext(st.arc, m)
-		if ip.Dst() != st.addr {
+		pa := st.m.pool.index(ip.DstBits())
+		if pa < 0 {
 			continue
 		}
 		slot, csum, code := l4(ip)
 		if slot < 0 {
-			if code == ErrUnsupported {
+			if code == ErrUnsupported && ip.Protocol() == wire.IPProtoICMP && !ip.IsFragment() && isICMPError(ip[ip.HeaderLen()]) {
+				code = errorOut2In(st, ip, now)
+			}
+			if code == ErrUnsupported || code == ErrICMPError || code == ErrICMPErrorNoMapping {
 				n.Count(code, 1)
 				continue
 			}
@@ -248,15 +357,14 @@ func out2in(n *graph.Node, v *pkt.Vector) int {
 		if slot == slotICMP {
 			ext = binary.BigEndian.Uint16(ip[hl+4:])
 		}
-		pos := st.m.inbound(ext, slot, now)
+		pos := st.m.inbound(pa, ext, slot, now)
 		if pos < 0 {
 			n.Count(ErrNoMapping, 1)
 			continue // for the router itself: ip4-local answers
 		}
 		st.m.touch(pos, true, tcpFlags(ip, slot), now)
 		mp := &st.m.maps[pos]
-		in := mp.inAddr
-		rewrite(ip, slot, csum, false, [4]byte{byte(in >> 24), byte(in >> 16), byte(in >> 8), byte(in)}, mp.inPort)
+		rewrite(ip, slot, csum, false, addrBytes(mp.inAddr), mp.inPort)
 		translated++
 	}
 	n.Count(ErrTranslated, translated)

@@ -25,7 +25,10 @@ var (
 // natHarness builds in2out (under test) with out2in beside it, over a FIB
 // where 10.0.0.0/24 is on port 0 (inside) and everything else leaves by
 // port 1 (outside, 203.0.113.0/24).
-func natHarness(t *testing.T) *graphtest.Harness {
+func natHarness(t *testing.T) *graphtest.Harness { return natHarnessWith(t, testConfig()) }
+
+// natHarnessWith is natHarness for the NAT configuration cfg.
+func natHarnessWith(t testing.TB, cfg Config) *graphtest.Harness {
 	tab := fib.New()
 	tab.AddInterface(0, [6]byte{2, 0, 0, 0, 0, 1}, 1500)
 	tab.AddInterface(1, [6]byte{2, 0, 0, 0, 0, 2}, 1500)
@@ -37,7 +40,7 @@ func natHarness(t *testing.T) *graphtest.Harness {
 	if err := tab.AddRoute(netip.MustParsePrefix("0.0.0.0/0"), []fib.NextHop{{Addr: netip.MustParseAddr("203.0.113.254"), Port: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	regs := Nodes(testConfig(), tab, func(*graph.Graph) int { return 0 })
+	regs := Nodes(cfg, tab, func(*graph.Graph) int { return 0 })
 	arc := graph.Arc{Name: ip4.UnicastArc, Start: ip4.InputName, End: ip4.LookupName, Features: []graph.Feature{In2OutFeature, Out2InFeature}}
 	h := graphtest.New(t, regs[0], graphtest.Options{Also: regs[1:], Arcs: []graph.Arc{arc}})
 	if err := h.Graph().EnableFeature(ip4.UnicastArc, In2OutName, 0, true); err != nil {
@@ -77,7 +80,7 @@ func TestIn2OutAndBack(t *testing.T) {
 	var ext [2]uint16
 	for i, o := range r.Out[:3] {
 		ip := ipOf(&o)
-		if o.Next != ip4.LookupName || ip.Src() != pool.As4() || !checksumsValid(ip) {
+		if o.Next != ip4.LookupName || ip.Src() != poolAddr.As4() || !checksumsValid(ip) {
 			t.Fatalf("packet %d: %s src %v checksums %v", i, o.Where(), ip.Src(), checksumsValid(ip))
 		}
 		if i < 2 {
@@ -92,17 +95,17 @@ func TestIn2OutAndBack(t *testing.T) {
 			t.Fatalf("untouched packet %d translated: src %v", i, ip.Src())
 		}
 	}
-	// Replies to the pool address go back to the inside endpoint.
+	// Replies to the poolAddr address go back to the inside endpoint.
 	r = h.RunNode(Out2InName,
-		natFrame(1, outsider, pool.As4(), wire.IPProtoUDP, 53, ext[0]),
-		natFrame(1, outsider, pool.As4(), wire.IPProtoUDP, 53, 2099),   // no mapping: to the host stack, untranslated
-		natFrame(1, outsider, pool.As4(), wire.IPProtoTCP, 4000, 8080), // the static mapping
+		natFrame(1, outsider, poolAddr.As4(), wire.IPProtoUDP, 53, ext[0]),
+		natFrame(1, outsider, poolAddr.As4(), wire.IPProtoUDP, 53, 2099),   // no mapping: to the host stack, untranslated
+		natFrame(1, outsider, poolAddr.As4(), wire.IPProtoTCP, 4000, 8080), // the static mapping
 	)
 	ip := ipOf(&r.Out[0])
 	if ip.Dst() != inside || binary.BigEndian.Uint16(ip[22:]) != 5353 || !checksumsValid(ip) {
 		t.Fatalf("reply: dst %v:%d checksums %v", ip.Dst(), binary.BigEndian.Uint16(ip[22:]), checksumsValid(ip))
 	}
-	if ip := ipOf(&r.Out[1]); ip.Dst() != pool.As4() || r.Counters["nat44-out2in: no_mapping"] != 1 {
+	if ip := ipOf(&r.Out[1]); ip.Dst() != poolAddr.As4() || r.Counters["nat44-out2in: no_mapping"] != 1 {
 		t.Fatalf("unmapped: dst %v counters %v", ip.Dst(), r.Counters)
 	}
 	ip = ipOf(&r.Out[2])

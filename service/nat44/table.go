@@ -84,5 +84,8 @@ func in2outKey(addr uint32, port uint16, proto int) uint64 {
 	return uint64(addr)<<24 | uint64(port)<<8 | uint64(proto)
 }
 
-// out2inKey is an external port and protocol slot (one pool address).
-func out2inKey(port uint16, proto int) uint64 { return uint64(port)<<8 | uint64(proto) }
+// out2inKey is an external address (its pool position), port and
+// protocol slot.
+func out2inKey(addr, port uint16, proto int) uint64 {
+	return uint64(addr)<<24 | uint64(port)<<8 | uint64(proto)
+}

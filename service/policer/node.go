@@ -6,16 +6,17 @@ import (
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
 	"github.com/vecnet/vecnet/pkt"
-	"github.com/vecnet/vecnet/service/acl"
 	"github.com/vecnet/vecnet/wire"
 )
 
 // NodeName is the policer's node on the ip4-unicast feature arc.
 const NodeName = "ip4-policer"
 
-// Feature is the node's place on the ip4-unicast arc (before an ACL, so
-// that a flood is metered before it costs a classification).
-var Feature = graph.Feature{Node: NodeName, RunsBefore: []string{acl.NodeName}}
+// Feature is the node's place on the ip4-unicast arc. The ACL declares
+// that it runs after it (a flood is metered before it costs a
+// classification); the ACL also uses policers per class of its rules
+// (ColorRun), so it imports this package, not the reverse.
+var Feature = graph.Feature{Node: NodeName}
 
 // ActionKind is what the node does with a packet of a colour.
 type ActionKind uint8
@@ -56,6 +57,25 @@ func (p *Policer) Counts() (packets, bytes [NumColors]uint64) {
 		packets[c], bytes[c] = p.counts[c].packets.Load(), p.counts[c].bytes.Load()
 	}
 	return packets, bytes
+}
+
+// ColorRun meters a run of packets of sizes (IP bytes) at time now into
+// colors and adds them to the per-colour counters: one meter update and
+// one counter update per colour for the run. The caller applies
+// p.Actions[colors[k]] (SetDSCP for MarkDSCP).
+func (p *Policer) ColorRun(now int64, sizes []uint32, colors []Color) {
+	p.Meter.Color(now, sizes, colors)
+	var pk, by [NumColors]uint64
+	for k, c := range colors {
+		pk[c]++
+		by[c] += uint64(sizes[k])
+	}
+	for c := range pk {
+		if pk[c] != 0 {
+			p.counts[c].packets.Add(pk[c])
+			p.counts[c].bytes.Add(by[c])
+		}
+	}
 }
 
 // Table maps receive interfaces to their policers (nil: not policed). The
@@ -155,7 +175,7 @@ func police(n *graph.Node, v *pkt.Vector, byPort []*Policer) int {
 				continue
 			case MarkDSCP:
 				_, l3 := a.L3(idx[k])
-				markDSCP(wire.IPv4(l3), act.DSCP)
+				SetDSCP(wire.IPv4(l3), act.DSCP)
 			}
 			n.Nexts[k] = n.ArcNext(s.arc, m)
 		}
@@ -178,9 +198,10 @@ func samePolicer(m *pkt.Meta, byPort []*Policer, p *Policer) bool {
 	return p == nil
 }
 
-// markDSCP sets the DSCP of ip (ip4-input has validated its header),
-// keeping the ECN bits, and updates the header checksum (RFC 1624).
-func markDSCP(ip wire.IPv4, dscp uint8) {
+// SetDSCP sets the DSCP of ip (ip4-input has validated its header),
+// keeping the ECN bits, and updates the header checksum (RFC 1624): the
+// MarkDSCP action.
+func SetDSCP(ip wire.IPv4, dscp uint8) {
 	old := uint16(ip[0])<<8 | uint16(ip[1])
 	ip[1] = dscp<<2 | ip[1]&3
 	ip.SetChecksum(wire.ChecksumUpdate16(ip.Checksum(), old, uint16(ip[0])<<8|uint16(ip[1])))
