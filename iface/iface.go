@@ -36,6 +36,25 @@ type Interface struct {
 	// Tentative6 are IPv6 addresses still under duplicate address
 	// detection (RFC 4862): not answered for, not used as a source.
 	Tentative6 []netip.Addr
+	// Kind is KindHW (also when empty) or KindSub; other packages may add
+	// kinds of their own.
+	Kind string
+	// Sub is a sub-interface's parent and VLAN ids (Kind KindSub).
+	Sub Sub
+	// Tags are the tag bytes a sub-interface's frames carry after the
+	// source MAC (TagsLen of them: 4 for 802.1Q, 8 for QinQ; 0 on a
+	// hardware interface). Rewrites push them.
+	Tags    [MaxTags * TagLen]byte
+	TagsLen uint8
+}
+
+// Port returns the interface whose port carries i's frames: i's parent
+// for a sub-interface, i itself otherwise.
+func (i *Interface) Port() uint16 {
+	if i.Kind == KindSub {
+		return i.Sub.Parent
+	}
+	return i.Index
 }
 
 // Has6 reports whether ip is one of the interface's (non-tentative) IPv6
@@ -94,11 +113,14 @@ type Set struct {
 	// local6Bits has bit lo&63 set for each address's low half lo: most
 	// addresses that are not ours fail this one test.
 	local6Bits uint64
+	// subs are the VLAN classification tables by parent index (nil: the
+	// interface has no sub-interface).
+	subs []*subTable
 }
 
 // newSet makes the snapshot of ifs.
 func newSet(ifs []Interface) *Set {
-	s := &Set{ifs: ifs}
+	s := &Set{ifs: ifs, subs: buildSubs(ifs)}
 	for k := range ifs {
 		for _, p := range ifs[k].Addrs {
 			if p.Addr().Is4() {
