@@ -196,3 +196,45 @@ func (s *Set) Classify(port uint16, tag1, tag2 uint32) (sub uint16, tags int, ok
 	}
 	return 0, 0, false
 }
+
+// Counters are one interface's packets and bytes as the graph saw them
+// (ethernet-input for received frames, interface-output for sent ones):
+// a sub-interface's own counters. Each worker keeps its own; readers sum.
+type Counters struct {
+	RxPackets, RxBytes, TxPackets, TxBytes uint64
+}
+
+// CounterSet is one worker's Counters by interface index.
+type CounterSet struct {
+	c []Counters
+}
+
+// At returns interface i's counters, growing the set when i is past its
+// end (an interface added since: rare, so the hot path does not allocate).
+func (s *CounterSet) At(i uint16) *Counters {
+	if int(i) >= len(s.c) {
+		s.c = append(s.c, make([]Counters, int(i)+1-len(s.c)+8)...)
+	}
+	return &s.c[i]
+}
+
+// Snapshot returns a copy of the counters by interface index.
+func (s *CounterSet) Snapshot() []Counters { return append([]Counters(nil), s.c...) }
+
+// SumCounters adds per-worker snapshots into one slice by interface index.
+func SumCounters(per [][]Counters) []Counters {
+	var out []Counters
+	for _, w := range per {
+		for len(out) < len(w) {
+			out = append(out, Counters{})
+		}
+		for i, c := range w {
+			o := &out[i]
+			o.RxPackets += c.RxPackets
+			o.RxBytes += c.RxBytes
+			o.TxPackets += c.TxPackets
+			o.TxBytes += c.TxBytes
+		}
+	}
+	return out
+}

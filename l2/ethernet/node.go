@@ -126,8 +126,13 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 			ErrTagTruncated:  {Name: "vlan_truncated", Help: "frame ends inside a VLAN tag"},
 			ErrTooManyTags:   {Name: "too_many_tags", Help: "VLAN tag left after the sub-interface's tags were popped (more tags than it has)", Severity: graph.SevWarn},
 		},
-		Init: func(*graph.Node) error { return tabErr },
-		Func: func(n *graph.Node, v *pkt.Vector) int { return input(n, v, ifs.Load(), cfg, &types) },
+		Init: func(n *graph.Node) error {
+			n.State = &iface.CounterSet{}
+			return tabErr
+		},
+		Func: func(n *graph.Node, v *pkt.Vector) int {
+			return input(n, v, ifs.Load(), cfg, &types, n.State.(*iface.CounterSet))
+		},
 		Format: func(r *graph.TraceRecord) string {
 			e := wire.Ethernet(r.Data[:r.Len])
 			if r.Len < wire.EthernetLen {
@@ -138,7 +143,17 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 	}
 }
 
-func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typeTable) int {
+// Counters returns the received packets and bytes of each sub-interface
+// (by interface index) that ethernet-input of graph g counted, or nil.
+func Counters(g *graph.Graph) []iface.Counters {
+	n := g.Node(NodeName)
+	if n == nil {
+		return nil
+	}
+	return n.State.(*iface.CounterSet).Snapshot()
+}
+
+func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typeTable, cs *iface.CounterSet) int {
 	a := n.Arena()
 	cnt := v.Len
 	// The packets of a vector usually share one receive port: look its
@@ -198,7 +213,7 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 		m.VLAN = 0
 		e := types.edge(typ)
 		if e == 0 && isTPID(typ) {
-			c := popTags(n, m, k, d, ifs, cfg, subs)
+			c := popTags(n, m, k, d, ifs, cfg, subs, cs)
 			if c == 0 {
 				continue
 			}
@@ -232,7 +247,7 @@ func isTPID(typ uint16) bool {
 // returns how many tags to skip; otherwise it drops the frame and returns
 // 0. The tags stay in the buffer (in front of Meta.L3): an answer in place
 // (ARP) leaves with them.
-func popTags(n *graph.Node, m *pkt.Meta, k int, d []byte, ifs *iface.Set, cfg *Config, subs bool) int {
+func popTags(n *graph.Node, m *pkt.Meta, k int, d []byte, ifs *iface.Set, cfg *Config, subs bool, cs *iface.CounterSet) int {
 	if len(d) < wire.EthernetLen+wire.VLANLen {
 		n.Drop(m, k, ErrTagTruncated)
 		return 0
@@ -253,6 +268,9 @@ func popTags(n *graph.Node, m *pkt.Meta, k int, d []byte, ifs *iface.Set, cfg *C
 			}
 			m.RxPort = sub
 			c = tags
+			ctr := cs.At(sub)
+			ctr.RxPackets++
+			ctr.RxBytes += uint64(len(d))
 		}
 	}
 	if c == 0 {
