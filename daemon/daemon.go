@@ -64,9 +64,9 @@ type Daemon struct {
 	// Interfaces in index order.
 	Subs    []*Interface
 	Workers []*worker.Worker
-	caches     []*pkt.Cache
-	CLI        *cli.Registry
-	server     *cli.Server
+	caches  []*pkt.Cache
+	CLI     *cli.Registry
+	server  *cli.Server
 	// API is the HTTP API server (nil with Options.NoCLI); handlers such
 	// as metrics join it with API.Mount.
 	API *api.Server
