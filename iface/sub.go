@@ -85,15 +85,15 @@ func (t *Table) AddSub(name string, s Sub, mtu uint16) (uint16, error) {
 		}
 	}
 	tags, n := s.Tags()
-	max := p.MTU - uint16(n)
-	if p.MTU < uint16(n) {
-		max = 0
+	most := uint16(0)
+	if p.MTU > uint16(n) {
+		most = p.MTU - uint16(n)
 	}
 	if mtu == 0 {
-		mtu = max
+		mtu = most
 	}
-	if mtu > max {
-		return 0, fmt.Errorf("iface: %s: mtu %d: at most %d (parent %s's %d less %d tag bytes)", name, mtu, max, p.Name, p.MTU, n)
+	if mtu > most {
+		return 0, fmt.Errorf("iface: %s: mtu %d: at most %d (parent %s's %d less %d tag bytes)", name, mtu, most, p.Name, p.MTU, n)
 	}
 	ifs := append([]Interface(nil), old.ifs...)
 	idx := uint16(len(ifs))
