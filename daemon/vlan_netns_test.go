@@ -15,6 +15,7 @@ import (
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/internal/vlanpeer"
 	"github.com/vecnet/vecnet/l2/ethernet"
+	"github.com/vecnet/vecnet/l3/neighbor"
 )
 
 // VLAN sub-interfaces against kernel peers on tagged links. This kernel
@@ -242,7 +243,16 @@ func TestVLANSubInterfacesWithKernelPeers(t *testing.T) {
 					x := d.DP.Ifaces.Load().ByName(topo.RouterB + ".100")
 					return x != nil && x.Has6(netip.MustParseAddr(vlanSub1Addr6).As16())
 				})
+				// Neighbour Discovery both ways first (under load a solicitation
+				// can meet a tentative address): then every echo is answered.
+				pollUntil(t, "an IPv6 echo reply over VLAN 100", func() bool {
+					out, _ := rig.B.Run("ping", "-6", "-c", "1", "-W", "1", vlanSub1Addr6)
+					return strings.Contains(out, " 1 received")
+				})
 				ping(rig.B, "-6", vlanSub1Addr6)
+				if n := errCount(d, neighbor.NDInputName, "learned"); n == 0 {
+					t.Errorf("vecnet learned no IPv6 neighbour: %s", errorsText(d))
+				}
 			})
 			t.Run("unknown VLAN counted", func(t *testing.T) {
 				before := errCount(d, ethernet.NodeName, "unknown_vlan")
