@@ -12,7 +12,9 @@ import (
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/memif"
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/internal/tsc"
+	"github.com/vecnet/vecnet/l2/ethernet"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/worker"
 )
@@ -118,7 +120,7 @@ func (b backend) Interfaces() ([]ctl.InterfaceRow, error) {
 			admin = "down"
 		}
 		row := ctl.InterfaceRow{Name: x.Name, Index: x.Index, AdminState: admin, Driver: ifc.Config.Driver, Info: info,
-			MAC: macString(x.MAC), MTU: x.MTU, Addresses: []string{},
+			MAC: macString(x.MAC), MTU: x.MTU, Addresses: []string{}, Kind: x.Kind.String(),
 			RxPackets: s.RxPackets, RxBytes: s.RxBytes, TxPackets: s.TxPackets, TxBytes: s.TxBytes,
 			RxDrops: s.RxDrops, TxDrops: s.TxDrops, RxErrors: s.RxErrors}
 		for _, p := range x.Addrs {
@@ -144,7 +146,55 @@ func (b backend) Interfaces() ([]ctl.InterfaceRow, error) {
 		}
 		rows = append(rows, row)
 	}
-	return rows, nil
+	return d.subRows(set, rows)
+}
+
+// subRows appends the sub-interfaces' rows to rows, with their counters
+// (ethernet-input's and interface-output's, summed over the workers).
+func (d *Daemon) subRows(set *iface.Set, rows []ctl.InterfaceRow) ([]ctl.InterfaceRow, error) {
+	if len(d.Subs) == 0 {
+		return rows, nil
+	}
+	type pair struct{ rx, tx []iface.Counters }
+	per, err := perWorker(d, func(g *graph.Graph) pair { return pair{ethernet.Counters(g), driver.SubCounters(g)} })
+	var rx, tx [][]iface.Counters
+	for _, p := range per {
+		rx, tx = append(rx, p.rx), append(tx, p.tx)
+	}
+	rxs, txs := iface.SumCounters(rx), iface.SumCounters(tx)
+	for _, s := range d.Subs {
+		x := set.Get(s.Index)
+		if x == nil {
+			continue
+		}
+		admin := "up"
+		if x.Down {
+			admin = "down"
+		}
+		row := ctl.InterfaceRow{Name: x.Name, Index: x.Index, AdminState: admin, Driver: "sub", Info: s.Info,
+			MAC: macString(x.MAC), MTU: x.MTU, Addresses: []string{}, Kind: iface.KindSub.String(),
+			Parent: s.Sub.Parent, VLAN: uint16(s.Sub.VLAN), OuterVLAN: uint16(s.Sub.OuterVLAN)}
+		if s.Sub.OuterVLAN != 0 {
+			row.OuterTPID = fmt.Sprintf("%#04x", s.Sub.OuterTPID)
+		}
+		if int(x.Index) < len(rxs) {
+			row.RxPackets, row.RxBytes = rxs[x.Index].RxPackets, rxs[x.Index].RxBytes
+		}
+		if int(x.Index) < len(txs) {
+			row.TxPackets, row.TxBytes = txs[x.Index].TxPackets, txs[x.Index].TxBytes
+		}
+		for _, p := range x.Addrs {
+			row.Addresses = append(row.Addresses, p.String())
+		}
+		for _, p := range x.Addrs6 {
+			row.Addresses = append(row.Addresses, p.String())
+		}
+		for _, a := range x.Tentative6 {
+			row.Addresses = append(row.Addresses, a.String()+"(tentative)")
+		}
+		rows = append(rows, row)
+	}
+	return rows, unavailable(err)
 }
 
 func (d *Daemon) ifName(i uint16) string {

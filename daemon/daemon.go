@@ -19,6 +19,7 @@ import (
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/driver/afxdp"
+	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/l3/fib"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/service/acl"
@@ -48,6 +49,10 @@ type Interface struct {
 	// mem and pcap), closed after them.
 	kernel kernelInterface
 	mac    [6]byte
+	// Sub is set on a VLAN sub-interface (Daemon.Subs): it has no ports
+	// of its own and sends on parent's.
+	Sub    *config.SubInterface
+	parent *Interface
 }
 
 // Daemon is a running data plane.
@@ -55,10 +60,13 @@ type Daemon struct {
 	Config     *config.Config
 	DP         *dataplane.Dataplane
 	Interfaces []*Interface
-	Workers    []*worker.Worker
-	caches     []*pkt.Cache
-	CLI        *cli.Registry
-	server     *cli.Server
+	// Subs are the VLAN sub-interfaces (config.SubInterfaces), after
+	// Interfaces in index order.
+	Subs    []*Interface
+	Workers []*worker.Worker
+	caches  []*pkt.Cache
+	CLI     *cli.Registry
+	server  *cli.Server
 	// API is the HTTP API server (nil with Options.NoCLI); handlers such
 	// as metrics join it with API.Mount.
 	API *api.Server
@@ -175,6 +183,11 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			return nil, err
 		}
 	}
+	for k := range cfg.SubInterfaces {
+		if err := d.registerSub(&cfg.SubInterfaces[k]); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.setupBridges(dp, nw); err != nil {
 		return nil, err
 	}
@@ -238,6 +251,9 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		}
 		for _, ifc := range d.Interfaces {
 			attachInterface(wk, ps, ifc)
+		}
+		for _, s := range d.Subs {
+			attachSub(wk, ps, s)
 		}
 		for _, q := range d.linuxCPPorts(w) {
 			wk.AddPort(q) // the TAPs' wake-ups and transmit flushes
@@ -423,7 +439,56 @@ func (d *Daemon) iface(name string) *Interface {
 			return ifc
 		}
 	}
+	for _, s := range d.Subs {
+		if s.Config.Name == name {
+			return s
+		}
+	}
 	return nil
+}
+
+// registerSub adds VLAN sub-interface sc of a registered interface to the
+// tables and to d.Subs.
+func (d *Daemon) registerSub(sc *config.SubInterface) error {
+	parent := d.iface(sc.Parent)
+	if parent == nil || parent.Sub != nil {
+		return fmt.Errorf("sub-interface %s: no interface %q to be its parent", sc.Name, sc.Parent)
+	}
+	s := iface.Sub{Parent: parent.Index, VLAN: uint16(sc.VLAN), OuterVLAN: uint16(sc.OuterVLAN), OuterTPID: uint16(sc.OuterTPID)}
+	idx, err := d.DP.AddSubInterface(sc.Name, s, uint16(sc.MTU), sc.Addresses...)
+	if err != nil {
+		return fmt.Errorf("sub-interface %s: %w", sc.Name, err)
+	}
+	mtu := d.DP.Ifaces.Load().Get(idx).MTU
+	ifc := &Interface{Config: config.Interface{Name: sc.Name, Driver: "sub", MTU: int(mtu), Addresses: sc.Addresses},
+		Index: idx, Info: subInfo(sc), Sub: sc, parent: parent, mac: parent.mac}
+	d.ifMu.Lock()
+	d.Subs = append(d.Subs[:len(d.Subs):len(d.Subs)], ifc)
+	d.ifMu.Unlock()
+	return nil
+}
+
+// subInfo describes a sub-interface for "show interfaces": its parent and
+// tags, outer first ("eth0 dot1ad 200 dot1q 300").
+func subInfo(sc *config.SubInterface) string {
+	s := sc.Parent
+	if sc.OuterVLAN != 0 {
+		if sc.OuterTPID == 0x8100 {
+			s += fmt.Sprintf(" dot1q %d", sc.OuterVLAN)
+		} else {
+			s += fmt.Sprintf(" dot1ad %d", sc.OuterVLAN)
+		}
+	}
+	return s + fmt.Sprintf(" dot1q %d", sc.VLAN)
+}
+
+// attachSub maps sub-interface s to its parent's port on worker wk:
+// interface-output sends its frames there; nothing polls it (the parent's
+// input does). On a running worker, call it on the worker's thread.
+func attachSub(wk *worker.Worker, ps *driver.PortSet, s *Interface) {
+	if w := wk.ID; w < len(s.parent.Ports) && s.parent.Ports[w] != nil {
+		ps.Attach(s.Index, s.parent.Ports[w], false)
+	}
 }
 
 // AddRoute adds a static route via next hops, optionally pinned to an

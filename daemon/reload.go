@@ -134,6 +134,9 @@ func (d *Daemon) diff(next *config.Config) (*configDiff, error) {
 	if !reflect.DeepEqual(cur.HTTP, next.HTTP) {
 		restart("http")
 	}
+	if !reflect.DeepEqual(cur.SubInterfaces, next.SubInterfaces) {
+		restart("sub-interfaces")
+	}
 	// linux-cp's TAPs take interface indexes past the interfaces' at
 	// start: with pairs, interfaces (and the pairs) change with a restart.
 	if !reflect.DeepEqual(cur.LinuxCP, next.LinuxCP) {

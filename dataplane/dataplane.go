@@ -127,6 +127,39 @@ func (d *Dataplane) AddInterface(name string, mac [6]byte, mtu uint16, addrs ...
 	return idx, nil
 }
 
+// AddSubInterface registers VLAN sub-interface name of s.Parent (see
+// iface.Table.AddSub: mtu 0 is the parent's less the tag bytes) with its
+// addresses: its rewrites push its tags, ethernet-input gives it the
+// frames carrying them. Its frames leave by the parent's port: the port
+// set of each worker must map the new index to that port
+// (driver.PortSet.Attach without polling).
+func (d *Dataplane) AddSubInterface(name string, s iface.Sub, mtu uint16, addrs ...netip.Prefix) (uint16, error) {
+	idx, err := d.Ifaces.AddSub(name, s, mtu)
+	if err != nil {
+		return 0, err
+	}
+	x := d.Ifaces.Load().Get(idx)
+	d.FIB.AddInterface(idx, x.MAC, x.MTU)
+	d.FIB.SetTags(idx, x.Tags, x.TagsLen)
+	d.FIB6.AddInterface(idx, x.MAC, x.MTU)
+	d.FIB6.SetTags(idx, x.Tags, x.TagsLen)
+	for _, p := range addrs {
+		if p.Addr().Is6() && !p.Addr().Is4In6() {
+			if err := d.AddAddress6(idx, p); err != nil {
+				return 0, fmt.Errorf("dataplane: %s: %w", name, err)
+			}
+			continue
+		}
+		if err := d.Ifaces.AddAddress(idx, p); err != nil {
+			return 0, err
+		}
+		if err := d.FIB.AddConnected(idx, p); err != nil {
+			return 0, fmt.Errorf("dataplane: %s: %w", name, err)
+		}
+	}
+	return idx, nil
+}
+
 // AddAddress6 gives interface idx the IPv6 address p: at once, or after
 // duplicate address detection when DAD is set. The first IPv6 address of
 // an interface brings its link-local address with it (unless NoLinkLocal).

@@ -42,8 +42,8 @@ func TestMalformedInputIsCountedAndDropped(t *testing.T) {
 			f := good()
 			tagged := append(append(append([]byte{}, f[:12]...), 0x81, 0x00, 0x00, 0x05), f[12:]...)
 			return tagged
-		}(), ethernet.NodeName, "vlan_not_allowed"},
-		{"truncated vlan", func() []byte { f := good()[:14]; binary.BigEndian.PutUint16(f[12:], 0x8100); return f }(), ethernet.NodeName, "too_short"},
+		}(), ethernet.NodeName, "unknown_vlan"},
+		{"truncated vlan", func() []byte { f := good()[:14]; binary.BigEndian.PutUint16(f[12:], 0x8100); return f }(), ethernet.NodeName, "vlan_truncated"},
 		{"ip too short", good()[:ipOff+12], ip4.InputName, "too_short"},
 		{"ip version 6", func() []byte { f := good(); f[ipOff] = 0x65; return fixSum(f) }(), ip4.InputName, "bad_version"},
 		{"ihl 4", func() []byte { f := good(); f[ipOff] = 0x44; return f }(), ip4.InputName, "bad_ihl"},

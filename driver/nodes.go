@@ -165,30 +165,66 @@ func OutputNodeSet(ps *PortSet, ifs *iface.Table) graph.Registration {
 			outErrNoPort: {Name: "no_port", Help: "transmit interface has no port on this worker"},
 			outErrDown:   {Name: "interface_down", Help: "packet for an interface set administratively down", Severity: graph.SevWarn},
 		},
+		Init: func(n *graph.Node) error {
+			n.State = &iface.CounterSet{}
+			return nil
+		},
 		Func: func(n *graph.Node, v *pkt.Vector) int {
 			var set *iface.Set
 			if ifs != nil {
 				set = ifs.Load()
 			}
-			return output(n, v, ps.byIface, ps.per, set)
+			return output(n, v, ps.byIface, ps.per, set, n.State.(*iface.CounterSet))
 		},
 	}
 }
 
+// SubCounters returns the sent packets and bytes of each sub-interface (by
+// interface index) that interface-output of graph g counted, or nil.
+func SubCounters(g *graph.Graph) []iface.Counters {
+	n := g.Node(OutputNodeName)
+	if n == nil {
+		return nil
+	}
+	return n.State.(*iface.CounterSet).Snapshot()
+}
+
+// countSub counts idx, sent on interface p, when p is a sub-interface:
+// a check per port per vector, a sum over the packets only for a
+// sub-interface.
+func countSub(a *pkt.Arena, set *iface.Set, cs *iface.CounterSet, p uint16, idx []pkt.Index) {
+	if set == nil {
+		return
+	}
+	if x := set.Get(p); x == nil || x.Kind != iface.KindSub {
+		return
+	}
+	var b uint64
+	for _, i := range idx {
+		b += uint64(a.Meta(i).Len)
+	}
+	c := cs.At(p)
+	c.TxPackets += uint64(len(idx))
+	c.TxBytes += b
+}
+
 // isDown reports whether interface i is administratively down in set (nil:
-// none is).
+// none is): it, or for a sub-interface its parent.
 func isDown(set *iface.Set, i uint16) bool {
 	if set == nil {
 		return false
 	}
 	x := set.Get(i)
+	if x != nil && !x.Down && x.Kind == iface.KindSub {
+		x = set.Get(x.Sub.Parent)
+	}
 	return x != nil && x.Down
 }
 
 // output is interface-output's node function (named, not a closure, so
 // that its calls inline: the compiler does not inline inside a closure
 // whose enclosing function was itself inlined, golang/go#81380).
-func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector, set *iface.Set) int {
+func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector, set *iface.Set, cs *iface.CounterSet) int {
 	cnt := v.Len
 	a := n.Arena()
 	c := n.Cache()
@@ -210,6 +246,7 @@ func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector, set *i
 		if tap != nil {
 			tap.Record(a, v.Idx[:cnt], graph.TapTx, 0)
 		}
+		countSub(a, set, cs, first, v.Idx[:cnt])
 		ports[first].Send(c, v)
 		return cnt
 	}
@@ -233,6 +270,7 @@ func output(n *graph.Node, v *pkt.Vector, ports []Port, per []pkt.Vector, set *i
 			if tap != nil {
 				tap.Record(a, per[p].Idx[:per[p].Len], graph.TapTx, 0)
 			}
+			countSub(a, set, cs, uint16(p), per[p].Idx[:per[p].Len])
 			ports[p].Send(c, &per[p])
 		}
 	}

@@ -16,20 +16,26 @@ import (
 type Kind uint8
 
 const (
-	// KindPort is an interface with ports of a driver (the default).
-	KindPort Kind = iota
+	// KindHW is an interface with ports of a driver of its own (the
+	// default).
+	KindHW Kind = iota
+	// KindSub is a VLAN sub-interface: its frames are its parent's
+	// carrying its 802.1Q (or 802.1ad + 802.1Q) tags.
+	KindSub
 	// KindBVI is a bridge virtual interface: the routed interface of a
 	// bridge domain, whose frames go through the bridge (package bridge).
 	KindBVI
 )
 
-// String returns the kind's name as the config and the shows spell it.
+// String returns the kind's name as the shows spell it.
 func (k Kind) String() string {
 	switch k {
+	case KindSub:
+		return "sub"
 	case KindBVI:
 		return "bvi"
 	default:
-		return "port"
+		return "hw"
 	}
 }
 
@@ -58,6 +64,22 @@ type Interface struct {
 	// Tentative6 are IPv6 addresses still under duplicate address
 	// detection (RFC 4862): not answered for, not used as a source.
 	Tentative6 []netip.Addr
+	// Sub is a sub-interface's parent and VLAN ids (Kind KindSub).
+	Sub Sub
+	// Tags are the tag bytes a sub-interface's frames carry after the
+	// source MAC (TagsLen of them: 4 for 802.1Q, 8 for QinQ; 0 on a
+	// hardware interface). Rewrites push them.
+	Tags    [MaxTags * TagLen]byte
+	TagsLen uint8
+}
+
+// Port returns the interface whose port carries i's frames: i's parent
+// for a sub-interface, i itself otherwise.
+func (i *Interface) Port() uint16 {
+	if i.Kind == KindSub {
+		return i.Sub.Parent
+	}
+	return i.Index
 }
 
 // Has6 reports whether ip is one of the interface's (non-tentative) IPv6
@@ -116,11 +138,14 @@ type Set struct {
 	// local6Bits has bit lo&63 set for each address's low half lo: most
 	// addresses that are not ours fail this one test.
 	local6Bits uint64
+	// subs are the VLAN classification tables by parent index (nil: the
+	// interface has no sub-interface).
+	subs []*subTable
 }
 
 // newSet makes the snapshot of ifs.
 func newSet(ifs []Interface) *Set {
-	s := &Set{ifs: ifs}
+	s := &Set{ifs: ifs, subs: buildSubs(ifs)}
 	for k := range ifs {
 		for _, p := range ifs[k].Addrs {
 			if p.Addr().Is4() {

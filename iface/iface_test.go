@@ -102,7 +102,7 @@ func TestKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := tb.Load().Get(i).Kind; k != KindPort || k.String() != "port" {
+	if k := tb.Load().Get(i).Kind; k != KindHW || k.String() != "hw" {
 		t.Fatalf("new interface kind %v", k)
 	}
 	if err := tb.SetKind(i, KindBVI); err != nil {

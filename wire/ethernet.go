@@ -59,6 +59,9 @@ const (
 	EtherTypeIPv4 EtherType = 0x0800
 	EtherTypeARP  EtherType = 0x0806
 	EtherTypeVLAN EtherType = 0x8100
+	// EtherTypeQinQ is the 802.1ad service tag's TPID (the outer tag of
+	// a QinQ frame).
+	EtherTypeQinQ EtherType = 0x88a8
 	EtherTypeIPv6 EtherType = 0x86dd
 )
 

@@ -70,6 +70,10 @@ type Config struct {
 	Socket string
 	// Interfaces in file order; at least one. YAML key: interfaces.
 	Interfaces []Interface
+	// SubInterfaces are the VLAN sub-interfaces: the entries of
+	// "interfaces" with a parent (in file order, after the hardware ones
+	// in index order).
+	SubInterfaces []SubInterface
 	// Routes are static IPv4 routes. YAML key: routes.
 	Routes []Route
 	// Neighbors are static ARP entries. YAML key: neighbors.

@@ -27,6 +27,9 @@ func FuzzParse(f *testing.F) {
 	// http
 	f.Add([]byte("interfaces: [{name: a, driver: mem}]\nhttp: {socket: /tmp/a.sock, listen: \"[::1]:0\", token_file: /t}\n"))
 	f.Add([]byte("interfaces: [{name: a, driver: mem}]\nhttp: {listen: \":99999\", token_file: \"\"}\n"))
+	// sub-interfaces
+	f.Add([]byte(subConfig))
+	f.Add([]byte("interfaces: [{name: a, driver: mem}, {name: a.1, parent: a, vlan: 1, outer_vlan: 2, outer_tpid: 0x8100}, {name: b, parent: a.1, vlan: 3}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("f.yaml", data)
 		if err != nil {

@@ -29,7 +29,7 @@ type (
 	}
 	fileIface struct {
 		Name      string   `yaml:"name"`
-		Driver    string   `yaml:"driver"`
+		Driver    string   `yaml:"driver,omitempty"`
 		MAC       string   `yaml:"mac,omitempty"`
 		MTU       int      `yaml:"mtu,omitempty"`
 		Addresses []string `yaml:"addresses,omitempty"`
@@ -49,6 +49,10 @@ type (
 		Role      string   `yaml:"role,omitempty"`
 		ID        uint32   `yaml:"id,omitempty"`
 		Secret    string   `yaml:"secret,omitempty"`
+		Parent    string   `yaml:"parent,omitempty"`
+		VLAN      int      `yaml:"vlan,omitempty"`
+		OuterVLAN int      `yaml:"outer_vlan,omitempty"`
+		OuterTPID int      `yaml:"outer_tpid,omitempty"`
 	}
 	fileRoute struct {
 		Prefix    string   `yaml:"prefix"`
@@ -85,6 +89,16 @@ func Marshal(c *Config) ([]byte, error) {
 			fi.MAC = ic.MAC.String()
 		}
 		for _, p := range ic.Addresses {
+			fi.Addresses = append(fi.Addresses, p.String())
+		}
+		f.Interfaces = append(f.Interfaces, fi)
+	}
+	for _, s := range c.SubInterfaces {
+		fi := fileIface{Name: s.Name, Parent: s.Parent, VLAN: s.VLAN, OuterVLAN: s.OuterVLAN, MTU: s.MTU}
+		if s.OuterVLAN != 0 {
+			fi.OuterTPID = s.OuterTPID
+		}
+		for _, p := range s.Addresses {
 			fi.Addresses = append(fi.Addresses, p.String())
 		}
 		f.Interfaces = append(f.Interfaces, fi)

@@ -100,7 +100,29 @@ func (w *walker) config(root *yaml.Node) *Config {
 			w.errorf(n, "interfaces: at least one interface is needed")
 		}
 		names, devices, addrs, subnets := seenAt{}, seenAt{}, seenAt{}, seenAt{}
+		var subNodes []*yaml.Node
 		for _, it := range items {
+			if hasKey(it, "parent") {
+				sc, ok := w.subIface(it)
+				if !ok {
+					continue
+				}
+				if l, dup := names.first(sc.Name, it.Line); dup {
+					w.errorf(it, "interface %q: name already used at line %d", sc.Name, l)
+					continue
+				}
+				for _, p := range sc.Addresses {
+					if l, dup := addrs.first(p.Addr().String(), it.Line); dup {
+						w.errorf(it, "interface %q: address %v already used at line %d", sc.Name, p.Addr(), l)
+					} else if l, dup := subnets.first(p.Masked().String(), it.Line); dup {
+						w.errorf(it, "interface %q: subnet %v is already on the interface at line %d", sc.Name, p.Masked(), l)
+					}
+				}
+				subNodes = append(subNodes, it)
+				c.SubInterfaces = append(c.SubInterfaces, sc)
+				ifaces[sc.Name] = true
+				continue
+			}
 			ic, ok := w.iface(it, c.Workers)
 			if !ok {
 				continue
@@ -123,6 +145,9 @@ func (w *walker) config(root *yaml.Node) *Config {
 			}
 			c.Interfaces = append(c.Interfaces, ic)
 			ifaces[ic.Name] = true
+		}
+		for k, s := range c.SubInterfaces {
+			w.checkSub(subNodes[k], s, c.Interfaces, c.SubInterfaces[:k])
 		}
 	}
 	// Routes and neighbours may name the bridges' BVIs too.

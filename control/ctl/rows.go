@@ -67,6 +67,16 @@ type InterfaceRow struct {
 	MAC        string   `json:"mac"`       // aa:bb:cc:dd:ee:ff
 	MTU        uint16   `json:"mtu"`       // IP MTU
 	Addresses  []string `json:"addresses"` // IPv4 addresses with prefix length
+	// Kind is "hw" (an interface with a port) or "sub" (a VLAN
+	// sub-interface, whose Driver is "sub" and Info its parent and tags).
+	Kind string `json:"kind"`
+	// Parent, VLAN, OuterVLAN and OuterTPID are a sub-interface's parent
+	// and tags (absent on others). JSON: parent, vlan, outer_vlan,
+	// outer_tpid ("0x88a8" or "0x8100").
+	Parent    string `json:"parent,omitempty"`
+	VLAN      uint16 `json:"vlan,omitempty"`
+	OuterVLAN uint16 `json:"outer_vlan,omitempty"`
+	OuterTPID string `json:"outer_tpid,omitempty"`
 	// Port counters summed over the interface's queues.
 	RxPackets uint64 `json:"rx_packets"`
 	RxBytes   uint64 `json:"rx_bytes"`

@@ -70,6 +70,9 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 			for _, i := range v.Idx[v.Len-k : v.Len] {
 				c.Arena().Meta(i).Hash = hash
 			}
+			if f.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+				restoreTag(c.Arena(), v.Idx[v.Len-k:v.Len], f)
+			}
 			p.stats.RxBytes += uint64(n)
 		}
 		p.rx.advance(f)

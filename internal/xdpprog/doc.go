@@ -23,8 +23,9 @@
 //     Match.DstIP, whatever Proto and DstPort say, so the data plane answers
 //     ARP for its own addresses.
 //
-// One 802.1Q tag is looked through (the match applies to the inner
-// EtherType); QinQ and deeper stacks go to the kernel. Every read is preceded
+// One VLAN tag (802.1Q or 802.1ad) and an 802.1Q tag after it (QinQ) are
+// looked through, as VLAN sub-interfaces take them (the match applies to
+// the inner EtherType); deeper stacks go to the kernel. Every read is preceded
 // by a bounds check against data_end, as the verifier requires.
 //
 // Attach with [Program.Attach] creates a bpf_link: the kernel detaches the

@@ -20,11 +20,17 @@ func refMatch(m Match, frame []byte) bool {
 		return false
 	}
 	etype, l3 := binary.BigEndian.Uint16(frame[12:]), frame[14:]
-	if etype == 0x8100 {
+	if etype == 0x8100 || etype == 0x88a8 {
 		if len(frame) < 18 {
 			return false
 		}
 		etype, l3 = binary.BigEndian.Uint16(frame[16:]), frame[18:]
+		if etype == 0x8100 {
+			if len(frame) < 22 {
+				return false
+			}
+			etype, l3 = binary.BigEndian.Uint16(frame[20:]), frame[22:]
+		}
 	}
 	ours := func(b []byte) bool { return slices.Contains(m.DstIP, netip.AddrFrom4([4]byte(b))) }
 	switch etype {

@@ -144,11 +144,18 @@ func instructions(m Match, xsks, addrs *ebpf.Map) asm.Instructions {
 		asm.Add.Imm(asm.R7, ethLen),
 		asm.JGT.Reg(asm.R7, asm.R3, "pass"),
 		asm.LoadMem(asm.R4, asm.R2, 12, asm.Half),
-		asm.JNE.Imm(asm.R4, be16(0x8100), "l3"),
-		// One 802.1Q tag: the inner EtherType follows it.
-		asm.Add.Imm(asm.R7, vlanLen),
+		asm.JEq.Imm(asm.R4, be16(0x8100), "tag1"),
+		asm.JNE.Imm(asm.R4, be16(0x88a8), "l3"),
+		// A first tag (802.1Q, or an 802.1ad service tag): the EtherType
+		// or the inner 802.1Q tag's TPID follows it.
+		asm.Add.Imm(asm.R7, vlanLen).WithSymbol("tag1"),
 		asm.JGT.Reg(asm.R7, asm.R3, "pass"),
 		asm.LoadMem(asm.R4, asm.R2, ethLen+2, asm.Half),
+		asm.JNE.Imm(asm.R4, be16(0x8100), "l3"),
+		// A second tag (QinQ, as VLAN sub-interfaces take it).
+		asm.Add.Imm(asm.R7, vlanLen),
+		asm.JGT.Reg(asm.R7, asm.R3, "pass"),
+		asm.LoadMem(asm.R4, asm.R2, ethLen+vlanLen+2, asm.Half),
 		asm.JEq.Imm(asm.R4, be16(0x0806), "arp").WithSymbol("l3"),
 		asm.JNE.Imm(asm.R4, be16(0x0800), "pass"),
 		// IPv4 header (fixed part).

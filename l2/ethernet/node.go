@@ -1,7 +1,9 @@
 // Package ethernet provides ethernet-input: the first node after a port's
 // input node. It accepts frames addressed to the receiving interface's MAC
-// or to broadcast, pops one 802.1Q tag (recording the VLAN id in Meta.VLAN),
-// records the L3 offset and dispatches by EtherType through a small
+// or to broadcast, classifies tagged frames to the VLAN sub-interface of
+// their (port, outer tag, inner tag) (iface.Set.Classify: two array loads)
+// and pops the tags (Meta.RxPort becomes the sub-interface, Meta.VLAN its
+// VLAN id, Meta.L3 skips the tags), records the L3 offset and dispatches by EtherType through a small
 // EtherType -> node table into which the owners of the L3 nodes register
 // (Config.RegisterEtherType: IPv4 and ARP today; IPv6, a VLAN node later).
 // Frames received on an interface in L2 mode (a bridge member,
@@ -26,12 +28,17 @@ const (
 	ErrTooShort = iota
 	ErrNotForUs
 	ErrUnknownType
-	ErrVLANNotAllowed
+	ErrUnknownVLAN
 	ErrNoInterface
 	ErrMulticast
 	ErrTooLong
 	ErrInterfaceDown
+	ErrTagTruncated
+	ErrTooManyTags
 )
+
+// ErrVLANNotAllowed is the old name of ErrUnknownVLAN.
+const ErrVLANNotAllowed = ErrUnknownVLAN
 
 // MaxEtherTypes bounds the EtherTypes one ethernet-input dispatches.
 const MaxEtherTypes = 8
@@ -47,7 +54,9 @@ type EtherTypeNode struct {
 // ids each interface accepts; untagged frames are always accepted. A nil
 // Config dispatches nothing and accepts no tagged frames.
 type Config struct {
-	// AllowVLAN reports whether interface port accepts frames tagged vid.
+	// AllowVLAN reports whether interface port itself accepts frames
+	// tagged 0x8100 vid that no sub-interface of port takes (they stay on
+	// port, with Meta.VLAN set). Nil: none; such frames are unknown_vlan.
 	AllowVLAN func(port, vid uint16) bool
 	// IPv4LinkLocalMulticast takes IPv4 frames to the MACs of the
 	// link-local groups (01:00:5e:00:00:00 to ff: 224.0.0.0/24, OSPF, VRRP,
@@ -122,17 +131,24 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 		Name: NodeName,
 		Next: next,
 		Errors: []graph.Error{
-			ErrTooShort:       {Name: "too_short", Help: "frame shorter than an Ethernet header"},
-			ErrNotForUs:       {Name: "not_for_us", Help: "destination MAC is neither ours nor broadcast", Severity: graph.SevWarn},
-			ErrUnknownType:    {Name: "unknown_ethertype", Help: "EtherType not handled (no node registered for it)", Severity: graph.SevWarn},
-			ErrVLANNotAllowed: {Name: "vlan_not_allowed", Help: "802.1Q tag for a VLAN this interface does not accept", Severity: graph.SevWarn},
-			ErrNoInterface:    {Name: "no_interface", Help: "frame from an interface the data plane does not know"},
-			ErrMulticast:      {Name: "multicast", Help: "multicast destination MAC (only IPv6's 33:33 groups are taken, for ip6-input to filter)", Severity: graph.SevWarn},
-			ErrTooLong:        {Name: "too_long", Help: "frame longer than the interface MTU allows (a jumbo frame on a smaller port)"},
-			ErrInterfaceDown:  {Name: "interface_down", Help: "frame received on an interface set administratively down", Severity: graph.SevWarn},
+			ErrTooShort:      {Name: "too_short", Help: "frame shorter than an Ethernet header"},
+			ErrNotForUs:      {Name: "not_for_us", Help: "destination MAC is neither ours nor broadcast", Severity: graph.SevWarn},
+			ErrUnknownType:   {Name: "unknown_ethertype", Help: "EtherType not handled (no node registered for it)", Severity: graph.SevWarn},
+			ErrUnknownVLAN:   {Name: "unknown_vlan", Help: "VLAN tag(s) for which the port has no sub-interface", Severity: graph.SevWarn},
+			ErrNoInterface:   {Name: "no_interface", Help: "frame from an interface the data plane does not know"},
+			ErrMulticast:     {Name: "multicast", Help: "multicast destination MAC (only IPv6's 33:33 groups are taken, for ip6-input to filter)", Severity: graph.SevWarn},
+			ErrTooLong:       {Name: "too_long", Help: "frame longer than the interface MTU allows (a jumbo frame on a smaller port)"},
+			ErrInterfaceDown: {Name: "interface_down", Help: "frame received on an interface set administratively down", Severity: graph.SevWarn},
+			ErrTagTruncated:  {Name: "vlan_truncated", Help: "frame ends inside a VLAN tag"},
+			ErrTooManyTags:   {Name: "too_many_tags", Help: "VLAN tag left after the sub-interface's tags were popped (more tags than it has)", Severity: graph.SevWarn},
 		},
-		Init: func(*graph.Node) error { return tabErr },
-		Func: func(n *graph.Node, v *pkt.Vector) int { return input(n, v, ifs.Load(), cfg, &types) },
+		Init: func(n *graph.Node) error {
+			n.State = &iface.CounterSet{}
+			return tabErr
+		},
+		Func: func(n *graph.Node, v *pkt.Vector) int {
+			return input(n, v, ifs.Load(), cfg, &types, n.State.(*iface.CounterSet))
+		},
 		Format: func(r *graph.TraceRecord) string {
 			e := wire.Ethernet(r.Data[:r.Len])
 			if r.Len < wire.EthernetLen {
@@ -143,7 +159,17 @@ func Node(ifs *iface.Table, cfg *Config) graph.Registration {
 	}
 }
 
-func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typeTable) int {
+// Counters returns the received packets and bytes of each sub-interface
+// (by interface index) that ethernet-input of graph g counted, or nil.
+func Counters(g *graph.Graph) []iface.Counters {
+	n := g.Node(NodeName)
+	if n == nil {
+		return nil
+	}
+	return n.State.(*iface.CounterSet).Snapshot()
+}
+
+func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typeTable, cs *iface.CounterSet) int {
 	a := n.Arena()
 	cnt := v.Len
 	var bridged []bool
@@ -154,7 +180,7 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 	// The packets of a vector usually share one receive port: look its
 	// interface up once per run of equal ports.
 	var in *iface.Interface
-	inPort, maxLen := -1, 0
+	inPort, maxLen, subs := -1, 0, false
 	mc4 := cfg != nil && cfg.IPv4LinkLocalMulticast
 	for k, i := range v.Idx[:cnt] {
 		m, d := a.Packet(i)
@@ -165,7 +191,11 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 		if int(m.RxPort) != inPort {
 			in, inPort = ifs.Get(m.RxPort), int(m.RxPort)
 			if in != nil {
+				subs = ifs.HasSubs(m.RxPort)
 				maxLen = int(in.MTU) + wire.EthernetLen + wire.VLANLen
+				if subs {
+					maxLen += wire.VLANLen
+				}
 			}
 		}
 		if in == nil {
@@ -209,19 +239,14 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 		l3 := uint16(wire.EthernetLen)
 		m.VLAN = 0
 		e := types.edge(typ)
-		if e == 0 && typ == uint16(wire.EtherTypeVLAN) {
-			if len(d) < wire.EthernetLen+wire.VLANLen {
-				n.Drop(m, k, ErrTooShort)
+		if e == 0 && isTPID(typ) {
+			c := popTags(n, m, k, d, ifs, cfg, subs, cs)
+			if c == 0 {
 				continue
 			}
-			vid := binary.BigEndian.Uint16(d[14:16]) & 0x0fff
-			if cfg == nil || cfg.AllowVLAN == nil || !cfg.AllowVLAN(m.RxPort, vid) {
-				n.Drop(m, k, ErrVLANNotAllowed)
-				continue
-			}
-			m.VLAN = vid
-			e = types.edge(binary.BigEndian.Uint16(d[16:18]))
-			l3 += wire.VLANLen
+			l3 += uint16(c) * wire.VLANLen
+			typ = binary.BigEndian.Uint16(d[l3-2 : l3])
+			e = types.edge(typ)
 		}
 		m.L3 = l3
 		if mc6 && typ != uint16(wire.EtherTypeIPv6) {
@@ -236,6 +261,69 @@ func input(n *graph.Node, v *pkt.Vector, ifs *iface.Set, cfg *Config, types *typ
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt
+}
+
+// isTPID reports whether typ is a VLAN tag's TPID (802.1Q or 802.1ad).
+func isTPID(typ uint16) bool {
+	return typ == uint16(wire.EtherTypeVLAN) || typ == uint16(wire.EtherTypeQinQ)
+}
+
+// popTags classifies tagged frame d received on m.RxPort: on success it
+// sets m.RxPort to the sub-interface (or leaves it, for a VLAN the port
+// itself accepts through cfg.AllowVLAN), m.VLAN to the (inner) VLAN id and
+// returns how many tags to skip; otherwise it drops the frame and returns
+// 0. The tags stay in the buffer (in front of Meta.L3): an answer in place
+// (ARP) leaves with them.
+func popTags(n *graph.Node, m *pkt.Meta, k int, d []byte, ifs *iface.Set, cfg *Config, subs bool, cs *iface.CounterSet) int {
+	if len(d) < wire.EthernetLen+wire.VLANLen {
+		n.Drop(m, k, ErrTagTruncated)
+		return 0
+	}
+	tag1 := binary.BigEndian.Uint32(d[12:16])
+	var tag2 uint32
+	if len(d) >= wire.EthernetLen+2*wire.VLANLen {
+		tag2 = binary.BigEndian.Uint32(d[16:20])
+	}
+	c := 0
+	if subs {
+		sub, tags, ok := ifs.Classify(m.RxPort, tag1, tag2)
+		if ok {
+			x := ifs.Get(sub)
+			if x.Down {
+				n.Drop(m, k, ErrInterfaceDown)
+				return 0
+			}
+			m.RxPort = sub
+			c = tags
+			ctr := cs.At(sub)
+			ctr.RxPackets++
+			ctr.RxBytes += uint64(len(d))
+		}
+	}
+	if c == 0 {
+		vid := uint16(tag1) & 0x0fff
+		if tag1>>16 != uint32(wire.EtherTypeVLAN) || cfg == nil || cfg.AllowVLAN == nil || !cfg.AllowVLAN(m.RxPort, vid) {
+			n.Drop(m, k, ErrUnknownVLAN)
+			return 0
+		}
+		c = 1
+	}
+	// What follows the popped tags: an EtherType, not another tag.
+	end := wire.EthernetLen + c*wire.VLANLen
+	if len(d) < end {
+		n.Drop(m, k, ErrTagTruncated)
+		return 0
+	}
+	if isTPID(binary.BigEndian.Uint16(d[end-2 : end])) {
+		n.Drop(m, k, ErrTooManyTags)
+		return 0
+	}
+	if c == 1 {
+		m.VLAN = uint16(tag1) & 0x0fff
+	} else {
+		m.VLAN = uint16(tag2) & 0x0fff
+	}
+	return c
 }
 
 func hex16(x uint16) string {

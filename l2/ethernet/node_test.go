@@ -85,8 +85,8 @@ func TestEthernetInput(t *testing.T) {
 		{name: "multicast", data: ip4Frame(mcastMAC, 10), want: "drop " + NodeName + ": multicast", counter: "multicast"},
 		{name: "vlan allowed", data: tagged(ip4Frame(ourMAC, 10), 10), want: ip4.InputName, l3: 18, vlan: 10},
 		{name: "vlan allowed with priority bits", data: tagged(ip4Frame(ourMAC, 10), 0xe000|10), want: ip4.InputName, l3: 18, vlan: 10},
-		{name: "vlan not allowed", data: tagged(ip4Frame(ourMAC, 10), 11), want: "drop " + NodeName + ": vlan_not_allowed", counter: "vlan_not_allowed"},
-		{name: "vlan tag cut short", data: tagged(ip4Frame(ourMAC, 10), 10)[:16], want: "drop " + NodeName + ": too_short", counter: "too_short"},
+		{name: "vlan not allowed", data: tagged(ip4Frame(ourMAC, 10), 11), want: "drop " + NodeName + ": unknown_vlan", counter: "unknown_vlan"},
+		{name: "vlan tag cut short", data: tagged(ip4Frame(ourMAC, 10), 10)[:16], want: "drop " + NodeName + ": vlan_truncated", counter: "vlan_truncated"},
 		{name: "too short", data: ip4Frame(ourMAC, 10)[:13], want: "drop " + NodeName + ": too_short", counter: "too_short"},
 		{name: "empty", data: nil, want: "drop " + NodeName + ": too_short", counter: "too_short"},
 		{name: "max length", data: ip4Frame(ourMAC, 1500-28+4), want: ip4.InputName, l3: 14},
@@ -164,7 +164,7 @@ func TestEthernetTrace(t *testing.T) {
 	registerL3(&cfg)
 	h := graphtest.New(t, Node(ifs, &cfg), graphtest.Options{Trace: true})
 	r := h.Run(graphtest.Packet{Data: ip4Frame(ourMAC, 1)}, graphtest.Packet{Data: tagged(ip4Frame(ourMAC, 1), 10)})
-	if got := r.Out[1].Where(); got != "drop "+NodeName+": vlan_not_allowed" {
+	if got := r.Out[1].Where(); got != "drop "+NodeName+": unknown_vlan" {
 		t.Fatalf("Config without AllowVLAN accepted a tag: %s", got)
 	}
 	if len(r.Trace) != 3 {
@@ -173,7 +173,7 @@ func TestEthernetTrace(t *testing.T) {
 	if rec := r.Trace[0]; rec.Node != NodeName || rec.Next != ip4.InputName || rec.Packet != r.Out[0].ID {
 		t.Errorf("record 0: %s -> %s packet %d", rec.Node, rec.Next, rec.Packet)
 	}
-	if rec := r.Trace[2]; rec.Node != graph.DropNodeName || rec.Error != NodeName+": vlan_not_allowed" {
+	if rec := r.Trace[2]; rec.Node != graph.DropNodeName || rec.Error != NodeName+": unknown_vlan" {
 		t.Errorf("record 2: %s %q", rec.Node, rec.Error)
 	}
 	fmt := Node(ifs, &cfg).Format(&r.Trace[0])

@@ -50,10 +50,12 @@ type Adjacency struct {
 	// NextHop is the next hop's address (AdjRewrite, AdjIncomplete) or the
 	// interface address (AdjLocal).
 	NextHop [4]byte
-	// Rewrite is the Ethernet header to write in front of the IP header:
-	// destination MAC, the interface's MAC, type 0x0800. Valid for
+	// Rewrite is the link header to write in front of the IP header:
+	// destination MAC, the interface's MAC, a sub-interface's VLAN tags,
+	// type 0x0800: its first RewriteLen bytes (14, 18 or 22). Valid for
 	// AdjRewrite only.
-	Rewrite [14]byte
+	Rewrite    [MaxRewrite]byte
+	RewriteLen uint8
 }
 
 // MAC returns the destination MAC of a rewrite adjacency.

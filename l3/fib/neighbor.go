@@ -52,7 +52,8 @@ func (t *Table) SetNeighbor(port uint16, ip [4]byte, mac [6]byte) {
 // rewriteAdj returns a completed with the rewrite to mac.
 func (t *Table) rewriteAdj(a Adjacency, mac [6]byte) Adjacency {
 	a.Kind = AdjRewrite
-	a.Rewrite = wire.EthernetHeader(mac, t.ifs[a.Port].mac, wire.EtherTypeIPv4)
+	ifc := t.ifs[a.Port]
+	a.Rewrite, a.RewriteLen = ifc.encap(wire.EthernetHeader(mac, ifc.mac, wire.EtherTypeIPv4))
 	return a
 }
 
@@ -68,7 +69,7 @@ func (t *Table) DelNeighbor(port uint16, ip [4]byte) {
 	}
 	a := t.adjAt(i)
 	a.Kind = AdjIncomplete
-	a.Rewrite = [14]byte{}
+	a.Rewrite, a.RewriteLen = [MaxRewrite]byte{}, 0
 	t.setAdj(i, a)
 	host := netip.PrefixFrom(netip.AddrFrom4(ip), 32)
 	if nb, ok := t.neighbors[host]; ok {

@@ -31,6 +31,26 @@ type NextHop struct {
 type ifInfo struct {
 	mac [6]byte
 	mtu uint16
+	// tags are the VLAN tags of a sub-interface, pushed by its rewrites
+	// (ntags bytes: 0, 4 or 8).
+	tags  [MaxTagBytes]byte
+	ntags uint8
+}
+
+// MaxTagBytes bounds the VLAN tag bytes a rewrite pushes (QinQ: two tags).
+const MaxTagBytes = 8
+
+// MaxRewrite is the longest link rewrite: an Ethernet header with two
+// VLAN tags.
+const MaxRewrite = 14 + MaxTagBytes
+
+// encap returns the rewrite of Ethernet header h on an interface with
+// tags: h's MACs, the tags, h's EtherType; and its length.
+func (i ifInfo) encap(h [14]byte) (rw [MaxRewrite]byte, n uint8) {
+	copy(rw[:12], h[:12])
+	copy(rw[12:], i.tags[:i.ntags])
+	copy(rw[12+i.ntags:], h[12:14])
+	return rw, 14 + i.ntags
 }
 
 type adjKey struct {
@@ -114,7 +134,7 @@ func (t *Table) publish() {
 // IP MTU. Adjacencies already on the port are updated.
 func (t *Table) AddInterface(port uint16, mac [6]byte, mtu uint16) {
 	t.mu.Lock()
-	t.ifs[port] = ifInfo{mac, mtu}
+	t.ifs[port] = ifInfo{mac: mac, mtu: mtu, tags: t.ifs[port].tags, ntags: t.ifs[port].ntags}
 	for i := 1; i < len(t.adjs); i++ {
 		a := t.adjAt(AdjIndex(i))
 		if a.Port != port || a.Kind == AdjDrop {
@@ -404,4 +424,15 @@ func (t *Table) restore(p netip.Prefix, e ribEntry) {
 	} else {
 		t.uninstall(p, e)
 	}
+}
+
+// SetTags records the VLAN tags (tags[:n], TPID and TCI per tag, outer
+// first) that port's rewrites push after the source MAC: port is a
+// sub-interface. Call it before neighbours on port resolve.
+func (t *Table) SetTags(port uint16, tags [MaxTagBytes]byte, n uint8) {
+	t.mu.Lock()
+	i := t.ifs[port]
+	i.tags, i.ntags = tags, n
+	t.ifs[port] = i
+	t.mu.Unlock()
 }

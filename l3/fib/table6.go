@@ -25,8 +25,11 @@ type Adjacency6 struct {
 	// interface address (AdjLocal).
 	NextHop [16]byte
 	// Rewrite is the Ethernet header the neighbour gave (destination MAC,
-	// the interface's MAC, type 0x86dd). Valid for AdjRewrite only.
-	Rewrite [14]byte
+	// the interface's MAC, type 0x86dd) with a sub-interface's VLAN tags
+	// inserted before the type: its first RewriteLen bytes. Valid for
+	// AdjRewrite only.
+	Rewrite    [MaxRewrite]byte
+	RewriteLen uint8
 }
 
 // MAC returns the destination MAC of a rewrite adjacency.
@@ -206,7 +209,7 @@ func (t *Table6) AdjStats() AdjStats {
 // AddInterface records port's MAC and IPv6 MTU.
 func (t *Table6) AddInterface(port uint16, mac [6]byte, mtu uint16) {
 	t.mu.Lock()
-	t.ifs[port] = ifInfo{mac, mtu}
+	t.ifs[port] = ifInfo{mac: mac, mtu: mtu, tags: t.ifs[port].tags, ntags: t.ifs[port].ntags}
 	for i := 1; i < len(t.adjs); i++ {
 		a := t.adjAt(AdjIndex(i))
 		if a.Port != port || a.Kind == AdjDrop {
@@ -497,7 +500,7 @@ func (t *Table6) SetNeighbor(port uint16, ip [16]byte, rewrite [14]byte) {
 	}
 	a := t.adjAt(i)
 	a.Kind = AdjRewrite
-	a.Rewrite = rewrite
+	a.Rewrite, a.RewriteLen = t.ifs[port].encap(rewrite)
 	t.setAdj(i, a)
 	if onLink {
 		if old, had := t.neighbors[host]; !had || old != i {
@@ -526,7 +529,7 @@ func (t *Table6) DelNeighbor(port uint16, ip [16]byte) {
 	}
 	a := t.adjAt(i)
 	a.Kind = AdjIncomplete
-	a.Rewrite = [14]byte{}
+	a.Rewrite, a.RewriteLen = [MaxRewrite]byte{}, 0
 	t.setAdj(i, a)
 	host := netip.PrefixFrom(netip.AddrFrom16(ip), 128)
 	if nb, ok := t.neighbors[host]; ok {
@@ -572,4 +575,13 @@ func (t *Table6) Routes() []Route {
 		out = append(out, r)
 	}
 	return out
+}
+
+// SetTags is Table.SetTags for IPv6's rewrites.
+func (t *Table6) SetTags(port uint16, tags [MaxTagBytes]byte, n uint8) {
+	t.mu.Lock()
+	i := t.ifs[port]
+	i.tags, i.ntags = tags, n
+	t.ifs[port] = i
+	t.mu.Unlock()
 }

@@ -123,7 +123,7 @@ func TestNeighborCompletion(t *testing.T) {
 	want := [14]byte{2, 0, 0, 0, 0xb, 2, 2, 0, 0, 0, 0xb, 1, 0x08, 0x00}
 	for _, dst := range []string{"192.168.3.3", "10.0.2.2"} {
 		a := look(f, dst)
-		if a.Kind != AdjRewrite || a.Rewrite != want || a.Port != 1 || a.MTU != 1400 {
+		if a.Kind != AdjRewrite || [14]byte(a.Rewrite[:14]) != want || a.RewriteLen != 14 || a.Port != 1 || a.MTU != 1400 {
 			t.Errorf("after ARP %s: %+v, want rewrite %x", dst, *a, want)
 		}
 	}

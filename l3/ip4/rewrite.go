@@ -24,7 +24,8 @@ const (
 
 // RewriteNode returns ip4-rewrite: TTL-1 with an RFC 1624 checksum update,
 // the MTU check, and the adjacency's Ethernet header written in front of the
-// IP header (a VLAN tag received is removed). A packet larger than the
+// IP header (a VLAN tag received is removed; a sub-interface's tags are
+// part of the adjacency's rewrite: one copy per packet). A packet larger than the
 // egress MTU gets fragmentation needed when it has DF, and otherwise is
 // rewritten and handed to ip4-frag with the MTU in Meta.MTU. When the graph
 // declares the ip4-output arc (OutputArc, started here, ending at
@@ -59,18 +60,22 @@ func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View) int {
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
-		m, d := a.Packet(i)
+		m := a.Meta(i)
 		adj := view.Adj(fib.AdjIndex(m.Adj))
-		if adj.Kind != fib.AdjRewrite {
+		// f is the frame as it will leave: the adjacency's link header
+		// (Ethernet, plus a sub-interface's VLAN tags) goes just in front
+		// of the IP header, over the link header that came in, into the
+		// headroom when it is longer.
+		rw := int(adj.RewriteLen)
+		off := int(m.L3) - rw
+		start := int(m.Off) + off
+		if adj.Kind != fib.AdjRewrite || start < 0 {
 			n.Drop(m, k, RwErrStaleAdj)
 			continue
 		}
-		// f is the frame as it will leave: the new Ethernet header goes
-		// just in front of the IP header (over a VLAN tag, if one came in).
-		off := int(m.L3) - wire.EthernetLen
-		f := d[off:]
-		_ = f[wire.EthernetLen+wire.IPv4MinLen-1] // one bounds check for both headers
-		ip := wire.IPv4(f[wire.EthernetLen:])
+		f := a.Slot(i)[start : int(m.Off)+int(m.Len)]
+		_ = f[rw+wire.IPv4MinLen-1] // one bounds check for both headers
+		ip := wire.IPv4(f[rw:])
 		local := m.Flags&pkt.FlagLocal != 0 // originated here: not forwarded, TTL kept
 		if ip.TTL() <= 1 && !local {
 			n.Count(RwErrTTLExpired, 1)
@@ -97,12 +102,12 @@ func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View) int {
 		if !local {
 			ip.DecTTL()
 		}
-		copy(f[:wire.EthernetLen], adj.Rewrite[:])
-		if off > 0 {
-			m.Off += uint16(off)
-			m.Len -= uint16(off)
-			m.L3 = wire.EthernetLen
-			m.L4 -= uint16(off)
+		copy(f[:rw], adj.Rewrite[:rw])
+		if off != 0 {
+			m.Off = uint16(start)
+			m.Len = uint16(len(f))
+			m.L3 = uint16(rw)
+			m.L4 = uint16(int(m.L4) - off)
 		}
 		m.TxPort = adj.Port
 		if next == rwNextOutput && arc >= 0 {

@@ -43,16 +43,20 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View6) int {
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
-		m, d := a.Packet(i)
+		m := a.Meta(i)
 		adj := view.Adj(fib.AdjIndex(m.Adj))
-		if adj.Kind != fib.AdjRewrite {
+		// The adjacency's link header (with a sub-interface's VLAN tags)
+		// goes in front of the IP header, as in ip4-rewrite.
+		rw := int(adj.RewriteLen)
+		off := int(m.L3) - rw
+		start := int(m.Off) + off
+		if adj.Kind != fib.AdjRewrite || start < 0 {
 			n.Drop(m, k, RwErrStaleAdj)
 			continue
 		}
-		off := int(m.L3) - wire.EthernetLen
-		f := d[off:]
-		_ = f[wire.EthernetLen+wire.IPv6Len-1]
-		ip := wire.IPv6(f[wire.EthernetLen:])
+		f := a.Slot(i)[start : int(m.Off)+int(m.Len)]
+		_ = f[rw+wire.IPv6Len-1]
+		ip := wire.IPv6(f[rw:])
 		local := m.Flags&pkt.FlagLocal != 0
 		if ip.HopLimit() <= 1 && !local {
 			n.Count(RwErrHopLimit, 1)
@@ -73,12 +77,12 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View6) int {
 		if !local {
 			ip.SetHopLimit(ip.HopLimit() - 1)
 		}
-		copy(f[:wire.EthernetLen], adj.Rewrite[:])
-		if off > 0 {
-			m.Off += uint16(off)
-			m.Len -= uint16(off)
-			m.L3 = wire.EthernetLen
-			m.L4 -= uint16(off)
+		copy(f[:rw], adj.Rewrite[:rw])
+		if off != 0 {
+			m.Off = uint16(start)
+			m.Len = uint16(len(f))
+			m.L3 = uint16(rw)
+			m.L4 = uint16(int(m.L4) - off)
 		}
 		m.TxPort = adj.Port
 		n.Nexts[k] = rwNextOutput

@@ -320,6 +320,7 @@ func (st *gleanState) request(n *graph.Node, out *iface.Interface, src, target [
 	m.RxPort = out.Index
 	m.L3 = wire.EthernetLen
 	m.Flags |= pkt.FlagLocal
+	pushTags(a, b, out) // into pkt.Headroom: always room
 	n.EnqueueOne(b, gleanNextOutput)
 	return true
 }

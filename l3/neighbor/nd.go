@@ -202,6 +202,7 @@ func ndOne(n *graph.Node, st *ndState, set *iface.Set, nt *NDTable, a *pkt.Arena
 	m.L3 = wire.EthernetLen
 	m.L4 = wire.EthernetLen + wire.IPv6Len
 	writeND(f, in.MAC, replyMAC, target, replyTo, wire.ICMPv6NeighborAdvert, flags, target, wire.NDOptTargetLinkAddr)
+	pushTags(a, i, in) // the frame came in with them: there is room
 	m.TxPort = in.Index
 	m.Flags |= pkt.FlagLocal
 	n.Count(NDErrAdvertsSent, 1)
@@ -314,6 +315,7 @@ func sendND(n *graph.Node, e uint16, out *iface.Interface, dstMAC wire.MAC, src,
 	m.L3 = wire.EthernetLen
 	m.L4 = wire.EthernetLen + wire.IPv6Len
 	m.Flags |= pkt.FlagLocal
+	pushTags(a, b, out) // into pkt.Headroom: always room
 	n.EnqueueOne(b, e)
 	return true
 }

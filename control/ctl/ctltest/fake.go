@@ -78,12 +78,15 @@ func (f *Fake) Interfaces() ([]ctl.InterfaceRow, error) {
 		return out
 	}
 	return []ctl.InterfaceRow{
-		{Name: "eth0", Index: 0, AdminState: "up", Driver: "afxdp", Info: "native zerocopy queues=2", MAC: "02:00:00:00:00:01", MTU: 1500,
+		{Name: "eth0", Index: 0, AdminState: "up", Driver: "afxdp", Info: "native zerocopy queues=2", MAC: "02:00:00:00:00:01", MTU: 1500, Kind: "hw",
 			Addresses: str(f.addrs["eth0"]), RxPackets: 1000, RxBytes: 64000, TxPackets: 900, TxBytes: 57600, RxDrops: 2, TxDrops: 1, RxErrors: 0,
 			Kernel: &ctl.KernelRow{RxDropped: 5, RxRingFull: 4, FillRingEmpty: 1, XDPProgram: "attached"}},
-		{Name: "mem0", Index: 1, AdminState: "down", Driver: "memif", Info: "server copy socket=/run/vecnet/memif.sock id=0 queues=1 state=connected", MAC: "02:00:00:00:00:02", MTU: 9000,
+		{Name: "mem0", Index: 1, AdminState: "down", Driver: "memif", Info: "server copy socket=/run/vecnet/memif.sock id=0 queues=1 state=connected", MAC: "02:00:00:00:00:02", MTU: 9000, Kind: "hw",
 			Addresses: str(f.addrs["mem0"]), RxPackets: 900, RxBytes: 57600, TxPackets: 1000, TxBytes: 64000,
 			Memif: &ctl.MemifRow{Role: "server", State: "connected", Peer: "testpmd", PeerIface: "memif0"}},
+		{Name: "eth0.200.300", Index: 2, AdminState: "up", Driver: "sub", Info: "eth0 dot1ad 200 dot1q 300", MAC: "02:00:00:00:00:01", MTU: 1492,
+			Kind: "sub", Parent: "eth0", VLAN: 300, OuterVLAN: 200, OuterTPID: "0x88a8",
+			Addresses: str(f.addrs["eth0.200.300"]), RxPackets: 10, RxBytes: 1280, TxPackets: 9, TxBytes: 1152},
 	}, f.Fail
 }
 
