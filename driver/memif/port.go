@@ -30,6 +30,11 @@ func (e *Endpoint) Ports() []*Port {
 // Info describes the port's endpoint now: role, socket, state and peer.
 func (p *Port) Info() string { return p.e.Info() }
 
+// ChecksumsComplete reports true: a memif descriptor carries no offload
+// metadata, so a peer cannot leave a TCP or UDP checksum partial for vecnet
+// to finish (driver.ChecksumsCompleter).
+func (p *Port) ChecksumsComplete() bool { return true }
+
 // Endpoint returns the endpoint the port belongs to (for its state and
 // peer).
 func (p *Port) Endpoint() *Endpoint { return p.e }
