@@ -141,6 +141,9 @@ func newRouteRig(t testing.TB, vecnetRole memif.Role, zc bool) *routeRig {
 			e.Close()
 		}
 		g.Close()
+		for _, p := range ports {
+			p.Close(cache)
+		}
 		cache.Flush()
 		if n := dp.Pool.InUse(); n != 0 {
 			t.Errorf("%d buffers leaked", n)
