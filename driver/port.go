@@ -38,6 +38,27 @@ type Waiter interface {
 	PrepareWait()
 }
 
+// ChecksumsCompleter is implemented by ports whose received frames can
+// never carry a TCP or UDP checksum left partial for offload
+// (CHECKSUM_PARTIAL): a memif, whose descriptors have no offload metadata
+// to say so. The daemon marks such a port's interface
+// (iface.Interface.ChecksumsComplete) and ip4-input then skips its
+// partial-checksum test, once per run of packets rather than per packet.
+// Ports that can carry one (AF_XDP and AF_PACKET on a veth whose peer
+// offloads, TAP) do not implement it.
+type ChecksumsCompleter interface {
+	// ChecksumsComplete reports that no received frame carries a partial
+	// TCP or UDP checksum.
+	ChecksumsComplete() bool
+}
+
+// ChecksumsComplete reports whether p, or the port it wraps (Underlying),
+// is a ChecksumsCompleter that answers true.
+func ChecksumsComplete(p Port) bool {
+	c, ok := Underlying(p).(ChecksumsCompleter)
+	return ok && c.ChecksumsComplete()
+}
+
 // Stats are a port's counters, written by the owning worker only.
 type Stats struct {
 	RxPackets, RxBytes uint64

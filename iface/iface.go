@@ -71,6 +71,12 @@ type Interface struct {
 	// hardware interface). Rewrites push them.
 	Tags    [MaxTags * TagLen]byte
 	TagsLen uint8
+	// ChecksumsComplete reports that frames received on the interface
+	// never carry a TCP or UDP checksum left partial for offload (its
+	// driver cannot deliver one: memif has no offload metadata), so
+	// ip4-input skips its partial-checksum test for them. False, the
+	// default, keeps the test.
+	ChecksumsComplete bool
 }
 
 // Port returns the interface whose port carries i's frames: i's parent
@@ -197,6 +203,13 @@ func (s *Set) Get(i uint16) *Interface {
 	return &s.ifs[i]
 }
 
+// ChecksumsComplete reports whether interface i is marked
+// ChecksumsComplete (false for an index with no interface): ip4-input asks
+// once per run of packets from one port.
+func (s *Set) ChecksumsComplete(i uint16) bool {
+	return int(i) < len(s.ifs) && s.ifs[i].ChecksumsComplete
+}
+
 // Len reports one past the highest interface index.
 func (s *Set) Len() int { return len(s.ifs) }
 
@@ -283,6 +296,12 @@ func (t *Table) SetKind(i uint16, k Kind) error {
 // SetDown sets interface i administratively down (or up again).
 func (t *Table) SetDown(i uint16, down bool) error {
 	return t.update(i, func(x *Interface) error { x.Down = down; return nil })
+}
+
+// SetChecksumsComplete marks interface i's received frames as never
+// carrying a partial TCP or UDP checksum (Interface.ChecksumsComplete).
+func (t *Table) SetChecksumsComplete(i uint16, complete bool) error {
+	return t.update(i, func(x *Interface) error { x.ChecksumsComplete = complete; return nil })
 }
 
 // AddTentative6 adds IPv6 address p to interface i as tentative: it is

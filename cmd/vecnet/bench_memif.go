@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -510,7 +511,8 @@ func measureMemif(dir, name string, round int, opt MemifOptions) Sample {
 }
 
 // RunMemif runs the interleaved rounds and returns every sample in run
-// order. The kernel row runs on the bench forward rig.
+// order. The kernel row runs on the bench forward rig. Rounds alternate
+// the order of the configurations (memifRoundOrder).
 func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 	if len(opt.Configs) == 0 || opt.Rounds < 1 || opt.Window <= 0 {
 		return nil, errors.New("bench: need configurations, rounds ≥ 1 and a window")
@@ -547,7 +549,7 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 	}
 	fopt := ForwardOptions{Window: opt.Window, Warmup: opt.Warmup, Size: opt.Size, SenderCPU: opt.SenderCPU, RouterCPU: opt.RouterCPU, Log: opt.Log}
 	for round := 1; round <= opt.Rounds; round++ {
-		for _, c := range opt.Configs {
+		for _, c := range memifRoundOrder(opt.Configs, round) {
 			var s Sample
 			if c == "kernel" {
 				s = measure(br, c, round, fopt)
@@ -563,6 +565,21 @@ func RunMemif(opt MemifOptions) (samples []Sample, err error) {
 		}
 	}
 	return samples, nil
+}
+
+// memifRoundOrder is the order of the configurations in round round
+// (from 1): as given in odd rounds, reversed in even ones. Two
+// configurations compared by their per-round ratio (vecnet-client-poll and
+// testpmd, adjacent in the default list) then take turns to run first, so
+// a machine that speeds up or slows down steadily over a round favours
+// neither (A B, B A: an ABBA design).
+func memifRoundOrder(configs []string, round int) []string {
+	if round%2 == 1 {
+		return configs
+	}
+	out := slices.Clone(configs)
+	slices.Reverse(out)
+	return out
 }
 
 // WriteMemifTable prints the medians as a Markdown table and the per-round
@@ -729,7 +746,7 @@ func cmdBenchMemif(path string, args []string) error {
 		return runMemifEnds(args[1:])
 	}
 	fs := newFlags(path, "[flags]", "Forward frames between two memif applications through the kernel (veth), vecnet and testpmd; print the medians.")
-	rounds := fs.Int("rounds", 5, "interleaved rounds over the configurations")
+	rounds := fs.Int("rounds", 7, "interleaved rounds over the configurations (their order reversed every other round)")
 	seconds := fs.Float64("seconds", 5, "measurement window per configuration and round, in seconds")
 	size := fs.Int("size", 64, "frame size on the wire, FCS included")
 	configs := fs.String("configs", "kernel,vecnet,vecnet-client,vecnet-client-poll,testpmd", "configurations to compare (vecnet-client: vecnet dials the ends, zero-copy; vecnet-client-copy: the same, copying; a -poll suffix: vecnet's worker busy-polls like testpmd's lcore)")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -203,4 +204,26 @@ func childrenOf(ppid int) []int {
 		}
 	}
 	return kids
+}
+
+// TestMemifRoundOrder: odd rounds run the configurations as given, even
+// rounds in reverse, so that the compared pair takes turns to go first;
+// the caller's list is not changed.
+func TestMemifRoundOrder(t *testing.T) {
+	configs := []string{"kernel", "vecnet-client", "vecnet-client-poll", "testpmd"}
+	for _, tc := range []struct {
+		round int
+		want  []string
+	}{
+		{1, []string{"kernel", "vecnet-client", "vecnet-client-poll", "testpmd"}},
+		{2, []string{"testpmd", "vecnet-client-poll", "vecnet-client", "kernel"}},
+		{3, []string{"kernel", "vecnet-client", "vecnet-client-poll", "testpmd"}},
+	} {
+		if got := memifRoundOrder(configs, tc.round); !slices.Equal(got, tc.want) {
+			t.Errorf("round %d: %v, want %v", tc.round, got, tc.want)
+		}
+	}
+	if configs[0] != "kernel" {
+		t.Errorf("the caller's list changed: %v", configs)
+	}
 }

@@ -62,10 +62,14 @@
 // in its slot. The receive ring is stocked with slots at connect, each
 // offered as pkt.DataCap bytes at pkt.Headroom, like AF_XDP's fill ring; a
 // frame the server wrote is that slot, handed to the graph without a copy,
-// and its ring position gets a fresh slot from the worker's cache. Port.Send
-// puts the packet's own slot on the ring and frees it once the server has
-// moved the ring's tail past it. The slots the rings hold at a disconnect
-// (stocked, or sent and not consumed) go back to the pool. See zerocopy.go.
+// and its ring position gets a fresh slot. Port.Send puts the packet's own
+// slot on the ring and takes it back once the server has moved the ring's
+// tail past it. Taken-back slots restock the receive rings of the same
+// worker's zero-copy ports first (a recycler per cache), the worker's cache
+// second. The slots the rings hold at a disconnect (stocked, or sent and
+// not consumed) go back to the pool, and those a recycler holds when the
+// last of its ports or their endpoints closes. See zerocopy.go and
+// recycle.go.
 //
 // Trust: the server maps the whole arena, so it can read and write every
 // packet buffer of the process — not only those on its rings — and can

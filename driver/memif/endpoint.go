@@ -142,6 +142,7 @@ type Endpoint struct {
 	closing  bool
 	done     chan struct{}
 	exited   chan struct{}
+	ports    []*Port // made by the first Ports call; Close drops their recyclers
 }
 
 // Open checks cfg, makes the queues and starts the control goroutine: a
@@ -295,6 +296,14 @@ func (e *Endpoint) Close() error {
 	e.mu.Unlock()
 	<-e.exited
 	e.closeQueues()
+	// The queues are detached: no port of this endpoint is in the data
+	// path, and the slots its zero-copy ports recycled may go back.
+	e.mu.Lock()
+	ports := e.ports
+	e.mu.Unlock()
+	for _, p := range ports {
+		p.dropRecycler()
+	}
 	e.state.Store(int32(Closed))
 	return nil
 }

@@ -1,6 +1,8 @@
 package memif
 
 import (
+	"slices"
+
 	"github.com/vecnet/vecnet/driver"
 	"github.com/vecnet/vecnet/pkt"
 )
@@ -16,19 +18,42 @@ type Port struct {
 	q    *Queue
 	bufs [pkt.VectorSize][]byte
 	lens [pkt.VectorSize]int
+	// rc is the cache of the last zero-copy call and rec its recycler
+	// (recycle.go), looked up when the cache changes, not per vector.
+	rc  *pkt.Cache
+	rec *recycler
 }
 
-// Ports returns the endpoint's queues as ports, port q for worker q.
-func (e *Endpoint) Ports() []*Port {
-	ps := make([]*Port, len(e.queues))
-	for i, q := range e.queues {
-		ps[i] = &Port{e: e, q: q}
+// recycler returns c's recycler; pool is c's.
+func (p *Port) recycler(c *pkt.Cache, pool *pkt.Pool) *recycler {
+	if c != p.rc {
+		p.dropRecycler()
+		p.rc, p.rec = c, useRecycler(c, pool)
 	}
-	return ps
+	return p.rec
+}
+
+// Ports returns the endpoint's queues as ports, port q for worker q: the
+// same ports at every call.
+func (e *Endpoint) Ports() []*Port {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ports == nil {
+		e.ports = make([]*Port, len(e.queues))
+		for i, q := range e.queues {
+			e.ports[i] = &Port{e: e, q: q}
+		}
+	}
+	return slices.Clone(e.ports)
 }
 
 // Info describes the port's endpoint now: role, socket, state and peer.
 func (p *Port) Info() string { return p.e.Info() }
+
+// ChecksumsComplete reports true: a memif descriptor carries no offload
+// metadata, so a peer cannot leave a TCP or UDP checksum partial for vecnet
+// to finish (driver.ChecksumsCompleter).
+func (p *Port) ChecksumsComplete() bool { return true }
 
 // Endpoint returns the endpoint the port belongs to (for its state and
 // peer).
@@ -48,7 +73,7 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	if s.zc != nil {
 		got := 0
 		if c.Arena() == s.zc.arena { // else a caller's bug: the ring's slots are another pool's
-			got = q.recvZC(s, c, v.Idx[v.Len:v.Len+v.Free()])
+			got = q.recvZC(s, c, p.recycler(c, s.zc.pool), v.Idx[v.Len:v.Len+v.Free()])
 		}
 		q.leave()
 		v.Len += got
@@ -92,7 +117,7 @@ func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	idx := v.Idx[:v.Len]
 	if s := p.q.enter(); s != nil {
 		if s.zc != nil && c.Arena() == s.zc.arena {
-			sent := p.q.sendZC(s, c, idx)
+			sent := p.q.sendZC(s, c, p.recycler(c, s.zc.pool), idx)
 			p.q.leave()
 			p.q.stats.TxDrops += uint64(len(idx) - sent)
 			c.FreeN(idx[sent:])
@@ -122,9 +147,14 @@ func (p *Port) PollFD() int { return p.q.PollFD() }
 // PrepareWait unmasks the receive interrupt before the worker sleeps.
 func (p *Port) PrepareWait() { p.q.PrepareWait() }
 
-// Close drops the port; the endpoint's Close releases the rings (and
-// returns the arena slots a zero-copy ring held to the pool).
-func (p *Port) Close(c *pkt.Cache) error { return nil }
+// Close drops the port; when it is the last of its worker's zero-copy
+// ports, the slots they passed from transmit to receive rings and hold now
+// go back to the pool (recycle.go). The endpoint's Close releases the
+// rings (and returns the arena slots a zero-copy ring held to the pool).
+func (p *Port) Close(c *pkt.Cache) error {
+	p.dropRecycler()
+	return nil
+}
 
 var (
 	_ driver.Port   = (*Port)(nil)

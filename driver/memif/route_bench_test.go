@@ -111,8 +111,15 @@ func newRouteRig(t testing.TB, vecnetRole memif.Role, zc bool) *routeRig {
 		if k == 1 {
 			mac = routeMACB
 		}
-		if _, err := dp.AddInterface(fmt.Sprintf("mem%c", 'a'+k), mac, 1500, netip.MustParsePrefix(pfx)); err != nil {
+		idx, err := dp.AddInterface(fmt.Sprintf("mem%c", 'a'+k), mac, 1500, netip.MustParsePrefix(pfx))
+		if err != nil {
 			t.Fatal(err)
+		}
+		// As the daemon does for a port that cannot carry a partial checksum.
+		if driver.ChecksumsComplete(ports[k]) {
+			if err := dp.Ifaces.SetChecksumsComplete(idx, true); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	dp.Neighbors.AddStatic(1, [4]byte{10, 77, 2, 2}, routeHostB)
@@ -134,6 +141,9 @@ func newRouteRig(t testing.TB, vecnetRole memif.Role, zc bool) *routeRig {
 			e.Close()
 		}
 		g.Close()
+		for _, p := range ports {
+			p.Close(cache)
+		}
 		cache.Flush()
 		if n := dp.Pool.InUse(); n != 0 {
 			t.Errorf("%d buffers leaked", n)

@@ -226,7 +226,9 @@ func TestTestpmdRestart(t *testing.T) {
 					_, _, lastErr := e.Peer()
 					t.Fatalf("round %d: vecnet did not connect (last error %q); testpmd:\n%s", round, lastErr, tp.out.String())
 				}
-				echo(t, c, e.Ports()[0], 2000, 256)
+				p := e.Ports()[0]
+				echo(t, c, p, 2000, 256)
+				p.Close(c) // a zero-copy port's recycled slots go back to the pool
 				tp.kill()
 				testutil.Eventually(t, 10*time.Second, fmt.Sprintf("round %d: vecnet sees testpmd die", round), func() bool { return e.State() == Disconnected })
 			}

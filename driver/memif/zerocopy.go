@@ -83,7 +83,7 @@ func (z *zcState) release() {
 // they were written into, then refills the ring from c. A frame chained
 // over several descriptors is gathered into its first slot (it must fit
 // pkt.DataCap); the other slots stay on the ring.
-func (q *Queue) recvZC(s *qstate, c *pkt.Cache, dst []pkt.Index) int {
+func (q *Queue) recvZC(s *qstate, c *pkt.Cache, r *recycler, dst []pkt.Index) int {
 	z := s.zc
 	avail := q.rxPending(s)
 	got := 0
@@ -117,7 +117,7 @@ func (q *Queue) recvZC(s *qstate, c *pkt.Cache, dst []pkt.Index) int {
 	q.stats.RxBytes += bytes
 	q.stats.RxPackets += uint64(got)
 	s.rxPos = cur
-	q.refillZC(s, c)
+	q.refillZC(s, c, r)
 	if got > 0 && s.intr {
 		s.rx.setFlags(ringFlagMaskInt)
 		s.intr = false
@@ -155,9 +155,10 @@ func (q *Queue) gatherZC(s *qstate, i pkt.Index, cur, end uint16, flags uint16, 
 }
 
 // refillZC posts a slot at every ring position the server does not hold:
-// the position's own slot if it kept one, else a fresh one, taken from c
-// in one call. It stops early when c runs dry; the next call goes on.
-func (q *Queue) refillZC(s *qstate, c *pkt.Cache) {
+// the position's own slot if it kept one, else a fresh one, taken from r
+// (slots transmitted and given back) and then from c, each in one call.
+// It stops early when both run dry; the next call goes on.
+func (q *Queue) refillZC(s *qstate, c *pkt.Cache, r *recycler) {
 	z := s.zc
 	head := s.rx.head()
 	n := s.rx.size - (head - s.rxPos)
@@ -172,7 +173,11 @@ func (q *Queue) refillZC(s *qstate, c *pkt.Cache) {
 	if missing < 0 || missing > int(n) {
 		missing = int(n) // cannot happen; a refill then frees the extra
 	}
-	fresh := z.scratch[:c.AllocRaw(z.scratch[:missing])]
+	got := r.take(z.scratch[:missing])
+	if got < missing {
+		got += c.AllocRaw(z.scratch[got:missing])
+	}
+	fresh := z.scratch[:got]
 	used := 0
 	start := head
 	for ; n > 0; n-- {
@@ -198,10 +203,11 @@ func (q *Queue) refillZC(s *qstate, c *pkt.Cache) {
 	}
 }
 
-// reclaimZC frees to c the slots of every transmitted frame the server has
-// consumed (moved tail past), in one call. A tail outside what was queued
-// is ignored.
-func (q *Queue) reclaimZC(s *qstate, c *pkt.Cache) {
+// reclaimZC passes to r the slots of every transmitted frame the server
+// has consumed (moved tail past), for a receive ring's next refill; what r
+// has no room for is freed to c, in one call. A tail outside what was
+// queued is ignored.
+func (q *Queue) reclaimZC(s *qstate, c *pkt.Cache, r *recycler) {
 	z := s.zc
 	tail := s.tx.tail()
 	if tail-z.txDone > s.txPos-z.txDone {
@@ -209,23 +215,33 @@ func (q *Queue) reclaimZC(s *qstate, c *pkt.Cache) {
 	}
 	mask := s.tx.mask
 	slots := z.txSlots[:mask+1]
+	keep := r.slots
+	room := cap(keep) - len(keep)
 	done := z.scratch[:0]
 	for ; z.txDone != tail; z.txDone++ {
 		j := z.txDone & mask
 		if i := slots[j]; i != noSlot {
-			done = append(done, i)
 			slots[j] = noSlot
+			if room > 0 {
+				keep = append(keep, i)
+				room--
+				continue
+			}
+			done = append(done, i)
 		}
 	}
-	c.FreeN(done)
+	r.slots = keep
+	if len(done) > 0 {
+		c.FreeN(done)
+	}
 }
 
 // sendZC queues the packets of idx on the transmit ring as their own slots
 // and returns how many it queued; the rest found the ring full and are
 // still the caller's.
-func (q *Queue) sendZC(s *qstate, c *pkt.Cache, idx []pkt.Index) int {
+func (q *Queue) sendZC(s *qstate, c *pkt.Cache, r *recycler, idx []pkt.Index) int {
 	z := s.zc
-	q.reclaimZC(s, c)
+	q.reclaimZC(s, c, r)
 	a := z.arena
 	slot := s.txPos
 	mask := s.tx.mask

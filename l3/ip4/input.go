@@ -103,6 +103,7 @@ func input(n *graph.Node, v *pkt.Vector, arc int, mcast uint16, set *iface.Set) 
 	a := n.Arena()
 	cnt := v.Len
 	port, next := -1, uint16(0)             // the last ArcStart answer and its port
+	mayPartial := false                     // port's frames may carry partial checksums
 	var partial [pkt.VectorSize / 64]uint64 // candidates for completeL4Checksums
 	for k, i := range v.Idx[:cnt] {
 		m, l3 := a.L3(i)
@@ -140,16 +141,24 @@ func input(n *graph.Node, v *pkt.Vector, arc int, mcast uint16, set *iface.Set) 
 		}
 		m.Len = m.L3 + uint16(len(ip)) // cut Ethernet padding
 		m.L4 = m.L3 + uint16(ip.HeaderLen())
+		// What depends only on the receive port is asked once per run of
+		// packets from one port: whether its driver can deliver a partial
+		// checksum at all (iface.Interface.ChecksumsComplete: memif
+		// cannot), and ArcStart (next = 0 makes the test below ask it).
+		if int(m.RxPort) != port {
+			port, next = int(m.RxPort), 0
+			mayPartial = !set.ChecksumsComplete(m.RxPort)
+		}
 		// A TCP or UDP checksum left for offload is marked here, while the
 		// header is in cache, and completed after the loop.
-		if m.Flags&pkt.FlagL4ChecksumOK == 0 && ip.MaybePartialL4Checksum() {
+		if mayPartial && m.Flags&pkt.FlagL4ChecksumOK == 0 && ip.MaybePartialL4Checksum() {
 			partial[k>>6] |= 1 << (k & 63)
 		}
-		// ArcStart depends only on the receive port: while it leads
-		// straight to the arc's end (no feature enabled, so it does not
-		// touch Meta), reuse its answer for the rest of the port's run.
-		if int(m.RxPort) != port || next != inNextLookup {
-			next, port = n.ArcStart(arc, m), int(m.RxPort)
+		// While ArcStart leads straight to the arc's end (no feature
+		// enabled, so it does not touch Meta), its answer holds for the
+		// rest of the port's run.
+		if next != inNextLookup {
+			next = n.ArcStart(arc, m)
 		}
 		n.Nexts[k] = next
 	}

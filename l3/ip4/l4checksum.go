@@ -15,7 +15,9 @@ import (
 // marks the candidates in partial (bit k for idx[k]) with the cheap test
 // wire.IPv4.MaybePartialL4Checksum while it has the header in cache, after
 // its header checks passed and only for packets whose driver did not
-// finish the checksum (pkt.FlagL4ChecksumOK); this pass runs only when
+// finish the checksum (pkt.FlagL4ChecksumOK) and whose interface can carry
+// a partial one at all (not iface.Interface.ChecksumsComplete, as a memif
+// is: for those the test is skipped); this pass runs only when
 // there are candidates, forwarded and host-bound alike. A completed packet
 // is marked FlagL4ChecksumOK, so that the host stack does not sum it
 // again. It returns how many it completed, for l4_checksum_completed.

@@ -3,6 +3,7 @@ package ip4
 import (
 	"testing"
 
+	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/graph/graphtest"
 	"github.com/vecnet/vecnet/internal/frames"
 	"github.com/vecnet/vecnet/pkt"
@@ -125,4 +126,56 @@ func TestIP4InputPartialAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per vector", n)
 	}
+}
+
+// TestIP4InputSkipsPartialOnChecksumsComplete: on an interface marked
+// iface.Interface.ChecksumsComplete (a memif's), ip4-input does not test
+// for partial checksums at all — a frame that looks partial goes on
+// untouched, uncounted — while on an unmarked interface (AF_XDP or
+// AF_PACKET on a veth whose peer offloads) in the same vector the same
+// frame is completed. The mark is read per vector: cleared again (a
+// reload), the interface's frames are completed again.
+func TestIP4InputSkipsPartialOnChecksumsComplete(t *testing.T) {
+	tp := newTopo(t)
+	arc := graph.Arc{Name: UnicastArc, Start: InputName, End: LookupName}
+	h := graphtest.New(t, InputNode(tp.ifs), graphtest.Options{Arcs: []graph.Arc{arc}})
+	if err := tp.ifs.SetChecksumsComplete(1, true); err != nil {
+		t.Fatal(err)
+	}
+	on := func(port uint16, p graphtest.Packet) graphtest.Packet { p.Meta.RxPort = port; return p }
+	udp := func() graphtest.Packet { return partial(t, ipFrame(host0, remote, frames.Spec{Payload: 100})) }
+	tcp := func() graphtest.Packet { return partial(t, tcpFrame(host0, remote, 200)) }
+	// Runs of ports 0, 1, 0, 1 in one vector: the answer changes with the port.
+	vec := func() []graphtest.Packet {
+		return []graphtest.Packet{on(0, udp()), on(1, udp()), on(1, tcp()), on(0, tcp()), on(1, udp()), on(0, udp())}
+	}
+	check := func(completeOn1 bool) {
+		t.Helper()
+		in := vec()
+		r := h.Run(in...)
+		want := uint64(3)
+		if completeOn1 {
+			want = 6
+		}
+		checkCounters(t, r, map[string]uint64{graphtest.Label(InputName, "l4_checksum_completed"): want})
+		for k := range r.Out {
+			o := &r.Out[k]
+			if o.Next != LookupName {
+				t.Fatalf("packet %d: got %s, want %s", k, o.Where(), LookupName)
+			}
+			completed := o.Meta.Flags&pkt.FlagL4ChecksumOK != 0
+			if wantDone := in[k].Meta.RxPort == 0 || completeOn1; completed != wantDone {
+				t.Errorf("packet %d from port %d: completed %v, want %v", k, in[k].Meta.RxPort, completed, wantDone)
+			}
+			if same := l4Field(o.Data) == l4Field(in[k].Data); same == completed {
+				t.Errorf("packet %d from port %d: checksum %#04x -> %#04x, completed %v", k, in[k].Meta.RxPort,
+					l4Field(in[k].Data), l4Field(o.Data), completed)
+			}
+		}
+	}
+	check(false)
+	if err := tp.ifs.SetChecksumsComplete(1, false); err != nil {
+		t.Fatal(err)
+	}
+	check(true)
 }
