@@ -1,10 +1,14 @@
 package fib
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -201,5 +205,78 @@ func TestApplyRoutesAgreesWithReference(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// churnAddrs returns n destinations, each inside a random prefix of ps
+// (every lookup hits a route, as dpdk-test-fib's lookups do by default).
+func churnAddrs(ps []netip.Prefix, n int) [][4]byte {
+	rng := rand.New(rand.NewPCG(7, 8))
+	out := make([][4]byte, n)
+	for i := range out {
+		p := ps[rng.IntN(len(ps))]
+		host := uint32(uint64(rng.Uint32()) & (uint64(1)<<(32-p.Bits()) - 1))
+		out[i] = u32ip(addr32(p) | host)
+	}
+	return out
+}
+
+var churnBig struct {
+	f     *Table
+	ps    []netip.Prefix
+	addrs [][4]byte
+}
+
+// churnTable loads churnPrefixes(1 M) with one ApplyRoutes (once).
+func churnTable(b *testing.B) (*Table, [][4]byte) {
+	if churnBig.f == nil {
+		ps := churnPrefixes(1 << 20)
+		add, _ := churnBatches(ps, len(ps))
+		f := newTestTable(b)
+		applyAll(b, f, add)
+		churnBig.f, churnBig.ps, churnBig.addrs = f, ps, churnAddrs(ps, 1<<20)
+	}
+	return churnBig.f, churnBig.addrs
+}
+
+// BenchmarkLookupChurn1M: the 1 M-route churn table, 1 Mi destinations
+// inside its prefixes (mostly cache misses), one View.Lookup per op, for
+// comparison with dpdk-test-fib's DIR24_8 on the same routes and
+// addresses (TestWriteChurnTables).
+func BenchmarkLookupChurn1M(b *testing.B) {
+	f, addrs := churnTable(b)
+	v := f.Load()
+	var sink AdjIndex
+	i := 0
+	t0 := time.Now()
+	for b.Loop() {
+		sink += v.Lookup(addrs[i&(len(addrs)-1)], uint32(i))
+		i++
+	}
+	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds()/1e6, "Mlookups/s")
+	_ = sink
+}
+
+// TestWriteChurnTables writes the churn routes and lookup addresses in
+// dpdk-test-fib's formats (-f routes, -t addresses) to the directory
+// $VECNET_FIB_DUMP, for BENCHMARKS.md section 10. Without it, it skips.
+func TestWriteChurnTables(t *testing.T) {
+	dir := os.Getenv("VECNET_FIB_DUMP")
+	if dir == "" {
+		t.Skip("VECNET_FIB_DUMP not set")
+	}
+	ps := churnPrefixes(1 << 20)
+	var rb, ab strings.Builder
+	for i, p := range ps {
+		fmt.Fprintf(&rb, "%v %d\n", p, 1+i&1)
+	}
+	for _, a := range churnAddrs(ps, 1<<20) {
+		fmt.Fprintf(&ab, "%v\n", netip.AddrFrom4(a))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "routes.txt"), []byte(rb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ips.txt"), []byte(ab.String()), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
