@@ -33,6 +33,7 @@ var benchCommands = []command{
 	{"dns", "DNS answers per second: kernel, in-graph and sock servers, Knot", cmdBenchDNS},
 	{"http", "HTTP requests per second: kernel, net/http on sock, in-graph, nginx", cmdBenchHTTP},
 	{"memif", "memif forwarding: kernel, vecnet as memif server or client, testpmd", cmdBenchMemif},
+	{"churn", "1 M route updates through fib.ApplyRoutes while vecnet forwards an untouched prefix: updates/s, loss, FIB memory", cmdBenchChurn},
 }
 
 // cmdBenchForward runs "vecnet bench forward".
