@@ -13,18 +13,20 @@ import (
 	"github.com/vecnet/vecnet/examples/trafficgen/gen"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/l3/fib"
+	"golang.org/x/sys/unix"
 )
 
 // ChurnOptions shape one "vecnet bench churn" run.
 type ChurnOptions struct {
-	Routes  int           // routes added then withdrawn per cycle
-	Batch   int           // changes per fib.ApplyRoutes call
-	Cycles  int           // add/withdraw cycles
-	Rate    float64       // the generator's fixed rate, packets per second
-	Window  time.Duration // the calm window (no churn)
-	Driver  string        // vecnet's port driver: afxdp or afpacket
-	XDPMode string        // afxdp's attach mode
-	Log     io.Writer
+	Routes   int           // routes added then withdrawn per cycle
+	Batch    int           // changes per fib.ApplyRoutes call
+	Cycles   int           // add/withdraw cycles
+	Rate     float64       // the generator's fixed rate, packets per second
+	Window   time.Duration // the calm window (no churn)
+	Driver   string        // vecnet's port driver: afxdp or afpacket
+	XDPMode  string        // afxdp's attach mode
+	ChurnCPU int           // the CPU the updates run on (the router's worker is on CPU 1)
+	Log      io.Writer
 }
 
 // ChurnPhase is one measured stretch: calm, or one cycle's churn.
@@ -158,6 +160,15 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 	}); err != nil {
 		return phases, err
 	}
+	// The updates run on a thread pinned to ChurnCPU (the control plane's
+	// CPU), off the router worker's.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpus unix.CPUSet
+	cpus.Set(opt.ChurnCPU)
+	if err := unix.SchedSetaffinity(0, &cpus); err != nil {
+		return phases, fmt.Errorf("pin the churn thread to CPU %d: %w", opt.ChurnCPU, err)
+	}
 	for c := 1; c <= opt.Cycles; c++ {
 		err := phase(fmt.Sprintf("churn %d", c), func(p *ChurnPhase) error {
 			t0 := time.Now()
@@ -166,14 +177,15 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 					return err
 				}
 			}
+			p.AddSecs = time.Since(t0).Seconds()
+			p.Full, p.HeapFull = v.d.DP.FIB.Stats(), heapInuse() // outside the timed parts
 			t1 := time.Now()
-			p.Full = v.d.DP.FIB.Stats()
 			for _, b := range del {
 				if err := v.d.DP.FIB.ApplyRoutes(b); err != nil {
 					return err
 				}
 			}
-			p.AddSecs, p.DelSecs = t1.Sub(t0).Seconds(), time.Since(t1).Seconds()
+			p.DelSecs = time.Since(t1).Seconds()
 			p.Updates = 2 * len(ps)
 			return nil
 		})
@@ -191,7 +203,9 @@ func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %22s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "FIB nodes before/full/after", "heap MiB b/f/a")
 	for _, p := range phases {
 		rate := "-"
-		if p.Updates > 0 {
+		if p.Updates == 0 {
+			p.Full, p.HeapFull = p.Before, p.HeapBefore
+		} else {
 			rate = fmt.Sprintf("%.3f", float64(p.Updates)/(p.AddSecs+p.DelSecs)/1e6)
 		}
 		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %9d/%6d/%6d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
@@ -208,6 +222,7 @@ func cmdBenchChurn(path string, args []string) error {
 	rate := fs.Float64("rate", 100_000, "the generator's rate, packets per second")
 	seconds := fs.Float64("seconds", 5, "the calm window, in seconds")
 	driver := fs.String("driver", "afxdp", "vecnet's port driver: afxdp or afpacket")
+	churnCPU := fs.Int("churn-cpu", 0, "the CPU the route updates run on (the generator's is 0, the router worker's 1)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	if _, err := fs.parse(args); err != nil {
 		return err
@@ -217,7 +232,7 @@ func cmdBenchChurn(path string, args []string) error {
 	}
 	defer removeRigOnSignal()()
 	opt := ChurnOptions{Routes: *routes, Batch: *batch, Cycles: *cycles, Rate: *rate,
-		Window: time.Duration(*seconds * float64(time.Second)), Driver: *driver, XDPMode: *xdpMode, Log: os.Stderr}
+		Window: time.Duration(*seconds * float64(time.Second)), Driver: *driver, XDPMode: *xdpMode, ChurnCPU: *churnCPU, Log: os.Stderr}
 	phases, err := RunChurn(opt)
 	WriteChurnTable(os.Stdout, opt, phases)
 	return err
