@@ -13,10 +13,7 @@ type node struct {
 	// kid holds the children, nil when the node has none. Shared between
 	// copies of the node until one of them changes a child.
 	kid *[256]*node
-	// ent[s] is the result for slot s (0: none, keep the shorter match),
-	// with kidBit set when kid[s] is not nil: a lookup reads the child
-	// array only when the slot has a child (one cache miss less for a
-	// prefix that ends at this level).
+	// ent[s] is the result for slot s (0: none, keep the shorter match).
 	ent [256]uint32
 	// plen[s] is the length of the prefix that wrote ent[s], relative to
 	// the level: 1..8, 0 when none.
@@ -79,11 +76,6 @@ func (t *trie) setKid(n *node, i byte, k *node) {
 		n.nkid--
 	}
 	n.kid[i] = k
-	if k != nil {
-		n.ent[i] |= kidBit
-	} else {
-		n.ent[i] &^= kidBit
-	}
 	if n.nkid == 0 { // no child left: drop the array
 		n.kid = nil
 		t.kids--
@@ -112,7 +104,7 @@ func (t *trie) insertAt(n *node, a uint32, bits, d int, val uint32) *node {
 		lo := int(i) &^ (1<<(8-r) - 1)
 		for s := lo; s < lo+1<<(8-r); s++ {
 			if m.plen[s] <= r {
-				m.ent[s], m.plen[s] = val|m.ent[s]&kidBit, r
+				m.ent[s], m.plen[s] = val, r
 			}
 		}
 		return m
@@ -160,7 +152,7 @@ func (t *trie) removeAt(n *node, a uint32, bits, d int, repl uint32, replBits in
 		m = t.own(n)
 		for s := lo; s < lo+1<<(8-r); s++ {
 			if m.plen[s] == r {
-				m.ent[s], m.plen[s] = nv|m.ent[s]&kidBit, nr
+				m.ent[s], m.plen[s] = nv, nr
 			}
 		}
 	} else {
@@ -192,22 +184,39 @@ func (n *node) empty() bool {
 	return n.kid == nil // dropped with its last child
 }
 
-// kidBit marks a slot with a child (node.ent). Results stay below it:
-// adjacency indices and group numbers are far below 1<<30.
-const kidBit = 1 << 30
-
 // lookup returns the result of the longest prefix holding dst, 0 when none.
 func lookup(root *node, def uint32, dst [4]byte) uint32 {
 	best := def
 	n := root
-	for d := 0; ; d++ {
-		e := n.ent[dst[d]]
-		if r := e &^ kidBit; r != 0 {
-			best = r
-		}
-		if e&kidBit == 0 || d == 3 {
-			return best
-		}
-		n = n.kid[dst[d]]
+	if e := n.ent[dst[0]]; e != 0 {
+		best = e
 	}
+	if n.kid == nil {
+		return best
+	}
+	if n = n.kid[dst[0]]; n == nil {
+		return best
+	}
+	if e := n.ent[dst[1]]; e != 0 {
+		best = e
+	}
+	if n.kid == nil {
+		return best
+	}
+	if n = n.kid[dst[1]]; n == nil {
+		return best
+	}
+	if e := n.ent[dst[2]]; e != 0 {
+		best = e
+	}
+	if n.kid == nil {
+		return best
+	}
+	if n = n.kid[dst[2]]; n == nil {
+		return best
+	}
+	if e := n.ent[dst[3]]; e != 0 {
+		best = e
+	}
+	return best
 }
