@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,13 @@ func TestHTTPAPIRoutes(t *testing.T) {
 	curl := func(method, path, body string) (int, string) {
 		t.Helper()
 		args := []string{"-sS", "--max-time", "10", "--unix-socket", sock, "-X", method, "-w", "\n%{http_code}", "http://vecnet" + path}
-		if body != "" {
+		if len(body) > 32<<10 { // above the argument length limit: from a file
+			f := filepath.Join(dir, "body.json")
+			if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, "-H", "Content-Type: application/json", "--data-binary", "@"+f)
+		} else if body != "" {
 			args = append(args, "-H", "Content-Type: application/json", "-d", body)
 		}
 		out, err := exec.Command("curl", args...).CombinedOutput()
@@ -89,6 +96,53 @@ func TestHTTPAPIRoutes(t *testing.T) {
 	}
 	if code, out := curl("POST", "/api/v1/routes", `{"prefix": "10.98.0.0/24", "via": ["10.55.0.1"]}`); code != 400 || !strings.Contains(out, "connected subnet") {
 		t.Fatalf("unreachable next hop: %d %s, want 400", code, out)
+	}
+
+	// A batch of 10 000 routes through the API, one of them the far
+	// prefix: it forwards; a delete batch with a route that is not there
+	// changes nothing; the good one withdraws them all (one View each).
+	var batch, unbatch strings.Builder
+	batch.WriteString(`[{"prefix": "10.99.0.0/24", "via": ["` + topo.HostBAddr + `"]}`)
+	unbatch.WriteString(`[{"prefix": "10.99.0.0/24", "delete": true}`)
+	for i := range 9999 {
+		fmt.Fprintf(&batch, `,{"prefix": "172.%d.%d.0/24", "via": ["%s"]}`, 16+i/256, i%256, topo.HostBAddr)
+		fmt.Fprintf(&unbatch, `,{"prefix": "172.%d.%d.0/24", "delete": true}`, 16+i/256, i%256)
+	}
+	if code, out := curl("POST", "/api/v1/routes/batch", batch.String()+"]"); code != 200 || !strings.Contains(out, `"added": 10000`) {
+		t.Fatalf("POST /api/v1/routes/batch: %d %s", code, out)
+	}
+	if err := ping(); err != nil {
+		t.Fatalf("%s unreachable after the batch: %v\n%s", far, err, errorsText(d))
+	}
+	if n := d.DP.FIB.Load().Len(); n < 10000 {
+		t.Fatalf("%d prefixes after a batch of 10 000", n)
+	}
+	if code, out := curl("POST", "/api/v1/routes/batch", unbatch.String()+`,{"prefix": "10.97.0.0/24", "delete": true}]`); code != 404 {
+		t.Fatalf("a delete batch with a missing route: %d %s, want 404", code, out)
+	}
+	if err := ping(); err != nil {
+		t.Fatalf("a failed batch withdrew %s: %v", far, err)
+	}
+	if code, out := curl("POST", "/api/v1/routes/batch", unbatch.String()+"]"); code != 200 || !strings.Contains(out, `"deleted": 10000`) {
+		t.Fatalf("the delete batch: %d %s", code, out)
+	}
+	if err := ping(); err == nil {
+		t.Fatalf("%s still answers after the delete batch", far)
+	}
+	// The same through the CLI: ip route batch FILE.
+	file := filepath.Join(dir, "routes")
+	if err := os.WriteFile(file, []byte("# via host B\n10.99.0.0/24 via "+topo.HostBAddr+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var cliOut strings.Builder
+	if err := d.CLI.Exec(&cliOut, "ip route batch "+file); err != nil || cliOut.String() != "added 1, deleted 0\n" {
+		t.Fatalf("ip route batch: %q %v", cliOut.String(), err)
+	}
+	if err := ping(); err != nil {
+		t.Fatalf("%s unreachable after ip route batch: %v", far, err)
+	}
+	if code, out := curl("DELETE", "/api/v1/routes/10.99.0.0/24", ""); code != 204 {
+		t.Fatalf("DELETE after the CLI batch: %d %s", code, out)
 	}
 
 	// The CLI's JSON and the API's are one renderer over one backend.

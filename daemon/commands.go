@@ -310,6 +310,20 @@ func (b backend) RouteDel(p netip.Prefix) error {
 	return fibError(del(p.Masked()))
 }
 
+func (b backend) RouteBatch(changes []ctl.RouteChange) (ctl.RouteBatchResult, error) {
+	if err := ctl.CheckRouteBatch(changes); err != nil {
+		return ctl.RouteBatchResult{}, err
+	}
+	batch, res, err := b.d.routeBatch(changes)
+	if err != nil {
+		return ctl.RouteBatchResult{}, err
+	}
+	if err := b.d.DP.FIB.ApplyRoutes(batch); err != nil {
+		return ctl.RouteBatchResult{}, fibError(err)
+	}
+	return res, nil
+}
+
 func (b backend) NeighborAdd(n ctl.Neighbor) error {
 	ifc := b.d.iface(n.Interface)
 	switch {

@@ -36,6 +36,7 @@ var benchCommands = []command{
 	{"memif", "memif forwarding: kernel, vecnet as memif server or client, testpmd", cmdBenchMemif},
 	{"services", "1 000 ACL rules + sessions + NAT44: vecnet vs the kernel with nftables", cmdBenchServices},
 	{"latency", "sockperf ping-pong round trips through the kernel and vecnet, unloaded and beside a UDP stream", cmdBenchLatency},
+	{"churn", "1 M route updates through fib.ApplyRoutes while vecnet forwards an untouched prefix: updates/s, loss, FIB memory", cmdBenchChurn},
 }
 
 // cmdBenchForward runs "vecnet bench forward".

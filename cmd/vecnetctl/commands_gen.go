@@ -16,6 +16,7 @@ var daemonCommands = []struct{ Path, Help string }{
 	{"ip neighbor add", "ip neighbor add IFACE IP MAC: a static ARP entry"},
 	{"ip neighbor del", "ip neighbor del IFACE IP"},
 	{"ip route add", "ip route add PREFIX via ADDR [ADDR...] [dev IFACE]"},
+	{"ip route batch", "ip route batch FILE: apply the file's lines (PREFIX via ADDR [ADDR...] [dev IFACE], or del PREFIX) as one batch"},
 	{"ip route del", "ip route del PREFIX"},
 	{"pcap trace", "pcap trace [rx] [tx] [drop] [interface NAME] [max N] [snap BYTES] file PATH: capture to a pcapng file"},
 	{"pcap trace off", "stop the capture and close its file"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -291,4 +292,42 @@ func TestNonRootCannotReachSocket(t *testing.T) {
 	if out, err := curl(); err != nil || !strings.Contains(out, "eth0") {
 		t.Fatalf("control: nobody could not reach the socket opened to everyone: %v\n%s", err, out)
 	}
+}
+
+// TestRouteBatch: POST /api/v1/routes/batch applies every change or none;
+// a batch larger than the single-route body bound is accepted.
+func TestRouteBatch(t *testing.T) {
+	f := ctltest.New()
+	h := New(f).Handler()
+	for _, c := range []call{
+		{"POST", "/api/v1/routes/batch", `[{"prefix": "10.9.0.5/16", "via": ["10.0.1.2"]}, {"prefix": "10.10.0.0/16", "via": ["10.0.1.2", "10.0.1.3"]}]`, 200, `"added": 2`},
+		{"GET", "/api/v1/fib", "", 200, `"prefix": "10.10.0.0/16"`},
+		{"POST", "/api/v1/routes/batch", `[{"prefix": "10.11.0.0/16", "via": ["10.0.1.2"]}, {"prefix": "10.12.0.0/16", "delete": true}]`, 404, "no such route"},
+		{"POST", "/api/v1/routes/batch", `[{"prefix": "10.9.0.0/16", "delete": true}, {"prefix": "10.10.0.0/16", "via": ["10.0.1.4"]}]`, 200, `"deleted": 1`},
+		{"POST", "/api/v1/routes/batch", `[]`, 400, "1.."},
+		{"POST", "/api/v1/routes/batch", `[{"prefix": "10.13.0.0/16"}]`, 400, "via"},
+		{"POST", "/api/v1/routes/batch", `[{"prefix": "10.13.0.0/16", "via": ["10.0.1.2"], "delete": true}]`, 400, "takes no"},
+		{"POST", "/api/v1/routes/batch", `[{"prefix": "2001:db8::/32", "via": ["10.0.1.2"]}]`, 400, "IPv4"},
+		{"POST", "/api/v1/routes/batch", `[{"prefix": "10.13.0.0/16", "via": ["10.0.1.2"], "interface": "eth9"}]`, 404, "eth9"},
+		{"POST", "/api/v1/routes/batch", `{"prefix": "10.13.0.0/16"}`, 400, "request body"},
+	} {
+		send(t, h, c)
+	}
+	rec := send(t, h, call{"GET", "/api/v1/fib", "", 200, `"prefix": "10.10.0.0/16"`})
+	for _, gone := range []string{"10.9.0.0/16", "10.11.0.0/16"} {
+		if strings.Contains(rec.Body.String(), gone) {
+			t.Errorf("after the batches the FIB still (or already) holds %s: a failed batch changed it, or a delete did not", gone)
+		}
+	}
+	// 5000 changes (about 250 KB): beyond the 64 KiB of a single route.
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range 5000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"prefix": "172.%d.%d.0/24", "via": ["10.0.1.2"]}`, 16+i/256, i%256)
+	}
+	b.WriteString("]")
+	send(t, h, call{"POST", "/api/v1/routes/batch", b.String(), 200, `"added": 5000`})
 }

@@ -45,6 +45,7 @@ var Routes = []Route{
 	{"DELETE", "/api/v1/trace", do(ctl.Backend.TraceClear)},
 	{"POST", "/api/v1/routes", routeAdd},
 	{"DELETE", "/api/v1/routes/{prefix...}", routeDel},
+	{"POST", "/api/v1/routes/batch", routeBatch},
 	{"POST", "/api/v1/neighbors", neighborAdd},
 	{"DELETE", "/api/v1/neighbors/{interface}/{ip}", neighborDel},
 	{"POST", "/api/v1/interfaces/{name}/addresses", addressAdd},
@@ -115,6 +116,19 @@ func routeAdd(b ctl.Backend, r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusCreated, req, nil
+}
+
+// routeBatch applies a JSON list of changes as one FIB batch (one View).
+func routeBatch(b ctl.Backend, r *http.Request) (int, any, error) {
+	var req []ctl.RouteChange
+	if err := decodeLimit(r, &req, maxBatchBody); err != nil {
+		return 0, nil, err
+	}
+	res, err := b.RouteBatch(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, res, nil
 }
 
 func routeDel(b ctl.Backend, r *http.Request) (int, any, error) {

@@ -177,8 +177,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decode reads a JSON request body into v: unknown fields, trailing data
 // and bodies over 64 KiB are errors.
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+func decode(r *http.Request, v any) error { return decodeLimit(r, v, maxBody) }
+
+// maxBatchBody bounds a route batch's body (1 M changes are about 60 MB).
+const maxBatchBody = 256 << 20
+
+// decodeLimit is decode with a body bound of limit bytes.
+func decodeLimit(r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError

@@ -36,6 +36,9 @@ type Backend interface {
 	RouteAdd(r Route) error
 	// RouteDel removes a static route.
 	RouteDel(prefix netip.Prefix) error
+	// RouteBatch makes IPv4 route changes as one batch: readers see the
+	// table before it or after all of it; on error nothing changes.
+	RouteBatch(changes []RouteChange) (RouteBatchResult, error)
 	// NeighborAdd installs a static ARP entry.
 	NeighborAdd(n Neighbor) error
 	// NeighborDel removes an ARP entry.
@@ -111,6 +114,49 @@ type Route struct {
 	Prefix    netip.Prefix `json:"prefix"`              // destination; host bits are cleared
 	Via       []netip.Addr `json:"via"`                 // next hops, at least one (ECMP when several)
 	Interface string       `json:"interface,omitempty"` // pin the next hops to this interface
+}
+
+// RouteChange is one change of a route batch (RouteBatch, the HTTP API's
+// POST /api/v1/routes/batch, "ip route batch FILE"): add or replace Prefix
+// via Via, or with Delete remove the static route at Prefix.
+type RouteChange struct {
+	Prefix    netip.Prefix `json:"prefix"`
+	Via       []netip.Addr `json:"via,omitempty"`
+	Interface string       `json:"interface,omitempty"`
+	Delete    bool         `json:"delete,omitempty"`
+}
+
+// RouteBatchResult counts what a batch did.
+type RouteBatchResult struct {
+	Added   int `json:"added"`   // routes added or replaced
+	Deleted int `json:"deleted"` // routes deleted
+}
+
+// MaxRouteBatch bounds the changes of one batch.
+const MaxRouteBatch = 4 << 20
+
+// CheckRouteBatch checks a batch's shape (sizes, prefixes, hops, IPv4),
+// not the table: the backend reports unknown routes and hops.
+func CheckRouteBatch(changes []RouteChange) error {
+	if len(changes) == 0 || len(changes) > MaxRouteBatch {
+		return Errorf(BadInput, "a batch holds 1..%d changes, got %d", MaxRouteBatch, len(changes))
+	}
+	for k, c := range changes {
+		switch {
+		case !c.Prefix.IsValid() || !c.Prefix.Addr().Is4():
+			return Errorf(BadInput, "change %d: %q is not an IPv4 prefix", k, c.Prefix)
+		case c.Delete && len(c.Via) > 0:
+			return Errorf(BadInput, "change %d (%v): a delete takes no \"via\"", k, c.Prefix)
+		case !c.Delete && len(c.Via) == 0:
+			return Errorf(BadInput, "change %d (%v): an add needs \"via\" (at least one next hop)", k, c.Prefix)
+		}
+		for _, a := range c.Via {
+			if !a.Is4() {
+				return Errorf(BadInput, "change %d (%v): next hop %v is not IPv4", k, c.Prefix, a)
+			}
+		}
+	}
+	return nil
 }
 
 // Neighbor is a static ARP entry to add (POST /api/v1/neighbors).

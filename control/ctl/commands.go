@@ -1,11 +1,13 @@
 package ctl
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 
@@ -88,6 +90,26 @@ func Commands(b Backend) []cli.Command {
 				return fmt.Errorf("ip route del: %w", err)
 			}
 			_, err = fmt.Fprintf(w, "deleted %v\n", p.Masked())
+			return err
+		}},
+		{Path: "ip route batch", Help: "ip route batch FILE: apply the file's lines (PREFIX via ADDR [ADDR...] [dev IFACE], or del PREFIX) as one batch", Run: func(w io.Writer, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("usage: ip route batch FILE")
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("ip route batch: %w", Errorf(BadInput, "%v", err))
+			}
+			changes, err := ParseRouteBatch(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("ip route batch: %w", err)
+			}
+			res, err := b.RouteBatch(changes)
+			if err != nil {
+				return fmt.Errorf("ip route batch: %w", err)
+			}
+			_, err = fmt.Fprintf(w, "added %d, deleted %d\n", res.Added, res.Deleted)
 			return err
 		}},
 		{Path: "ip neighbor add", Help: "ip neighbor add IFACE IP MAC: a static ARP entry", Run: func(w io.Writer, args []string) error {
@@ -214,6 +236,46 @@ func parseRoute(args []string) (Route, error) {
 		r.Via = append(r.Via, a)
 	}
 	return r, nil
+}
+
+// ParseRouteBatch reads a route batch, one change a line: "PREFIX via
+// ADDR [ADDR...] [dev IFACE]" adds (an "add " in front is allowed), "del
+// PREFIX" deletes; blank lines and lines starting with # are skipped.
+func ParseRouteBatch(r io.Reader) ([]RouteChange, error) {
+	var out []RouteChange
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if f[0] == "del" {
+			if len(f) != 2 {
+				return nil, Errorf(BadInput, "line %d: want del PREFIX", n)
+			}
+			p, err := netip.ParsePrefix(f[1])
+			if err != nil {
+				return nil, Errorf(BadInput, "line %d: %v", n, err)
+			}
+			out = append(out, RouteChange{Prefix: p.Masked(), Delete: true})
+			continue
+		}
+		if f[0] == "add" {
+			f = f[1:]
+		}
+		rt, err := parseRoute(f)
+		if err != nil {
+			return nil, Errorf(BadInput, "line %d: %v", n, err)
+		}
+		out = append(out, RouteChange{Prefix: rt.Prefix, Via: rt.Via, Interface: rt.Interface})
+		if len(out) > MaxRouteBatch {
+			return nil, Errorf(BadInput, "more than %d changes", MaxRouteBatch)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, Errorf(BadInput, "%v", err)
+	}
+	return out, CheckRouteBatch(out)
 }
 
 // ParseTraceCount parses trace add's N, 1..MaxTrace.

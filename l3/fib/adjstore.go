@@ -115,3 +115,23 @@ func (t *Table) AdjStats() AdjStats {
 	free := q + len(t.adjFree)
 	return AdjStats{Live: len(t.adjs) - free, Free: free, Quarantined: q, Slots: len(t.adjs)}
 }
+
+// Stats counts the IPv4 table's structure, for the churn checks: after a
+// large table is withdrawn every count is back where it was.
+type Stats struct {
+	// Prefixes installed (every source).
+	Prefixes int
+	// Nodes (256-slot trie levels) and ChildArrays in the current trie.
+	Nodes       int
+	ChildArrays int
+	// Adjacencies counts the live ones (AdjStats.Live).
+	Adjacencies int
+}
+
+// Stats returns the counts.
+func (t *Table) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	free := len(t.adjLimbo) + len(t.adjReady) + len(t.adjFree)
+	return Stats{Prefixes: t.rib.Size(), Nodes: t.trie.nodes, ChildArrays: t.trie.kids, Adjacencies: len(t.adjs) - free}
+}

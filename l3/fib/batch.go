@@ -3,6 +3,7 @@ package fib
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // RouteChange is one change of a batch (ApplyRoutes): install the static
@@ -27,6 +28,8 @@ func (t *Table) ApplyRoutes(changes []RouteChange) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	resolved := make([][]AdjIndex, len(changes))
+	flat := make([]AdjIndex, 0, min(len(changes), 1<<16))
+	var recent hopCache
 	fail := func(err error) error {
 		for _, adjs := range resolved {
 			for _, a := range adjs {
@@ -44,11 +47,19 @@ func (t *Table) ApplyRoutes(changes []RouteChange) error {
 			}
 			continue
 		}
-		adjs, err := t.resolve(c.Hops)
+		if adjs, ok := recent.get(c.Hops); ok { // a feed sends many routes via the same few hops
+			resolved[k] = adjs
+			continue
+		}
+		start := len(flat)
+		var err error
+		flat, err = t.resolveInto(flat, c.Hops)
+		adjs := flat[start:len(flat):len(flat)]
 		resolved[k] = adjs
 		if err != nil {
 			return fail(fmt.Errorf("fib: route %v: %w", p, err))
 		}
+		recent.put(c.Hops, adjs)
 	}
 	for k, c := range changes {
 		p := c.Prefix.Masked()
@@ -121,4 +132,25 @@ func (t *Table) DelInterface(port uint16) {
 	}
 	delete(t.ifs, port)
 	t.publish()
+}
+
+// hopCache remembers the last few hop lists a batch resolved.
+type hopCache struct {
+	hops [4][]NextHop
+	adjs [4][]AdjIndex
+	next int
+}
+
+func (c *hopCache) get(hops []NextHop) ([]AdjIndex, bool) {
+	for i := range c.hops {
+		if c.adjs[i] != nil && slices.Equal(c.hops[i], hops) {
+			return c.adjs[i], true
+		}
+	}
+	return nil, false
+}
+
+func (c *hopCache) put(hops []NextHop, adjs []AdjIndex) {
+	c.hops[c.next], c.adjs[c.next] = hops, adjs
+	c.next = (c.next + 1) % len(c.hops)
 }

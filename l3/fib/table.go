@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-
-	"github.com/gaissmai/bart"
 )
 
 // Errors returned by the table's writers (wrapped).
@@ -78,7 +76,7 @@ type Table struct {
 
 	mu   sync.Mutex
 	trie trie
-	rib  *bart.Table[ribEntry]
+	rib  *rib4
 	adjs []adjSlot // the adjacencies, shared with the views (see adjSlot)
 	refs []int32   // per adjacency: installed results, group memberships, neighbours
 	// Freed adjacency slots: quarantined (limbo, then ready) and reusable.
@@ -102,7 +100,7 @@ type Table struct {
 func New() *Table {
 	t := &Table{
 		trie:      newTrie(),
-		rib:       new(bart.Table[ribEntry]),
+		rib:       newRIB4(),
 		adjs:      make([]adjSlot, 1),
 		refs:      []int32{1},
 		gbyKey:    map[string]uint32{},
@@ -207,10 +205,9 @@ func (t *Table) nextHopAdj(port uint16, ip [4]byte) AdjIndex {
 // group the previous entry used.
 func (t *Table) install(p netip.Prefix, e ribEntry) {
 	t.ref(e.res)
-	if old, ok := t.rib.Get(p); ok {
+	if old, ok := t.rib.swap(p, e); ok {
 		t.release(old.res)
 	}
-	t.rib.Insert(p, e)
 	t.trie.insert(p, e.res)
 }
 
@@ -220,8 +217,8 @@ func (t *Table) uninstall(p netip.Prefix, old ribEntry) {
 	t.rib.Delete(p)
 	var repl uint32
 	var bits int
-	if p.Bits() > 0 {
-		if cp, ce, ok := t.rib.LookupPrefixLPM(netip.PrefixFrom(p.Addr(), p.Bits()-1).Masked()); ok {
+	if p.Bits() > 0 { // only a cover inside p's trie level matters (see trie.remove)
+		if cp, ce, ok := t.rib.cover(p, (p.Bits()-1)&^7); ok {
 			repl, bits = ce.res, cp.Bits()
 		}
 	}
@@ -231,10 +228,15 @@ func (t *Table) uninstall(p netip.Prefix, old ribEntry) {
 // resolve turns hops into adjacency indices. On error it returns those
 // resolved before it, for the caller to free if nothing uses them.
 func (t *Table) resolve(hops []NextHop) ([]AdjIndex, error) {
+	return t.resolveInto(nil, hops)
+}
+
+// resolveInto is resolve appending to dst (a batch resolves into one array).
+func (t *Table) resolveInto(dst []AdjIndex, hops []NextHop) ([]AdjIndex, error) {
 	if len(hops) == 0 {
-		return nil, ErrNoNextHop
+		return dst, ErrNoNextHop
 	}
-	out := make([]AdjIndex, 0, len(hops))
+	out := dst
 	for _, h := range hops {
 		if !h.Addr.Is4() {
 			return out, fmt.Errorf("next hop %v: %w", h.Addr, ErrNotIPv4)
@@ -299,11 +301,11 @@ func (t *Table) result(adjs []AdjIndex) uint32 {
 		g, t.gfree = t.gfree[n-1], t.gfree[:n-1]
 		t.groups = slices.Clone(t.groups)
 		t.groups[g] = buckets
-		t.ginfo[g] = group{members: adjs, refs: 1}
+		t.ginfo[g] = group{members: slices.Clone(adjs), refs: 1}
 	} else {
 		g = uint32(len(t.groups))
 		t.groups = append(t.groups, buckets)
-		t.ginfo = append(t.ginfo, group{members: adjs, refs: 1})
+		t.ginfo = append(t.ginfo, group{members: slices.Clone(adjs), refs: 1})
 	}
 	t.gbyKey[string(key)] = g
 	return grpBit | g

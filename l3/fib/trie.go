@@ -20,6 +20,7 @@ type node struct {
 	plen   [256]uint8
 	gen    uint32
 	kidGen uint32 // the generation kid was created in
+	nkid   uint16 // non-nil entries of kid
 }
 
 // trie is the writer's handle on the lookup structure. Readers use root and
@@ -28,9 +29,12 @@ type trie struct {
 	root *node
 	def  uint32 // result of 0.0.0.0/0, 0 when none
 	gen  uint32 // current (unpublished) generation, > every published one
+	// nodes and kids count the nodes and child arrays of the current trie
+	// (a node or array goes as soon as it holds nothing).
+	nodes, kids int
 }
 
-func newTrie() trie { return trie{root: &node{gen: 1}, gen: 1} }
+func newTrie() trie { return trie{root: &node{gen: 1}, gen: 1, nodes: 1} }
 
 // seal starts a new generation: every existing node becomes immutable. The
 // writer calls it when it publishes a View.
@@ -40,6 +44,7 @@ func (t *trie) seal() { t.gen++ }
 // (or a new node when n is nil) that does.
 func (t *trie) own(n *node) *node {
 	if n == nil {
+		t.nodes++
 		return &node{gen: t.gen}
 	}
 	if n.gen == t.gen {
@@ -58,12 +63,23 @@ func (t *trie) setKid(n *node, i byte, k *node) {
 		}
 		n.kid = new([256]*node)
 		n.kidGen = t.gen
+		t.kids++
 	} else if n.kidGen != t.gen {
 		c := *n.kid
 		n.kid = &c
 		n.kidGen = t.gen
 	}
+	switch old := n.kid[i]; {
+	case old == nil && k != nil:
+		n.nkid++
+	case old != nil && k == nil:
+		n.nkid--
+	}
 	n.kid[i] = k
+	if n.nkid == 0 { // no child left: drop the array
+		n.kid = nil
+		t.kids--
+	}
 }
 
 func addr32(p netip.Prefix) uint32 {
@@ -114,7 +130,7 @@ func (t *trie) remove(p netip.Prefix, repl uint32, replBits int) {
 	}
 	t.root = t.removeAt(t.root, addr32(p), p.Bits(), 0, repl, replBits)
 	if t.root == nil {
-		t.root = &node{gen: t.gen}
+		t.root = t.own(nil)
 	}
 }
 
@@ -152,6 +168,7 @@ func (t *trie) removeAt(n *node, a uint32, bits, d int, repl uint32, replBits in
 		t.setKid(m, i, nk)
 	}
 	if m.empty() {
+		t.nodes--
 		return nil
 	}
 	return m
@@ -164,14 +181,7 @@ func (n *node) empty() bool {
 			return false
 		}
 	}
-	if n.kid != nil {
-		for _, k := range n.kid {
-			if k != nil {
-				return false
-			}
-		}
-	}
-	return true
+	return n.kid == nil // dropped with its last child
 }
 
 // lookup returns the result of the longest prefix holding dst, 0 when none.

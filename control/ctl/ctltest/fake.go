@@ -184,6 +184,40 @@ func (f *Fake) RouteDel(p netip.Prefix) error {
 	return nil
 }
 
+// RouteBatch implements ctl.Backend: every change or none (a delete of a
+// route that is not there fails the batch).
+func (f *Fake) RouteBatch(changes []ctl.RouteChange) (ctl.RouteBatchResult, error) {
+	if err := ctl.CheckRouteBatch(changes); err != nil {
+		return ctl.RouteBatchResult{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	routes := slices.Clone(f.routes)
+	var res ctl.RouteBatchResult
+	for _, c := range changes {
+		p := c.Prefix.Masked()
+		n := len(routes)
+		routes = slices.DeleteFunc(routes, func(x ctl.Route) bool { return x.Prefix == p })
+		if c.Delete {
+			if len(routes) == n {
+				return ctl.RouteBatchResult{}, ctl.Errorf(ctl.NotFound, "route %v: no such route", p)
+			}
+			res.Deleted++
+			continue
+		}
+		if c.Interface != "" {
+			if err := f.known(c.Interface); err != nil {
+				return ctl.RouteBatchResult{}, err
+			}
+		}
+		routes = append(routes, ctl.Route{Prefix: p, Via: c.Via, Interface: c.Interface})
+		res.Added++
+	}
+	f.routes = routes
+	f.log("route batch +%d -%d", res.Added, res.Deleted)
+	return res, nil
+}
+
 // NeighborAdd implements ctl.Backend.
 func (f *Fake) NeighborAdd(n ctl.Neighbor) error {
 	f.mu.Lock()

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/vecnet/vecnet/examples/trafficgen/gen"
+	"github.com/vecnet/vecnet/internal/topo"
+	"github.com/vecnet/vecnet/l3/fib"
+	"golang.org/x/sys/unix"
+)
+
+// ChurnOptions shape one "vecnet bench churn" run.
+type ChurnOptions struct {
+	Routes   int           // routes added then withdrawn per cycle
+	Batch    int           // changes per fib.ApplyRoutes call
+	Cycles   int           // add/withdraw cycles
+	Rate     float64       // the generator's fixed rate, packets per second
+	Window   time.Duration // the calm window (no churn)
+	Driver   string        // vecnet's port driver: afxdp or afpacket
+	XDPMode  string        // afxdp's attach mode
+	ChurnCPU int           // the CPU the updates run on (the router's worker is on CPU 1)
+	Log      io.Writer
+}
+
+// ChurnPhase is one measured stretch: calm, or one cycle's churn.
+type ChurnPhase struct {
+	Name                            string
+	Updates                         int
+	AddSecs, DelSecs                float64
+	Offered, Sink                   float64 // packets per second over the phase
+	Loss                            float64 // 1 - sink/offered
+	Before, Full, After             fib.Stats
+	HeapBefore, HeapFull, HeapAfter uint64 // HeapInuse after GC, bytes
+}
+
+// churnPrefixes returns n distinct prefixes in 11.0.0.0-110.255.255.255
+// (the rig's addresses are in 10.77/16): 70 % random /24s, 30 % /25../32
+// clustered in n/64 /24 blocks, as l3/fib's churn benchmark uses.
+func churnPrefixes(n int) []netip.Prefix {
+	rng := rand.New(rand.NewPCG(5, 6))
+	seen := make(map[netip.Prefix]bool, n)
+	out := make([]netip.Prefix, 0, n)
+	blocks := make([]uint32, n/64+1)
+	for i := range blocks {
+		blocks[i] = rng.Uint32()&0x00ffff00 | uint32(11+rng.IntN(100))<<24
+	}
+	addr := func(a uint32) netip.Addr {
+		return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+	}
+	for len(out) < n {
+		var p netip.Prefix
+		if rng.IntN(10) < 7 {
+			p = netip.PrefixFrom(addr(rng.Uint32()&0x00ffff00|uint32(11+rng.IntN(100))<<24), 24)
+		} else {
+			p = netip.PrefixFrom(addr(blocks[rng.IntN(len(blocks))]|rng.Uint32()&0xff), 25+rng.IntN(8)).Masked()
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func heapInuse() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// RunChurn forwards host A → host B at a fixed rate through vecnet (to
+// host B's address, a prefix the churn never touches) and measures a calm
+// window, then Cycles times adds and withdraws Routes routes in batches
+// with fib.ApplyRoutes, in process (the path POST /api/v1/routes/batch
+// takes after decoding).
+func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
+	if opt.Routes < 1 || opt.Batch < 1 || opt.Cycles < 1 || opt.Rate <= 0 {
+		return nil, errors.New("bench churn: need routes, batch, cycles ≥ 1 and a rate")
+	}
+	br, err := newBenchRig(64, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	benchCleanup.set(br.Close)
+	defer func() {
+		benchCleanup.set(nil)
+		if e := br.Close(); err == nil {
+			err = e
+		}
+	}()
+	fopt := ForwardOptions{RouterCPU: 1, Log: opt.Log, XDPMode: opt.XDPMode}
+	r, err := startVecnet(br.rig, opt.Driver, fopt)
+	if err != nil {
+		return nil, err
+	}
+	v := r.(*vecnetRouter)
+	defer func() {
+		if e := r.stop(); err == nil {
+			err = e
+		}
+	}()
+	ps := churnPrefixes(opt.Routes)
+	hops := [2][]fib.NextHop{
+		{{Addr: netip.MustParseAddr(topo.HostBAddr), Port: -1}},
+		{{Addr: netip.MustParseAddr(topo.HostAAddr), Port: -1}},
+	}
+	var add, del [][]fib.RouteChange
+	for lo := 0; lo < len(ps); lo += opt.Batch {
+		hi := min(lo+opt.Batch, len(ps))
+		a, d := make([]fib.RouteChange, 0, hi-lo), make([]fib.RouteChange, 0, hi-lo)
+		for i, p := range ps[lo:hi] {
+			a = append(a, fib.RouteChange{Prefix: p, Hops: hops[i&1]})
+			d = append(d, fib.RouteChange{Prefix: p})
+		}
+		add, del = append(add, a), append(del, d)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := br.sender.Send(gen.SendConfig{Rate: opt.Rate, Duration: time.Hour, CPU: 0, Stop: stop})
+		done <- err
+	}()
+	defer func() {
+		close(stop)
+		if e := <-done; err == nil && e != nil {
+			err = fmt.Errorf("generator: %w", e)
+		}
+	}()
+	if !fopt.pause(time.Second) { // traffic settles (ARP is static): not synchronisation
+		return nil, errInterrupted
+	}
+	phase := func(name string, run func(p *ChurnPhase) error) error {
+		p := ChurnPhase{Name: name, Before: v.d.DP.FIB.Stats(), HeapBefore: heapInuse()}
+		s0 := br.read(r)
+		if err := run(&p); err != nil {
+			return err
+		}
+		s1 := br.read(r)
+		var smp Sample
+		fill(&smp, s0, s1, false, fopt)
+		p.Offered, p.Sink, p.Loss = smp.OfferedPPS, smp.SinkPPS, smp.RouterLoss
+		p.After, p.HeapAfter = v.d.DP.FIB.Stats(), heapInuse()
+		phases = append(phases, p)
+		fmt.Fprintf(opt.Log, "%s: offered %.0f pps, sink %.0f pps, loss %.4f%%\n", name, p.Offered, p.Sink, 100*p.Loss)
+		return nil
+	}
+	if err := phase("calm", func(*ChurnPhase) error {
+		if !fopt.pause(opt.Window) {
+			return errInterrupted
+		}
+		return nil
+	}); err != nil {
+		return phases, err
+	}
+	// The updates run on a thread pinned to ChurnCPU (the control plane's
+	// CPU), off the router worker's.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpus unix.CPUSet
+	cpus.Set(opt.ChurnCPU)
+	if err := unix.SchedSetaffinity(0, &cpus); err != nil {
+		return phases, fmt.Errorf("pin the churn thread to CPU %d: %w", opt.ChurnCPU, err)
+	}
+	for c := 1; c <= opt.Cycles; c++ {
+		err := phase(fmt.Sprintf("churn %d", c), func(p *ChurnPhase) error {
+			t0 := time.Now()
+			for _, b := range add {
+				if err := v.d.DP.FIB.ApplyRoutes(b); err != nil {
+					return err
+				}
+			}
+			p.AddSecs = time.Since(t0).Seconds()
+			p.Full, p.HeapFull = v.d.DP.FIB.Stats(), heapInuse() // outside the timed parts
+			t1 := time.Now()
+			for _, b := range del {
+				if err := v.d.DP.FIB.ApplyRoutes(b); err != nil {
+					return err
+				}
+			}
+			p.DelSecs = time.Since(t1).Seconds()
+			p.Updates = 2 * len(ps)
+			return nil
+		})
+		if err != nil {
+			return phases, err
+		}
+	}
+	return phases, nil
+}
+
+// WriteChurnTable prints the phases.
+func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
+	fmt.Fprintf(w, "vecnet bench churn: %d routes (/24../32) added then withdrawn in batches of %d, %s, generator at %.0f pps to an untouched prefix\n",
+		opt.Routes, opt.Batch, opt.Driver, opt.Rate)
+	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %22s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "FIB nodes before/full/after", "heap MiB b/f/a")
+	for _, p := range phases {
+		rate := "-"
+		if p.Updates == 0 {
+			p.Full, p.HeapFull = p.Before, p.HeapBefore
+		} else {
+			rate = fmt.Sprintf("%.3f", float64(p.Updates)/(p.AddSecs+p.DelSecs)/1e6)
+		}
+		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %9d/%6d/%6d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
+			p.Offered, p.Sink, 100*p.Loss, p.Before.Nodes, p.Full.Nodes, p.After.Nodes, p.HeapBefore>>20, p.HeapFull>>20, p.HeapAfter>>20)
+	}
+}
+
+// cmdBenchChurn runs "vecnet bench churn".
+func cmdBenchChurn(path string, args []string) error {
+	fs := newFlags(path, "[flags]", "Add then withdraw a large table with fib.ApplyRoutes while host A sends to host B at a fixed rate through vecnet;\nprint updates per second, forwarding rate and loss with and without churn, FIB nodes and heap before and after each cycle.")
+	routes := fs.Int("routes", 1<<20, "routes added then withdrawn per cycle")
+	batch := fs.Int("batch", 100_000, "changes per batch (one published FIB view each)")
+	cycles := fs.Int("cycles", 3, "add/withdraw cycles")
+	rate := fs.Float64("rate", 100_000, "the generator's rate, packets per second")
+	seconds := fs.Float64("seconds", 5, "the calm window, in seconds")
+	driver := fs.String("driver", "afxdp", "vecnet's port driver: afxdp or afpacket")
+	churnCPU := fs.Int("churn-cpu", 0, "the CPU the route updates run on (the generator's is 0, the router worker's 1)")
+	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
+	if _, err := fs.parse(args); err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("bench: needs root (network namespaces, XDP)")
+	}
+	defer removeRigOnSignal()()
+	opt := ChurnOptions{Routes: *routes, Batch: *batch, Cycles: *cycles, Rate: *rate,
+		Window: time.Duration(*seconds * float64(time.Second)), Driver: *driver, XDPMode: *xdpMode, ChurnCPU: *churnCPU, Log: os.Stderr}
+	phases, err := RunChurn(opt)
+	WriteChurnTable(os.Stdout, opt, phases)
+	return err
+}
