@@ -199,6 +199,7 @@ const (
 	Opened    OpenResult = iota
 	NoSession            // k opens no session: a fragment, an ICMP message other than echo
 	TableFull            // the table is full: a live session is never evicted to make room
+	Existing             // the flow's session was already open (an earlier packet of the vector opened it)
 )
 
 // Open adds a session for k's flow, k being sent by the initiator, at
@@ -227,7 +228,7 @@ func (s *Sessions) Open(k *Key, now int64) OpenResult {
 	i := int(sk.hash() >> s.shift)
 	for ; s.slots[i].used; i = (i + 1) & m {
 		if s.slots[i].key == sk { // opened by an earlier packet of the vector
-			return Opened
+			return Existing
 		}
 	}
 	s.slots[i] = session{key: sk, used: true, state: st, initA: fromA, expires: now + s.timeout[st], packets: 1, createdNs: now}

@@ -184,3 +184,17 @@ func TestSessionsAllocateNothing(t *testing.T) {
 		t.Fatalf("%v allocations per open+track+sweep", a)
 	}
 }
+
+// TestOpenTwiceIsExisting: a second Open of a flow whose session an
+// earlier packet opened reports Existing, so session_opened counts
+// sessions, not packets.
+func TestOpenTwiceIsExisting(t *testing.T) {
+	s := NewSessions(SessionConfig{Max: 16})
+	k := tcpKey("10.0.0.2", "192.168.1.9", 40000, 80, syn)
+	if r := s.Open(&k, 0); r != Opened {
+		t.Fatalf("first Open: %d", r)
+	}
+	if r := s.Open(&k, 1); r != Existing || s.Len() != 1 {
+		t.Fatalf("second Open: %d, %d sessions", r, s.Len())
+	}
+}
