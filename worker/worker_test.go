@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -450,7 +451,7 @@ func TestRTPriority(t *testing.T) {
 		t.Fatal(e)
 	}
 	if err != nil {
-		if unix.Geteuid() != 0 {
+		if unix.Geteuid() != 0 && os.Getenv("CI") == "" {
 			t.Skipf("not root: %v", err)
 		}
 		t.Fatal(err)
