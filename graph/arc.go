@@ -38,6 +38,7 @@ type arcRuntime struct {
 	byTx     bool      // enabled is indexed by Meta.TxPort, not RxPort
 	features []*Node   // ordered
 	enabled  [][]uint8 // per rx interface: positions in features, ascending
+	active   int       // interfaces with at least one feature enabled
 }
 
 // ArcID returns the id of the arc named name, for ArcStart and ArcNext.
@@ -184,8 +185,19 @@ func (g *Graph) EnableFeature(arc, node string, port uint16, on bool) error {
 		}
 	}
 	rt.enabled[port] = list
+	rt.active = 0
+	for _, l := range rt.enabled {
+		if len(l) > 0 {
+			rt.active++
+		}
+	}
 	return nil
 }
+
+// ArcActive reports whether any interface has a feature enabled on arc: a
+// Start node may ask it once per vector and skip ArcStart for every packet
+// while it is false.
+func (n *Node) ArcActive(arc int) bool { return n.g.arcs[arc].active > 0 }
 
 // ArcStart returns the edge to the first feature enabled on m.RxPort (on
 // m.TxPort, for an arc ByTxPort) for arc, or to the arc's end, and records

@@ -446,3 +446,38 @@ func TestTickRunsEveryIntervalWithoutTraffic(t *testing.T) {
 		}
 	}
 }
+
+// TestArcActive: an arc is active while some interface has a feature on
+// it, so that a Start node may skip ArcStart per packet when none has.
+func TestArcActive(t *testing.T) {
+	_, c := testCache(t, 8)
+	var end sink
+	var arc int
+	start := Registration{Name: "rewrite", Init: func(n *Node) (err error) {
+		arc, err = n.Graph().ArcID("out-arc")
+		return err
+	}, Func: func(n *Node, v *pkt.Vector) int { return 0 }}
+	feat := Registration{Name: "acl-out", Func: func(n *Node, v *pkt.Vector) int { return 0 }}
+	g, err := Build(c, []Registration{start, feat, sinkReg("tx", &end)},
+		Arc{Name: "out-arc", Start: "rewrite", End: "tx", ByTxPort: true, Features: []Feature{{Node: "acl-out"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := func() bool { return g.Node("rewrite").ArcActive(arc) }
+	steps := []struct {
+		port uint16
+		on   bool
+		want bool
+	}{{3, true, true}, {1, true, true}, {3, false, true}, {1, false, false}}
+	if probe() {
+		t.Fatal("active with no feature enabled")
+	}
+	for _, s := range steps {
+		if err := g.EnableFeature("out-arc", "acl-out", s.port, s.on); err != nil {
+			t.Fatal(err)
+		}
+		if got := probe(); got != s.want {
+			t.Fatalf("after port %d on=%v: active %v, want %v", s.port, s.on, got, s.want)
+		}
+	}
+}

@@ -59,21 +59,31 @@ func RewriteNode(table *fib.Table) graph.Registration {
 func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View) int {
 	a := n.Arena()
 	cnt := v.Len
+	if arc >= 0 && !n.ArcActive(arc) {
+		arc = -1 // no output feature on any interface: no ArcStart per packet
+	}
 	for k, i := range v.Idx[:cnt] {
-		m := a.Meta(i)
+		m, d := a.Packet(i)
 		adj := view.Adj(fib.AdjIndex(m.Adj))
 		// f is the frame as it will leave: the adjacency's link header
 		// (Ethernet, plus a sub-interface's VLAN tags) goes just in front
 		// of the IP header, over the link header that came in, into the
-		// headroom when it is longer.
+		// headroom when it is longer (off < 0).
 		rw := int(adj.RewriteLen)
 		off := int(m.L3) - rw
-		start := int(m.Off) + off
-		if adj.Kind != fib.AdjRewrite || start < 0 {
+		if adj.Kind != fib.AdjRewrite {
 			n.Drop(m, k, RwErrStaleAdj)
 			continue
 		}
-		f := a.Slot(i)[start : int(m.Off)+int(m.Len)]
+		var f []byte
+		if off >= 0 {
+			f = d[off:]
+		} else if start := int(m.Off) + off; start >= 0 {
+			f = a.Slot(i)[start : int(m.Off)+int(m.Len)]
+		} else {
+			n.Drop(m, k, RwErrStaleAdj)
+			continue
+		}
 		_ = f[rw+wire.IPv4MinLen-1] // one bounds check for both headers
 		ip := wire.IPv4(f[rw:])
 		local := m.Flags&pkt.FlagLocal != 0 // originated here: not forwarded, TTL kept
@@ -102,9 +112,13 @@ func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View) int {
 		if !local {
 			ip.DecTTL()
 		}
-		copy(f[:rw], adj.Rewrite[:rw])
+		if rw == wire.EthernetLen { // untagged: a fixed-size move, no memmove call
+			*(*[wire.EthernetLen]byte)(f) = [wire.EthernetLen]byte(adj.Rewrite[:wire.EthernetLen])
+		} else {
+			copy(f[:rw], adj.Rewrite[:rw])
+		}
 		if off != 0 {
-			m.Off = uint16(start)
+			m.Off = uint16(int(m.Off) + off)
 			m.Len = uint16(len(f))
 			m.L3 = uint16(rw)
 			m.L4 = uint16(int(m.L4) - off)

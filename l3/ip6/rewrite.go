@@ -77,7 +77,11 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View6) int {
 		if !local {
 			ip.SetHopLimit(ip.HopLimit() - 1)
 		}
-		copy(f[:rw], adj.Rewrite[:rw])
+		if rw == wire.EthernetLen { // untagged: a fixed-size move, no memmove call
+			*(*[wire.EthernetLen]byte)(f) = [wire.EthernetLen]byte(adj.Rewrite[:wire.EthernetLen])
+		} else {
+			copy(f[:rw], adj.Rewrite[:rw])
+		}
 		if off != 0 {
 			m.Off = uint16(start)
 			m.Len = uint16(len(f))
