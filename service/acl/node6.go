@@ -55,7 +55,9 @@ func Node6(cfg NodeConfig) graph.Registration { return node6(Node6Name, ip6.Unic
 
 // OutNode6 returns ip6-acl-out, the same on the ip6-output arc for what an
 // interface sends.
-func OutNode6(cfg NodeConfig) graph.Registration { return node6(OutNode6Name, ip6.OutputArc, true, cfg) }
+func OutNode6(cfg NodeConfig) graph.Registration {
+	return node6(OutNode6Name, ip6.OutputArc, true, cfg)
+}
 
 func node6(name, arcName string, tx bool, cfg NodeConfig) graph.Registration {
 	return graph.Registration{
