@@ -1,7 +1,8 @@
-// Package acl classifies IPv4 packets against ordered access-control
+// Package acl classifies IPv4 and IPv6 packets against ordered access-control
 // rules — source and destination prefix, protocol, port ranges, TCP flags,
-// ICMP type and code — and provides the graph node that permits or denies
-// what an interface receives, with a hit counter per rule.
+// ICMP type and code — and provides the graph nodes that permit or deny
+// what an interface receives or sends, with a hit counter per rule (the
+// IPv6 side: classifier6.go, node6.go).
 //
 // Rules are compiled into a tuple-space classifier (Srinivasan et al.,
 // SIGCOMM 1999; the scheme of Open vSwitch's megaflow cache): rules with
