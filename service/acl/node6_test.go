@@ -135,3 +135,35 @@ func TestNode6Garbage(t *testing.T) {
 		t.Fatalf("%d packets out of %d", len(r.Out), len(pkts))
 	}
 }
+
+// FuzzReadKey6 feeds readKey6 any bytes after a fixed header: it never
+// panics, and a key it reads of TCP or UDP has the ports at the offset
+// the extension header walk found.
+func FuzzReadKey6(f *testing.F) {
+	f.Add(uint8(wire.IPProtoUDP), []byte{0x13, 0x88, 0, 9, 0, 12, 0, 0})
+	f.Add(uint8(wire.IPProtoHopByHop), []byte{6, 0, 1, 4, 0, 0, 0, 0, 0, 80, 1, 187, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 2, 0, 0})
+	f.Add(uint8(wire.IPProtoFragment), []byte{17, 0, 0, 8, 0, 0, 0, 1})
+	f.Add(uint8(wire.IPProtoRouting), []byte{58, 0, 0, 0, 0, 0, 0, 0, 128, 0})
+	f.Add(uint8(wire.IPProtoDestOpts), []byte{60, 200})
+	f.Fuzz(func(t *testing.T, next uint8, rest []byte) {
+		b := make([]byte, wire.IPv6Len+len(rest))
+		wire.IPv6(b).Encode(&wire.IPv6Fields{PayloadLen: uint16(len(rest)), NextHeader: next, HopLimit: 64})
+		copy(b[wire.IPv6Len:], rest)
+		var k Key6
+		e := readKey6(&k, wire.IPv6(b))
+		if e != 0 && e != Err6L4Truncated && e != Err6BadExtensions {
+			t.Fatalf("error code %d", e)
+		}
+		if e != 0 || k.Fragment || (k.Proto != ProtoTCP && k.Proto != ProtoUDP) {
+			return
+		}
+		off := wire.IPv6Len
+		if wire.IsExtension(next) {
+			w, _ := wire.IPv6(b).WalkExtensions(8, 512)
+			off = w.Off
+		}
+		if got := uint16(b[off])<<8 | uint16(b[off+1]); got != k.SrcPort {
+			t.Fatalf("source port %d, header says %d", k.SrcPort, got)
+		}
+	})
+}
