@@ -53,6 +53,7 @@ func RewriteNode(table *fib.Table6) graph.Registration {
 func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View6) int {
 	a := n.Arena()
 	cnt := v.Len
+	port, next := -1, uint16(0) // the last ArcStart answer and its port
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
 		adj := view.Adj(fib.AdjIndex(m.Adj))
@@ -96,11 +97,19 @@ func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View6) int {
 			m.L4 = uint16(int(m.L4) - off)
 		}
 		m.TxPort = adj.Port
-		if arc >= 0 {
-			n.Nexts[k] = n.ArcStart(arc, m)
+		if arc < 0 {
+			n.Nexts[k] = rwNextOutput
 			continue
 		}
-		n.Nexts[k] = rwNextOutput
+		// As in ip6-input: while ArcStart leads to interface-output (no
+		// feature on the port), its answer holds for the port's run.
+		if int(m.TxPort) != port {
+			port, next = int(m.TxPort), 0
+		}
+		if next != rwNextOutput {
+			next = n.ArcStart(arc, m)
+		}
+		n.Nexts[k] = next
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt

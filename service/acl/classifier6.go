@@ -22,9 +22,10 @@ type Key6 struct {
 // and the family-less ones of a rule list, with the rule indices of the
 // whole list. It is a tuple space like Classifier: tuples by source and
 // destination prefix length classes (0, 16, 32, 48, 64: the masked upper
-// halves of the addresses are the hash key, TupleMerge) and whether the
-// protocol is given; a slot's rules are then checked in full (128-bit
-// prefixes, ports, flags). At most 50 tuples, whatever the rule count.
+// halves of the addresses are the hash key, TupleMerge), whether the
+// protocol is given and whether the destination port is a single one (then
+// it is in the key too); a slot's rules are then checked in full (128-bit
+// prefixes, ports, flags). At most 100 tuples, whatever the rule count.
 type Classifier6 struct {
 	n      int32     // rules in the whole list (the no-match sentinel)
 	packed []packed6 // by rule index; only the IPv6 rules' are filled
@@ -135,6 +136,7 @@ func from128(hi, lo uint64) (b [16]byte) {
 type tuple6 struct {
 	srcMask, dstMask uint64 // of the upper halves
 	protoExact       bool
+	dportExact       bool
 	best             int32
 	table            table6
 }
@@ -149,28 +151,29 @@ type table6 struct {
 
 type slot6 struct {
 	src, dst uint64
+	dport    uint16
 	proto    uint8
 	used     bool
 	n        uint32
 	off      int32
 }
 
-func hash6(src, dst uint64, proto uint8) uint64 {
-	h := src ^ bits.RotateLeft64(dst, 31) ^ uint64(proto)*0x9e3779b97f4a7c15
+func hash6(src, dst uint64, proto uint8, dport uint16) uint64 {
+	h := src ^ bits.RotateLeft64(dst, 31) ^ (uint64(proto)<<16|uint64(dport))*0x9e3779b97f4a7c15
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
 	h *= 0xc4ceb9fe1a85ec53
 	return h ^ h>>29
 }
 
-func (t *table6) find(src, dst uint64, proto uint8) *slot6 {
+func (t *table6) find(src, dst uint64, proto uint8, dport uint16) *slot6 {
 	m := len(t.slots) - 1
-	for i := int(hash6(src, dst, proto) >> t.shift); ; i = (i + 1) & m {
+	for i := int(hash6(src, dst, proto, dport) >> t.shift); ; i = (i + 1) & m {
 		s := &t.slots[i]
 		if !s.used {
 			return nil
 		}
-		if s.src == src && s.dst == dst && s.proto == proto {
+		if s.src == src && s.dst == dst && s.proto == proto && s.dport == dport {
 			return s
 		}
 	}
@@ -182,12 +185,13 @@ func lengthClass6(b int) int { return min(b&^15, 64) }
 // compile6 builds the IPv6 classifier of rules, which Compile validated.
 func compile6(rules []Rule) *Classifier6 {
 	type shape struct {
-		srcLen, dstLen int
-		protoExact     bool
+		srcLen, dstLen         int
+		protoExact, dportExact bool
 	}
 	type key struct {
 		src, dst uint64
 		proto    uint8
+		dport    uint16
 	}
 	groups := map[shape]map[key][]int32{}
 	var order []shape
@@ -198,7 +202,8 @@ func compile6(rules []Rule) *Classifier6 {
 			continue
 		}
 		c.packed[i] = pack6(r)
-		sh := shape{lengthClass6(prefixLen(r.Src)), lengthClass6(prefixLen(r.Dst)), r.Proto != 0}
+		dportExact := !r.DstPorts.Any() && r.DstPorts.Lo == r.DstPorts.Hi
+		sh := shape{lengthClass6(prefixLen(r.Src)), lengthClass6(prefixLen(r.Dst)), r.Proto != 0, dportExact}
 		g := groups[sh]
 		if g == nil {
 			g = map[key][]int32{}
@@ -207,7 +212,10 @@ func compile6(rules []Rule) *Classifier6 {
 		}
 		sm, _ := mask128(sh.srcLen)
 		dm, _ := mask128(sh.dstLen)
-		k := key{c.packed[i].srcHi & sm, c.packed[i].dstHi & dm, r.Proto}
+		k := key{c.packed[i].srcHi & sm, c.packed[i].dstHi & dm, r.Proto, 0}
+		if dportExact {
+			k.dport = r.DstPorts.Lo
+		}
 		g[k] = append(g[k], int32(i))
 	}
 	for _, sh := range order {
@@ -215,7 +223,7 @@ func compile6(rules []Rule) *Classifier6 {
 		size := 1 << bits.Len(uint(len(g)+len(g)/2))
 		sm, _ := mask128(sh.srcLen)
 		dm, _ := mask128(sh.dstLen)
-		tp := tuple6{srcMask: sm, dstMask: dm, protoExact: sh.protoExact, best: c.n}
+		tp := tuple6{srcMask: sm, dstMask: dm, protoExact: sh.protoExact, dportExact: sh.dportExact, best: c.n}
 		tp.table = table6{slots: make([]slot6, size), shift: uint8(64 - bits.TrailingZeros(uint(size)))}
 		keys := make([]key, 0, len(g))
 		for k := range g {
@@ -226,11 +234,11 @@ func compile6(rules []Rule) *Classifier6 {
 			list := g[k]
 			tp.best = min(tp.best, list[0])
 			m := size - 1
-			i := int(hash6(k.src, k.dst, k.proto) >> tp.table.shift)
+			i := int(hash6(k.src, k.dst, k.proto, k.dport) >> tp.table.shift)
 			for tp.table.slots[i].used {
 				i = (i + 1) & m
 			}
-			tp.table.slots[i] = slot6{src: k.src, dst: k.dst, proto: k.proto, used: true, n: uint32(len(list)), off: int32(len(tp.table.lists))}
+			tp.table.slots[i] = slot6{src: k.src, dst: k.dst, dport: k.dport, proto: k.proto, used: true, n: uint32(len(list)), off: int32(len(tp.table.lists))}
 			tp.table.lists = append(tp.table.lists, list...)
 		}
 		c.tuples = append(c.tuples, tp)
@@ -265,11 +273,14 @@ func (c *Classifier6) LookupVector(keys []Key6, out []int32) {
 				continue
 			}
 			k := &keys[i]
-			proto := k.Proto
+			proto, dport := k.Proto, k.DstPort
 			if !t.protoExact {
 				proto = 0
 			}
-			s := t.table.find(k.SrcHi&t.srcMask, k.DstHi&t.dstMask, proto)
+			if !t.dportExact {
+				dport = 0
+			}
+			s := t.table.find(k.SrcHi&t.srcMask, k.DstHi&t.dstMask, proto, dport)
 			if s == nil {
 				continue
 			}
