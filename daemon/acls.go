@@ -8,6 +8,7 @@ import (
 	"github.com/vecnet/vecnet/dataplane"
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/l3/ip4"
+	"github.com/vecnet/vecnet/l3/ip6"
 	"github.com/vecnet/vecnet/service/acl"
 )
 
@@ -20,9 +21,10 @@ type aclBinding struct {
 }
 
 // setupACLs compiles the configured ACLs and, when there are any, adds
-// ip4-acl-in to the graph and its feature to the ip4-unicast arc, and, when
-// an ACL filters what an interface sends, ip4-acl-out and its feature to
-// the ip4-output arc (the two share each worker's session table). It runs
+// ip4-acl-in and ip6-acl-in to the graph and their features to the
+// ip4-unicast and ip6-unicast arcs, and, when an ACL filters what an
+// interface sends, ip4-acl-out and ip6-acl-out and their features to the
+// output arcs (the IPv4 two share each worker's session table). It runs
 // after the interfaces are added and before the workers' graphs are built.
 func (d *Daemon) setupACLs(dp *dataplane.Dataplane) error {
 	if len(d.Config.ACLs) == 0 {
@@ -64,24 +66,32 @@ func (d *Daemon) setupACLs(dp *dataplane.Dataplane) error {
 	}
 	d.aclTable.Set(byPort)
 	d.aclOutTable.Set(byPortOut)
-	dp.Extra = append(dp.Extra, acl.Node(acl.NodeConfig{Table: &d.aclTable, Stateful: stateful, Sessions: d.Config.Sessions}))
+	dp.Extra = append(dp.Extra, acl.Node(acl.NodeConfig{Table: &d.aclTable, Stateful: stateful, Sessions: d.Config.Sessions}),
+		acl.Node6(acl.NodeConfig{Table: &d.aclTable}))
 	dp.Features = append(dp.Features, acl.Feature)
+	dp.Features6 = append(dp.Features6, acl.Feature6)
 	if anyOut {
-		dp.Extra = append(dp.Extra, acl.OutNode(acl.NodeConfig{Table: &d.aclOutTable, Stateful: stateful, Sessions: d.Config.Sessions}))
+		dp.Extra = append(dp.Extra, acl.OutNode(acl.NodeConfig{Table: &d.aclOutTable, Stateful: stateful, Sessions: d.Config.Sessions}),
+			acl.OutNode6(acl.NodeConfig{Table: &d.aclOutTable}))
 		dp.OutputFeatures = append(dp.OutputFeatures, acl.OutFeature)
+		dp.OutputFeatures6 = append(dp.OutputFeatures6, acl.OutFeature6)
 	}
 	return nil
 }
 
-// enableACLs turns ip4-acl-in on for the interfaces filtered inbound and
-// ip4-acl-out for those filtered outbound, in one worker's graph.
+// enableACLs turns ip4-acl-in and ip6-acl-in on for the interfaces
+// filtered inbound and ip4-acl-out and ip6-acl-out for those filtered
+// outbound, in one worker's graph.
 func (d *Daemon) enableACLs(g *graph.Graph) error {
 	for _, b := range d.acls {
-		arc, node := ip4.UnicastArc, acl.NodeName
+		arc, node, arc6, node6 := ip4.UnicastArc, acl.NodeName, ip6.UnicastArc, acl.Node6Name
 		if b.out {
-			arc, node = ip4.OutputArc, acl.OutNodeName
+			arc, node, arc6, node6 = ip4.OutputArc, acl.OutNodeName, ip6.OutputArc, acl.OutNode6Name
 		}
 		if err := g.EnableFeature(arc, node, b.port, true); err != nil {
+			return err
+		}
+		if err := g.EnableFeature(arc6, node6, b.port, true); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/daemon"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
@@ -30,6 +31,13 @@ const (
 // vecnet, and starts vecnet dual-stack on AF_XDP (or drv) with the B link's
 // MTU at 1400. It waits until vecnet's addresses passed DAD.
 func startRouter6(t *testing.T, drv, xdpMode string) (*topo.Rig, *daemon.Daemon) {
+	t.Helper()
+	return startRouter6Edit(t, drv, xdpMode, nil)
+}
+
+// startRouter6Edit is startRouter6 with edit applied to the configuration
+// (when not nil) before vecnet starts.
+func startRouter6Edit(t *testing.T, drv, xdpMode string, edit func(*config.Config)) (*topo.Rig, *daemon.Daemon) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "ping")
@@ -70,6 +78,9 @@ func startRouter6(t *testing.T, drv, xdpMode string) (*topo.Rig, *daemon.Daemon)
 	cfg.Interfaces[1].MTU = mtuB
 	cfg.Interfaces[0].Addresses = append(cfg.Interfaces[0].Addresses, netip.MustParsePrefix(router6A+"/64"), netip.MustParsePrefix(dup6+"/64"))
 	cfg.Interfaces[1].Addresses = append(cfg.Interfaces[1].Addresses, netip.MustParsePrefix(router6B+"/64"))
+	if edit != nil {
+		edit(cfg)
+	}
 	d, err := daemon.Start(cfg, daemon.Options{NoCLI: true})
 	if err != nil {
 		t.Fatal(err)

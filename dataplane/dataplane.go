@@ -51,6 +51,11 @@ type Dataplane struct {
 	Extra          []graph.Registration
 	Features       []graph.Feature
 	OutputFeatures []graph.Feature
+	// Features6 and OutputFeatures6 are the same for IPv6: the
+	// ip6-unicast arc (per receive interface) and the ip6-output arc (per
+	// transmit interface).
+	Features6       []graph.Feature
+	OutputFeatures6 []graph.Feature
 	// EtherTypes and LocalProtocols are registrations into
 	// ethernet-input's EtherType table (after IPv4 and ARP, which the data
 	// plane registers) and ip4-local's protocol table (after the host
@@ -273,6 +278,8 @@ func (d *Dataplane) Arcs() []graph.Arc {
 		{Name: ip4.UnicastArc, Start: ip4.InputName, End: ip4.LookupName, Features: d.Features},
 		{Name: ip4.OutputArc, Start: ip4.RewriteName, AlsoStart: []string{ip4.FragName}, End: driver.OutputNodeName,
 			Features: d.OutputFeatures, ByTxPort: true},
+		{Name: ip6.UnicastArc, Start: ip6.InputName, End: ip6.LookupName, Features: d.Features6},
+		{Name: ip6.OutputArc, Start: ip6.RewriteName, End: driver.OutputNodeName, Features: d.OutputFeatures6, ByTxPort: true},
 	}
 }
 

@@ -27,12 +27,16 @@ import (
 //	      - {action: permit, proto: icmp, icmp_type: 8}
 //	      - {action: permit+reflect, proto: tcp, tcp_flags: "syn !ack"}
 //
-// Rule keys: action (permit, deny, permit+reflect), src, dst (prefixes;
-// omitted: any), proto (tcp, udp, icmp, a number; omitted: any), sport,
-// dport (N or N-M; tcp and udp), icmp_type, icmp_code (N or N-M; icmp),
+// Rule keys: action (permit, deny, permit+reflect), src, dst (IPv4 or IPv6
+// prefixes of one family, which is the rule's; both omitted: any, and the
+// rule applies to both families), proto (tcp, udp, icmp, icmp6, a number;
+// omitted: any), sport, dport (N or N-M; tcp and udp), icmp_type, icmp_code
+// (N or N-M; icmp and icmp6),
 // tcp_flags (names among fin syn rst psh ack urg, "!" before a name for a
 // flag that must be clear), police (a policer's name: it meters what the
-// rule permits, a class policer).
+// rule permits, a class policer). permit+reflect and police are IPv4 only:
+// refused on a rule with IPv6 prefixes, and a family-less rule with either
+// does not apply to IPv6 packets.
 type ACL struct {
 	Name      string
 	Interface string
@@ -113,7 +117,7 @@ func (a ACL) direction() string {
 	return "in"
 }
 
-var protoNames = map[string]uint8{"tcp": acl.ProtoTCP, "udp": acl.ProtoUDP, "icmp": acl.ProtoICMP}
+var protoNames = map[string]uint8{"tcp": acl.ProtoTCP, "udp": acl.ProtoUDP, "icmp": acl.ProtoICMP, "icmp6": acl.ProtoICMPv6}
 
 var tcpFlagBits = map[string]uint8{"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20}
 
@@ -138,8 +142,8 @@ func (w *walker) aclRule(n *yaml.Node, policers map[string]bool) (acl.Rule, bool
 		if v, has := f[key]; has {
 			s, good := w.str(v, "acl rule "+key)
 			p, err := netip.ParsePrefix(s)
-			if good && (err != nil || !p.Addr().Is4()) {
-				w.errorf(v, "acl rule %s: %q is not an IPv4 prefix", key, s)
+			if good && (err != nil || p.Addr().Is4In6()) {
+				w.errorf(v, "acl rule %s: %q is not an IPv4 or IPv6 prefix", key, s)
 				good = false
 			}
 			*dst, ok = p.Masked(), ok && good
@@ -152,7 +156,7 @@ func (w *walker) aclRule(n *yaml.Node, policers map[string]bool) (acl.Rule, bool
 		} else if u, err := strconv.ParseUint(s, 10, 8); good && err == nil {
 			r.Proto = uint8(u)
 		} else if s != "any" && good {
-			w.errorf(v, "acl rule proto: %q is not tcp, udp, icmp, any or a number 0..255", s)
+			w.errorf(v, "acl rule proto: %q is not tcp, udp, icmp, icmp6, any or a number 0..255", s)
 			good = false
 		}
 		ok = ok && good
@@ -165,8 +169,8 @@ func (w *walker) aclRule(n *yaml.Node, policers map[string]bool) (acl.Rule, bool
 	}{
 		{"sport", &r.SrcPorts, []uint8{acl.ProtoTCP, acl.ProtoUDP}, 65535},
 		{"dport", &r.DstPorts, []uint8{acl.ProtoTCP, acl.ProtoUDP}, 65535},
-		{"icmp_type", &r.SrcPorts, []uint8{acl.ProtoICMP}, 255},
-		{"icmp_code", &r.DstPorts, []uint8{acl.ProtoICMP}, 255},
+		{"icmp_type", &r.SrcPorts, []uint8{acl.ProtoICMP, acl.ProtoICMPv6}, 255},
+		{"icmp_code", &r.DstPorts, []uint8{acl.ProtoICMP, acl.ProtoICMPv6}, 255},
 	}
 	for _, rg := range ranges {
 		v, has := f[rg.key]
@@ -211,6 +215,18 @@ func (w *walker) aclRule(n *yaml.Node, policers map[string]bool) (acl.Rule, bool
 			}
 		}
 		ok = ok && good
+	}
+	if ok && r.Src.IsValid() && r.Dst.IsValid() && r.Src.Addr().Is4() != r.Dst.Addr().Is4() {
+		w.errorf(f["dst"], "acl rule dst: %v is not of src %v's family", r.Dst, r.Src)
+		ok = false
+	}
+	if v, has := f["action"]; ok && has && r.Family() == 6 && r.Action == acl.PermitReflect {
+		w.errorf(v, "acl rule action: permit+reflect is IPv4 only (sessions key IPv4 addresses), this rule's prefixes are IPv6")
+		ok = false
+	}
+	if v, has := f["police"]; ok && has && r.Family() == 6 {
+		w.errorf(v, "acl rule police: class policers are IPv4 only, this rule's prefixes are IPv6")
+		ok = false
 	}
 	if ok {
 		if err := r.Validate(); err != nil {
@@ -314,7 +330,7 @@ func marshalACLs(as []ACL) []fileACL {
 			if r.Proto != 0 {
 				fr.Proto = strconv.Itoa(int(r.Proto))
 			}
-			if r.Proto == acl.ProtoICMP {
+			if r.Proto == acl.ProtoICMP || r.Proto == acl.ProtoICMPv6 {
 				fr.ICMPType, fr.ICMPCode = rng(r.SrcPorts), rng(r.DstPorts)
 			} else {
 				fr.Sport, fr.Dport = rng(r.SrcPorts), rng(r.DstPorts)

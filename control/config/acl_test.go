@@ -49,15 +49,17 @@ func TestACLErrors(t *testing.T) {
 	const head = "interfaces:\n  - {name: a, driver: mem}\nacls:\n  - name: x\n    interface: a\n    rules:\n"
 	for _, tc := range []struct{ name, rule, want string }{
 		{"bad action", "      - {action: allow}\n", `a.yaml:7:18: acl rule action: "allow" is not one of permit, deny, permit+reflect`},
-		{"bad prefix", "      - {action: deny, src: 10.0.0.300/8}\n", `acl rule src: "10.0.0.300/8" is not an IPv4 prefix`},
-		{"v6 prefix", "      - {action: deny, dst: 2001:db8::/32}\n", "is not an IPv4 prefix"},
+		{"bad prefix", "      - {action: deny, src: 10.0.0.300/8}\n", `acl rule src: "10.0.0.300/8" is not an IPv4 or IPv6 prefix`},
+		{"mapped prefix", "      - {action: deny, dst: \"::ffff:10.0.0.0/104\"}\n", "is not an IPv4 or IPv6 prefix"},
+		{"mixed families", "      - {action: deny, src: 10.0.0.0/8, dst: 2001:db8::/32}\n", "a.yaml:7:46: acl rule dst: 2001:db8::/32 is not of src 10.0.0.0/8's family"},
+		{"v6 reflect", "      - {action: permit+reflect, dst: 2001:db8::/32}\n", "a.yaml:7:18: acl rule action: permit+reflect is IPv4 only"},
 		{"port without proto", "      - {action: deny, dport: 80}\n", "acl rule dport: only for proto tcp or udp"},
 		{"icmp type on udp", "      - {action: deny, proto: udp, icmp_type: 3}\n", "only for proto icmp"},
 		{"reversed range", "      - {action: deny, proto: tcp, dport: 90-80}\n", `"90-80" is not N or N-M`},
 		{"icmp type range", "      - {action: deny, proto: icmp, icmp_type: 256}\n", "M <= 255"},
 		{"flags on udp", "      - {action: deny, proto: udp, tcp_flags: syn}\n", "only for proto tcp"},
 		{"unknown flag", "      - {action: deny, proto: tcp, tcp_flags: \"syn ece\"}\n", `"ece" is not one of`},
-		{"bad proto", "      - {action: deny, proto: sctpx}\n", `"sctpx" is not tcp, udp, icmp, any or a number`},
+		{"bad proto", "      - {action: deny, proto: sctpx}\n", `"sctpx" is not tcp, udp, icmp, icmp6, any or a number`},
 		{"unknown key", "      - {action: deny, port: 80}\n", "port"},
 		{"no action", "      - {proto: tcp}\n", "action"},
 	} {
@@ -67,6 +69,41 @@ func TestACLErrors(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseACLs6: IPv6 rules beside IPv4 ones in one ACL, icmp6 with its
+// type, and a round trip.
+func TestParseACLs6(t *testing.T) {
+	c, err := Parse("a.yaml", []byte(`interfaces:
+  - {name: a, driver: mem}
+acls:
+  - name: in
+    interface: a
+    rules:
+      - {action: deny, src: 2001:db8:1::66/128}
+      - {action: permit, proto: icmp6, icmp_type: 128}
+      - {action: permit, proto: tcp, dst: "2001:db8:2::/48", dport: 80}
+      - {action: permit+reflect, proto: udp}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []acl.Rule{
+		{Action: acl.Deny, Src: netip.MustParsePrefix("2001:db8:1::66/128")},
+		{Action: acl.Permit, Proto: acl.ProtoICMPv6, SrcPorts: acl.PortRange{Lo: 128, Hi: 128}},
+		{Action: acl.Permit, Proto: acl.ProtoTCP, Dst: netip.MustParsePrefix("2001:db8:2::/48"), DstPorts: acl.PortRange{Lo: 80, Hi: 80}},
+		{Action: acl.PermitReflect, Proto: acl.ProtoUDP},
+	}
+	if !reflect.DeepEqual(c.ACLs[0].Rules, want) {
+		t.Fatalf("got %+v\nwant %+v", c.ACLs[0].Rules, want)
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := Parse("again.yaml", b); err != nil || !reflect.DeepEqual(c2, c) {
+		t.Fatalf("round trip: %v\n%s", err, b)
 	}
 }
 

@@ -36,6 +36,12 @@ const (
 	GleanName     = "ip6-glean"
 	NDInputName   = "nd-input"
 	OutputName    = "interface-output"
+	// UnicastArc is the feature arc between ip6-input's checks and
+	// ip6-lookup, its features enabled per receive interface.
+	UnicastArc = "ip6-unicast"
+	// OutputArc is the feature arc between ip6-rewrite and
+	// interface-output, its features enabled per transmit interface.
+	OutputArc = "ip6-output"
 )
 
 // DefaultHopLimit is the hop limit of packets the router originates.

@@ -58,28 +58,41 @@ var extErrCode = [...]int{
 	wire.ExtHopByHopNotFirst: InErrHopByHopNotFirst,
 }
 
+// inNextLookup is ip6-input's edge to ip6-lookup, the end of the
+// ip6-unicast arc (feature edges come after ip6-local's).
 const (
 	inNextLookup = 1 + iota
 	inNextLocal
 )
 
 // InputNode returns ip6-input (see the package doc). ifs gives the
-// router's own addresses.
+// router's own addresses. When the graph declares the ip6-unicast arc
+// (UnicastArc, started here, ending at ip6-lookup), packets to be routed
+// enter it for their receive interface; packets for ip6-local do not.
 func InputNode(ifs *iface.Table) graph.Registration {
+	arc := -1
 	return graph.Registration{
 		Name:   InputName,
 		Next:   []string{LookupName, LocalName},
 		Errors: inputErrors,
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return input(n, v, ifs.Load()) },
+		Init: func(n *graph.Node) error {
+			if id, err := n.Graph().ArcID(UnicastArc); err == nil {
+				arc = id
+			}
+			return nil
+		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return input(n, v, arc, ifs.Load()) },
 		Format: formatIP,
 	}
 }
 
 // input is ip6-input's node function (named, not a closure, so that its
-// calls inline; see ip4's input).
-func input(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
+// calls inline; see ip4's input); arc is the ip6-unicast arc's id, or -1
+// when the graph has none.
+func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
 	a := n.Arena()
 	cnt := v.Len
+	port, next := -1, uint16(0) // the last ArcStart answer and its port
 	for k, i := range v.Idx[:cnt] {
 		m, l3 := a.L3(i)
 		ip, e := wire.ParseIPv6(l3)
@@ -152,7 +165,20 @@ func input(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 			}
 			n.Nexts[k] = inNextLocal
 		default:
-			n.Nexts[k] = inNextLookup
+			// While ArcStart leads straight to the arc's end (no feature
+			// enabled, so it does not touch Meta), its answer holds for
+			// the rest of the receive port's run: one branch per packet.
+			if arc < 0 {
+				n.Nexts[k] = inNextLookup
+				continue
+			}
+			if int(m.RxPort) != port {
+				port, next = int(m.RxPort), 0
+			}
+			if next != inNextLookup {
+				next = n.ArcStart(arc, m)
+			}
+			n.Nexts[k] = next
 		}
 	}
 	n.Enqueue(v, n.Nexts[:])

@@ -23,8 +23,11 @@ const (
 // RewriteNode returns ip6-rewrite: hop limit - 1 (time exceeded when it
 // would reach 0), the MTU check (Packet Too Big carrying the egress MTU:
 // IPv6 routers never fragment), and the neighbour's Ethernet header written
-// in front of the IPv6 header (a VLAN tag received is removed).
+// in front of the IPv6 header (a VLAN tag received is removed). When the
+// graph declares the ip6-output arc (OutputArc, started here, ending at
+// interface-output), a rewritten packet enters it for its egress interface.
 func RewriteNode(table *fib.Table6) graph.Registration {
+	arc := -1
 	return graph.Registration{
 		Name: RewriteName,
 		Next: []string{OutputName, ICMPErrorName},
@@ -34,14 +37,23 @@ func RewriteNode(table *fib.Table6) graph.Registration {
 			RwErrStaleAdj: {Name: "stale_adjacency", Help: "adjacency vanished between lookup and rewrite"},
 			RwErrMTU:      {Name: "mtu_exceeded", Help: "packet we originate larger than the egress MTU"},
 		},
-		Func:   func(n *graph.Node, v *pkt.Vector) int { return rewrite(n, v, table.Load()) },
+		Init: func(n *graph.Node) error {
+			if id, err := n.Graph().ArcID(OutputArc); err == nil {
+				arc = id
+			}
+			return nil
+		},
+		Func:   func(n *graph.Node, v *pkt.Vector) int { return rewrite(n, v, arc, table.Load()) },
 		Format: formatIP,
 	}
 }
 
-func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View6) int {
+// rewrite is ip6-rewrite's node function; arc is the ip6-output arc's id,
+// or -1 when the graph has none.
+func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View6) int {
 	a := n.Arena()
 	cnt := v.Len
+	port, next := -1, uint16(0) // the last ArcStart answer and its port
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
 		adj := view.Adj(fib.AdjIndex(m.Adj))
@@ -89,7 +101,19 @@ func rewrite(n *graph.Node, v *pkt.Vector, view *fib.View6) int {
 			m.L4 = uint16(int(m.L4) - off)
 		}
 		m.TxPort = adj.Port
-		n.Nexts[k] = rwNextOutput
+		if arc < 0 {
+			n.Nexts[k] = rwNextOutput
+			continue
+		}
+		// As in ip6-input: while ArcStart leads to interface-output (no
+		// feature on the port), its answer holds for the port's run.
+		if int(m.TxPort) != port {
+			port, next = int(m.TxPort), 0
+		}
+		if next != rwNextOutput {
+			next = n.ArcStart(arc, m)
+		}
+		n.Nexts[k] = next
 	}
 	n.Enqueue(v, n.Nexts[:])
 	return cnt

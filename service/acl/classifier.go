@@ -15,6 +15,7 @@ type Classifier struct {
 	rules  []Rule
 	packed []packedRule // rules as the lookup checks them
 	tuples []tuple      // by best rule, ascending
+	v6     *Classifier6 // the same rules for IPv6 packets
 }
 
 // packedRule is a Rule in 32 bytes, so that a slot's rules cost a cache
@@ -138,6 +139,9 @@ func Compile(rules []Rule) (*Classifier, error) {
 		if err := r.Validate(); err != nil {
 			return nil, fmt.Errorf("acl: rule %d (%v): %w", i+1, r, err)
 		}
+		if r.Family() == 6 {
+			continue // in the IPv6 classifier only
+		}
 		c.packed[i] = pack(&r)
 		dportExact := !r.DstPorts.Any() && r.DstPorts.Lo == r.DstPorts.Hi
 		sh := shape{lengthClass(prefixLen(r.Src)), lengthClass(prefixLen(r.Dst)), r.Proto != 0, dportExact}
@@ -190,8 +194,13 @@ func Compile(rules []Rule) (*Classifier, error) {
 		c.tuples = append(c.tuples, tp)
 	}
 	slices.SortFunc(c.tuples, func(a, b tuple) int { return int(a.best) - int(b.best) })
+	c.v6 = compile6(c.rules)
 	return c, nil
 }
+
+// IPv6 returns the classifier of the same rules for IPv6 packets (rule
+// indices are shared, so hit counters are too).
+func (c *Classifier) IPv6() *Classifier6 { return c.v6 }
 
 // Rules returns the rules in priority order.
 func (c *Classifier) Rules() []Rule { return c.rules }

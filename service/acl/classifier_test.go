@@ -79,7 +79,7 @@ func TestCompileErrors(t *testing.T) {
 		{Proto: ProtoTCP, DstPorts: PortRange{9, 2}},
 		{Proto: ProtoUDP, TCPFlagsMask: 2, TCPFlags: 2},
 		{Proto: ProtoTCP, TCPFlagsMask: 2, TCPFlags: 4},
-		{Src: pfx("2001:db8::/32")},
+		{Src: pfx("2001:db8::/32"), Action: PermitReflect}, // IPv6 rules do not reflect
 		{Proto: ProtoICMP, SrcPorts: PortRange{0, 300}},
 		{Action: 9},
 	} {

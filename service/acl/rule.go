@@ -1,7 +1,8 @@
-// Package acl classifies IPv4 packets against ordered access-control
+// Package acl classifies IPv4 and IPv6 packets against ordered access-control
 // rules — source and destination prefix, protocol, port ranges, TCP flags,
-// ICMP type and code — and provides the graph node that permits or denies
-// what an interface receives, with a hit counter per rule.
+// ICMP type and code — and provides the graph nodes that permit or deny
+// what an interface receives or sends, with a hit counter per rule (the
+// IPv6 side: classifier6.go, node6.go).
 //
 // Rules are compiled into a tuple-space classifier (Srinivasan et al.,
 // SIGCOMM 1999; the scheme of Open vSwitch's megaflow cache): rules with
@@ -73,19 +74,47 @@ type Rule struct {
 
 // Protocol numbers a rule's ports apply to.
 const (
-	ProtoICMP = 1
-	ProtoTCP  = 6
-	ProtoUDP  = 17
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
 )
+
+// Family is the address family of r's prefixes: 4 or 6, or 0 when both are
+// omitted (any), and then r applies to both IPv4 and IPv6. A rule of one
+// family never matches a packet of the other. Rules that reflect or police
+// apply to IPv4 only (sessions and class policers key on IPv4 addresses):
+// Validate refuses them with IPv6 prefixes, and the IPv6 classifier leaves
+// out those of family 0.
+func (r Rule) Family() int {
+	for _, p := range []netip.Prefix{r.Src, r.Dst} {
+		if p.IsValid() {
+			if p.Addr().Is4() {
+				return 4
+			}
+			return 6
+		}
+	}
+	return 0
+}
 
 // Validate reports what is wrong with r, or nil.
 func (r Rule) Validate() error {
+	if r.Src.IsValid() && r.Dst.IsValid() && r.Src.Addr().Is4() != r.Dst.Addr().Is4() {
+		return fmt.Errorf("prefixes %v and %v are of different families", r.Src, r.Dst)
+	}
 	for _, p := range []netip.Prefix{r.Src, r.Dst} {
-		if p.IsValid() && !p.Addr().Is4() {
-			return fmt.Errorf("prefix %v is not IPv4", p)
+		if p.IsValid() && p.Addr().Is4In6() {
+			return fmt.Errorf("prefix %v is an IPv4-mapped IPv6 prefix", p)
 		}
 	}
-	ported := r.Proto == ProtoTCP || r.Proto == ProtoUDP || r.Proto == ProtoICMP
+	if r.Family() == 6 && r.Action == PermitReflect {
+		return fmt.Errorf("permit+reflect on an IPv6 rule (sessions are IPv4 only)")
+	}
+	if r.Family() == 6 && r.Police != "" {
+		return fmt.Errorf("police on an IPv6 rule (class policers are IPv4 only)")
+	}
+	ported := r.Proto == ProtoTCP || r.Proto == ProtoUDP || r.Proto == ProtoICMP || r.Proto == ProtoICMPv6
 	if !ported && (!r.SrcPorts.Any() || !r.DstPorts.Any()) {
 		return fmt.Errorf("ports given for protocol %d (only tcp, udp and icmp have them)", r.Proto)
 	}
@@ -94,7 +123,7 @@ func (r Rule) Validate() error {
 			return fmt.Errorf("port range %d-%d is empty", pr.Lo, pr.Hi)
 		}
 	}
-	if r.Proto == ProtoICMP && (r.SrcPorts.Hi > 255 || r.DstPorts.Hi > 255) && !(r.SrcPorts.Any() && r.DstPorts.Any()) {
+	if (r.Proto == ProtoICMP || r.Proto == ProtoICMPv6) && (r.SrcPorts.Hi > 255 || r.DstPorts.Hi > 255) && !(r.SrcPorts.Any() && r.DstPorts.Any()) {
 		return fmt.Errorf("icmp type and code are 0..255")
 	}
 	if r.TCPFlagsMask != 0 && r.Proto != ProtoTCP {
@@ -154,6 +183,9 @@ type Key struct {
 
 // matches is the full test of r against k (the reference semantics).
 func (r *Rule) matches(k *Key) bool {
+	if r.Family() == 6 {
+		return false
+	}
 	if !prefixMatch(r.Src, k.Src) || !prefixMatch(r.Dst, k.Dst) {
 		return false
 	}
@@ -165,13 +197,17 @@ func (r *Rule) matches(k *Key) bool {
 
 // matchesL4 tests what the classifier's hash does not: ports and flags.
 func (r *Rule) matchesL4(k *Key) bool {
+	return r.matchesPorts(k.Fragment, k.SrcPort, k.DstPort, k.TCPFlags)
+}
+
+func (r *Rule) matchesPorts(fragment bool, sport, dport uint16, flags uint8) bool {
 	if r.SrcPorts.Any() && r.DstPorts.Any() && r.TCPFlagsMask == 0 {
 		return true
 	}
-	if k.Fragment {
+	if fragment {
 		return false
 	}
-	return r.SrcPorts.contains(k.SrcPort) && r.DstPorts.contains(k.DstPort) && k.TCPFlags&r.TCPFlagsMask == r.TCPFlags
+	return r.SrcPorts.contains(sport) && r.DstPorts.contains(dport) && flags&r.TCPFlagsMask == r.TCPFlags
 }
 
 func prefixMatch(p netip.Prefix, a uint32) bool {
