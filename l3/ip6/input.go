@@ -92,6 +92,9 @@ func InputNode(ifs *iface.Table) graph.Registration {
 func input(n *graph.Node, v *pkt.Vector, arc int, set *iface.Set) int {
 	a := n.Arena()
 	cnt := v.Len
+	if arc >= 0 && !n.ArcActive(arc) {
+		arc = -1 // no feature enabled on any interface: straight on, no ArcStart
+	}
 	port, next := -1, uint16(0) // the last ArcStart answer and its port
 	for k, i := range v.Idx[:cnt] {
 		m, l3 := a.L3(i)

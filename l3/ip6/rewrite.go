@@ -53,6 +53,9 @@ func RewriteNode(table *fib.Table6) graph.Registration {
 func rewrite(n *graph.Node, v *pkt.Vector, arc int, view *fib.View6) int {
 	a := n.Arena()
 	cnt := v.Len
+	if arc >= 0 && !n.ArcActive(arc) {
+		arc = -1 // no feature enabled on any interface: straight on, no ArcStart
+	}
 	port, next := -1, uint16(0) // the last ArcStart answer and its port
 	for k, i := range v.Idx[:cnt] {
 		m := a.Meta(i)
