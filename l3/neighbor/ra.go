@@ -112,15 +112,17 @@ type raDue struct {
 }
 
 // due appends the interfaces whose unsolicited advertisement is due at now
-// and schedules their next.
-func (s *raSchedule) due(now int64, out []raDue) []raDue {
+// and ready to go (raReady in set) and schedules their next: an interface
+// whose link-local address is still tentative advertises as soon as it
+// passed DAD.
+func (s *raSchedule) due(now int64, set *iface.Set, out []raDue) []raDue {
 	if !s.on.Load() {
 		return out
 	}
 	s.mu.Lock()
 	for i := range s.ports {
 		p := &s.ports[i]
-		if p.cfg == nil || (p.next != 0 && now < p.next) {
+		if p.cfg == nil || (p.next != 0 && now < p.next) || !raReady(set.Get(uint16(i))) {
 			continue
 		}
 		out = append(out, raDue{uint16(i), p.cfg})
@@ -251,12 +253,9 @@ func ndTick(n *graph.Node, set *iface.Set, nt *NDTable) {
 	if !nt.ra.on.Load() {
 		return
 	}
-	st.due = nt.ra.due(n.Graph().Now(), st.due[:0])
+	st.due = nt.ra.due(n.Graph().Now(), set, st.due[:0])
 	for _, d := range st.due {
 		out := set.Get(d.port)
-		if !raReady(out) {
-			continue
-		}
 		b, ok := n.Cache().Alloc()
 		if !ok {
 			n.Count(NDErrNoBuffer, 1)

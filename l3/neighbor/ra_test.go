@@ -301,3 +301,23 @@ func FuzzRouterSolicit(f *testing.F) {
 		}
 	})
 }
+
+// TestRAWaitsForLinkLocal: while the link-local address is tentative the
+// timer sends nothing and keeps the advertisement due: it goes out at the
+// first tick after DAD passed, not an initial interval later.
+func TestRAWaitsForLinkLocal(t *testing.T) {
+	ifs, nt, port := raTopo(t, true)
+	nt.SetRA(port, &RAConfig{Interval: 200 * time.Second, Lifetime: 600 * time.Second})
+	h := graphtest.New(t, NDInputNode(ifs, nt), graphtest.Options{})
+	h.SetNow(int64(time.Second))
+	if r := h.RunPoll(); len(r.Extra) != 0 {
+		t.Fatalf("%d advertisements from a tentative link-local address", len(r.Extra))
+	}
+	if !ifs.Confirm6(port, netip.AddrFrom16(raLL), 64) {
+		t.Fatal("link-local address was not tentative")
+	}
+	h.SetNow(int64(time.Second) + int64(100*time.Millisecond))
+	if r := h.RunPoll(); len(r.Extra) != 1 {
+		t.Fatalf("%d advertisements right after DAD passed, want 1", len(r.Extra))
+	}
+}
