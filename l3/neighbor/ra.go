@@ -55,6 +55,7 @@ type raPort struct {
 	initial int   // advertisements sent so far, up to maxInitialRAs
 	last    int64 // last multicast advertisement
 	sent    bool  // last is set
+	waiting int   // solicitations the next advertisement answers
 }
 
 // raSchedule is the router advertisement schedule of all interfaces,
@@ -107,8 +108,9 @@ func (t *NDTable) RA(port uint16) *RAConfig {
 
 // raDue is an advertisement to send now.
 type raDue struct {
-	port uint16
-	cfg  *RAConfig
+	port    uint16
+	cfg     *RAConfig
+	answers int // solicitations it answers (they were rate limited)
 }
 
 // due appends the interfaces whose unsolicited advertisement is due at now
@@ -125,8 +127,8 @@ func (s *raSchedule) due(now int64, set *iface.Set, out []raDue) []raDue {
 		if p.cfg == nil || (p.next != 0 && now < p.next) || !raReady(set.Get(uint16(i))) {
 			continue
 		}
-		out = append(out, raDue{uint16(i), p.cfg})
-		p.last, p.sent = now, true
+		out = append(out, raDue{uint16(i), p.cfg, p.waiting})
+		p.last, p.sent, p.waiting = now, true, 0
 		p.next = now + s.interval(p)
 	}
 	s.mu.Unlock()
@@ -156,8 +158,9 @@ func (s *raSchedule) interval(p *raPort) int64 {
 // answer it now (the last multicast advertisement is at least
 // MIN_DELAY_BETWEEN_RAS old), or bring the next advertisement forward to
 // when it may go (rate limited, RFC 4861 6.2.6). cfg is nil when the
-// interface does not advertise.
-func (s *raSchedule) solicited(port uint16, now int64) (cfg *RAConfig, answer bool) {
+// interface does not advertise. A solicitation while the interface is not
+// ready (raReady) is not answered and does not count against the limit.
+func (s *raSchedule) solicited(port uint16, now int64, ready bool) (cfg *RAConfig, answer bool) {
 	if !s.on.Load() {
 		return nil, false
 	}
@@ -167,10 +170,14 @@ func (s *raSchedule) solicited(port uint16, now int64) (cfg *RAConfig, answer bo
 		return nil, false
 	}
 	p := &s.ports[port]
+	if !ready {
+		return p.cfg, false // not answered: the rate limit is not spent
+	}
 	if at := p.last + int64(minDelayBetweenRAs); p.sent && now < at {
 		if p.next > at {
 			p.next = at
 		}
+		p.waiting++
 		return p.cfg, false
 	}
 	p.last, p.sent = now, true
@@ -247,7 +254,8 @@ func raReady(out *iface.Interface) bool {
 }
 
 // ndTick sends the unsolicited router advertisements due (from the shared
-// schedule: one worker sends each).
+// schedule: one worker sends each), counting the rate-limited
+// solicitations each answers.
 func ndTick(n *graph.Node, set *iface.Set, nt *NDTable) {
 	st := n.State.(*ndState)
 	if !nt.ra.on.Load() {
@@ -272,6 +280,7 @@ func ndTick(n *graph.Node, set *iface.Set, nt *NDTable) {
 		pushTags(a, b, out)
 		n.EnqueueOne(b, ndNextOutput)
 		n.Count(NDErrRASent, 1)
+		n.Count(NDErrRSAnswered, uint64(d.answers))
 	}
 }
 
@@ -298,16 +307,17 @@ func ndSolicit(n *graph.Node, set *iface.Set, nt *NDTable, a *pkt.Arena, i pkt.I
 		n.Drop(m, k, NDErrNoInterface)
 		return graph.NextDrop
 	}
-	cfg, answer := nt.ra.solicited(in.Index, now)
+	ready := raReady(in)
+	cfg, answer := nt.ra.solicited(in.Index, now, ready)
 	switch {
 	case cfg == nil:
 		n.Drop(m, k, NDErrRSIgnored)
 		return graph.NextDrop
+	case !ready:
+		n.Drop(m, k, NDErrTentative)
+		return graph.NextDrop
 	case !answer:
 		n.Drop(m, k, NDErrRSRateLimited)
-		return graph.NextDrop
-	case !raReady(in):
-		n.Drop(m, k, NDErrTentative)
 		return graph.NextDrop
 	}
 	f, ok := a.SetData(i, int(m.Off), RALen(cfg))

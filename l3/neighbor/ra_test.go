@@ -160,6 +160,7 @@ func TestRASolicitationAnswered(t *testing.T) {
 			t.Fatalf("%d packets at 3 s after the answer, want the rate-limited advertisement", len(r.Extra))
 		}
 		checkRA(t, r.Extra[0].Data, cfg)
+		checkCounters(t, r, map[string]uint64{ndLabel("ra_sent"): 1, ndLabel("rs_answered"): 1})
 		h.SetNow(106e9 + 2)
 		r = h.Run(rsFrame([16]byte{}, 255, 0, nil)) // from :: (RFC 4861 6.1.1 allows it, without SLLA)
 		if o := r.Out[0]; o.Next != driver.OutputNodeName {
@@ -313,8 +314,16 @@ func TestRAWaitsForLinkLocal(t *testing.T) {
 	if r := h.RunPoll(); len(r.Extra) != 0 {
 		t.Fatalf("%d advertisements from a tentative link-local address", len(r.Extra))
 	}
+	// A solicitation while tentative is not answered and spends no
+	// rate limit: the next one, right after DAD, is answered.
+	if r := h.Run(rsFrame(raPeerLL, 255, 0, slla)); r.Out[0].Drop != ndLabel("tentative_target") {
+		t.Fatalf("solicitation while tentative: %s", r.Out[0].Where())
+	}
 	if !ifs.Confirm6(port, netip.AddrFrom16(raLL), 64) {
 		t.Fatal("link-local address was not tentative")
+	}
+	if r := h.Run(rsFrame(raPeerLL, 255, 0, slla)); r.Out[0].Next != driver.OutputNodeName {
+		t.Fatalf("solicitation right after DAD: %s, want answered", r.Out[0].Where())
 	}
 	h.SetNow(int64(time.Second) + int64(100*time.Millisecond))
 	if r := h.RunPoll(); len(r.Extra) != 1 {
