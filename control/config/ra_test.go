@@ -37,6 +37,21 @@ func TestParseRA(t *testing.T) {
 	if c.Interfaces[2].RA != nil {
 		t.Errorf("eth2 without ra: %+v, want off", c.Interfaces[2].RA)
 	}
+	// Marshal writes the blocks back (lifetime 0 included).
+	c.Interfaces[1].RA.Lifetime = 0
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse("m.yaml", b)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	for k := range c.Interfaces {
+		if !reflect.DeepEqual(back.Interfaces[k].RA, c.Interfaces[k].RA) {
+			t.Errorf("interface %d ra after Marshal/Parse %+v, want %+v\n%s", k, back.Interfaces[k].RA, c.Interfaces[k].RA, b)
+		}
+	}
 }
 
 // TestRAErrors: every bad ra: value is reported at its file:line:column.
