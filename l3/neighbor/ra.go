@@ -165,11 +165,15 @@ func (s *raSchedule) solicited(port uint16, now int64, ready bool) (cfg *RAConfi
 		return nil, false
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if int(port) >= len(s.ports) || s.ports[port].cfg == nil {
-		return nil, false
+	if int(port) < len(s.ports) && s.ports[port].cfg != nil {
+		cfg, answer = s.ports[port].solicited(now, ready)
 	}
-	p := &s.ports[port]
+	s.mu.Unlock()
+	return cfg, answer
+}
+
+// solicited is raSchedule.solicited for one interface, under the lock.
+func (p *raPort) solicited(now int64, ready bool) (*RAConfig, bool) {
 	if !ready {
 		return p.cfg, false // not answered: the rate limit is not spent
 	}
