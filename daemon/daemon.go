@@ -21,6 +21,7 @@ import (
 	"github.com/vecnet/vecnet/driver/afxdp"
 	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/l3/fib"
+	"github.com/vecnet/vecnet/l3/neighbor"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/service/acl"
 	"github.com/vecnet/vecnet/service/nat44"
@@ -394,6 +395,10 @@ func (d *Daemon) registerInterface(ifc *Interface) error {
 	ifc.Index, err = d.DP.AddInterface(ifc.Config.Name, ifc.mac, uint16(ifc.Config.MTU), ifc.Config.Addresses...)
 	if err != nil {
 		return err
+	}
+	if r := ifc.Config.RA; r != nil {
+		d.DP.ND.SetRA(ifc.Index, &neighbor.RAConfig{Interval: r.Interval, Lifetime: r.Lifetime, Prefixes: r.Prefixes,
+			Managed: r.Managed, Other: r.Other, MTU: r.MTU})
 	}
 	// A driver that cannot deliver a partial checksum (memif) spares
 	// ip4-input its test for one.

@@ -408,6 +408,7 @@ func (d *Daemon) Apply(next *config.Config) (string, error) {
 // forgets it: its neighbours, its FIB entries, its slot in the
 // interface table.
 func (d *Daemon) removeInterface(ifc *Interface) error {
+	d.DP.ND.SetRA(ifc.Index, nil)
 	for _, e := range d.DP.Neighbors.List() {
 		if e.Port == ifc.Index {
 			d.DP.Neighbors.Delete(e.Port, e.IP.As4())

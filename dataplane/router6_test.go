@@ -333,6 +333,17 @@ func TestMalformed6(t *testing.T) {
 			f := frames.ND(wire.ICMPv6RouterAdvert, hostA, wire.MulticastMAC(wire.AllNodes), netip.MustParseAddr("fe80::2").As16(), wire.AllNodes, [16]byte{}, 0, 0, 255)
 			return f
 		}(), "ip6-local", "router_discovery"},
+		{"router solicitation, RAs off", func() []byte {
+			// frames.ND cut to an 8-byte RS without options.
+			allRouters := netip.MustParseAddr("ff02::2").As16()
+			f := frames.ND(wire.ICMPv6RouterSolicit, hostA, wire.MulticastMAC(allRouters), netip.MustParseAddr("fe80::2").As16(), allRouters, [16]byte{}, 0, 0, 255)
+			f = f[:ipOff+wire.IPv6Len+8]
+			wire.IPv6(f[ipOff:]).SetPayloadLen(8)
+			c := wire.ICMPv6(f[ipOff+wire.IPv6Len:])
+			c.SetChecksum(0)
+			c.SetChecksum(c.ComputeChecksum6(netip.MustParseAddr("fe80::2").As16(), allRouters))
+			return f
+		}(), "nd-input", "rs_ignored"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

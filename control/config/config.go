@@ -121,6 +121,8 @@ type Interface struct {
 	// Addresses are the interface's IPv4 addresses with their subnets, host
 	// bits kept (10.0.1.1/24). YAML: addresses.
 	Addresses []netip.Prefix
+	// RA turns router advertisements on (see RA); nil: off. YAML: ra.
+	RA *RA
 
 	// PcapIn and PcapOut are the files the pcap driver reads received frames
 	// from and writes transmitted frames to; at least one is required.

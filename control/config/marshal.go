@@ -53,6 +53,15 @@ type (
 		VLAN      int      `yaml:"vlan,omitempty"`
 		OuterVLAN int      `yaml:"outer_vlan,omitempty"`
 		OuterTPID int      `yaml:"outer_tpid,omitempty"`
+		RA        *fileRA  `yaml:"ra,omitempty"`
+	}
+	fileRA struct {
+		Interval string   `yaml:"interval"`
+		Lifetime string   `yaml:"lifetime"`
+		Prefixes []string `yaml:"prefixes,flow,omitempty"`
+		Managed  bool     `yaml:"managed"`
+		Other    bool     `yaml:"other"`
+		MTU      bool     `yaml:"mtu"`
 	}
 	fileRoute struct {
 		Prefix    string   `yaml:"prefix"`
@@ -90,6 +99,12 @@ func Marshal(c *Config) ([]byte, error) {
 		}
 		for _, p := range ic.Addresses {
 			fi.Addresses = append(fi.Addresses, p.String())
+		}
+		if r := ic.RA; r != nil {
+			fi.RA = &fileRA{Interval: r.Interval.String(), Lifetime: r.Lifetime.String(), Managed: r.Managed, Other: r.Other, MTU: r.MTU}
+			for _, p := range r.Prefixes {
+				fi.RA.Prefixes = append(fi.RA.Prefixes, p.String())
+			}
 		}
 		f.Interfaces = append(f.Interfaces, fi)
 	}

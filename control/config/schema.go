@@ -15,7 +15,7 @@ import (
 // ifaceKeys are the keys an interface mapping may have; driverKeys says
 // which drivers accept the driver-specific ones.
 var (
-	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match", "busy_poll", "busy_poll_budget", "prefer_busy_poll", "socket", "role", "id", "secret"}
+	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match", "busy_poll", "busy_poll_budget", "prefer_busy_poll", "socket", "role", "id", "secret", "ra"}
 	driverKeys = map[string][]string{
 		"pcap_in":          {"pcap"},
 		"pcap_out":         {"pcap"},
@@ -270,6 +270,9 @@ func (w *walker) iface(n *yaml.Node, workers int) (Interface, bool) {
 				ic.Addresses = append(ic.Addresses, p)
 			}
 		}
+	}
+	if v, ok := m["ra"]; ok {
+		ic.RA = w.ra(v, what)
 	}
 	if v, ok := m["pcap_in"]; ok {
 		ic.PcapIn, _ = w.path(v, what+": pcap_in")

@@ -66,8 +66,9 @@ type localState struct {
 // LocalNode returns ip6-local: packets for one of the router's addresses or
 // the link-scope groups it listens to. ICMPv6 echo requests to a unicast
 // address of ours are answered in place and routed back; Neighbor
-// Solicitations and Advertisements go to nd-input; router solicitations and
-// advertisements are counted (the router sends none: RAs are off); UDP and
+// Solicitations and Advertisements and Router Solicitations go to nd-input
+// (which answers the last where router advertisements are on); router
+// advertisements and redirects are counted and dropped; UDP and
 // TCP go to the nodes registered for them (cfg.Protocols: the host stack),
 // else UDP gets port unreachable; the rest is counted by kind and dropped.
 func LocalNode(cfg LocalConfig) graph.Registration {
@@ -97,7 +98,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			LocErrOtherNext:       {Name: "next_header_other", Help: "next header not handled by the host", Severity: graph.SevWarn},
 			LocErrBadExt:          {Name: "bad_extension", Help: "extension headers malformed or over the bound"},
 			LocErrMulticastEcho:   {Name: "multicast_echo", Help: "echo request to a multicast group: not answered", Severity: graph.SevInfo},
-			LocErrRouterAdvert:    {Name: "router_discovery", Help: "router solicitation or advertisement: ignored (router advertisements are off)", Severity: graph.SevInfo},
+			LocErrRouterAdvert:    {Name: "router_discovery", Help: "router advertisement or redirect: ignored (a router takes no configuration from them)", Severity: graph.SevInfo},
 			LocErrFragment:        {Name: "fragment", Help: "fragment for the host: IPv6 reassembly not supported", Severity: graph.SevWarn},
 		},
 		Init: func(n *graph.Node) error {
@@ -163,9 +164,9 @@ func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, 
 		return graph.NextDrop
 	}
 	switch icmp.Type() {
-	case wire.ICMPv6NeighborSolicit, wire.ICMPv6NeighborAdvert:
+	case wire.ICMPv6NeighborSolicit, wire.ICMPv6NeighborAdvert, wire.ICMPv6RouterSolicit:
 		return locNextND
-	case wire.ICMPv6RouterSolicit, wire.ICMPv6RouterAdvert, wire.ICMPv6Redirect:
+	case wire.ICMPv6RouterAdvert, wire.ICMPv6Redirect:
 		n.Drop(m, k, LocErrRouterAdvert)
 		return graph.NextDrop
 	case wire.ICMPv6EchoRequest:

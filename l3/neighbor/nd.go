@@ -33,6 +33,11 @@ const (
 	NDErrBadSource
 	NDErrTentative
 	NDErrDADProbe
+	NDErrRASent
+	NDErrRSAnswered
+	NDErrRSRateLimited
+	NDErrRSIgnored
+	NDErrNoBuffer
 )
 
 const (
@@ -42,10 +47,11 @@ const (
 
 type ndState struct {
 	glean *glean6State
+	due   []raDue // ndTick's scratch
 }
 
-// NDInputNode returns nd-input: Neighbor Solicitations and Advertisements
-// from ip6-local (checksum verified there). Per RFC 4861 7.1 a message is
+// NDInputNode returns nd-input: Neighbor Solicitations and Advertisements,
+// and Router Solicitations, from ip6-local (checksum verified there). Per RFC 4861 7.1 a message is
 // dropped and counted unless its hop limit is 255 (it was not forwarded),
 // its code 0, its target not multicast and its options well formed (no
 // zero length, none past the end, link-layer options 8 bytes). A
@@ -56,13 +62,16 @@ type ndState struct {
 // addresses, marks it duplicate. An advertisement updates the table (see
 // NDTable for what creates an entry) and releases what this worker's
 // ip6-glean held for the target; one for our own or tentative address is a
-// duplicate, counted and reported.
+// duplicate, counted and reported. On interfaces with router
+// advertisements on (NDTable.SetRA), a router solicitation is answered
+// (rate limited) and the node's timer sends the unsolicited
+// advertisements (ra.go); elsewhere solicitations are counted and dropped.
 func NDInputNode(ifs *iface.Table, nt *NDTable) graph.Registration {
 	return graph.Registration{
 		Name: NDInputName,
 		Next: []string{driver.OutputNodeName, ip6.LookupName},
 		Errors: []graph.Error{
-			NDErrTooShort:        {Name: "too_short", Help: "NS or NA shorter than 24 bytes"},
+			NDErrTooShort:        {Name: "too_short", Help: "NS or NA shorter than 24 bytes, RS shorter than 8"},
 			NDErrBadHopLimit:     {Name: "bad_hop_limit", Help: "ND message with hop limit other than 255 (forwarded from off-link)", Severity: graph.SevWarn},
 			NDErrBadCode:         {Name: "bad_code", Help: "ND message with code other than 0"},
 			NDErrBadTarget:       {Name: "bad_target", Help: "ND target is multicast, or a solicited NA sent to a multicast group"},
@@ -78,11 +87,17 @@ func NDInputNode(ifs *iface.Table, nt *NDTable) graph.Registration {
 			NDErrBadSource:       {Name: "bad_source", Help: "ND source or link-layer address unusable (multicast MAC, off-link source, DAD with an option)"},
 			NDErrTentative:       {Name: "tentative_target", Help: "solicitation for an address still under DAD: not answered", Severity: graph.SevInfo},
 			NDErrDADProbe:        {Name: "dad_answered", Help: "DAD solicitation for one of our addresses answered to all-nodes", Severity: graph.SevInfo},
+			NDErrRASent:          {Name: "ra_sent", Help: "unsolicited router advertisements sent", Severity: graph.SevInfo},
+			NDErrRSAnswered:      {Name: "rs_answered", Help: "router solicitations answered: in place, or (rate limited) by the next advertisement", Severity: graph.SevInfo},
+			NDErrRSRateLimited:   {Name: "rs_rate_limited", Help: "router solicitation within 3 s of the last advertisement: answered by the next, brought forward to 3 s after the last", Severity: graph.SevInfo},
+			NDErrRSIgnored:       {Name: "rs_ignored", Help: "router solicitation on an interface without router advertisements", Severity: graph.SevInfo},
+			NDErrNoBuffer:        {Name: "no_buffer", Help: "no buffer for a router advertisement"},
 		},
 		Init: func(n *graph.Node) error {
 			n.State = &ndState{}
 			return nil
 		},
+		Tick: func(n *graph.Node) { ndTick(n, ifs.Load(), nt) },
 		Func: func(n *graph.Node, v *pkt.Vector) int { return ndInput(n, v, ifs.Load(), nt) },
 	}
 }
@@ -108,6 +123,17 @@ func ndOne(n *graph.Node, st *ndState, set *iface.Set, nt *NDTable, a *pkt.Arena
 	d := a.Data(i)
 	ip := wire.IPv6(d[m.L3:m.Len])
 	icmp := wire.ICMPv6(d[m.L4:m.Len])
+	if len(icmp) >= 2 && icmp.Type() == wire.ICMPv6RouterSolicit {
+		if ip.HopLimit() != 255 {
+			n.Drop(m, k, NDErrBadHopLimit)
+			return graph.NextDrop
+		}
+		if icmp.Code() != 0 {
+			n.Drop(m, k, NDErrBadCode)
+			return graph.NextDrop
+		}
+		return ndSolicit(n, set, nt, a, i, m, k, ip, icmp, now)
+	}
 	if len(icmp) < wire.NDMinLen {
 		n.Drop(m, k, NDErrTooShort)
 		return graph.NextDrop

@@ -79,6 +79,8 @@ type NDTable struct {
 	events  []DADEvent
 	lastRcl int64
 	stats   Stats
+
+	ra raSchedule // router advertisements (ra.go)
 }
 
 type solicit6 struct {
