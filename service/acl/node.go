@@ -407,25 +407,38 @@ func readKey(k *Key, ip wire.IPv4, l4 int) bool {
 		return true
 	}
 	b := ip[l4:]
-	switch k.Proto {
-	case ProtoTCP:
-		if len(b) < 14 {
-			return false
-		}
-		k.SrcPort, k.DstPort, k.TCPFlags = uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]), b[13]
-	case ProtoUDP:
-		if len(b) < 4 {
-			return false
-		}
-		k.SrcPort, k.DstPort = uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3])
-	case ProtoICMP:
-		if len(b) < 2 {
-			return false
-		}
-		k.SrcPort, k.DstPort = uint16(b[0]), uint16(b[1])
-		if len(b) >= 8 {
-			k.ICMPID = uint16(b[4])<<8 | uint16(b[5])
-		}
+	var ok bool
+	if k.SrcPort, k.DstPort, k.TCPFlags, ok = readPorts(b, k.Proto, ProtoICMP); !ok {
+		return false
+	}
+	if k.Proto == ProtoICMP && len(b) >= 8 {
+		k.ICMPID = uint16(b[4])<<8 | uint16(b[5])
 	}
 	return true
+}
+
+// readPorts reads what a rule may test in transport header b of protocol
+// proto, for both families (icmp is the family's ICMP protocol number):
+// TCP's and UDP's ports and TCP's flags, or an ICMP message's type and code
+// as the source and destination "ports". It reports false when b is too
+// short for them; other protocols have none.
+func readPorts(b []byte, proto, icmp uint8) (src, dst uint16, flags uint8, ok bool) {
+	switch proto {
+	case ProtoTCP:
+		if len(b) < 14 {
+			return 0, 0, 0, false
+		}
+		return uint16(b[0])<<8 | uint16(b[1]), uint16(b[2])<<8 | uint16(b[3]), b[13], true
+	case ProtoUDP:
+		if len(b) < 4 {
+			return 0, 0, 0, false
+		}
+		return uint16(b[0])<<8 | uint16(b[1]), uint16(b[2])<<8 | uint16(b[3]), 0, true
+	case icmp:
+		if len(b) < 2 {
+			return 0, 0, 0, false
+		}
+		return uint16(b[0]), uint16(b[1]), 0, true
+	}
+	return 0, 0, 0, true
 }

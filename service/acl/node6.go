@@ -157,23 +157,9 @@ func readKey6(k *Key6, ip wire.IPv6) uint8 {
 			return 0
 		}
 	}
-	b := ip[off:]
-	switch k.Proto {
-	case ProtoTCP:
-		if len(b) < 14 {
-			return Err6L4Truncated
-		}
-		k.SrcPort, k.DstPort, k.TCPFlags = uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]), b[13]
-	case ProtoUDP:
-		if len(b) < 4 {
-			return Err6L4Truncated
-		}
-		k.SrcPort, k.DstPort = uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3])
-	case ProtoICMPv6:
-		if len(b) < 2 {
-			return Err6L4Truncated
-		}
-		k.SrcPort, k.DstPort = uint16(b[0]), uint16(b[1])
+	var ok bool
+	if k.SrcPort, k.DstPort, k.TCPFlags, ok = readPorts(ip[off:], k.Proto, ProtoICMPv6); !ok {
+		return Err6L4Truncated
 	}
 	return 0
 }
