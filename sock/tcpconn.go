@@ -114,7 +114,9 @@ func newTCPConn(tc *tcpnode.Conn) *TCPConn {
 
 // DialTCP connects to raddr from laddr (the zero AddrPort picks the
 // source address of the route and an ephemeral port). It blocks until the
-// handshake completes, fails (syscall.ECONNREFUSED, ETIMEDOUT) or ctx ends.
+// handshake completes, fails (syscall.ECONNREFUSED from a RST or an ICMP
+// port unreachable, ETIMEDOUT, or the ICMP soft error that came before the
+// timeout: EHOSTUNREACH, ENETUNREACH) or ctx ends.
 func DialTCP(ctx context.Context, s *stack.Stack, laddr, raddr netip.AddrPort) (*TCPConn, error) {
 	opErr := func(err error) error {
 		var src net.Addr
@@ -188,6 +190,14 @@ func mapTCPErr(call string, err error) error {
 		errno = syscall.EADDRINUSE
 	case tcp.ErrNoBuffers:
 		errno = syscall.ENOBUFS
+	case tcp.ErrProtoUnreachable:
+		errno = syscall.ENOPROTOOPT
+	case tcp.ErrNetUnreachable:
+		errno = syscall.ENETUNREACH
+	case tcp.ErrHostUnreachable:
+		errno = syscall.EHOSTUNREACH
+	case tcp.ErrProhibited:
+		errno = syscall.EACCES
 	case stack.ErrNoPorts:
 		errno = syscall.EADDRNOTAVAIL
 	case tcp.ErrClosed:

@@ -14,13 +14,15 @@ import (
 )
 
 // New returns a stack over pool with UDP (udp.Of), ICMP error delivery
-// to UDP sockets and, when cfg.TCP is set, TCP (tcpnode.Of) attached.
+// to UDP sockets and, when cfg.TCP is set, TCP (tcpnode.Of) attached, with
+// ICMP errors and path MTU to its connections.
 func New(pool *pkt.Pool, cfg stack.Config) *stack.Stack {
 	s := stack.New(pool, cfg)
 	u := udp.New(s)
-	icmp.New(s).Register(wire.IPProtoUDP, u)
+	ic := icmp.New(s)
+	ic.Register(wire.IPProtoUDP, u)
 	if cfg.TCP != nil {
-		tcpnode.New(s)
+		ic.Register(wire.IPProtoTCP, tcpnode.New(s))
 	}
 	return s
 }

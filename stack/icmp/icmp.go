@@ -4,12 +4,14 @@
 // destination unreachable to the transport of the datagram it quotes
 // (Register), which turns it into a socket's pending error as Linux does
 // (ECONNREFUSED for port unreachable, ENETUNREACH, EHOSTUNREACH,
-// ENOPROTOOPT; fragmentation needed and time exceeded are not reported).
-// icmp6-input does the same for ICMPv6 destination unreachable, fed by
-// ip6-local with the host's ICMPv6 error messages.
+// ENOPROTOOPT; time exceeded is not reported), and a fragmentation needed
+// to the transports that do path MTU discovery (MTUReceiver: TCP).
+// icmp6-input does the same for ICMPv6 destination unreachable and packet
+// too big, fed by ip6-local with the host's ICMPv6 error messages.
 package icmp
 
 import (
+	"encoding/binary"
 	"syscall"
 
 	"github.com/vecnet/vecnet/graph"
@@ -44,10 +46,21 @@ type ErrorReceiver interface {
 	ICMPError(quote []byte, errno syscall.Errno) bool
 }
 
+// MTUReceiver is an ErrorReceiver that also takes the path MTU errors
+// about its packets: an ICMPv4 fragmentation needed (RFC 1191; mtu is the
+// next-hop MTU, 0 from a router that does not say) or an ICMPv6 packet too
+// big (RFC 8201). quote is as for ICMPError. It reports whether a
+// connection took the error.
+type MTUReceiver interface {
+	ErrorReceiver
+	ICMPPacketTooBig(quote []byte, mtu int) bool
+}
+
 // ICMP is the ICMP error delivery of one Stack.
 type ICMP struct {
 	s    *stack.Stack
 	recv [256]ErrorReceiver // by the quoted packet's IP protocol
+	mtu  [256]MTUReceiver   // the receivers that do path MTU discovery
 }
 
 // New makes the ICMP transport of s and attaches it.
@@ -57,9 +70,13 @@ func New(s *stack.Stack) *ICMP {
 	return c
 }
 
-// Register sends the errors about packets of IP protocol proto to r.
-// Call before the workers start.
-func (c *ICMP) Register(proto uint8, r ErrorReceiver) { c.recv[proto] = r }
+// Register sends the errors about packets of IP protocol proto to r, and
+// the path MTU errors too when r is an MTUReceiver. Call before the
+// workers start.
+func (c *ICMP) Register(proto uint8, r ErrorReceiver) {
+	c.recv[proto] = r
+	c.mtu[proto], _ = r.(MTUReceiver)
+}
 
 // Registrations implements stack.Transport: icmp4-input and icmp6-input.
 func (c *ICMP) Registrations() []graph.Registration {
@@ -138,6 +155,10 @@ func (c *ICMP) deliver(a *pkt.Arena, i pkt.Index) bool {
 	case wire.ICMPv4PortUnreachable:
 		errno = syscall.ECONNREFUSED
 	case wire.ICMPv4FragNeeded:
+		quote := p[wire.ICMPv4MinLen:]
+		if r := c.mtu[quote[9]]; r != nil {
+			return r.ICMPPacketTooBig(quote, int(binary.BigEndian.Uint16(p[6:8])))
+		}
 		return false
 	default:
 		errno = syscall.EHOSTUNREACH
@@ -153,8 +174,8 @@ func (c *ICMP) deliver(a *pkt.Arena, i pkt.Index) bool {
 // deliver6 is deliver for an ICMPv6 error (Meta.L4 at the ICMPv6 header, as
 // ip6-local leaves it): destination unreachable becomes ECONNREFUSED (port
 // unreachable), ENETUNREACH (no route), EACCES (administratively
-// prohibited) or EHOSTUNREACH; the quoted packet must carry its upper
-// layer right after the IPv6 header.
+// prohibited) or EHOSTUNREACH; packet too big goes to the MTUReceiver; the
+// quoted packet must carry its upper layer right after the IPv6 header.
 func (c *ICMP) deliver6(a *pkt.Arena, i pkt.Index) bool {
 	m := a.Meta(i)
 	d := a.Data(i)
@@ -163,6 +184,15 @@ func (c *ICMP) deliver6(a *pkt.Arena, i pkt.Index) bool {
 		return false
 	}
 	p := d[l4:]
+	if p[0] == wire.ICMPv6PacketTooBig {
+		quote := p[wire.ICMPv6MinLen:]
+		r := c.mtu[quote[6]]
+		if quote[0]>>4 != 6 || r == nil {
+			return false
+		}
+		mtu := binary.BigEndian.Uint32(p[4:8])
+		return r.ICMPPacketTooBig(quote, int(min(mtu, 1<<20)))
+	}
 	if p[0] != wire.ICMPv6DestUnreachable {
 		return false
 	}

@@ -61,6 +61,8 @@ type Conn struct {
 	v6            bool // an IPv6 connection (MSS from the IPv6 MTU)
 	state         State
 	err           error
+	softErr       error // the last ICMP soft error (icmp.go), reported on a timeout
+	softErrUna    Seq   // sndUna when softErr came
 	allIndex      int
 	reserved      int
 	listener      *Listener // passive open, until accepted

@@ -22,6 +22,9 @@ const (
 	ErrBudget                             // buffer budget exhausted: connection refused
 	ErrChallengeACKLimited                // challenge ACK suppressed by the rate limit
 	ErrDataAfterClose                     // data for a closed socket (answered with RST)
+	ErrICMPBadQuote                       // ICMP error quoting no TCP segment the engine can read
+	ErrICMPBadSeq                         // ICMP error quoting a sequence number outside SND.UNA..SND.NXT (RFC 5927)
+	ErrPMTUIgnored                        // packet too big with an MTU below the minimum or not below the path MTU
 	StatChallengeACK                      // challenge ACKs sent (RFC 5961)
 	StatRetransmit                        // segments retransmitted
 	StatTimeout                           // retransmission timeouts
@@ -35,16 +38,19 @@ const (
 	StatTimeWaitReuse                     // TIME_WAIT connections replaced by a new SYN
 	StatTailLossProbe                     // tail loss probes sent (RFC 8985 section 7)
 	StatLostRetransmit                    // retransmissions found lost by later data's SACK (RFC 8985's rule), resent without an RTO
+	StatPMTU                              // path MTU lowered by an ICMP fragmentation needed or packet too big
+	StatICMPAbort                         // connects aborted by an ICMP port or protocol unreachable
+	StatICMPSoftError                     // ICMP unreachables recorded as a connection's soft error
 	NumCounters                           // number of counters
 )
 
 var counterNames = [NumCounters]string{
 	"bad-header", "not-ipv4", "bad-options", "bad-flags", "no-connection", "out-of-window", "paws",
 	"bad-ack", "rst-invalid", "no-ack", "backlog-full", "bad-cookie", "no-buffer", "budget",
-	"challenge-ack-limited", "data-after-close",
+	"challenge-ack-limited", "data-after-close", "icmp-bad-quote", "icmp-bad-seq", "pmtu-ignored",
 	"challenge-ack", "retransmit", "timeout", "fast-retransmit", "syn-cookie-sent", "syn-cookie-ok",
 	"zero-window-probe", "keepalive", "rst-sent", "out-of-order", "time-wait-reuse",
-	"tail-loss-probe", "lost-retransmit",
+	"tail-loss-probe", "lost-retransmit", "pmtu", "icmp-abort", "icmp-soft-error",
 }
 
 // String returns the counter's name.

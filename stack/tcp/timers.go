@@ -64,7 +64,7 @@ func (c *Conn) retransmitTimeout() {
 		limit = maxSynRetries
 	}
 	if c.backoff > limit {
-		c.terminate(ErrTimeout)
+		c.terminate(c.timeoutErr())
 		return
 	}
 	e.count(StatTimeout)
@@ -134,7 +134,7 @@ func (c *Conn) keepaliveTimeout() {
 		return
 	}
 	if c.keepProbes >= c.keepCount {
-		c.terminate(ErrTimeout)
+		c.terminate(c.timeoutErr())
 		return
 	}
 	c.keepProbes++
