@@ -20,7 +20,16 @@
 //     RFC 6528's (a 4 µs clock plus a keyed SHA-256 of the 4-tuple).
 //   - Options (wire/tcpopt.go): MSS, window scaling and timestamps with
 //     PAWS and RTT measurement (RFC 7323), SACK-permitted and SACK blocks
-//     (RFC 2018). PathMTU lowers the MSS on an ICMP fragmentation needed.
+//     (RFC 2018).
+//   - ICMP errors (icmp.go, Engine.ICMPError, fed by package icmp through
+//     tcpnode), validated as RFC 5927 asks (quoted sequence number in
+//     SND.UNA..SND.NXT): fragmentation needed (RFC 1191, with its plateau
+//     table when the MTU field is 0) and IPv6 packet too big (RFC 8201)
+//     lower the MSS and resend the flight at the new size (DF stays set;
+//     MTUs below 576/1280 or not below the path's are ignored); port and
+//     protocol unreachable abort a connect (RFC 1122 4.2.3.9); the other
+//     unreachables are soft errors, the error of a later timeout (Linux's
+//     sk_err_soft) unless data was acknowledged since.
 //   - Data: per-connection send and receive byte rings reserved from a
 //     per-worker Budget; the window advertised is the receive ring's free
 //     space (so a slow reader throttles its sender and never drains a
@@ -61,14 +70,19 @@
 //
 // # What is not (yet)
 //
-// IPv6; urgent data (the URG flag and pointer are ignored); RACK's
+// Urgent data (the URG flag and pointer are ignored); RACK's
 // time-based loss detection beyond lost retransmissions (per-segment send
 // times, the reordering timer), so a lost retransmission that no later
 // data follows still waits for the RTO;
 // F-RTO and undo of spurious retransmissions; RFC 6675 rule
 // 3 and 4 of NextSeg and D-SACK; ECN; a positive linger
 // time (the socket layer's to wait for); port allocation for Dial (the
-// stack's DialTCP picks ephemeral ports).
+// stack's DialTCP picks ephemeral ports). A learnt path MTU lives in its
+// connection only (no per-destination cache, so the next connection
+// learns it again), is never raised again (RFC 1191 section 6.3's
+// periodic increase, RFC 4821's PLPMTUD), and a black hole that sends no
+// ICMP stalls the connection; ICMP errors do not revert the RTO backoff
+// (RFC 6069); ICMP source quench and time exceeded are ignored.
 //
 // # Threads
 //
