@@ -269,3 +269,18 @@ func FuzzICMPError(f *testing.F) {
 		checkInvariants(t, c)
 	})
 }
+
+// TestICMPErrorAllocs: applying an ICMP error allocates nothing.
+func TestICMPErrorAllocs(t *testing.T) {
+	l, c, _ := busy(t, false)
+	e := l.hosts[0].e
+	bad := quoteOf(c, c.sndUna.Add(-1), 1500)
+	soft := quoteOf(c, c.sndUna, 1500)
+	if n := testing.AllocsPerRun(100, func() {
+		e.ICMPError(bad, ICMPPacketTooBig, 1000)
+		e.ICMPError(soft, ICMPHostUnreachable, 0)
+		e.ICMPError(soft, ICMPPacketTooBig, 9000)
+	}); n != 0 {
+		t.Fatalf("%v allocations per run", n)
+	}
+}
