@@ -238,16 +238,19 @@ func TestICMPErrorNoConnection(t *testing.T) {
 // connection's invariants hold, and the connection then still completes
 // its timers.
 func FuzzICMPError(f *testing.F) {
-	l, c := inEstablishedBusy(&testing.T{})
-	q4 := quoteOf(c, c.sndUna, 1500)
+	l := newLink(f, 83, Config{})
+	c, _, _ := l.connect(f, 80)
+	l6 := newLink6(f, 83, Config{})
+	c6, _, _ := l6.connect(f, 80)
+	q4, q6 := quoteOf(c, c.sndUna, 1500), quoteOf(c6, c6.sndUna, 0)
 	for k := range ICMPPacketTooBig + 1 {
 		f.Add(uint8(0), uint8(k), uint16(1000), q4)
 		f.Add(uint8(3), uint8(k), uint16(0), q4)
+		f.Add(uint8(9), uint8(k), uint16(1280), q6)
 	}
 	f.Add(uint8(0), uint8(ICMPPacketTooBig), uint16(1280), []byte{0x60, 0, 0, 0, 0, 0, 6, 64})
 	f.Add(uint8(0), uint8(ICMPPacketTooBig), uint16(0), q4[:27])
 	f.Add(uint8(0), uint8(ICMPPacketTooBig), uint16(0), append([]byte{0x4f}, q4[1:]...))
-	_ = l
 	f.Fuzz(func(t *testing.T, st, kind uint8, mtu uint16, quote []byte) {
 		if len(quote) > 200 {
 			return
