@@ -22,7 +22,7 @@ const (
 	ErrBudget                             // buffer budget exhausted: connection refused
 	ErrChallengeACKLimited                // challenge ACK suppressed by the rate limit
 	ErrDataAfterClose                     // data for a closed socket (answered with RST)
-	ErrICMPBadQuote                       // ICMP error quoting no TCP segment the engine can read
+	ErrICMPBadQuote                       // ICMP error quoting no TCP segment the engine can read (each engine offered it counts it)
 	ErrICMPBadSeq                         // ICMP error quoting a sequence number outside SND.UNA..SND.NXT (RFC 5927)
 	ErrPMTUIgnored                        // packet too big with an MTU below the minimum or not below the path MTU
 	StatChallengeACK                      // challenge ACKs sent (RFC 5961)
