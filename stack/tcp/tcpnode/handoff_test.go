@@ -285,3 +285,88 @@ func TestTCPHandoffAllocs(t *testing.T) {
 		t.Fatalf("handed_off = %d, want %d", got, want)
 	}
 }
+
+// TestTCPHandoffDuplicated: with receive duplication injected
+// (stack.TCPFault), a segment appears twice in the engine's input with one
+// buffer behind it; it is handed over once (a second push would free the
+// buffer twice: the rig's Close checks the pool).
+func TestTCPHandoffDuplicated(t *testing.T) {
+	r := stacktest.New(t, 2048, stack.Config{Workers: 2, TCP: &tcp.Config{}, TCPFault: &stack.TCPFault{Seed: 1, Duplicate: 1}})
+	defer r.Close()
+	c, err := r.TCP.DialOn(0, netip.AddrPortFrom(tcpLocal.Addr(), 0), tcpPeer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Abort()
+	r.Poll(0)
+	out := r.TakeLookup()
+	if len(out) == 0 {
+		t.Fatal("no SYN sent")
+	}
+	iss := wire.TCP(out[0].Data[out[0].Meta.L4:]).Seq()
+	r.DeliverTo(1, tcpnode.InputName, tcpDataFrame(r.Caches[1], tcpPeer, c.LocalAddr(), wire.TCPFlagSYN|wire.TCPFlagACK, 7000, iss+1, 0, nil))
+	if got := r.Errors(1, tcpnode.InputName, "handed_off"); got != 1 {
+		t.Fatalf("handed_off = %d, want 1 (the duplicate shares its buffer)", got)
+	}
+	r.Poll(0)
+	if st := c.State(); st != tcp.StateEstablished {
+		t.Fatalf("state %v", st)
+	}
+	if s := r.TCP.FaultStats(); s.RxDuplicated == 0 {
+		t.Fatalf("no duplication injected: %+v", s)
+	}
+}
+
+// FuzzTCPHandoff feeds worker 1's tcp4-input any bytes as an IPv4 packet
+// while worker 0 holds a connection (10.0.0.2:40000 -> 10.0.0.1:80) and
+// both listen on port 80: nothing panics, whatever worker 1 hands over
+// worker 0 takes, and every buffer is freed (the rig's Close checks the
+// pool).
+func FuzzTCPHandoff(f *testing.F) {
+	r := stacktest.New(f, 2048, stack.Config{Workers: 2, TCP: &tcp.Config{}})
+	f.Cleanup(r.Close)
+	l, err := r.TCP.Listen(netip.MustParseAddrPort("0.0.0.0:80"), 4)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(l.Close)
+	r.DeliverTo(0, tcpnode.InputName, tcpFrame(r.Caches[0], tcpPeer, tcpLocal, wire.TCPFlagSYN, 5000, nil))
+	out := r.TakeLookup()
+	if len(out) != 1 {
+		f.Fatalf("%d answers to the SYN", len(out))
+	}
+	iss := wire.TCP(out[0].Data[out[0].Meta.L4:]).Seq()
+	r.DeliverTo(0, tcpnode.InputName, tcpDataFrame(r.Caches[0], tcpPeer, tcpLocal, wire.TCPFlagACK, 5001, iss+1, 0, nil))
+	conn, err := l.Accept()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(conn.Abort)
+	seed := func(src netip.AddrPort, flags uint8, seq, ack uint32, n int) {
+		i := tcpDataFrame(r.Caches[1], src, tcpLocal, flags, seq, ack, n, nil)
+		f.Add(append([]byte(nil), r.Arena.Data(i)[wire.EthernetLen:]...))
+		r.Caches[1].Free(i)
+	}
+	seed(tcpPeer, wire.TCPFlagACK, 5001, iss+1, 0)                        // handed over
+	seed(tcpPeer, wire.TCPFlagACK|wire.TCPFlagPSH, 5001, iss+1, 10)       // data, handed over
+	seed(tcpPeer, wire.TCPFlagRST, 5001, 0, 0)                            // handed; resets the connection
+	seed(netip.MustParseAddrPort("10.0.0.3:1"), wire.TCPFlagSYN, 9, 0, 0) // worker 1's listener
+	f.Add([]byte{0x45, 0, 0, 20})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > pkt.DataCap-wire.EthernetLen {
+			return
+		}
+		i, _ := r.Caches[1].Alloc()
+		d, _ := r.Arena.SetData(i, pkt.Headroom, wire.EthernetLen+len(b))
+		copy(d[wire.EthernetLen:], b)
+		m := r.Arena.Meta(i)
+		m.L3 = wire.EthernetLen
+		m.L4 = wire.EthernetLen + wire.IPv4MinLen
+		if len(b) > 0 {
+			m.L4 = uint16(wire.EthernetLen + max(wire.IPv4MinLen, int(b[0]&0xf)*4))
+		}
+		r.DeliverTo(1, tcpnode.InputName, i)
+		r.Poll(0)
+		r.TakeLookup()
+	})
+}
