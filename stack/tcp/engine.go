@@ -91,6 +91,16 @@ type Config struct {
 	ChallengeACKLimit int
 	// Secret keys ISNs and SYN cookies; random when zero.
 	Secret [16]byte
+	// Track, if set, is called when a connection enters the engine's
+	// table (added true) and when it leaves it: a layer running one engine
+	// per worker keeps its flow -> worker map with it.
+	Track func(local, remote netip.AddrPort, added bool)
+	// Miss, if set, is called for a well-formed segment that matches no
+	// connection of the engine, before any listener sees it. Returning true
+	// means the caller took the segment (another engine owns its flow, or
+	// it was dropped on the way there): the engine neither counts nor
+	// answers it.
+	Miss func(s *Segment) bool
 }
 
 // Segment is one received TCP segment: TCP holds exactly the segment
@@ -99,6 +109,9 @@ type Config struct {
 type Segment struct {
 	Src, Dst netip.AddrPort
 	TCP      wire.TCP
+	// Ref is the caller's: the engine hands it back with the segment to
+	// Config.Miss and never reads it.
+	Ref int
 }
 
 // Engine is one worker's TCP: its connections, listeners and timers. It
@@ -215,6 +228,9 @@ func (e *Engine) input(s *Segment) {
 		c.segmentArrives(s, &e.opts)
 		return
 	}
+	if e.cfg.Miss != nil && e.cfg.Miss(s) {
+		return
+	}
 	if l := e.listenerFor(s); l != nil {
 		l.segmentArrives(s, &k, &e.opts)
 		return
@@ -303,6 +319,9 @@ func (e *Engine) addConn(c *Conn) {
 	e.conns.insert(c.key, c)
 	c.allIndex = len(e.all)
 	e.all = append(e.all, c)
+	if e.cfg.Track != nil {
+		e.cfg.Track(c.local, c.remote, true)
+	}
 }
 
 // removeConn takes c out of the table and the timer scan and returns its
@@ -318,6 +337,9 @@ func (e *Engine) removeConn(c *Conn) {
 	e.all[len(e.all)-1] = nil
 	e.all = e.all[:len(e.all)-1]
 	c.allIndex = -1
+	if e.cfg.Track != nil {
+		e.cfg.Track(c.local, c.remote, false)
+	}
 	c.releaseBuffers(true, true)
 	e.budget.release(c.reserved) // a receive buffer still holding data: dropped with c
 	c.reserved = 0

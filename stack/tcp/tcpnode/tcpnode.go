@@ -33,6 +33,8 @@ const (
 	ErrTooShort = iota
 	ErrBadChecksum
 	ErrHandlerPanic
+	ErrHandedOff
+	ErrHandoffFull
 	errEngine
 )
 
@@ -47,6 +49,8 @@ type TCP struct {
 	cfg     stack.Config
 	workers []*tcpWorker
 	nextEph atomic.Uint32 // ephemeral port cursor for Dial
+	nextW   atomic.Uint32 // worker cursor for Dial
+	flows   *flowTable    // 4-tuple -> owning worker; nil with one worker
 }
 
 // tcpWorker is one worker's engine and what the worker and the
@@ -69,6 +73,7 @@ type tcpWorker struct {
 	pending  []pkt.Index      // application-produced packets for tcp4-output
 	ip       wire.IPv4Emitter // DF: the engine does path MTU discovery
 
+	handoff   *handoffState               // nil with one worker
 	listeners map[*tcp.Listener]*Listener // under mu
 	fault     *tcpFaulter                 // under mu; nil unless Config.TCPFault
 
@@ -103,7 +108,11 @@ func New(s *stack.Stack) *TCP {
 		cfg.Clock = monoClock{}
 	}
 	pool := s.Pool()
-	for w := range s.Workers() {
+	nw := s.Workers()
+	if nw > 1 {
+		t.flows = newFlowTable()
+	}
+	for w := range nw {
 		tw := &tcpWorker{ws: s.Worker(w), arena: pool.Arena(), listeners: map[*tcp.Listener]*Listener{}, ip: wire.IPv4Emitter{Flags: wire.IPv4FlagDF},
 			appCache: pool.NewReserveCache(scfg.PoolReserve), segs: make([]tcp.Segment, 0, pkt.VectorSize)}
 		tw.ws.AddFlag(&tw.kick)
@@ -113,6 +122,18 @@ func New(s *stack.Stack) *TCP {
 		c := cfg
 		c.Output = (*tcpOutput)(tw)
 		c.Notify = tw.notify
+		if nw > 1 {
+			h := &handoffState{t: t, id: w, in: make([]*stack.Ring, nw), wake: make([]bool, nw)}
+			for from := range nw {
+				if from != w {
+					h.in[from] = stack.NewRing(HandoffRing)
+				}
+			}
+			tw.handoff = h
+			tw.ws.AddFlag(&h.kick)
+			c.Track = h.track
+			c.Miss = tw.miss
+		}
 		if c.Budget != nil { // a budget belongs to one worker
 			c.Budget = tcp.NewBudget(0)
 			*c.Budget = *cfg.Budget
@@ -134,10 +155,11 @@ func Of(s *stack.Stack) *TCP {
 	return nil
 }
 
-// Registrations implements stack.Transport: tcp4-input, tcp6-input and
-// tcp4-output (which sends both families).
+// Registrations implements stack.Transport: tcp4-input, tcp6-input,
+// tcp4-output (which sends both families) and tcp-handoff (segments other
+// workers hand over; idle with one worker).
 func (t *TCP) Registrations() []graph.Registration {
-	return []graph.Registration{t.inputNode(false), t.inputNode(true), t.outputNode()}
+	return []graph.Registration{t.inputNode(false), t.inputNode(true), t.outputNode(), t.handoffNode()}
 }
 
 // Protocols6 implements stack.Transport6: TCP over IPv6 goes to tcp6-input.
@@ -162,6 +184,9 @@ func (t *TCP) Flush() {
 		}
 		tw.appCache.FreeN(tw.pending)
 		tw.pending = tw.pending[:0]
+		if tw.handoff != nil {
+			tw.handoff.drain(tw.appCache)
+		}
 		tw.appCache.Flush()
 		tw.mu.Unlock()
 	}
@@ -198,6 +223,8 @@ func tcpErrors() []graph.Error {
 		ErrBadChecksum: {Name: "bad_checksum", Help: "TCP checksum is wrong"},
 		ErrHandlerPanic: {Name: "handler_panic", Help: "in-graph TCP handler panicked (its connection reset; the router goes on)",
 			Severity: graph.SevError},
+		ErrHandedOff:   {Name: "handed_off", Help: "segment of another worker's connection handed to that worker", Severity: graph.SevInfo},
+		ErrHandoffFull: {Name: "handoff_full", Help: "segment of another worker's connection dropped: its hand-off ring is full"},
 	}
 	for c := tcp.Counter(0); c < tcp.NumCounters; c++ {
 		sev := graph.SevWarn
@@ -316,21 +343,26 @@ func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector, v6 bool) int {
 	a := n.Arena()
 	cnt := v.Len
 	segs := tw.segs[:0]
-	for _, i := range v.Idx[:cnt] {
+	for j, i := range v.Idx[:cnt] {
 		ts, e, ok := parseSegment(a.Meta(i), a.Data(i), v6)
 		if !ok {
 			n.Count(e, 1)
 			continue
 		}
+		ts.Ref = j
 		if tw.fault != nil {
 			segs = tw.fault.receive(segs, ts)
 			continue
 		}
 		segs = append(segs, ts)
 	}
+	h := tw.handoff
 	if len(segs) > 0 {
 		tw.mu.Lock()
 		tw.node = n
+		if h != nil {
+			h.vec = v.Idx[:cnt]
+		}
 		tw.eng.Input(segs)
 		tw.runApps(n)
 		tw.node = nil
@@ -339,7 +371,14 @@ func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector, v6 bool) int {
 	}
 	clear(segs) // drop the references into the buffers
 	tw.segs = segs[:0]
-	n.Cache().FreeN(v.Idx[:cnt])
+	if h != nil && h.count > 0 {
+		h.settle(n.Cache(), v.Idx[:cnt]) // settle frees what stayed
+	} else {
+		n.Cache().FreeN(v.Idx[:cnt])
+	}
+	if h != nil {
+		h.vec = nil
+	}
 	v.Reset()
 	return cnt
 }

@@ -13,6 +13,8 @@ import (
 // Config.TCP.
 var ErrNoTCP = errors.New("tcpnode: no TCP (Config.TCP not set)")
 
+var errBadWorker = errors.New("tcpnode: no such worker")
+
 // Listener is a TCP listener on every worker's engine: a connection
 // lives on the worker that received its SYN. Its methods are safe for
 // concurrent use and never block; package sock builds net.Listener on them.
@@ -148,11 +150,22 @@ func (tl *Listener) Close() {
 
 // Dial starts an active open from laddr (the unspecified address picks
 // the source address of the route to raddr; port 0 an ephemeral port) to
-// raddr on the first worker. It returns at once: wait on Ready until
+// raddr, on the workers in turn. It returns at once: wait on Ready until
 // State leaves SYN-SENT (Err is tcp.ErrRefused or tcp.ErrTimeout on
-// failure). With several workers, the answer must be steered to the first
-// worker's queue, which nothing does yet.
+// failure). The answers may arrive on any worker's queue: the connection
+// is in the flow table before its SYN leaves, and a worker that gets a
+// segment of it hands it to the connection's worker.
 func (t *TCP) Dial(laddr, raddr netip.AddrPort) (*Conn, error) {
+	w := int((t.nextW.Add(1) - 1) % uint32(len(t.workers)))
+	return t.DialOn(w, laddr, raddr)
+}
+
+// DialOn is Dial on the given worker's engine (0 <= worker < the stack's
+// workers).
+func (t *TCP) DialOn(worker int, laddr, raddr netip.AddrPort) (*Conn, error) {
+	if worker < 0 || worker >= len(t.workers) {
+		return nil, errBadWorker
+	}
 	ra := raddr.Addr().Unmap().WithZone("")
 	if !ra.IsValid() || ra.IsUnspecified() || raddr.Port() == 0 {
 		return nil, stack.ErrBadAddress
@@ -169,7 +182,7 @@ func (t *TCP) Dial(laddr, raddr netip.AddrPort) (*Conn, error) {
 	if la.Is4() != ra.Is4() {
 		return nil, stack.ErrFamily
 	}
-	tw := t.workers[0]
+	tw := t.workers[worker]
 	tc := newConn(tw, nil)
 	span := uint32(stack.EphemeralLast - stack.EphemeralFirst + 1)
 	tries := uint32(1)
@@ -181,8 +194,9 @@ func (t *TCP) Dial(laddr, raddr netip.AddrPort) (*Conn, error) {
 		if port == 0 {
 			port = uint16(stack.EphemeralFirst + t.nextEph.Add(1)%span)
 		}
+		local := netip.AddrPortFrom(la, port)
 		tw.mu.Lock()
-		c, err := tw.eng.Dial(netip.AddrPortFrom(la, port), raddr)
+		c, err := t.dialLocked(tw, worker, local, raddr)
 		if err == nil {
 			tc.c = c
 			c.SetContext(tc)
@@ -196,6 +210,26 @@ func (t *TCP) Dial(laddr, raddr netip.AddrPort) (*Conn, error) {
 		}
 	}
 	return nil, stack.ErrNoPorts
+}
+
+// dialLocked opens local -> remote on worker w's engine. With several
+// workers it first claims the 4-tuple in the flow table, so that no other
+// worker uses it and the answer to the SYN finds its way here. Caller
+// holds tw.mu.
+func (t *TCP) dialLocked(tw *tcpWorker, w int, local, remote netip.AddrPort) (*tcp.Conn, error) {
+	if t.flows == nil {
+		return tw.eng.Dial(local, remote)
+	}
+	k := flowKeyOf(local, remote)
+	owner, added := t.flows.claim(k, w)
+	if owner != w {
+		return nil, tcp.ErrInUse
+	}
+	c, err := tw.eng.Dial(local, remote)
+	if err != nil && added {
+		t.flows.remove(k, w)
+	}
+	return c, err
 }
 
 // ReadReady and WriteReady return the channels that receive after the
