@@ -58,6 +58,25 @@ func newPool(t testing.TB, n int, zc bool) *pkt.Pool {
 	return pkttest.NewPool(t, n)
 }
 
+// eachMode runs f as one subtest per client mode.
+func eachMode(t *testing.T, f func(t *testing.T, zc bool)) {
+	for _, m := range clientModes {
+		t.Run(m.name, func(t *testing.T) { f(t, m.zc) })
+	}
+}
+
+// connected opens a server and a client (zero-copy over the pool if zc) on
+// a pool of n slots and waits until they connect; it returns a cache of
+// the pool, flushed at cleanup before the endpoints close.
+func connected(t testing.TB, n int, zc bool, server, client Config) (*pkt.Cache, *Endpoint, *Endpoint) {
+	t.Helper()
+	pool := newPool(t, n, zc)
+	c := pool.NewCache()
+	srv, cli := pair(t, server, mode(client, pool, zc))
+	t.Cleanup(c.Flush)
+	return c, srv, cli
+}
+
 // mode sets cfg's Pool for a zero-copy client.
 func mode(cfg Config, pool *pkt.Pool, zc bool) Config {
 	if zc {
@@ -143,11 +162,8 @@ func TestPairBothWays(t *testing.T) {
 	} {
 		for _, m := range clientModes {
 			t.Run(tc.name+"/"+m.name, func(t *testing.T) {
-				pool := newPool(t, 4096, m.zc)
-				c := pool.NewCache()
-				defer c.Flush()
-				srv, cli := pair(t, Config{Name: "srv0", AppName: "test-server"},
-					mode(Config{Name: "cli0", AppName: "test-client", Log2RingSize: 8, BufferSize: tc.bufSize}, pool, m.zc))
+				c, srv, cli := connected(t, 4096, m.zc, Config{Name: "srv0", AppName: "test-server"},
+					Config{Name: "cli0", AppName: "test-client", Log2RingSize: 8, BufferSize: tc.bufSize})
 				wantMode := map[bool]string{false: "client copy ", true: "client zero-copy "}[m.zc]
 				if info := cli.Info(); !strings.HasPrefix(info, wantMode) {
 					t.Errorf("client info %q, want it to start %q", info, wantMode)
@@ -185,16 +201,11 @@ func TestPairBothWays(t *testing.T) {
 // TestRingFull: a sender that outruns its receiver finds the ring full and
 // counts the rest as drops, never overwriting frames in flight.
 func TestRingFull(t *testing.T) {
-	for _, m := range clientModes {
-		t.Run(m.name, func(t *testing.T) { testRingFull(t, m.zc) })
-	}
+	eachMode(t, testRingFull)
 }
 
 func testRingFull(t *testing.T, zc bool) {
-	pool := newPool(t, 1024, zc)
-	c := pool.NewCache()
-	defer c.Flush()
-	srv, cli := pair(t, Config{}, mode(Config{Log2RingSize: 6}, pool, zc))
+	c, srv, cli := connected(t, 1024, zc, Config{}, Config{Log2RingSize: 6})
 	sp, cp := srv.Ports()[0], cli.Ports()[0]
 	var v pkt.Vector
 	for k := range 100 {
@@ -226,16 +237,11 @@ func testRingFull(t *testing.T, zc bool) {
 // listening and a new client connects and exchanges frames; when the server
 // restarts, the client dials again by itself.
 func TestReconnect(t *testing.T) {
-	for _, m := range clientModes {
-		t.Run(m.name, func(t *testing.T) { testReconnect(t, m.zc) })
-	}
+	eachMode(t, testReconnect)
 }
 
 func testReconnect(t *testing.T, zc bool) {
-	pool := newPool(t, 4096, zc)
-	c := pool.NewCache()
-	defer c.Flush()
-	srv, cli := pair(t, Config{}, mode(Config{}, pool, zc))
+	c, srv, cli := connected(t, 4096, zc, Config{}, Config{})
 	cli.Close()
 	testutil.Eventually(t, 5*time.Second, "server sees the client leave", func() bool { return srv.State() == Disconnected })
 	cfg := cli.Config()
@@ -292,16 +298,11 @@ func TestRefusals(t *testing.T) {
 
 // TestZeroAllocs: Recv and Send on a connected port allocate nothing.
 func TestZeroAllocs(t *testing.T) {
-	for _, m := range clientModes {
-		t.Run(m.name, func(t *testing.T) { testZeroAllocs(t, m.zc) })
-	}
+	eachMode(t, testZeroAllocs)
 }
 
 func testZeroAllocs(t *testing.T, zc bool) {
-	pool := newPool(t, 4096, zc)
-	c := pool.NewCache()
-	defer c.Flush()
-	srv, cli := pair(t, Config{}, mode(Config{}, pool, zc))
+	c, srv, cli := connected(t, 4096, zc, Config{}, Config{})
 	sp, cp := srv.Ports()[0], cli.Ports()[0]
 	var v pkt.Vector
 	allocs := testing.AllocsPerRun(2100, func() { // 67200 frames: the 16-bit ring counters wrap
@@ -332,16 +333,11 @@ func testZeroAllocs(t *testing.T, zc bool) {
 // eventfd and the receiver's PollFD becomes readable; while the receiver
 // polls (interrupt masked) the sender makes no syscall for it.
 func TestInterrupt(t *testing.T) {
-	for _, m := range clientModes {
-		t.Run(m.name, func(t *testing.T) { testInterrupt(t, m.zc) })
-	}
+	eachMode(t, testInterrupt)
 }
 
 func testInterrupt(t *testing.T, zc bool) {
-	pool := newPool(t, 4096, zc)
-	c := pool.NewCache()
-	defer c.Flush()
-	srv, cli := pair(t, Config{}, mode(Config{}, pool, zc))
+	c, srv, cli := connected(t, 4096, zc, Config{}, Config{})
 	for _, dir := range []struct {
 		name     string
 		from, to *Port
@@ -388,10 +384,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 }
 
 func benchRoundTrip(b *testing.B, zc bool) {
-	pool := newPool(b, 4096, zc)
-	c := pool.NewCache()
-	defer c.Flush()
-	srv, cli := pair(b, Config{}, mode(Config{}, pool, zc))
+	c, srv, cli := connected(b, 4096, zc, Config{}, Config{})
 	sp, cp := srv.Ports()[0], cli.Ports()[0]
 	var v pkt.Vector
 	b.ResetTimer()
@@ -413,16 +406,11 @@ func benchRoundTrip(b *testing.B, zc bool) {
 // TestQueues: with several queue pairs each queue carries its own frames;
 // a client asking for more queues than the server has gets the server's.
 func TestQueues(t *testing.T) {
-	for _, m := range clientModes {
-		t.Run(m.name, func(t *testing.T) { testQueues(t, m.zc) })
-	}
+	eachMode(t, testQueues)
 }
 
 func testQueues(t *testing.T, zc bool) {
-	pool := newPool(t, 8192, zc)
-	c := pool.NewCache()
-	defer c.Flush()
-	srv, cli := pair(t, Config{Queues: 3}, mode(Config{Queues: 4}, pool, zc))
+	c, srv, cli := connected(t, 8192, zc, Config{Queues: 3}, Config{Queues: 4})
 	sp, cp := srv.Ports(), cli.Ports()
 	for q := range 3 {
 		frames := [][]byte{testFrame(uint32(100*q), 60), testFrame(uint32(100*q+1), 1200)}

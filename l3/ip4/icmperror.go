@@ -3,6 +3,7 @@ package ip4
 import (
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/l3/icmperr"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -16,35 +17,21 @@ const (
 	IcmpErrNoSourceAddr
 	IcmpErrNoHeadroom
 	// IcmpErrRateLimited is the first of the per-class rate-limit
-	// counters: IcmpErrRateLimited + an icmpClass.
+	// counters: IcmpErrRateLimited + an icmperr.Class.
 	IcmpErrRateLimited
 )
 
-// icmpClass is an ICMP error's rate-limit budget: each class has its own
-// token bucket, so that a flood provoking one kind of error (TTL 1) does
-// not starve another (fragmentation needed, which path MTU discovery
-// needs), as Linux's per-type icmp_ratemask.
-type icmpClass uint8
-
-const (
-	classTimeExceeded icmpClass = iota
-	classFragNeeded
-	classUnreachable
-	classOther
-	numClasses
-)
-
 // classOf returns the budget of an ICMP error of type typ and code code.
-func classOf(typ, code uint8) icmpClass {
+func classOf(typ, code uint8) icmperr.Class {
 	switch {
 	case typ == wire.ICMPv4TimeExceeded:
-		return classTimeExceeded
+		return icmperr.TimeExceeded
 	case typ == wire.ICMPv4DestUnreachable && code == wire.ICMPv4FragNeeded:
-		return classFragNeeded
+		return icmperr.TooBig
 	case typ == wire.ICMPv4DestUnreachable:
-		return classUnreachable
+		return icmperr.Unreachable
 	}
-	return classOther
+	return icmperr.Other
 }
 
 // RFC 1812 4.3.2.3: an ICMP error carries as much of the original as fits
@@ -60,7 +47,7 @@ type ICMPErrorConfig struct {
 }
 
 type icmpErrState struct {
-	budget [numClasses]tokenBucket
+	budget icmperr.Budget
 	ip     wire.IPv4Emitter
 }
 
@@ -74,29 +61,20 @@ const icmpNextLookup = 1
 // from the receiving interface's address, and routes it back via ip4-lookup.
 // It never answers an ICMP error, a non-first fragment or a bad source.
 func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
-	lim := RateLimit{Rate: cfg.Rate, Burst: cfg.Burst}.orDefault(RateLimit{Rate: 1000, Burst: 100})
+	lim := RateLimit{Rate: cfg.Rate, Burst: cfg.Burst}.OrDefault(icmperr.DefaultLimit)
 	return graph.Registration{
 		Name: ICMPErrorName,
 		Next: []string{LookupName},
-		Errors: []graph.Error{
+		Errors: append([]graph.Error{
 			IcmpErrSent:           {Name: "sent", Help: "ICMP errors sent", Severity: graph.SevInfo},
 			IcmpErrAboutICMPError: {Name: "about_icmp_error", Help: "no ICMP error about an ICMP error", Severity: graph.SevInfo},
 			IcmpErrFragment:       {Name: "non_first_fragment", Help: "no ICMP error about a non-first fragment", Severity: graph.SevInfo},
 			IcmpErrBadSource:      {Name: "bad_source", Help: "no ICMP error to a multicast, broadcast or zero source", Severity: graph.SevInfo},
 			IcmpErrNoSourceAddr:   {Name: "no_source_address", Help: "receiving interface has no IPv4 address to send from"},
 			IcmpErrNoHeadroom:     {Name: "no_headroom", Help: "no room in front of the packet for the error headers"},
-
-			IcmpErrRateLimited + int(classTimeExceeded): {Name: "rate_limited_time_exceeded", Help: "time exceeded suppressed by its rate limit", Severity: graph.SevWarn},
-			IcmpErrRateLimited + int(classFragNeeded):   {Name: "rate_limited_frag_needed", Help: "fragmentation needed suppressed by its rate limit", Severity: graph.SevWarn},
-			IcmpErrRateLimited + int(classUnreachable):  {Name: "rate_limited_unreachable", Help: "destination unreachable suppressed by its rate limit", Severity: graph.SevWarn},
-			IcmpErrRateLimited + int(classOther):        {Name: "rate_limited_other", Help: "other ICMP error suppressed by its rate limit", Severity: graph.SevWarn},
-		},
+		}, icmperr.RateLimitErrors("frag_needed", "fragmentation needed", "ICMP")...),
 		Init: func(n *graph.Node) error {
-			st := &icmpErrState{}
-			for c := range st.budget {
-				st.budget[c] = newBucket(lim, n.Graph().Now())
-			}
-			n.State = st
+			n.State = &icmpErrState{budget: icmperr.NewBudget(lim, n.Graph().Now())}
 			return nil
 		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return icmpError(n, v, ifs.Load()) },
@@ -109,9 +87,7 @@ func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
 func icmpError(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 	st := n.State.(*icmpErrState)
 	now := n.Graph().Now()
-	for c := range st.budget {
-		st.budget[c].refill(now)
-	}
+	st.budget.Refill(now)
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
@@ -150,24 +126,17 @@ func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i 
 		n.Drop(m, k, IcmpErrNoSourceAddr)
 		return graph.NextDrop
 	}
-	const hdr = wire.IPv4MinLen + wire.ICMPv4MinLen
-	if int(m.Off)+int(m.L3) < hdr+wire.EthernetLen {
+	if !icmperr.HasRoom(m, wire.IPv4MinLen+wire.ICMPv4MinLen) {
 		n.Drop(m, k, IcmpErrNoHeadroom)
 		return graph.NextDrop
 	}
 	typ, code, mtu := m.ICMP.Type, m.ICMP.Code, m.MTU
-	if c := classOf(typ, code); !st.budget[c].take() {
+	if c := classOf(typ, code); !st.budget.Take(c) {
 		n.Drop(m, k, IcmpErrRateLimited+int(c))
 		return graph.NextDrop
 	}
-	quote := min(len(orig), maxICMPErrorLen-hdr)
-
 	// New layout: [Ethernet][IPv4][ICMP][quote of the original].
-	start := int(m.Off) + int(m.L3) - hdr - wire.EthernetLen
-	total := wire.EthernetLen + hdr + quote
-	pkt2, _ := a.SetData(i, start, total)
-	m.L3 = wire.EthernetLen
-	m.L4 = wire.EthernetLen + wire.IPv4MinLen
+	pkt2, quote := icmperr.Reshape(a, i, m, len(orig), wire.IPv4MinLen, wire.ICMPv4MinLen, maxICMPErrorLen)
 	st.ip.Emit(pkt2[wire.EthernetLen:], wire.IPProtoICMP, in.Addr4, src, wire.ICMPv4MinLen+quote)
 	icmp := wire.ICMPv4(pkt2[wire.EthernetLen+wire.IPv4MinLen:])
 	icmp.SetType(typ)

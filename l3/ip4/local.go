@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/icmperr"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -64,11 +65,11 @@ func (c *LocalConfig) RegisterProtocol(proto uint8, node string) {
 }
 
 // DefaultEchoLimit is LocalConfig.Echo's default.
-var DefaultEchoLimit = RateLimit{Rate: 1000, Burst: 100}
+var DefaultEchoLimit = icmperr.DefaultLimit
 
 // localState is one worker's ip4-local state.
 type localState struct {
-	echo  tokenBucket
+	echo  icmperr.Bucket
 	proto *[256]uint16 // protocol -> next edge; 0 (NextDrop) = unregistered
 	punt  uint16       // the punt node's edge (also in proto for every unregistered protocol), or NextDrop
 }
@@ -104,7 +105,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			}
 		}
 	}
-	echo := cfg.Echo.orDefault(DefaultEchoLimit)
+	echo := cfg.Echo.OrDefault(DefaultEchoLimit)
 	return graph.Registration{
 		Name: LocalName,
 		Next: next,
@@ -123,7 +124,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			if tabErr != nil {
 				return tabErr
 			}
-			n.State = &localState{echo: newBucket(echo, n.Graph().Now()), proto: proto, punt: puntEdge}
+			n.State = &localState{echo: icmperr.NewBucket(echo, n.Graph().Now()), proto: proto, punt: puntEdge}
 			return nil
 		},
 		Func:   local,
@@ -135,7 +136,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 // calls inline; see input).
 func local(n *graph.Node, v *pkt.Vector) int {
 	st := n.State.(*localState)
-	st.echo.refill(n.Graph().Now())
+	st.echo.Refill(n.Graph().Now())
 	proto := st.proto
 	a := n.Arena()
 	cnt := v.Len
@@ -201,7 +202,7 @@ func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv4, 
 		n.Drop(m, k, LocErrICMPOther)
 		return graph.NextDrop
 	}
-	if !st.echo.take() {
+	if !st.echo.Take() {
 		n.Drop(m, k, LocErrEchoRateLimited)
 		return graph.NextDrop
 	}

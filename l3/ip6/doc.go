@@ -24,7 +24,10 @@
 // never allocate and read shared state (FIB, interfaces) once per vector.
 package ip6
 
-import "github.com/vecnet/vecnet/pkt"
+import (
+	"github.com/vecnet/vecnet/l3/icmperr"
+	"github.com/vecnet/vecnet/pkt"
+)
 
 // Node names.
 const (
@@ -64,42 +67,4 @@ func SetICMPRequest(m *pkt.Meta, typ, code uint8, param uint16) {
 
 // RateLimit is a token bucket's shape: Rate tokens a second, at most Burst
 // saved up. Zero fields take the default of whoever uses it.
-type RateLimit struct {
-	Rate  int
-	Burst int
-}
-
-func (r RateLimit) orDefault(def RateLimit) RateLimit {
-	if r.Rate <= 0 {
-		r.Rate = def.Rate
-	}
-	if r.Burst <= 0 {
-		r.Burst = def.Burst
-	}
-	return r
-}
-
-// tokenBucket is one worker's rate limiter on the graph clock (ns).
-type tokenBucket struct {
-	tokens, perNs, burst float64
-	last                 int64
-}
-
-func newBucket(r RateLimit, now int64) tokenBucket {
-	return tokenBucket{tokens: float64(r.Burst), perNs: float64(r.Rate) / 1e9, burst: float64(r.Burst), last: now}
-}
-
-func (b *tokenBucket) refill(now int64) {
-	if now > b.last {
-		b.tokens = min(b.burst, b.tokens+float64(now-b.last)*b.perNs)
-	}
-	b.last = now
-}
-
-func (b *tokenBucket) take() bool {
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
+type RateLimit = icmperr.RateLimit

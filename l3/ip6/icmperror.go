@@ -3,6 +3,7 @@ package ip6
 import (
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/iface"
+	"github.com/vecnet/vecnet/l3/icmperr"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -15,30 +16,22 @@ const (
 	IcmpErrMulticastDst
 	IcmpErrNoSourceAddr
 	IcmpErrNoHeadroom
-	// IcmpErrRateLimited is the first per-class rate-limit counter.
+	// IcmpErrRateLimited is the first of the per-class rate-limit
+	// counters: IcmpErrRateLimited + an icmperr.Class.
 	IcmpErrRateLimited
 )
 
-type icmpClass uint8
-
-const (
-	classTimeExceeded icmpClass = iota
-	classTooBig
-	classUnreachable
-	classOther
-	numClasses
-)
-
-func classOf(typ uint8) icmpClass {
+// classOf returns the budget of an ICMPv6 error of type typ.
+func classOf(typ uint8) icmperr.Class {
 	switch typ {
 	case wire.ICMPv6TimeExceeded:
-		return classTimeExceeded
+		return icmperr.TimeExceeded
 	case wire.ICMPv6PacketTooBig:
-		return classTooBig
+		return icmperr.TooBig
 	case wire.ICMPv6DestUnreachable:
-		return classUnreachable
+		return icmperr.Unreachable
 	}
-	return classOther
+	return icmperr.Other
 }
 
 // RFC 4443 2.4(c): an error carries as much of the offending packet as fits
@@ -53,7 +46,7 @@ type ICMPErrorConfig struct {
 }
 
 type icmpErrState struct {
-	budget [numClasses]tokenBucket
+	budget icmperr.Budget
 }
 
 const icmpNextLookup = 1
@@ -66,29 +59,20 @@ const icmpNextLookup = 1
 // an ICMPv6 error, a packet to a multicast group (but for Packet Too Big)
 // or one from an unspecified or multicast source.
 func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
-	lim := RateLimit{Rate: cfg.Rate, Burst: cfg.Burst}.orDefault(RateLimit{Rate: 1000, Burst: 100})
+	lim := RateLimit{Rate: cfg.Rate, Burst: cfg.Burst}.OrDefault(icmperr.DefaultLimit)
 	return graph.Registration{
 		Name: ICMPErrorName,
 		Next: []string{LookupName},
-		Errors: []graph.Error{
+		Errors: append([]graph.Error{
 			IcmpErrSent:           {Name: "sent", Help: "ICMPv6 errors sent", Severity: graph.SevInfo},
 			IcmpErrAboutICMPError: {Name: "about_icmp_error", Help: "no ICMPv6 error about an ICMPv6 error", Severity: graph.SevInfo},
 			IcmpErrBadSource:      {Name: "bad_source", Help: "no ICMPv6 error to an unspecified or multicast source", Severity: graph.SevInfo},
 			IcmpErrMulticastDst:   {Name: "multicast_destination", Help: "no ICMPv6 error (but Packet Too Big) about a packet to a multicast group", Severity: graph.SevInfo},
 			IcmpErrNoSourceAddr:   {Name: "no_source_address", Help: "receiving interface has no global IPv6 address to send from"},
 			IcmpErrNoHeadroom:     {Name: "no_headroom", Help: "no room in front of the packet for the error headers"},
-
-			IcmpErrRateLimited + int(classTimeExceeded): {Name: "rate_limited_time_exceeded", Help: "time exceeded suppressed by its rate limit", Severity: graph.SevWarn},
-			IcmpErrRateLimited + int(classTooBig):       {Name: "rate_limited_packet_too_big", Help: "Packet Too Big suppressed by its rate limit", Severity: graph.SevWarn},
-			IcmpErrRateLimited + int(classUnreachable):  {Name: "rate_limited_unreachable", Help: "destination unreachable suppressed by its rate limit", Severity: graph.SevWarn},
-			IcmpErrRateLimited + int(classOther):        {Name: "rate_limited_other", Help: "other ICMPv6 error suppressed by its rate limit", Severity: graph.SevWarn},
-		},
+		}, icmperr.RateLimitErrors("packet_too_big", "Packet Too Big", "ICMPv6")...),
 		Init: func(n *graph.Node) error {
-			st := &icmpErrState{}
-			for c := range st.budget {
-				st.budget[c] = newBucket(lim, n.Graph().Now())
-			}
-			n.State = st
+			n.State = &icmpErrState{budget: icmperr.NewBudget(lim, n.Graph().Now())}
 			return nil
 		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return icmpError(n, v, ifs.Load()) },
@@ -99,9 +83,7 @@ func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
 func icmpError(n *graph.Node, v *pkt.Vector, set *iface.Set) int {
 	st := n.State.(*icmpErrState)
 	now := n.Graph().Now()
-	for c := range st.budget {
-		st.budget[c].refill(now)
-	}
+	st.budget.Refill(now)
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
@@ -149,21 +131,15 @@ func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i 
 		n.Drop(m, k, IcmpErrNoSourceAddr)
 		return graph.NextDrop
 	}
-	const hdr = wire.IPv6Len + wire.ICMPv6MinLen
-	if int(m.Off)+int(m.L3) < hdr+wire.EthernetLen {
+	if !icmperr.HasRoom(m, wire.IPv6Len+wire.ICMPv6MinLen) {
 		n.Drop(m, k, IcmpErrNoHeadroom)
 		return graph.NextDrop
 	}
-	if c := classOf(typ); !st.budget[c].take() {
+	if c := classOf(typ); !st.budget.Take(c) {
 		n.Drop(m, k, IcmpErrRateLimited+int(c))
 		return graph.NextDrop
 	}
-	quote := min(len(orig), maxICMPErrorLen-hdr)
-	start := int(m.Off) + int(m.L3) - hdr - wire.EthernetLen
-	total := wire.EthernetLen + hdr + quote
-	p, _ := a.SetData(i, start, total)
-	m.L3 = wire.EthernetLen
-	m.L4 = wire.EthernetLen + wire.IPv6Len
+	p, quote := icmperr.Reshape(a, i, m, len(orig), wire.IPv6Len, wire.ICMPv6MinLen, maxICMPErrorLen)
 	ip := wire.IPv6(p[wire.EthernetLen:])
 	ip.Encode(&wire.IPv6Fields{PayloadLen: uint16(wire.ICMPv6MinLen + quote), NextHeader: wire.IPProtoICMPv6,
 		HopLimit: DefaultHopLimit, Src: from, Dst: src})

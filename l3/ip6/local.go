@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vecnet/vecnet/graph"
+	"github.com/vecnet/vecnet/l3/icmperr"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
 )
@@ -59,7 +60,7 @@ func (c *LocalConfig) RegisterProtocol(proto uint8, node string) {
 }
 
 type localState struct {
-	echo  tokenBucket
+	echo  icmperr.Bucket
 	proto *[256]uint16 // upper-layer protocol -> next edge; 0 = unregistered
 }
 
@@ -72,7 +73,7 @@ type localState struct {
 // TCP go to the nodes registered for them (cfg.Protocols: the host stack),
 // else UDP gets port unreachable; the rest is counted by kind and dropped.
 func LocalNode(cfg LocalConfig) graph.Registration {
-	echo := cfg.Echo.orDefault(RateLimit{Rate: 1000, Burst: 100})
+	echo := cfg.Echo.OrDefault(icmperr.DefaultLimit)
 	next := []string{LookupName, ICMPErrorName, NDInputName}
 	proto := new([256]uint16)
 	var tabErr error
@@ -105,7 +106,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 			if tabErr != nil {
 				return tabErr
 			}
-			n.State = &localState{echo: newBucket(echo, n.Graph().Now()), proto: proto}
+			n.State = &localState{echo: icmperr.NewBucket(echo, n.Graph().Now()), proto: proto}
 			return nil
 		},
 		Func:   func(n *graph.Node, v *pkt.Vector) int { return local(n, v) },
@@ -115,7 +116,7 @@ func LocalNode(cfg LocalConfig) graph.Registration {
 
 func local(n *graph.Node, v *pkt.Vector) int {
 	st := n.State.(*localState)
-	st.echo.refill(n.Graph().Now())
+	st.echo.Refill(n.Graph().Now())
 	a := n.Arena()
 	cnt := v.Len
 	for k, i := range v.Idx[:cnt] {
@@ -181,7 +182,7 @@ func localICMP(n *graph.Node, st *localState, m *pkt.Meta, k int, ip wire.IPv6, 
 		n.Drop(m, k, LocErrMulticastEcho)
 		return graph.NextDrop
 	}
-	if !st.echo.take() {
+	if !st.echo.Take() {
 		n.Drop(m, k, LocErrEchoRateLimited)
 		return graph.NextDrop
 	}

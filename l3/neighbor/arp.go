@@ -105,7 +105,7 @@ func arpLearned(n *graph.Node, st *arpState, v *pkt.Vector, o *Observation, k in
 			n.Count(ARPErrLearned, 1)
 		}
 		if st.glean != nil {
-			st.glean.release(n, o.Port, o.IP, arpNextLookup)
+			st.glean.q.release(n, o.Port, o.IP, arpNextLookup)
 		}
 	case Full:
 		n.Count(ARPErrTableFull, 1)

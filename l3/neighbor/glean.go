@@ -80,27 +80,12 @@ type throttle struct {
 	last int64
 }
 
-type pending struct {
-	port      uint16
-	ip        [4]byte
-	since     int64
-	lastReq   int64 // when the last ARP request went out; valid if requested
-	requested bool
-	pkts      []pkt.Index
-}
-
 type gleanState struct {
-	cfg     GleanConfig
-	nt      *Table
-	targets []*pending
-	spare   []*pending
-	gen     uint64 // nt.Gen() when the queue was last checked against the FIB
-	probes  []Probe
-	thr     [throttleSlots]throttle
-	// Requests for targets not held: at most MaxTargets per RetryNs
-	// window, so a scan cannot turn every packet into a broadcast.
-	unheldSince int64
-	unheldSent  int
+	q      holdQueue[[4]byte]
+	nt     *Table
+	gen    uint64 // nt.Gen() when the queue was last checked against the FIB
+	probes []Probe
+	thr    [throttleSlots]throttle
 }
 
 const (
@@ -137,22 +122,15 @@ func GleanNode(ifs *iface.Table, table *fib.Table, nt *Table, cfg GleanConfig) g
 			GleanErrThrottled:       {Name: "requests_throttled", Help: "ARP request for a target not held skipped: one went out less than RetryNs ago", Severity: graph.SevInfo},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &gleanState{cfg: cfg, nt: nt, gen: nt.Gen()}
+			n.State = &gleanState{q: holdQueue[[4]byte]{cfg: cfg}, nt: nt, gen: nt.Gen()}
 			return nil
 		},
 		// Tick expires held packets even when no new packet for an
 		// unresolved next hop arrives to run the node, releases those
 		// another worker resolved, and ages the neighbour table.
-		Tick: func(n *graph.Node) { gleanTick(n, ifs.Load(), table.Load()) },
-		Close: func(n *graph.Node) {
-			st := n.State.(*gleanState)
-			for _, p := range st.targets {
-				n.Cache().FreeN(p.pkts)
-				p.pkts = p.pkts[:0]
-			}
-			st.targets = st.targets[:0]
-		},
-		Func: func(n *graph.Node, v *pkt.Vector) int { return glean(n, v, ifs.Load(), table.Load()) },
+		Tick:  func(n *graph.Node) { gleanTick(n, ifs.Load(), table.Load()) },
+		Close: func(n *graph.Node) { n.State.(*gleanState).q.freeAll(n) },
+		Func:  func(n *graph.Node, v *pkt.Vector) int { return glean(n, v, ifs.Load(), table.Load()) },
 	}
 }
 
@@ -161,11 +139,7 @@ func GleanNode(ifs *iface.Table, table *fib.Table, nt *Table, cfg GleanConfig) g
 func glean(n *graph.Node, v *pkt.Vector, set *iface.Set, view *fib.View) int {
 	st := n.State.(*gleanState)
 	now := n.Graph().Now()
-	st.expire(n, now)
-	if g := st.nt.Gen(); g != st.gen {
-		st.gen = g
-		st.releaseResolved(n, view)
-	}
+	st.refresh(n, view, now)
 	a := n.Arena()
 	cnt := v.Len
 	j := 0
@@ -207,24 +181,17 @@ func (st *gleanState) hold(n *graph.Node, set *iface.Set, view *fib.View, a *pkt
 	if !ok {
 		return GleanErrNoSource, false
 	}
-	p := st.find(adj.Port, target)
-	if p == nil {
-		if len(st.targets) >= st.cfg.MaxTargets {
-			// Not held, but still asked for (throttled): see GleanConfig.
-			st.askUnheld(n, out, src, adj.Port, target, now)
-			return GleanErrQueueFull, false
-		}
-		p = st.add(adj.Port, target, now)
-	}
-	if len(p.pkts) >= st.cfg.PerTarget {
+	switch st.q.hold(adj.Port, target, i, now) {
+	case heldAsk:
+		st.ask(n, out, src, target, now)
+	case dropFull:
+		return GleanErrQueueFull, false
+	case dropTargets:
+		// Not held, but still asked for (throttled): see GleanConfig.
+		st.askUnheld(n, out, src, adj.Port, target, now)
 		return GleanErrQueueFull, false
 	}
-	p.pkts = append(p.pkts, i)
 	n.Count(GleanErrQueued, 1)
-	if !p.requested || now-p.lastReq >= st.cfg.RetryNs {
-		p.lastReq, p.requested = now, true
-		st.ask(n, out, src, target, now)
-	}
 	return 0, true
 }
 
@@ -232,17 +199,15 @@ func (st *gleanState) hold(n *graph.Node, set *iface.Set, view *fib.View, a *pkt
 // once per target per RetryNs, and at most MaxTargets such requests per
 // RetryNs window on this worker.
 func (st *gleanState) askUnheld(n *graph.Node, out *iface.Interface, src [4]byte, port uint16, target [4]byte, now int64) {
-	if now-st.unheldSince >= st.cfg.RetryNs {
-		st.unheldSince, st.unheldSent = now, 0
-	}
+	room := st.q.unheldRoom(now)
 	k := key{port, target}
 	th := &st.thr[solSlot(k)&(throttleSlots-1)]
-	if th.k == k && now-th.last < st.cfg.RetryNs || st.unheldSent >= st.cfg.MaxTargets {
+	if th.k == k && now-th.last < st.q.cfg.RetryNs || !room {
 		n.Count(GleanErrThrottled, 1)
 		return
 	}
 	th.k, th.last = k, now
-	st.unheldSent++
+	st.q.unheldSent++
 	st.ask(n, out, src, target, now)
 }
 
@@ -260,11 +225,7 @@ func (st *gleanState) ask(n *graph.Node, out *iface.Interface, src, target [4]by
 func gleanTick(n *graph.Node, set *iface.Set, view *fib.View) {
 	st := n.State.(*gleanState)
 	now := n.Graph().Now()
-	st.expire(n, now)
-	if g := st.nt.Gen(); g != st.gen {
-		st.gen = g
-		st.releaseResolved(n, view)
-	}
+	st.refresh(n, view, now)
 	st.probes = st.nt.Age(now, st.probes[:0])
 	for _, p := range st.probes {
 		out := set.Get(p.Port)
@@ -281,20 +242,25 @@ func gleanTick(n *graph.Node, set *iface.Set, view *fib.View) {
 	}
 }
 
+// refresh drops what waited too long and, when the neighbour table
+// changed, releases what the FIB now resolves.
+func (st *gleanState) refresh(n *graph.Node, view *fib.View, now int64) {
+	st.q.expire(n, now, GleanErrTimeout)
+	if g := st.nt.Gen(); g != st.gen {
+		st.gen = g
+		st.releaseResolved(n, view)
+	}
+}
+
 // releaseResolved hands to ip4-lookup the packets held for targets the
 // FIB now resolves (their reply was learned on another worker).
 func (st *gleanState) releaseResolved(n *graph.Node, view *fib.View) {
-	for k := len(st.targets) - 1; k >= 0; k-- {
-		p := st.targets[k]
+	for k := len(st.q.targets) - 1; k >= 0; k-- {
+		p := st.q.targets[k]
 		adj := view.Adj(view.Lookup(p.ip, 0))
-		if adj.Kind != fib.AdjRewrite || adj.Port != p.port {
-			continue
+		if adj.Kind == fib.AdjRewrite && adj.Port == p.port {
+			n.Count(GleanErrReleasedByTimer, uint64(st.q.flush(n, k, gleanNextLookup)))
 		}
-		for _, i := range p.pkts {
-			n.EnqueueOne(i, gleanNextLookup)
-		}
-		n.Count(GleanErrReleasedByTimer, uint64(len(p.pkts)))
-		st.remove(k)
 	}
 }
 
@@ -323,65 +289,6 @@ func (st *gleanState) request(n *graph.Node, out *iface.Interface, src, target [
 	pushTags(a, b, out) // into pkt.Headroom: always room
 	n.EnqueueOne(b, gleanNextOutput)
 	return true
-}
-
-func (st *gleanState) find(port uint16, ip [4]byte) *pending {
-	for _, p := range st.targets {
-		if p.port == port && p.ip == ip {
-			return p
-		}
-	}
-	return nil
-}
-
-func (st *gleanState) add(port uint16, ip [4]byte, now int64) *pending {
-	var p *pending
-	if k := len(st.spare); k > 0 {
-		p, st.spare = st.spare[k-1], st.spare[:k-1]
-	} else {
-		p = &pending{pkts: make([]pkt.Index, 0, st.cfg.PerTarget)}
-	}
-	p.port, p.ip, p.since, p.lastReq, p.requested = port, ip, now, 0, false
-	st.targets = append(st.targets, p)
-	return p
-}
-
-func (st *gleanState) remove(k int) {
-	p := st.targets[k]
-	p.pkts = p.pkts[:0]
-	st.spare = append(st.spare, p)
-	st.targets[k] = st.targets[len(st.targets)-1]
-	st.targets = st.targets[:len(st.targets)-1]
-}
-
-// expire drops held packets older than the timeout.
-func (st *gleanState) expire(n *graph.Node, now int64) {
-	for k := len(st.targets) - 1; k >= 0; k-- {
-		p := st.targets[k]
-		if now-p.since < st.cfg.TimeoutNs {
-			continue
-		}
-		for _, i := range p.pkts {
-			n.Arena().Meta(i).Error = 0
-		}
-		n.Count(GleanErrTimeout, uint64(len(p.pkts)))
-		n.Cache().FreeN(p.pkts)
-		st.remove(k)
-	}
-}
-
-// release hands every packet held for (port, ip) to edge e of node from
-// (arp-input's edge to ip4-lookup).
-func (st *gleanState) release(from *graph.Node, port uint16, ip [4]byte, e uint16) {
-	for k, p := range st.targets {
-		if p.port == port && p.ip == ip {
-			for _, i := range p.pkts {
-				from.EnqueueOne(i, e)
-			}
-			st.remove(k)
-			return
-		}
-	}
 }
 
 // sourceFor picks out's address on target's subnet (or its first address).

@@ -28,26 +28,12 @@ const (
 	Glean6ErrUnsolicitedNA
 )
 
-type pending6 struct {
-	port      uint16
-	ip        [16]byte
-	since     int64
-	lastReq   int64
-	requested bool
-	pkts      []pkt.Index
-}
-
 type glean6State struct {
-	cfg     GleanConfig
-	nt      *NDTable
-	targets []*pending6
-	spare   []*pending6
-	gen     uint64
-	probes  []Probe6
-	dad     []DADSend
-	// Solicitations for targets not held: at most MaxTargets per RetryNs.
-	unheldSince int64
-	unheldSent  int
+	q      holdQueue[[16]byte]
+	nt     *NDTable
+	gen    uint64
+	probes []Probe6
+	dad    []DADSend
 }
 
 const (
@@ -85,30 +71,19 @@ func Glean6Node(ifs *iface.Table, table *fib.Table6, nt *NDTable, cfg GleanConfi
 			Glean6ErrUnsolicitedNA:   {Name: "unsolicited_adverts_sent", Help: "advertisements to all-nodes for addresses that passed DAD", Severity: graph.SevInfo},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &glean6State{cfg: cfg, nt: nt, gen: nt.Gen()}
+			n.State = &glean6State{q: holdQueue[[16]byte]{cfg: cfg}, nt: nt, gen: nt.Gen()}
 			return nil
 		},
-		Tick: func(n *graph.Node) { glean6Tick(n, ifs.Load(), table.Load()) },
-		Close: func(n *graph.Node) {
-			st := n.State.(*glean6State)
-			for _, p := range st.targets {
-				n.Cache().FreeN(p.pkts)
-				p.pkts = p.pkts[:0]
-			}
-			st.targets = st.targets[:0]
-		},
-		Func: func(n *graph.Node, v *pkt.Vector) int { return glean6(n, v, ifs.Load(), table.Load()) },
+		Tick:  func(n *graph.Node) { glean6Tick(n, ifs.Load(), table.Load()) },
+		Close: func(n *graph.Node) { n.State.(*glean6State).q.freeAll(n) },
+		Func:  func(n *graph.Node, v *pkt.Vector) int { return glean6(n, v, ifs.Load(), table.Load()) },
 	}
 }
 
 func glean6(n *graph.Node, v *pkt.Vector, set *iface.Set, view *fib.View6) int {
 	st := n.State.(*glean6State)
 	now := n.Graph().Now()
-	st.expire(n, now)
-	if g := st.nt.Gen(); g != st.gen {
-		st.gen = g
-		st.releaseResolved(n, view)
-	}
+	st.refresh(n, view, now)
 	a := n.Arena()
 	cnt := v.Len
 	j := 0
@@ -145,31 +120,21 @@ func (st *glean6State) hold(n *graph.Node, set *iface.Set, view *fib.View6, a *p
 	if !ok {
 		return Glean6ErrNoSource, false
 	}
-	p := st.find(adj.Port, target)
-	if p == nil {
-		if len(st.targets) >= st.cfg.MaxTargets {
-			if now-st.unheldSince >= st.cfg.RetryNs {
-				st.unheldSince, st.unheldSent = now, 0
-			}
-			if st.unheldSent < st.cfg.MaxTargets {
-				st.unheldSent++
-				st.ask(n, out, src, target, now)
-			} else {
-				n.Count(Glean6ErrThrottled, 1)
-			}
-			return Glean6ErrQueueFull, false
+	switch st.q.hold(adj.Port, target, i, now) {
+	case heldAsk:
+		st.ask(n, out, src, target, now)
+	case dropFull:
+		return Glean6ErrQueueFull, false
+	case dropTargets:
+		if st.q.unheldRoom(now) {
+			st.q.unheldSent++
+			st.ask(n, out, src, target, now)
+		} else {
+			n.Count(Glean6ErrThrottled, 1)
 		}
-		p = st.add(adj.Port, target, now)
-	}
-	if len(p.pkts) >= st.cfg.PerTarget {
 		return Glean6ErrQueueFull, false
 	}
-	p.pkts = append(p.pkts, i)
 	n.Count(Glean6ErrQueued, 1)
-	if !p.requested || now-p.lastReq >= st.cfg.RetryNs {
-		p.lastReq, p.requested = now, true
-		st.ask(n, out, src, target, now)
-	}
 	return 0, true
 }
 
@@ -188,11 +153,7 @@ func (st *glean6State) ask(n *graph.Node, out *iface.Interface, src, target [16]
 func glean6Tick(n *graph.Node, set *iface.Set, view *fib.View6) {
 	st := n.State.(*glean6State)
 	now := n.Graph().Now()
-	st.expire(n, now)
-	if g := st.nt.Gen(); g != st.gen {
-		st.gen = g
-		st.releaseResolved(n, view)
-	}
+	st.refresh(n, view, now)
 	st.probes = st.nt.Age(now, st.probes[:0])
 	for _, p := range st.probes {
 		out := set.Get(p.Port)
@@ -227,75 +188,22 @@ func glean6Tick(n *graph.Node, set *iface.Set, view *fib.View6) {
 	}
 }
 
+// refresh drops what waited too long and, when the neighbour table
+// changed, releases what the FIB now resolves.
+func (st *glean6State) refresh(n *graph.Node, view *fib.View6, now int64) {
+	st.q.expire(n, now, Glean6ErrTimeout)
+	if g := st.nt.Gen(); g != st.gen {
+		st.gen = g
+		st.releaseResolved(n, view)
+	}
+}
+
 func (st *glean6State) releaseResolved(n *graph.Node, view *fib.View6) {
-	for k := len(st.targets) - 1; k >= 0; k-- {
-		p := st.targets[k]
+	for k := len(st.q.targets) - 1; k >= 0; k-- {
+		p := st.q.targets[k]
 		adj := view.Adj(view.Lookup(p.ip, 0))
-		if adj.Kind != fib.AdjRewrite || adj.Port != p.port {
-			// an incomplete next hop of a route: look its adjacency up
-			continue
-		}
-		for _, i := range p.pkts {
-			n.EnqueueOne(i, glean6NextLookup)
-		}
-		n.Count(Glean6ErrReleasedByTimer, uint64(len(p.pkts)))
-		st.remove(k)
-	}
-}
-
-func (st *glean6State) find(port uint16, ip [16]byte) *pending6 {
-	for _, p := range st.targets {
-		if p.port == port && p.ip == ip {
-			return p
-		}
-	}
-	return nil
-}
-
-func (st *glean6State) add(port uint16, ip [16]byte, now int64) *pending6 {
-	var p *pending6
-	if k := len(st.spare); k > 0 {
-		p, st.spare = st.spare[k-1], st.spare[:k-1]
-	} else {
-		p = &pending6{pkts: make([]pkt.Index, 0, st.cfg.PerTarget)}
-	}
-	p.port, p.ip, p.since, p.lastReq, p.requested = port, ip, now, 0, false
-	st.targets = append(st.targets, p)
-	return p
-}
-
-func (st *glean6State) remove(k int) {
-	p := st.targets[k]
-	p.pkts = p.pkts[:0]
-	st.spare = append(st.spare, p)
-	st.targets[k] = st.targets[len(st.targets)-1]
-	st.targets = st.targets[:len(st.targets)-1]
-}
-
-func (st *glean6State) expire(n *graph.Node, now int64) {
-	for k := len(st.targets) - 1; k >= 0; k-- {
-		p := st.targets[k]
-		if now-p.since < st.cfg.TimeoutNs {
-			continue
-		}
-		for _, i := range p.pkts {
-			n.Arena().Meta(i).Error = 0
-		}
-		n.Count(Glean6ErrTimeout, uint64(len(p.pkts)))
-		n.Cache().FreeN(p.pkts)
-		st.remove(k)
-	}
-}
-
-// release hands every packet held for (port, ip) to edge e of node from.
-func (st *glean6State) release(from *graph.Node, port uint16, ip [16]byte, e uint16) {
-	for k, p := range st.targets {
-		if p.port == port && p.ip == ip {
-			for _, i := range p.pkts {
-				from.EnqueueOne(i, e)
-			}
-			st.remove(k)
-			return
+		if adj.Kind == fib.AdjRewrite && adj.Port == p.port {
+			n.Count(Glean6ErrReleasedByTimer, uint64(st.q.flush(n, k, glean6NextLookup)))
 		}
 	}
 }

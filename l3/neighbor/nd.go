@@ -212,7 +212,7 @@ func ndOne(n *graph.Node, st *ndState, set *iface.Set, nt *NDTable, a *pkt.Arena
 			fallthrough
 		case Changed, Confirmed:
 			if st.glean != nil {
-				st.glean.release(n, in.Index, src, ndNextLookup)
+				st.glean.q.release(n, in.Index, src, ndNextLookup)
 			}
 		case Full:
 			n.Count(NDErrTableFull, 1)
@@ -271,7 +271,7 @@ func ndAdvert(n *graph.Node, st *ndState, in *iface.Interface, nt *NDTable, m *p
 		fallthrough
 	case Changed, Confirmed:
 		if st.glean != nil {
-			st.glean.release(n, in.Index, target, ndNextLookup)
+			st.glean.q.release(n, in.Index, target, ndNextLookup)
 		}
 		n.Drop(m, k, NDErrAdvertsReceived)
 	case Full:

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/vecnet/vecnet/pkt"
-	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
 	"github.com/vecnet/vecnet/stack/udp"
 	"github.com/vecnet/vecnet/wire"
@@ -42,108 +41,28 @@ func expect6(b []byte) (string, []byte) {
 	return "icmp", nil
 }
 
-// FuzzUDPInput6: udp6-input survives any bytes; each packet is dropped and
-// counted, answered by the handler (a well-formed IPv6 reply), queued to
-// the socket, or sent to icmp6-error, as the slow classifier says, and no
-// buffer leaks.
+// FuzzUDPInput6 is FuzzUDPInput for udp6-input.
 func FuzzUDPInput6(f *testing.F) {
-	r := stacktest.New(f, 1024, stack.Config{})
-	f.Cleanup(r.Close)
-	if err := r.UDP.Handle(53, func(b *udp.Batch) {
-		for k := 0; k < b.Len(); k++ {
-			p := b.Payload(k)
-			switch {
-			case len(p) == 0:
-				b.Reply(k, 0)
-			case p[0] == 0:
-				b.Drop(k)
-			default:
-				b.Reply(k, int(p[0])*16)
-			}
-		}
-	}); err != nil {
-		f.Fatal(err)
-	}
-	so, err := r.UDP.Open(netip.AddrPortFrom(server6.Addr(), 9))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { so.Close() })
-	seed := func(dst netip.AddrPort, payload []byte, edit func(d []byte)) {
-		i := stacktest.Frame(r.Caches[0], client6, dst, payload)
-		d := r.Arena.Data(i)[14:]
-		if edit != nil {
-			edit(d)
-		}
-		f.Add(append([]byte(nil), d...))
-		r.Caches[0].Free(i)
-	}
-	seed(server6, []byte("\x02query"), nil)
-	seed(server6, []byte("\xffbig"), nil)
-	seed(server6, []byte("\x00drop"), nil)
-	seed(netip.AddrPortFrom(server6.Addr(), 9), []byte("to socket"), nil)
-	seed(netip.MustParseAddrPort("[2001:db8:2::1]:9"), []byte("wrong addr"), nil)
-	seed(netip.AddrPortFrom(server6.Addr(), 99), []byte("closed"), nil)
-	seed(netip.AddrPortFrom(server6.Addr(), 9), []byte("bad"), func(d []byte) { d[47] ^= 1 })
-	seed(netip.AddrPortFrom(server6.Addr(), 9), []byte("zero"), func(d []byte) { d[46], d[47] = 0, 0 })
-	seed(netip.AddrPortFrom(server6.Addr(), 9), []byte("len"), func(d []byte) { d[45] = 0xff })
-	f.Add([]byte{0x60, 0, 0, 0, 0, 8})
-
-	var buf [4096]byte
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) > pkt.DataCap-14 {
-			return
-		}
-		c := r.Caches[0]
-		i, _ := c.Alloc()
-		d, _ := r.Arena.SetData(i, pkt.Headroom, 14+len(b))
-		copy(d[14:], b)
-		m := r.Arena.Meta(i)
-		m.L3, m.L4 = 14, 14+40
-		want, payload := expect6(b)
-		before := r.Graphs[0].Errors(true)
-		r.DeliverTo(0, udp.Input6Name, i)
-		look, icmp := r.TakeLookup(), r.TakeICMP()
-		n, from, got := so.Recv(buf[:])
-		switch want {
-		case "socket":
-			if !got || !bytes.Equal(buf[:n], payload) || from.Addr().As16() != [16]byte(b[8:24]) {
-				t.Fatalf("socket got %v %q from %v, want %q", got, buf[:n], from, payload)
-			}
-		case "icmp":
-			if len(icmp) != 1 || icmp[0].Meta.ICMP != (pkt.ICMPRequest{Type: wire.ICMPv6DestUnreachable, Code: wire.ICMPv6PortUnreachable}) {
-				t.Fatalf("want one port unreachable, got %d", len(icmp))
-			}
-		case "handler":
-			if len(payload) > 0 && payload[0] != 0 && len(look) == 1 {
-				c := look[0]
-				ip := wire.IPv6(c.Data[c.Meta.L3:])
-				u := wire.UDP(ip.Payload())
-				if !u.ChecksumValid6(ip.Src(), ip.Dst()) || ip.Dst() != [16]byte(b[8:24]) || len(u.Payload()) != int(payload[0])*16 {
-					t.Fatalf("bad reply % x", c.Data)
-				}
-			}
-		}
-		if want != "socket" && got {
-			t.Fatalf("%s datagram reached the socket", want)
-		}
-		if want != "icmp" && len(icmp) != 0 {
-			t.Fatalf("%s datagram sent to icmp6-error", want)
-		}
-		if want == "drop" {
-			after := r.Graphs[0].Errors(true)
-			changed := false
-			for k := range after {
-				changed = changed || after[k].Count != before[k].Count
-			}
-			if !changed || len(look) != 0 {
-				t.Fatal("dropped datagram not counted")
-			}
-		}
-		c.Flush()
-		r.Stack.Flush()
-		if n := r.Pool.InUse(); n != 0 {
-			t.Fatalf("%d buffers leaked", n)
-		}
+	fuzzUDP(f, fuzzFamily{
+		node:    udp.Input6Name,
+		client:  client6,
+		socket:  netip.AddrPortFrom(server6.Addr(), 9),
+		handler: server6,
+		other:   netip.MustParseAddr("2001:db8:2::1"),
+		seeds: []fuzzSeed{
+			{netip.AddrPortFrom(server6.Addr(), 9), "bad", func(d []byte) { d[47] ^= 1 }},           // bad checksum
+			{netip.AddrPortFrom(server6.Addr(), 9), "zero", func(d []byte) { d[46], d[47] = 0, 0 }}, // no checksum
+			{netip.AddrPortFrom(server6.Addr(), 9), "len", func(d []byte) { d[45] = 0xff }},         // UDP length too big
+		},
+		raw:     []byte{0x60, 0, 0, 0, 0, 8},
+		l4:      func([]byte) int { return 40 },
+		expect:  expect6,
+		src:     func(b []byte) netip.Addr { return netip.AddrFrom16([16]byte(b[8:24])) },
+		unreach: pkt.ICMPRequest{Type: wire.ICMPv6DestUnreachable, Code: wire.ICMPv6PortUnreachable},
+		replyOK: func(c stacktest.Captured, b []byte, want int) bool {
+			ip := wire.IPv6(c.Data[c.Meta.L3:])
+			u := wire.UDP(ip.Payload())
+			return u.ChecksumValid6(ip.Src(), ip.Dst()) && ip.Dst() == [16]byte(b[8:24]) && len(u.Payload()) == want
+		},
 	})
 }

@@ -65,11 +65,71 @@ func expect(b []byte) (string, []byte) {
 	return "icmp", nil
 }
 
+// fuzzFamily is what the UDP input fuzz targets of one family differ in.
+type fuzzFamily struct {
+	node    string         // the input node packets are delivered to
+	client  netip.AddrPort // the seeds' source
+	socket  netip.AddrPort // where the test's socket is bound (port 9)
+	handler netip.AddrPort // a local address with port 53 (the handler)
+	other   netip.Addr     // a local address the socket is not bound to
+	seeds   []fuzzSeed     // beyond the handler's three and the socket's
+	raw     []byte         // a short header-only seed
+	l4      func(b []byte) int
+	expect  func(b []byte) (string, []byte)
+	src     func(b []byte) netip.Addr // the packet's source address
+	unreach pkt.ICMPRequest           // what a closed port asks of icmp-error
+	// replyOK checks a handler's reply c to packet b carries want bytes.
+	replyOK func(c stacktest.Captured, b []byte, want int) bool
+}
+
+// fuzzSeed is a datagram to dst, edited after it is built when edit is set.
+type fuzzSeed struct {
+	dst     netip.AddrPort
+	payload string
+	edit    func(d []byte)
+}
+
+// FuzzUDPInput: udp4-input survives any bytes; each packet is dropped and
+// counted, answered by the handler (a well-formed reply), queued to the
+// socket, or sent to icmp4-error, as the slow classifier says, and no
+// buffer leaks.
 func FuzzUDPInput(f *testing.F) {
+	fuzzUDP(f, fuzzFamily{
+		node:    udp.InputName,
+		client:  netip.MustParseAddrPort("10.0.1.2:1234"),
+		socket:  netip.MustParseAddrPort("10.0.1.1:9"),
+		handler: netip.MustParseAddrPort("10.0.1.1:53"),
+		other:   netip.MustParseAddr("10.0.2.1"),
+		seeds: []fuzzSeed{
+			{netip.MustParseAddrPort("10.0.1.1:9"), "bad", func(d []byte) { d[27] ^= 1 }},   // bad checksum
+			{netip.MustParseAddrPort("10.0.1.1:9"), "len", func(d []byte) { d[25] = 0xff }}, // UDP length too big
+		},
+		raw: []byte{0x45, 0, 0, 20},
+		l4: func(b []byte) int {
+			if len(b) == 0 {
+				return 20
+			}
+			return max(20, int(b[0]&0xf)*4)
+		},
+		expect:  expect,
+		src:     func(b []byte) netip.Addr { return netip.AddrFrom4([4]byte(b[12:16])) },
+		unreach: pkt.ICMPRequest{Type: 3, Code: 3},
+		replyOK: func(c stacktest.Captured, b []byte, want int) bool {
+			ip := wire.IPv4(c.Data[c.Meta.L3:])
+			u := wire.UDP(ip.Payload())
+			return ip.ChecksumValid() && u.ChecksumValid(ip.Src(), ip.Dst()) && ip.Dst() == [4]byte(b[12:16]) &&
+				len(u.Payload()) == want
+		},
+	})
+}
+
+// fuzzUDP runs a family's UDP input fuzz target: a handler on port 53
+// that answers with as many bytes as the payload's first byte times 16
+// says (sometimes more than fit), or drops when it is 0, and a socket on
+// fam.socket.
+func fuzzUDP(f *testing.F, fam fuzzFamily) {
 	r := stacktest.New(f, 1024, stack.Config{})
 	f.Cleanup(r.Close)
-	// The handler answers with as many bytes as the payload's first byte
-	// times 16 says (sometimes more than fit), or drops when it is 0.
 	if err := r.UDP.Handle(53, func(b *udp.Batch) {
 		for k := 0; k < b.Len(); k++ {
 			p := b.Payload(k)
@@ -85,35 +145,29 @@ func FuzzUDPInput(f *testing.F) {
 	}); err != nil {
 		f.Fatal(err)
 	}
-	so, err := r.UDP.Open(netip.MustParseAddrPort("10.0.1.1:9"))
+	so, err := r.UDP.Open(fam.socket)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { so.Close() })
 
-	src := netip.MustParseAddrPort("10.0.1.2:1234")
-	seed := func(dst netip.AddrPort, payload []byte, edit func(d []byte)) {
-		i := stacktest.Frame(r.Caches[0], src, dst, payload)
+	for _, s := range append([]fuzzSeed{
+		{fam.handler, "\x02query", nil},                            // handler reply
+		{fam.handler, "\xffbig", nil},                              // reply too long
+		{fam.handler, "\x00drop", nil},                             // handler drop
+		{fam.socket, "to socket", nil},                             // socket
+		{netip.AddrPortFrom(fam.other, 9), "wrong addr", nil},      // bound elsewhere
+		{netip.AddrPortFrom(fam.socket.Addr(), 99), "closed", nil}, // port unreachable
+	}, fam.seeds...) {
+		i := stacktest.Frame(r.Caches[0], fam.client, s.dst, []byte(s.payload))
 		d := r.Arena.Data(i)[14:]
-		if edit != nil {
-			edit(d)
+		if s.edit != nil {
+			s.edit(d)
 		}
 		f.Add(append([]byte(nil), d...))
 		r.Caches[0].Free(i)
 	}
-	seed(netip.MustParseAddrPort("10.0.1.1:53"), []byte("\x02query"), nil)      // handler reply
-	seed(netip.MustParseAddrPort("10.0.1.1:53"), []byte("\xffbig"), nil)        // reply too long
-	seed(netip.MustParseAddrPort("10.0.1.1:53"), []byte("\x00drop"), nil)       // handler drop
-	seed(netip.MustParseAddrPort("10.0.1.1:9"), []byte("to socket"), nil)       // socket
-	seed(netip.MustParseAddrPort("10.0.2.1:9"), []byte("wrong addr"), nil)      // bound elsewhere
-	seed(netip.MustParseAddrPort("10.0.1.1:99"), []byte("closed"), nil)         // port unreachable
-	seed(netip.MustParseAddrPort("10.0.1.1:9"), []byte("bad"), func(d []byte) { // bad checksum
-		d[27] ^= 1
-	})
-	seed(netip.MustParseAddrPort("10.0.1.1:9"), []byte("len"), func(d []byte) { // UDP length too big
-		d[25] = 0xff
-	})
-	f.Add([]byte{0x45, 0, 0, 20})
+	f.Add(fam.raw)
 
 	var buf [4096]byte
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -125,41 +179,31 @@ func FuzzUDPInput(f *testing.F) {
 		d, _ := r.Arena.SetData(i, pkt.Headroom, 14+len(b))
 		copy(d[14:], b)
 		m := r.Arena.Meta(i)
-		m.L3 = 14
-		m.L4 = 14 + 20
-		if len(b) > 0 {
-			m.L4 = uint16(14 + max(20, int(b[0]&0xf)*4))
-		}
-		want, payload := expect(b)
+		m.L3, m.L4 = 14, uint16(14+fam.l4(b))
+		want, payload := fam.expect(b)
 		before := r.Graphs[0].Errors(true)
-		r.Deliver(0, i)
+		r.DeliverTo(0, fam.node, i)
 		look, icmp := r.TakeLookup(), r.TakeICMP()
 		n, from, got := so.Recv(buf[:])
 		switch want {
 		case "socket":
-			if !got || !bytes.Equal(buf[:n], payload) || from.Addr().As4() != [4]byte(b[12:16]) {
+			if !got || !bytes.Equal(buf[:n], payload) || from.Addr() != fam.src(b) {
 				t.Fatalf("socket got %v %q from %v, want %q", got, buf[:n], from, payload)
 			}
 		case "icmp":
-			if len(icmp) != 1 || icmp[0].Meta.ICMP != (pkt.ICMPRequest{Type: 3, Code: 3}) {
+			if len(icmp) != 1 || icmp[0].Meta.ICMP != fam.unreach {
 				t.Fatalf("want one port unreachable, got %d", len(icmp))
 			}
 		case "handler":
-			if len(payload) > 0 && payload[0] != 0 && len(look) == 1 {
-				c := look[0]
-				ip := wire.IPv4(c.Data[c.Meta.L3:])
-				u := wire.UDP(ip.Payload())
-				if !ip.ChecksumValid() || !u.ChecksumValid(ip.Src(), ip.Dst()) || ip.Dst() != [4]byte(b[12:16]) ||
-					len(u.Payload()) != int(payload[0])*16 {
-					t.Fatalf("bad reply % x", c.Data)
-				}
+			if len(payload) > 0 && payload[0] != 0 && len(look) == 1 && !fam.replyOK(look[0], b, int(payload[0])*16) {
+				t.Fatalf("bad reply % x", look[0].Data)
 			}
 		}
 		if want != "socket" && got {
 			t.Fatalf("%s datagram reached the socket", want)
 		}
 		if want != "icmp" && len(icmp) != 0 {
-			t.Fatalf("%s datagram sent to icmp4-error", want)
+			t.Fatalf("%s datagram sent to icmp-error", want)
 		}
 		if want == "drop" {
 			after := r.Graphs[0].Errors(true)

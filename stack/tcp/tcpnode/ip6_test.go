@@ -7,8 +7,6 @@ import (
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
-	"github.com/vecnet/vecnet/stack/tcp"
-	"github.com/vecnet/vecnet/stack/tcp/tcpnode"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -66,135 +64,38 @@ func checkTCPOut6(t *testing.T, c stacktest.Captured, src, dst netip.AddrPort) w
 // from a closed port and SYN-ACK (MSS 1500-60) from a listener on ::, sent
 // to ip6-lookup.
 func TestTCPInput6(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		listen  string
-		edit    func(d []byte, m *pkt.Meta)
-		counter string
-		reply   uint8
-	}{
+	runInputCases(t, tcp6, []inputCase{
 		{name: "closed port gets RST", counter: "no_connection", reply: wire.TCPFlagRST | wire.TCPFlagACK},
-		{name: "listener on :: answers SYN-ACK", listen: "[::]:80", reply: wire.TCPFlagSYN | wire.TCPFlagACK},
-		{name: "listener on the address answers", listen: tcpLocal6.String(), reply: wire.TCPFlagSYN | wire.TCPFlagACK},
+		{name: "listener on :: answers SYN-ACK", listen: "[::]:80", reply: wire.TCPFlagSYN | wire.TCPFlagACK, mss: 1440},
+		{name: "listener on the address answers", listen: tcpLocal6.String(), reply: wire.TCPFlagSYN | wire.TCPFlagACK, mss: 1440},
 		{name: "listener on 0.0.0.0 is IPv4 only", listen: "0.0.0.0:80", counter: "no_connection", reply: wire.TCPFlagRST | wire.TCPFlagACK},
 		{name: "bad checksum", counter: "bad_checksum", edit: func(d []byte, m *pkt.Meta) { d[m.L4+4] ^= 1 }},
 		{name: "payload length cuts the header", counter: "too_short", edit: func(d []byte, m *pkt.Meta) { wire.IPv6(d[m.L3:]).SetPayloadLen(10) }},
 		{name: "payload length beyond the frame", counter: "too_short", edit: func(d []byte, m *pkt.Meta) { wire.IPv6(d[m.L3:]).SetPayloadLen(1400) }},
 		{name: "L4 inside the IPv6 header", counter: "too_short", edit: func(d []byte, m *pkt.Meta) { m.L4 = m.L3 + 20 }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := stacktest.New(t, 256, stack.Config{TCP: &tcp.Config{}})
-			defer r.Close()
-			if tc.listen != "" {
-				l, err := r.TCP.Listen(netip.MustParseAddrPort(tc.listen), 8)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer l.Close()
-			}
-			r.DeliverTo(0, tcpnode.Input6Name, tcpFrame6(r.Caches[0], tcpPeer6, tcpLocal6, wire.TCPFlagSYN, 1000, 0, 0, tc.edit))
-			for _, name := range []string{"too_short", "bad_checksum", "no_connection"} {
-				want := uint64(0)
-				if name == tc.counter {
-					want = 1
-				}
-				if got := r.Errors(0, tcpnode.Input6Name, name); got != want {
-					t.Errorf("%s %s = %d, want %d", tcpnode.Input6Name, name, got, want)
-				}
-			}
-			out := r.TakeLookup()
-			if tc.reply == 0 {
-				if len(out) != 0 {
-					t.Fatalf("%d packets sent, want none", len(out))
-				}
-				return
-			}
-			if len(out) != 1 {
-				t.Fatalf("%d packets sent, want 1", len(out))
-			}
-			seg := checkTCPOut6(t, out[0], tcpLocal6, tcpPeer6)
-			if seg.Flags() != tc.reply || seg.Ack() != 1001 {
-				t.Fatalf("answer flags %#x ack %d", seg.Flags(), seg.Ack())
-			}
-			if tc.reply&wire.TCPFlagSYN != 0 {
-				var o wire.TCPOptions
-				if !wire.ParseTCPOptions(seg.Options(), &o) || o.MSS != 1440 {
-					t.Fatalf("SYN-ACK MSS %d, want 1440", o.MSS)
-				}
-			}
-		})
-	}
+	})
 }
 
-// TestTCPInput6Allocs: tcp6-input, the engine and the IPv6 output allocate
-// nothing per segment.
-func TestTCPInput6Allocs(t *testing.T) {
-	r := stacktest.New(t, 1024, stack.Config{TCP: &tcp.Config{}})
-	defer r.Close()
-	r.Discard = true
-	var idx [32]pkt.Index
-	run := func() {
-		for k := range idx {
-			idx[k] = tcpFrame6(r.Caches[0], tcpPeer6, tcpLocal6, wire.TCPFlagSYN, uint32(k), 0, 0, nil)
-		}
-		r.DeliverTo(0, tcpnode.Input6Name, idx[:]...)
-	}
-	run()
-	if a := testing.AllocsPerRun(100, run); a != 0 {
-		t.Fatalf("%.1f allocs per vector", a)
-	}
-	if r.Discarded == 0 {
-		t.Fatal("no RST sent")
-	}
-}
-
-// FuzzTCPInput6: tcp6-input survives any IPv6 packet; only valid segments
-// are answered, and every answer is well formed.
+// FuzzTCPInput6 is fuzzInput for tcp6-input (TCP right after the fixed
+// header).
 func FuzzTCPInput6(f *testing.F) {
-	r := stacktest.New(f, 1024, stack.Config{TCP: &tcp.Config{}})
-	f.Cleanup(r.Close)
-	l, err := r.TCP.Listen(tcpLocal6, 4)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(l.Close)
-	seed := func(dst netip.AddrPort, flags uint8, edit func(d []byte, m *pkt.Meta)) {
-		i := tcpFrame6(r.Caches[0], tcpPeer6, dst, flags, 77, 0, 0, edit)
-		f.Add(append([]byte(nil), r.Arena.Data(i)[wire.EthernetLen:]...))
-		r.Caches[0].Free(i)
-	}
-	seed(tcpLocal6, wire.TCPFlagSYN, nil)
-	seed(netip.MustParseAddrPort("[2001:db8:5::1]:81"), wire.TCPFlagSYN, nil)
-	seed(tcpLocal6, wire.TCPFlagACK, nil)
-	seed(tcpLocal6, wire.TCPFlagSYN, func(d []byte, m *pkt.Meta) { d[m.L4+5] ^= 1 })
-	f.Add([]byte{0x60, 0, 0, 0, 0, 20})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) > pkt.DataCap-wire.EthernetLen {
-			return
-		}
-		c := r.Caches[0]
-		i, _ := c.Alloc()
-		d, _ := r.Arena.SetData(i, pkt.Headroom, wire.EthernetLen+len(b))
-		copy(d[wire.EthernetLen:], b)
-		m := r.Arena.Meta(i)
-		m.L3 = wire.EthernetLen
-		m.L4 = wire.EthernetLen + wire.IPv6Len
-		valid := false
-		if len(b) >= wire.IPv6Len {
+	fuzzInput(f, tcp6, []fuzzSeed{
+		{tcpLocal6, wire.TCPFlagSYN, nil},
+		{netip.MustParseAddrPort("[2001:db8:5::1]:81"), wire.TCPFlagSYN, nil},
+		{tcpLocal6, wire.TCPFlagACK, nil},
+		{tcpLocal6, wire.TCPFlagSYN, func(d []byte, m *pkt.Meta) { d[m.L4+5] ^= 1 }},
+	}, []byte{0x60, 0, 0, 0, 0, 20},
+		func([]byte) int { return wire.IPv6Len },
+		func(b []byte, l4 int) bool {
+			if len(b) < wire.IPv6Len {
+				return false
+			}
 			ip := wire.IPv6(b)
 			end := wire.IPv6Len + int(ip.PayloadLen())
-			valid = end <= len(b) && wire.IPv6Len+wire.TCPMinLen <= end &&
+			return end <= len(b) && wire.IPv6Len+wire.TCPMinLen <= end &&
 				wire.TCP(b[wire.IPv6Len:end]).ChecksumValid6(ip.Src(), ip.Dst(), uint16(end-wire.IPv6Len))
-		}
-		r.DeliverTo(0, tcpnode.Input6Name, i)
-		out := r.TakeLookup()
-		if !valid && len(out) != 0 {
-			t.Fatalf("invalid segment answered with %d packets", len(out))
-		}
-		for _, o := range out {
-			ip := wire.IPv6(b)
-			seg := wire.TCP(b[wire.IPv6Len:])
-			checkTCPOut6(t, o, netip.AddrPortFrom(netip.AddrFrom16(ip.Dst()), seg.DstPort()), netip.AddrPortFrom(netip.AddrFrom16(ip.Src()), seg.SrcPort()))
-		}
-	})
+		},
+		func(b []byte) (netip.Addr, netip.Addr) {
+			return netip.AddrFrom16(wire.IPv6(b).Src()), netip.AddrFrom16(wire.IPv6(b).Dst())
+		})
 }

@@ -71,58 +71,55 @@ func checkTCPOut(t *testing.T, c stacktest.Captured, src, dst netip.AddrPort) wi
 	return seg
 }
 
-// TestTCPInput runs tcp4-input on hand-built vectors: checksum and length
-// checks with their named counters, the checksum skipped when the driver
-// verified it, RST for a closed port and SYN-ACK from a listener, and
-// every input buffer freed (the rig's Close checks the pool).
-func TestTCPInput(t *testing.T) {
-	cases := []struct {
-		name    string
-		listen  bool
-		flags   uint8
-		edit    func(d []byte, m *pkt.Meta)
-		counter string // tcp4-input counter expected at 1
-		reply   uint8  // flags of the expected answer, 0 = none
-	}{
-		{name: "closed port gets RST", flags: wire.TCPFlagSYN, counter: "no_connection", reply: wire.TCPFlagRST | wire.TCPFlagACK},
-		{name: "listener answers SYN-ACK", listen: true, flags: wire.TCPFlagSYN, counter: "", reply: wire.TCPFlagSYN | wire.TCPFlagACK},
-		{name: "bad checksum", flags: wire.TCPFlagSYN, counter: "bad_checksum",
-			edit: func(d []byte, m *pkt.Meta) { d[m.L4+4] ^= 1 }},
-		{name: "driver verified checksum", flags: wire.TCPFlagSYN, counter: "no_connection", reply: wire.TCPFlagRST | wire.TCPFlagACK,
-			edit: func(d []byte, m *pkt.Meta) { wire.TCP(d[m.L4:]).SetChecksum(0); m.Flags |= pkt.FlagL4ChecksumOK }},
-		{name: "IP length cuts the header", flags: wire.TCPFlagSYN, counter: "too_short",
-			edit: func(d []byte, m *pkt.Meta) { wire.IPv4(d[m.L3:]).SetTotalLen(wire.IPv4MinLen + 10) }},
-		{name: "IP length beyond the frame", flags: wire.TCPFlagSYN, counter: "too_short",
-			edit: func(d []byte, m *pkt.Meta) { wire.IPv4(d[m.L3:]).SetTotalLen(1400) }},
-		{name: "L4 offset inside the IP header", flags: wire.TCPFlagSYN, counter: "too_short",
-			edit: func(d []byte, m *pkt.Meta) { m.L4 = m.L3 + 4 }},
-		{name: "data offset past the segment", flags: wire.TCPFlagSYN, counter: "bad_header",
-			edit: func(d []byte, m *pkt.Meta) {
-				s := wire.TCP(d[m.L4:])
-				s[12] = 15 << 4
-				s.SetChecksum(0)
-				s.SetChecksum(s.ComputeChecksum(tcpPeer.Addr().As4(), tcpLocal.Addr().As4(), wire.TCPMinLen))
-			}},
-	}
+// tcpFamily is what the tcp4-input and tcp6-input tests differ in.
+type tcpFamily struct {
+	name        string
+	input       string // the input node
+	peer, local netip.AddrPort
+	// frame builds a segment as the family's ip-local hands it over.
+	frame func(c *pkt.Cache, src, dst netip.AddrPort, flags uint8, seq, ack uint32, n int, edit func(d []byte, m *pkt.Meta)) pkt.Index
+	// checkOut checks an answer from src to dst and returns its segment.
+	checkOut func(t *testing.T, c stacktest.Captured, src, dst netip.AddrPort) wire.TCP
+}
+
+var (
+	tcp4 = tcpFamily{"ipv4", tcpnode.InputName, tcpPeer, tcpLocal, tcpDataFrame, checkTCPOut}
+	tcp6 = tcpFamily{"ipv6", tcpnode.Input6Name, tcpPeer6, tcpLocal6, tcpFrame6, checkTCPOut6}
+)
+
+// inputCase is one SYN (seq 1000) through a family's input node.
+type inputCase struct {
+	name    string
+	listen  string // a listener's address, or none
+	edit    func(d []byte, m *pkt.Meta)
+	counter string // the input node's counter expected at 1
+	reply   uint8  // flags of the expected answer, 0 = none
+	mss     uint16 // the SYN-ACK's MSS option, when checked
+}
+
+// runInputCases delivers each case's SYN to fam.input on a fresh rig and
+// checks the named counters and the answer; the rig's Close checks every
+// buffer came back.
+func runInputCases(t *testing.T, fam tcpFamily, cases []inputCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := stacktest.New(t, 256, stack.Config{TCP: &tcp.Config{}})
 			defer r.Close()
-			if tc.listen {
-				l, err := r.TCP.Listen(tcpLocal, 8)
+			if tc.listen != "" {
+				l, err := r.TCP.Listen(netip.MustParseAddrPort(tc.listen), 8)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer l.Close()
 			}
-			r.DeliverTo(0, tcpnode.InputName, tcpFrame(r.Caches[0], tcpPeer, tcpLocal, tc.flags, 1000, tc.edit))
+			r.DeliverTo(0, fam.input, fam.frame(r.Caches[0], fam.peer, fam.local, wire.TCPFlagSYN, 1000, 0, 0, tc.edit))
 			for _, name := range []string{"too_short", "bad_checksum", "no_connection", "bad_header"} {
 				want := uint64(0)
 				if name == tc.counter {
 					want = 1
 				}
-				if got := r.Errors(0, tcpnode.InputName, name); got != want {
-					t.Errorf("%s %s = %d, want %d", tcpnode.InputName, name, got, want)
+				if got := r.Errors(0, fam.input, name); got != want {
+					t.Errorf("%s %s = %d, want %d", fam.input, name, got, want)
 				}
 			}
 			out := r.TakeLookup()
@@ -135,63 +132,107 @@ func TestTCPInput(t *testing.T) {
 			if len(out) != 1 {
 				t.Fatalf("%d packets sent, want 1", len(out))
 			}
-			seg := checkTCPOut(t, out[0], tcpLocal, tcpPeer)
+			seg := fam.checkOut(t, out[0], fam.local, fam.peer)
 			if seg.Flags() != tc.reply || seg.Ack() != 1001 {
 				t.Fatalf("answer flags %#x ack %d, want %#x ack 1001", seg.Flags(), seg.Ack(), tc.reply)
+			}
+			if tc.mss != 0 {
+				var o wire.TCPOptions
+				if !wire.ParseTCPOptions(seg.Options(), &o) || o.MSS != tc.mss {
+					t.Fatalf("SYN-ACK MSS %d, want %d", o.MSS, tc.mss)
+				}
 			}
 		})
 	}
 }
 
-// TestTCPInputAllocs: tcp4-input, the engine and the IPv4 output allocate
-// nothing per segment (a vector of SYNs to a closed port, each answered
-// with a RST).
+// TestTCPInput runs tcp4-input on hand-built vectors: checksum and length
+// checks with their named counters, the checksum skipped when the driver
+// verified it, RST for a closed port and SYN-ACK from a listener, and
+// every input buffer freed (the rig's Close checks the pool).
+func TestTCPInput(t *testing.T) {
+	runInputCases(t, tcp4, []inputCase{
+		{name: "closed port gets RST", counter: "no_connection", reply: wire.TCPFlagRST | wire.TCPFlagACK},
+		{name: "listener answers SYN-ACK", listen: tcpLocal.String(), reply: wire.TCPFlagSYN | wire.TCPFlagACK},
+		{name: "bad checksum", counter: "bad_checksum",
+			edit: func(d []byte, m *pkt.Meta) { d[m.L4+4] ^= 1 }},
+		{name: "driver verified checksum", counter: "no_connection", reply: wire.TCPFlagRST | wire.TCPFlagACK,
+			edit: func(d []byte, m *pkt.Meta) { wire.TCP(d[m.L4:]).SetChecksum(0); m.Flags |= pkt.FlagL4ChecksumOK }},
+		{name: "IP length cuts the header", counter: "too_short",
+			edit: func(d []byte, m *pkt.Meta) { wire.IPv4(d[m.L3:]).SetTotalLen(wire.IPv4MinLen + 10) }},
+		{name: "IP length beyond the frame", counter: "too_short",
+			edit: func(d []byte, m *pkt.Meta) { wire.IPv4(d[m.L3:]).SetTotalLen(1400) }},
+		{name: "L4 offset inside the IP header", counter: "too_short",
+			edit: func(d []byte, m *pkt.Meta) { m.L4 = m.L3 + 4 }},
+		{name: "data offset past the segment", counter: "bad_header",
+			edit: func(d []byte, m *pkt.Meta) {
+				s := wire.TCP(d[m.L4:])
+				s[12] = 15 << 4
+				s.SetChecksum(0)
+				s.SetChecksum(s.ComputeChecksum(tcpPeer.Addr().As4(), tcpLocal.Addr().As4(), wire.TCPMinLen))
+			}},
+	})
+}
+
+// TestTCPInputAllocs: tcp4-input and tcp6-input, the engine and the
+// family's output allocate nothing per segment (a vector of SYNs to a
+// closed port, each answered with a RST).
 func TestTCPInputAllocs(t *testing.T) {
-	r := stacktest.New(t, 1024, stack.Config{TCP: &tcp.Config{}})
-	defer r.Close()
-	r.Discard = true
-	c := r.Caches[0]
-	var idx [pkt.VectorSize]pkt.Index
-	run := func() {
-		for k := range idx {
-			idx[k] = tcpFrame(c, tcpPeer, tcpLocal, wire.TCPFlagSYN, uint32(k), nil)
-		}
-		r.DeliverTo(0, tcpnode.InputName, idx[:]...)
-	}
-	run()
-	allocs := testing.AllocsPerRun(20, run)
-	if allocs != 0 {
-		t.Fatalf("%.1f allocations per vector of %d segments", allocs, len(idx))
-	}
-	if r.Discarded < 21*len(idx) {
-		t.Fatalf("%d RSTs sent, want %d", r.Discarded, 21*len(idx))
+	for _, fam := range []tcpFamily{tcp4, tcp6} {
+		t.Run(fam.name, func(t *testing.T) {
+			r := stacktest.New(t, 1024, stack.Config{TCP: &tcp.Config{}})
+			defer r.Close()
+			r.Discard = true
+			c := r.Caches[0]
+			var idx [pkt.VectorSize]pkt.Index
+			run := func() {
+				for k := range idx {
+					idx[k] = fam.frame(c, fam.peer, fam.local, wire.TCPFlagSYN, uint32(k), 0, 0, nil)
+				}
+				r.DeliverTo(0, fam.input, idx[:]...)
+			}
+			run()
+			allocs := testing.AllocsPerRun(20, run)
+			if allocs != 0 {
+				t.Fatalf("%.1f allocations per vector of %d segments", allocs, len(idx))
+			}
+			if r.Discarded < 21*len(idx) {
+				t.Fatalf("%d RSTs sent, want %d", r.Discarded, 21*len(idx))
+			}
+		})
 	}
 }
 
-// FuzzTCPInput feeds tcp4-input any bytes as an IPv4 packet (the L4 offset
-// from its IHL, as ip4-input sets it) with a listener on port 80: nothing
-// panics, every input buffer is freed (the rig's Close checks the pool),
-// a segment with a wrong checksum is never answered, and whatever the
-// engine sends is a well-formed IPv4/TCP packet back to the source.
-func FuzzTCPInput(f *testing.F) {
+// fuzzSeed is a segment from the family's peer to dst (seq 77), edited
+// after it is built when edit is set.
+type fuzzSeed struct {
+	dst   netip.AddrPort
+	flags uint8
+	edit  func(d []byte, m *pkt.Meta)
+}
+
+// fuzzInput feeds fam.input any bytes as an IP packet with a listener on
+// fam.local: nothing panics, every input buffer is freed (the rig's Close
+// checks the pool), a segment valid does not call valid is never answered,
+// and whatever the engine sends is a well-formed packet back to the source.
+// l4 is where the family's ip-local puts the TCP header of b; valid
+// reports whether b's length fields and checksum are right; addrs returns
+// b's source and destination.
+func fuzzInput(f *testing.F, fam tcpFamily, seeds []fuzzSeed, raw []byte, l4 func(b []byte) int,
+	valid func(b []byte, l4 int) bool, addrs func(b []byte) (src, dst netip.Addr)) {
 	r := stacktest.New(f, 1024, stack.Config{TCP: &tcp.Config{}})
 	f.Cleanup(r.Close)
-	l, err := r.TCP.Listen(tcpLocal, 4)
+	l, err := r.TCP.Listen(fam.local, 4)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(l.Close)
-	seed := func(dst netip.AddrPort, flags uint8, edit func(d []byte, m *pkt.Meta)) {
-		i := tcpFrame(r.Caches[0], tcpPeer, dst, flags, 77, edit)
+	for _, s := range seeds {
+		i := fam.frame(r.Caches[0], fam.peer, s.dst, s.flags, 77, 0, 0, s.edit)
 		f.Add(append([]byte(nil), r.Arena.Data(i)[wire.EthernetLen:]...))
 		r.Caches[0].Free(i)
 	}
-	seed(tcpLocal, wire.TCPFlagSYN, nil)                                            // SYN-ACK
-	seed(netip.MustParseAddrPort("10.0.0.1:81"), wire.TCPFlagSYN, nil)              // RST
-	seed(tcpLocal, wire.TCPFlagACK, nil)                                            // RST (no connection)
-	seed(tcpLocal, wire.TCPFlagSYN|wire.TCPFlagFIN, nil)                            // bad flags
-	seed(tcpLocal, wire.TCPFlagSYN, func(d []byte, m *pkt.Meta) { d[m.L4+5] ^= 1 }) // bad checksum
-	f.Add([]byte{0x45, 0, 0, 20})
+	f.Add(raw)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > pkt.DataCap-wire.EthernetLen {
 			return
@@ -201,30 +242,49 @@ func FuzzTCPInput(f *testing.F) {
 		d, _ := r.Arena.SetData(i, pkt.Headroom, wire.EthernetLen+len(b))
 		copy(d[wire.EthernetLen:], b)
 		m := r.Arena.Meta(i)
-		m.L3 = wire.EthernetLen
-		m.L4 = wire.EthernetLen + wire.IPv4MinLen
-		if len(b) > 0 {
-			m.L4 = uint16(wire.EthernetLen + max(wire.IPv4MinLen, int(b[0]&0xf)*4))
-		}
-		valid := false
-		if len(b) >= wire.IPv4MinLen {
-			ip := wire.IPv4(b)
-			l4, end := int(m.L4)-wire.EthernetLen, int(ip.TotalLen())
-			valid = end <= len(b) && l4+wire.TCPMinLen <= end &&
-				wire.TCP(b[l4:end]).ChecksumValid(ip.Src(), ip.Dst(), uint16(end-l4))
-		}
-		r.DeliverTo(0, tcpnode.InputName, i)
+		off := l4(b)
+		m.L3, m.L4 = wire.EthernetLen, uint16(wire.EthernetLen+off)
+		ok := valid(b, off)
+		r.DeliverTo(0, fam.input, i)
 		out := r.TakeLookup()
-		if !valid && len(out) != 0 {
+		if !ok && len(out) != 0 {
 			t.Fatalf("invalid segment answered with %d packets", len(out))
 		}
 		for _, o := range out {
-			ip := wire.IPv4(b)
-			src := netip.AddrPortFrom(netip.AddrFrom4(ip.Dst()), wire.TCP(b[int(m.L4)-wire.EthernetLen:]).DstPort())
-			dst := netip.AddrPortFrom(netip.AddrFrom4(ip.Src()), wire.TCP(b[int(m.L4)-wire.EthernetLen:]).SrcPort())
-			checkTCPOut(t, o, src, dst)
+			src, dst := addrs(b)
+			seg := wire.TCP(b[off:])
+			fam.checkOut(t, o, netip.AddrPortFrom(dst, seg.DstPort()), netip.AddrPortFrom(src, seg.SrcPort()))
 		}
 	})
+}
+
+// FuzzTCPInput is fuzzInput for tcp4-input: the L4 offset from the IHL,
+// as ip4-input sets it.
+func FuzzTCPInput(f *testing.F) {
+	fuzzInput(f, tcp4, []fuzzSeed{
+		{tcpLocal, wire.TCPFlagSYN, nil},                                            // SYN-ACK
+		{netip.MustParseAddrPort("10.0.0.1:81"), wire.TCPFlagSYN, nil},              // RST
+		{tcpLocal, wire.TCPFlagACK, nil},                                            // RST (no connection)
+		{tcpLocal, wire.TCPFlagSYN | wire.TCPFlagFIN, nil},                          // bad flags
+		{tcpLocal, wire.TCPFlagSYN, func(d []byte, m *pkt.Meta) { d[m.L4+5] ^= 1 }}, // bad checksum
+	}, []byte{0x45, 0, 0, 20},
+		func(b []byte) int {
+			if len(b) == 0 {
+				return wire.IPv4MinLen
+			}
+			return max(wire.IPv4MinLen, int(b[0]&0xf)*4)
+		},
+		func(b []byte, l4 int) bool {
+			if len(b) < wire.IPv4MinLen {
+				return false
+			}
+			ip := wire.IPv4(b)
+			end := int(ip.TotalLen())
+			return end <= len(b) && l4+wire.TCPMinLen <= end && wire.TCP(b[l4:end]).ChecksumValid(ip.Src(), ip.Dst(), uint16(end-l4))
+		},
+		func(b []byte) (netip.Addr, netip.Addr) {
+			return netip.AddrFrom4(wire.IPv4(b).Src()), netip.AddrFrom4(wire.IPv4(b).Dst())
+		})
 }
 
 // TestTCPInputDataAllocs: on an established connection, a vector of data
