@@ -35,6 +35,9 @@ const (
 	StatTimeWaitReuse                     // TIME_WAIT connections replaced by a new SYN
 	StatTailLossProbe                     // tail loss probes sent (RFC 8985 section 7)
 	StatLostRetransmit                    // retransmissions found lost by later data's SACK (RFC 8985's rule), resent without an RTO
+	StatRACKLost                          // sent ranges found lost by RACK's time-based rule (RFC 8985 section 6.2)
+	StatReorderTimeout                    // RACK reordering timer expiries (RFC 8985 section 6.3)
+	StatDSACK                             // D-SACKs received: data the peer got twice (RFC 2883)
 	NumCounters                           // number of counters
 )
 
@@ -45,6 +48,7 @@ var counterNames = [NumCounters]string{
 	"challenge-ack", "retransmit", "timeout", "fast-retransmit", "syn-cookie-sent", "syn-cookie-ok",
 	"zero-window-probe", "keepalive", "rst-sent", "out-of-order", "time-wait-reuse",
 	"tail-loss-probe", "lost-retransmit",
+	"rack-lost", "reorder-timeout", "dsack",
 }
 
 // String returns the counter's name.

@@ -218,9 +218,9 @@ func (c *Conn) timeWaitReusable(seq Seq, o *wire.TCPOptions) bool {
 func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure bool) {
 	e := c.e
 	wnd := int(t.Window()) << c.sndShift
-	sackGrew := false
+	sackGrew, dsack := false, false
 	if c.sackOK && o.NSACK > 0 {
-		sackGrew = c.sack.update(o, ack, c.sndMax)
+		sackGrew, dsack = c.sack.update(o, ack, c.sndMax)
 	}
 	switch {
 	case ack.GT(c.sndUna):
@@ -251,6 +251,7 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 				// Full acknowledgment (RFC 6582 section 3.2 step 3).
 				c.inRecovery = false
 				c.cc.cwnd = min(c.cc.ssthresh, max(c.sndMax.Sub(c.sndUna), c.cc.mss)+c.cc.mss)
+				c.rackRecoveryEnded()
 			} else if !c.sackOK {
 				// Partial acknowledgment: retransmit the next hole and
 				// deflate the window by what was acknowledged.
@@ -285,12 +286,11 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 	case sackGrew && !c.inRecovery && c.sack.lost(c, c.sndUna):
 		c.enterRecovery()
 	}
-	if sackGrew && c.inRecovery && c.sack.retransLost(c.sndUna, e.now, c.srtt) {
-		// Retransmissions lost (RACK's rule): NextSeg sends their holes
-		// again, in this recovery, without a further window reduction.
-		e.count(StatLostRetransmit)
-		c.sack.highRxt = c.sndUna
-		c.sack.rxtMark = c.sndMax
+	if c.sackOK && c.rack.n > 0 && c.rackOnACK(ack, o, dsack) {
+		// RACK found segments lost (RFC 8985 section 6.2 step 5): a
+		// recovery sends them (NextSeg), without waiting for duplicate
+		// ACKs or the RTO.
+		c.rackRecover()
 	}
 	if c.sndWl1.LT(seq) || c.sndWl1 == seq && c.sndWl2.LEQ(ack) {
 		c.sndWnd, c.sndWl1, c.sndWl2 = wnd, seq, ack
@@ -304,7 +304,12 @@ func (c *Conn) enterRecovery() {
 	if c.sndUna.LT(c.recover) {
 		// Still within the window already reduced for (RFC 6582 section
 		// 4.1: the ACK must cover the highest sequence number sent, that
-		// is reach recover, which is one past it).
+		// is reach recover, which is one past it). Segments RACK found
+		// lost are still resent, in a recovery without a reduction.
+		if c.sackOK && c.rack.anyLost() {
+			c.inRecovery = true
+			c.recover = c.sndMax
+		}
 		return
 	}
 	c.e.count(StatFastRetransmit)
@@ -339,7 +344,7 @@ func (c *Conn) rexmitUna() {
 			end++
 		}
 		c.sack.highRxt = seqMax(c.sack.highRxt, end)
-		c.sack.retransmitted(c.sndMax, c.e.now)
+		c.recordSent(c.sndUna, end)
 		c.rtoAt = c.e.now + c.rto
 	}
 }
@@ -369,7 +374,7 @@ func (c *Conn) enterTimeWait() {
 	c.setState(StateTimeWait)
 	c.releaseBuffers(true, false)
 	c.releaseReadBuffer()
-	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt = never, never, never, never
+	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt, c.rackAt = never, never, never, never, never
 	c.closeAt = c.e.now + 2*c.e.cfg.MSL
 }
 

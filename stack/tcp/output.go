@@ -167,6 +167,7 @@ func (c *Conn) output() {
 				sent = c.send(c.sndUna-1, 0, 0) || sent
 			} else if n := min(avail, c.sndWnd, c.smss()); c.send(c.sndNxt, 0, n) {
 				// The sender SWS override: a small window is used whole.
+				c.recordSent(c.sndNxt, c.sndNxt.Add(n))
 				c.sndNxt = c.sndNxt.Add(n)
 				c.sndMax = seqMax(c.sndMax, c.sndNxt)
 				sent = true
@@ -214,10 +215,12 @@ func (c *Conn) sendProbe() bool {
 		if !c.send(c.sndNxt, fin, n) {
 			return false
 		}
-		c.sndNxt = c.sndNxt.Add(n)
+		end := c.sndNxt.Add(n)
 		if fin != 0 {
-			c.sndNxt++
+			end++
 		}
+		c.recordSent(c.sndNxt, end)
+		c.sndNxt = end
 		c.sndMax = c.sndNxt
 		return true
 	}
@@ -237,9 +240,22 @@ func (c *Conn) sendProbe() bool {
 	if !c.send(start, flags, n) {
 		return false
 	}
+	if flags != 0 {
+		c.recordSent(start, end.Add(1))
+	} else {
+		c.recordSent(start, end)
+	}
 	c.e.count(StatRetransmit)
 	c.rttTiming = false
 	return true
+}
+
+// recordSent notes the transmission of [seq, end) now for RACK (with
+// SACK only): a retransmission if it starts below sndMax.
+func (c *Conn) recordSent(seq, end Seq) {
+	if c.sackOK {
+		c.rack.sent(seq, end, c.e.now, seq.LT(c.sndMax))
+	}
 }
 
 // smss returns the data bytes a full segment carries: the MSS less the
@@ -308,11 +324,11 @@ func (c *Conn) sendSegment() bool {
 	if fin {
 		end++
 	}
+	c.recordSent(seq, end)
 	if seq.LT(c.sndMax) {
 		c.e.count(StatRetransmit)
 		c.rttTiming = false // Karn: no sample from a retransmitted segment
 		c.sack.highRxt = seqMax(c.sack.highRxt, end)
-		c.sack.retransmitted(c.sndMax, c.e.now)
 	} else if !c.rttTiming {
 		c.rttTiming, c.rttSeq, c.rttStart = true, end, c.e.now
 	}
