@@ -97,6 +97,8 @@ type Conn struct {
 	tsOffset           uint32
 	lastAckSent        Seq
 	sack               scoreboard
+	dsack              seqRange // data received twice, for the next segment's first SACK block
+	dsackOn            bool
 	rack               rack // RACK's state and the sent ranges (rack.go)
 
 	// RTT and timers (RFC 6298)

@@ -60,6 +60,9 @@ func (c *Conn) segmentArrives(s *Segment, o *wire.TCPOptions) {
 	// 1. Sequence number check.
 	if !c.acceptable(seq, n) {
 		e.count(ErrOutOfWindow)
+		if end := seq.Add(len(payload)); len(payload) > 0 && end.LEQ(c.rcvNxt) && c.rcvNxt.Sub(seq) <= len(c.rcv.buf) {
+			c.reportDuplicate(seq, end) // data received twice
+		}
 		if flags&flagRST == 0 {
 			c.ackNow = true
 			if c.state == StateSynReceived {
@@ -228,6 +231,7 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 		switch {
 		case c.rttTiming && ack.GEQ(c.rttSeq):
 			c.rttSample(e.now - c.rttStart)
+			c.rack.sampleMinRTT(e.now - c.rttStart)
 			c.rttTiming = false
 		case c.tsOK && o.HasTimestamps && o.TSEcr != 0 && c.backoff == 0:
 			c.rttSample(int64(e.tsNow()+c.tsOffset-o.TSEcr) * 1e6)
@@ -403,6 +407,7 @@ func (c *Conn) receiveData(seq Seq, payload []byte) bool {
 	e := c.e
 	if seq.LT(c.rcvNxt) {
 		d := c.rcvNxt.Sub(seq)
+		c.reportDuplicate(seq, c.rcvNxt)
 		payload = payload[d:]
 		seq = c.rcvNxt
 		c.ackNow = true // duplicate data: tell the peer at once
@@ -413,6 +418,9 @@ func (c *Conn) receiveData(seq Seq, payload []byte) bool {
 		return false
 	}
 	if off > 0 {
+		if c.ooo.holds(seq, seq.Add(n)) {
+			c.reportDuplicate(seq, seq.Add(n))
+		}
 		if c.ooo.add(seq, seq.Add(n)) {
 			e.count(StatOutOfOrder)
 		}
@@ -499,6 +507,7 @@ func (c *Conn) synSentArrives(t wire.TCP, o *wire.TCPOptions) {
 	}
 	if c.rttTiming && c.backoff == 0 {
 		c.rttSample(e.now - c.rttStart)
+		c.rack.sampleMinRTT(e.now - c.rttStart)
 	}
 	c.rttTiming = false
 	c.sndUna = ack

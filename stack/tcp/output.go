@@ -74,6 +74,13 @@ func (c *Conn) fillOptions(o *wire.TCPOptions) {
 	if c.sackOK && c.ooo.n > 0 {
 		o.NSACK = c.ooo.blocks(&o.SACK)
 	}
+	if c.sackOK && c.dsackOn {
+		// The D-SACK block goes first (RFC 2883 section 4), the
+		// out-of-order ranges after it.
+		copy(o.SACK[1:], o.SACK[:min(o.NSACK, len(o.SACK)-1)])
+		o.SACK[0] = wire.SACKBlock{Left: uint32(c.dsack.left), Right: uint32(c.dsack.right)}
+		o.NSACK = min(o.NSACK+1, len(o.SACK))
+	}
 }
 
 // send emits a segment of c from seq with n bytes of data at that sequence
@@ -88,6 +95,7 @@ func (c *Conn) send(seq Seq, flags uint8, n int) bool {
 	if ok {
 		c.ackNow, c.unackedSegs, c.delackAt = false, 0, never
 		c.lastAckSent = c.rcvNxt
+		c.dsackOn = false
 	} else if c.delackAt == never {
 		c.delackAt = e.now + e.cfg.DelayedACK // try the ACK again
 	}

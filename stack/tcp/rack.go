@@ -196,6 +196,24 @@ func (k *rack) forgetSACKs() {
 	k.tidy()
 }
 
+// sampleMinRTT folds an RTT measured with a clock of ns (not the
+// timestamps' ms) into RACK.min_RTT.
+func (k *rack) sampleMinRTT(r int64) {
+	if r > 0 && (k.minRTT == 0 || r < k.minRTT) {
+		k.minRTT = r
+	}
+}
+
+// reportDuplicate has the next segment carry a D-SACK block for [left,
+// right), data received twice (RFC 2883): its sender learns that a
+// retransmission was spurious and widens its reordering window.
+func (c *Conn) reportDuplicate(left, right Seq) {
+	if c.sackOK && left.LT(right) {
+		c.dsack, c.dsackOn = seqRange{left, right}, true
+		c.ackNow = true
+	}
+}
+
 // rackOnACK runs RACK's steps on an ACK (RFC 8985 section 6.2, steps 1
 // to 5) once the scoreboard holds its SACK blocks and before sndUna moves
 // to ack: the ranges newly delivered update RACK.xmit_ts, RACK.rtt,
@@ -261,8 +279,8 @@ func (c *Conn) rackUpdate(s *sentRange, o *wire.TCPOptions) {
 			int32(o.TSEcr-(uint32(s.at/1e6)+c.tsOffset)) < 0 {
 			return
 		}
-	} else if k.minRTT == 0 || rtt < k.minRTT {
-		k.minRTT = max(rtt, 1)
+	} else {
+		k.sampleMinRTT(max(rtt, 1))
 	}
 	if s.end.GT(k.fack) {
 		k.fack = s.end

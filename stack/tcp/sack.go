@@ -49,6 +49,16 @@ func (l *oooList) add(left, right Seq) bool {
 	return true
 }
 
+// holds reports whether [left, right) is already held.
+func (l *oooList) holds(left, right Seq) bool {
+	for i := 0; i < l.n; i++ {
+		if l.r[i].left.LEQ(left) && right.LEQ(l.r[i].right) {
+			return true
+		}
+	}
+	return false
+}
+
 // advance removes what rcvNxt passed and returns the end of a range that
 // starts at or before rcvNxt (rcvNxt itself if none): the new rcvNxt.
 func (l *oooList) advance(rcvNxt Seq) Seq {
