@@ -234,14 +234,14 @@ func (c *Conn) rackOnACK(ack Seq, o *wire.TCPOptions, dsack bool) bool {
 		acked := s.end.LEQ(ack)
 		if s.flags&sentSACKed == 0 {
 			if acked {
-				c.rackUpdate(&s, o)
+				c.rackUpdate(&s)
 			} else {
 				for j < c.sack.n && c.sack.r[j].right.LEQ(s.start) {
 					j++
 				}
 				if j < c.sack.n && c.sack.r[j].left.LEQ(s.start) && s.end.LEQ(c.sack.r[j].right) {
 					s.flags = s.flags&^sentLost | sentSACKed
-					c.rackUpdate(&s, o)
+					c.rackUpdate(&s)
 				}
 			}
 		}
@@ -268,15 +268,17 @@ func (c *Conn) rackOnACK(ack Seq, o *wire.TCPOptions, dsack bool) bool {
 }
 
 // rackUpdate is RACK_update and RACK_detect_reordering for a range newly
-// delivered. A retransmitted range whose ACK may answer the original
-// (RTT below the minimum, or a timestamp echo older than the
-// retransmission) gives no sample.
-func (c *Conn) rackUpdate(s *sentRange, o *wire.TCPOptions) {
+// delivered. A retransmitted range delivered sooner than the minimum RTT
+// after the retransmission was delivered by an earlier copy: it gives
+// no sample. (RFC 8985's second test, a timestamp echo older than the
+// retransmission, is not made: a receiver echoes the TS.Recent of
+// in-order data (RFC 7323 section 4.3), so the SACK of a retransmission
+// above a hole echoes an older value and the test would reject it.)
+func (c *Conn) rackUpdate(s *sentRange) {
 	k := &c.rack
 	rtt := c.e.now - s.at
 	if s.flags&sentRetransmitted != 0 {
-		if rtt < k.minRTT || c.tsOK && o.HasTimestamps && o.TSEcr != 0 &&
-			int32(o.TSEcr-(uint32(s.at/1e6)+c.tsOffset)) < 0 {
+		if rtt < k.minRTT {
 			return
 		}
 	} else {
