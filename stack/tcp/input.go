@@ -224,6 +224,8 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 	sackGrew, dsack := false, false
 	if c.sackOK && o.NSACK > 0 {
 		sackGrew, dsack = c.sack.update(o, ack, c.sndMax)
+	} else if c.sack.n > 0 && ack.GT(c.sndUna) {
+		c.sack.trim(ack)
 	}
 	switch {
 	case ack.GT(c.sndUna):

@@ -127,6 +127,12 @@ func (s *scoreboard) update(o *wire.TCPOptions, una, sndMax Seq) (grew, dsack bo
 			grew = true
 		}
 	}
+	s.trim(una)
+	return grew, dsack
+}
+
+// trim drops what una passed.
+func (s *scoreboard) trim(una Seq) {
 	for s.n > 0 && s.r[0].right.LEQ(una) {
 		copy(s.r[:], s.r[1:s.n])
 		s.n--
@@ -134,7 +140,6 @@ func (s *scoreboard) update(o *wire.TCPOptions, una, sndMax Seq) (grew, dsack bo
 	if s.n > 0 && s.r[0].left.LT(una) {
 		s.r[0].left = una
 	}
-	return grew, dsack
 }
 
 func (s *scoreboard) add(left, right Seq) bool {
