@@ -352,6 +352,7 @@ func (c *Conn) rackTimeout() {
 	if c.rackDetectLoss() {
 		c.rackRecover()
 	}
+	c.e.markDirty(c) // output re-arms the tail loss probe if nothing was lost
 }
 
 // rackRecover starts a recovery for ranges RACK found lost (unless one is
