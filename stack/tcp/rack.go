@@ -208,7 +208,7 @@ func (k *rack) sampleMinRTT(r int64) {
 // right), data received twice (RFC 2883): its sender learns that a
 // retransmission was spurious and widens its reordering window.
 func (c *Conn) reportDuplicate(left, right Seq) {
-	if c.sackOK && left.LT(right) {
+	if c.sackOK && !c.e.cfg.NoDSACK && left.LT(right) {
 		c.dsack, c.dsackOn = seqRange{left, right}, true
 		c.ackNow = true
 	}

@@ -246,3 +246,42 @@ func TestRACKDSACKWidensWindow(t *testing.T) {
 		t.Fatalf("second round: %d retransmissions with the window widened", second)
 	}
 }
+
+// TestDSACKReport: data received twice is reported in the first SACK
+// block of the answer (RFC 2883 section 4): a segment below rcvNxt, and
+// out-of-order data already held (the block holding it comes second).
+// With NoDSACK nothing is reported.
+func TestDSACKReport(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		frozenCfg = Config{NoTimestamps: true, NoDSACK: off}
+		l, c := inEstablished(t)
+		frozenCfg = Config{NoTimestamps: true}
+		l.record = true
+		answer := func(seq Seq) wire.TCPOptions {
+			t.Helper()
+			sent := l.inject(c, segFields{seq: seq, ack: c.sndUna, flags: flagACK, wnd: 1000, payload: make([]byte, 100)})
+			if len(sent) == 0 {
+				t.Fatalf("NoDSACK %v: no answer to the segment at %d", off, seq)
+			}
+			var o wire.TCPOptions
+			if !wire.ParseTCPOptions(sent[len(sent)-1].Options(), &o) {
+				t.Fatal("bad options")
+			}
+			return o
+		}
+		old := c.rcvNxt
+		l.inject(c, segFields{seq: old, ack: c.sndUna, flags: flagACK, wnd: 1000, payload: make([]byte, 100)})
+		dup := wire.SACKBlock{Left: uint32(old), Right: uint32(old + 100)}
+		if o := answer(old); !off && (o.NSACK != 1 || o.SACK[0] != dup) || off && o.NSACK != 0 {
+			t.Fatalf("NoDSACK %v: duplicate below rcvNxt answered with SACK blocks %v", off, o.SACK[:o.NSACK])
+		}
+		ahead := c.rcvNxt.Add(1000)
+		held := wire.SACKBlock{Left: uint32(ahead), Right: uint32(ahead + 100)}
+		if o := answer(ahead); o.NSACK != 1 || o.SACK[0] != held {
+			t.Fatalf("NoDSACK %v: out-of-order segment answered with %v", off, o.SACK[:o.NSACK])
+		}
+		if o := answer(ahead); !off && (o.NSACK != 2 || o.SACK[0] != held || o.SACK[1] != held) || off && (o.NSACK != 1 || o.SACK[0] != held) {
+			t.Fatalf("NoDSACK %v: out-of-order duplicate answered with %v", off, o.SACK[:o.NSACK])
+		}
+	}
+}
