@@ -292,7 +292,7 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 	case sackGrew && !c.inRecovery && c.sack.lost(c, c.sndUna):
 		c.enterRecovery()
 	}
-	if c.sackOK && (c.rack.n > 0 || dsack) && c.rackOnACK(ack, o, dsack) {
+	if c.sackOK && (c.rack.n > 0 || dsack) && c.rackOnACK(ack, dsack) {
 		// RACK found segments lost (RFC 8985 section 6.2 step 5): a
 		// recovery sends them (NextSeg), without waiting for duplicate
 		// ACKs or the RTO.

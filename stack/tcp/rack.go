@@ -1,7 +1,5 @@
 package tcp
 
-import "github.com/vecnet/vecnet/wire"
-
 // RACK (RFC 8985 section 6): time-based loss detection. A segment is lost
 // when a segment sent after it was delivered and the reordering window
 // has passed since it was sent: RACK.rtt (the RTT of the most recently
@@ -19,7 +17,7 @@ const maxSentRanges = 64
 
 // Flags of a sent range.
 const (
-	sentRetransmitted uint8 = 1 << iota // sent more than once (Karn: no RTT sample without timestamps' help)
+	sentRetransmitted uint8 = 1 << iota // sent more than once (Karn: its ACK may be for an earlier copy)
 	sentSACKed                          // delivered by a SACK block
 	sentLost                            // found lost, not retransmitted since
 )
@@ -215,13 +213,13 @@ func (c *Conn) reportDuplicate(left, right Seq) {
 }
 
 // rackOnACK runs RACK's steps on an ACK (RFC 8985 section 6.2, steps 1
-// to 5) once the scoreboard holds its SACK blocks and before sndUna moves
-// to ack: the ranges newly delivered update RACK.xmit_ts, RACK.rtt,
+// to 5) of cumulative acknowledgment ack, once the scoreboard holds its
+// SACK blocks and the ACK was processed: the ranges newly delivered update RACK.xmit_ts, RACK.rtt,
 // RACK.fack and the reordering flag, a D-SACK widens the reordering
 // window, and segments sent before the delivered ones are marked lost
 // once the window has passed (else the reordering timer is armed). It
 // reports whether any range is marked lost.
-func (c *Conn) rackOnACK(ack Seq, o *wire.TCPOptions, dsack bool) bool {
+func (c *Conn) rackOnACK(ack Seq, dsack bool) bool {
 	k := &c.rack
 	k.split(ack)
 	for i := 0; i < c.sack.n; i++ {
