@@ -30,8 +30,14 @@ func (s *staging) deliver(e *Engine) {
 	s.segs = s.segs[:0]
 }
 
+// TestSteadyStateAllocs: no allocation per segment once a transfer runs,
+// with SACK and timestamps or without, and with losses (every fifth
+// round's second data segment is dropped: SACK recovery, RACK's sent
+// ranges, loss marks and reordering timer, D-SACKs of the copies that
+// arrive twice).
 func TestSteadyStateAllocs(t *testing.T) {
-	for _, cfg := range []Config{{}, {Congestion: NewReno, NoSACK: true, NoTimestamps: true}} {
+	for i, cfg := range []Config{{}, {Congestion: NewReno, NoSACK: true, NoTimestamps: true}, {}} {
+		lossy := i == 2
 		clock := &fakeClock{t: 1e12}
 		var out [2]staging
 		for i := range out {
@@ -54,9 +60,13 @@ func TestSteadyStateAllocs(t *testing.T) {
 		}
 		data := make([]byte, 4*1448)
 		rbuf := make([]byte, 64<<10)
+		rounds := 0
 		round := func() {
 			clock.t += ms
 			c.Write(data)
+			if rounds++; lossy && rounds%5 == 0 && len(out[0].segs) > 1 {
+				out[0].segs = append(out[0].segs[:1], out[0].segs[2:]...) // lose one
+			}
 			out[0].deliver(b) // data segments in, one ACK out
 			s.Read(rbuf)
 			out[1].deliver(a) // ACK in
@@ -67,7 +77,16 @@ func TestSteadyStateAllocs(t *testing.T) {
 			round() // grow the window, the tables and the dirty lists
 		}
 		if n := testing.AllocsPerRun(200, round); n != 0 {
-			t.Fatalf("%+v: %v allocations per round", cfg.Congestion, n)
+			t.Fatalf("%+v lossy %v: %v allocations per round", cfg.Congestion, lossy, n)
+		}
+		if lossy {
+			e := a.Counters
+			t.Logf("lossy: %d retransmits, %d fast, %d RACK lost, %d reordering timeouts, %d timeouts, %d D-SACKs",
+				e[StatRetransmit], e[StatFastRetransmit], e[StatRACKLost], e[StatReorderTimeout], e[StatTimeout], e[StatDSACK])
+			if e[StatRetransmit] == 0 || e[StatRACKLost] == 0 {
+				t.Fatal("the lossy run did not go through RACK's recovery")
+			}
+			continue
 		}
 		if moved := c.sndUna.Sub(c.iss); moved < 290*len(data) {
 			t.Fatalf("only %d bytes acknowledged", moved)

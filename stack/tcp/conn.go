@@ -99,6 +99,9 @@ type Conn struct {
 	tsOffset           uint32
 	lastAckSent        Seq
 	sack               scoreboard
+	dsack              seqRange // data received twice, for the next segment's first SACK block
+	dsackOn            bool
+	rack               rack // RACK's state and the sent ranges (rack.go)
 
 	// RTT and timers (RFC 6298)
 	srtt, rttvar, rto int64
@@ -110,6 +113,7 @@ type Conn struct {
 	persistAt, keepAt int64
 	closeAt           int64 // TIME_WAIT end or FIN_WAIT_2 timeout
 	tlpAt             int64 // tail loss probe timeout
+	rackAt            int64 // RACK's reordering timer (RFC 8985 section 6.3)
 	tlpOut            bool  // a probe is out: no other until new data is acknowledged
 	tlpProbe          bool  // send the probe now
 	wheelAt           int64 // deadline of the live timer wheel entry (never: none)
@@ -180,11 +184,12 @@ func (e *Engine) newConn(k connKey, local, remote netip.AddrPort) (*Conn, error)
 	c := &Conn{e: e, key: k, local: local, remote: remote, allIndex: -1, reserved: need,
 		snd: e.sndPool.ring(e.cfg.SendBuffer), rcv: e.rcvPool.ring(e.cfg.RecvBuffer),
 		mss: 536, rto: e.cfg.InitialRTO, rtoAt: never, delackAt: never, persistAt: never, keepAt: never,
-		closeAt: never, tlpAt: never, wheelAt: never, keepIdle: e.cfg.KeepIdle, keepIntvl: e.cfg.KeepInterval, keepCount: e.cfg.KeepCount,
+		closeAt: never, tlpAt: never, rackAt: never, wheelAt: never, keepIdle: e.cfg.KeepIdle, keepIntvl: e.cfg.KeepInterval, keepCount: e.cfg.KeepCount,
 		lastRecv: e.now}
 	c.iss = e.isn(&k, e.now)
 	c.sndUna, c.sndNxt, c.sndMax, c.sndBase, c.recover = c.iss, c.iss, c.iss, c.iss+1, c.iss
 	c.tsOffset = e.isnHash(&k, 1)
+	c.rack.init(c.iss)
 	for c.rcvShift = 0; c.rcvShift < 14 && e.cfg.RecvBuffer>>c.rcvShift > 0xffff; c.rcvShift++ {
 	}
 	c.v6 = isV6(local.Addr())
@@ -402,7 +407,7 @@ func (c *Conn) terminate(err error) {
 	if c.err == nil {
 		c.err = err
 	}
-	c.rtoAt, c.delackAt, c.persistAt, c.keepAt, c.closeAt, c.tlpAt = never, never, never, never, never, never
+	c.rtoAt, c.delackAt, c.persistAt, c.keepAt, c.closeAt, c.tlpAt, c.rackAt = never, never, never, never, never, never, never
 	c.e.removeConn(c)
 	c.notify(EventClosed | EventReadable | EventWritable)
 }

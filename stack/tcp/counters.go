@@ -41,6 +41,9 @@ const (
 	StatPMTU                              // path MTU lowered by an ICMP fragmentation needed or packet too big
 	StatICMPAbort                         // connects aborted by an ICMP port or protocol unreachable
 	StatICMPSoftError                     // ICMP unreachables recorded as a connection's soft error
+	StatRACKLost                          // sent ranges found lost by RACK's time-based rule (RFC 8985 section 6.2)
+	StatReorderTimeout                    // RACK reordering timer expiries (RFC 8985 section 6.3)
+	StatDSACK                             // D-SACKs received: data the peer got twice (RFC 2883)
 	NumCounters                           // number of counters
 )
 
@@ -51,6 +54,7 @@ var counterNames = [NumCounters]string{
 	"challenge-ack", "retransmit", "timeout", "fast-retransmit", "syn-cookie-sent", "syn-cookie-ok",
 	"zero-window-probe", "keepalive", "rst-sent", "out-of-order", "time-wait-reuse",
 	"tail-loss-probe", "lost-retransmit", "pmtu", "icmp-abort", "icmp-soft-error",
+	"rack-lost", "reorder-timeout", "dsack",
 }
 
 // String returns the counter's name.

@@ -40,12 +40,24 @@
 //     does; duplicate ACKs are not coalesced).
 //   - Loss: RTO per RFC 6298 with Karn's rule and exponential backoff;
 //     fast retransmit and NewReno recovery (RFC 6582) with Limited
-//     Transmit (RFC 3042); with SACK, RFC 6675 loss recovery (IsLost,
-//     pipe, NextSeg rules 1 and 2) and tail loss probes (RFC 8985 section
-//     7, the TLP half of RACK-TLP); RACK's rule finds lost
-//     retransmissions in a recovery (data sent after them SACKed, a
-//     quarter RTT of reordering window) and NextSeg resends them without
-//     an RTO. Congestion control is CUBIC (RFC 9438)
+//     Transmit (RFC 3042); with SACK, RACK-TLP (RFC 8985, rack.go) beside
+//     RFC 6675 loss recovery (IsLost, pipe, NextSeg rules 1 and 2). RACK
+//     keeps the send time of what is in flight (ranges in a fixed array
+//     per connection: what one entry point sends shares a time; split at
+//     SACK edges and retransmissions, merged by nearest send time when
+//     full), with a retransmitted flag for Karn's rule; the most
+//     recently sent segment delivered gives RACK.xmit_ts and RACK.rtt, a
+//     segment sent before it is lost once RACK.rtt plus the reordering
+//     window (a quarter of the minimum RTT; none in a recovery until
+//     reordering was seen; times the rounds of D-SACKs, RFC 8985 6.2)
+//     has passed since it was sent, and the reordering timer fires when
+//     the next suspect's window ends. Lost segments (lost
+//     retransmissions too) start or continue a recovery, and NextSeg
+//     resends them first, without waiting for three duplicate ACKs or
+//     the RTO; pipe leaves them out. Tail loss probes (section 7) are
+//     sent when no reordering timer is armed. The receiver reports data
+//     it got twice with a D-SACK block (RFC 2883), and the sender counts
+//     the D-SACKs it receives. Congestion control is CUBIC (RFC 9438)
 //     with NewReno as the alternative (Config.Congestion); slow start
 //     counts the bytes acknowledged, as coalesced ACKs need.
 //   - Timers: zero-window probes and the sender SWS override (persist
@@ -70,19 +82,19 @@
 //
 // # What is not (yet)
 //
-// Urgent data (the URG flag and pointer are ignored); RACK's
-// time-based loss detection beyond lost retransmissions (per-segment send
-// times, the reordering timer), so a lost retransmission that no later
-// data follows still waits for the RTO;
-// F-RTO and undo of spurious retransmissions; RFC 6675 rule
-// 3 and 4 of NextSeg and D-SACK; ECN; a positive linger
-// time (the socket layer's to wait for); port allocation for Dial (the
-// stack's DialTCP picks ephemeral ports). A learnt path MTU lives in its
-// connection only (no per-destination cache, so the next connection
-// learns it again), is never raised again (RFC 1191 section 6.3's
-// periodic increase, RFC 4821's PLPMTUD), and a black hole that sends no
-// ICMP stalls the connection; ICMP errors do not revert the RTO backoff
-// (RFC 6069); ICMP source quench and time exceeded are ignored.
+// Urgent data (the URG flag and pointer are ignored); F-RTO and undo of
+// spurious retransmissions (a D-SACK only widens RACK's reordering
+// window); RACK-TLP's detection of losses repaired by a probe (RFC 8985
+// section 7.4: no window reduction follows); a tail loss probe within a
+// recovery (so a retransmission lost with all that was sent after it
+// still waits for the RTO); RFC 6675 rule 3 and 4 of NextSeg; ECN; a
+// positive linger time (the socket layer's to wait for); port allocation
+// for Dial (the stack's DialTCP picks ephemeral ports). A learnt path MTU
+// lives in its connection only (no per-destination cache, so the next
+// connection learns it again), is never raised again (RFC 1191 section
+// 6.3's periodic increase, RFC 4821's PLPMTUD), and a black hole that
+// sends no ICMP stalls the connection; ICMP errors do not revert the RTO
+// backoff (RFC 6069); ICMP source quench and time exceeded are ignored.
 //
 // # Threads
 //

@@ -86,6 +86,11 @@ type Config struct {
 	SynCookies bool
 	// NoSACK and NoTimestamps disable those options (on by default).
 	NoSACK, NoTimestamps bool
+	// NoDSACK stops reporting data received twice in a D-SACK block
+	// (RFC 2883; on by default with SACK, as Linux's tcp_dsack). A peer
+	// takes a D-SACK for a spurious retransmission and widens its
+	// reordering window, also for duplicates the network made.
+	NoDSACK bool
 	// ChallengeACKLimit bounds challenge ACKs per second (RFC 5961 section
 	// 7; 1000).
 	ChallengeACKLimit int

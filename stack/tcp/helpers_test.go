@@ -102,6 +102,13 @@ func checkInvariants(t testing.TB, c *Conn) {
 			t.Fatalf("out-of-order range %v beyond the buffer", r)
 		}
 	}
+	k := &c.rack
+	for i := 0; i < k.n; i++ {
+		r := k.r[i]
+		if !r.start.LT(r.end) || r.start.LT(c.sndUna) || r.end.GT(c.sndMax) || i > 0 && k.r[i-1].end.GT(r.start) {
+			t.Fatalf("sent ranges %v outside [una %d, max %d] or unsorted", k.r[:k.n], c.sndUna, c.sndMax)
+		}
+	}
 	if c.cc.cwnd < c.cc.mss || c.e.budget.used < 0 {
 		t.Fatalf("cwnd %d mss %d budget %d", c.cc.cwnd, c.cc.mss, c.e.budget.used)
 	}

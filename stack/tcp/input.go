@@ -60,6 +60,9 @@ func (c *Conn) segmentArrives(s *Segment, o *wire.TCPOptions) {
 	// 1. Sequence number check.
 	if !c.acceptable(seq, n) {
 		e.count(ErrOutOfWindow)
+		if end := seq.Add(len(payload)); len(payload) > 0 && end.LEQ(c.rcvNxt) && c.rcvNxt.Sub(seq) <= len(c.rcv.buf) {
+			c.reportDuplicate(seq, end) // data received twice
+		}
 		if flags&flagRST == 0 {
 			c.ackNow = true
 			if c.state == StateSynReceived {
@@ -218,9 +221,11 @@ func (c *Conn) timeWaitReusable(seq Seq, o *wire.TCPOptions) bool {
 func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure bool) {
 	e := c.e
 	wnd := int(t.Window()) << c.sndShift
-	sackGrew := false
+	sackGrew, dsack := false, false
 	if c.sackOK && o.NSACK > 0 {
-		sackGrew = c.sack.update(o, ack, c.sndMax)
+		sackGrew, dsack = c.sack.update(o, ack, c.sndMax)
+	} else if c.sack.n > 0 && ack.GT(c.sndUna) {
+		c.sack.trim(ack)
 	}
 	switch {
 	case ack.GT(c.sndUna):
@@ -228,6 +233,7 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 		switch {
 		case c.rttTiming && ack.GEQ(c.rttSeq):
 			c.rttSample(e.now - c.rttStart)
+			c.rack.sampleMinRTT(e.now - c.rttStart)
 			c.rttTiming = false
 		case c.tsOK && o.HasTimestamps && o.TSEcr != 0 && c.backoff == 0:
 			c.rttSample(int64(e.tsNow()+c.tsOffset-o.TSEcr) * 1e6)
@@ -251,6 +257,7 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 				// Full acknowledgment (RFC 6582 section 3.2 step 3).
 				c.inRecovery = false
 				c.cc.cwnd = min(c.cc.ssthresh, max(c.sndMax.Sub(c.sndUna), c.cc.mss)+c.cc.mss)
+				c.rackRecoveryEnded()
 			} else if !c.sackOK {
 				// Partial acknowledgment: retransmit the next hole and
 				// deflate the window by what was acknowledged.
@@ -285,12 +292,11 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 	case sackGrew && !c.inRecovery && c.sack.lost(c, c.sndUna):
 		c.enterRecovery()
 	}
-	if sackGrew && c.inRecovery && c.sack.retransLost(c.sndUna, e.now, c.srtt) {
-		// Retransmissions lost (RACK's rule): NextSeg sends their holes
-		// again, in this recovery, without a further window reduction.
-		e.count(StatLostRetransmit)
-		c.sack.highRxt = c.sndUna
-		c.sack.rxtMark = c.sndMax
+	if c.sackOK && (c.rack.n > 0 || dsack) && c.rackOnACK(ack, dsack) {
+		// RACK found segments lost (RFC 8985 section 6.2 step 5): a
+		// recovery sends them (NextSeg), without waiting for duplicate
+		// ACKs or the RTO.
+		c.rackRecover()
 	}
 	if c.sndWl1.LT(seq) || c.sndWl1 == seq && c.sndWl2.LEQ(ack) {
 		c.sndWnd, c.sndWl1, c.sndWl2 = wnd, seq, ack
@@ -304,7 +310,12 @@ func (c *Conn) enterRecovery() {
 	if c.sndUna.LT(c.recover) {
 		// Still within the window already reduced for (RFC 6582 section
 		// 4.1: the ACK must cover the highest sequence number sent, that
-		// is reach recover, which is one past it).
+		// is reach recover, which is one past it). Segments RACK found
+		// lost are still resent, in a recovery without a reduction.
+		if c.sackOK && c.rack.anyLost() {
+			c.inRecovery = true
+			c.recover = c.sndMax
+		}
 		return
 	}
 	c.e.count(StatFastRetransmit)
@@ -339,7 +350,7 @@ func (c *Conn) rexmitUna() {
 			end++
 		}
 		c.sack.highRxt = seqMax(c.sack.highRxt, end)
-		c.sack.retransmitted(c.sndMax, c.e.now)
+		c.recordSent(c.sndUna, end)
 		c.rtoAt = c.e.now + c.rto
 	}
 }
@@ -369,7 +380,7 @@ func (c *Conn) enterTimeWait() {
 	c.setState(StateTimeWait)
 	c.releaseBuffers(true, false)
 	c.releaseReadBuffer()
-	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt = never, never, never, never
+	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt, c.rackAt = never, never, never, never, never
 	c.closeAt = c.e.now + 2*c.e.cfg.MSL
 }
 
@@ -398,6 +409,7 @@ func (c *Conn) receiveData(seq Seq, payload []byte) bool {
 	e := c.e
 	if seq.LT(c.rcvNxt) {
 		d := c.rcvNxt.Sub(seq)
+		c.reportDuplicate(seq, c.rcvNxt)
 		payload = payload[d:]
 		seq = c.rcvNxt
 		c.ackNow = true // duplicate data: tell the peer at once
@@ -408,6 +420,9 @@ func (c *Conn) receiveData(seq Seq, payload []byte) bool {
 		return false
 	}
 	if off > 0 {
+		if c.ooo.holds(seq, seq.Add(n)) {
+			c.reportDuplicate(seq, seq.Add(n))
+		}
 		if c.ooo.add(seq, seq.Add(n)) {
 			e.count(StatOutOfOrder)
 		}
@@ -494,6 +509,7 @@ func (c *Conn) synSentArrives(t wire.TCP, o *wire.TCPOptions) {
 	}
 	if c.rttTiming && c.backoff == 0 {
 		c.rttSample(e.now - c.rttStart)
+		c.rack.sampleMinRTT(e.now - c.rttStart)
 	}
 	c.rttTiming = false
 	c.sndUna = ack

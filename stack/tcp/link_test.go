@@ -51,7 +51,8 @@ func (h *host) Send(src, dst netip.AddrPort, seg []byte) {
 
 // link connects two engines with a delay and seeded loss, duplication and
 // reordering, on a fake clock. drop, if set, drops the segments it
-// returns true for (after the random faults).
+// returns true for (after the random faults); hold, if set, delays
+// segments by what it returns.
 type link struct {
 	t       testing.TB
 	clock   *fakeClock
@@ -64,6 +65,7 @@ type link struct {
 	noBuf   float64 // probability that Output has no buffer
 	record  bool
 	drop    func(from int, seg wire.TCP) bool
+	hold    func(from int, seg wire.TCP) int64 // extra delay of a segment (reordering), if set
 	q       []packet
 	vec     []Segment
 	dropped int
@@ -121,6 +123,9 @@ func (l *link) transmit(h *host, src, dst netip.AddrPort, seg []byte) {
 	}
 	for range copies {
 		at := l.clock.t + l.delay
+		if l.hold != nil {
+			at += l.hold(h.id, wire.TCP(seg))
+		}
 		if l.reorder > 0 && l.rng.Float64() < l.reorder {
 			at += l.rng.Int64N(3 * l.delay)
 		}

@@ -74,6 +74,13 @@ func (c *Conn) fillOptions(o *wire.TCPOptions) {
 	if c.sackOK && c.ooo.n > 0 {
 		o.NSACK = c.ooo.blocks(&o.SACK)
 	}
+	if c.sackOK && c.dsackOn {
+		// The D-SACK block goes first (RFC 2883 section 4), the
+		// out-of-order ranges after it.
+		copy(o.SACK[1:], o.SACK[:min(o.NSACK, len(o.SACK)-1)])
+		o.SACK[0] = wire.SACKBlock{Left: uint32(c.dsack.left), Right: uint32(c.dsack.right)}
+		o.NSACK = min(o.NSACK+1, len(o.SACK))
+	}
 }
 
 // send emits a segment of c from seq with n bytes of data at that sequence
@@ -88,6 +95,7 @@ func (c *Conn) send(seq Seq, flags uint8, n int) bool {
 	if ok {
 		c.ackNow, c.unackedSegs, c.delackAt = false, 0, never
 		c.lastAckSent = c.rcvNxt
+		c.dsackOn = false
 	} else if c.delackAt == never {
 		c.delackAt = e.now + e.cfg.DelayedACK // try the ACK again
 	}
@@ -167,6 +175,7 @@ func (c *Conn) output() {
 				sent = c.send(c.sndUna-1, 0, 0) || sent
 			} else if n := min(avail, c.sndWnd, c.smss()); c.send(c.sndNxt, 0, n) {
 				// The sender SWS override: a small window is used whole.
+				c.recordSent(c.sndNxt, c.sndNxt.Add(n))
 				c.sndNxt = c.sndNxt.Add(n)
 				c.sndMax = seqMax(c.sndMax, c.sndNxt)
 				sent = true
@@ -214,10 +223,12 @@ func (c *Conn) sendProbe() bool {
 		if !c.send(c.sndNxt, fin, n) {
 			return false
 		}
-		c.sndNxt = c.sndNxt.Add(n)
+		end := c.sndNxt.Add(n)
 		if fin != 0 {
-			c.sndNxt++
+			end++
 		}
+		c.recordSent(c.sndNxt, end)
+		c.sndNxt = end
 		c.sndMax = c.sndNxt
 		return true
 	}
@@ -237,9 +248,22 @@ func (c *Conn) sendProbe() bool {
 	if !c.send(start, flags, n) {
 		return false
 	}
+	if flags != 0 {
+		c.recordSent(start, end.Add(1))
+	} else {
+		c.recordSent(start, end)
+	}
 	c.e.count(StatRetransmit)
 	c.rttTiming = false
 	return true
+}
+
+// recordSent notes the transmission of [seq, end) now for RACK (with
+// SACK only): a retransmission if it starts below sndMax.
+func (c *Conn) recordSent(seq, end Seq) {
+	if c.sackOK {
+		c.rack.sent(seq, end, c.e.now, seq.LT(c.sndMax))
+	}
 }
 
 // smss returns the data bytes a full segment carries: the MSS less the
@@ -308,11 +332,11 @@ func (c *Conn) sendSegment() bool {
 	if fin {
 		end++
 	}
+	c.recordSent(seq, end)
 	if seq.LT(c.sndMax) {
 		c.e.count(StatRetransmit)
 		c.rttTiming = false // Karn: no sample from a retransmitted segment
 		c.sack.highRxt = seqMax(c.sack.highRxt, end)
-		c.sack.retransmitted(c.sndMax, c.e.now)
 	} else if !c.rttTiming {
 		c.rttTiming, c.rttSeq, c.rttStart = true, end, c.e.now
 	}

@@ -49,6 +49,16 @@ func (l *oooList) add(left, right Seq) bool {
 	return true
 }
 
+// holds reports whether [left, right) is already held.
+func (l *oooList) holds(left, right Seq) bool {
+	for i := 0; i < l.n; i++ {
+		if l.r[i].left.LEQ(left) && right.LEQ(l.r[i].right) {
+			return true
+		}
+	}
+	return false
+}
+
 // advance removes what rcvNxt passed and returns the end of a range that
 // starts at or before rcvNxt (rcvNxt itself if none): the new rcvNxt.
 func (l *oooList) advance(rcvNxt Seq) Seq {
@@ -89,47 +99,25 @@ type scoreboard struct {
 	r       [maxRanges]seqRange
 	n       int
 	highRxt Seq
-	// rxtMark is sndMax when the last retransmission went out and rxtAt
-	// when: data above rxtMark was sent after every retransmission so far
-	// (retransLost).
-	rxtMark Seq
-	rxtAt   int64
-}
-
-// retransmitted records a retransmission sent at now, with sndMax the
-// highest sequence number sent so far.
-func (s *scoreboard) retransmitted(sndMax Seq, now int64) { s.rxtMark, s.rxtAt = sndMax, now }
-
-// retransLost applies RACK's rule (RFC 8985 section 6.2) to the
-// retransmissions of the current recovery, whose send times are all
-// before rxtAt: once data sent after them (above rxtMark) is SACKed and a
-// reordering window of a quarter RTT more has passed, the retransmitted
-// bytes not yet SACKed or acknowledged are lost. It reports whether
-// there are any (then NextSeg may send them again: highRxt goes back to
-// una) instead of waiting for the retransmission timeout, the only way
-// RFC 6675 alone finds a lost retransmission.
-func (s *scoreboard) retransLost(una Seq, now, srtt int64) bool {
-	if s.n == 0 || !una.LT(s.highRxt) || !s.r[s.n-1].right.GT(s.rxtMark) || now-s.rxtAt < srtt+srtt/4 {
-		return false
-	}
-	// Bytes below highRxt not covered by SACK blocks?
-	from := una
-	for i := 0; i < s.n && s.r[i].left.LT(s.highRxt); i++ {
-		if from.LT(s.r[i].left) {
-			return true
-		}
-		from = seqMax(from, s.r[i].right)
-	}
-	return from.LT(s.highRxt)
 }
 
 // reset forgets all SACK information.
 func (s *scoreboard) reset() { s.n = 0 }
 
 // update adds the blocks of an ACK that are inside (una, sndMax] and drops
-// what una passed. It reports whether a block added new information.
-func (s *scoreboard) update(o *wire.TCPOptions, una, sndMax Seq) bool {
-	grew := false
+// what una passed. It reports whether a block added new information, and
+// whether the first block is a D-SACK (RFC 2883 section 4: it reports
+// data received twice, below the cumulative ACK or inside the second
+// block).
+func (s *scoreboard) update(o *wire.TCPOptions, una, sndMax Seq) (grew, dsack bool) {
+	if o.NSACK > 0 {
+		l, r := Seq(o.SACK[0].Left), Seq(o.SACK[0].Right)
+		dsack = l.LT(r) && (r.LEQ(una) ||
+			o.NSACK > 1 && Seq(o.SACK[1].Left).LEQ(l) && r.LEQ(Seq(o.SACK[1].Right)))
+		// Only a block within what was sent and at most a window
+		// below it: an old or forged one says nothing.
+		dsack = dsack && r.LEQ(sndMax) && sndMax.Sub(l) <= 1<<30
+	}
 	for i := 0; i < o.NSACK; i++ {
 		l, r := Seq(o.SACK[i].Left), Seq(o.SACK[i].Right)
 		if !l.LT(r) || l.LT(una) || r.GT(sndMax) {
@@ -139,6 +127,12 @@ func (s *scoreboard) update(o *wire.TCPOptions, una, sndMax Seq) bool {
 			grew = true
 		}
 	}
+	s.trim(una)
+	return grew, dsack
+}
+
+// trim drops what una passed.
+func (s *scoreboard) trim(una Seq) {
 	for s.n > 0 && s.r[0].right.LEQ(una) {
 		copy(s.r[:], s.r[1:s.n])
 		s.n--
@@ -146,7 +140,6 @@ func (s *scoreboard) update(o *wire.TCPOptions, una, sndMax Seq) bool {
 	if s.n > 0 && s.r[0].left.LT(una) {
 		s.r[0].left = una
 	}
-	return grew
 }
 
 func (s *scoreboard) add(left, right Seq) bool {
@@ -192,43 +185,58 @@ func (s *scoreboard) lost(c *Conn, seq Seq) bool {
 	return s.sackedAbove(seq) > 2*c.smss()
 }
 
-// pipe estimates the bytes in flight (RFC 6675 SetPipe): every byte not
-// SACKed counts once unless it is lost, and once more if retransmitted.
+// pipe estimates the bytes in flight (RFC 6675 SetPipe, with RACK's
+// marks, as Linux counts in_flight): per sent range not SACKed, nothing
+// if it is lost and not retransmitted since (found by RACK, or by IsLost
+// before its first retransmission), else its length once.
 func (s *scoreboard) pipe(c *Conn) int {
+	k := &c.rack
 	p := 0
-	from := c.sndUna
-	for i := 0; i <= s.n; i++ {
-		to := c.sndMax
-		if i < s.n {
-			to = s.r[i].left
+	end := c.sndUna
+	for i := 0; i < k.n; i++ {
+		r := &k.r[i]
+		end = r.end
+		switch {
+		case r.flags&(sentSACKed|sentLost) != 0:
+		case r.flags&sentRetransmitted == 0 && s.lost(c, r.start):
+		default:
+			p += r.end.Sub(seqMax(r.start, c.sndUna))
 		}
-		if from.LT(to) {
-			if !s.lost(c, from) {
-				p += to.Sub(from)
-			}
-			if rx := seqMin(to, s.highRxt); from.LT(rx) {
-				p += rx.Sub(from)
-			}
-		}
-		if i < s.n {
-			from = s.r[i].right
-		}
+	}
+	if end.LT(c.sndMax) {
+		p += c.sndMax.Sub(seqMax(end, c.sndUna)) // not recorded: in flight
 	}
 	return p
 }
 
 // nextSeg returns what to send next in recovery (RFC 6675 NextSeg, rules
-// 1 and 2): the first lost, not yet retransmitted byte of a hole and the
-// hole's remaining length, or sndNxt and 0 for new data.
+// 1 and 2, with RACK): the first byte of a range RACK marked lost, or the
+// first lost (IsLost), not yet retransmitted byte of a hole, whichever
+// comes first, and the length up to the end of that range or hole; or
+// sndNxt and 0 for new data.
 func (s *scoreboard) nextSeg(c *Conn) (Seq, int) {
+	seq, end := c.sndNxt, c.sndNxt
 	from := c.sndUna
 	for i := 0; i < s.n; i++ {
 		to := s.r[i].left
 		start := seqMax(from, s.highRxt)
 		if start.LT(to) && s.lost(c, start) {
-			return start, to.Sub(start)
+			seq, end = start, to
+			break
 		}
 		from = s.r[i].right
 	}
-	return c.sndNxt, 0
+	if l, e, ok := c.rack.firstLost(); ok && l.LT(seq) {
+		l = seqMax(l, c.sndUna)
+		for i := 0; i < s.n; i++ {
+			if s.r[i].right.GT(l) {
+				e = seqMin(e, s.r[i].left)
+				break
+			}
+		}
+		if l.LT(e) {
+			seq, end = l, e
+		}
+	}
+	return seq, end.Sub(seq)
 }

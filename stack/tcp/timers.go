@@ -9,7 +9,7 @@ package tcp
 const maxSynRetries, maxRetries = 6, 15
 
 func (c *Conn) nextDeadline() int64 {
-	return min(c.rtoAt, c.delackAt, c.persistAt, c.keepAt, c.closeAt, c.tlpAt)
+	return min(c.rtoAt, c.delackAt, c.persistAt, c.keepAt, c.closeAt, c.tlpAt, c.rackAt)
 }
 
 // runTimers handles every timer of c that is due.
@@ -27,6 +27,10 @@ func (c *Conn) runTimers() {
 		if c.state == StateClosed {
 			return
 		}
+	}
+	if c.rackAt <= now {
+		c.rackAt = never
+		c.rackTimeout()
 	}
 	if c.tlpAt <= now {
 		c.tlpAt = never
@@ -70,7 +74,7 @@ func (c *Conn) retransmitTimeout() {
 	e.count(StatTimeout)
 	c.rto = min(c.rto*2, e.cfg.MaxRTO)
 	c.rttTiming = false
-	c.tlpAt, c.tlpOut = never, false
+	c.tlpAt, c.tlpOut, c.rackAt = never, false, never
 	switch c.state {
 	case StateSynSent, StateSynReceived:
 		c.forceSyn = true
@@ -87,6 +91,7 @@ func (c *Conn) retransmitTimeout() {
 		// RFC 6675 section 5.1 / RFC 2018: after a timeout the SACK
 		// information may be reneged; forget it.
 		c.sack.reset()
+		c.rack.forgetSACKs()
 	}
 	c.rtoAt = e.now + c.rto
 	e.markDirty(c)
@@ -151,7 +156,7 @@ func (c *Conn) keepaliveTimeout() {
 // before the RTO. One probe per flight: the next needs an ACK of new data.
 func (c *Conn) armTLP() {
 	c.tlpAt = never
-	if !c.sackOK || c.srtt == 0 || c.sndUna == c.sndMax || c.inRecovery || c.tlpOut || c.backoff > 0 {
+	if !c.sackOK || c.srtt == 0 || c.sndUna == c.sndMax || c.inRecovery || c.tlpOut || c.backoff > 0 || c.rackAt != never {
 		return
 	}
 	switch c.state {

@@ -99,3 +99,42 @@ func TestBulkTransfer(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLossSweep moves 1 MiB over the simulated link for 30 seeds per
+// fault mix and reports the virtual time and the sender's retransmissions,
+// timeouts and probes per transfer (deterministic figures, BENCHMARKS.md
+// 6d): go test -run X -bench LossSweep -benchtime 1x ./stack/tcp
+func BenchmarkLossSweep(b *testing.B) {
+	for _, tc := range []struct {
+		name               string
+		loss, dup, reorder float64
+	}{{"loss1%", 0.01, 0, 0}, {"loss5%", 0.05, 0, 0}, {"loss5%-reorder5%-dup2%", 0.05, 0.02, 0.05}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var vt float64
+			var ec [NumCounters]uint64
+			n := 0
+			for b.Loop() {
+				for seed := uint64(100); seed < 130; seed++ {
+					l := newLink(b, seed, Config{})
+					c, s, _ := l.connect(b, 80)
+					l.loss, l.dup, l.reorder = tc.loss, tc.dup, tc.reorder
+					data := randomData(seed, 1<<20)
+					p := &pipe{w: c, r: s, data: data}
+					start := l.clock.t
+					if !l.run(600e9, p.done, p.pump) {
+						b.Fatal("transfer stalled")
+					}
+					vt += float64(l.clock.t-start) / 1e9
+					for i, v := range l.hosts[0].e.Counters {
+						ec[i] += v
+					}
+					n++
+				}
+			}
+			b.ReportMetric(vt/float64(n), "virtual-s/transfer")
+			b.ReportMetric(float64(ec[StatRetransmit])/float64(n), "retransmits/transfer")
+			b.ReportMetric(float64(ec[StatTimeout])/float64(n), "timeouts/transfer")
+			b.ReportMetric(float64(ec[StatTailLossProbe])/float64(n), "probes/transfer")
+		})
+	}
+}

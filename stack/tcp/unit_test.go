@@ -88,12 +88,25 @@ func TestScoreboard(t *testing.T) {
 	c := &Conn{mss: 1000, sndUna: 0, sndMax: 10000}
 	var s scoreboard
 	o := wire.TCPOptions{NSACK: 3, SACK: [4]wire.SACKBlock{{Left: 2000, Right: 3000}, {Left: 4000, Right: 7000}, {Left: 9000, Right: 11000}}}
-	if !s.update(&o, 0, 10000) || s.n != 2 {
+	if grew, dsack := s.update(&o, 0, 10000); !grew || dsack || s.n != 2 {
 		t.Fatalf("update: %v (a block past sndMax is ignored)", s.r[:s.n])
 	}
-	if s.update(&o, 0, 10000) {
+	if grew, _ := s.update(&o, 0, 10000); grew {
 		t.Fatal("the same blocks again are not news")
 	}
+	// The sent ranges: 10000 bytes in one burst, SACKed as the scoreboard says.
+	c.rack.init(0)
+	c.rack.sent(0, 10000, 1, false)
+	for i := 0; i < s.n; i++ {
+		c.rack.split(s.r[i].left)
+		c.rack.split(s.r[i].right)
+	}
+	for i := 0; i < c.rack.n; i++ {
+		if r := &c.rack.r[i]; r.start == 2000 || r.start == 4000 {
+			r.flags |= sentSACKed
+		}
+	}
+	c.sack = s
 	// Bytes 0-2000 have 4000 SACKed above: lost. 3000-4000 has 3000 above: lost.
 	// 7000-10000 has none above: not lost.
 	if !s.lost(c, 0) || !s.lost(c, 3000) || s.lost(c, 4000+2500) || s.lost(c, 7000) {
@@ -103,10 +116,13 @@ func TestScoreboard(t *testing.T) {
 		t.Fatalf("pipe %d, want the 3000 not lost", p)
 	}
 	s.highRxt = 0
+	c.sack = s
 	if seq, n := s.nextSeg(c); seq != 0 || n != 2000 {
 		t.Fatalf("nextSeg %d %d", seq, n)
 	}
 	s.highRxt = 2000
+	c.rack.sent(0, 2000, 2, true)
+	c.sack = s
 	if seq, n := s.nextSeg(c); seq != 3000 || n != 1000 {
 		t.Fatalf("nextSeg after the first hole: %d %d", seq, n)
 	}
