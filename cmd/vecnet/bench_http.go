@@ -22,7 +22,7 @@ type HTTPOptions struct {
 	Rounds    int           // interleaved rounds over Configs
 	Window    time.Duration // wrk's run per configuration, connection mode and round (whole seconds)
 	Conns     int           // wrk's connections
-	Configs   []string      // of "kernel", "nethttp", "ingraph", "nginx"
+	Configs   []string      // of "kernel", "nethttp", "nethttp-dedicated", "ingraph", "nginx"
 	ClientCPU int           // wrk's CPU
 	ServerCPU int           // the server process's CPU (all its threads)
 	Server    string        // the httpserver binary
@@ -69,7 +69,7 @@ func cmdBenchHTTP(path string, args []string) error {
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Int("seconds", 5, "wrk's run per configuration, connection mode and round, in seconds")
 	conns := fs.Int("conns", 32, "wrk's connections")
-	configs := fs.String("configs", "kernel,nethttp,ingraph,nginx", "configurations to compare")
+	configs := fs.String("configs", "kernel,nethttp,ingraph,nginx", "configurations to compare (also nethttp-dedicated: net/http on vecnet with the worker on its own thread)")
 	server := fs.String("server", "", "the httpserver binary (default: go build vecnet/examples/httpserver)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
 	if _, err := fs.parse(args); err != nil {
@@ -193,15 +193,19 @@ func startHTTPServer(rig *topo.Rig, name, dir, server string, cpu int) (*dnsServ
 	case "kernel":
 		err = kernelOwnsAddr(rig)
 		s.cmd = rig.R.Command("taskset", "-c", cpus, server, "-kernel", "-listen", dnsServerAddr+":80")
-	case "nethttp", "ingraph":
+	case "nethttp", "nethttp-dedicated", "ingraph":
 		err = vecnetOwnsAddr(rig)
 		yaml := filepath.Join(dir, "vecnet.yaml")
 		if err == nil {
 			s.cli = filepath.Join(dir, "cli.sock")
 			err = os.WriteFile(yaml, []byte(vecnetYAML(rig, s.cli)), 0o644)
 		}
-		s.cmd = exec.Command("taskset", "-c", cpus, server, "-vecnet", "-config", yaml, "-mode", name,
-			"-listen", dnsServerAddr+":80")
+		mode, thread := name, []string{}
+		if name == "nethttp-dedicated" { // net/http with the worker on a thread of its own (before worker_thread: shared)
+			mode, thread = "nethttp", []string{"-worker-thread", "dedicated"}
+		}
+		s.cmd = exec.Command("taskset", append([]string{"-c", cpus, server, "-vecnet", "-config", yaml, "-mode", mode,
+			"-listen", dnsServerAddr + ":80"}, thread...)...)
 	case "nginx":
 		err = kernelOwnsAddr(rig)
 		conf := filepath.Join(dir, "nginx.conf")
@@ -210,7 +214,7 @@ func startHTTPServer(rig *topo.Rig, name, dir, server string, cpu int) (*dnsServ
 		}
 		s.cmd = rig.R.Command("taskset", "-c", cpus, "nginx", "-c", conf, "-p", dir, "-e", "stderr")
 	default:
-		return nil, fmt.Errorf("unknown configuration %q (kernel, nethttp, ingraph, nginx)", name)
+		return nil, fmt.Errorf("unknown configuration %q (kernel, nethttp, nethttp-dedicated, ingraph, nginx)", name)
 	}
 	if err != nil {
 		return nil, err
