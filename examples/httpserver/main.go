@@ -31,6 +31,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	vecnetconfig "github.com/vecnet/vecnet/control/config"
@@ -65,6 +66,7 @@ func main() {
 	flag.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "ADDR:PORT to serve on")
 	flag.StringVar(&cfg.config, "config", "", "vecnet mode: vecnet's YAML config (interfaces, addresses, match)")
 	flag.StringVar(&cfg.workerThread, "worker-thread", "", "vecnet mode: the workers' thread, shared or dedicated (default: shared for nethttp, the config's worker_thread for ingraph)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile (runtime/pprof) of the whole run to this file")
 	flag.Parse()
 	if kernel == vecnet {
 		fmt.Fprintln(os.Stderr, "usage: httpserver (-kernel | -vecnet -config FILE -mode nethttp|ingraph) -listen ADDR:PORT")
@@ -74,10 +76,23 @@ func main() {
 		cfg.mode = "kernel"
 	}
 	cfg.ready = func(a net.Addr) { fmt.Fprintf(os.Stderr, "httpserver: %s mode, serving on %s\n", cfg.mode, a) }
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "httpserver: -cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, cfg)
 	stop()
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "httpserver:", err)
 		os.Exit(1)
 	}
