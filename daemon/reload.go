@@ -108,8 +108,11 @@ func (d *Daemon) diff(next *config.Config) (*configDiff, error) {
 	if cur.Socket != next.Socket {
 		restart("socket")
 	}
-	if cur.WorkerSpin != next.WorkerSpin || cur.WorkerRTPriority != next.WorkerRTPriority || cur.WorkerShared != next.WorkerShared {
-		restart("worker_spin, worker_rt_priority or worker_thread")
+	if cur.WorkerSpin != next.WorkerSpin || cur.WorkerRTPriority != next.WorkerRTPriority {
+		restart("worker_spin or worker_rt_priority")
+	}
+	if cur.WorkerShared != next.WorkerShared {
+		restart("worker_thread")
 	}
 	if !reflect.DeepEqual(cur.ARP, next.ARP) {
 		restart("arp")

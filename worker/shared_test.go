@@ -251,3 +251,30 @@ func TestSharedRunsWokenGoroutinesBeforeNextPass(t *testing.T) {
 		t.Fatalf("%d of %d passes ran before the goroutine the previous pass readied", l, st.Packets)
 	}
 }
+
+// TestSharedSleepAllocatesNothing: a Shared worker's sleep (deadline,
+// netpoller wait, readiness test) allocates nothing, whether a descriptor
+// is ready or the timeout ends it.
+func TestSharedSleepAllocatesNothing(t *testing.T) {
+	p := newEventPort(t)
+	ep, err := newEpollWait([]unix.PollFd{{Fd: int32(p.fd)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.close()
+	p.kick(t, 1) // stays readable: nothing reads it
+	if n, kicked := ep.wait(time.Second, p.fd); n != 1 || !kicked {
+		t.Fatalf("wait on a readable eventfd: %d ready, kicked %v", n, kicked)
+	}
+	if a := testing.AllocsPerRun(100, func() { ep.wait(time.Second, p.fd) }); a != 0 {
+		t.Fatalf("%.1f allocations per wait with a descriptor ready", a)
+	}
+	var b [8]byte
+	_, _ = unix.Read(p.fd, b[:])
+	if n, _ := ep.wait(time.Microsecond, p.fd); n != 0 {
+		t.Fatalf("wait on an empty eventfd: %d ready", n)
+	}
+	if a := testing.AllocsPerRun(20, func() { ep.wait(time.Microsecond, p.fd) }); a != 0 {
+		t.Fatalf("%.1f allocations per wait that timed out", a)
+	}
+}
