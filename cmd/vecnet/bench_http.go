@@ -52,6 +52,7 @@ type HTTPSample struct {
 	// processes sharing its CPU, so they hold on a loaded machine.
 	ProcUs    float64 `json:"proc_cpu_us_req"`  // its CPU time per request, µs
 	SwitchReq float64 `json:"switches_per_req"` // times its threads were switched in, per request
+	FaultsReq float64 `json:"faults_per_req"`   // its page faults (/proc/PID/stat minflt+majflt) per request
 }
 
 func (s *HTTPSample) configName() string { return s.Config }
@@ -59,7 +60,7 @@ func (s *HTTPSample) failure() string    { return s.Err }
 func (s *HTTPSample) setConfig(c string) { s.Config = c }
 func (s *HTTPSample) columns() []any {
 	return []any{&s.Window, &s.ReqPerSec, &s.Requests, &s.Errors, &s.P50us, &s.P99us, &s.ServerBusy, &s.ClientBusy,
-		&s.CPUus, &s.WorkerUs, &s.ProcUs, &s.SwitchReq}
+		&s.CPUus, &s.WorkerUs, &s.ProcUs, &s.SwitchReq, &s.FaultsReq}
 }
 
 // HTTPSummary is the HTTP benchmark's per-configuration medians.
@@ -153,8 +154,8 @@ func RunHTTP(opt HTTPOptions, dir string) (samples []HTTPSample, err error) {
 				if s.Err != "" {
 					fmt.Fprintf(opt.Log, "round %d %-8s %-10s error: %s\n", r, c, mode, s.Err)
 				} else {
-					fmt.Fprintf(opt.Log, "round %d %-8s %-10s %8.0f req/s p50 %5.0f µs p99 %6.0f µs server CPU %3.0f%% %.1f µs/req proc %.1f µs/req %.2f switches/req worker %.1f µs/req client CPU %3.0f%%\n",
-						r, c, mode, s.ReqPerSec, s.P50us, s.P99us, 100*s.ServerBusy, s.CPUus, s.ProcUs, s.SwitchReq, s.WorkerUs, 100*s.ClientBusy)
+					fmt.Fprintf(opt.Log, "round %d %-8s %-10s %8.0f req/s p50 %5.0f µs p99 %6.0f µs server CPU %3.0f%% %.1f µs/req proc %.1f µs/req %.2f switches/req %.3f faults/req worker %.1f µs/req client CPU %3.0f%%\n",
+						r, c, mode, s.ReqPerSec, s.P50us, s.P99us, 100*s.ServerBusy, s.CPUus, s.ProcUs, s.SwitchReq, s.FaultsReq, s.WorkerUs, 100*s.ClientBusy)
 				}
 				samples = append(samples, s)
 			}
@@ -269,12 +270,14 @@ func measureHTTP(rig *topo.Rig, name string, keepAlive bool, round int, dir stri
 	args = append(args, "http://"+dnsServerAddr+"/")
 	busy0, vecnet := srv.busy()
 	run0, sw0, procOK := procSchedstat(srv.cmd.Process.Pid)
+	flt0, fltOK := procFaults(srv.cmd.Process.Pid)
 	t0 := time.Now()
 	samp := startCPUSampler(100 * time.Millisecond)
 	out, err := rig.A.Run("taskset", args...)
 	idleS, idleC := samp.stop(opt.ServerCPU, opt.ClientCPU)
 	el := time.Since(t0)
 	run1, sw1, procOK1 := procSchedstat(srv.cmd.Process.Pid)
+	flt1, fltOK1 := procFaults(srv.cmd.Process.Pid)
 	s.ServerBusy, s.ClientBusy = 1-idleS, 1-idleC
 	if err != nil {
 		s.Err = err.Error() + ": " + lastLines(out, 3)
@@ -291,6 +294,9 @@ func measureHTTP(rig *topo.Rig, name string, keepAlive bool, round int, dir stri
 			perReq := s.Requests * el.Seconds() / s.Window // requests in el, as for WorkerUs
 			s.ProcUs = float64(run1-run0) / float64(time.Microsecond) / perReq
 			s.SwitchReq = float64(sw1-sw0) / perReq
+			if fltOK && fltOK1 {
+				s.FaultsReq = float64(flt1-flt0) / perReq
+			}
 		}
 		if busy1, ok := srv.busy(); vecnet && ok {
 			s.WorkerUs = float64(busy1-busy0) / float64(time.Microsecond) / (s.Requests * el.Seconds() / s.Window)
@@ -323,6 +329,30 @@ func procSchedstat(pid int) (runNs, switches uint64, ok bool) {
 		switches += n
 	}
 	return runNs, switches, true
+}
+
+// procFaults returns process pid's page faults (minor and major, from
+// /proc/PID/stat); false when it cannot be read.
+func procFaults(pid int) (uint64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state)
+	if len(f) < 10 {
+		return 0, false
+	}
+	minflt, err1 := strconv.ParseUint(f[7], 10, 64) // field 10
+	majflt, err2 := strconv.ParseUint(f[9], 10, 64) // field 12
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return minflt + majflt, true
 }
 
 var (
@@ -386,11 +416,11 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 	}{{"keep-alive", ka}, {"new connection per request (Connection: close)", cl}} {
 		fmt.Fprintf(w, "\n%s\n\n", t.title)
 		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-		fmt.Fprintf(tw, "| config\t req/s\t ×kernel\t p50 µs\t p99 µs\t server CPU\t CPU µs/req\t proc µs/req\t switches/req\t worker µs/req\t client CPU\t errors\t\n")
-		fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
+		fmt.Fprintf(tw, "| config\t req/s\t ×kernel\t p50 µs\t p99 µs\t server CPU\t CPU µs/req\t proc µs/req\t switches/req\t faults/req\t worker µs/req\t client CPU\t errors\t\n")
+		fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 		for _, s := range t.sum {
 			if s.Rounds == 0 {
-				fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\t\t\n", s.Config, s.firstError())
+				fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Config, s.firstError())
 				continue
 			}
 			m := s.Median
@@ -398,8 +428,8 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 			if m.WorkerUs > 0 {
 				wk = fmt.Sprintf("%.1f", m.WorkerUs)
 			}
-			fmt.Fprintf(tw, "| %s\t %.0f\t %.2f\t %.0f\t %.0f\t %.0f%%\t %.1f\t %.1f\t %.2f\t %s\t %.0f%%\t %.0f\t\n", s.Config, m.ReqPerSec,
-				s.RatioToKernel, m.P50us, m.P99us, 100*m.ServerBusy, m.CPUus, m.ProcUs, m.SwitchReq, wk, 100*m.ClientBusy, m.Errors)
+			fmt.Fprintf(tw, "| %s\t %.0f\t %.2f\t %.0f\t %.0f\t %.0f%%\t %.1f\t %.1f\t %.2f\t %.3f\t %s\t %.0f%%\t %.0f\t\n", s.Config, m.ReqPerSec,
+				s.RatioToKernel, m.P50us, m.P99us, 100*m.ServerBusy, m.CPUus, m.ProcUs, m.SwitchReq, m.FaultsReq, wk, 100*m.ClientBusy, m.Errors)
 		}
 		tw.Flush()
 		fmt.Fprintln(w, "\nper round, kreq/s:")
@@ -408,8 +438,9 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 	fmt.Fprintln(w, "\nserver CPU: 1 − idle of the server's CPU while wrk ran; CPU µs/req = that × window / requests. vecnet's")
 	fmt.Fprintln(w, "worker may poll while idle, so for nethttp/ingraph worker µs/req (its busy time in show runtime per request)")
 	fmt.Fprintln(w, "is the work done. A client CPU near 100% with server CPU left idle means wrk is the ceiling: compare CPU/req then.")
-	fmt.Fprintln(w, "proc µs/req and switches/req are the server process's own CPU time and context switches (its threads'")
-	fmt.Fprintln(w, "schedstat) per request: other processes on its CPU do not count, so they hold on a loaded machine.")
+	fmt.Fprintln(w, "proc µs/req, switches/req and faults/req are the server process's own CPU time, context switches (its")
+	fmt.Fprintln(w, "threads' schedstat) and page faults per request: other processes on its CPU do not count, so they hold on")
+	fmt.Fprintln(w, "a loaded machine.")
 }
 
 // HTTPRatioLine is the benchmark's last line: "vecnet/kernel: R", the
