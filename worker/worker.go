@@ -1,7 +1,11 @@
 // Package worker runs one graph per core: a goroutine locked to an OS
 // thread polls its input nodes and dispatches their vectors to completion,
 // busy-polling while traffic flows and sleeping in poll(2) on its ports'
-// descriptors when idle, so an idle data plane costs almost no CPU.
+// descriptors when idle, so an idle data plane costs almost no CPU. A
+// Shared worker (for a process whose application shares its CPUs, such as
+// net/http on package sock) is instead an ordinary goroutine that sleeps in
+// Go's netpoller and yields after each busy pass to the goroutines it
+// woke (shared.go).
 //
 // Everything a worker owns (its graph, counters, ports) is touched only on
 // its thread. The control plane reaches it through Do, which runs a function
