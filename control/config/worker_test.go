@@ -11,7 +11,7 @@ import (
 func TestWorkerKnobs(t *testing.T) {
 	const ifs = "interfaces:\n  - {name: x, driver: afxdp}\n"
 	for _, tc := range []struct {
-		yaml string
+		yaml   string
 		spin   time.Duration
 		rt     int
 		shared bool
