@@ -145,8 +145,10 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 	// affinity mask, so a vecnet pinned to one core (taskset) would
 	// otherwise run an application goroutine only when the worker is
 	// preempted, every 10 ms. With a P spare, the kernel shares the core
-	// between the worker's thread and the application's.
-	if runtime.GOMAXPROCS(0) < nw+1 {
+	// between the worker's thread and the application's. Shared workers
+	// (worker_thread: shared) yield their P instead: a spare one would
+	// only make every goroutine they wake a thread wake-up and a steal.
+	if !cfg.WorkerShared && runtime.GOMAXPROCS(0) < nw+1 {
 		runtime.GOMAXPROCS(nw + 1)
 	}
 	newDP := dataplane.New
@@ -273,6 +275,7 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 			wk.Spin = max(cfg.WorkerSpin, 0) // negative: adaptive polling off
 		}
 		wk.RTPriority = cfg.WorkerRTPriority
+		wk.Shared = cfg.WorkerShared
 		d.Workers = append(d.Workers, wk)
 	}
 	d.registerCommands()
@@ -285,12 +288,12 @@ func Start(cfg *config.Config, opt Options) (d *Daemon, err error) {
 		wk.Start()
 	}
 	for _, wk := range d.Workers {
-		if wk.RTPriority == 0 {
+		if wk.RTPriority == 0 && !wk.Shared {
 			continue
 		}
 		var serr error
 		if err := wk.Do(func() { serr = wk.SchedErr() }); err == nil && serr != nil {
-			d.Log.Warn("worker thread stays under SCHED_OTHER", "worker", wk.ID, "error", serr)
+			d.Log.Warn("worker thread not set up as configured", "worker", wk.ID, "error", serr)
 		}
 	}
 	d.startXDPWatch(opt.XDPWatch)

@@ -111,6 +111,9 @@ func (d *Daemon) diff(next *config.Config) (*configDiff, error) {
 	if cur.WorkerSpin != next.WorkerSpin || cur.WorkerRTPriority != next.WorkerRTPriority {
 		restart("worker_spin or worker_rt_priority")
 	}
+	if cur.WorkerShared != next.WorkerShared {
+		restart("worker_thread")
+	}
 	if !reflect.DeepEqual(cur.ARP, next.ARP) {
 		restart("arp")
 	}

@@ -218,6 +218,12 @@ func TestReloadUnderLoad(t *testing.T) {
 	if _, err := d.Reload(); err == nil || !strings.Contains(err.Error(), "worker_spin or worker_rt_priority changed") {
 		t.Errorf("reload changing worker_spin: %v, want it refused", err)
 	}
+	shared := withC
+	shared.WorkerShared = true
+	writeConfig(t, path, &shared)
+	if _, err := d.Reload(); err == nil || !strings.Contains(err.Error(), "worker_thread changed") {
+		t.Errorf("reload changing worker_thread: %v, want it refused", err)
+	}
 	if len(d.Interfaces) != 3 {
 		t.Errorf("%d interfaces after refused reloads, want 3", len(d.Interfaces))
 	}

@@ -123,8 +123,15 @@ func BenchmarkPingPong(b *testing.B) {
 // vecnet's listener, from a vecnet connection of a second data plane (the
 // in-memory link between them), as wrk does against -mode nethttp. Its
 // allocations per request are net/http's plus sock's.
+// Sub-benchmarks: the workers dedicated (each on a thread of its own) and
+// Shared (net/http's goroutines run on the worker's thread).
 func BenchmarkHTTPKeepAlive(b *testing.B) {
-	server, client := tcpPair(b)
+	b.Run("dedicated", func(b *testing.B) { benchmarkHTTPKeepAlive(b, false) })
+	b.Run("shared", func(b *testing.B) { benchmarkHTTPKeepAlive(b, true) })
+}
+
+func benchmarkHTTPKeepAlive(b *testing.B, shared bool) {
+	server, client := tcpPair(b, shared)
 	addr := netip.MustParseAddrPort("10.9.0.1:8081")
 	l, err := sock.ListenTCP(server.st, addr)
 	if err != nil {

@@ -39,7 +39,7 @@ type tcpHost struct {
 // newTCPHost builds a data plane at addr (a prefix) on port, with a static
 // neighbour entry for the peer, and starts its worker. Cleanup stops it and
 // checks that every buffer came back.
-func newTCPHost(t testing.TB, addr string, mac wire.MAC, port *mem.Port, peer [4]byte, peerMAC wire.MAC) *tcpHost {
+func newTCPHost(t testing.TB, addr string, mac wire.MAC, port *mem.Port, peer [4]byte, peerMAC wire.MAC, shared bool) *tcpHost {
 	t.Helper()
 	dp, err := dataplane.New(4096)
 	if err != nil {
@@ -65,6 +65,7 @@ func newTCPHost(t testing.TB, addr string, mac wire.MAC, port *mem.Port, peer [4
 		t.Fatal(err)
 	}
 	w.AddWaiter(wt)
+	w.Shared = shared
 	w.Start()
 	t.Cleanup(func() {
 		w.Stop()
@@ -88,12 +89,19 @@ var (
 	tcpIPClient  = [4]byte{10, 9, 0, 2}
 )
 
-// tcpPair returns a server and a client data plane joined by a link.
-func tcpPair(t testing.TB) (server, client *tcpHost) {
+// tcpPair returns a server and a client data plane joined by a link, their
+// workers Shared (worker.Worker.Shared) or on threads of their own.
+func tcpPair(t testing.TB, shared bool) (server, client *tcpHost) {
 	a, b := mem.NewPair(mem.Config{Name: "server"}, mem.Config{Name: "client"})
-	server = newTCPHost(t, "10.9.0.1/24", tcpMACServer, a, tcpIPClient, tcpMACClient)
-	client = newTCPHost(t, "10.9.0.2/24", tcpMACClient, b, tcpIPServer, tcpMACServer)
+	server = newTCPHost(t, "10.9.0.1/24", tcpMACServer, a, tcpIPClient, tcpMACClient, shared)
+	client = newTCPHost(t, "10.9.0.2/24", tcpMACClient, b, tcpIPServer, tcpMACServer, shared)
 	return server, client
+}
+
+// bothWorkerThreads runs test with dedicated workers, then with Shared ones.
+func bothWorkerThreads(t *testing.T, test func(t *testing.T, shared bool)) {
+	t.Run("dedicated", func(t *testing.T) { test(t, false) })
+	t.Run("shared", func(t *testing.T) { test(t, true) })
 }
 
 // payload returns n deterministic bytes.
@@ -108,8 +116,10 @@ func payload(n int) []byte {
 // TestTCPHTTP serves net/http on a vecnet listener and fetches from it with
 // an http.Client whose transport dials through a second vecnet data plane:
 // GET of 3 MiB with its SHA-256 checked, and a POST echoed back as a digest.
-func TestTCPHTTP(t *testing.T) {
-	server, client := tcpPair(t)
+func TestTCPHTTP(t *testing.T) { bothWorkerThreads(t, testTCPHTTP) }
+
+func testTCPHTTP(t *testing.T, shared bool) {
+	server, client := tcpPair(t, shared)
 	l, err := sock.ListenTCP(server.st, netip.MustParseAddrPort("0.0.0.0:8080"))
 	if err != nil {
 		t.Fatal(err)
@@ -171,8 +181,10 @@ func TestTCPHTTP(t *testing.T) {
 // TestTCPConnSemantics checks the net.Conn behaviour: a closed port is
 // ECONNREFUSED, the peer's FIN is io.EOF after the data (CloseWrite), read
 // deadlines, net.ErrClosed, and ECONNRESET after the peer's RST.
-func TestTCPConnSemantics(t *testing.T) {
-	server, client := tcpPair(t)
+func TestTCPConnSemantics(t *testing.T) { bothWorkerThreads(t, testTCPConnSemantics) }
+
+func testTCPConnSemantics(t *testing.T, shared bool) {
+	server, client := tcpPair(t, shared)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	srvAddr := netip.AddrPortFrom(netip.AddrFrom4(tcpIPServer), 7000)
@@ -269,8 +281,10 @@ func TestTCPConnSemantics(t *testing.T) {
 // and ends at the write deadline with what it queued; Close ends a blocked
 // Read with net.ErrClosed; Write after CloseWrite is EPIPE; a dial whose
 // context ends fails with os.ErrDeadlineExceeded.
-func TestTCPDeadlinesAndClose(t *testing.T) {
-	server, client := tcpPair(t)
+func TestTCPDeadlinesAndClose(t *testing.T) { bothWorkerThreads(t, testTCPDeadlinesAndClose) }
+
+func testTCPDeadlinesAndClose(t *testing.T, shared bool) {
+	server, client := tcpPair(t, shared)
 	srvAddr := netip.AddrPortFrom(netip.AddrFrom4(tcpIPServer), 7001)
 	l, err := sock.ListenTCP(server.st, srvAddr)
 	if err != nil {

@@ -1,7 +1,11 @@
 // Package worker runs one graph per core: a goroutine locked to an OS
 // thread polls its input nodes and dispatches their vectors to completion,
 // busy-polling while traffic flows and sleeping in poll(2) on its ports'
-// descriptors when idle, so an idle data plane costs almost no CPU.
+// descriptors when idle, so an idle data plane costs almost no CPU. A
+// Shared worker (for a process whose application shares its CPUs, such as
+// net/http on package sock) is instead an ordinary goroutine that sleeps in
+// Go's netpoller and yields after each busy pass to the goroutines it
+// woke (shared.go).
 //
 // Everything a worker owns (its graph, counters, ports) is touched only on
 // its thread. The control plane reaches it through Do, which runs a function
@@ -119,6 +123,16 @@ type Worker struct {
 	// holds its CPU (the kernel's RT throttling leaves the rest 5 %). Set it
 	// before Start; SchedErr tells whether the kernel allowed it.
 	RTPriority int
+	// Shared runs the worker as an ordinary goroutine for a process whose
+	// application shares the worker's CPUs (net/http on package sock): it
+	// is not locked to a thread, sleeps in Go's netpoller (an epoll
+	// descriptor holding its ports' and wake-up descriptors) instead of
+	// poll(2), and yields its P after every pass that moved packets, so
+	// that the goroutines the pass readied run at once on the same thread
+	// instead of another thread being woken to steal them. CPU and
+	// RTPriority do not apply (SchedErr reports an RTPriority). The
+	// default, a dedicated thread, suits a router. Set it before Start.
+	Shared bool
 
 	schedErr error
 	waiters  []driver.Waiter
@@ -136,6 +150,7 @@ type Worker struct {
 	// closes it; fdClosed is set, under it, once it is closed.
 	fdMu     sync.RWMutex
 	fdClosed bool
+	ep       *epollWait // Shared: the netpoller sleep, made by Run
 }
 
 // Start runs the loop in a new goroutine.
@@ -180,6 +195,9 @@ func (w *Worker) AddWaiter(wt driver.Waiter) {
 	w.addFlusher(wt)
 	w.waiters = append(w.waiters, wt)
 	w.fds = append(w.fds, unix.PollFd{Fd: int32(wt.PollFD()), Events: unix.POLLIN})
+	if w.ep != nil {
+		w.ep.add(wt.PollFD())
+	}
 }
 
 // AddPort adds p's descriptor, if it is a Waiter with one, to those the
@@ -208,6 +226,9 @@ func (w *Worker) RemoveWaiter(wt driver.Waiter) {
 	}
 	for k, x := range w.waiters {
 		if x == wt {
+			if w.ep != nil {
+				w.ep.remove(int(w.fds[k+1].Fd))
+			}
 			w.waiters = append(w.waiters[:k:k], w.waiters[k+1:]...)
 			w.fds = append(w.fds[:k+1:k+1], w.fds[k+2:]...) // fds[0] is the wake-up eventfd
 			return
@@ -224,22 +245,32 @@ func (w *Worker) State() State { return State(w.state.Load()) }
 // setting things up with Start's bookkeeping (prefer Start).
 func (w *Worker) Run() {
 	w.started.Store(true)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	defer close(w.done)
-	if w.CPU >= 0 {
-		var set unix.CPUSet
-		set.Set(w.CPU)
-		_ = unix.SchedSetaffinity(0, &set)
-	}
-	if w.RTPriority > 0 {
-		// The thread goes back to SCHED_OTHER when the loop returns: it is
-		// unlocked and may then run any goroutine.
-		w.schedErr = setFIFO(w.RTPriority)
-		if w.schedErr == nil {
-			defer setFIFO(0)
+	if w.Shared {
+		w.schedErr = w.startShared()
+		defer w.stopShared()
+	} else {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if w.CPU >= 0 {
+			var set unix.CPUSet
+			set.Set(w.CPU)
+			_ = unix.SchedSetaffinity(0, &set)
+		}
+		if w.RTPriority > 0 {
+			// The thread goes back to SCHED_OTHER when the loop returns: it is
+			// unlocked and may then run any goroutine.
+			w.schedErr = setFIFO(w.RTPriority)
+			if w.schedErr == nil {
+				defer setFIFO(0)
+			}
 		}
 	}
+	w.loop()
+}
+
+// loop is Run's dispatch loop.
+func (w *Worker) loop() {
 	w.state.Store(int32(Polling))
 	// The worker sleeps once it has made minIdle empty passes in a row and
 	// spun past spinUntil: with Spin, one empty pass and Spin since the last
@@ -262,6 +293,12 @@ func (w *Worker) Run() {
 			w.stats.BusyPassHist[passBucket(d)]++
 			idle = 0
 			spinUntil = t0.Add(spin)
+			if w.Shared {
+				// Run the goroutines this pass readied (a socket's reader,
+				// say) now, on this thread; they queue their answers and the
+				// next pass sends them.
+				runtime.Gosched()
+			}
 		} else {
 			idle++
 		}
@@ -321,7 +358,8 @@ func (w *Worker) runRPCs() {
 	}
 }
 
-// sleep waits in poll(2) for a port, the wake-up eventfd or MaxSleep, and
+// sleep waits in poll(2) (or, Shared, in the netpoller) for a port, the
+// wake-up eventfd or MaxSleep, and
 // reports whether a descriptor became ready (false: the timeout ended it).
 func (w *Worker) sleep() bool {
 	for _, wt := range w.waiters {
@@ -330,8 +368,15 @@ func (w *Worker) sleep() bool {
 	w.state.Store(int32(Sleeping))
 	w.stats.Sleeps++
 	w.stats.SyscallN++
-	n, _ := unix.Poll(w.fds, int(MaxSleep/time.Millisecond))
-	if w.fds[0].Revents != 0 {
+	var n int
+	var kicked bool
+	if w.ep != nil {
+		n, kicked = w.ep.wait(MaxSleep, w.wakeFD)
+	} else {
+		n, _ = unix.Poll(w.fds, int(MaxSleep/time.Millisecond))
+		kicked = w.fds[0].Revents != 0
+	}
+	if kicked {
 		var b [8]byte
 		_, _ = unix.Read(w.wakeFD, b[:])
 	}

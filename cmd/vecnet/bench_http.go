@@ -22,7 +22,7 @@ type HTTPOptions struct {
 	Rounds    int           // interleaved rounds over Configs
 	Window    time.Duration // wrk's run per configuration, connection mode and round (whole seconds)
 	Conns     int           // wrk's connections
-	Configs   []string      // of "kernel", "nethttp", "ingraph", "nginx"
+	Configs   []string      // of "kernel", "nethttp", "nethttp-dedicated", "ingraph", "nginx"
 	ClientCPU int           // wrk's CPU
 	ServerCPU int           // the server process's CPU (all its threads)
 	Server    string        // the httpserver binary
@@ -47,6 +47,12 @@ type HTTPSample struct {
 	ClientBusy float64 `json:"client_busy"` // 1 - idle share of ClientCPU during wrk
 	CPUus      float64 `json:"cpu_us_req"`  // server CPU time per request, µs (ServerBusy × window / requests)
 	WorkerUs   float64 `json:"worker_us_req"`
+	// The server process's own figures (all its threads, from
+	// /proc/PID/task/*/schedstat): unlike ServerBusy they leave out other
+	// processes sharing its CPU, so they hold on a loaded machine.
+	ProcUs    float64 `json:"proc_cpu_us_req"`  // its CPU time per request, µs
+	SwitchReq float64 `json:"switches_per_req"` // times its threads were switched in, per request
+	FaultsReq float64 `json:"faults_per_req"`   // its page faults (/proc/PID/stat minflt+majflt) per request
 }
 
 func (s *HTTPSample) configName() string { return s.Config }
@@ -54,7 +60,7 @@ func (s *HTTPSample) failure() string    { return s.Err }
 func (s *HTTPSample) setConfig(c string) { s.Config = c }
 func (s *HTTPSample) columns() []any {
 	return []any{&s.Window, &s.ReqPerSec, &s.Requests, &s.Errors, &s.P50us, &s.P99us, &s.ServerBusy, &s.ClientBusy,
-		&s.CPUus, &s.WorkerUs}
+		&s.CPUus, &s.WorkerUs, &s.ProcUs, &s.SwitchReq, &s.FaultsReq}
 }
 
 // HTTPSummary is the HTTP benchmark's per-configuration medians.
@@ -69,7 +75,7 @@ func cmdBenchHTTP(path string, args []string) error {
 	rounds := fs.Int("rounds", 3, "interleaved rounds over the configurations")
 	seconds := fs.Int("seconds", 5, "wrk's run per configuration, connection mode and round, in seconds")
 	conns := fs.Int("conns", 32, "wrk's connections")
-	configs := fs.String("configs", "kernel,nethttp,ingraph,nginx", "configurations to compare")
+	configs := fs.String("configs", "kernel,nethttp,ingraph,nginx", "configurations to compare (also nethttp-dedicated: net/http on vecnet with the worker on its own thread)")
 	server := fs.String("server", "", "the httpserver binary (default: go build vecnet/examples/httpserver)")
 	jsonPath := fs.String("json", "", "write the samples and medians as JSON to this file")
 	if _, err := fs.parse(args); err != nil {
@@ -148,8 +154,8 @@ func RunHTTP(opt HTTPOptions, dir string) (samples []HTTPSample, err error) {
 				if s.Err != "" {
 					fmt.Fprintf(opt.Log, "round %d %-8s %-10s error: %s\n", r, c, mode, s.Err)
 				} else {
-					fmt.Fprintf(opt.Log, "round %d %-8s %-10s %8.0f req/s p50 %5.0f µs p99 %6.0f µs server CPU %3.0f%% %.1f µs/req client CPU %3.0f%%\n",
-						r, c, mode, s.ReqPerSec, s.P50us, s.P99us, 100*s.ServerBusy, s.CPUus, 100*s.ClientBusy)
+					fmt.Fprintf(opt.Log, "round %d %-8s %-10s %8.0f req/s p50 %5.0f µs p99 %6.0f µs server CPU %3.0f%% %.1f µs/req proc %.1f µs/req %.2f switches/req %.3f faults/req worker %.1f µs/req client CPU %3.0f%%\n",
+						r, c, mode, s.ReqPerSec, s.P50us, s.P99us, 100*s.ServerBusy, s.CPUus, s.ProcUs, s.SwitchReq, s.FaultsReq, s.WorkerUs, 100*s.ClientBusy)
 				}
 				samples = append(samples, s)
 			}
@@ -193,15 +199,19 @@ func startHTTPServer(rig *topo.Rig, name, dir, server string, cpu int) (*dnsServ
 	case "kernel":
 		err = kernelOwnsAddr(rig)
 		s.cmd = rig.R.Command("taskset", "-c", cpus, server, "-kernel", "-listen", dnsServerAddr+":80")
-	case "nethttp", "ingraph":
+	case "nethttp", "nethttp-dedicated", "ingraph":
 		err = vecnetOwnsAddr(rig)
 		yaml := filepath.Join(dir, "vecnet.yaml")
 		if err == nil {
 			s.cli = filepath.Join(dir, "cli.sock")
 			err = os.WriteFile(yaml, []byte(vecnetYAML(rig, s.cli)), 0o644)
 		}
-		s.cmd = exec.Command("taskset", "-c", cpus, server, "-vecnet", "-config", yaml, "-mode", name,
-			"-listen", dnsServerAddr+":80")
+		mode, thread := name, []string{}
+		if name == "nethttp-dedicated" { // net/http with the worker on a thread of its own (before worker_thread: shared)
+			mode, thread = "nethttp", []string{"-worker-thread", "dedicated"}
+		}
+		s.cmd = exec.Command("taskset", append([]string{"-c", cpus, server, "-vecnet", "-config", yaml, "-mode", mode,
+			"-listen", dnsServerAddr + ":80"}, thread...)...)
 	case "nginx":
 		err = kernelOwnsAddr(rig)
 		conf := filepath.Join(dir, "nginx.conf")
@@ -210,7 +220,7 @@ func startHTTPServer(rig *topo.Rig, name, dir, server string, cpu int) (*dnsServ
 		}
 		s.cmd = rig.R.Command("taskset", "-c", cpus, "nginx", "-c", conf, "-p", dir, "-e", "stderr")
 	default:
-		return nil, fmt.Errorf("unknown configuration %q (kernel, nethttp, ingraph, nginx)", name)
+		return nil, fmt.Errorf("unknown configuration %q (kernel, nethttp, nethttp-dedicated, ingraph, nginx)", name)
 	}
 	if err != nil {
 		return nil, err
@@ -259,11 +269,15 @@ func measureHTTP(rig *topo.Rig, name string, keepAlive bool, round int, dir stri
 	}
 	args = append(args, "http://"+dnsServerAddr+"/")
 	busy0, vecnet := srv.busy()
+	run0, sw0, procOK := procSchedstat(srv.cmd.Process.Pid)
+	flt0, fltOK := procFaults(srv.cmd.Process.Pid)
 	t0 := time.Now()
 	samp := startCPUSampler(100 * time.Millisecond)
 	out, err := rig.A.Run("taskset", args...)
 	idleS, idleC := samp.stop(opt.ServerCPU, opt.ClientCPU)
 	el := time.Since(t0)
+	run1, sw1, procOK1 := procSchedstat(srv.cmd.Process.Pid)
+	flt1, fltOK1 := procFaults(srv.cmd.Process.Pid)
 	s.ServerBusy, s.ClientBusy = 1-idleS, 1-idleC
 	if err != nil {
 		s.Err = err.Error() + ": " + lastLines(out, 3)
@@ -276,11 +290,69 @@ func measureHTTP(rig *topo.Rig, name string, keepAlive bool, round int, dir stri
 	s.Window = opt.Window.Seconds()
 	if s.Requests > 0 {
 		s.CPUus = s.ServerBusy * s.Window * 1e6 / s.Requests
+		if procOK && procOK1 {
+			perReq := s.Requests * el.Seconds() / s.Window // requests in el, as for WorkerUs
+			s.ProcUs = float64(run1-run0) / float64(time.Microsecond) / perReq
+			s.SwitchReq = float64(sw1-sw0) / perReq
+			if fltOK && fltOK1 {
+				s.FaultsReq = float64(flt1-flt0) / perReq
+			}
+		}
 		if busy1, ok := srv.busy(); vecnet && ok {
 			s.WorkerUs = float64(busy1-busy0) / float64(time.Microsecond) / (s.Requests * el.Seconds() / s.Window)
 		}
 	}
 	return s
+}
+
+// procSchedstat sums the CPU time (ns) and the times switched in over the
+// threads of process pid (/proc/PID/task/*/schedstat: run time, wait time,
+// timeslices); false when it cannot be read.
+func procSchedstat(pid int) (runNs, switches uint64, ok bool) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 3 {
+			continue
+		}
+		run, _ := strconv.ParseUint(f[0], 10, 64)
+		n, _ := strconv.ParseUint(f[2], 10, 64)
+		runNs += run
+		switches += n
+	}
+	return runNs, switches, true
+}
+
+// procFaults returns process pid's page faults (minor and major, from
+// /proc/PID/stat); false when it cannot be read.
+func procFaults(pid int) (uint64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state)
+	if len(f) < 10 {
+		return 0, false
+	}
+	minflt, err1 := strconv.ParseUint(f[7], 10, 64) // field 10
+	majflt, err2 := strconv.ParseUint(f[9], 10, 64) // field 12
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return minflt + majflt, true
 }
 
 var (
@@ -344,11 +416,11 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 	}{{"keep-alive", ka}, {"new connection per request (Connection: close)", cl}} {
 		fmt.Fprintf(w, "\n%s\n\n", t.title)
 		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-		fmt.Fprintf(tw, "| config\t req/s\t ×kernel\t p50 µs\t p99 µs\t server CPU\t CPU µs/req\t worker µs/req\t client CPU\t errors\t\n")
-		fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
+		fmt.Fprintf(tw, "| config\t req/s\t ×kernel\t p50 µs\t p99 µs\t server CPU\t CPU µs/req\t proc µs/req\t switches/req\t faults/req\t worker µs/req\t client CPU\t errors\t\n")
+		fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 		for _, s := range t.sum {
 			if s.Rounds == 0 {
-				fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\n", s.Config, s.firstError())
+				fmt.Fprintf(tw, "| %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Config, s.firstError())
 				continue
 			}
 			m := s.Median
@@ -356,8 +428,8 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 			if m.WorkerUs > 0 {
 				wk = fmt.Sprintf("%.1f", m.WorkerUs)
 			}
-			fmt.Fprintf(tw, "| %s\t %.0f\t %.2f\t %.0f\t %.0f\t %.0f%%\t %.1f\t %s\t %.0f%%\t %.0f\t\n", s.Config, m.ReqPerSec,
-				s.RatioToKernel, m.P50us, m.P99us, 100*m.ServerBusy, m.CPUus, wk, 100*m.ClientBusy, m.Errors)
+			fmt.Fprintf(tw, "| %s\t %.0f\t %.2f\t %.0f\t %.0f\t %.0f%%\t %.1f\t %.1f\t %.2f\t %.3f\t %s\t %.0f%%\t %.0f\t\n", s.Config, m.ReqPerSec,
+				s.RatioToKernel, m.P50us, m.P99us, 100*m.ServerBusy, m.CPUus, m.ProcUs, m.SwitchReq, m.FaultsReq, wk, 100*m.ClientBusy, m.Errors)
 		}
 		tw.Flush()
 		fmt.Fprintln(w, "\nper round, kreq/s:")
@@ -366,6 +438,9 @@ func WriteHTTPTable(w io.Writer, ka, cl []HTTPSummary, opt HTTPOptions) {
 	fmt.Fprintln(w, "\nserver CPU: 1 − idle of the server's CPU while wrk ran; CPU µs/req = that × window / requests. vecnet's")
 	fmt.Fprintln(w, "worker may poll while idle, so for nethttp/ingraph worker µs/req (its busy time in show runtime per request)")
 	fmt.Fprintln(w, "is the work done. A client CPU near 100% with server CPU left idle means wrk is the ceiling: compare CPU/req then.")
+	fmt.Fprintln(w, "proc µs/req, switches/req and faults/req are the server process's own CPU time, context switches (its")
+	fmt.Fprintln(w, "threads' schedstat) and page faults per request: other processes on its CPU do not count, so they hold on")
+	fmt.Fprintln(w, "a loaded machine.")
 }
 
 // HTTPRatioLine is the benchmark's last line: "vecnet/kernel: R", the

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"os"
+	"testing"
+	"time"
+)
 
 // wrkOutput is wrk 4.1's summary with --latency.
 const wrkOutput = `Running 5s test @ http://10.77.1.1/
@@ -41,5 +45,37 @@ func TestWrkParseAndHTTPSummary(t *testing.T) {
 	}
 	if got := HTTPRatioLine(sum); got != "vecnet/kernel: 2.50" {
 		t.Errorf("ratio line %q", got)
+	}
+}
+
+// TestProcSchedstat: the server's own CPU time and switches are read from
+// its threads' schedstat, its page faults from its stat; this process burns
+// CPU, blocks and touches fresh memory, so all three grow.
+func TestProcSchedstat(t *testing.T) {
+	pid := os.Getpid()
+	run0, sw0, ok := procSchedstat(pid)
+	if !ok {
+		t.Fatal("cannot read this process's schedstat")
+	}
+	x := 0
+	for deadline := time.Now().Add(20 * time.Millisecond); time.Now().Before(deadline); x++ {
+	}
+	for range 10 {
+		time.Sleep(time.Millisecond) // blocking, so the thread is switched out and in again
+	}
+	run1, sw1, ok := procSchedstat(pid)
+	if !ok || run1 <= run0 || sw1 <= sw0 || x == 0 {
+		t.Fatalf("schedstat: run %d → %d ns, switches %d → %d", run0, run1, sw0, sw1)
+	}
+	f0, ok0 := procFaults(pid)
+	big := make([]byte, 8<<20)
+	for i := 0; i < len(big); i += 4096 {
+		big[i] = 1
+	}
+	if f1, ok1 := procFaults(pid); !ok0 || !ok1 || f1 <= f0 {
+		t.Fatalf("page faults %d → %d after touching 8 MiB of fresh memory", f0, f1)
+	}
+	if _, _, ok := procSchedstat(-1); ok {
+		t.Fatal("schedstat of pid -1 read")
 	}
 }

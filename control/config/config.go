@@ -65,6 +65,13 @@ type Config struct {
 	// SCHED_FIFO at this priority, 1..99 (worker.Worker.RTPriority). YAML
 	// key: worker_rt_priority.
 	WorkerRTPriority int
+	// WorkerShared runs the workers as ordinary goroutines that sleep in
+	// Go's netpoller and yield to the goroutines they wake
+	// (worker.Worker.Shared): for a process whose application (net/http on
+	// package sock) shares the workers' CPUs. False, the default, gives
+	// each worker a thread of its own, as a router wants. YAML key:
+	// worker_thread, "dedicated" (default) or "shared".
+	WorkerShared bool
 	// Socket is the unix socket the CLI listens on; default DefaultSocket.
 	// YAML key: socket.
 	Socket string

@@ -13,6 +13,7 @@ type (
 		Workers    int            `yaml:"workers"`
 		WorkerSpin string         `yaml:"worker_spin,omitempty"`
 		WorkerRT   int            `yaml:"worker_rt_priority,omitempty"`
+		WorkerThr  string         `yaml:"worker_thread,omitempty"`
 		Socket     string         `yaml:"socket,omitempty"`
 		Interfaces []fileIface    `yaml:"interfaces"`
 		Routes     []fileRoute    `yaml:"routes,omitempty"`
@@ -84,6 +85,9 @@ func Marshal(c *Config) ([]byte, error) {
 		f.WorkerSpin = "off"
 	case c.WorkerSpin > 0:
 		f.WorkerSpin = c.WorkerSpin.String()
+	}
+	if c.WorkerShared {
+		f.WorkerThr = "shared"
 	}
 	for _, ic := range c.Interfaces {
 		fi := fileIface{

@@ -52,7 +52,7 @@ func (w *walker) config(root *yaml.Node) *Config {
 		w.errorf(root, "empty config")
 		return nil
 	}
-	top := w.fields(root, "config", "workers", "worker_spin", "worker_rt_priority", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp", "bridges")
+	top := w.fields(root, "config", "workers", "worker_spin", "worker_rt_priority", "worker_thread", "socket", "interfaces", "routes", "neighbors", "arp", "limits", "policers", "acls", "sessions", "nat44", "http", "linux_cp", "bridges")
 	if top == nil {
 		return nil
 	}
@@ -72,6 +72,17 @@ func (w *walker) config(root *yaml.Node) *Config {
 	}
 	if n, ok := top["worker_rt_priority"]; ok {
 		c.WorkerRTPriority, _ = w.integer(n, "worker_rt_priority", 0, 99)
+	}
+	if n, ok := top["worker_thread"]; ok {
+		if s, ok := w.str(n, "worker_thread"); ok {
+			switch s {
+			case "dedicated":
+			case "shared":
+				c.WorkerShared = true
+			default:
+				w.errorf(n, "worker_thread: %q: want dedicated or shared", s)
+			}
+		}
 	}
 	if n, ok := top["socket"]; ok {
 		if s, ok := w.str(n, "socket"); ok {

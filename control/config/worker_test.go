@@ -6,27 +6,30 @@ import (
 	"time"
 )
 
-// TestWorkerKnobs: worker_spin and worker_rt_priority parse, take their
+// TestWorkerKnobs: worker_spin, worker_rt_priority and worker_thread parse, take their
 // defaults when absent, reject out-of-range values and survive Marshal.
 func TestWorkerKnobs(t *testing.T) {
 	const ifs = "interfaces:\n  - {name: x, driver: afxdp}\n"
 	for _, tc := range []struct {
-		yaml string
-		spin time.Duration
-		rt   int
+		yaml   string
+		spin   time.Duration
+		rt     int
+		shared bool
 	}{
-		{"", 0, 0},
-		{"worker_spin: 50us\nworker_rt_priority: 10\n", 50 * time.Microsecond, 10},
-		{"worker_spin: off\n", -1, 0},
-		{"worker_spin: 0\n", -1, 0},
-		{"worker_spin: 0s\n", -1, 0},
+		{"", 0, 0, false},
+		{"worker_spin: 50us\nworker_rt_priority: 10\n", 50 * time.Microsecond, 10, false},
+		{"worker_spin: off\n", -1, 0, false},
+		{"worker_spin: 0\n", -1, 0, false},
+		{"worker_spin: 0s\n", -1, 0, false},
+		{"worker_thread: dedicated\n", 0, 0, false},
+		{"worker_thread: shared\n", 0, 0, true},
 	} {
 		c, err := Parse("w.yaml", []byte(tc.yaml+ifs))
 		if err != nil {
 			t.Fatalf("%q: %v", tc.yaml, err)
 		}
-		if c.WorkerSpin != tc.spin || c.WorkerRTPriority != tc.rt {
-			t.Errorf("%q: spin %v rt %d, want %v %d", tc.yaml, c.WorkerSpin, c.WorkerRTPriority, tc.spin, tc.rt)
+		if c.WorkerSpin != tc.spin || c.WorkerRTPriority != tc.rt || c.WorkerShared != tc.shared {
+			t.Errorf("%q: spin %v rt %d shared %v, want %v %d %v", tc.yaml, c.WorkerSpin, c.WorkerRTPriority, c.WorkerShared, tc.spin, tc.rt, tc.shared)
 		}
 		b, err := Marshal(c)
 		if err != nil {
@@ -36,7 +39,7 @@ func TestWorkerKnobs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: reparse %v:\n%s", tc.yaml, err, b)
 		}
-		if c2.WorkerSpin != c.WorkerSpin || c2.WorkerRTPriority != c.WorkerRTPriority {
+		if c2.WorkerSpin != c.WorkerSpin || c2.WorkerRTPriority != c.WorkerRTPriority || c2.WorkerShared != c.WorkerShared {
 			t.Errorf("%q: round trip gave spin %v rt %d:\n%s", tc.yaml, c2.WorkerSpin, c2.WorkerRTPriority, b)
 		}
 		if tc.yaml == "" && strings.Contains(string(b), "worker_") {
@@ -48,6 +51,7 @@ func TestWorkerKnobs(t *testing.T) {
 		{"worker_spin: soon\n", "not a duration"},
 		{"worker_rt_priority: 100\n", "out of range"},
 		{"worker_rt_priority: -1\n", "out of range"},
+		{"worker_thread: spare\n", "want dedicated or shared"},
 	} {
 		_, err := Parse("w.yaml", []byte(bad.yaml+ifs))
 		if err == nil || !strings.Contains(err.Error(), bad.want) {

@@ -9,6 +9,11 @@
 //	httpserver -vecnet -config vecnet.yaml -mode ingraph -listen 10.77.1.1:80
 //	httpserver -vecnet -config vecnet.yaml -mode nethttp -listen [2001:db8:77:1::1]:80
 //
+// In mode nethttp the vecnet workers run shared (worker_thread: shared):
+// net/http's goroutines and the worker take turns on one thread, as net/http
+// and the kernel's netpoller do; -worker-thread dedicated gives the worker a
+// thread of its own instead.
+//
 // Routes: GET / (a short text), GET /bytes/N (N deterministic bytes, their
 // SHA-256 in the X-Sha256 header), POST /sha256 (the hex SHA-256 of the
 // body). In the vecnet mode the process is the data plane: it starts
@@ -26,6 +31,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	vecnetconfig "github.com/vecnet/vecnet/control/config"
@@ -38,6 +44,11 @@ type config struct {
 	mode   string // "kernel", "nethttp" or "ingraph"
 	listen string // ADDR:PORT to serve on
 	config string // vecnet mode: YAML config path, when vecnet is nil
+	// workerThread is the vecnet workers' thread mode: "shared" (net/http's
+	// goroutines run on the worker's thread, worker.Worker.Shared),
+	// "dedicated" (a thread of its own), or "" for the mode's default:
+	// shared for nethttp, the config's for ingraph.
+	workerThread string
 
 	vecnet  *vecnetconfig.Config // vecnet mode: the config (tests); nil = load config
 	started func(*daemon.Daemon) // vecnet mode: called once the daemon runs (tests); may be nil
@@ -54,6 +65,8 @@ func main() {
 	flag.StringVar(&cfg.mode, "mode", "nethttp", "vecnet mode: nethttp (net/http on vecnet's net.Listener) or ingraph (in-graph responder)")
 	flag.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "ADDR:PORT to serve on")
 	flag.StringVar(&cfg.config, "config", "", "vecnet mode: vecnet's YAML config (interfaces, addresses, match)")
+	flag.StringVar(&cfg.workerThread, "worker-thread", "", "vecnet mode: the workers' thread, shared or dedicated (default: shared for nethttp, the config's worker_thread for ingraph)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile (runtime/pprof) of the whole run to this file")
 	flag.Parse()
 	if kernel == vecnet {
 		fmt.Fprintln(os.Stderr, "usage: httpserver (-kernel | -vecnet -config FILE -mode nethttp|ingraph) -listen ADDR:PORT")
@@ -63,10 +76,23 @@ func main() {
 		cfg.mode = "kernel"
 	}
 	cfg.ready = func(a net.Addr) { fmt.Fprintf(os.Stderr, "httpserver: %s mode, serving on %s\n", cfg.mode, a) }
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "httpserver: -cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, cfg)
 	stop()
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "httpserver:", err)
 		os.Exit(1)
 	}

@@ -17,7 +17,9 @@ import (
 // runVecnet starts vecnet from cfg.vecnet (or the YAML file cfg.config)
 // with the host stack and TCP, serves on cfg.listen (one of the configured
 // interface addresses) until ctx is done, then closes the listener before
-// stopping the daemon: net/http on sock's listener (mode nethttp) or the
+// stopping the daemon: net/http on sock's listener (mode nethttp, the
+// workers shared with its goroutines unless cfg.workerThread says
+// dedicated) or the
 // in-graph responder (mode ingraph, ingraph.go). A buffer leak reported by the daemon's Stop is an
 // error.
 func runVecnet(ctx context.Context, cfg config) (err error) {
@@ -29,6 +31,18 @@ func runVecnet(ctx context.Context, cfg config) (err error) {
 		if vc, err = vecnetconfig.Load(cfg.config); err != nil {
 			return err
 		}
+	}
+	switch {
+	case cfg.workerThread == "shared" || cfg.workerThread == "" && cfg.mode == "nethttp":
+		c := *vc // the caller's config stays as it was
+		c.WorkerShared = true
+		vc = &c
+	case cfg.workerThread == "dedicated":
+		c := *vc
+		c.WorkerShared = false
+		vc = &c
+	case cfg.workerThread != "":
+		return fmt.Errorf("httpserver: -worker-thread %q: want shared or dedicated", cfg.workerThread)
 	}
 	ap, err := netip.ParseAddrPort(cfg.listen)
 	if err != nil {

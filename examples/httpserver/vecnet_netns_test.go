@@ -42,8 +42,9 @@ type server struct {
 	d   *daemon.Daemon
 }
 
-// startServer builds the rig and runs the server in mode (nethttp or
-// ingraph); the server is stopped
+// startServer builds the rig and runs the server in mode (nethttp,
+// nethttp-dedicated: nethttp with -worker-thread dedicated, or ingraph);
+// the server is stopped
 // (its error, a leak included, fails the test) and the namespaces removed
 // when the test ends.
 func startServer(t *testing.T, mode string) *server {
@@ -72,7 +73,11 @@ func startServerFault(t *testing.T, mode string, fault *stack.TCPFault) *server 
 	ctx, cancel := context.WithCancel(context.Background())
 	readyc := make(chan struct{}, 1)
 	errc := make(chan error, 1)
-	cfg := config{mode: mode, listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
+	thread := ""
+	if mode == "nethttp-dedicated" { // net/http with the worker on a thread of its own
+		mode, thread = "nethttp", "dedicated"
+	}
+	cfg := config{mode: mode, workerThread: thread, listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
 		log: slog.New(slog.DiscardHandler), fault: fault,
 		started: func(d *daemon.Daemon) { s.d = d },
 		ready:   func(net.Addr) { readyc <- struct{}{} }}
@@ -113,28 +118,32 @@ func (s *server) curl(args ...string) (string, error) {
 }
 
 // TestVecnetBetweenNamespaces: curl in host A (kernel TCP at default
-// offloads) fetches 4 MiB from net/http served on vecnet's TCP over AF_XDP
-// and checks the SHA-256, posts 1 MiB and checks the digest, and gets
-// "connection refused" (a RST) from a closed port.
-func TestVecnetBetweenNamespaces(t *testing.T) { testBetweenNamespaces(t, "nethttp") }
+// offloads) fetches three URLs over one keep-alive connection, fetches
+// 4 MiB from net/http served on vecnet's TCP over AF_XDP and checks the
+// SHA-256, posts 1 MiB and checks the digest, and gets "connection
+// refused" (a RST) from a closed port.
+// The worker runs shared with net/http's goroutines (the mode's default).
+func TestVecnetBetweenNamespaces(t *testing.T) {
+	s := testBetweenNamespaces(t, "nethttp")
+	if !s.d.Workers[0].Shared {
+		t.Error("-mode nethttp: the worker is not Shared")
+	}
+}
+
+// TestVecnetDedicatedBetweenNamespaces is TestVecnetBetweenNamespaces with
+// the worker on a thread of its own (-worker-thread dedicated).
+func TestVecnetDedicatedBetweenNamespaces(t *testing.T) {
+	s := testBetweenNamespaces(t, "nethttp-dedicated")
+	if s.d.Workers[0].Shared {
+		t.Error("-worker-thread dedicated: the worker is Shared")
+	}
+}
 
 // TestInGraphBetweenNamespaces is TestVecnetBetweenNamespaces against the
-// in-graph responder (-mode ingraph), plus keep-alive: curl fetches three
-// URLs over one connection, and an unknown path gets 404.
+// in-graph responder (-mode ingraph), plus: an unknown path gets 404.
 func TestInGraphBetweenNamespaces(t *testing.T) {
 	s := testBetweenNamespaces(t, "ingraph")
 	base := "http://" + topo.RouterAAddr
-	t.Run("keep-alive", func(t *testing.T) {
-		out, err := s.curl("-f", "-w", "[%{num_connects}]", base+"/", base+"/bytes/100000", base+"/")
-		want := sha256.Sum256(Bytes(100000))
-		if err != nil || !strings.HasPrefix(out, "hello from httpserver\n[1]") || !strings.HasSuffix(out, "hello from httpserver\n[0]") {
-			t.Fatalf("three GETs on one connection: %v\n%.200q", err, out)
-		}
-		body := strings.TrimSuffix(strings.TrimPrefix(out, "hello from httpserver\n[1]"), "[0]hello from httpserver\n[0]")
-		if sha256.Sum256([]byte(body)) != want {
-			t.Fatalf("keep-alive /bytes/100000: %d bytes, wrong digest", len(body))
-		}
-	})
 	t.Run("not found", func(t *testing.T) {
 		out, err := s.curl("-o", "/dev/null", "-w", "%{http_code}", base+"/nope")
 		if err != nil || out != "404" {
@@ -151,6 +160,18 @@ func testBetweenNamespaces(t *testing.T, mode string) *server {
 		out, err := s.curl("-f", base+"/")
 		if err != nil || out != "hello from httpserver\n" {
 			t.Fatalf("GET /: %v\n%s", err, out)
+		}
+	})
+	t.Run("keep-alive", func(t *testing.T) {
+		// Three GETs over one connection: curl's num_connects is 1, then 0.
+		out, err := s.curl("-f", "-w", "[%{num_connects}]", base+"/", base+"/bytes/100000", base+"/")
+		want := sha256.Sum256(Bytes(100000))
+		if err != nil || !strings.HasPrefix(out, "hello from httpserver\n[1]") || !strings.HasSuffix(out, "hello from httpserver\n[0]") {
+			t.Fatalf("three GETs on one connection: %v\n%.200q", err, out)
+		}
+		body := strings.TrimSuffix(strings.TrimPrefix(out, "hello from httpserver\n[1]"), "[0]hello from httpserver\n[0]")
+		if sha256.Sum256([]byte(body)) != want {
+			t.Fatalf("keep-alive /bytes/100000: %d bytes, wrong digest", len(body))
 		}
 	})
 	t.Run("GET 4 MiB", func(t *testing.T) {

@@ -242,6 +242,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	e.enter()
 	n := c.rcv.read(p)
 	if c.rcv.len == 0 {
+		if c.ooo.n == 0 {
+			c.rcv.head = 0 // nothing stored: the next data starts at the beginning (as Consume does)
+		}
 		c.releaseReadBuffer()
 	}
 	// Window update (receiver SWS avoidance, RFC 9293 3.8.6.2.2): announce

@@ -242,6 +242,12 @@ func (c *Conn) processACK(t wire.TCP, o *wire.TCPOptions, seq, ack Seq, pure boo
 			d := min(ack.Sub(c.sndBase), c.snd.len)
 			if d > 0 {
 				c.snd.discard(d)
+				if c.snd.len == 0 {
+					// All acknowledged: the next data starts at the beginning, so a
+					// request-response connection keeps reusing the same few
+					// (cached, mapped) pages instead of walking the whole buffer.
+					c.snd.head = 0
+				}
 				c.sndBase = c.sndBase.Add(d)
 				c.notify(EventWritable)
 			}
