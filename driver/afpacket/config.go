@@ -3,7 +3,6 @@ package afpacket
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/vecnet/vecnet/pkt"
 )
@@ -14,16 +13,24 @@ var ErrInvalidConfig = errors.New("afpacket: invalid config")
 
 // Defaults for the zero values of Config.
 const (
-	DefaultBlockSize     = 1 << 20 // bytes per RX block
-	DefaultBlocks        = 32      // RX blocks per socket
-	DefaultFrameSize     = 4096    // TX slot size; also tp_frame_size of the RX ring
-	DefaultTxFrames      = 512     // TX slots per socket
-	DefaultRetireTimeout = time.Millisecond
+	DefaultBlockSize = 1 << 20 // bytes per RX block
+	DefaultBlocks    = 32      // RX blocks per socket
+	DefaultFrameSize = 4096    // RX and TX slot size
+	DefaultTxFrames  = 512     // TX slots per socket
 )
 
-// txDataOff is where a frame's data starts in a TX slot: TPACKET_V3 puts it
-// right after the aligned tpacket3_hdr.
-const txDataOff = 48
+// txDataOff is where a frame's data starts in a TX slot: TPACKET_V2 puts it
+// right after the tpacket2_hdr.
+const txDataOff = 32
+
+// bigFrameCap is the size of a port's buffer for frames larger than a ring
+// slot: a 64 KiB GSO super-frame with its Ethernet and VLAN headers and
+// virtio_net_hdr fits.
+const bigFrameCap = 1<<16 + 1<<10
+
+// bigQueueBytes is the socket receive buffer asked for (SO_RCVBUFFORCE), in
+// which those frames wait for Recv.
+const bigQueueBytes = 8 << 20
 
 // Config describes an AF_PACKET interface. The zero value of each numeric
 // field means its default.
@@ -34,21 +41,19 @@ type Config struct {
 	// Queues is the number of sockets (ports), at least 1. More than one
 	// joins them in a PACKET_FANOUT_HASH group.
 	Queues int
-	// BlockSize is the size of one RX block in bytes: a multiple of the page
-	// size and of FrameSize. A frame larger than a block is truncated by the
-	// kernel and counted as an RX error: keep at least 128 KiB so that the
-	// 64 KiB GSO super-frames of a peer with TSO on fit (the default does).
+	// BlockSize is the size of one RX block in bytes, the unit in which the
+	// kernel allocates the ring: a multiple of the page size and of
+	// FrameSize. The RX ring has BlockSize/FrameSize*Blocks slots.
 	BlockSize int
 	// Blocks is the number of RX blocks per socket.
 	Blocks int
-	// FrameSize is the TX slot size (a frame of up to FrameSize-48 bytes can
-	// be sent) and the nominal RX frame size; a power of two >= 2048.
+	// FrameSize is the RX and TX slot size, a power of two >= 2048. A
+	// frame of up to FrameSize-42 bytes can be sent; one of up to about
+	// FrameSize-80 bytes is received in its slot, and a larger one (a GSO
+	// super-frame of a peer with TSO on, a jumbo frame) through the socket.
 	FrameSize int
 	// TxFrames is the number of TX slots per socket.
 	TxFrames int
-	// RetireTimeout is how long the kernel keeps a partly filled RX block
-	// before handing it over: the added latency at low rates.
-	RetireTimeout time.Duration
 	// MAC is the data plane's own address on this link. The zero value
 	// derives a locally administered address from the device's, so the
 	// kernel stack does not also process the data plane's traffic.
@@ -75,9 +80,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TxFrames == 0 {
 		c.TxFrames = DefaultTxFrames
 	}
-	if c.RetireTimeout == 0 {
-		c.RetireTimeout = DefaultRetireTimeout
-	}
 	switch {
 	case c.Queues < 1 || c.Queues > 64:
 		return c, fmt.Errorf("%w: %d queues, want 1..64", ErrInvalidConfig, c.Queues)
@@ -87,8 +89,6 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: block size %d, want a multiple of %d and of the frame size", ErrInvalidConfig, c.BlockSize, pkt.SlotSize)
 	case c.Blocks < 1 || c.TxFrames < 1:
 		return c, fmt.Errorf("%w: %d blocks, %d tx frames", ErrInvalidConfig, c.Blocks, c.TxFrames)
-	case c.RetireTimeout < time.Millisecond:
-		return c, fmt.Errorf("%w: retire timeout %v, the kernel's unit is 1ms", ErrInvalidConfig, c.RetireTimeout)
 	}
 	return c, nil
 }

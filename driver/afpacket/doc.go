@@ -4,27 +4,32 @@
 // Each port is one AF_PACKET socket bound to the device with two rings
 // mapped into the process:
 //
-//   - RX: a TPACKET_V3 block ring. The kernel fills blocks of Config.BlockSize
-//     bytes with variable-size frames and hands a block over (block_status
-//     TP_STATUS_USER) when it is full or when Config.RetireTimeout passes.
-//     Recv walks ready blocks frame by frame without a system call, copies
-//     each frame into a fresh pkt buffer at pkt.Headroom (a copy is inherent:
-//     the ring is not pkt.Arena memory), and hands a block back
-//     (TP_STATUS_KERNEL) only once every frame in it has been consumed. The
-//     position inside a partly consumed block is kept between calls.
+//   - RX: a TPACKET_V2 frame ring of BlockSize/FrameSize*Blocks slots. The
+//     kernel writes each frame into the next free slot, marks it
+//     TP_STATUS_USER and wakes the socket at once. Recv walks ready slots
+//     without a system call, copies each frame into a fresh pkt buffer at
+//     pkt.Headroom (a copy is inherent: the ring is not pkt.Arena memory)
+//     and hands the slot back (TP_STATUS_KERNEL). TPACKET_V3's block ring
+//     was used before: it hands a block over only when it is full or its
+//     retire timer (1 ms at least) fires, which put a millisecond into
+//     every round trip at low rates; V2 keeps the same throughput.
+//   - Frames larger than a slot (GSO super-frames of up to 64 KiB, jumbo
+//     frames): with PACKET_COPY_THRESH the kernel puts the frame's head in
+//     the slot, marked TP_STATUS_COPY, and queues the whole frame on the
+//     socket; Recv reads it with one recvfrom into the port's own buffer.
 //   - Offloads: the socket has PACKET_VNET_HDR, so each RX frame comes with
-//     a virtio_net_hdr (TPACKET_V3 RX supports it: the kernel writes it just
-//     before tp_mac). A peer at its default offloads hands the link TSO/GSO
-//     super-frames of up to 64 KiB (a 1 MiB block holds one) and frames
-//     whose L4 checksum is partial; Recv segments the former and completes
-//     the latter with package offload while copying into slots, and marks
-//     what it checked with pkt.FlagL4ChecksumOK. Each TX frame starts with
-//     a zero virtio_net_hdr (no offload asked).
-//   - TX: a frame ring of Config.TxFrames slots of Config.FrameSize bytes
-//     (TPACKET_V3 transmit is frame-based, like V2). Send copies a vector
-//     into consecutive free slots, marks them TP_STATUS_SEND_REQUEST and
-//     flushes them with one sendto(MSG_DONTWAIT): one system call per
-//     vector. PACKET_QDISC_BYPASS hands frames straight to the driver.
+//     a virtio_net_hdr (the kernel writes it just before tp_mac, or first
+//     in what recvfrom returns). A peer at its default offloads hands the
+//     link TSO/GSO super-frames and frames whose L4 checksum is partial;
+//     Recv segments the former and completes the latter with package
+//     offload while copying into slots, and marks what it checked with
+//     pkt.FlagL4ChecksumOK. Each TX frame starts with a zero
+//     virtio_net_hdr (no offload asked).
+//   - TX: a frame ring of Config.TxFrames slots of Config.FrameSize bytes.
+//     Send copies a vector into consecutive free slots, marks them
+//     TP_STATUS_SEND_REQUEST and flushes them with one sendto(MSG_DONTWAIT):
+//     one system call per vector. PACKET_QDISC_BYPASS hands frames straight
+//     to the driver.
 //
 // PACKET_IGNORE_OUTGOING keeps a port from receiving its own transmissions,
 // and the device is put in promiscuous mode (PACKET_MR_PROMISC) because the

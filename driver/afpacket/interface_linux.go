@@ -83,30 +83,41 @@ func (ifc *Interface) openSocket(q int) (*Port, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
 		return fail("PACKET_VNET_HDR", err)
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
 		return fail("PACKET_VERSION", err)
 	}
-	rxReq := unix.TpacketReq3{
-		Block_size:       uint32(cfg.BlockSize),
-		Block_nr:         uint32(cfg.Blocks),
-		Frame_size:       uint32(cfg.FrameSize),
-		Frame_nr:         uint32(cfg.BlockSize / cfg.FrameSize * cfg.Blocks),
-		Retire_blk_tov:   uint32(cfg.RetireTimeout.Milliseconds()),
-		Feature_req_word: 1, // TP_FT_REQ_FILL_RXHASH: tp_rxhash becomes Meta.Hash
+	// A frame longer than a ring slot (a GSO super-frame, a jumbo frame)
+	// gets its head in the slot, marked TP_STATUS_COPY, and is queued whole
+	// on the socket, where Recv reads it (Port.bigFrame). The receive
+	// buffer bounds how many may wait: room for a ring's worth of 64 KiB
+	// super-frames is more than the peer's TCP window.
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_COPY_THRESH, 1); err != nil {
+		return fail("PACKET_COPY_THRESH", err)
 	}
-	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rxReq); err != nil {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, bigQueueBytes); err != nil {
+		// Without CAP_NET_ADMIN: as much as net.core.rmem_max allows.
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, bigQueueBytes)
+	}
+	rxFrames := cfg.BlockSize / cfg.FrameSize * cfg.Blocks
+	rxReq := unix.TpacketReq{
+		Block_size: uint32(cfg.BlockSize),
+		Block_nr:   uint32(cfg.Blocks),
+		Frame_size: uint32(cfg.FrameSize),
+		Frame_nr:   uint32(rxFrames),
+	}
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rxReq); err != nil {
 		return fail("PACKET_RX_RING", err)
 	}
 	txBlock := max(pkt.SlotSize, cfg.FrameSize)
 	perBlock := txBlock / cfg.FrameSize
 	txBlocks := (cfg.TxFrames + perBlock - 1) / perBlock
-	txReq := unix.TpacketReq3{
+	txReq := unix.TpacketReq{
 		Block_size: uint32(txBlock),
 		Block_nr:   uint32(txBlocks),
 		Frame_size: uint32(cfg.FrameSize),
 		Frame_nr:   uint32(txBlocks * perBlock),
 	}
-	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txReq); err != nil {
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txReq); err != nil {
 		return fail("PACKET_TX_RING", err)
 	}
 	rxLen := cfg.BlockSize * cfg.Blocks
@@ -115,8 +126,9 @@ func (ifc *Interface) openSocket(q int) (*Port, error) {
 		return fail("mmap", err)
 	}
 	p.mmap = mem
-	p.rx = rxRing{mem: mem[:rxLen], blockSize: cfg.BlockSize, blocks: cfg.Blocks}
+	p.rx = rxRing{mem: mem[:rxLen], frameSize: cfg.FrameSize, frames: rxFrames}
 	p.tx = txRing{mem: mem[rxLen:], frameSize: cfg.FrameSize, frames: txBlocks * perBlock}
+	p.big = make([]byte, bigFrameCap)
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.ifindex}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
@@ -177,8 +189,8 @@ func (ifc *Interface) Info() string {
 	if ifc.fanout >= 0 {
 		fan = fmt.Sprintf("hash group %d", ifc.fanout)
 	}
-	return fmt.Sprintf("afpacket %s ifindex %d queues %d fanout %s rx %dx%dKiB tov %v tx %dx%d mac %s (device %s)",
-		c.Device, ifc.ifindex, c.Queues, fan, c.Blocks, c.BlockSize>>10, c.RetireTimeout,
+	return fmt.Sprintf("afpacket %s ifindex %d queues %d fanout %s rx %dx%d tx %dx%d mac %s (device %s)",
+		c.Device, ifc.ifindex, c.Queues, fan, c.BlockSize/c.FrameSize*c.Blocks, c.FrameSize,
 		c.TxFrames, c.FrameSize, net.HardwareAddr(ifc.mac[:]), net.HardwareAddr(ifc.devMAC[:]))
 }
 
