@@ -48,12 +48,14 @@ func TestLatencyVariants(t *testing.T) {
 	for name, want := range map[string]latencyVariant{
 		"kernel": {}, "afxdp": {driver: "afxdp"}, "afpacket-sleep": {driver: "afpacket", sleep: true},
 		"afxdp-rt": {driver: "afxdp", rt: true}, "afxdp-sleep-rt": {driver: "afxdp", sleep: true, rt: true},
+		"afxdp-pinned": {driver: "afxdp", pinned: true}, "kernel-pinned": {pinned: true},
+		"afpacket-sleep-pinned": {driver: "afpacket", sleep: true, pinned: true},
 	} {
 		if got, ok := latencyDriver(name); !ok || got != want {
 			t.Errorf("%s: %+v %v, want %+v", name, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"dpdk", "afxdp-fast", "kernel-rt", ""} {
+	for _, bad := range []string{"dpdk", "afxdp-fast", "kernel-rt", "kernel-sleep", "pinned", ""} {
 		if _, ok := latencyDriver(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}
