@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"io"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // sockperfOut is sockperf 3.7's ping-pong summary, colours and all.
@@ -125,5 +129,38 @@ func TestBenchLatencyKernel(t *testing.T) {
 	}
 	if samples[1].LoadMbps < 5 {
 		t.Errorf("loaded row saw %.1f Mbit/s of the 20 Mbit/s stream", samples[1].LoadMbps)
+	}
+}
+
+// TestPinnedPeers: a "-pinned" row runs its clients under taskset on the
+// CPU the worker does not use and pins every thread of the running servers
+// there.
+func TestPinnedPeers(t *testing.T) {
+	ns := topo.NS{Name: "vnl-none"}
+	if got := peerCommand(ns, -1, "sockperf", "ping-pong").Args; strings.Join(got, " ") != "ip netns exec vnl-none sockperf ping-pong" {
+		t.Errorf("unpinned: %q", got)
+	}
+	if got := peerCommand(ns, otherCPU(1), "iperf3", "-c").Args; strings.Join(got, " ") != "ip netns exec vnl-none taskset -c 0 iperf3 -c" {
+		t.Errorf("pinned: %q", got)
+	}
+	if otherCPU(0) != 1 || otherCPU(3) != 0 {
+		t.Errorf("otherCPU(0) = %d, otherCPU(3) = %d", otherCPU(0), otherCPU(3))
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var one unix.CPUSet
+	one.Set(0)
+	if err := setAffinity(cmd.Process.Pid, &one); err != nil {
+		t.Fatal(err)
+	}
+	var got unix.CPUSet
+	if err := unix.SchedGetaffinity(cmd.Process.Pid, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != one {
+		t.Errorf("affinity after setAffinity: %d CPUs, CPU0 %v; want CPU0 only", got.Count(), got.IsSet(0))
 	}
 }
