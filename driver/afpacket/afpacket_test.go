@@ -23,6 +23,8 @@ func TestConfigRejects(t *testing.T) {
 		{"frame size not power of two", Config{Device: "x", FrameSize: 3000}},
 		{"frame size small", Config{Device: "x", FrameSize: 1024}},
 		{"block not page multiple", Config{Device: "x", BlockSize: 5000}},
+		{"rx frame size not power of two", Config{Device: "x", RxFrameSize: 3000}},
+		{"rx frame size small", Config{Device: "x", RxFrameSize: 1024}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Open(tc.cfg); !errors.Is(err, ErrInvalidConfig) {
@@ -39,7 +41,7 @@ func TestRecv(t *testing.T) {
 	r := newRig(t, Config{Blocks: 16, BlockSize: 64 << 10}, 0)
 	p := r.ifc.ports[0]
 	seq := uint32(0)
-	for round := range 20 { // each round takes at least one block: the ring wraps
+	for round := range 20 { // 1200 frames through 512 slots: the ring wraps
 		var sent [][]byte
 		for k := range 60 {
 			size := 14 + (k*97+round*31)%1501 // 14..1514

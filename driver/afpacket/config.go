@@ -13,10 +13,11 @@ var ErrInvalidConfig = errors.New("afpacket: invalid config")
 
 // Defaults for the zero values of Config.
 const (
-	DefaultBlockSize = 1 << 20 // bytes per RX block
-	DefaultBlocks    = 32      // RX blocks per socket
-	DefaultFrameSize = 4096    // RX and TX slot size
-	DefaultTxFrames  = 512     // TX slots per socket
+	DefaultBlockSize   = 1 << 20 // bytes per RX block
+	DefaultBlocks      = 32      // RX blocks per socket
+	DefaultRxFrameSize = 2048    // RX slot size: 16384 slots in the default 32 MiB
+	DefaultFrameSize   = 4096    // TX slot size
+	DefaultTxFrames    = 512     // TX slots per socket
 )
 
 // txDataOff is where a frame's data starts in a TX slot: TPACKET_V2 puts it
@@ -43,14 +44,19 @@ type Config struct {
 	Queues int
 	// BlockSize is the size of one RX block in bytes, the unit in which the
 	// kernel allocates the ring: a multiple of the page size and of
-	// FrameSize. The RX ring has BlockSize/FrameSize*Blocks slots.
+	// RxFrameSize. The RX ring has BlockSize/RxFrameSize*Blocks slots.
 	BlockSize int
 	// Blocks is the number of RX blocks per socket.
 	Blocks int
-	// FrameSize is the RX and TX slot size, a power of two >= 2048. A
-	// frame of up to FrameSize-42 bytes can be sent; one of up to about
-	// FrameSize-80 bytes is received in its slot, and a larger one (a GSO
-	// super-frame of a peer with TSO on, a jumbo frame) through the socket.
+	// RxFrameSize is the RX slot size, a power of two >= 2048. A frame of
+	// up to about RxFrameSize-80 bytes is received in its slot, a larger
+	// one (a GSO super-frame of a peer with TSO on, a jumbo frame) through
+	// the socket, one system call each. The slot count is what absorbs a
+	// worker's scheduling stalls: the default ring holds 16384 frames, as
+	// many as the AF_XDP driver's.
+	RxFrameSize int
+	// FrameSize is the TX slot size, a power of two >= 2048: a frame of up
+	// to FrameSize-42 bytes can be sent.
 	FrameSize int
 	// TxFrames is the number of TX slots per socket.
 	TxFrames int
@@ -77,6 +83,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.FrameSize == 0 {
 		c.FrameSize = DefaultFrameSize
 	}
+	if c.RxFrameSize == 0 {
+		c.RxFrameSize = DefaultRxFrameSize
+	}
 	if c.TxFrames == 0 {
 		c.TxFrames = DefaultTxFrames
 	}
@@ -85,8 +94,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: %d queues, want 1..64", ErrInvalidConfig, c.Queues)
 	case c.FrameSize < 2048 || c.FrameSize&(c.FrameSize-1) != 0:
 		return c, fmt.Errorf("%w: frame size %d, want a power of two >= 2048", ErrInvalidConfig, c.FrameSize)
-	case c.BlockSize < pkt.SlotSize || c.BlockSize%pkt.SlotSize != 0 || c.BlockSize%c.FrameSize != 0:
-		return c, fmt.Errorf("%w: block size %d, want a multiple of %d and of the frame size", ErrInvalidConfig, c.BlockSize, pkt.SlotSize)
+	case c.RxFrameSize < 2048 || c.RxFrameSize&(c.RxFrameSize-1) != 0:
+		return c, fmt.Errorf("%w: rx frame size %d, want a power of two >= 2048", ErrInvalidConfig, c.RxFrameSize)
+	case c.BlockSize < pkt.SlotSize || c.BlockSize%pkt.SlotSize != 0 || c.BlockSize%c.RxFrameSize != 0:
+		return c, fmt.Errorf("%w: block size %d, want a multiple of %d and of the rx frame size", ErrInvalidConfig, c.BlockSize, pkt.SlotSize)
 	case c.Blocks < 1 || c.TxFrames < 1:
 		return c, fmt.Errorf("%w: %d blocks, %d tx frames", ErrInvalidConfig, c.Blocks, c.TxFrames)
 	}

@@ -4,7 +4,7 @@
 // Each port is one AF_PACKET socket bound to the device with two rings
 // mapped into the process:
 //
-//   - RX: a TPACKET_V2 frame ring of BlockSize/FrameSize*Blocks slots. The
+//   - RX: a TPACKET_V2 frame ring of BlockSize/RxFrameSize*Blocks slots. The
 //     kernel writes each frame into the next free slot, marks it
 //     TP_STATUS_USER and wakes the socket at once. Recv walks ready slots
 //     without a system call, copies each frame into a fresh pkt buffer at

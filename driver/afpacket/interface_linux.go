@@ -98,11 +98,11 @@ func (ifc *Interface) openSocket(q int) (*Port, error) {
 		// Without CAP_NET_ADMIN: as much as net.core.rmem_max allows.
 		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, bigQueueBytes)
 	}
-	rxFrames := cfg.BlockSize / cfg.FrameSize * cfg.Blocks
+	rxFrames := cfg.BlockSize / cfg.RxFrameSize * cfg.Blocks
 	rxReq := unix.TpacketReq{
 		Block_size: uint32(cfg.BlockSize),
 		Block_nr:   uint32(cfg.Blocks),
-		Frame_size: uint32(cfg.FrameSize),
+		Frame_size: uint32(cfg.RxFrameSize),
 		Frame_nr:   uint32(rxFrames),
 	}
 	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rxReq); err != nil {
@@ -126,7 +126,7 @@ func (ifc *Interface) openSocket(q int) (*Port, error) {
 		return fail("mmap", err)
 	}
 	p.mmap = mem
-	p.rx = rxRing{mem: mem[:rxLen], frameSize: cfg.FrameSize, frames: rxFrames}
+	p.rx = rxRing{mem: mem[:rxLen], frameSize: cfg.RxFrameSize, frames: rxFrames}
 	p.tx = txRing{mem: mem[rxLen:], frameSize: cfg.FrameSize, frames: txBlocks * perBlock}
 	p.big = make([]byte, bigFrameCap)
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.ifindex}
@@ -190,7 +190,7 @@ func (ifc *Interface) Info() string {
 		fan = fmt.Sprintf("hash group %d", ifc.fanout)
 	}
 	return fmt.Sprintf("afpacket %s ifindex %d queues %d fanout %s rx %dx%d tx %dx%d mac %s (device %s)",
-		c.Device, ifc.ifindex, c.Queues, fan, c.BlockSize/c.FrameSize*c.Blocks, c.FrameSize,
+		c.Device, ifc.ifindex, c.Queues, fan, c.BlockSize/c.RxFrameSize*c.Blocks, c.RxFrameSize,
 		c.TxFrames, c.FrameSize, net.HardwareAddr(ifc.mac[:]), net.HardwareAddr(ifc.devMAC[:]))
 }
 

@@ -218,3 +218,58 @@ func TestRecvUDPSuperFrame(t *testing.T) {
 	}
 	r.checkNoLeak(t)
 }
+
+// TestBigFrameWaitsForRoom: a frame larger than a ring slot is read from
+// the socket once; when the vector lacks room for its segments the port
+// holds it for the next call, so the ring's slots and the socket's queue
+// stay in step. The peer sends a small frame and two distinct super-frames
+// of 14 segments; each call has room for 14 packets.
+func TestBigFrameWaitsForRoom(t *testing.T) {
+	r := newRig(t, Config{}, 0)
+	if err := unixSetVnet(r.peer); err != nil {
+		t.Fatal(err)
+	}
+	h := offload.VnetHdr{Flags: offload.VnetNeedsCsum, GSOType: offload.GSOTCPv4, HdrLen: 54, GSOSize: 1448, CsumStart: 34, CsumOffset: 16}
+	send := func(f []byte, h offload.VnetHdr) {
+		msg := make([]byte, offload.VnetHdrLen+len(f))
+		h.Put(msg)
+		copy(msg[offload.VnetHdrLen:], f)
+		r.peerSend(t, msg)
+	}
+	send(testFrame(r.ifc.MAC(), r.peerMAC, 1, 60), offload.VnetHdr{}) // takes one place of the first call's room
+	a, b := tcpSuperFrame(r.ifc.MAC(), r.peerMAC, 20000), tcpSuperFrame(r.ifc.MAC(), r.peerMAC, 20000)
+	binary.BigEndian.PutUint32(b[14+20+4:], 50000) // b's TCP sequence number
+	send(a, h)
+	send(b, h)
+	const room = 14
+	var seqs []uint32
+	var v pkt.Vector
+	ar := r.c.Arena()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(seqs) < 28 && time.Now().Before(deadline) {
+		v.Len = pkt.VectorSize - room
+		if p := r.ifc.ports[0]; p.Recv(r.c, &v) == 0 {
+			waitReadable(p.PollFD(), 10)
+			continue
+		}
+		for _, i := range v.Idx[pkt.VectorSize-room : v.Len] {
+			if d := ar.Data(i); len(d) >= 54 && binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[23] == wire.IPProtoTCP {
+				seqs = append(seqs, binary.BigEndian.Uint32(d[38:]))
+			}
+			r.c.Free(i)
+		}
+	}
+	if st := r.ifc.ports[0].Stats(); st.RxErrors != 0 || len(seqs) != 28 {
+		t.Fatalf("%d segments, stats %+v; want 28 and no RX errors", len(seqs), st)
+	}
+	for k, s := range seqs {
+		want := uint32(1000 + 1448*(k%14))
+		if k >= 14 {
+			want += 50000 - 1000
+		}
+		if s != want {
+			t.Fatalf("segment %d: TCP seq %d, want %d (a's 14 segments, then b's)", k, s, want)
+		}
+	}
+	r.checkNoLeak(t)
+}
