@@ -35,8 +35,7 @@ func TestConfigRejects(t *testing.T) {
 }
 
 // TestRecv sends frames of many sizes from the peer in rounds and receives
-// them a few at a time, so blocks are consumed across calls and the small
-// ring wraps several times.
+// them a few at a time, so the small ring (512 slots) wraps twice.
 func TestRecv(t *testing.T) {
 	r := newRig(t, Config{Blocks: 16, BlockSize: 64 << 10}, 0)
 	p := r.ifc.ports[0]
