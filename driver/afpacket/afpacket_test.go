@@ -25,6 +25,8 @@ func TestConfigRejects(t *testing.T) {
 		{"block not page multiple", Config{Device: "x", BlockSize: 5000}},
 		{"rx frame size not power of two", Config{Device: "x", RxFrameSize: 3000}},
 		{"rx frame size small", Config{Device: "x", RxFrameSize: 1024}},
+		{"unknown ring", Config{Device: "x", Ring: "v4"}},
+		{"retire under 1ms", Config{Device: "x", RetireTimeout: time.Microsecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Open(tc.cfg); !errors.Is(err, ErrInvalidConfig) {
@@ -36,8 +38,10 @@ func TestConfigRejects(t *testing.T) {
 
 // TestRecv sends frames of many sizes from the peer in rounds and receives
 // them a few at a time, so the small ring (512 slots) wraps twice.
-func TestRecv(t *testing.T) {
-	r := newRig(t, Config{Blocks: 16, BlockSize: 64 << 10}, 0)
+func TestRecv(t *testing.T) { bothRings(t, testRecv) }
+
+func testRecv(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring, Blocks: 16, BlockSize: 64 << 10}, 0)
 	p := r.ifc.ports[0]
 	seq := uint32(0)
 	for round := range 20 { // 1200 frames through 512 slots: the ring wraps
@@ -66,8 +70,10 @@ func TestRecv(t *testing.T) {
 // TestSend transmits vectors through a small TX ring (so it wraps) and
 // checks the peer receives every frame intact and the port does not receive
 // its own transmissions.
-func TestSend(t *testing.T) {
-	r := newRig(t, Config{TxFrames: 64}, 0)
+func TestSend(t *testing.T) { bothRings(t, testSend) }
+
+func testSend(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring, TxFrames: 64}, 0)
 	p := r.ifc.ports[0]
 	a := r.c.Arena()
 	seq := uint32(0)
@@ -119,12 +125,14 @@ func TestSend(t *testing.T) {
 
 // TestSendDrops checks that frames too big for a TX slot are dropped and
 // counted, and their buffers freed.
-func TestSendDrops(t *testing.T) {
-	r := newRig(t, Config{FrameSize: 2048}, 0)
+func TestSendDrops(t *testing.T) { bothRings(t, testSendDrops) }
+
+func testSendDrops(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring, FrameSize: 2048}, 0)
 	p := r.ifc.ports[0]
 	a := r.c.Arena()
 	var v pkt.Vector
-	for _, size := range []int{2048 - txDataOff + 1, 100} {
+	for _, size := range []int{2048 - txDataOffV2 + 1, 100} {
 		i, _ := r.c.Alloc()
 		d, _ := a.SetData(i, pkt.Headroom, size)
 		copy(d, testFrame(r.peerMAC, r.ifc.MAC(), uint32(size), size))
@@ -146,8 +154,10 @@ func TestSendDrops(t *testing.T) {
 // TestFailedFlushIsRetried: frames queued while the device is down stay in
 // the TX ring (sendto fails with ENETDOWN); once it is up again the worker's
 // PrepareWait sends them, with no new traffic to trigger a flush.
-func TestFailedFlushIsRetried(t *testing.T) {
-	r := newRig(t, Config{}, 0)
+func TestFailedFlushIsRetried(t *testing.T) { bothRings(t, testFailedFlushIsRetried) }
+
+func testFailedFlushIsRetried(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring}, 0)
 	p := r.ifc.ports[0]
 	a := r.c.Arena()
 	r.nsA.Run("ip", "link", "set", r.dev, "down")
@@ -176,8 +186,10 @@ func TestFailedFlushIsRetried(t *testing.T) {
 
 // TestOversize checks that a frame longer than pkt.DataCap is counted as an
 // RX error and skipped, and that a minimal 14-byte frame passes intact.
-func TestOversize(t *testing.T) {
-	r := newRig(t, Config{}, 9000)
+func TestOversize(t *testing.T) { bothRings(t, testOversize) }
+
+func testOversize(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring}, 9000)
 	p := r.ifc.ports[0]
 	r.peerSend(t, testFrame(r.ifc.MAC(), r.peerMAC, 1, pkt.DataCap+1))
 	small := testFrame(r.ifc.MAC(), r.peerMAC, 2, 14)
@@ -221,8 +233,10 @@ func udpFrame(dst, src [6]byte, flow uint16, seq uint32) []byte {
 
 // TestFanout sends many flows to a two-queue interface and checks every
 // frame arrives exactly once across the ports, each flow on one port only.
-func TestFanout(t *testing.T) {
-	r := newRig(t, Config{Queues: 2}, 0)
+func TestFanout(t *testing.T) { bothRings(t, testFanout) }
+
+func testFanout(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring, Queues: 2}, 0)
 	if len(r.ifc.Ports()) != 2 {
 		t.Fatalf("%d ports, want 2", len(r.ifc.Ports()))
 	}
@@ -274,8 +288,10 @@ func TestFanout(t *testing.T) {
 }
 
 // TestNoAllocs checks that steady-state Recv and Send do not allocate.
-func TestNoAllocs(t *testing.T) {
-	r := newRig(t, Config{}, 0)
+func TestNoAllocs(t *testing.T) { bothRings(t, testNoAllocs) }
+
+func testNoAllocs(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring}, 0)
 	p := r.ifc.ports[0]
 	in := testFrame(r.ifc.MAC(), r.peerMAC, 7, 200)
 	buf := make([]byte, 2048)
@@ -328,7 +344,7 @@ func TestNoAllocs(t *testing.T) {
 // shortest retire timeout TPACKET_V3 allows (1 ms), which the old block
 // ring waited for in 19 of 20 rounds.
 func TestOneFrameReadyAtOnce(t *testing.T) {
-	r := newRig(t, Config{}, 0)
+	r := newRig(t, Config{Ring: RingFrames}, 0)
 	p := r.ifc.ports[0]
 	var v pkt.Vector
 	const rounds = 20

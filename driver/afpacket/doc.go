@@ -4,19 +4,26 @@
 // Each port is one AF_PACKET socket bound to the device with two rings
 // mapped into the process:
 //
-//   - RX: a TPACKET_V2 frame ring of BlockSize/RxFrameSize*Blocks slots. The
-//     kernel writes each frame into the next free slot, marks it
-//     TP_STATUS_USER and wakes the socket at once. Recv walks ready slots
-//     without a system call, copies each frame into a fresh pkt buffer at
-//     pkt.Headroom (a copy is inherent: the ring is not pkt.Arena memory)
-//     and hands the slot back (TP_STATUS_KERNEL). TPACKET_V3's block ring
-//     was used before: it hands a block over only when it is full or its
-//     retire timer (1 ms at least) fires, which put a millisecond into
-//     every round trip at low rates; V2 keeps the same throughput.
-//   - Frames larger than a slot (GSO super-frames of up to 64 KiB, jumbo
-//     frames): with PACKET_COPY_THRESH the kernel puts the frame's head in
-//     the slot, marked TP_STATUS_COPY, and queues the whole frame on the
-//     socket; Recv reads it with one recvfrom into the port's own buffer.
+//   - RX, Config.Ring = RingBlocks (the default): a TPACKET_V3 block ring.
+//     The kernel fills blocks of Config.BlockSize bytes with variable-size
+//     frames and hands a block over (block_status TP_STATUS_USER) when it
+//     is full or when Config.RetireTimeout passes. Recv walks ready blocks
+//     frame by frame without a system call, copies each frame into a fresh
+//     pkt buffer at pkt.Headroom (a copy is inherent: the ring is not
+//     pkt.Arena memory), and hands a block back only once every frame in it
+//     has been consumed. The most frames per second, but at low rates each
+//     frame waits for the retire timer: 1 ms at least.
+//   - RX, Config.Ring = RingFrames: a TPACKET_V2 frame ring of
+//     BlockSize/RxFrameSize*Blocks slots. The kernel writes each frame into
+//     the next free slot, marks it TP_STATUS_USER and wakes the socket at
+//     once: no receive latency of its own (p50 round trip through the
+//     router 118 µs instead of 1.2 ms on the bench rig), but each frame
+//     takes a slot of its own, and the forwarding rate was about half of
+//     RingBlocks' on this class of machine (BENCHMARKS.md 9d). A frame
+//     larger than a slot (a GSO super-frame of up to 64 KiB, a jumbo frame)
+//     comes with PACKET_COPY_THRESH: its head in the slot, marked
+//     TP_STATUS_COPY, the whole frame queued on the socket, where Recv
+//     reads it with one recvfrom into the port's own buffer.
 //   - Offloads: the socket has PACKET_VNET_HDR, so each RX frame comes with
 //     a virtio_net_hdr (the kernel writes it just before tp_mac, or first
 //     in what recvfrom returns). A peer at its default offloads hands the

@@ -22,7 +22,9 @@ import (
 // they must carry the whole byte stream, in place. On the code before
 // PACKET_VNET_HDR the super-frames were counted as RxErrors and the
 // stream had gaps; the partial checksums were delivered unfinished.
-func TestRecvFromTSOPeer(t *testing.T) {
+func TestRecvFromTSOPeer(t *testing.T) { bothRings(t, testRecvFromTSOPeer) }
+
+func testRecvFromTSOPeer(t *testing.T, ring string) {
 	testutil.RequireTool(t, "ethtool")
 	const size = 8 << 20
 	nsA := testutil.NewNS(t, "afoa")
@@ -41,7 +43,7 @@ func TestRecvFromTSOPeer(t *testing.T) {
 	pool := pkt.NewPool(arena)
 	c := pool.NewCache()
 	var ifc *Interface
-	if err := nsA.Do(func() (err error) { ifc, err = Open(Config{Device: a}); return err }); err != nil {
+	if err := nsA.Do(func() (err error) { ifc, err = Open(Config{Device: a, Ring: ring}); return err }); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ifc.Close(c) })
@@ -93,8 +95,10 @@ func TestRecvFromTSOPeer(t *testing.T) {
 // TestRecvAllocsSuperFrame: the receive path of a super-frame allocates
 // nothing. The frame is written to the peer's raw socket with a
 // virtio_net_hdr asking for GSO, as a TSO sender's stack would hand it.
-func TestRecvAllocsSuperFrame(t *testing.T) {
-	r := newRig(t, Config{}, 0)
+func TestRecvAllocsSuperFrame(t *testing.T) { bothRings(t, testRecvAllocsSuperFrame) }
+
+func testRecvAllocsSuperFrame(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring}, 0)
 	var peerVnet bool
 	// The peer socket sends with PACKET_VNET_HDR, so it can hand a GSO frame.
 	if err := unixSetVnet(r.peer); err == nil {
@@ -173,8 +177,10 @@ func tcpSuperFrame(dst, src [6]byte, payload int) []byte {
 // TestRecvUDPSuperFrame: a UDP_SEGMENT (GSO_UDP_L4) super-frame reaches
 // the port with its metadata and is split into datagrams of gso_size, each
 // with its own UDP length and a full checksum.
-func TestRecvUDPSuperFrame(t *testing.T) {
-	r := newRig(t, Config{}, 0)
+func TestRecvUDPSuperFrame(t *testing.T) { bothRings(t, testRecvUDPSuperFrame) }
+
+func testRecvUDPSuperFrame(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring}, 0)
 	if err := unixSetVnet(r.peer); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +231,7 @@ func TestRecvUDPSuperFrame(t *testing.T) {
 // stay in step. The peer sends a small frame and two distinct super-frames
 // of 14 segments; each call has room for 14 packets.
 func TestBigFrameWaitsForRoom(t *testing.T) {
-	r := newRig(t, Config{}, 0)
+	r := newRig(t, Config{Ring: RingFrames}, 0)
 	if err := unixSetVnet(r.peer); err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,14 @@ import (
 // ethHdrLen is the shortest frame a port delivers: an Ethernet header.
 const ethHdrLen = 14
 
-// Port is one AF_PACKET socket of an Interface: one RX frame ring and one TX
-// frame ring. It is owned by one worker and is not safe for concurrent use.
+// Port is one AF_PACKET socket of an Interface: one RX ring (blocks or
+// frames, Config.Ring) and one TX frame ring. It is owned by one worker and is not safe for concurrent use.
 type Port struct {
 	fd    int
 	queue int
-	mmap  []byte // the whole mapping: RX ring then TX ring
-	rx    rxRing
+	mmap  []byte    // the whole mapping: RX ring then TX ring
+	rx    blockRing // RingBlocks
+	rxf   frameRing // RingFrames
 	tx    txRing
 	stats driver.Stats
 	// offload counts what offload.Receive did and could not do.
@@ -42,23 +43,69 @@ var (
 
 // Recv copies up to v.Free() ready frames into fresh buffers from c and
 // appends them to v. It makes no system call, except for a frame larger
-// than a ring slot, which it reads from the socket (see bigFrame). Each
-// frame comes with a virtio_net_hdr (PACKET_VNET_HDR): a GSO super-frame
-// (up to 64 KiB, from a peer with TSO/GSO on) is segmented into slots as
-// the kernel's GSO would, and a partial checksum (CHECKSUM_PARTIAL, a peer
-// with TX checksum offload on) is completed; frames whose checksum was
-// completed, or that the kernel validated, carry pkt.FlagL4ChecksumOK. A
-// super-frame waits (in the ring, or read and held by the port) when v has
-// too little room for its segments. Frames the kernel truncated and could
-// not queue whole, and runts, count in RxErrors; frames offload.Receive
-// rejects count under their offload error (OffloadErrors) and in RxErrors,
-// or RxDrops when c has no buffer. All of them are consumed.
+// than a frame-ring slot, which it reads from the socket (see bigFrame).
+// Each frame comes with a virtio_net_hdr (PACKET_VNET_HDR): a GSO
+// super-frame (up to 64 KiB, from a peer with TSO/GSO on) is segmented into
+// slots as the kernel's GSO would, and a partial checksum (CHECKSUM_PARTIAL,
+// a peer with TX checksum offload on) is completed; frames whose checksum
+// was completed, or that the kernel validated, carry pkt.FlagL4ChecksumOK.
+// A super-frame waits (in the ring, or read and held by the port) when v
+// has too little room for its segments. Frames the kernel truncated, and
+// runts, count in RxErrors; frames offload.Receive rejects count under
+// their offload error (OffloadErrors) and in RxErrors, or RxDrops when c
+// has no buffer. All of them are consumed.
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	start := v.Len
+	if p.rxf.mem != nil {
+		p.recvFrames(c, v)
+	} else {
+		p.recvBlocks(c, v)
+	}
+	got := v.Len - start
+	p.stats.RxPackets += uint64(got)
+	return got
+}
+
+// recvBlocks is Recv from the TPACKET_V3 block ring.
+func (p *Port) recvBlocks(c *pkt.Cache, v *pkt.Vector) {
 	for v.Len < pkt.VectorSize {
 		f, off := p.rx.next()
 		if f == nil {
-			break
+			return
+		}
+		n := int(f.Snaplen)
+		src := off + int(f.Mac)
+		if n != int(f.Len) || n < ethHdrLen || int(f.Mac) < offload.VnetHdrLen || src+n > len(p.rx.mem) {
+			p.stats.RxErrors++
+			p.rx.advance(f)
+			continue
+		}
+		h, _ := offload.ParseVnetHdr(p.rx.mem[src-offload.VnetHdrLen : src])
+		k, e := offload.Receive(c, v, h, p.rx.mem[src:src+n])
+		if e == offload.ErrNoRoom {
+			return // the frame stays in the ring for the next call
+		}
+		p.offload.Note(h, k, e)
+		if e == offload.OK {
+			hash := f.Hv1.Rxhash
+			for _, i := range v.Idx[v.Len-k : v.Len] {
+				c.Arena().Meta(i).Hash = hash
+			}
+			if f.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+				restoreTag(c.Arena(), v.Idx[v.Len-k:v.Len], f.Status, f.Hv1.Vlan_tpid, uint16(f.Hv1.Vlan_tci))
+			}
+			p.stats.RxBytes += uint64(n)
+		}
+		p.rx.advance(f)
+	}
+}
+
+// recvFrames is Recv from the TPACKET_V2 frame ring.
+func (p *Port) recvFrames(c *pkt.Cache, v *pkt.Vector) {
+	for v.Len < pkt.VectorSize {
+		f, off := p.rxf.next()
+		if f == nil {
+			return
 		}
 		var frame, vnet []byte
 		switch n, mac := int(f.Snaplen), int(f.Mac); {
@@ -67,35 +114,32 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 			// socket's receive queue, in ring order.
 			if frame = p.bigFrame(); frame == nil {
 				p.stats.RxErrors++
-				p.rx.advance(f)
+				p.rxf.advance(f)
 				continue
 			}
 			vnet, frame = frame[:offload.VnetHdrLen], frame[offload.VnetHdrLen:]
-		case n != int(f.Len) || n < ethHdrLen || mac < offload.VnetHdrLen || off+mac+n > len(p.rx.mem):
+		case n != int(f.Len) || n < ethHdrLen || mac < offload.VnetHdrLen || off+mac+n > len(p.rxf.mem):
 			p.stats.RxErrors++
-			p.rx.advance(f)
+			p.rxf.advance(f)
 			continue
 		default:
-			vnet, frame = p.rx.mem[off+mac-offload.VnetHdrLen:off+mac], p.rx.mem[off+mac:off+mac+n]
+			vnet, frame = p.rxf.mem[off+mac-offload.VnetHdrLen:off+mac], p.rxf.mem[off+mac:off+mac+n]
 		}
 		h, _ := offload.ParseVnetHdr(vnet)
 		k, e := offload.Receive(c, v, h, frame)
 		if e == offload.ErrNoRoom {
-			break // the frame stays for the next call (bigFrame holds a read one)
+			return // the frame stays for the next call (bigFrame holds a read one)
 		}
 		p.offload.Note(h, k, e)
 		if e == offload.OK {
 			if f.Status&unix.TP_STATUS_VLAN_VALID != 0 {
-				restoreTag(c.Arena(), v.Idx[v.Len-k:v.Len], f)
+				restoreTag(c.Arena(), v.Idx[v.Len-k:v.Len], f.Status, f.Vlan_tpid, f.Vlan_tci)
 			}
 			p.stats.RxBytes += uint64(len(frame))
 		}
 		p.held = 0
-		p.rx.advance(f)
+		p.rxf.advance(f)
 	}
-	got := v.Len - start
-	p.stats.RxPackets += uint64(got)
-	return got
 }
 
 // bigFrame returns the whole frame (virtio_net_hdr first) whose head the
@@ -130,7 +174,7 @@ func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	for _, i := range v.Slice() {
 		d := a.Data(i)
 		h, free := p.tx.slot()
-		if !free || len(d) > p.tx.frameSize-txDataOff-offload.VnetHdrLen {
+		if !free || len(d) > p.tx.frameSize-p.tx.dataOff-offload.VnetHdrLen {
 			p.stats.TxDrops++
 			c.Free(i)
 			continue
@@ -165,6 +209,7 @@ func (p *Port) flush() {
 // owning worker.
 func (p *Port) Stats() driver.Stats {
 	if p.fd >= 0 {
+		// tpacket_stats for both versions: its first two words are V3's.
 		if ks, err := unix.GetsockoptTpacketStats(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
 			p.stats.RxDrops += uint64(ks.Drops) // the kernel resets its counters on read
 		}
@@ -175,7 +220,8 @@ func (p *Port) Stats() driver.Stats {
 	return s
 }
 
-// PollFD returns the socket, which is readable as soon as an RX frame is ready.
+// PollFD returns the socket, which is readable when an RX block (RingBlocks)
+// or frame (RingFrames) is ready.
 func (p *Port) PollFD() int { return p.fd }
 
 // PrepareWait retries a failed TX flush before the worker sleeps; for
@@ -202,6 +248,6 @@ func (p *Port) Close(c *pkt.Cache) error {
 	if e := unix.Close(p.fd); err == nil {
 		err = e
 	}
-	p.fd, p.mmap, p.rx.mem, p.tx.mem, p.big, p.held = -1, nil, nil, nil, nil, 0
+	p.fd, p.mmap, p.rx.mem, p.rxf.mem, p.tx.mem, p.big, p.held = -1, nil, nil, nil, nil, nil, 0
 	return err
 }
