@@ -157,6 +157,9 @@ type latencyVariant struct {
 	driver string // "" for the kernel
 	sleep  bool   // worker Spin 0: sleep after worker.IdlePolls empty passes
 	rt     bool   // worker under SCHED_FIFO (latencyRTPriority)
+	// frames: afpacket's receive ring is the TPACKET_V2 frame ring
+	// (rx_ring: frames) instead of the default block ring.
+	frames bool
 	// pinned: the peers (sockperf, iperf3, both ends) on the CPU the
 	// worker does not use, and the worker spinning (latencyPinnedSpin, or
 	// -spin): the standard bypass deployment, a core for the data plane.
@@ -174,8 +177,9 @@ const latencyRTPriority = 10
 
 // latencyDriver parses a configuration name: "kernel" or "kernel-pinned",
 // or "afxdp" or "afpacket" followed by any of "-sleep" (adaptive polling
-// off), "-rt" (the worker under SCHED_FIFO) and "-pinned" (peers on the
-// other CPU, the worker spinning).
+// off), "-rt" (the worker under SCHED_FIFO), "-pinned" (peers on the
+// other CPU, the worker spinning) and, for afpacket, "-frames" (the
+// TPACKET_V2 frame ring).
 func latencyDriver(c string) (latencyVariant, bool) {
 	switch c {
 	case "kernel":
@@ -196,6 +200,11 @@ func latencyDriver(c string) (latencyVariant, bool) {
 			v.rt = true
 		case "pinned":
 			v.pinned = true
+		case "frames":
+			if v.driver != "afpacket" {
+				return v, false
+			}
+			v.frames = true
 		default:
 			return v, false
 		}
@@ -241,7 +250,13 @@ func measureLatency(rig *topo.Rig, procs *procSet, servers []*exec.Cmd, name str
 		defer rig.NoKernelForwarding()
 	} else {
 		var err error
-		d, err = daemon.Start(DemoConfig(rig, lv.driver, opt.XDPMode, ""), daemon.Options{
+		cfg := DemoConfig(rig, lv.driver, opt.XDPMode, "")
+		if lv.frames {
+			for i := range cfg.Interfaces {
+				cfg.Interfaces[i].RxRing = "frames"
+			}
+		}
+		d, err = daemon.Start(cfg, daemon.Options{
 			NoCLI:  true,
 			Logger: newLogger(opt.Log),
 			BeforeRun: func(d *daemon.Daemon) error {
@@ -752,7 +767,7 @@ func cmdBenchLatency(path string, args []string) error {
 	load := fs.Int("load", 200, "the stream beside the loaded rows, iperf3 -u -b, in Mbit/s (0: unloaded rows only)")
 	size := fs.Int("size", 64, "sockperf message size (UDP payload bytes)")
 	idle := fs.Float64("idle", 3, "window over which the idle router's CPU is measured, in seconds")
-	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations: kernel, afxdp, afpacket; a vecnet one may end in -sleep (adaptive polling off: sleep after worker.IdlePolls empty passes), -rt (the worker under SCHED_FIFO) and -pinned (sockperf and iperf3 on the CPU the worker does not use, the worker spinning: -spin, or 1ms), e.g. afxdp-rt, afxdp-sleep-rt, afxdp-pinned, kernel-pinned")
+	configs := fs.String("configs", "kernel,afxdp,afpacket,afpacket-frames", "configurations: kernel, afxdp, afpacket; a vecnet one may end in -sleep (adaptive polling off: sleep after worker.IdlePolls empty passes), -rt (the worker under SCHED_FIFO) and -pinned (sockperf and iperf3 on the CPU the worker does not use, the worker spinning: -spin, or 1ms), afpacket may end in -frames (rx_ring: frames, the TPACKET_V2 ring); e.g. afxdp-rt, afxdp-sleep-rt, afxdp-pinned, kernel-pinned, afpacket-frames")
 	spin := fs.Duration("spin", -1, "the worker's adaptive-polling time for the vecnet rows other than -sleep (negative: the default, worker.DefaultSpin, off)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	jsonPath := fs.String("json", "", "write the samples and rows as JSON to this file")

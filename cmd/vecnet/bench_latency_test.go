@@ -54,12 +54,13 @@ func TestLatencyVariants(t *testing.T) {
 		"afxdp-rt": {driver: "afxdp", rt: true}, "afxdp-sleep-rt": {driver: "afxdp", sleep: true, rt: true},
 		"afxdp-pinned": {driver: "afxdp", pinned: true}, "kernel-pinned": {pinned: true},
 		"afpacket-sleep-pinned": {driver: "afpacket", sleep: true, pinned: true},
+		"afpacket-frames":       {driver: "afpacket", frames: true},
 	} {
 		if got, ok := latencyDriver(name); !ok || got != want {
 			t.Errorf("%s: %+v %v, want %+v", name, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"dpdk", "afxdp-fast", "kernel-rt", "kernel-sleep", "pinned", ""} {
+	for _, bad := range []string{"dpdk", "afxdp-fast", "kernel-rt", "kernel-sleep", "pinned", "afxdp-frames", "kernel-frames", ""} {
 		if _, ok := latencyDriver(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}
