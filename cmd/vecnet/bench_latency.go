@@ -700,14 +700,15 @@ func WriteLatencyTable(w io.Writer, rows []LatencyRow, opt LatencyOptions) {
 			fmt.Fprintf(tw, "| %s\t %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\n", r.Config, load, e)
 			continue
 		}
+		lv, _ := latencyDriver(r.Config)
 		vec := func(f string, v float64) string {
-			if r.Config == "kernel" {
+			if lv.driver == "" { // kernel, kernel-pinned: no worker
 				return "–"
 			}
 			return fmt.Sprintf(f, v)
 		}
 		idle := "–"
-		if r.IdleCPU >= 0 && r.Config != "kernel" {
+		if r.IdleCPU >= 0 && lv.driver != "" {
 			idle = fmt.Sprintf("%.1f%%", 100*r.IdleCPU)
 		}
 		fmt.Fprintf(tw, "| %s\t %s\t %.1f\t %.1f\t %.1f\t %.1f–%.1f\t %.2f\t %.0f\t %s\t %s\t %s\t\n",

@@ -165,3 +165,23 @@ func TestPinnedPeers(t *testing.T) {
 		t.Errorf("affinity after setAffinity: %d CPUs, CPU0 %v; want CPU0 only", got.Count(), got.IsSet(0))
 	}
 }
+
+// TestLatencyTableKernelPinned: a kernel-pinned row, like the kernel's,
+// has no worker, so its worker columns are dashes, not zeros.
+func TestLatencyTableKernelPinned(t *testing.T) {
+	rows := SummarizeLatency([]LatencySample{
+		{Config: "kernel", Round: 1, P50: 20, P99: 80, P999: 100, IdleCPU: -1},
+		{Config: "kernel-pinned", Round: 1, P50: 20, P99: 70, P999: 90, IdleCPU: -1},
+	}, []string{"kernel", "kernel-pinned"})
+	var out bytes.Buffer
+	WriteLatencyTable(&out, rows, LatencyOptions{Rounds: 1, Window: time.Second, RouterCPU: 1})
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "| kernel-pinned") {
+			if f := strings.Fields(l); f[len(f)-2] != "–" || f[len(f)-4] != "–" || f[len(f)-6] != "–" {
+				t.Errorf("kernel-pinned row: %q, want – for idle CPU, sleeps and passes", l)
+			}
+			return
+		}
+	}
+	t.Fatalf("no kernel-pinned row:\n%s", out.String())
+}
