@@ -41,7 +41,7 @@ func (d *Daemon) openKernel(ic config.Interface) (kernelInterface, error) {
 			}
 		case "afpacket":
 			var p *afpacket.Interface
-			p, err = afpacket.Open(afpacket.Config{Device: ic.Device, Queues: ic.Queues, MAC: [6]byte(ic.MAC)})
+			p, err = afpacket.Open(afpacket.Config{Device: ic.Device, Queues: ic.Queues, MAC: [6]byte(ic.MAC), Ring: ic.RxRing})
 			if err == nil {
 				ifc = p
 			}

@@ -36,7 +36,8 @@ import (
 type routerCase struct {
 	name, driver, xdpMode string
 	offloadsOff           bool
-	ipv6                  bool // the hosts keep IPv6 on (the kernel's default)
+	ipv6                  bool   // the hosts keep IPv6 on (the kernel's default)
+	rxRing                string // afpacket's rx_ring ("" the default, blocks)
 }
 
 // routerCases run with the peers' offloads at their defaults, and one
@@ -45,11 +46,12 @@ type routerCase struct {
 // on AF_PACKET, TCP arrives as GSO super-frames, which the drivers must
 // segment (branch h-gso).
 var routerCases = []routerCase{
-	{"afxdp-native", "afxdp", "native", false, false},
-	{"afxdp-generic", "afxdp", "generic", false, false},
-	{"afpacket", "afpacket", "", false, false},
-	{"afxdp-native-offloads-off", "afxdp", "native", true, false},
-	{"afxdp-native-ipv6-on", "afxdp", "native", false, true}, // every default kept
+	{"afxdp-native", "afxdp", "native", false, false, ""},
+	{"afxdp-generic", "afxdp", "generic", false, false, ""},
+	{"afpacket", "afpacket", "", false, false, ""},
+	{"afpacket-frames", "afpacket", "", false, false, "frames"},
+	{"afxdp-native-offloads-off", "afxdp", "native", true, false, ""},
+	{"afxdp-native-ipv6-on", "afxdp", "native", false, true, ""}, // every default kept
 }
 
 // The router's link to host B has a smaller MTU, for fragmentation-needed.
@@ -64,7 +66,14 @@ func startRouter(t *testing.T, rc routerCase) (*topo.Rig, *daemon.Daemon) {
 		testutil.RequireTool(t, tool)
 	}
 	return rigRouter(t, topo.RigOptions{Prefix: "vt", MTUB: mtuB, OffloadsOff: rc.offloadsOff, IPv6: rc.ipv6}, rc.driver, rc.xdpMode,
-		func(cfg *config.Config) { cfg.Interfaces[1].MTU = mtuB }, daemon.Options{NoCLI: true})
+		func(cfg *config.Config) {
+			cfg.Interfaces[1].MTU = mtuB
+			for i := range cfg.Interfaces {
+				if cfg.Interfaces[i].Driver == "afpacket" {
+					cfg.Interfaces[i].RxRing = rc.rxRing
+				}
+			}
+		}, daemon.Options{NoCLI: true})
 }
 
 func errCount(d *daemon.Daemon, node, name string) uint64 {

@@ -185,9 +185,17 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 
 func TestVLANSubInterfacesWithKernelPeers(t *testing.T) {
 	testutil.RequireTool(t, "tshark")
-	for _, rc := range []routerCase{{name: "afpacket", driver: "afpacket"}, {name: "afxdp-native", driver: "afxdp", xdpMode: "native"}, {name: "afxdp-generic", driver: "afxdp", xdpMode: "generic"}} {
+	for _, rc := range []routerCase{{name: "afpacket", driver: "afpacket"}, {name: "afpacket-frames", driver: "afpacket", rxRing: "frames"}, {name: "afxdp-native", driver: "afxdp", xdpMode: "native"}, {name: "afxdp-generic", driver: "afxdp", xdpMode: "generic"}} {
 		t.Run(rc.name, func(t *testing.T) {
-			rig, d := rigRouter(t, topo.RigOptions{Prefix: "vvl", IPv6: true}, rc.driver, rc.xdpMode, vlanSubs, daemon.Options{NoCLI: true})
+			subs := func(cfg *config.Config) {
+				vlanSubs(cfg)
+				for i := range cfg.Interfaces {
+					if cfg.Interfaces[i].Driver == "afpacket" {
+						cfg.Interfaces[i].RxRing = rc.rxRing
+					}
+				}
+			}
+			rig, d := rigRouter(t, topo.RigOptions{Prefix: "vvl", IPv6: true}, rc.driver, rc.xdpMode, subs, daemon.Options{NoCLI: true})
 			vlanHostB(t, rig)
 			ping := func(ns topo.NS, args ...string) {
 				t.Helper()

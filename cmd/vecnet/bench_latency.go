@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,6 +115,7 @@ func RunLatency(opt LatencyOptions) (samples []LatencySample, err error) {
 		err = errors.Join(err, closeAll())
 	}()
 	srv := rig.B.Command("sockperf", "server", "-i", topo.HostBAddr, "-p", strconv.Itoa(latencyPort))
+	servers := []*exec.Cmd{srv}
 	if err := procs.start(srv); err != nil {
 		return nil, err
 	}
@@ -121,9 +123,11 @@ func RunLatency(opt LatencyOptions) (samples []LatencySample, err error) {
 		return nil, err
 	}
 	if opt.LoadMbps > 0 {
-		if err := procs.start(rig.B.Command("iperf3", "-s")); err != nil {
+		ips := rig.B.Command("iperf3", "-s")
+		if err := procs.start(ips); err != nil {
 			return nil, err
 		}
+		servers = append(servers, ips)
 		if err := WaitListening(rig.B, 5201, 10*time.Second); err != nil {
 			return nil, err
 		}
@@ -133,7 +137,7 @@ func RunLatency(opt LatencyOptions) (samples []LatencySample, err error) {
 			if opt.cancelled() {
 				return samples, errInterrupted
 			}
-			for _, s := range measureLatency(rig, procs, c, round, opt) {
+			for _, s := range measureLatency(rig, procs, servers, c, round, opt) {
 				if s.Err != "" {
 					fmt.Fprintf(opt.Log, "round %d %-24s error: %s\n", round, s.Row(), s.Err)
 				} else {
@@ -153,17 +157,35 @@ type latencyVariant struct {
 	driver string // "" for the kernel
 	sleep  bool   // worker Spin 0: sleep after worker.IdlePolls empty passes
 	rt     bool   // worker under SCHED_FIFO (latencyRTPriority)
+	// frames: afpacket's receive ring is the TPACKET_V2 frame ring
+	// (rx_ring: frames) instead of the default block ring.
+	frames bool
+	// pinned: the peers (sockperf, iperf3, both ends) on the CPU the
+	// worker does not use, and the worker spinning (latencyPinnedSpin, or
+	// -spin): the standard bypass deployment, a core for the data plane.
+	pinned bool
 }
+
+// latencyPinnedSpin is the worker's adaptive-polling time in "-pinned"
+// rows when -spin does not set one: far longer than the gap between two
+// round trips, so the worker does not sleep while sockperf runs, and short
+// enough that an idle router goes back to sleep.
+const latencyPinnedSpin = time.Millisecond
 
 // latencyRTPriority is the worker's SCHED_FIFO priority in "-rt" rows.
 const latencyRTPriority = 10
 
-// latencyDriver parses a configuration name: "kernel", or "afxdp" or
-// "afpacket" followed by any of "-sleep" (adaptive polling off) and "-rt"
-// (the worker under SCHED_FIFO).
+// latencyDriver parses a configuration name: "kernel" or "kernel-pinned",
+// or "afxdp" or "afpacket" followed by any of "-sleep" (adaptive polling
+// off), "-rt" (the worker under SCHED_FIFO), "-pinned" (peers on the
+// other CPU, the worker spinning) and, for afpacket, "-frames" (the
+// TPACKET_V2 frame ring).
 func latencyDriver(c string) (latencyVariant, bool) {
-	if c == "kernel" {
+	switch c {
+	case "kernel":
 		return latencyVariant{}, true
+	case "kernel-pinned":
+		return latencyVariant{pinned: true}, true
 	}
 	parts := strings.Split(c, "-")
 	v := latencyVariant{driver: parts[0]}
@@ -176,6 +198,13 @@ func latencyDriver(c string) (latencyVariant, bool) {
 			v.sleep = true
 		case "rt":
 			v.rt = true
+		case "pinned":
+			v.pinned = true
+		case "frames":
+			if v.driver != "afpacket" {
+				return v, false
+			}
+			v.frames = true
 		default:
 			return v, false
 		}
@@ -184,14 +213,35 @@ func latencyDriver(c string) (latencyVariant, bool) {
 }
 
 // measureLatency brings configuration name up, measures its idle CPU, then
-// sockperf unloaded and loaded.
-func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt LatencyOptions) []LatencySample {
+// sockperf unloaded and loaded. servers are the long-running peers on host
+// B, which a "-pinned" row pins for its duration.
+func measureLatency(rig *topo.Rig, procs *procSet, servers []*exec.Cmd, name string, round int, opt LatencyOptions) []LatencySample {
 	un := LatencySample{Config: name, Round: round, IdleCPU: -1}
 	fail := func(err error) []LatencySample {
 		un.Err = err.Error()
 		return []LatencySample{un}
 	}
 	lv, _ := latencyDriver(name)
+	peerCPU := -1
+	if lv.pinned {
+		peerCPU = otherCPU(opt.RouterCPU)
+		var one unix.CPUSet
+		one.Set(peerCPU)
+		for _, c := range servers {
+			if err := setAffinity(c.Process.Pid, &one); err != nil {
+				return fail(err)
+			}
+		}
+		defer func() {
+			var all unix.CPUSet
+			for cpu := range runtime.NumCPU() {
+				all.Set(cpu)
+			}
+			for _, c := range servers {
+				_ = setAffinity(c.Process.Pid, &all)
+			}
+		}()
+	}
 	var d *daemon.Daemon
 	if lv.driver == "" {
 		if err := rig.KernelForwarding(); err != nil {
@@ -200,14 +250,23 @@ func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt L
 		defer rig.NoKernelForwarding()
 	} else {
 		var err error
-		d, err = daemon.Start(DemoConfig(rig, lv.driver, opt.XDPMode, ""), daemon.Options{
+		cfg := DemoConfig(rig, lv.driver, opt.XDPMode, "")
+		if lv.frames {
+			for i := range cfg.Interfaces {
+				cfg.Interfaces[i].RxRing = "frames"
+			}
+		}
+		d, err = daemon.Start(cfg, daemon.Options{
 			NoCLI:  true,
 			Logger: newLogger(opt.Log),
 			BeforeRun: func(d *daemon.Daemon) error {
 				d.Workers[0].CPU = opt.RouterCPU
-				if lv.sleep {
+				switch {
+				case lv.sleep:
 					d.Workers[0].Spin = 0
-				} else if opt.Spin >= 0 {
+				case lv.pinned && opt.Spin <= 0:
+					d.Workers[0].Spin = latencyPinnedSpin
+				case opt.Spin >= 0:
 					d.Workers[0].Spin = opt.Spin
 				}
 				if lv.rt {
@@ -240,7 +299,7 @@ func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt L
 		w0 := workerCounts(d)
 		b0 := rxBytes(rig.B)
 		t0 := time.Now()
-		r, err := sockperfPingPong(rig.A, procs, opt)
+		r, err := sockperfPingPong(rig.A, procs, peerCPU, opt)
 		el := time.Since(t0).Seconds()
 		if err != nil {
 			s.Err = err.Error()
@@ -268,7 +327,7 @@ func measureLatency(rig *topo.Rig, procs *procSet, name string, round int, opt L
 		return out
 	}
 	ld := LatencySample{Config: name, Loaded: true, Round: round, IdleCPU: un.IdleCPU}
-	load, err := startUDPLoad(rig, procs, opt)
+	load, err := startUDPLoad(rig, procs, peerCPU, opt)
 	if err != nil {
 		ld.Err = err.Error()
 		return append(out, ld)
@@ -327,11 +386,46 @@ func idleCPU(d time.Duration) (float64, error) {
 	return (tv(r1) - tv(r0)) / time.Since(t0).Seconds(), nil
 }
 
-// startUDPLoad starts iperf3 -u from host A to host B at opt.LoadMbps and
-// returns once host B receives it.
-func startUDPLoad(rig *topo.Rig, procs *procSet, opt LatencyOptions) (*exec.Cmd, error) {
+// otherCPU is the CPU the peers of a "-pinned" row run on: one the router
+// worker (on cpu) does not use.
+func otherCPU(cpu int) int {
+	if cpu == 0 {
+		return 1
+	}
+	return 0
+}
+
+// setAffinity pins every thread of process pid to set.
+func setAffinity(pid int, set *unix.CPUSet) error {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, set); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("pin pid %d thread %d: %w", pid, tid, err)
+		}
+	}
+	return nil
+}
+
+// peerCommand is ns.Command, under taskset -c cpu when cpu >= 0.
+func peerCommand(ns topo.NS, cpu int, name string, args ...string) *exec.Cmd {
+	if cpu < 0 {
+		return ns.Command(name, args...)
+	}
+	return ns.Command("taskset", append([]string{"-c", strconv.Itoa(cpu), name}, args...)...)
+}
+
+// startUDPLoad starts iperf3 -u from host A to host B at opt.LoadMbps (on
+// CPU cpu when cpu >= 0) and returns once host B receives it.
+func startUDPLoad(rig *topo.Rig, procs *procSet, cpu int, opt LatencyOptions) (*exec.Cmd, error) {
 	secs := int(opt.Window.Seconds()) + 30
-	cmd := rig.A.Command("iperf3", "-c", topo.HostBAddr, "-u", "-b", fmt.Sprintf("%dM", opt.LoadMbps),
+	cmd := peerCommand(rig.A, cpu, "iperf3", "-c", topo.HostBAddr, "-u", "-b", fmt.Sprintf("%dM", opt.LoadMbps),
 		"-t", strconv.Itoa(secs), "--connect-timeout", "3000")
 	if err := procs.start(cmd); err != nil {
 		return nil, err
@@ -381,13 +475,14 @@ type pingPong struct {
 	obs            uint64
 }
 
-// sockperfPingPong runs sockperf ping-pong from ns for opt.Window.
-func sockperfPingPong(ns topo.NS, procs *procSet, opt LatencyOptions) (pingPong, error) {
+// sockperfPingPong runs sockperf ping-pong from ns for opt.Window, on CPU
+// cpu when cpu >= 0.
+func sockperfPingPong(ns topo.NS, procs *procSet, cpu int, opt LatencyOptions) (pingPong, error) {
 	size := opt.MsgSize
 	if size <= 0 {
 		size = 64
 	}
-	cmd := ns.Command("sockperf", "ping-pong", "-i", topo.HostBAddr, "-p", strconv.Itoa(latencyPort),
+	cmd := peerCommand(ns, cpu, "sockperf", "ping-pong", "-i", topo.HostBAddr, "-p", strconv.Itoa(latencyPort),
 		"-m", strconv.Itoa(size), "-t", strconv.Itoa(int(opt.Window.Seconds())), "--full-rtt")
 	var buf strings.Builder
 	cmd.Stdout, cmd.Stderr = &buf, &buf
@@ -605,14 +700,15 @@ func WriteLatencyTable(w io.Writer, rows []LatencyRow, opt LatencyOptions) {
 			fmt.Fprintf(tw, "| %s\t %s\t unavailable: %s\t\t\t\t\t\t\t\t\t\n", r.Config, load, e)
 			continue
 		}
+		lv, _ := latencyDriver(r.Config)
 		vec := func(f string, v float64) string {
-			if r.Config == "kernel" {
+			if lv.driver == "" { // kernel, kernel-pinned: no worker
 				return "–"
 			}
 			return fmt.Sprintf(f, v)
 		}
 		idle := "–"
-		if r.IdleCPU >= 0 && r.Config != "kernel" {
+		if r.IdleCPU >= 0 && lv.driver != "" {
 			idle = fmt.Sprintf("%.1f%%", 100*r.IdleCPU)
 		}
 		fmt.Fprintf(tw, "| %s\t %s\t %.1f\t %.1f\t %.1f\t %.1f–%.1f\t %.2f\t %.0f\t %s\t %s\t %s\t\n",
@@ -672,7 +768,7 @@ func cmdBenchLatency(path string, args []string) error {
 	load := fs.Int("load", 200, "the stream beside the loaded rows, iperf3 -u -b, in Mbit/s (0: unloaded rows only)")
 	size := fs.Int("size", 64, "sockperf message size (UDP payload bytes)")
 	idle := fs.Float64("idle", 3, "window over which the idle router's CPU is measured, in seconds")
-	configs := fs.String("configs", "kernel,afxdp,afpacket", "configurations: kernel, afxdp, afpacket; a vecnet one may end in -sleep (adaptive polling off: sleep after worker.IdlePolls empty passes) and -rt (the worker under SCHED_FIFO), e.g. afxdp-rt, afxdp-sleep-rt")
+	configs := fs.String("configs", "kernel,afxdp,afpacket,afpacket-frames", "configurations: kernel, afxdp, afpacket; a vecnet one may end in -sleep (adaptive polling off: sleep after worker.IdlePolls empty passes), -rt (the worker under SCHED_FIFO) and -pinned (sockperf and iperf3 on the CPU the worker does not use, the worker spinning: -spin, or 1ms), afpacket may end in -frames (rx_ring: frames, the TPACKET_V2 ring); e.g. afxdp-rt, afxdp-sleep-rt, afxdp-pinned, kernel-pinned, afpacket-frames")
 	spin := fs.Duration("spin", -1, "the worker's adaptive-polling time for the vecnet rows other than -sleep (negative: the default, worker.DefaultSpin, off)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
 	jsonPath := fs.String("json", "", "write the samples and rows as JSON to this file")

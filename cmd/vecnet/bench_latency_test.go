@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"io"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vecnet/vecnet/internal/testutil"
+	"github.com/vecnet/vecnet/internal/topo"
 )
 
 // sockperfOut is sockperf 3.7's ping-pong summary, colours and all.
@@ -48,12 +52,15 @@ func TestLatencyVariants(t *testing.T) {
 	for name, want := range map[string]latencyVariant{
 		"kernel": {}, "afxdp": {driver: "afxdp"}, "afpacket-sleep": {driver: "afpacket", sleep: true},
 		"afxdp-rt": {driver: "afxdp", rt: true}, "afxdp-sleep-rt": {driver: "afxdp", sleep: true, rt: true},
+		"afxdp-pinned": {driver: "afxdp", pinned: true}, "kernel-pinned": {pinned: true},
+		"afpacket-sleep-pinned": {driver: "afpacket", sleep: true, pinned: true},
+		"afpacket-frames":       {driver: "afpacket", frames: true},
 	} {
 		if got, ok := latencyDriver(name); !ok || got != want {
 			t.Errorf("%s: %+v %v, want %+v", name, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"dpdk", "afxdp-fast", "kernel-rt", ""} {
+	for _, bad := range []string{"dpdk", "afxdp-fast", "kernel-rt", "kernel-sleep", "pinned", "afxdp-frames", "kernel-frames", ""} {
 		if _, ok := latencyDriver(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}
@@ -124,4 +131,57 @@ func TestBenchLatencyKernel(t *testing.T) {
 	if samples[1].LoadMbps < 5 {
 		t.Errorf("loaded row saw %.1f Mbit/s of the 20 Mbit/s stream", samples[1].LoadMbps)
 	}
+}
+
+// TestPinnedPeers: a "-pinned" row runs its clients under taskset on the
+// CPU the worker does not use and pins every thread of the running servers
+// there.
+func TestPinnedPeers(t *testing.T) {
+	ns := topo.NS{Name: "vnl-none"}
+	if got := peerCommand(ns, -1, "sockperf", "ping-pong").Args; strings.Join(got, " ") != "ip netns exec vnl-none sockperf ping-pong" {
+		t.Errorf("unpinned: %q", got)
+	}
+	if got := peerCommand(ns, otherCPU(1), "iperf3", "-c").Args; strings.Join(got, " ") != "ip netns exec vnl-none taskset -c 0 iperf3 -c" {
+		t.Errorf("pinned: %q", got)
+	}
+	if otherCPU(0) != 1 || otherCPU(3) != 0 {
+		t.Errorf("otherCPU(0) = %d, otherCPU(3) = %d", otherCPU(0), otherCPU(3))
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var one unix.CPUSet
+	one.Set(0)
+	if err := setAffinity(cmd.Process.Pid, &one); err != nil {
+		t.Fatal(err)
+	}
+	var got unix.CPUSet
+	if err := unix.SchedGetaffinity(cmd.Process.Pid, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != one {
+		t.Errorf("affinity after setAffinity: %d CPUs, CPU0 %v; want CPU0 only", got.Count(), got.IsSet(0))
+	}
+}
+
+// TestLatencyTableKernelPinned: a kernel-pinned row, like the kernel's,
+// has no worker, so its worker columns are dashes, not zeros.
+func TestLatencyTableKernelPinned(t *testing.T) {
+	rows := SummarizeLatency([]LatencySample{
+		{Config: "kernel", Round: 1, P50: 20, P99: 80, P999: 100, IdleCPU: -1},
+		{Config: "kernel-pinned", Round: 1, P50: 20, P99: 70, P999: 90, IdleCPU: -1},
+	}, []string{"kernel", "kernel-pinned"})
+	var out bytes.Buffer
+	WriteLatencyTable(&out, rows, LatencyOptions{Rounds: 1, Window: time.Second, RouterCPU: 1})
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "| kernel-pinned") {
+			if f := strings.Fields(l); f[len(f)-2] != "–" || f[len(f)-4] != "–" || f[len(f)-6] != "–" {
+				t.Errorf("kernel-pinned row: %q, want – for idle CPU, sleeps and passes", l)
+			}
+			return
+		}
+	}
+	t.Fatalf("no kernel-pinned row:\n%s", out.String())
 }

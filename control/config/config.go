@@ -154,6 +154,11 @@ type Interface struct {
 	// packet buffer) and "copy" keeps a region of its own; a memif server
 	// always copies. YAML: bind_mode.
 	BindMode string
+	// RxRing is the AF_PACKET receive ring (afpacket): "blocks" (TPACKET_V3,
+	// the most packets per second; at low rates a frame waits up to the
+	// 1 ms block-retire timer) or "frames" (TPACKET_V2: each frame handed
+	// over at once, for latency); "" is blocks. YAML: rx_ring.
+	RxRing string
 	// RingSize is the size of each ring (afxdp, afpacket): a power of two,
 	// 64..65536; default DefaultRingSize. YAML: ring_size.
 	RingSize int

@@ -183,6 +183,8 @@ func TestErrors(t *testing.T) {
 		{"device on pcap", "interfaces:\n  - name: a\n    driver: pcap\n    pcap_in: x\n    device: eth0\n", 5, "device is for driver afxdp/afpacket/tap"},
 		{"xdp_mode on afpacket", "interfaces:\n  - name: a\n    driver: afpacket\n    xdp_mode: native\n", 4, "xdp_mode is for driver afxdp"},
 		{"bad xdp_mode", "interfaces:\n  - name: a\n    driver: afxdp\n    xdp_mode: offload\n", 4, `"offload" is not one of native, generic`},
+		{"rx_ring on afxdp", "interfaces:\n  - name: a\n    driver: afxdp\n    rx_ring: frames\n", 4, "rx_ring is for driver afpacket, not afxdp"},
+		{"bad rx_ring", "interfaces:\n  - name: a\n    driver: afpacket\n    rx_ring: v2\n", 4, `"v2" is not one of blocks, frames`},
 		{"bad bind_mode", "interfaces:\n  - name: a\n    driver: afxdp\n    bind_mode: fast\n", 4, `"fast" is not one of copy, zerocopy`},
 		{"zerocopy memif server", "interfaces:\n  - name: a\n    driver: memif\n    socket: /s\n    bind_mode: zerocopy\n", 5, "a memif server uses its client's memory"},
 		{"ring not power of two", "interfaces:\n  - name: a\n    driver: afxdp\n    ring_size: 3000\n", 4, "not a power of two"},
@@ -289,5 +291,28 @@ neighbors:
 	}
 	if len(c.Routes) != 2 || c.Routes[1].Via[0] != netip.MustParseAddr("fe80::2") || c.Neighbors[0].IP != netip.MustParseAddr("2001:db8:1::3") {
 		t.Fatalf("routes %+v neighbors %+v", c.Routes, c.Neighbors)
+	}
+}
+
+// TestRxRing: an afpacket interface's rx_ring is parsed, written back by
+// Marshal, and empty (the driver's default, blocks) when not given.
+func TestRxRing(t *testing.T) {
+	c, err := Parse("test.yaml", []byte("interfaces:\n  - name: a\n    driver: afpacket\n    device: eth0\n    rx_ring: frames\n  - name: b\n    driver: afpacket\n    device: eth1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Interfaces[0].RxRing != "frames" || c.Interfaces[1].RxRing != "" {
+		t.Fatalf("rx_ring %q, %q; want frames and empty", c.Interfaces[0].RxRing, c.Interfaces[1].RxRing)
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse("marshalled.yaml", b)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if c2.Interfaces[0].RxRing != "frames" {
+		t.Errorf("after Marshal: rx_ring %q, want frames\n%s", c2.Interfaces[0].RxRing, b)
 	}
 }

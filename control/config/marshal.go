@@ -42,6 +42,7 @@ type (
 		XDPMode   string   `yaml:"xdp_mode,omitempty"`
 		BindMode  string   `yaml:"bind_mode,omitempty"`
 		RingSize  int      `yaml:"ring_size,omitempty"`
+		RxRing    string   `yaml:"rx_ring,omitempty"`
 		BusyPoll  int      `yaml:"busy_poll,omitempty"`
 		BPBudget  int      `yaml:"busy_poll_budget,omitempty"`
 		PreferBP  bool     `yaml:"prefer_busy_poll,omitempty"`
@@ -93,7 +94,7 @@ func Marshal(c *Config) ([]byte, error) {
 		fi := fileIface{
 			Name: ic.Name, Driver: ic.Driver, MTU: ic.MTU,
 			PcapIn: ic.PcapIn, PcapOut: ic.PcapOut, Device: ic.Device, Netns: ic.Netns,
-			Queues: ic.Queues, XDPMode: ic.XDPMode, BindMode: ic.BindMode, RingSize: ic.RingSize,
+			Queues: ic.Queues, XDPMode: ic.XDPMode, BindMode: ic.BindMode, RingSize: ic.RingSize, RxRing: ic.RxRing,
 			BusyPoll: ic.BusyPollUsecs, BPBudget: ic.BusyPollBudget, PreferBP: ic.PreferBusyPoll,
 			Match:  ic.Match.String(),
 			Socket: ic.MemifSocket, Role: ic.MemifRole, ID: ic.MemifID, Secret: ic.MemifSecret,

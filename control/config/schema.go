@@ -15,7 +15,7 @@ import (
 // ifaceKeys are the keys an interface mapping may have; driverKeys says
 // which drivers accept the driver-specific ones.
 var (
-	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "match", "busy_poll", "busy_poll_budget", "prefer_busy_poll", "socket", "role", "id", "secret", "ra"}
+	ifaceKeys  = []string{"name", "driver", "mac", "mtu", "addresses", "pcap_in", "pcap_out", "device", "netns", "queues", "xdp_mode", "bind_mode", "ring_size", "rx_ring", "match", "busy_poll", "busy_poll_budget", "prefer_busy_poll", "socket", "role", "id", "secret", "ra"}
 	driverKeys = map[string][]string{
 		"pcap_in":          {"pcap"},
 		"pcap_out":         {"pcap"},
@@ -29,6 +29,7 @@ var (
 		"busy_poll_budget": {"afxdp"},
 		"prefer_busy_poll": {"afxdp"},
 		"ring_size":        {"afxdp", "afpacket", "memif"},
+		"rx_ring":          {"afpacket"},
 		"socket":           {"memif"},
 		"role":             {"memif"},
 		"id":               {"memif"},
@@ -315,6 +316,9 @@ func (w *walker) iface(n *yaml.Node, workers int) (Interface, bool) {
 	}
 	if v, ok := m["xdp_mode"]; ok {
 		ic.XDPMode, _ = w.oneOf(v, what+": xdp_mode", "native", "generic")
+	}
+	if v, ok := m["rx_ring"]; ok {
+		ic.RxRing, _ = w.oneOf(v, what+": rx_ring", "blocks", "frames")
 	}
 	if v, ok := m["bind_mode"]; ok {
 		ic.BindMode, _ = w.oneOf(v, what+": bind_mode", "copy", "zerocopy")

@@ -17,6 +17,13 @@ import (
 // kernel's own IPv6 chatter on the link is ignored.
 const testEtherType = 0x88b5
 
+// bothRings runs test once per receive ring kind, as a subtest named after it.
+func bothRings(t *testing.T, test func(t *testing.T, ring string)) {
+	for _, ring := range []string{RingBlocks, RingFrames} {
+		t.Run(ring, func(t *testing.T) { test(t, ring) })
+	}
+}
+
 // rig is a port in namespace A and a raw packet socket on the veth peer in
 // namespace B.
 type rig struct {

@@ -83,40 +83,46 @@ func (ifc *Interface) openSocket(q int) (*Port, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
 		return fail("PACKET_VNET_HDR", err)
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
-		return fail("PACKET_VERSION", err)
-	}
-	rxReq := unix.TpacketReq3{
-		Block_size:       uint32(cfg.BlockSize),
-		Block_nr:         uint32(cfg.Blocks),
-		Frame_size:       uint32(cfg.FrameSize),
-		Frame_nr:         uint32(cfg.BlockSize / cfg.FrameSize * cfg.Blocks),
-		Retire_blk_tov:   uint32(cfg.RetireTimeout.Milliseconds()),
-		Feature_req_word: 1, // TP_FT_REQ_FILL_RXHASH: tp_rxhash becomes Meta.Hash
-	}
-	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rxReq); err != nil {
-		return fail("PACKET_RX_RING", err)
-	}
+	rxLen := cfg.BlockSize * cfg.Blocks
 	txBlock := max(pkt.SlotSize, cfg.FrameSize)
 	perBlock := txBlock / cfg.FrameSize
 	txBlocks := (cfg.TxFrames + perBlock - 1) / perBlock
-	txReq := unix.TpacketReq3{
+	txReq := unix.TpacketReq{
 		Block_size: uint32(txBlock),
 		Block_nr:   uint32(txBlocks),
 		Frame_size: uint32(cfg.FrameSize),
 		Frame_nr:   uint32(txBlocks * perBlock),
 	}
-	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txReq); err != nil {
-		return fail("PACKET_TX_RING", err)
+	frames := cfg.Ring == RingFrames
+	if frames {
+		if err := setFrameRing(fd, cfg); err != nil {
+			return fail("RX ring", err)
+		}
+		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txReq); err != nil {
+			return fail("PACKET_TX_RING", err)
+		}
+	} else {
+		if err := setBlockRing(fd, cfg); err != nil {
+			return fail("RX ring", err)
+		}
+		txReq3 := unix.TpacketReq3{Block_size: txReq.Block_size, Block_nr: txReq.Block_nr, Frame_size: txReq.Frame_size, Frame_nr: txReq.Frame_nr}
+		if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txReq3); err != nil {
+			return fail("PACKET_TX_RING", err)
+		}
 	}
-	rxLen := cfg.BlockSize * cfg.Blocks
 	mem, err := unix.Mmap(fd, 0, rxLen+txBlock*txBlocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
 		return fail("mmap", err)
 	}
 	p.mmap = mem
-	p.rx = rxRing{mem: mem[:rxLen], blockSize: cfg.BlockSize, blocks: cfg.Blocks}
-	p.tx = txRing{mem: mem[rxLen:], frameSize: cfg.FrameSize, frames: txBlocks * perBlock}
+	p.tx = txRing{mem: mem[rxLen:], frameSize: cfg.FrameSize, frames: txBlocks * perBlock, v3: !frames, dataOff: txDataOffV3}
+	if frames {
+		p.rxf = frameRing{mem: mem[:rxLen], frameSize: cfg.RxFrameSize, frames: cfg.BlockSize / cfg.RxFrameSize * cfg.Blocks}
+		p.tx.dataOff = txDataOffV2
+		p.big = make([]byte, bigFrameCap)
+	} else {
+		p.rx = blockRing{mem: mem[:rxLen], blockSize: cfg.BlockSize, blocks: cfg.Blocks}
+	}
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.ifindex}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
@@ -131,6 +137,54 @@ func (ifc *Interface) openSocket(q int) (*Port, error) {
 		}
 	}
 	return p, nil
+}
+
+// setBlockRing makes fd's RX ring the TPACKET_V3 block ring (RingBlocks);
+// the TX ring that follows is V3 too.
+func setBlockRing(fd int, cfg Config) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return fmt.Errorf("PACKET_VERSION: %w", err)
+	}
+	req := unix.TpacketReq3{
+		Block_size:       uint32(cfg.BlockSize),
+		Block_nr:         uint32(cfg.Blocks),
+		Frame_size:       uint32(cfg.FrameSize),
+		Frame_nr:         uint32(cfg.BlockSize / cfg.FrameSize * cfg.Blocks),
+		Retire_blk_tov:   uint32(cfg.RetireTimeout.Milliseconds()),
+		Feature_req_word: 1, // TP_FT_REQ_FILL_RXHASH: tp_rxhash becomes Meta.Hash
+	}
+	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return fmt.Errorf("PACKET_RX_RING: %w", err)
+	}
+	return nil
+}
+
+// setFrameRing makes fd's RX ring the TPACKET_V2 frame ring (RingFrames);
+// the TX ring that follows is V2 too. A frame longer than a slot (a GSO
+// super-frame, a jumbo frame) gets its head in the slot, marked
+// TP_STATUS_COPY, and is queued whole on the socket, where Recv reads it
+// (Port.bigFrame); the receive buffer bounds how many may wait.
+func setFrameRing(fd int, cfg Config) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+		return fmt.Errorf("PACKET_VERSION: %w", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_COPY_THRESH, 1); err != nil {
+		return fmt.Errorf("PACKET_COPY_THRESH: %w", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, bigQueueBytes); err != nil {
+		// Without CAP_NET_ADMIN: as much as net.core.rmem_max allows.
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, bigQueueBytes)
+	}
+	req := unix.TpacketReq{
+		Block_size: uint32(cfg.BlockSize),
+		Block_nr:   uint32(cfg.Blocks),
+		Frame_size: uint32(cfg.RxFrameSize),
+		Frame_nr:   uint32(cfg.BlockSize / cfg.RxFrameSize * cfg.Blocks),
+	}
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return fmt.Errorf("PACKET_RX_RING: %w", err)
+	}
+	return nil
 }
 
 // joinFanout puts fd in the interface's fanout group. The first socket asks
@@ -177,8 +231,12 @@ func (ifc *Interface) Info() string {
 	if ifc.fanout >= 0 {
 		fan = fmt.Sprintf("hash group %d", ifc.fanout)
 	}
-	return fmt.Sprintf("afpacket %s ifindex %d queues %d fanout %s rx %dx%dKiB tov %v tx %dx%d mac %s (device %s)",
-		c.Device, ifc.ifindex, c.Queues, fan, c.Blocks, c.BlockSize>>10, c.RetireTimeout,
+	rx := fmt.Sprintf("blocks %dx%dKiB tov %v", c.Blocks, c.BlockSize>>10, c.RetireTimeout)
+	if c.Ring == RingFrames {
+		rx = fmt.Sprintf("frames %dx%d", c.BlockSize/c.RxFrameSize*c.Blocks, c.RxFrameSize)
+	}
+	return fmt.Sprintf("afpacket %s ifindex %d queues %d fanout %s rx %s tx %dx%d mac %s (device %s)",
+		c.Device, ifc.ifindex, c.Queues, fan, rx,
 		c.TxFrames, c.FrameSize, net.HardwareAddr(ifc.mac[:]), net.HardwareAddr(ifc.devMAC[:]))
 }
 

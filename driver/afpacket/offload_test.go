@@ -22,7 +22,9 @@ import (
 // they must carry the whole byte stream, in place. On the code before
 // PACKET_VNET_HDR the super-frames were counted as RxErrors and the
 // stream had gaps; the partial checksums were delivered unfinished.
-func TestRecvFromTSOPeer(t *testing.T) {
+func TestRecvFromTSOPeer(t *testing.T) { bothRings(t, testRecvFromTSOPeer) }
+
+func testRecvFromTSOPeer(t *testing.T, ring string) {
 	testutil.RequireTool(t, "ethtool")
 	const size = 8 << 20
 	nsA := testutil.NewNS(t, "afoa")
@@ -41,7 +43,7 @@ func TestRecvFromTSOPeer(t *testing.T) {
 	pool := pkt.NewPool(arena)
 	c := pool.NewCache()
 	var ifc *Interface
-	if err := nsA.Do(func() (err error) { ifc, err = Open(Config{Device: a}); return err }); err != nil {
+	if err := nsA.Do(func() (err error) { ifc, err = Open(Config{Device: a, Ring: ring}); return err }); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ifc.Close(c) })
@@ -93,8 +95,10 @@ func TestRecvFromTSOPeer(t *testing.T) {
 // TestRecvAllocsSuperFrame: the receive path of a super-frame allocates
 // nothing. The frame is written to the peer's raw socket with a
 // virtio_net_hdr asking for GSO, as a TSO sender's stack would hand it.
-func TestRecvAllocsSuperFrame(t *testing.T) {
-	r := newRig(t, Config{}, 0)
+func TestRecvAllocsSuperFrame(t *testing.T) { bothRings(t, testRecvAllocsSuperFrame) }
+
+func testRecvAllocsSuperFrame(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring}, 0)
 	var peerVnet bool
 	// The peer socket sends with PACKET_VNET_HDR, so it can hand a GSO frame.
 	if err := unixSetVnet(r.peer); err == nil {
@@ -173,8 +177,10 @@ func tcpSuperFrame(dst, src [6]byte, payload int) []byte {
 // TestRecvUDPSuperFrame: a UDP_SEGMENT (GSO_UDP_L4) super-frame reaches
 // the port with its metadata and is split into datagrams of gso_size, each
 // with its own UDP length and a full checksum.
-func TestRecvUDPSuperFrame(t *testing.T) {
-	r := newRig(t, Config{}, 0)
+func TestRecvUDPSuperFrame(t *testing.T) { bothRings(t, testRecvUDPSuperFrame) }
+
+func testRecvUDPSuperFrame(t *testing.T, ring string) {
+	r := newRig(t, Config{Ring: ring}, 0)
 	if err := unixSetVnet(r.peer); err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +221,61 @@ func TestRecvUDPSuperFrame(t *testing.T) {
 	}
 	if oc := r.ifc.ports[0].OffloadErrors(); oc.Segmented != 1 || oc.Segments != count {
 		t.Errorf("segmented %d into %d, want 1 into %d", oc.Segmented, oc.Segments, count)
+	}
+	r.checkNoLeak(t)
+}
+
+// TestBigFrameWaitsForRoom: a frame larger than a ring slot is read from
+// the socket once; when the vector lacks room for its segments the port
+// holds it for the next call, so the ring's slots and the socket's queue
+// stay in step. The peer sends a small frame and two distinct super-frames
+// of 14 segments; each call has room for 14 packets.
+func TestBigFrameWaitsForRoom(t *testing.T) {
+	r := newRig(t, Config{Ring: RingFrames}, 0)
+	if err := unixSetVnet(r.peer); err != nil {
+		t.Fatal(err)
+	}
+	h := offload.VnetHdr{Flags: offload.VnetNeedsCsum, GSOType: offload.GSOTCPv4, HdrLen: 54, GSOSize: 1448, CsumStart: 34, CsumOffset: 16}
+	send := func(f []byte, h offload.VnetHdr) {
+		msg := make([]byte, offload.VnetHdrLen+len(f))
+		h.Put(msg)
+		copy(msg[offload.VnetHdrLen:], f)
+		r.peerSend(t, msg)
+	}
+	send(testFrame(r.ifc.MAC(), r.peerMAC, 1, 60), offload.VnetHdr{}) // takes one place of the first call's room
+	a, b := tcpSuperFrame(r.ifc.MAC(), r.peerMAC, 20000), tcpSuperFrame(r.ifc.MAC(), r.peerMAC, 20000)
+	binary.BigEndian.PutUint32(b[14+20+4:], 50000) // b's TCP sequence number
+	send(a, h)
+	send(b, h)
+	const room = 14
+	var seqs []uint32
+	var v pkt.Vector
+	ar := r.c.Arena()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(seqs) < 28 && time.Now().Before(deadline) {
+		v.Len = pkt.VectorSize - room
+		if p := r.ifc.ports[0]; p.Recv(r.c, &v) == 0 {
+			waitReadable(p.PollFD(), 10)
+			continue
+		}
+		for _, i := range v.Idx[pkt.VectorSize-room : v.Len] {
+			if d := ar.Data(i); len(d) >= 54 && binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[23] == wire.IPProtoTCP {
+				seqs = append(seqs, binary.BigEndian.Uint32(d[38:]))
+			}
+			r.c.Free(i)
+		}
+	}
+	if st := r.ifc.ports[0].Stats(); st.RxErrors != 0 || len(seqs) != 28 {
+		t.Fatalf("%d segments, stats %+v; want 28 and no RX errors", len(seqs), st)
+	}
+	for k, s := range seqs {
+		want := uint32(1000 + 1448*(k%14))
+		if k >= 14 {
+			want += 50000 - 1000
+		}
+		if s != want {
+			t.Fatalf("segment %d: TCP seq %d, want %d (a's 14 segments, then b's)", k, s, want)
+		}
 	}
 	r.checkNoLeak(t)
 }

@@ -1,6 +1,8 @@
 package afpacket
 
 import (
+	"unsafe"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/vecnet/vecnet/driver"
@@ -11,13 +13,14 @@ import (
 // ethHdrLen is the shortest frame a port delivers: an Ethernet header.
 const ethHdrLen = 14
 
-// Port is one AF_PACKET socket of an Interface: one RX block ring and one TX
-// frame ring. It is owned by one worker and is not safe for concurrent use.
+// Port is one AF_PACKET socket of an Interface: one RX ring (blocks or
+// frames, Config.Ring) and one TX frame ring. It is owned by one worker and is not safe for concurrent use.
 type Port struct {
 	fd    int
 	queue int
-	mmap  []byte // the whole mapping: RX ring then TX ring
-	rx    rxRing
+	mmap  []byte    // the whole mapping: RX ring then TX ring
+	rx    blockRing // RingBlocks
+	rxf   frameRing // RingFrames
 	tx    txRing
 	stats driver.Stats
 	// offload counts what offload.Receive did and could not do.
@@ -25,6 +28,10 @@ type Port struct {
 	// txPending is set when the last flush failed (EAGAIN, ENOBUFS,
 	// ENETDOWN...): requested slots are waiting in the TX ring.
 	txPending bool
+	// big receives the frames too large for a ring slot (bigFrame); held
+	// is the length of the one read for the current slot, or 0.
+	big  []byte
+	held int
 }
 
 var (
@@ -35,26 +42,40 @@ var (
 )
 
 // Recv copies up to v.Free() ready frames into fresh buffers from c and
-// appends them to v. It makes no system call. Each frame comes with a
-// virtio_net_hdr (PACKET_VNET_HDR): a GSO super-frame (up to 64 KiB, from a
-// peer with TSO/GSO on) is segmented into slots as the kernel's GSO would,
-// and a partial checksum (CHECKSUM_PARTIAL, a peer with TX checksum offload
-// on) is completed; frames whose checksum was completed, or that the kernel
-// validated, carry pkt.FlagL4ChecksumOK. A super-frame waits in the ring
-// when v has too little room for its segments. Frames the ring truncated
-// (snaplen < len) and runts count in RxErrors; frames offload.Receive
-// rejects count under their offload error (OffloadErrors) and in RxErrors,
-// or RxDrops when c has no buffer. All of them are consumed.
+// appends them to v. It makes no system call, except for a frame larger
+// than a frame-ring slot, which it reads from the socket (see bigFrame).
+// Each frame comes with a virtio_net_hdr (PACKET_VNET_HDR): a GSO
+// super-frame (up to 64 KiB, from a peer with TSO/GSO on) is segmented into
+// slots as the kernel's GSO would, and a partial checksum (CHECKSUM_PARTIAL,
+// a peer with TX checksum offload on) is completed; frames whose checksum
+// was completed, or that the kernel validated, carry pkt.FlagL4ChecksumOK.
+// A super-frame waits (in the ring, or read and held by the port) when v
+// has too little room for its segments. Frames the kernel truncated, and
+// runts, count in RxErrors; frames offload.Receive rejects count under
+// their offload error (OffloadErrors) and in RxErrors, or RxDrops when c
+// has no buffer. All of them are consumed.
 func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 	start := v.Len
+	if p.rxf.mem != nil {
+		p.recvFrames(c, v)
+	} else {
+		p.recvBlocks(c, v)
+	}
+	got := v.Len - start
+	p.stats.RxPackets += uint64(got)
+	return got
+}
+
+// recvBlocks is Recv from the TPACKET_V3 block ring.
+func (p *Port) recvBlocks(c *pkt.Cache, v *pkt.Vector) {
 	for v.Len < pkt.VectorSize {
 		f, off := p.rx.next()
 		if f == nil {
-			break
+			return
 		}
 		n := int(f.Snaplen)
 		src := off + int(f.Mac)
-		if n != int(f.Len) || n < ethHdrLen || int(f.Mac) < offload.VnetHdrLen {
+		if n != int(f.Len) || n < ethHdrLen || int(f.Mac) < offload.VnetHdrLen || src+n > len(p.rx.mem) {
 			p.stats.RxErrors++
 			p.rx.advance(f)
 			continue
@@ -62,7 +83,7 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 		h, _ := offload.ParseVnetHdr(p.rx.mem[src-offload.VnetHdrLen : src])
 		k, e := offload.Receive(c, v, h, p.rx.mem[src:src+n])
 		if e == offload.ErrNoRoom {
-			break // the frame stays in the ring for the next call
+			return // the frame stays in the ring for the next call
 		}
 		p.offload.Note(h, k, e)
 		if e == offload.OK {
@@ -71,15 +92,72 @@ func (p *Port) Recv(c *pkt.Cache, v *pkt.Vector) int {
 				c.Arena().Meta(i).Hash = hash
 			}
 			if f.Status&unix.TP_STATUS_VLAN_VALID != 0 {
-				restoreTag(c.Arena(), v.Idx[v.Len-k:v.Len], f)
+				restoreTag(c.Arena(), v.Idx[v.Len-k:v.Len], f.Status, f.Hv1.Vlan_tpid, uint16(f.Hv1.Vlan_tci))
 			}
 			p.stats.RxBytes += uint64(n)
 		}
 		p.rx.advance(f)
 	}
-	got := v.Len - start
-	p.stats.RxPackets += uint64(got)
-	return got
+}
+
+// recvFrames is Recv from the TPACKET_V2 frame ring.
+func (p *Port) recvFrames(c *pkt.Cache, v *pkt.Vector) {
+	for v.Len < pkt.VectorSize {
+		f, off := p.rxf.next()
+		if f == nil {
+			return
+		}
+		var frame, vnet []byte
+		switch n, mac := int(f.Snaplen), int(f.Mac); {
+		case f.Status&unix.TP_STATUS_COPY != 0:
+			// The slot holds the head; the whole frame waits in the
+			// socket's receive queue, in ring order.
+			if frame = p.bigFrame(); frame == nil {
+				p.stats.RxErrors++
+				p.rxf.advance(f)
+				continue
+			}
+			vnet, frame = frame[:offload.VnetHdrLen], frame[offload.VnetHdrLen:]
+		case n != int(f.Len) || n < ethHdrLen || mac < offload.VnetHdrLen || off+mac+n > len(p.rxf.mem):
+			p.stats.RxErrors++
+			p.rxf.advance(f)
+			continue
+		default:
+			vnet, frame = p.rxf.mem[off+mac-offload.VnetHdrLen:off+mac], p.rxf.mem[off+mac:off+mac+n]
+		}
+		h, _ := offload.ParseVnetHdr(vnet)
+		k, e := offload.Receive(c, v, h, frame)
+		if e == offload.ErrNoRoom {
+			return // the frame stays for the next call (bigFrame holds a read one)
+		}
+		p.offload.Note(h, k, e)
+		if e == offload.OK {
+			if f.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+				restoreTag(c.Arena(), v.Idx[v.Len-k:v.Len], f.Status, f.Vlan_tpid, f.Vlan_tci)
+			}
+			p.stats.RxBytes += uint64(len(frame))
+		}
+		p.held = 0
+		p.rxf.advance(f)
+	}
+}
+
+// bigFrame returns the whole frame (virtio_net_hdr first) whose head the
+// current ring slot holds with TP_STATUS_COPY: a frame larger than a slot
+// (a GSO super-frame, a jumbo frame) that the kernel also queued on the
+// socket (PACKET_COPY_THRESH). It reads it with one recvfrom into the
+// port's own buffer, or returns the one already read for this slot; nil
+// when the queue is empty or the frame did not fit the buffer.
+func (p *Port) bigFrame() []byte {
+	if p.held == 0 {
+		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(p.fd), uintptr(unsafe.Pointer(&p.big[0])),
+			uintptr(len(p.big)), unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+		if e != 0 || int(n) > len(p.big) || int(n) < offload.VnetHdrLen+ethHdrLen {
+			return nil
+		}
+		p.held = int(n)
+	}
+	return p.big[:p.held]
 }
 
 // OffloadErrors returns the port's offload counters: the received frames
@@ -96,7 +174,7 @@ func (p *Port) Send(c *pkt.Cache, v *pkt.Vector) int {
 	for _, i := range v.Slice() {
 		d := a.Data(i)
 		h, free := p.tx.slot()
-		if !free || len(d) > p.tx.frameSize-txDataOff-offload.VnetHdrLen {
+		if !free || len(d) > p.tx.frameSize-p.tx.dataOff-offload.VnetHdrLen {
 			p.stats.TxDrops++
 			c.Free(i)
 			continue
@@ -131,7 +209,8 @@ func (p *Port) flush() {
 // owning worker.
 func (p *Port) Stats() driver.Stats {
 	if p.fd >= 0 {
-		if ks, err := unix.GetsockoptTpacketStatsV3(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+		// tpacket_stats for both versions: its first two words are V3's.
+		if ks, err := unix.GetsockoptTpacketStats(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
 			p.stats.RxDrops += uint64(ks.Drops) // the kernel resets its counters on read
 		}
 	}
@@ -141,7 +220,8 @@ func (p *Port) Stats() driver.Stats {
 	return s
 }
 
-// PollFD returns the socket, which is readable when an RX block is ready.
+// PollFD returns the socket, which is readable when an RX block (RingBlocks)
+// or frame (RingFrames) is ready.
 func (p *Port) PollFD() int { return p.fd }
 
 // PrepareWait retries a failed TX flush before the worker sleeps; for
@@ -168,6 +248,6 @@ func (p *Port) Close(c *pkt.Cache) error {
 	if e := unix.Close(p.fd); err == nil {
 		err = e
 	}
-	p.fd, p.mmap, p.rx.mem, p.tx.mem = -1, nil, nil, nil
+	p.fd, p.mmap, p.rx.mem, p.rxf.mem, p.tx.mem, p.big, p.held = -1, nil, nil, nil, nil, nil, 0
 	return err
 }

@@ -17,12 +17,11 @@ import (
 // and the tag (TPID, 0x8100 unless the ring says otherwise, and TCI) goes
 // after them, so ethernet-input sees the frame as it was on the wire. A
 // frame with no headroom left keeps its bytes as they are.
-func restoreTag(a *pkt.Arena, idx []pkt.Index, f *unix.Tpacket3Hdr) {
+func restoreTag(a *pkt.Arena, idx []pkt.Index, status uint32, vlanTPID, tci uint16) {
 	tpid := uint16(0x8100)
-	if f.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && f.Hv1.Vlan_tpid != 0 {
-		tpid = f.Hv1.Vlan_tpid
+	if status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && vlanTPID != 0 {
+		tpid = vlanTPID
 	}
-	tci := uint16(f.Hv1.Vlan_tci)
 	for _, i := range idx {
 		if _, ok := a.Push(i, 4); !ok {
 			continue
