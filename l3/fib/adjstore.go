@@ -6,9 +6,18 @@ import "sync/atomic"
 // by storing a fresh copy with one atomic pointer store, so a change costs
 // O(1) whatever the number of adjacencies, and a reader that loaded the old
 // pointer keeps a consistent (if just superseded) adjacency for the packet
-// it is forwarding. Views share the slot array with the writer until it
-// grows.
+// it is forwarding.
 type adjSlot struct{ p atomic.Pointer[Adjacency] }
+
+// adjChunkLen is the number of slots per chunk. Slots live in chunks that
+// never move, shared by every view (a view holds the array of chunk
+// pointers as it was), so a slot stored once is seen by every view.
+const adjChunkLen = 256
+
+type adjChunk [adjChunkLen]adjSlot
+
+// slot returns adjacency slot i.
+func (t *Table) slot(i AdjIndex) *adjSlot { return &t.adjs[i/adjChunkLen][i%adjChunkLen] }
 
 // dropAdj is what a freed slot and an out-of-range index read as.
 var dropAdj = &Adjacency{Kind: AdjDrop}
@@ -28,13 +37,13 @@ type AdjStats struct {
 }
 
 // adjAt returns adjacency i as the writer sees it.
-func (t *Table) adjAt(i AdjIndex) Adjacency { return *t.adjs[i].p.Load() }
+func (t *Table) adjAt(i AdjIndex) Adjacency { return *t.slot(i).p.Load() }
 
 // setAdj publishes a as adjacency i (one atomic store).
 func (t *Table) setAdj(i AdjIndex, a Adjacency) {
 	p := new(Adjacency)
 	*p = a
-	t.adjs[i].p.Store(p)
+	t.slot(i).p.Store(p)
 }
 
 // newAdj stores a in a reusable free slot, or a new one at the end; the
@@ -45,9 +54,13 @@ func (t *Table) newAdj(a Adjacency) AdjIndex {
 	if k := len(t.adjFree); k > 0 {
 		i, t.adjFree = t.adjFree[k-1], t.adjFree[:k-1]
 	} else {
-		t.adjs = append(t.adjs, adjSlot{})
+		if t.nadj == len(t.adjs)*adjChunkLen {
+			t.adjs = append(t.adjs, new(adjChunk))
+		}
 		t.refs = append(t.refs, 0)
-		i = AdjIndex(len(t.adjs) - 1)
+		i = AdjIndex(t.nadj)
+		t.nadj++
+		t.dirty = true // published before a route names it (install)
 	}
 	t.refs[i] = 0
 	t.setAdj(i, a)
@@ -74,10 +87,11 @@ func (t *Table) unref(res uint32) {
 }
 
 // maybeFree frees next-hop adjacency i if nothing refers to it. Its slot
-// reads as the drop adjacency and is quarantined: the index becomes
-// reusable only after two Reclaim calls, so a packet that carries it
-// between ip4-lookup and ip4-rewrite never finds another neighbour's
-// rewrite under it.
+// is quarantined: it keeps the adjacency (a reader that looked the replaced
+// route up just before it changed still forwards the packet the old way)
+// until the second Reclaim call, which makes it read as the drop adjacency
+// and reusable, so a packet that carries it between ip4-lookup and
+// ip4-rewrite never finds another neighbour's rewrite under it.
 func (t *Table) maybeFree(i AdjIndex) {
 	if t.refs[i] > 0 {
 		return
@@ -91,19 +105,28 @@ func (t *Table) maybeFree(i AdjIndex) {
 		return
 	}
 	delete(t.nhAdj, k)
-	t.adjs[i].p.Store(dropAdj)
 	t.adjLimbo = append(t.adjLimbo, i)
 }
 
-// Reclaim ages the quarantine of freed adjacency slots: slots freed before
-// the previous call become reusable. The neighbour table calls it from its
-// periodic sweep (about once a second), so a freed index waits at least one
-// sweep interval before it names another next hop.
+// Reclaim ages the quarantine of freed adjacency slots, ECMP groups and
+// second-level groups: those freed before the previous call become
+// reusable (and a block of second-level groups all free is released);
+// adjacency slots among them read as the drop adjacency from then on.
+// The neighbour table calls it from its periodic sweep (about once a
+// second), so a freed index waits at least one sweep interval before it
+// names anything else.
 func (t *Table) Reclaim() {
 	t.mu.Lock()
+	for _, i := range t.adjReady {
+		t.slot(i).p.Store(dropAdj)
+	}
 	t.adjFree = append(t.adjFree, t.adjReady...)
 	t.adjReady = append(t.adjReady[:0], t.adjLimbo...)
 	t.adjLimbo = t.adjLimbo[:0]
+	t.gfree = append(t.gfree, t.gReady...)
+	t.gReady = append(t.gReady[:0], t.gLimbo...)
+	t.gLimbo = t.gLimbo[:0]
+	t.fib.reclaim()
 	t.mu.Unlock()
 }
 
@@ -113,7 +136,7 @@ func (t *Table) AdjStats() AdjStats {
 	defer t.mu.Unlock()
 	q := len(t.adjLimbo) + len(t.adjReady)
 	free := q + len(t.adjFree)
-	return AdjStats{Live: len(t.adjs) - free, Free: free, Quarantined: q, Slots: len(t.adjs)}
+	return AdjStats{Live: t.nadj - free, Free: free, Quarantined: q, Slots: t.nadj}
 }
 
 // Stats counts the IPv4 table's structure, for the churn checks: after a
@@ -121,9 +144,16 @@ func (t *Table) AdjStats() AdjStats {
 type Stats struct {
 	// Prefixes installed (every source).
 	Prefixes int
-	// Nodes (256-slot trie levels) and ChildArrays in the current trie.
-	Nodes       int
-	ChildArrays int
+	// Chunks is the number of first-level chunks (one per /8 holding a
+	// prefix longer than /8, 256 KiB each; one left uniform goes at the
+	// next Reclaim); Groups the second-level groups
+	// in use (one per /24 holding a prefix longer than /24, 1 KiB each,
+	// quarantined ones not counted).
+	Chunks int
+	Groups int
+	// GroupBlocks is the number of allocated blocks of 256 groups (freed
+	// ones included until every group of a block is free again).
+	GroupBlocks int
 	// Adjacencies counts the live ones (AdjStats.Live).
 	Adjacencies int
 }
@@ -133,5 +163,11 @@ func (t *Table) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	free := len(t.adjLimbo) + len(t.adjReady) + len(t.adjFree)
-	return Stats{Prefixes: t.rib.Size(), Nodes: t.trie.nodes, ChildArrays: t.trie.kids, Adjacencies: len(t.adjs) - free}
+	blocks := 0
+	for b := range t.fib.blocks {
+		if t.fib.blocks[b].Load() != nil {
+			blocks++
+		}
+	}
+	return Stats{Prefixes: t.rib.Size(), Chunks: t.fib.chunks, Groups: t.fib.groupsUsed, GroupBlocks: blocks, Adjacencies: t.nadj - free}
 }

@@ -1,42 +1,79 @@
 package fib
 
-// grpBit marks a trie result that names an ECMP bucket table rather than an
+// grpBit marks a result that names an ECMP bucket table rather than an
 // adjacency.
 const grpBit = 1 << 31
 
-// View is a snapshot of the table, from [Table.Load]. Any number of
-// goroutines may read it at once. Its trie and groups never change after it
-// is published; an adjacency may be replaced in place by one atomic pointer
-// store (a neighbour's MAC changed), which readers see from their next
-// [View.Adj].
+// View is the readers' handle on the table, from [Table.Load]. Any number
+// of goroutines may read it at once. Its lookup structure is the table's
+// own, updated in place (each address's result changes with one atomic
+// store, see the package doc); its adjacency and ECMP arrays are a snapshot
+// that the writer republishes before a route may name a new entry of them.
+// An adjacency may be replaced in place by one atomic pointer store (a
+// neighbour's MAC changed), which readers see from their next [View.Adj].
 type View struct {
-	root   *node
-	def    uint32
-	adjs   []adjSlot    // adjs[0] is the drop adjacency
-	groups [][]AdjIndex // ECMP bucket tables, power-of-two lengths; nil when free
+	fib    *dir24
+	adjs   []*adjChunk  // adjacency 0 is the drop adjacency
+	nadj   int          // adjacencies in this snapshot
+	groups [][]AdjIndex // ECMP bucket tables, power-of-two lengths; nil when never used
 	n      int
+	t      *Table // for an index newer than this snapshot (see slow)
 }
 
 // Lookup returns the adjacency of the longest prefix holding dst; among the
 // paths of an ECMP route it picks one by hash (the same hash always gives
 // the same path). A miss returns [AdjDropIndex]. It does not allocate or lock.
 func (v *View) Lookup(dst [4]byte, hash uint32) AdjIndex {
-	r := lookup(v.root, v.def, dst)
+	r := v.fib.lookup(uint32(dst[0])<<24 | uint32(dst[1])<<16 | uint32(dst[2])<<8 | uint32(dst[3]))
 	if r&grpBit == 0 {
 		return AdjIndex(r)
 	}
-	g := v.groups[r&^grpBit]
-	return g[hash&uint32(len(g)-1)]
+	return v.ecmp(r&^grpBit, hash)
+}
+
+// ecmp picks the path of ECMP group g for hash.
+func (v *View) ecmp(g, hash uint32) AdjIndex {
+	if uint64(g) < uint64(len(v.groups)) {
+		if b := v.groups[g]; len(b) > 0 {
+			return b[hash&uint32(len(b)-1)]
+		}
+	}
+	return v.slowECMP(g, hash)
+}
+
+// slowECMP serves a group added after this snapshot was loaded: the writer
+// published a newer View before storing an entry naming it.
+//
+//go:noinline
+func (v *View) slowECMP(g, hash uint32) AdjIndex {
+	if n := v.t.Load(); n != v && uint64(g) < uint64(len(n.groups)) {
+		if b := n.groups[g]; len(b) > 0 {
+			return b[hash&uint32(len(b)-1)]
+		}
+	}
+	return AdjDropIndex
 }
 
 // Adj returns adjacency i, or the drop adjacency when i is out of range
 // (packets carry indices across snapshots). The result is read-only.
 func (v *View) Adj(i AdjIndex) *Adjacency {
-	if uint64(i) >= uint64(len(v.adjs)) {
-		return dropAdj
+	if uint64(i) >= uint64(v.nadj) {
+		return v.slowAdj(i)
 	}
-	return v.adjs[i].p.Load()
+	return v.adjs[i/adjChunkLen][i%adjChunkLen].p.Load()
 }
 
-// Len returns the number of prefixes in the snapshot.
+// slowAdj serves an adjacency added after this snapshot was loaded (see
+// slowECMP); anything else out of range is the drop adjacency.
+//
+//go:noinline
+func (v *View) slowAdj(i AdjIndex) *Adjacency {
+	if n := v.t.Load(); n != v && uint64(i) < uint64(n.nadj) {
+		return n.adjs[i/adjChunkLen][i%adjChunkLen].p.Load()
+	}
+	return dropAdj
+}
+
+// Len returns the number of prefixes installed when the view was
+// published.
 func (v *View) Len() int { return v.n }
