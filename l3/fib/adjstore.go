@@ -9,15 +9,49 @@ import "sync/atomic"
 // it is forwarding.
 type adjSlot struct{ p atomic.Pointer[Adjacency] }
 
-// adjChunkLen is the number of slots per chunk. Slots live in chunks that
-// never move, shared by every view (a view holds the array of chunk
-// pointers as it was), so a slot stored once is seen by every view.
-const adjChunkLen = 256
+// Adjacency slots live in chunks that never move, behind a fixed directory
+// that every view shares, so a slot stored once is seen by every view, a
+// view loaded before a slot was added included. A new chunk's slots hold
+// the drop adjacency.
+const (
+	adjChunkLen = 4096
+	adjDirLen   = 4096
+	// MaxAdjacencies bounds the adjacency slots (and the index a route
+	// result can hold: 24 bits).
+	MaxAdjacencies = adjChunkLen * adjDirLen
+)
 
-type adjChunk [adjChunkLen]adjSlot
+type (
+	adjChunk [adjChunkLen]adjSlot
+	adjDir   [adjDirLen]atomic.Pointer[adjChunk]
+)
+
+// dropChunk fills the adjacency directory's unused entries: every index
+// below MaxAdjacencies names a slot, the drop adjacency until allocated.
+var dropChunk = newAdjChunk()
+
+// newAdjChunk returns a chunk of slots holding the drop adjacency.
+func newAdjChunk() *adjChunk {
+	c := new(adjChunk)
+	for k := range c {
+		c[k].p.Store(dropAdj)
+	}
+	return c
+}
+
+// newAdjDir returns a directory whose every chunk is dropChunk but the
+// first, which holds the permanent drop adjacency at index 0.
+func newAdjDir() *adjDir {
+	d := new(adjDir)
+	for k := range d {
+		d[k].Store(dropChunk)
+	}
+	d[0].Store(newAdjChunk())
+	return d
+}
 
 // slot returns adjacency slot i.
-func (t *Table) slot(i AdjIndex) *adjSlot { return &t.adjs[i/adjChunkLen][i%adjChunkLen] }
+func (t *Table) slot(i AdjIndex) *adjSlot { return &t.adjs[i/adjChunkLen].Load()[i%adjChunkLen] }
 
 // dropAdj is what a freed slot and an out-of-range index read as.
 var dropAdj = &Adjacency{Kind: AdjDrop}
@@ -54,13 +88,15 @@ func (t *Table) newAdj(a Adjacency) AdjIndex {
 	if k := len(t.adjFree); k > 0 {
 		i, t.adjFree = t.adjFree[k-1], t.adjFree[:k-1]
 	} else {
-		if t.nadj == len(t.adjs)*adjChunkLen {
-			t.adjs = append(t.adjs, new(adjChunk))
+		if t.nadj == MaxAdjacencies {
+			panic("fib: adjacency slots exhausted") // 16 Mi next hops: not a table a host holds
+		}
+		if t.nadj%adjChunkLen == 0 {
+			t.adjs[t.nadj/adjChunkLen].Store(newAdjChunk())
 		}
 		t.refs = append(t.refs, 0)
 		i = AdjIndex(t.nadj)
 		t.nadj++
-		t.dirty = true // published before a route names it (install)
 	}
 	t.refs[i] = 0
 	t.setAdj(i, a)

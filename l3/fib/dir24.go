@@ -99,12 +99,7 @@ func (d *dir24) lookup(a uint32) uint32 {
 	if c := d.l1[a>>24].Load(); c != nil {
 		e = atomic.LoadUint32(&c[a>>8&0xffff])
 		if e&entExt != 0 {
-			g := e >> entShift
-			b := d.blocks[g/groupsPerBlock%maxGroupBlocks].Load()
-			if b == nil { // a stale index older than the quarantine: no route
-				return 0
-			}
-			e = atomic.LoadUint32(&b[g%groupsPerBlock][a&0xff])
+			e = d.second(e, a)
 		}
 	} else {
 		e = d.top[a>>24].Load()
@@ -113,6 +108,34 @@ func (d *dir24) lookup(a uint32) uint32 {
 		return d.def.Load()
 	}
 	return decodeEnt(e)
+}
+
+// loadBatch is the first pass of a vector lookup: out[k] = the first-level
+// entry (or top entry) of dst[k], raw. It has no branch on what the
+// entries hold, so the cache misses of the whole vector overlap (as
+// rte_fib's bulk lookup); [View.LookupBatch] follows and decodes them.
+func (d *dir24) loadBatch(dst []uint32, out []AdjIndex) {
+	out = out[:len(dst)]
+	for k, a := range dst {
+		var e uint32
+		if c := d.l1[a>>24].Load(); c != nil {
+			e = atomic.LoadUint32(&c[a>>8&0xffff])
+		} else {
+			e = d.top[a>>24].Load()
+		}
+		out[k] = AdjIndex(e)
+	}
+}
+
+// second returns the entry for address a in the group that first-level
+// entry e names (0 for a stale index older than the quarantine).
+func (d *dir24) second(e, a uint32) uint32 {
+	g := e >> entShift
+	b := d.blocks[g/groupsPerBlock%maxGroupBlocks].Load()
+	if b == nil {
+		return 0
+	}
+	return atomic.LoadUint32(&b[g%groupsPerBlock][a&0xff])
 }
 
 // groupAt returns second-level group g (the writer's view).

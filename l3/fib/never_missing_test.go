@@ -158,3 +158,43 @@ func TestGroupQuarantine(t *testing.T) {
 		t.Fatalf("after withdrawing everything and reclaiming: %+v, baseline %+v", s, base)
 	}
 }
+
+// TestLookupBatchAgrees checks View.LookupBatch against View.Lookup on a
+// table with a default route, ECMP routes, /8s, /24s and host routes, and
+// that it does not allocate.
+func TestLookupBatchAgrees(t *testing.T) {
+	f := newTestTable(t)
+	ecmp := []NextHop{{Addr: ip("10.0.2.2"), Port: -1}, {Addr: ip("10.0.2.3"), Port: -1}}
+	var cs []RouteChange
+	for i, p := range churnPrefixes(4096) {
+		cs = append(cs, RouteChange{Prefix: p, Hops: hopsAB[i&1]})
+		if i%7 == 0 {
+			cs[len(cs)-1].Hops = ecmp
+		}
+	}
+	cs = append(cs, RouteChange{Prefix: pfx("0.0.0.0/0"), Hops: ecmp}, RouteChange{Prefix: pfx("20.0.0.0/8"), Hops: hopsAB[1]})
+	if err := f.ApplyRoutes(cs); err != nil {
+		t.Fatal(err)
+	}
+	addrs := churnAddrs(churnPrefixes(4096), 4096)
+	dst := make([]uint32, 0, len(addrs)+3)
+	for _, a := range addrs {
+		dst = append(dst, addr32(netip.PrefixFrom(netip.AddrFrom4(a), 32)))
+	}
+	dst = append(dst, 0x14010203, 0x01020304, 0x0a000101) // 20/8, the default, connected
+	hash := make([]uint32, len(dst))
+	for k := range hash {
+		hash[k] = uint32(k) * 0x9e3779b1
+	}
+	out := make([]AdjIndex, len(dst))
+	v := f.Load()
+	v.LookupBatch(dst, hash, out)
+	for k, a := range dst {
+		if want := v.Lookup(u32ip(a), hash[k]); out[k] != want {
+			t.Fatalf("%v: LookupBatch %d, Lookup %d", netip.AddrFrom4(u32ip(a)), out[k], want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { v.LookupBatch(dst[:256], hash, out) }); n != 0 {
+		t.Errorf("LookupBatch allocates %v times", n)
+	}
+}

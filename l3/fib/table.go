@@ -78,12 +78,12 @@ type Table struct {
 	mu  sync.Mutex
 	fib *dir24 // shared with the views, updated in place
 	rib *rib4
-	// dirty says the writer appended adjacencies or ECMP groups that the
-	// current View lacks: publish before an entry may name them.
+	// dirty says the writer added ECMP groups that the current View lacks:
+	// publish before an entry may name them.
 	dirty bool
-	adjs  []*adjChunk // the adjacency slots, in chunks shared with the views
-	nadj  int         // slots in use or free (the next new one is nadj)
-	refs  []int32     // per adjacency: installed results, group memberships, neighbours
+	adjs  *adjDir // the adjacency slots, shared with the views
+	nadj  int     // slots in use or free (the next new one is nadj)
+	refs  []int32 // per adjacency: installed results, group memberships, neighbours
 	// Freed adjacency slots: quarantined (limbo, then ready) and reusable.
 	adjLimbo, adjReady, adjFree []AdjIndex
 	groups                      [][]AdjIndex
@@ -107,7 +107,7 @@ func New() *Table {
 	t := &Table{
 		fib:       newDir24(),
 		rib:       newRIB4(),
-		adjs:      []*adjChunk{new(adjChunk)},
+		adjs:      newAdjDir(),
 		nadj:      1,
 		refs:      []int32{1},
 		gbyKey:    map[string]uint32{},
@@ -119,7 +119,6 @@ func New() *Table {
 		locals:    map[netip.Prefix]uint16{},
 		neighbors: map[netip.Prefix]AdjIndex{},
 	}
-	t.adjs[0][0].p.Store(dropAdj)
 	t.publish()
 	return t
 }
@@ -132,7 +131,7 @@ func (t *Table) Load() *View { return t.cur.Load() }
 // The lookup structure needs no publication: it is updated in place. Called
 // with mu held (or from New).
 func (t *Table) publish() {
-	t.cur.Store(&View{fib: t.fib, adjs: t.adjs, nadj: t.nadj, groups: t.groups, n: t.rib.Size(), t: t})
+	t.cur.Store(&View{fib: t.fib, adjs: t.adjs, adj0: t.adjs[0].Load(), groups: t.groups, n: t.rib.Size(), t: t})
 	t.dirty = false
 }
 

@@ -7,14 +7,15 @@ const grpBit = 1 << 31
 // View is the readers' handle on the table, from [Table.Load]. Any number
 // of goroutines may read it at once. Its lookup structure is the table's
 // own, updated in place (each address's result changes with one atomic
-// store, see the package doc); its adjacency and ECMP arrays are a snapshot
-// that the writer republishes before a route may name a new entry of them.
+// store, see the package doc), and so are its adjacency slots; its ECMP
+// array is a snapshot that the writer republishes before a route may name a
+// new group (a view loaded earlier finds it in the current one).
 // An adjacency may be replaced in place by one atomic pointer store (a
 // neighbour's MAC changed), which readers see from their next [View.Adj].
 type View struct {
 	fib    *dir24
-	adjs   []*adjChunk  // adjacency 0 is the drop adjacency
-	nadj   int          // adjacencies in this snapshot
+	adjs   *adjDir      // the table's, live; adjacency 0 is the drop adjacency
+	adj0   *adjChunk    // adjs' first chunk
 	groups [][]AdjIndex // ECMP bucket tables, power-of-two lengths; nil when never used
 	n      int
 	t      *Table // for an index newer than this snapshot (see slow)
@@ -29,6 +30,31 @@ func (v *View) Lookup(dst [4]byte, hash uint32) AdjIndex {
 		return AdjIndex(r)
 	}
 	return v.ecmp(r&^grpBit, hash)
+}
+
+// LookupBatch is Lookup over a vector: out[k] = Lookup(dst[k], hash[k])
+// for every k < len(dst), with the addresses as big-endian uint32s. The
+// first-level loads of the whole vector are issued before any result is
+// used, so their cache misses overlap. hash and out must be at least as
+// long as dst.
+func (v *View) LookupBatch(dst, hash []uint32, out []AdjIndex) {
+	v.fib.loadBatch(dst, out)
+	hash = hash[:len(dst)]
+	def := v.fib.def.Load()
+	for k, e := range out[:len(dst)] {
+		x := uint32(e)
+		if x&entExt != 0 {
+			x = v.fib.second(x, dst[k])
+		}
+		r := def
+		if x != 0 {
+			r = decodeEnt(x)
+		}
+		if r&grpBit != 0 {
+			r = uint32(v.ecmp(r&^grpBit, hash[k]))
+		}
+		out[k] = AdjIndex(r)
+	}
 }
 
 // ecmp picks the path of ECMP group g for hash.
@@ -57,19 +83,11 @@ func (v *View) slowECMP(g, hash uint32) AdjIndex {
 // Adj returns adjacency i, or the drop adjacency when i is out of range
 // (packets carry indices across snapshots). The result is read-only.
 func (v *View) Adj(i AdjIndex) *Adjacency {
-	if uint64(i) >= uint64(v.nadj) {
-		return v.slowAdj(i)
+	if i < adjChunkLen { // the first chunk: one load fewer
+		return v.adj0[i].p.Load()
 	}
-	return v.adjs[i/adjChunkLen][i%adjChunkLen].p.Load()
-}
-
-// slowAdj serves an adjacency added after this snapshot was loaded (see
-// slowECMP); anything else out of range is the drop adjacency.
-//
-//go:noinline
-func (v *View) slowAdj(i AdjIndex) *Adjacency {
-	if n := v.t.Load(); n != v && uint64(i) < uint64(n.nadj) {
-		return n.adjs[i/adjChunkLen][i%adjChunkLen].p.Load()
+	if i < MaxAdjacencies {
+		return v.adjs[i/adjChunkLen].Load()[i%adjChunkLen].p.Load()
 	}
 	return dropAdj
 }
