@@ -198,3 +198,29 @@ func TestLookupBatchAgrees(t *testing.T) {
 		t.Errorf("LookupBatch allocates %v times", n)
 	}
 }
+
+// TestBatchKeepsNextHopItReuses: a batch that withdraws the last route via
+// a next hop and then installs another via the same hop must leave the new
+// route on a live adjacency (the batch holds what it resolved), also after
+// the quarantine has passed.
+func TestBatchKeepsNextHopItReuses(t *testing.T) {
+	f := newTestTable(t)
+	hop := []NextHop{{Addr: ip("10.0.2.7"), Port: -1}}
+	if err := f.AddRoute(pfx("40.0.0.0/16"), hop); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ApplyRoutes([]RouteChange{{Prefix: pfx("40.0.0.0/16")}, {Prefix: pfx("40.1.0.0/16"), Hops: hop}}); err != nil {
+		t.Fatal(err)
+	}
+	f.Reclaim()
+	f.Reclaim()
+	if a := look(f, "40.1.2.3"); a.Kind != AdjIncomplete || a.NextHop != ip("10.0.2.7").As4() {
+		t.Fatalf("40.1.2.3: %v via %v, want incomplete via 10.0.2.7", a.Kind, netip.AddrFrom4(a.NextHop))
+	}
+	if err := f.AddRoute(pfx("40.2.0.0/16"), []NextHop{{Addr: ip("10.0.2.8"), Port: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	if a := look(f, "40.1.2.3"); a.NextHop != ip("10.0.2.7").As4() {
+		t.Fatalf("after another next hop was added, 40.1.2.3 goes via %v", netip.AddrFrom4(a.NextHop))
+	}
+}
