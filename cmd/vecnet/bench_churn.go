@@ -221,9 +221,9 @@ func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 
 // cmdBenchChurn runs "vecnet bench churn".
 func cmdBenchChurn(path string, args []string) error {
-	fs := newFlags(path, "[flags]", "Add then withdraw a large table with fib.ApplyRoutes while host A sends to host B at a fixed rate through vecnet;\nprint updates per second, forwarding rate and loss with and without churn, FIB nodes and heap before and after each cycle.")
+	fs := newFlags(path, "[flags]", "Add then withdraw a large table with fib.ApplyRoutes while host A sends to host B at a fixed rate through vecnet;\nprint updates per second, forwarding rate and loss with and without churn, FIB chunks, groups and heap before, full and after each cycle (after two Reclaims).")
 	routes := fs.Int("routes", 1<<20, "routes added then withdrawn per cycle")
-	batch := fs.Int("batch", 100_000, "changes per batch (one published FIB view each)")
+	batch := fs.Int("batch", 100_000, "changes per batch (one hold of the FIB writer lock each)")
 	cycles := fs.Int("cycles", 3, "add/withdraw cycles")
 	rate := fs.Float64("rate", 100_000, "the generator's rate, packets per second")
 	seconds := fs.Float64("seconds", 5, "the calm window, in seconds")

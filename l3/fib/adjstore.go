@@ -81,8 +81,8 @@ func (t *Table) setAdj(i AdjIndex, a Adjacency) {
 }
 
 // newAdj stores a in a reusable free slot, or a new one at the end; the
-// caller publishes a view when the slot is new (appending never touches the
-// part of the array that published views can see).
+// slots live in chunks behind the live directory every view shares, so a
+// new one is visible to every view as soon as it is stored.
 func (t *Table) newAdj(a Adjacency) AdjIndex {
 	var i AdjIndex
 	if k := len(t.adjFree); k > 0 {
@@ -103,7 +103,7 @@ func (t *Table) newAdj(a Adjacency) AdjIndex {
 	return i
 }
 
-// ref takes a reference on the adjacency a trie result names (groups hold
+// ref takes a reference on the adjacency a lookup result names (groups hold
 // references on their members themselves).
 func (t *Table) ref(res uint32) {
 	if res&grpBit == 0 {

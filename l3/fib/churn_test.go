@@ -166,7 +166,7 @@ func TestChurnNoGrowth(t *testing.T) {
 }
 
 // TestApplyRoutesAgreesWithReference applies random batches of adds and
-// deletes of nested prefixes (covers inside one trie level included) and
+// deletes of nested prefixes (covers at every length, across the /24 line included) and
 // checks every probe against the linear-scan reference.
 func TestApplyRoutesAgreesWithReference(t *testing.T) {
 	for seed := range uint64(8) {

@@ -15,8 +15,9 @@
 // new one in one step and a route being replaced is never missing. A batch
 // ([Table.ApplyRoutes]) is validated all or nothing and applied under one
 // hold of the lock, but readers see each address change on its own, not the
-// batch at once. The adjacency and ECMP arrays a [View] holds are published
-// (one atomic pointer store) before any entry may name a new member of them.
+// batch at once. Adjacency slots live in chunks every view shares; the ECMP
+// array a [View] holds is republished (one atomic pointer store) before any
+// entry may name a new group.
 //
 // # Adjacencies
 //

@@ -71,7 +71,8 @@ type ribEntry struct {
 
 // Table is the IPv4 FIB. Readers call [Table.Load] (lock-free). Every other
 // method is a writer: writers take the table's mutex, so they may be called
-// from any goroutine, and publish a new [View] before returning.
+// from any goroutine; their changes are visible to readers as they make
+// them (see the package doc).
 type Table struct {
 	cur atomic.Pointer[View]
 
