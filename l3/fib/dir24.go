@@ -75,6 +75,7 @@ func nonUniform(e uint32) bool { return e&entExt != 0 || e&entPlen > 8 }
 // block of groups is released only when every group in it is free.
 type dir24 struct {
 	def    atomic.Uint32 // result of 0.0.0.0/0, 0 when none
+	defEnt atomic.Uint32 // the same as an entry (length 0)
 	top    [256]atomic.Uint32
 	l1     [256]atomic.Pointer[l1Chunk]
 	blocks [maxGroupBlocks]atomic.Pointer[groupBlock]
@@ -110,11 +111,12 @@ func (d *dir24) lookup(a uint32) uint32 {
 	return decodeEnt(e)
 }
 
-// loadBatch is the first pass of a vector lookup: out[k] = the first-level
-// entry (or top entry) of dst[k], raw. It has no branch on what the
-// entries hold, so the cache misses of the whole vector overlap (as
-// rte_fib's bulk lookup); [View.LookupBatch] follows and decodes them.
-func (d *dir24) loadBatch(dst []uint32, out []AdjIndex) {
+// loadBatch is the first pass of a vector lookup (len(dst) <= 256): out[k]
+// = the first-level entry (or top entry) of dst[k], raw, and ext[:n] the
+// k whose entry names a group. It has no branch on what the entries hold,
+// so the cache misses of the whole vector overlap (as rte_fib's bulk
+// lookup); [View.LookupBatch] follows the groups and decodes.
+func (d *dir24) loadBatch(dst []uint32, out []AdjIndex, ext *[256]uint8) (n int) {
 	out = out[:len(dst)]
 	for k, a := range dst {
 		var e uint32
@@ -124,7 +126,10 @@ func (d *dir24) loadBatch(dst []uint32, out []AdjIndex) {
 			e = d.top[a>>24].Load()
 		}
 		out[k] = AdjIndex(e)
+		ext[n&0xff] = uint8(k)
+		n += int(e>>6) & 1 // entExt
 	}
+	return n
 }
 
 // second returns the entry for address a in the group that first-level
@@ -269,6 +274,7 @@ func (d *dir24) insert(p netip.Prefix, res uint32) {
 	bits := p.Bits()
 	if bits == 0 {
 		d.def.Store(res)
+		d.defEnt.Store(encodeEnt(res, 0))
 		return
 	}
 	a := addr32(p)
@@ -368,6 +374,7 @@ func (d *dir24) remove(p netip.Prefix, repl uint32, replBits int) {
 	bits := p.Bits()
 	if bits == 0 {
 		d.def.Store(0)
+		d.defEnt.Store(0)
 		return
 	}
 	var r uint32

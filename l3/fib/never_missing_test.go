@@ -188,8 +188,16 @@ func TestLookupBatchAgrees(t *testing.T) {
 	}
 	out := make([]AdjIndex, len(dst))
 	v := f.Load()
-	v.LookupBatch(dst, hash, out)
+	for lo := 0; lo < len(dst); lo += 256 { // vectors, the last one short
+		hi := min(lo+256, len(dst))
+		v.LookupBatch(dst[lo:hi], hash[lo:hi], out[lo:hi])
+	}
+	all := make([]AdjIndex, len(dst)) // longer than a vector: one by one
+	v.LookupBatch(dst, hash, all)
 	for k, a := range dst {
+		if all[k] != out[k] {
+			t.Fatalf("%v: LookupBatch of %d gives %d, of a vector %d", netip.AddrFrom4(u32ip(a)), len(dst), all[k], out[k])
+		}
 		if want := v.Lookup(u32ip(a), hash[k]); out[k] != want {
 			t.Fatalf("%v: LookupBatch %d, Lookup %d", netip.AddrFrom4(u32ip(a)), out[k], want)
 		}

@@ -1,5 +1,7 @@
 package fib
 
+import "github.com/vecnet/vecnet/pkt"
+
 // grpBit marks a result that names an ECMP bucket table rather than an
 // adjacency.
 const grpBit = 1 << 31
@@ -35,25 +37,35 @@ func (v *View) Lookup(dst [4]byte, hash uint32) AdjIndex {
 // LookupBatch is Lookup over a vector: out[k] = Lookup(dst[k], hash[k])
 // for every k < len(dst), with the addresses as big-endian uint32s. The
 // first-level loads of the whole vector are issued before any result is
-// used, so their cache misses overlap. hash and out must be at least as
-// long as dst.
+// used, so their cache misses overlap, and the group loads of the entries
+// naming one follow in a loop of their own. hash and out must be at least
+// as long as dst; more than a vector (pkt.VectorSize) is looked up one by
+// one.
 func (v *View) LookupBatch(dst, hash []uint32, out []AdjIndex) {
-	v.fib.loadBatch(dst, out)
+	if len(dst) > pkt.VectorSize {
+		for k, a := range dst {
+			out[k] = v.Lookup([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}, hash[k])
+		}
+		return
+	}
+	var ext [pkt.VectorSize]uint8
+	n := v.fib.loadBatch(dst, out, &ext)
+	out = out[:len(dst)]
 	hash = hash[:len(dst)]
-	def := v.fib.def.Load()
-	for k, e := range out[:len(dst)] {
+	for _, k := range ext[:n] { // independent loads, no branch on their results
+		out[k] = AdjIndex(v.fib.second(uint32(out[k]), dst[k]))
+	}
+	def := v.fib.defEnt.Load()
+	for k, e := range out {
 		x := uint32(e)
-		if x&entExt != 0 {
-			x = v.fib.second(x, dst[k])
+		if x == 0 {
+			x = def
 		}
-		r := def
-		if x != 0 {
-			r = decodeEnt(x)
+		r := AdjIndex(x >> entShift)
+		if x&entECMP != 0 {
+			r = v.ecmp(uint32(r), hash[k])
 		}
-		if r&grpBit != 0 {
-			r = uint32(v.ecmp(r&^grpBit, hash[k]))
-		}
-		out[k] = AdjIndex(r)
+		out[k] = r
 	}
 }
 
