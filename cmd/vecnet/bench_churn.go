@@ -187,6 +187,11 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 			}
 			p.DelSecs = time.Since(t1).Seconds()
 			p.Updates = 2 * len(ps)
+			// Two neighbour sweeps' worth (untimed): the withdrawn table's
+			// quarantined groups and uniform chunks go, as they would within
+			// about two seconds in the daemon.
+			v.d.DP.FIB.Reclaim()
+			v.d.DP.FIB.Reclaim()
 			return nil
 		})
 		if err != nil {
@@ -200,7 +205,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 	fmt.Fprintf(w, "vecnet bench churn: %d routes (/24../32) added then withdrawn in batches of %d, %s, generator at %.0f pps to an untouched prefix\n",
 		opt.Routes, opt.Batch, opt.Driver, opt.Rate)
-	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %22s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "FIB nodes before/full/after", "heap MiB b/f/a")
+	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %20s %20s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "FIB chunks b/f/a", "FIB groups b/f/a", "heap MiB b/f/a")
 	for _, p := range phases {
 		rate := "-"
 		if p.Updates == 0 {
@@ -208,16 +213,17 @@ func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 		} else {
 			rate = fmt.Sprintf("%.3f", float64(p.Updates)/(p.AddSecs+p.DelSecs)/1e6)
 		}
-		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %9d/%6d/%6d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
-			p.Offered, p.Sink, 100*p.Loss, p.Before.Nodes, p.Full.Nodes, p.After.Nodes, p.HeapBefore>>20, p.HeapFull>>20, p.HeapAfter>>20)
+		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %8d/%5d/%5d %8d/%5d/%5d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
+			p.Offered, p.Sink, 100*p.Loss, p.Before.Chunks, p.Full.Chunks, p.After.Chunks, p.Before.Groups, p.Full.Groups, p.After.Groups,
+			p.HeapBefore>>20, p.HeapFull>>20, p.HeapAfter>>20)
 	}
 }
 
 // cmdBenchChurn runs "vecnet bench churn".
 func cmdBenchChurn(path string, args []string) error {
-	fs := newFlags(path, "[flags]", "Add then withdraw a large table with fib.ApplyRoutes while host A sends to host B at a fixed rate through vecnet;\nprint updates per second, forwarding rate and loss with and without churn, FIB nodes and heap before and after each cycle.")
+	fs := newFlags(path, "[flags]", "Add then withdraw a large table with fib.ApplyRoutes while host A sends to host B at a fixed rate through vecnet;\nprint updates per second, forwarding rate and loss with and without churn, FIB chunks, groups and heap before, full and after each cycle (after two Reclaims).")
 	routes := fs.Int("routes", 1<<20, "routes added then withdrawn per cycle")
-	batch := fs.Int("batch", 100_000, "changes per batch (one published FIB view each)")
+	batch := fs.Int("batch", 100_000, "changes per batch (one hold of the FIB writer lock each)")
 	cycles := fs.Int("cycles", 3, "add/withdraw cycles")
 	rate := fs.Float64("rate", 100_000, "the generator's rate, packets per second")
 	seconds := fs.Float64("seconds", 5, "the calm window, in seconds")

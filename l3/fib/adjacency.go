@@ -39,8 +39,8 @@ func (k AdjKind) String() string {
 }
 
 // Adjacency is the result of a lookup. Views hold them by value; the
-// pointer [View.Adj] returns is read-only (it points into a snapshot that
-// other workers read at the same time).
+// pointer [View.Adj] returns is read-only (other workers read the same
+// adjacency at the same time; a change stores a new one).
 type Adjacency struct {
 	Kind AdjKind
 	// Port is the egress (or, for AdjLocal, the owning) interface.

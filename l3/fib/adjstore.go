@@ -6,9 +6,52 @@ import "sync/atomic"
 // by storing a fresh copy with one atomic pointer store, so a change costs
 // O(1) whatever the number of adjacencies, and a reader that loaded the old
 // pointer keeps a consistent (if just superseded) adjacency for the packet
-// it is forwarding. Views share the slot array with the writer until it
-// grows.
+// it is forwarding.
 type adjSlot struct{ p atomic.Pointer[Adjacency] }
+
+// Adjacency slots live in chunks that never move, behind a fixed directory
+// that every view shares, so a slot stored once is seen by every view, a
+// view loaded before a slot was added included. A new chunk's slots hold
+// the drop adjacency.
+const (
+	adjChunkLen = 4096
+	adjDirLen   = 4096
+	// MaxAdjacencies bounds the adjacency slots (and the index a route
+	// result can hold: 24 bits).
+	MaxAdjacencies = adjChunkLen * adjDirLen
+)
+
+type (
+	adjChunk [adjChunkLen]adjSlot
+	adjDir   [adjDirLen]atomic.Pointer[adjChunk]
+)
+
+// dropChunk fills the adjacency directory's unused entries: every index
+// below MaxAdjacencies names a slot, the drop adjacency until allocated.
+var dropChunk = newAdjChunk()
+
+// newAdjChunk returns a chunk of slots holding the drop adjacency.
+func newAdjChunk() *adjChunk {
+	c := new(adjChunk)
+	for k := range c {
+		c[k].p.Store(dropAdj)
+	}
+	return c
+}
+
+// newAdjDir returns a directory whose every chunk is dropChunk but the
+// first, which holds the permanent drop adjacency at index 0.
+func newAdjDir() *adjDir {
+	d := new(adjDir)
+	for k := range d {
+		d[k].Store(dropChunk)
+	}
+	d[0].Store(newAdjChunk())
+	return d
+}
+
+// slot returns adjacency slot i.
+func (t *Table) slot(i AdjIndex) *adjSlot { return &t.adjs[i/adjChunkLen].Load()[i%adjChunkLen] }
 
 // dropAdj is what a freed slot and an out-of-range index read as.
 var dropAdj = &Adjacency{Kind: AdjDrop}
@@ -28,33 +71,39 @@ type AdjStats struct {
 }
 
 // adjAt returns adjacency i as the writer sees it.
-func (t *Table) adjAt(i AdjIndex) Adjacency { return *t.adjs[i].p.Load() }
+func (t *Table) adjAt(i AdjIndex) Adjacency { return *t.slot(i).p.Load() }
 
 // setAdj publishes a as adjacency i (one atomic store).
 func (t *Table) setAdj(i AdjIndex, a Adjacency) {
 	p := new(Adjacency)
 	*p = a
-	t.adjs[i].p.Store(p)
+	t.slot(i).p.Store(p)
 }
 
 // newAdj stores a in a reusable free slot, or a new one at the end; the
-// caller publishes a view when the slot is new (appending never touches the
-// part of the array that published views can see).
+// slots live in chunks behind the live directory every view shares, so a
+// new one is visible to every view as soon as it is stored.
 func (t *Table) newAdj(a Adjacency) AdjIndex {
 	var i AdjIndex
 	if k := len(t.adjFree); k > 0 {
 		i, t.adjFree = t.adjFree[k-1], t.adjFree[:k-1]
 	} else {
-		t.adjs = append(t.adjs, adjSlot{})
+		if t.nadj == MaxAdjacencies {
+			panic("fib: adjacency slots exhausted") // 16 Mi next hops: not a table a host holds
+		}
+		if t.nadj%adjChunkLen == 0 {
+			t.adjs[t.nadj/adjChunkLen].Store(newAdjChunk())
+		}
 		t.refs = append(t.refs, 0)
-		i = AdjIndex(len(t.adjs) - 1)
+		i = AdjIndex(t.nadj)
+		t.nadj++
 	}
 	t.refs[i] = 0
 	t.setAdj(i, a)
 	return i
 }
 
-// ref takes a reference on the adjacency a trie result names (groups hold
+// ref takes a reference on the adjacency a lookup result names (groups hold
 // references on their members themselves).
 func (t *Table) ref(res uint32) {
 	if res&grpBit == 0 {
@@ -74,10 +123,11 @@ func (t *Table) unref(res uint32) {
 }
 
 // maybeFree frees next-hop adjacency i if nothing refers to it. Its slot
-// reads as the drop adjacency and is quarantined: the index becomes
-// reusable only after two Reclaim calls, so a packet that carries it
-// between ip4-lookup and ip4-rewrite never finds another neighbour's
-// rewrite under it.
+// is quarantined: it keeps the adjacency (a reader that looked the replaced
+// route up just before it changed still forwards the packet the old way)
+// until the second Reclaim call, which makes it read as the drop adjacency
+// and reusable, so a packet that carries it between ip4-lookup and
+// ip4-rewrite never finds another neighbour's rewrite under it.
 func (t *Table) maybeFree(i AdjIndex) {
 	if t.refs[i] > 0 {
 		return
@@ -91,19 +141,28 @@ func (t *Table) maybeFree(i AdjIndex) {
 		return
 	}
 	delete(t.nhAdj, k)
-	t.adjs[i].p.Store(dropAdj)
 	t.adjLimbo = append(t.adjLimbo, i)
 }
 
-// Reclaim ages the quarantine of freed adjacency slots: slots freed before
-// the previous call become reusable. The neighbour table calls it from its
-// periodic sweep (about once a second), so a freed index waits at least one
-// sweep interval before it names another next hop.
+// Reclaim ages the quarantine of freed adjacency slots, ECMP groups and
+// second-level groups: those freed before the previous call become
+// reusable (and a block of second-level groups all free is released);
+// adjacency slots among them read as the drop adjacency from then on.
+// The neighbour table calls it from its periodic sweep (about once a
+// second), so a freed index waits at least one sweep interval before it
+// names anything else.
 func (t *Table) Reclaim() {
 	t.mu.Lock()
+	for _, i := range t.adjReady {
+		t.slot(i).p.Store(dropAdj)
+	}
 	t.adjFree = append(t.adjFree, t.adjReady...)
 	t.adjReady = append(t.adjReady[:0], t.adjLimbo...)
 	t.adjLimbo = t.adjLimbo[:0]
+	t.gfree = append(t.gfree, t.gReady...)
+	t.gReady = append(t.gReady[:0], t.gLimbo...)
+	t.gLimbo = t.gLimbo[:0]
+	t.fib.reclaim()
 	t.mu.Unlock()
 }
 
@@ -113,7 +172,7 @@ func (t *Table) AdjStats() AdjStats {
 	defer t.mu.Unlock()
 	q := len(t.adjLimbo) + len(t.adjReady)
 	free := q + len(t.adjFree)
-	return AdjStats{Live: len(t.adjs) - free, Free: free, Quarantined: q, Slots: len(t.adjs)}
+	return AdjStats{Live: t.nadj - free, Free: free, Quarantined: q, Slots: t.nadj}
 }
 
 // Stats counts the IPv4 table's structure, for the churn checks: after a
@@ -121,9 +180,16 @@ func (t *Table) AdjStats() AdjStats {
 type Stats struct {
 	// Prefixes installed (every source).
 	Prefixes int
-	// Nodes (256-slot trie levels) and ChildArrays in the current trie.
-	Nodes       int
-	ChildArrays int
+	// Chunks is the number of first-level chunks (one per /8 holding a
+	// prefix longer than /8, 256 KiB each; one left uniform goes at the
+	// next Reclaim); Groups the second-level groups
+	// in use (one per /24 holding a prefix longer than /24, 1 KiB each,
+	// quarantined ones not counted).
+	Chunks int
+	Groups int
+	// GroupBlocks is the number of allocated blocks of 256 groups (freed
+	// ones included until every group of a block is free again).
+	GroupBlocks int
 	// Adjacencies counts the live ones (AdjStats.Live).
 	Adjacencies int
 }
@@ -133,5 +199,11 @@ func (t *Table) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	free := len(t.adjLimbo) + len(t.adjReady) + len(t.adjFree)
-	return Stats{Prefixes: t.rib.Size(), Nodes: t.trie.nodes, ChildArrays: t.trie.kids, Adjacencies: len(t.adjs) - free}
+	blocks := 0
+	for b := range t.fib.blocks {
+		if t.fib.blocks[b].Load() != nil {
+			blocks++
+		}
+	}
+	return Stats{Prefixes: t.rib.Size(), Chunks: t.fib.chunks, Groups: t.fib.groupsUsed, GroupBlocks: blocks, Adjacencies: t.nadj - free}
 }

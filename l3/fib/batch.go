@@ -14,19 +14,29 @@ type RouteChange struct {
 	Hops   []NextHop
 }
 
-// ApplyRoutes makes a batch of static route changes and publishes one View:
-// a reader sees the table as it was before the batch or after all of it,
-// never a route deleted before its replacement is in. Every change is
-// checked first (prefixes, next hops, routes to delete): on error nothing
-// changes.
+// ApplyRoutes makes a batch of static route changes under one hold of the
+// writer lock. Every change is checked first (prefixes, next hops, routes
+// to delete, room for second-level groups): on error nothing changes. The
+// changes are then applied in order, in place, as VPP and DPDK do: readers
+// see each address's result change once, from the old route to the new
+// one (a replaced route is never missing in between), but not the whole
+// batch at once — during the batch some of its routes are in and others
+// not yet.
 func (t *Table) ApplyRoutes(changes []RouteChange) error {
+	long := 0
 	for _, c := range changes {
 		if !c.Prefix.IsValid() || !c.Prefix.Addr().Is4() {
 			return fmt.Errorf("fib: route %v: %w", c.Prefix, ErrNotIPv4)
 		}
+		if c.Prefix.Bits() > 24 && len(c.Hops) > 0 {
+			long++
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if long > t.fib.groupRoom()-groupReserve {
+		return fmt.Errorf("fib: %d routes longer than /24: %w", long, ErrTableFull)
+	}
 	resolved := make([][]AdjIndex, len(changes))
 	flat := make([]AdjIndex, 0, min(len(changes), 1<<16))
 	var recent hopCache
@@ -61,6 +71,11 @@ func (t *Table) ApplyRoutes(changes []RouteChange) error {
 		}
 		recent.put(c.Hops, adjs)
 	}
+	// Hold the resolved adjacencies for the batch: an earlier change may
+	// drop the last route through a next hop that a later one installs.
+	for _, a := range flat {
+		t.refs[a]++
+	}
 	for k, c := range changes {
 		p := c.Prefix.Masked()
 		if len(c.Hops) == 0 {
@@ -70,6 +85,9 @@ func (t *Table) ApplyRoutes(changes []RouteChange) error {
 			continue
 		}
 		t.install(p, ribEntry{t.result(resolved[k]), KindStatic})
+	}
+	for _, a := range flat {
+		t.unref(uint32(a))
 	}
 	t.publish()
 	return nil

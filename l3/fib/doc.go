@@ -6,13 +6,18 @@
 // # Readers and writers
 //
 // Forwarding nodes call [Table.Load] once per vector and then [View.Lookup]
-// and [View.Adj] per packet. A [View] is a snapshot: no lock, no
-// allocation, no map and no interface call on that path. Writers (the control
-// plane, and ARP learning on a worker through [Table.SetNeighbor]) serialise
-// on the table's mutex, build the next snapshot by path copying (only the
-// trie nodes on the changed path are copied; everything else is shared with
-// the previous snapshot) and publish it with one atomic pointer store, the
-// RCU pattern.
+// and [View.Adj] per packet: no lock, no allocation, no map and no
+// interface call on that path. Writers (the control plane, and ARP learning
+// on a worker through [Table.SetNeighbor]) serialise on the table's mutex
+// and update the lookup structure in place, as DPDK's rte_fib and VPP's
+// ip4 mtrie do: every entry is stored with one atomic store and read with
+// one atomic load, so an address's result goes from its old route to its
+// new one in one step and a route being replaced is never missing. A batch
+// ([Table.ApplyRoutes]) is validated all or nothing and applied under one
+// hold of the lock, but readers see each address change on its own, not the
+// batch at once. Adjacency slots live in chunks every view shares; the ECMP
+// array a [View] holds is republished (one atomic pointer store) before any
+// entry may name a new group.
 //
 // # Adjacencies
 //
@@ -28,17 +33,21 @@
 // rewrite. [View.Adj] returns the drop adjacency for an index out of range;
 // [Table.AdjStats] counts live and free slots.
 //
-// # The trie
+// # DIR-24-8
 //
-// The lookup structure is a fixed-stride 8-8-8-8 multibit trie with prefix
-// expansion (the "16-8-8"/DIR-24-8 family, cut into 256-slot nodes so a
-// path copy stays small). Each slot holds the result of the longest prefix
-// that ends inside the node's stride and covers it, and a pointer to a child
-// node; a lookup walks at most four nodes keeping the last result seen. A
-// result is either an adjacency index or, with the top bit set, an ECMP
-// bucket table in the view. The writer also keeps the routes in a
-// github.com/gaissmai/bart table (its RIB), used for listing routes and to
-// find the covering prefix that takes over the slots of a deleted one.
-// BenchmarkLookupBart measures bart's own Fast table on the same data for
-// comparison.
+// The lookup structure is DIR-24-8 (see dir24): a first level of 2^24
+// entries indexed by the address's top 24 bits, allocated lazily as one
+// 256 KiB chunk per /8 (a /8 covered only by prefixes of /8 or shorter has
+// one entry instead), and 256-entry second-level groups for the /24s that
+// hold longer prefixes. Prefixes are expanded: each entry holds the result
+// of the longest prefix covering it (an adjacency index or, flagged, an
+// ECMP bucket table) and that prefix's length, so inserts and removals
+// touch only the entries whose length says they belong. A lookup is one or
+// two dependent loads. Freed groups and ECMP tables are quarantined for two
+// [Table.Reclaim] calls before reuse; chunks and blocks of groups that are
+// no longer needed are released then, so memory returns when a large table
+// is withdrawn. The writer also keeps the routes in an exact-match map (its
+// RIB), used for listing routes and to find the covering prefix that takes
+// over the entries of a deleted one. (IPv6, [Table6], uses a persistent
+// BART trie instead.)
 package fib

@@ -57,65 +57,109 @@ func probes(rng *rand.Rand, r refTable) [][4]byte {
 	return out
 }
 
-// TestTrieAgreesWithReference applies random inserts and deletes and checks
-// every probe against the linear scan, and that earlier snapshots never
-// change (persistence).
-func TestTrieAgreesWithReference(t *testing.T) {
-	for seed := range uint64(20) {
-		rng := rand.New(rand.NewPCG(seed, 99))
-		tr := newTrie()
-		ref := refTable{}
-		type snap struct {
-			root *node
-			def  uint32
-			ref  refTable
+// checkDir24 verifies the writer's bookkeeping against the entries: the
+// per-chunk and per-group counts, every chunk entry from a prefix of /8 or
+// shorter equal to its top entry, and the chunk and group totals.
+func checkDir24(t *testing.T, d *dir24) {
+	t.Helper()
+	chunks, groups := 0, 0
+	for x := range uint32(256) {
+		c := d.l1[x].Load()
+		if c == nil {
+			continue
 		}
-		var snaps []snap
+		chunks++
+		n := int32(0)
+		for i, e := range c {
+			if nonUniform(e) {
+				n++
+			} else if e != d.top[x].Load() {
+				t.Fatalf("%d/8 entry %d = %#x, top %#x", x, i, e, d.top[x].Load())
+			}
+			if e&entExt == 0 {
+				continue
+			}
+			groups++
+			g := e >> entShift
+			grp := d.groupAt(g)
+			long := 0
+			for _, ge := range grp {
+				if ge&entPlen > 24 {
+					long++
+				}
+			}
+			if long == 0 || long != int(d.gn[g]) {
+				t.Fatalf("group %d: %d entries longer than /24, count %d", g, long, d.gn[g])
+			}
+		}
+		if n != d.l1n[x] {
+			t.Fatalf("%d/8: %d non-uniform entries, count %d", x, n, d.l1n[x])
+		}
+	}
+	if chunks != d.chunks || groups != d.groupsUsed {
+		t.Fatalf("%d chunks and %d groups, counted %d and %d", chunks, groups, d.chunks, d.groupsUsed)
+	}
+}
+
+// TestDir24AgreesWithReference applies random inserts and deletes and checks
+// every probe against the linear scan, and the structure's bookkeeping;
+// deleting everything leaves no chunk and no group.
+func TestDir24AgreesWithReference(t *testing.T) {
+	for seed := range uint64(10) {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		d := newDir24()
+		ref := refTable{}
 		for op := range 300 {
 			p := randPrefix(rng)
 			if _, ok := ref[p]; ok && rng.IntN(3) == 0 {
 				delete(ref, p)
 				v, bits := ref.cover(p)
-				tr.remove(p, v, bits)
+				d.remove(p, v, bits)
 			} else {
 				v := uint32(op + 1)
 				ref[p] = v
-				tr.insert(p, v)
+				d.insert(p, v)
 			}
-			if rng.IntN(4) == 0 {
-				tr.seal()
-				c := refTable{}
-				for k, v := range ref {
-					c[k] = v
-				}
-				snaps = append(snaps, snap{tr.root, tr.def, c})
+			if rng.IntN(50) == 0 {
+				d.reclaim()
 			}
 		}
-		for _, d := range probes(rng, ref) {
-			if got, want := lookup(tr.root, tr.def, d), ref.lookup(d); got != want {
-				t.Fatalf("seed %d: lookup(%v) = %d, want %d", seed, netip.AddrFrom4(d), got, want)
+		for _, x := range probes(rng, ref) {
+			if got, want := d.lookup(addr32(netip.PrefixFrom(netip.AddrFrom4(x), 32))), ref.lookup(x); got != want {
+				t.Fatalf("seed %d: lookup(%v) = %d, want %d", seed, netip.AddrFrom4(x), got, want)
 			}
 		}
-		for k, s := range snaps {
-			for _, d := range probes(rng, s.ref)[:50] {
-				if got, want := lookup(s.root, s.def, d), s.ref.lookup(d); got != want {
-					t.Fatalf("seed %d snapshot %d changed: lookup(%v) = %d, want %d", seed, k, netip.AddrFrom4(d), got, want)
-				}
+		checkDir24(t, d)
+		for p := range ref {
+			delete(ref, p)
+			v, bits := ref.cover(p)
+			d.remove(p, v, bits)
+		}
+		checkDir24(t, d)
+		d.reclaim()
+		d.reclaim()
+		if d.chunks != 0 || d.groupsUsed != 0 || d.def.Load() != 0 || len(d.gFree) != 0 {
+			t.Fatalf("seed %d: emptied table keeps %d chunks, %d groups, %d free groups", seed, d.chunks, d.groupsUsed, len(d.gFree))
+		}
+		for b := range d.blocks {
+			if d.blocks[b].Load() != nil {
+				t.Fatalf("seed %d: block %d of groups kept", seed, b)
 			}
 		}
 	}
 }
 
 // FuzzLookup decodes the input as a sequence of 6-byte operations (4 bytes
-// address, length byte, op byte: odd = delete) and compares every lookup
-// with the linear-scan reference.
+// address, length byte, op byte: odd = delete, bit 1 = reclaim) and
+// compares every lookup with the linear-scan reference.
 func FuzzLookup(f *testing.F) {
 	f.Add([]byte{10, 0, 0, 0, 8, 0, 10, 1, 0, 0, 16, 0, 10, 1, 2, 0, 24, 0})
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 10, 0, 0, 1, 32, 0, 10, 0, 0, 1, 32, 1})
 	f.Add([]byte{192, 168, 0, 0, 16, 0, 192, 168, 128, 0, 17, 0, 192, 168, 0, 0, 16, 1, 192, 168, 0, 0, 12, 0})
 	f.Add([]byte{255, 255, 255, 255, 31, 0, 0, 0, 0, 0, 1, 0, 128, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1})
+	f.Add([]byte{10, 1, 2, 128, 25, 0, 10, 0, 0, 0, 8, 0, 10, 1, 2, 128, 25, 3, 10, 1, 2, 0, 26, 2, 10, 0, 0, 0, 4, 0, 10, 0, 0, 0, 8, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tr := newTrie()
+		d := newDir24()
 		ref := refTable{}
 		for n := 0; len(data) >= 6; n++ {
 			p := netip.PrefixFrom(netip.AddrFrom4([4]byte(data[:4])), int(data[4]%33)).Masked()
@@ -123,22 +167,23 @@ func FuzzLookup(f *testing.F) {
 				if _, ok := ref[p]; ok {
 					delete(ref, p)
 					v, bits := ref.cover(p)
-					tr.remove(p, v, bits)
+					d.remove(p, v, bits)
 				}
 			} else {
 				ref[p] = uint32(n + 1)
-				tr.insert(p, uint32(n+1))
+				d.insert(p, uint32(n+1))
 			}
 			if data[5]&2 != 0 {
-				tr.seal()
+				d.reclaim()
 			}
 			data = data[6:]
 		}
 		rng := rand.New(rand.NewPCG(1, 1))
-		for _, d := range probes(rng, ref) {
-			if got, want := lookup(tr.root, tr.def, d), ref.lookup(d); got != want {
-				t.Fatalf("lookup(%v) = %d, want %d; table %v", netip.AddrFrom4(d), got, want, ref)
+		for _, x := range probes(rng, ref) {
+			if got, want := d.lookup(addr32(netip.PrefixFrom(netip.AddrFrom4(x), 32))), ref.lookup(x); got != want {
+				t.Fatalf("lookup(%v) = %d, want %d; table %v", netip.AddrFrom4(x), got, want, ref)
 			}
 		}
+		checkDir24(t, d)
 	})
 }

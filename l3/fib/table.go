@@ -17,6 +17,7 @@ var (
 	ErrNotIPv4     = errors.New("not an IPv4 address or prefix")
 	ErrUnreachable = errors.New("next hop not on a connected subnet")
 	ErrNoInterface = errors.New("unknown interface")
+	ErrTableFull   = errors.New("too many /24s holding longer prefixes")
 )
 
 // NextHop is one path of a route. Port -1 resolves the interface through
@@ -70,25 +71,31 @@ type ribEntry struct {
 
 // Table is the IPv4 FIB. Readers call [Table.Load] (lock-free). Every other
 // method is a writer: writers take the table's mutex, so they may be called
-// from any goroutine, and publish a new [View] before returning.
+// from any goroutine; their changes are visible to readers as they make
+// them (see the package doc).
 type Table struct {
 	cur atomic.Pointer[View]
 
-	mu   sync.Mutex
-	trie trie
-	rib  *rib4
-	adjs []adjSlot // the adjacencies, shared with the views (see adjSlot)
-	refs []int32   // per adjacency: installed results, group memberships, neighbours
+	mu  sync.Mutex
+	fib *dir24 // shared with the views, updated in place
+	rib *rib4
+	// dirty says the writer added ECMP groups that the current View lacks:
+	// publish before an entry may name them.
+	dirty bool
+	adjs  *adjDir // the adjacency slots, shared with the views
+	nadj  int     // slots in use or free (the next new one is nadj)
+	refs  []int32 // per adjacency: installed results, group memberships, neighbours
 	// Freed adjacency slots: quarantined (limbo, then ready) and reusable.
 	adjLimbo, adjReady, adjFree []AdjIndex
 	groups                      [][]AdjIndex
 	ginfo                       []group
-	gfree                       []uint32
-	gbyKey                      map[string]uint32
-	ifs                         map[uint16]ifInfo
-	nhAdj                       map[adjKey]AdjIndex
-	glean                       map[uint16]AdjIndex
-	local                       map[adjKey]AdjIndex
+	// Freed ECMP groups: quarantined like adjacency slots, then reusable.
+	gLimbo, gReady, gfree []uint32
+	gbyKey                map[string]uint32
+	ifs                   map[uint16]ifInfo
+	nhAdj                 map[adjKey]AdjIndex
+	glean                 map[uint16]AdjIndex
+	local                 map[adjKey]AdjIndex
 	// Lower-priority sources per prefix; a static route shadows them and
 	// they come back when it is deleted.
 	connected map[netip.Prefix]uint16
@@ -99,9 +106,10 @@ type Table struct {
 // New returns an empty table holding only the drop adjacency.
 func New() *Table {
 	t := &Table{
-		trie:      newTrie(),
+		fib:       newDir24(),
 		rib:       newRIB4(),
-		adjs:      make([]adjSlot, 1),
+		adjs:      newAdjDir(),
+		nadj:      1,
 		refs:      []int32{1},
 		gbyKey:    map[string]uint32{},
 		ifs:       map[uint16]ifInfo{},
@@ -112,7 +120,6 @@ func New() *Table {
 		locals:    map[netip.Prefix]uint16{},
 		neighbors: map[netip.Prefix]AdjIndex{},
 	}
-	t.adjs[0].p.Store(dropAdj)
 	t.publish()
 	return t
 }
@@ -121,11 +128,12 @@ func New() *Table {
 // call it once per vector.
 func (t *Table) Load() *View { return t.cur.Load() }
 
-// publish makes the writer's state the current View. Called with mu held
-// (or from New).
+// publish makes the writer's adjacency and ECMP arrays the current View's.
+// The lookup structure needs no publication: it is updated in place. Called
+// with mu held (or from New).
 func (t *Table) publish() {
-	t.cur.Store(&View{root: t.trie.root, def: t.trie.def, adjs: t.adjs, groups: t.groups, n: t.rib.Size()})
-	t.trie.seal()
+	t.cur.Store(&View{fib: t.fib, adjs: t.adjs, adj0: t.adjs[0].Load(), groups: t.groups, n: t.rib.Size(), t: t})
+	t.dirty = false
 }
 
 // AddInterface records port's MAC (the source of every rewrite on it) and
@@ -133,7 +141,7 @@ func (t *Table) publish() {
 func (t *Table) AddInterface(port uint16, mac [6]byte, mtu uint16) {
 	t.mu.Lock()
 	t.ifs[port] = ifInfo{mac: mac, mtu: mtu, tags: t.ifs[port].tags, ntags: t.ifs[port].ntags}
-	for i := 1; i < len(t.adjs); i++ {
+	for i := 1; i < t.nadj; i++ {
 		a := t.adjAt(AdjIndex(i))
 		if a.Port != port || a.Kind == AdjDrop {
 			continue
@@ -201,28 +209,34 @@ func (t *Table) nextHopAdj(port uint16, ip [4]byte) AdjIndex {
 	return i
 }
 
-// install puts e at p in the RIB and the trie, releasing the adjacency or
-// group the previous entry used.
+// install puts e at p in the RIB and the lookup structure, then releases
+// the adjacency or group the previous entry used (no entry names it any
+// more). A View holding e's adjacency or group is published first.
 func (t *Table) install(p netip.Prefix, e ribEntry) {
 	t.ref(e.res)
-	if old, ok := t.rib.swap(p, e); ok {
+	old, had := t.rib.swap(p, e)
+	if t.dirty {
+		t.publish()
+	}
+	t.fib.insert(p, e.res)
+	if had {
 		t.release(old.res)
 	}
-	t.trie.insert(p, e.res)
 }
 
-// uninstall removes p from the RIB and the trie.
+// uninstall removes p from the RIB and the lookup structure: its entries
+// pass to the longest prefix covering it.
 func (t *Table) uninstall(p netip.Prefix, old ribEntry) {
-	t.release(old.res)
 	t.rib.Delete(p)
 	var repl uint32
 	var bits int
-	if p.Bits() > 0 { // only a cover inside p's trie level matters (see trie.remove)
-		if cp, ce, ok := t.rib.cover(p, (p.Bits()-1)&^7); ok {
+	if p.Bits() > 0 {
+		if cp, ce, ok := t.rib.cover(p, 0); ok {
 			repl, bits = ce.res, cp.Bits()
 		}
 	}
-	t.trie.remove(p, repl, bits)
+	t.fib.remove(p, repl, bits)
+	t.release(old.res)
 }
 
 // resolve turns hops into adjacency indices. On error it returns those
@@ -308,6 +322,7 @@ func (t *Table) result(adjs []AdjIndex) uint32 {
 		t.ginfo = append(t.ginfo, group{members: slices.Clone(adjs), refs: 1})
 	}
 	t.gbyKey[string(key)] = g
+	t.dirty = true
 	return grpBit | g
 }
 
@@ -331,10 +346,12 @@ func (t *Table) release(res uint32) {
 		t.unref(uint32(m))
 	}
 	*gi = group{}
-	t.groups = slices.Clone(t.groups)
-	t.groups[g] = nil
-	t.gfree = append(t.gfree, g)
+	t.gLimbo = append(t.gLimbo, g) // its buckets stay until reuse: a reader may hold g
 }
+
+// groupReserve is the room in second-level groups kept for neighbour and
+// local /32s when a batch of static routes is checked against MaxGroups.
+const groupReserve = 4096
 
 // AddRoute installs (or replaces) the static route p via hops; several hops
 // make an ECMP route. A static route shadows a connected, local or
@@ -343,17 +360,24 @@ func (t *Table) AddRoute(p netip.Prefix, hops []NextHop) error {
 	return t.AddRoutes([]netip.Prefix{p}, hops)
 }
 
-// AddRoutes installs every prefix of ps via the same hops and publishes
-// once: trie nodes are copied once for the batch instead of once per route.
-// On error nothing is installed.
+// AddRoutes installs every prefix of ps via the same hops under one hold
+// of the writer lock (each address's lookup result changes once, in
+// place). On error nothing is installed.
 func (t *Table) AddRoutes(ps []netip.Prefix, hops []NextHop) error {
+	long := 0
 	for _, p := range ps {
 		if !p.IsValid() || !p.Addr().Is4() {
 			return fmt.Errorf("fib: route %v: %w", p, ErrNotIPv4)
 		}
+		if p.Bits() > 24 {
+			long++
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if long > t.fib.groupRoom()-groupReserve {
+		return fmt.Errorf("fib: %d routes longer than /24: %w", long, ErrTableFull)
+	}
 	adjs, err := t.resolve(hops)
 	if err != nil {
 		for _, a := range adjs { // the hops resolved before the error: free the new ones
@@ -387,8 +411,8 @@ func (t *Table) DelRoute(p netip.Prefix) error {
 	return nil
 }
 
-// DelRoutes removes the static routes of ps and publishes once (trie
-// nodes are copied once for the batch). Prefixes without a static route
+// DelRoutes removes the static routes of ps under one hold of the writer
+// lock. Prefixes without a static route
 // are skipped; the error then counts them.
 func (t *Table) DelRoutes(ps []netip.Prefix) error {
 	t.mu.Lock()

@@ -37,20 +37,29 @@ func LookupNode(table *fib.Table, glean string) graph.Registration {
 	}
 }
 
-// lookup is ip4-lookup's node function over one FIB snapshot (named, not
-// a closure, so that its calls inline; see input).
+// lookup is ip4-lookup's node function over one FIB view (named, not a
+// closure, so that its calls inline; see input). Two passes: the first
+// reads each packet's destination and flow hash, [fib.View.LookupBatch]
+// resolves the whole vector (its table loads overlap), the second
+// dispatches.
 func lookup(n *graph.Node, v *pkt.Vector, view *fib.View) int {
 	a := n.Arena()
 	cnt := v.Len
+	var dst, hash [pkt.VectorSize]uint32
+	var adj [pkt.VectorSize]fib.AdjIndex
 	for k, i := range v.Idx[:cnt] {
 		m, l3 := a.L3(i)
 		ip := wire.IPv4(l3)
 		_ = ip[wire.IPv4MinLen-1] // ip4-input checked the header: one bounds check for it here
-		dst := ip.Dst()
 		h := ip.SrcBits()*0x9e3779b1 ^ ip.DstBits()
 		h ^= h >> 15
 		m.Hash = h
-		ai := view.Lookup(dst, h)
+		dst[k&(pkt.VectorSize-1)], hash[k&(pkt.VectorSize-1)] = ip.DstBits(), h
+	}
+	view.LookupBatch(dst[:cnt], hash[:cnt], adj[:cnt])
+	for k, i := range v.Idx[:cnt] {
+		m := a.Meta(i)
+		ai := adj[k&(pkt.VectorSize-1)]
 		m.Adj = uint32(ai)
 		kind := view.Adj(ai).Kind
 		if m.Flags&(pkt.FlagL2Broadcast|pkt.FlagLocal) == pkt.FlagL2Broadcast && kind != fib.AdjLocal {
