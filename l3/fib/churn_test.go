@@ -122,16 +122,18 @@ func heapInuse() uint64 {
 
 // TestChurnNoGrowth adds 1 Mi routes in batches of 100 000 and withdraws
 // them, twice: after each withdrawal the table's own counts are back
-// to the baseline and the heap in use is within 4 MiB of it (no growth from
-// cycle to cycle: the RIB map is rebuilt as it drains, first-level chunks
-// left uniform go at the next Reclaim, and blocks of second-level groups once their groups
-// are out of quarantine).
+// to the baseline, so are the pages of its off-heap tables that hold memory
+// (first-level pages emptied and blocks of second-level groups out of
+// quarantine go back to the kernel at Reclaim), and the heap in use is
+// within 4 MiB of it (no growth from cycle to cycle: the RIB map is
+// rebuilt once it stays drained).
 func TestChurnNoGrowth(t *testing.T) {
 	ps := churnPrefixes(1 << 20)
 	add, del := churnBatches(ps, 100_000)
 	f := newTestTable(t)
 	base := f.Stats()
 	heap0 := heapInuse()
+	res0 := residentPages(t, f.fib)
 	const slack = 4 << 20
 	slots0 := 0
 	for cycle := range 2 {
@@ -141,6 +143,7 @@ func TestChurnNoGrowth(t *testing.T) {
 			t.Fatalf("cycle %d: %d prefixes after adding %d, baseline %d", cycle, full.Prefixes, len(ps), base.Prefixes)
 		}
 		heapFull := heapInuse()
+		resFull := residentPages(t, f.fib)
 		applyAll(t, f, del)
 		if got := f.Stats(); got.Prefixes != base.Prefixes || got.Groups != base.Groups || got.Adjacencies != base.Adjacencies {
 			t.Fatalf("cycle %d: after withdrawing every route the table counts %+v, baseline %+v (full: %+v)", cycle, got, base, full)
@@ -155,8 +158,13 @@ func TestChurnNoGrowth(t *testing.T) {
 		} else if slots != slots0 {
 			t.Fatalf("cycle %d: %d adjacency slots, %d after the first cycle", cycle, slots, slots0)
 		}
+		res := residentPages(t, f.fib)
+		if res > res0 {
+			t.Fatalf("cycle %d: %d pages of the table resident after the withdrawal, baseline %d (full: %d)", cycle, res, res0, resFull)
+		}
 		h := heapInuse()
-		t.Logf("cycle %d: full %+v heap %d MiB; withdrawn heap %d MiB (baseline %d MiB)", cycle, full, heapFull>>20, h>>20, heap0>>20)
+		t.Logf("cycle %d: full %+v heap %d MiB, %d table pages resident; withdrawn heap %d MiB, %d pages (baseline %d MiB, %d pages)",
+			cycle, full, heapFull>>20, resFull, h>>20, res, heap0>>20, res0)
 		if h > heap0+slack {
 			t.Fatalf("cycle %d: heap in use %d MiB after the withdrawal, baseline %d MiB: the table keeps memory", cycle, h>>20, heap0>>20)
 		}
