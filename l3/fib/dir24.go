@@ -143,16 +143,28 @@ func (d *dir24) lookup(a uint32) uint32 {
 // misses of the whole vector overlap (as rte_fib's bulk lookup);
 // [View.LookupBatch] follows the groups and decodes.
 func (d *dir24) loadBatch(dst []uint32, out []AdjIndex, ext *[256]uint8) (n int) {
-	tbl := d.tbl
+	tbl := d.tbl[:] // slices of known length: no nil check per address
+	xs := ext[:]
 	out = out[:len(dst)]
 	for k, a := range dst {
 		e := atomic.LoadUint32(&tbl[a>>8])
 		out[k] = AdjIndex(e)
-		ext[n&0xff] = uint8(k)
+		xs[n&0xff] = uint8(k)
 		n += int(e>>6) & 1 // entExt
 	}
 	runtime.KeepAlive(d)
 	return n
+}
+
+// secondBatch is the second pass of a vector lookup: for each k of ext,
+// out[k] (a first-level entry naming a group) becomes the group's entry for
+// dst[k]. The loads are independent, no branch on their results.
+func (d *dir24) secondBatch(dst []uint32, out []AdjIndex, ext []uint8) {
+	grp := d.grp[:]
+	for _, k := range ext {
+		out[k] = AdjIndex(atomic.LoadUint32(&grp[(uint32(out[k])&^0xff|dst[k]&0xff)&(grpEntries-1)]))
+	}
+	runtime.KeepAlive(d)
 }
 
 // second returns the entry for address a in the group that first-level
