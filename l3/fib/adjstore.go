@@ -163,6 +163,7 @@ func (t *Table) Reclaim() {
 	t.gReady = append(t.gReady[:0], t.gLimbo...)
 	t.gLimbo = t.gLimbo[:0]
 	t.fib.reclaim()
+	t.rib.reclaim()
 	t.mu.Unlock()
 }
 
