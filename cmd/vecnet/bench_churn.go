@@ -188,7 +188,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 			p.DelSecs = time.Since(t1).Seconds()
 			p.Updates = 2 * len(ps)
 			// Two neighbour sweeps' worth (untimed): the withdrawn table's
-			// quarantined groups and uniform chunks go, as they would within
+			// quarantined groups and emptied pages go, as they would within
 			// about two seconds in the daemon.
 			v.d.DP.FIB.Reclaim()
 			v.d.DP.FIB.Reclaim()
@@ -205,7 +205,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 	fmt.Fprintf(w, "vecnet bench churn: %d routes (/24../32) added then withdrawn in batches of %d, %s, generator at %.0f pps to an untouched prefix\n",
 		opt.Routes, opt.Batch, opt.Driver, opt.Rate)
-	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %20s %20s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "FIB chunks b/f/a", "FIB groups b/f/a", "heap MiB b/f/a")
+	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %20s %20s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "FIB pages b/f/a", "FIB groups b/f/a", "heap MiB b/f/a")
 	for _, p := range phases {
 		rate := "-"
 		if p.Updates == 0 {
@@ -214,14 +214,14 @@ func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 			rate = fmt.Sprintf("%.3f", float64(p.Updates)/(p.AddSecs+p.DelSecs)/1e6)
 		}
 		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %8d/%5d/%5d %8d/%5d/%5d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
-			p.Offered, p.Sink, 100*p.Loss, p.Before.Chunks, p.Full.Chunks, p.After.Chunks, p.Before.Groups, p.Full.Groups, p.After.Groups,
+			p.Offered, p.Sink, 100*p.Loss, p.Before.Pages, p.Full.Pages, p.After.Pages, p.Before.Groups, p.Full.Groups, p.After.Groups,
 			p.HeapBefore>>20, p.HeapFull>>20, p.HeapAfter>>20)
 	}
 }
 
 // cmdBenchChurn runs "vecnet bench churn".
 func cmdBenchChurn(path string, args []string) error {
-	fs := newFlags(path, "[flags]", "Add then withdraw a large table with fib.ApplyRoutes while host A sends to host B at a fixed rate through vecnet;\nprint updates per second, forwarding rate and loss with and without churn, FIB chunks, groups and heap before, full and after each cycle (after two Reclaims).")
+	fs := newFlags(path, "[flags]", "Add then withdraw a large table with fib.ApplyRoutes while host A sends to host B at a fixed rate through vecnet;\nprint updates per second, forwarding rate and loss with and without churn, FIB first-level pages holding routes, groups and heap before, full and after each cycle (after two Reclaims).")
 	routes := fs.Int("routes", 1<<20, "routes added then withdrawn per cycle")
 	batch := fs.Int("batch", 100_000, "changes per batch (one hold of the FIB writer lock each)")
 	cycles := fs.Int("cycles", 3, "add/withdraw cycles")

@@ -37,9 +37,9 @@ func TestChurnPrefixes(t *testing.T) {
 func TestWriteChurnTable(t *testing.T) {
 	var b strings.Builder
 	WriteChurnTable(&b, ChurnOptions{Routes: 1000, Batch: 100, Driver: "afxdp", Rate: 20000}, []ChurnPhase{
-		{Name: "calm", Offered: 20000, Sink: 20000, Before: fib.Stats{Chunks: 1, Groups: 2}, HeapBefore: 100 << 20},
+		{Name: "calm", Offered: 20000, Sink: 20000, Before: fib.Stats{Pages: 1, Groups: 2}, HeapBefore: 100 << 20},
 		{Name: "churn 1", Updates: 2000, AddSecs: 0.5, DelSecs: 0.5, Offered: 20000, Sink: 19000, Loss: 0.05,
-			Before: fib.Stats{Chunks: 1, Groups: 2}, Full: fib.Stats{Chunks: 101, Groups: 900}, After: fib.Stats{Chunks: 1, Groups: 2}, HeapBefore: 100 << 20, HeapFull: 150 << 20, HeapAfter: 100 << 20},
+			Before: fib.Stats{Pages: 1, Groups: 2}, Full: fib.Stats{Pages: 101, Groups: 900}, After: fib.Stats{Pages: 1, Groups: 2}, HeapBefore: 100 << 20, HeapFull: 150 << 20, HeapAfter: 100 << 20},
 	})
 	out := b.String()
 	for _, want := range []string{"1000 routes", "batches of 100", "0.002", "5.0000", "900", "150"} {

@@ -163,6 +163,7 @@ func (t *Table) Reclaim() {
 	t.gReady = append(t.gReady[:0], t.gLimbo...)
 	t.gLimbo = t.gLimbo[:0]
 	t.fib.reclaim()
+	t.rib.reclaim()
 	t.mu.Unlock()
 }
 
@@ -180,14 +181,14 @@ func (t *Table) AdjStats() AdjStats {
 type Stats struct {
 	// Prefixes installed (every source).
 	Prefixes int
-	// Chunks is the number of first-level chunks (one per /8 holding a
-	// prefix longer than /8, 256 KiB each; one left uniform goes at the
-	// next Reclaim); Groups the second-level groups
-	// in use (one per /24 holding a prefix longer than /24, 1 KiB each,
-	// quarantined ones not counted).
-	Chunks int
+	// Pages is the number of 4 KiB pages of the first level (1024 /24s
+	// each) holding a route (a page whose entries are all zero again is
+	// given back to the kernel at the next Reclaim). Groups is the number of second-level groups in use (one
+	// per /24 holding a prefix longer than /24, 1 KiB each, quarantined
+	// ones not counted).
+	Pages  int
 	Groups int
-	// GroupBlocks is the number of allocated blocks of 256 groups (freed
+	// GroupBlocks is the number of blocks of 256 groups taken (freed
 	// ones included until every group of a block is free again).
 	GroupBlocks int
 	// Adjacencies counts the live ones (AdjStats.Live).
@@ -199,11 +200,5 @@ func (t *Table) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	free := len(t.adjLimbo) + len(t.adjReady) + len(t.adjFree)
-	blocks := 0
-	for b := range t.fib.blocks {
-		if t.fib.blocks[b].Load() != nil {
-			blocks++
-		}
-	}
-	return Stats{Prefixes: t.rib.Size(), Chunks: t.fib.chunks, Groups: t.fib.groupsUsed, GroupBlocks: blocks, Adjacencies: t.nadj - free}
+	return Stats{Prefixes: t.rib.Size(), Pages: t.fib.pages, Groups: t.fib.groupsUsed, GroupBlocks: t.fib.blocks, Adjacencies: t.nadj - free}
 }

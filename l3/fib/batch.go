@@ -37,16 +37,14 @@ func (t *Table) ApplyRoutes(changes []RouteChange) error {
 	if long > t.fib.groupRoom()-groupReserve {
 		return fmt.Errorf("fib: %d routes longer than /24: %w", long, ErrTableFull)
 	}
-	resolved := make([][]AdjIndex, len(changes))
-	flat := make([]AdjIndex, 0, min(len(changes), 1<<16))
+	resolved, flat := t.batchScratch(len(changes)) // change k's adjacencies: flat[resolved[k].lo:.hi]
 	var recent hopCache
 	fail := func(err error) error {
-		for _, adjs := range resolved {
-			for _, a := range adjs {
-				t.maybeFree(a) // those no route uses yet
-			}
+		for _, a := range flat {
+			t.maybeFree(a) // those no route uses yet
 		}
 		t.publish() // resolve may have appended adjacencies
+		t.keepScratch(resolved, flat)
 		return err
 	}
 	for k, c := range changes {
@@ -57,19 +55,19 @@ func (t *Table) ApplyRoutes(changes []RouteChange) error {
 			}
 			continue
 		}
-		if adjs, ok := recent.get(c.Hops); ok { // a feed sends many routes via the same few hops
-			resolved[k] = adjs
+		if sp, ok := recent.get(c.Hops); ok { // a feed sends many routes via the same few hops
+			resolved[k] = sp
 			continue
 		}
 		start := len(flat)
 		var err error
 		flat, err = t.resolveInto(flat, c.Hops)
-		adjs := flat[start:len(flat):len(flat)]
-		resolved[k] = adjs
+		sp := hopSpan{uint32(start), uint32(len(flat))}
+		resolved[k] = sp
 		if err != nil {
 			return fail(fmt.Errorf("fib: route %v: %w", p, err))
 		}
-		recent.put(c.Hops, adjs)
+		recent.put(c.Hops, sp)
 	}
 	// Hold the resolved adjacencies for the batch: an earlier change may
 	// drop the last route through a next hop that a later one installs.
@@ -84,13 +82,52 @@ func (t *Table) ApplyRoutes(changes []RouteChange) error {
 			}
 			continue
 		}
-		t.install(p, ribEntry{t.result(resolved[k]), KindStatic})
+		sp := resolved[k]
+		t.install(p, ribEntry{t.result(flat[sp.lo:sp.hi:sp.hi]), KindStatic})
 	}
 	for _, a := range flat {
 		t.unref(uint32(a))
 	}
 	t.publish()
+	t.keepScratch(resolved, flat)
 	return nil
+}
+
+// hopSpan is where a change's resolved adjacencies sit in a batch's flat
+// list: flat[lo:hi].
+type hopSpan struct{ lo, hi uint32 }
+
+// maxBatchScratch bounds the per-change and per-adjacency scratch space an
+// ApplyRoutes call leaves to the next (1 MiB and 512 KiB): feeds of
+// batches up to this size reuse it instead of allocating per batch.
+const maxBatchScratch = 1 << 17
+
+// batchScratch returns ApplyRoutes's working lists for n changes: spans
+// zeroed, flat empty; the table's own when they are large enough.
+func (t *Table) batchScratch(n int) ([]hopSpan, []AdjIndex) {
+	spans, flat := t.spans, t.flat
+	t.spans, t.flat = nil, nil
+	if cap(spans) < n {
+		spans = make([]hopSpan, n)
+	} else {
+		spans = spans[:n]
+		clear(spans)
+	}
+	if flat == nil {
+		flat = make([]AdjIndex, 0, min(n, 1<<16))
+	}
+	return spans, flat[:0]
+}
+
+// keepScratch gives ApplyRoutes's working lists back for the next call
+// when they are within maxBatchScratch.
+func (t *Table) keepScratch(spans []hopSpan, flat []AdjIndex) {
+	if cap(spans) <= maxBatchScratch {
+		t.spans = spans
+	}
+	if cap(flat) <= maxBatchScratch {
+		t.flat = flat
+	}
 }
 
 // DelConnected removes interface address p from port: its local /32 and,
@@ -155,20 +192,20 @@ func (t *Table) DelInterface(port uint16) {
 // hopCache remembers the last few hop lists a batch resolved.
 type hopCache struct {
 	hops [4][]NextHop
-	adjs [4][]AdjIndex
+	adjs [4]hopSpan
 	next int
 }
 
-func (c *hopCache) get(hops []NextHop) ([]AdjIndex, bool) {
+func (c *hopCache) get(hops []NextHop) (hopSpan, bool) {
 	for i := range c.hops {
-		if c.adjs[i] != nil && slices.Equal(c.hops[i], hops) {
+		if c.hops[i] != nil && slices.Equal(c.hops[i], hops) {
 			return c.adjs[i], true
 		}
 	}
-	return nil, false
+	return hopSpan{}, false
 }
 
-func (c *hopCache) put(hops []NextHop, adjs []AdjIndex) {
+func (c *hopCache) put(hops []NextHop, adjs hopSpan) {
 	c.hops[c.next], c.adjs[c.next] = hops, adjs
 	c.next = (c.next + 1) % len(c.hops)
 }

@@ -2,7 +2,9 @@ package fib
 
 import (
 	"net/netip"
+	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // An entry of the DIR-24-8 table, the same encoding at every level:
@@ -22,20 +24,30 @@ const (
 )
 
 // Second-level groups live in blocks of groupsPerBlock; a block is
-// allocated when the free list runs dry and released when every group in it
-// is free again (after quarantine).
+// taken when the free list runs dry and its pages given back when every
+// group in it is free again (after quarantine).
 const (
 	groupsPerBlock = 256
 	maxGroupBlocks = 4096 // 1 Mi groups (1 GiB of them)
+	groupsPerPage  = 4    // 1 KiB each
 	// MaxGroups bounds the /24s that may hold prefixes longer than /24 at
 	// once (a second-level group each).
 	MaxGroups = groupsPerBlock * maxGroupBlocks
 )
 
+// The first level's bookkeeping is per 4 KiB page of entries, the unit in
+// which its memory goes back to the kernel.
+const (
+	l1Entries   = 1 << 24
+	pageEntries = 1024 // uint32 entries in a 4 KiB page
+	l1Pages     = l1Entries / pageEntries
+	grpEntries  = MaxGroups * 256
+)
+
 type (
-	l1Chunk    [1 << 16]uint32 // the /24 entries of one /8
-	l2Group    [256]uint32     // the /32 entries of one /24
-	groupBlock [groupsPerBlock]l2Group
+	l1Table [l1Entries]uint32  // the /24 entries, indexed by address>>8
+	l2Table [grpEntries]uint32 // the groups' /32 entries, group<<8 | address&0xff
+	l2Group [256]uint32        // the /32 entries of one /24
 )
 
 // encodeEnt packs result res (adjacency index, or grpBit|ECMP group) written
@@ -51,143 +63,166 @@ func encodeEnt(res uint32, plen int) uint32 {
 // decodeEnt returns an entry's result (adjacency index or grpBit|group).
 func decodeEnt(e uint32) uint32 { return e>>entShift | (e&entECMP)<<(31-7) }
 
-// nonUniform reports whether first-level entry e differs from what its /8's
-// top entry says: it names a group or comes from a prefix longer than /8.
-func nonUniform(e uint32) bool { return e&entExt != 0 || e&entPlen > 8 }
-
 // dir24 is the IPv4 lookup structure, DIR-24-8 (as DPDK's rte_fib and, in
-// spirit, VPP's ip4 mtrie): a 2^24-entry first level indexed by the top 24
-// bits of the address, cut into one lazily allocated chunk per /8, and
-// 256-entry second-level groups for the /24s holding longer prefixes.
-// A /8 whose entries all come from prefixes of /8 or shorter has no chunk:
-// its top entry answers for it. Prefixes are expanded: each entry holds the
-// longest prefix covering it and that prefix's length, so an insert writes
-// only the entries whose length is not longer and a removal only the
-// entries its own length wrote.
+// spirit, VPP's ip4 mtrie): a flat first level of 2^24 entries indexed by
+// the top 24 bits of the address, and 256-entry second-level groups for
+// the /24s holding longer prefixes. Prefixes are expanded: each entry
+// holds the longest prefix covering it and that prefix's length, so an
+// insert writes only the entries whose length is not longer and a removal
+// only the entries its own length wrote. The default route is kept apart
+// (an entry of 0 means it).
 //
-// It is updated in place: readers load entries and chunk and block
-// pointers atomically, the single writer (the table's mutex) stores them
-// atomically, and an address's entry goes from its old result to its new
-// one in one store. A new chunk or group is filled before the entry or
-// pointer naming it is stored. Chunks left uniform go at the next reclaim, to the
-// garbage collector (a reader still holding one reads a stale but valid copy);
-// freed groups are quarantined for two reclaim calls before reuse, and a
-// block of groups is released only when every group in it is free.
+// Both levels are mapped outside the Go heap (64 MiB and 1 GiB of address
+// space, backed only where written), so they are no garbage to collect
+// and a lookup is one load of the first level, plus one of the group for
+// an entry naming one: no pointer to follow, no nil to test. Memory goes
+// back to the kernel at reclaim: first-level pages whose entries all
+// became zero, and blocks of groups all free, are dropped with
+// madvise(MADV_DONTNEED) and read as zero again. The mappings are
+// released when the dir24 is collected.
+//
+// It is updated in place: readers load entries atomically, the single
+// writer (the table's mutex) stores them atomically, and an address's
+// entry goes from its old result to its new one in one store. A new group
+// is filled before the entry naming it is stored; freed groups are
+// quarantined for two reclaim calls before reuse, and a block of groups is
+// dropped only when every group in it is free.
 type dir24 struct {
+	tbl    *l1Table
+	grp    *l2Table
 	def    atomic.Uint32 // result of 0.0.0.0/0, 0 when none
 	defEnt atomic.Uint32 // the same as an entry (length 0)
-	top    [256]atomic.Uint32
-	l1     [256]atomic.Pointer[l1Chunk]
-	blocks [maxGroupBlocks]atomic.Pointer[groupBlock]
 
 	// The writer's bookkeeping.
-	l1n        [256]int32 // per chunk: entries that are nonUniform
-	gn         []uint16   // per group: entries from prefixes longer than /24
-	blockLive  []int32    // per block: groups not on the free list
-	gFree      []uint32   // reusable groups
-	gLimbo     []uint32   // freed since the last reclaim
-	gReady     []uint32   // freed before the last reclaim
-	chunks     int
-	groupsUsed int // groups in use (not free, not quarantined)
+	pageLive   []uint16  // per first-level page: non-zero entries
+	pages      int       // first-level pages holding a non-zero entry
+	resident   []byte    // mincore's answer for the first level (dropPages)
+	blockUsed  []bool    // per block of groups: taken (its pages may be resident)
+	blocks     int       // blocks taken
+	gn         []uint16  // per group: entries from prefixes longer than /24
+	blockLive  []int32   // per block: groups not on the free list
+	gPageLive  []uint8   // per 4 KiB page of groups (4 groups): those not on the free list
+	gPageDrop  []uint64  // pages of groups whose groups all became free (a bit each)
+	gFree      []uint32  // reusable groups
+	gLimbo     []uint32  // freed since the last reclaim
+	gReady     []uint32  // freed before the last reclaim
+	groupsUsed int       // groups in use (not free, not quarantined)
+	mem        [2][]byte // the mappings of tbl and grp
 }
 
-func newDir24() *dir24 { return &dir24{} }
+func newDir24() *dir24 {
+	m1 := mapZeroed(int(unsafe.Sizeof(l1Table{})))
+	m2 := mapZeroed(int(unsafe.Sizeof(l2Table{})))
+	d := &dir24{
+		tbl:      (*l1Table)(unsafe.Pointer(unsafe.SliceData(m1))),
+		grp:      (*l2Table)(unsafe.Pointer(unsafe.SliceData(m2))),
+		pageLive: make([]uint16, l1Pages),
+		mem:      [2][]byte{m1, m2},
+	}
+	runtime.AddCleanup(d, unmap, d.mem)
+	return d
+}
 
 // lookup returns the result of the longest prefix holding address a (the
 // default route's when none; 0 when there is none either).
 func (d *dir24) lookup(a uint32) uint32 {
-	var e uint32
-	if c := d.l1[a>>24].Load(); c != nil {
-		e = atomic.LoadUint32(&c[a>>8&0xffff])
-		if e&entExt != 0 {
-			e = d.second(e, a)
-		}
-	} else {
-		e = d.top[a>>24].Load()
+	e := atomic.LoadUint32(&d.tbl[a>>8])
+	if e&entExt != 0 {
+		e = d.second(e, a)
 	}
 	if e == 0 {
-		return d.def.Load()
+		e = d.defEnt.Load()
 	}
+	runtime.KeepAlive(d) // the mappings live until the last load
 	return decodeEnt(e)
 }
 
 // loadBatch is the first pass of a vector lookup (len(dst) <= 256): out[k]
-// = the first-level entry (or top entry) of dst[k], raw, and ext[:n] the
-// k whose entry names a group. It has no branch on what the entries hold,
-// so the cache misses of the whole vector overlap (as rte_fib's bulk
-// lookup); [View.LookupBatch] follows the groups and decodes.
+// = the first-level entry of dst[k], raw, and ext[:n] the k whose entry
+// names a group. It has no branch on what the entries hold, so the cache
+// misses of the whole vector overlap (as rte_fib's bulk lookup);
+// [View.LookupBatch] follows the groups and decodes.
 func (d *dir24) loadBatch(dst []uint32, out []AdjIndex, ext *[256]uint8) (n int) {
+	tbl := d.tbl[:] // slices of known length: no nil check per address
+	xs := ext[:]
 	out = out[:len(dst)]
 	for k, a := range dst {
-		var e uint32
-		if c := d.l1[a>>24].Load(); c != nil {
-			e = atomic.LoadUint32(&c[a>>8&0xffff])
-		} else {
-			e = d.top[a>>24].Load()
-		}
+		e := atomic.LoadUint32(&tbl[a>>8])
 		out[k] = AdjIndex(e)
-		ext[n&0xff] = uint8(k)
+		xs[n&0xff] = uint8(k)
 		n += int(e>>6) & 1 // entExt
 	}
+	runtime.KeepAlive(d)
 	return n
 }
 
-// second returns the entry for address a in the group that first-level
-// entry e names (0 for a stale index older than the quarantine).
-func (d *dir24) second(e, a uint32) uint32 {
-	g := e >> entShift
-	b := d.blocks[g/groupsPerBlock%maxGroupBlocks].Load()
-	if b == nil {
-		return 0
+// secondBatch is the second pass of a vector lookup: for each k of ext,
+// out[k] (a first-level entry naming a group) becomes the group's entry for
+// dst[k]. The loads are independent, no branch on their results.
+func (d *dir24) secondBatch(dst []uint32, out []AdjIndex, ext []uint8) {
+	grp := d.grp[:]
+	for _, k := range ext {
+		out[k] = AdjIndex(atomic.LoadUint32(&grp[(uint32(out[k])&^0xff|dst[k]&0xff)&(grpEntries-1)]))
 	}
-	return atomic.LoadUint32(&b[g%groupsPerBlock][a&0xff])
+	runtime.KeepAlive(d)
+}
+
+// second returns the entry for address a in the group that first-level
+// entry e names (0 for a stale index older than the quarantine: its block
+// may have been dropped).
+func (d *dir24) second(e, a uint32) uint32 {
+	return atomic.LoadUint32(&d.grp[(e&^0xff|a&0xff)&(grpEntries-1)])
 }
 
 // groupAt returns second-level group g (the writer's view).
 func (d *dir24) groupAt(g uint32) *l2Group {
-	return &d.blocks[g/groupsPerBlock].Load()[g%groupsPerBlock]
+	return (*l2Group)(d.grp[g*256 : g*256+256])
 }
 
-// chunk returns /8 x's chunk, allocating it (filled with the top entry)
-// when it has none.
-func (d *dir24) chunk(x uint32) *l1Chunk {
-	if c := d.l1[x].Load(); c != nil {
-		return c
-	}
-	c := new(l1Chunk)
-	if fill := d.top[x].Load(); fill != 0 {
-		for i := range c {
-			c[i] = fill
-		}
-	}
-	d.l1n[x] = 0
-	d.l1[x].Store(c) // published filled
-	d.chunks++
-	return c
-}
-
-// dropChunks releases every chunk whose top entry says it all (called
-// from reclaim, so that a /24 that flaps does not reallocate its /8's chunk
-// each time).
-func (d *dir24) dropChunks() {
-	for x := range d.l1 {
-		if d.l1n[x] == 0 && d.l1[x].Load() != nil {
-			d.l1[x].Store(nil)
-			d.chunks--
-		}
-	}
-}
-
-// setL1 stores first-level entry i of /8 x's chunk c.
-func (d *dir24) setL1(x uint32, c *l1Chunk, i uint32, e uint32) {
-	if o := c[i]; nonUniform(o) != nonUniform(e) {
-		if nonUniform(e) {
-			d.l1n[x]++
+// setL1 stores first-level entry i, keeping the per-page counts.
+func (d *dir24) setL1(i uint32, e uint32) {
+	if o := d.tbl[i]; (o == 0) != (e == 0) {
+		pg := i / pageEntries
+		if e != 0 {
+			if d.pageLive[pg]++; d.pageLive[pg] == 1 {
+				d.pages++
+			}
 		} else {
-			d.l1n[x]--
+			if d.pageLive[pg]--; d.pageLive[pg] == 0 {
+				d.pages--
+			}
 		}
 	}
-	atomic.StoreUint32(&c[i], e)
+	atomic.StoreUint32(&d.tbl[i], e)
+}
+
+// dropPages gives back the resident first-level pages whose entries are
+// all zero, coalescing runs into one madvise each: those a removal emptied
+// and those a reader only read (on this kernel a read of an untouched
+// anonymous page may allocate one). A reader still loading from one reads
+// zero, which it held, at the cost of a page fault the first time after.
+func (d *dir24) dropPages() {
+	if d.resident == nil {
+		d.resident = make([]byte, l1Pages)
+	}
+	if !mincore(d.mem[0], d.resident) {
+		for pg := range d.resident { // cannot tell: drop every empty page
+			d.resident[pg] = 1
+		}
+	}
+	run := -1
+	for pg := range l1Pages + 1 {
+		if pg < l1Pages && d.resident[pg]&1 != 0 && d.pageLive[pg] == 0 {
+			if run < 0 {
+				run = pg
+			}
+			continue
+		}
+		if run >= 0 {
+			zeroPages(d.mem[0][run*pageEntries*4 : pg*pageEntries*4])
+			run = -1
+		}
+	}
 }
 
 // newGroup returns a group filled with e (not yet visible to readers).
@@ -204,22 +239,27 @@ func (d *dir24) newGroup(e uint32) uint32 {
 	}
 	d.gn[g] = 0
 	d.blockLive[g/groupsPerBlock]++
+	d.gPageLive[g/groupsPerPage]++
 	d.groupsUsed++
 	return g
 }
 
-// growGroups allocates the lowest unused block and puts its groups on the
+// growGroups takes the lowest unused block and puts its groups on the
 // free list (lowest index last, used first).
 func (d *dir24) growGroups() {
-	for b := range d.blocks {
-		if d.blocks[b].Load() != nil {
+	for b := range maxGroupBlocks {
+		if b < len(d.blockUsed) && d.blockUsed[b] {
 			continue
 		}
-		d.blocks[b].Store(new(groupBlock))
 		if need := (b + 1) * groupsPerBlock; len(d.gn) < need {
 			d.gn = append(d.gn, make([]uint16, need-len(d.gn))...)
 			d.blockLive = append(d.blockLive, make([]int32, b+1-len(d.blockLive))...)
+			d.blockUsed = append(d.blockUsed, make([]bool, b+1-len(d.blockUsed))...)
+			d.gPageLive = append(d.gPageLive, make([]uint8, need/groupsPerPage-len(d.gPageLive))...)
+			d.gPageDrop = append(d.gPageDrop, make([]uint64, need/groupsPerPage/64-len(d.gPageDrop))...)
 		}
+		d.blockUsed[b] = true
+		d.blocks++
 		for j := groupsPerBlock - 1; j >= 0; j-- {
 			d.gFree = append(d.gFree, uint32(b*groupsPerBlock+j))
 		}
@@ -239,18 +279,24 @@ func (d *dir24) freeGroup(g uint32) {
 }
 
 // reclaim ages the quarantine: groups freed before the previous call become
-// reusable, and blocks whose groups are all free are released; so are
-// chunks left uniform since.
+// reusable, and the pages of groups all free are given back to the kernel
+// (a block whose groups are all free no longer counts as taken); so are
+// the first-level pages left all zero since.
 func (d *dir24) reclaim() {
-	d.dropChunks()
+	d.dropPages()
 	released := false
 	for _, g := range d.gReady {
+		if d.gPageLive[g/groupsPerPage]--; d.gPageLive[g/groupsPerPage] == 0 {
+			d.gPageDrop[g/groupsPerPage/64] |= 1 << (g / groupsPerPage % 64)
+		}
 		b := g / groupsPerBlock
 		if d.blockLive[b]--; d.blockLive[b] == 0 {
-			d.blocks[b].Store(nil)
+			d.blockUsed[b] = false
+			d.blocks--
 			released = true
 		}
 	}
+	d.dropGroupPages()
 	d.gFree = append(d.gFree, d.gReady...)
 	d.gReady = append(d.gReady[:0], d.gLimbo...)
 	d.gLimbo = d.gLimbo[:0]
@@ -259,13 +305,35 @@ func (d *dir24) reclaim() {
 	}
 	keep := d.gFree[:0]
 	for _, g := range d.gFree {
-		if d.blocks[g/groupsPerBlock].Load() != nil {
+		if d.blockUsed[g/groupsPerBlock] {
 			keep = append(keep, g)
 		}
 	}
 	d.gFree = keep
 	if len(d.gFree) == 0 && d.groupsUsed == 0 && len(d.gReady) == 0 {
-		d.gFree, d.gn, d.blockLive = nil, nil, nil // all gone: give the bookkeeping back too
+		// All gone: give the bookkeeping back too.
+		d.gFree, d.gn, d.blockLive, d.blockUsed, d.gPageLive, d.gPageDrop = nil, nil, nil, nil, nil, nil
+	}
+}
+
+// dropGroupPages gives back the pages of groups marked in gPageDrop,
+// coalescing runs into one madvise each. A reader still holding a group
+// index from before the quarantine reads zero there (the default route).
+func (d *dir24) dropGroupPages() {
+	const pageBytes = groupsPerPage * 256 * 4
+	run := -1
+	for pg := range len(d.gPageDrop)*64 + 1 {
+		if pg < len(d.gPageDrop)*64 && d.gPageDrop[pg/64]&(1<<(pg%64)) != 0 {
+			d.gPageDrop[pg/64] &^= 1 << (pg % 64)
+			if run < 0 {
+				run = pg
+			}
+			continue
+		}
+		if run >= 0 {
+			zeroPages(d.mem[1][run*pageBytes : pg*pageBytes])
+			run = -1
+		}
 	}
 }
 
@@ -279,87 +347,53 @@ func (d *dir24) insert(p netip.Prefix, res uint32) {
 	}
 	a := addr32(p)
 	e := encodeEnt(res, bits)
-	x := a >> 24
-	switch {
-	case bits <= 8:
-		for ; x < a>>24+1<<(8-bits); x++ {
-			old := d.top[x].Load()
-			if int(old&entPlen) > bits {
-				continue // a longer prefix holds the whole /8
-			}
-			d.top[x].Store(e)
-			d.replaceUniform(x, old, e)
-		}
-	case bits <= 24:
-		c := d.chunk(x)
-		i0 := a >> 8 & 0xffff
-		for i := i0; i < i0+1<<(24-bits); i++ {
-			d.cover(x, c, i, e, bits)
-		}
-	default:
-		c := d.chunk(x)
-		i := a >> 8 & 0xffff
-		o := c[i]
-		var g uint32
-		if o&entExt != 0 {
-			g = o >> entShift
-		} else {
-			g = d.newGroup(o)
-		}
-		grp := d.groupAt(g)
-		j0 := a & 0xff
-		for j := j0; j < j0+1<<(32-bits); j++ {
-			if l := int(grp[j] & entPlen); l <= bits {
-				if l <= 24 {
-					d.gn[g]++
-				}
-				atomic.StoreUint32(&grp[j], e)
-			}
-		}
-		if o&entExt == 0 {
-			d.setL1(x, c, i, entExt|g<<entShift) // the group is complete: publish it
-		}
-	}
-}
-
-// replaceUniform rewrites the entries of /8 x's chunk (and its groups)
-// that equal its old top entry: those hold the prefix of /8 or shorter that
-// covers the /8 (or nothing, when old is 0), and only they change when that
-// prefix does.
-func (d *dir24) replaceUniform(x uint32, old, e uint32) {
-	c := d.l1[x].Load()
-	if c == nil {
+	if bits <= 24 {
+		d.cover(a>>8, 1<<(24-bits), e, bits)
 		return
 	}
-	for i := range c {
-		o := c[i]
-		if o == old {
-			atomic.StoreUint32(&c[i], e)
-			continue
-		}
-		if o&entExt == 0 {
-			continue
-		}
-		grp := d.groupAt(o >> entShift)
-		for j := range grp {
-			if grp[j] == old {
-				atomic.StoreUint32(&grp[j], e)
+	i := a >> 8
+	o := d.tbl[i]
+	var g uint32
+	if o&entExt != 0 {
+		g = o >> entShift
+	} else {
+		g = d.newGroup(o)
+	}
+	grp := d.groupAt(g)
+	j0 := a & 0xff
+	for j := j0; j < j0+1<<(32-bits); j++ {
+		if l := int(grp[j] & entPlen); l <= bits {
+			if l <= 24 {
+				d.gn[g]++
 			}
+			atomic.StoreUint32(&grp[j], e)
 		}
 	}
-}
-
-// cover writes e (a prefix of length bits <= 24) over first-level entry i
-// of chunk c and the group it names, where nothing longer holds them.
-func (d *dir24) cover(x uint32, c *l1Chunk, i uint32, e uint32, bits int) {
-	o := c[i]
 	if o&entExt == 0 {
-		if int(o&entPlen) <= bits {
-			d.setL1(x, c, i, e)
-		}
-		return
+		d.setL1(i, entExt|g<<entShift) // the group is complete: publish it
 	}
-	grp := d.groupAt(o >> entShift)
+}
+
+// cover writes e (a prefix of length bits <= 24) over first-level
+// entries [i0, i0+n) and the groups they name, where nothing longer holds
+// them.
+func (d *dir24) cover(i0, n uint32, e uint32, bits int) {
+	ents := d.tbl[i0 : i0+n]
+	for k := range ents {
+		o := ents[k]
+		switch {
+		case o&entExt != 0:
+			d.groupCover(o>>entShift, e, bits)
+		case o != e && int(o&entPlen) <= bits:
+			d.setL1(i0+uint32(k), e)
+		}
+	}
+}
+
+// groupCover writes e over the entries of group g whose prefix is not
+// longer than bits.
+func (d *dir24) groupCover(g uint32, e uint32, bits int) {
+	grp := d.groupAt(g)
 	for j := range grp {
 		if int(grp[j]&entPlen) <= bits {
 			atomic.StoreUint32(&grp[j], e)
@@ -382,65 +416,51 @@ func (d *dir24) remove(p netip.Prefix, repl uint32, replBits int) {
 		r = encodeEnt(repl, replBits)
 	}
 	a := addr32(p)
-	x := a >> 24
-	switch {
-	case bits <= 8:
-		for ; x < a>>24+1<<(8-bits); x++ {
-			old := d.top[x].Load()
-			if int(old&entPlen) != bits {
-				continue // p is shadowed by a longer prefix in this /8
+	if bits <= 24 {
+		d.uncover(a>>8, 1<<(24-bits), r, bits)
+		return
+	}
+	i := a >> 8
+	o := d.tbl[i]
+	if o&entExt == 0 {
+		return
+	}
+	g := o >> entShift
+	grp := d.groupAt(g)
+	j0 := a & 0xff
+	for j := j0; j < j0+1<<(32-bits); j++ {
+		if int(grp[j]&entPlen) == bits {
+			if replBits <= 24 {
+				d.gn[g]--
 			}
-			d.top[x].Store(r)
-			d.replaceUniform(x, old, r)
+			atomic.StoreUint32(&grp[j], r)
 		}
-	case bits <= 24:
-		c := d.l1[x].Load()
-		if c == nil {
-			return
-		}
-		i0 := a >> 8 & 0xffff
-		for i := i0; i < i0+1<<(24-bits); i++ {
-			d.uncover(x, c, i, r, bits)
-		}
-	default:
-		c := d.l1[x].Load()
-		if c == nil {
-			return
-		}
-		i := a >> 8 & 0xffff
-		o := c[i]
-		if o&entExt == 0 {
-			return
-		}
-		g := o >> entShift
-		grp := d.groupAt(g)
-		j0 := a & 0xff
-		for j := j0; j < j0+1<<(32-bits); j++ {
-			if int(grp[j]&entPlen) == bits {
-				if replBits <= 24 {
-					d.gn[g]--
-				}
-				atomic.StoreUint32(&grp[j], r)
-			}
-		}
-		if d.gn[g] == 0 { // only the /24's cover is left: back to one entry
-			d.setL1(x, c, i, grp[0])
-			d.freeGroup(g)
+	}
+	if d.gn[g] == 0 { // only the /24's cover is left: back to one entry
+		d.setL1(i, grp[0])
+		d.freeGroup(g)
+	}
+}
+
+// uncover replaces the entries of first-level entries [i0, i0+n) (and
+// the groups they name) that a prefix of length bits <= 24 wrote by r.
+func (d *dir24) uncover(i0, n uint32, r uint32, bits int) {
+	ents := d.tbl[i0 : i0+n]
+	for k := range ents {
+		o := ents[k]
+		switch {
+		case o&entExt != 0:
+			d.groupUncover(o>>entShift, r, bits)
+		case o != r && int(o&entPlen) == bits:
+			d.setL1(i0+uint32(k), r)
 		}
 	}
 }
 
-// uncover replaces the entries of first-level entry i (and its group)
-// that a prefix of length bits <= 24 wrote by r.
-func (d *dir24) uncover(x uint32, c *l1Chunk, i uint32, r uint32, bits int) {
-	o := c[i]
-	if o&entExt == 0 {
-		if int(o&entPlen) == bits {
-			d.setL1(x, c, i, r)
-		}
-		return
-	}
-	grp := d.groupAt(o >> entShift)
+// groupUncover writes r over the entries of group g from a prefix of
+// length bits.
+func (d *dir24) groupUncover(g uint32, r uint32, bits int) {
+	grp := d.groupAt(g)
 	for j := range grp {
 		if int(grp[j]&entPlen) == bits {
 			atomic.StoreUint32(&grp[j], r)

@@ -35,18 +35,17 @@
 //
 // # DIR-24-8
 //
-// The lookup structure is DIR-24-8 (see dir24): a first level of 2^24
-// entries indexed by the address's top 24 bits, allocated lazily as one
-// 256 KiB chunk per /8 (a /8 covered only by prefixes of /8 or shorter has
-// one entry instead), and 256-entry second-level groups for the /24s that
-// hold longer prefixes. Prefixes are expanded: each entry holds the result
+// The lookup structure is DIR-24-8 (see dir24): a flat first level of 2^24
+// entries indexed by the address's top 24 bits, and 256-entry second-level
+// groups for the /24s that hold longer prefixes, both mapped outside the
+// Go heap (address space reserved, memory only where written). Prefixes are expanded: each entry holds the result
 // of the longest prefix covering it (an adjacency index or, flagged, an
 // ECMP bucket table) and that prefix's length, so inserts and removals
 // touch only the entries whose length says they belong. A lookup is one or
 // two dependent loads. Freed groups and ECMP tables are quarantined for two
-// [Table.Reclaim] calls before reuse; chunks and blocks of groups that are
-// no longer needed are released then, so memory returns when a large table
-// is withdrawn. The writer also keeps the routes in an exact-match map (its
+// [Table.Reclaim] calls before reuse; first-level pages left all zero and
+// pages of groups all free go back to the kernel then (madvise), so memory
+// returns when a large table is withdrawn. The writer also keeps the routes in an exact-match map (its
 // RIB), used for listing routes and to find the covering prefix that takes
 // over the entries of a deleted one. (IPv6, [Table6], uses a persistent
 // BART trie instead.)

@@ -11,10 +11,19 @@ import (
 // does not scan it) plus a count per prefix length, which bounds the
 // search for a covering prefix to the lengths in use.
 type rib4 struct {
-	m    map[uint64]ribEntry
-	lens [33]int
-	peak int // the size the map last grew to (Go maps never shrink)
+	m       map[uint64]ribEntry
+	lens    [33]int
+	peak    int // the size the map last grew to (Go maps never shrink)
+	drained int // consecutive reclaims that found it below an eighth of peak
+	high    int // its largest size since the last reclaim
 }
+
+// ribShrinkAfter is the number of consecutive reclaims (about a second
+// apart in the daemon) the map must stay below an eighth of its peak before
+// it is rebuilt smaller: a table withdrawn and soon installed again (a
+// session flap, a churn) refills the map it had instead of growing a new
+// one, and one withdrawn for good gives its memory back within seconds.
+const ribShrinkAfter = 4
 
 func newRIB4() *rib4 { return &rib4{m: map[uint64]ribEntry{}} }
 
@@ -40,6 +49,7 @@ func (r *rib4) Insert(p netip.Prefix, e ribEntry) {
 	}
 	r.m[k] = e
 	r.peak = max(r.peak, len(r.m))
+	r.high = max(r.high, len(r.m))
 }
 
 // swap sets the entry at p (masked) and returns the one it replaced.
@@ -51,12 +61,11 @@ func (r *rib4) swap(p netip.Prefix, e ribEntry) (ribEntry, bool) {
 	}
 	r.m[k] = e
 	r.peak = max(r.peak, len(r.m))
+	r.high = max(r.high, len(r.m))
 	return old, had
 }
 
-// Delete removes p (masked). When the map has shrunk to an eighth of its
-// peak it is rebuilt, so that withdrawing a large table gives its memory
-// back (amortised: the copy costs less than the deletes that led to it).
+// Delete removes p (masked).
 func (r *rib4) Delete(p netip.Prefix) {
 	k := ribKey(p)
 	if _, ok := r.m[k]; !ok {
@@ -64,13 +73,26 @@ func (r *rib4) Delete(p netip.Prefix) {
 	}
 	delete(r.m, k)
 	r.lens[p.Bits()]--
-	if r.peak > 1024 && len(r.m) < r.peak/8 {
-		m := make(map[uint64]ribEntry, len(r.m))
-		for k, e := range r.m {
-			m[k] = e
-		}
-		r.m, r.peak = m, len(m)
+}
+
+// reclaim rebuilds the map smaller once it has stayed below an eighth of its
+// peak for ribShrinkAfter calls in a row, refills between them included (amortised: the copy costs less
+// than the deletes that led to it).
+func (r *rib4) reclaim() {
+	high := r.high
+	r.high = len(r.m)
+	if r.peak <= 1024 || high >= r.peak/8 {
+		r.drained = 0
+		return
 	}
+	if r.drained++; r.drained < ribShrinkAfter {
+		return
+	}
+	m := make(map[uint64]ribEntry, len(r.m))
+	for k, e := range r.m {
+		m[k] = e
+	}
+	r.m, r.peak, r.drained = m, len(m), 0
 }
 
 // Size returns the number of prefixes.

@@ -82,9 +82,14 @@ type Table struct {
 	// dirty says the writer added ECMP groups that the current View lacks:
 	// publish before an entry may name them.
 	dirty bool
-	adjs  *adjDir // the adjacency slots, shared with the views
-	nadj  int     // slots in use or free (the next new one is nadj)
-	refs  []int32 // per adjacency: installed results, group memberships, neighbours
+
+	// ApplyRoutes's working lists, kept between calls (batchScratch).
+	spans []hopSpan
+	flat  []AdjIndex
+
+	adjs *adjDir // the adjacency slots, shared with the views
+	nadj int     // slots in use or free (the next new one is nadj)
+	refs []int32 // per adjacency: installed results, group memberships, neighbours
 	// Freed adjacency slots: quarantined (limbo, then ready) and reusable.
 	adjLimbo, adjReady, adjFree []AdjIndex
 	groups                      [][]AdjIndex

@@ -49,13 +49,12 @@ func (v *View) LookupBatch(dst, hash []uint32, out []AdjIndex) {
 		return
 	}
 	var ext [pkt.VectorSize]uint8
-	n := v.fib.loadBatch(dst, out, &ext)
+	d := v.fib
+	n := d.loadBatch(dst, out, &ext)
 	out = out[:len(dst)]
 	hash = hash[:len(dst)]
-	for _, k := range ext[:n] { // independent loads, no branch on their results
-		out[k] = AdjIndex(v.fib.second(uint32(out[k]), dst[k]))
-	}
-	def := v.fib.defEnt.Load()
+	d.secondBatch(dst, out, ext[:n])
+	def := d.defEnt.Load()
 	for k, e := range out {
 		x := uint32(e)
 		if x == 0 {
