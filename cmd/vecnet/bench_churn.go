@@ -198,7 +198,21 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 			return phases, err
 		}
 	}
-	return phases, nil
+	// The RIB keeps its map through a withdrawal soon refilled (the cycles
+	// above reuse it); left idle it gives it back after a few sweeps.
+	// "settled": the daemon's sweeps over the next ~6 s, untimed.
+	err = phase("settled", func(*ChurnPhase) error {
+		for range 6 {
+			v.d.DP.FIB.Reclaim()
+		}
+		if !fopt.pause(opt.Window) {
+			return errInterrupted
+		}
+		return nil
+	})
+	runtime.KeepAlive(add) // the batches stay live to the end, so the heap
+	runtime.KeepAlive(del) // figures compare the FIB's own memory
+	return phases, err
 }
 
 // WriteChurnTable prints the phases.
