@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vecnet/vecnet/daemon"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/sock"
@@ -62,29 +60,7 @@ func startServer6(t *testing.T, mode string) *server {
 	vc := topo.RouterConfig(rig, "afxdp", "", "")
 	vc.Interfaces = vc.Interfaces[:1]
 	vc.Interfaces[0].Addresses = append(vc.Interfaces[0].Addresses, netip.MustParsePrefix(router6+"/64"))
-	s := &server{rig: rig}
-	ctx, cancel := context.WithCancel(context.Background())
-	readyc := make(chan struct{}, 1)
-	errc := make(chan error, 1)
-	cfg := config{mode: mode, listen: "[" + router6 + "]:80", vecnet: vc,
-		log:     slog.New(slog.DiscardHandler),
-		started: func(d *daemon.Daemon) { s.d = d },
-		ready:   func(net.Addr) { readyc <- struct{}{} }}
-	go func() { errc <- run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	select {
-	case <-readyc:
-	case err := <-errc:
-		errc <- err
-		t.Fatalf("run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready")
-	}
+	s := runServer(t, rig, config{mode: mode, listen: "[" + router6 + "]:80", vecnet: vc})
 	waitFor(t, 10*time.Second, "DAD of vecnet's addresses", func() bool { return s.d.DP.ND.DADPending() == 0 })
 	return s
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	vecnetconfig "github.com/vecnet/vecnet/control/config"
-	"github.com/vecnet/vecnet/daemon"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/sock"
@@ -99,29 +97,7 @@ func startPMTUServer(t *testing.T) *server {
 			{Prefix: netip.MustParsePrefix(pmtuNetA6), Via: []netip.Addr{netip.MustParseAddr(pmtuRouterB6)}, Interface: "b"},
 		},
 	}
-	s := &server{rig: rig}
-	ctx, cancel := context.WithCancel(context.Background())
-	readyc := make(chan struct{}, 1)
-	errc := make(chan error, 1)
-	cfg := config{mode: "nethttp", listen: "[::]:80", vecnet: vc,
-		log:     slog.New(slog.DiscardHandler),
-		started: func(d *daemon.Daemon) { s.d = d },
-		ready:   func(net.Addr) { readyc <- struct{}{} }}
-	go func() { errc <- run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	select {
-	case <-readyc:
-	case err := <-errc:
-		errc <- err
-		t.Fatalf("run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready")
-	}
+	s := runServer(t, rig, config{mode: "nethttp", listen: "[::]:80", vecnet: vc})
 	waitFor(t, 10*time.Second, "DAD of vecnet's addresses", func() bool { return s.d.DP.ND.DADPending() == 0 })
 	return s
 }

@@ -42,6 +42,35 @@ type server struct {
 	d   *daemon.Daemon
 }
 
+// runServer runs the example with cfg (its log and its started and ready
+// hooks set here) until the test ends, and returns once it serves.
+func runServer(t *testing.T, rig *topo.Rig, cfg config) *server {
+	t.Helper()
+	s := &server{rig: rig}
+	ctx, cancel := context.WithCancel(context.Background())
+	readyc := make(chan struct{}, 1)
+	errc := make(chan error, 1)
+	cfg.log = slog.New(slog.DiscardHandler)
+	cfg.started = func(d *daemon.Daemon) { s.d = d }
+	cfg.ready = func(net.Addr) { readyc <- struct{}{} }
+	go func() { errc <- run(ctx, cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case <-readyc:
+	case err := <-errc:
+		errc <- err
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server not ready")
+	}
+	return s
+}
+
 // startServer builds the rig and runs the server in mode (nethttp,
 // nethttp-dedicated: nethttp with -worker-thread dedicated, or ingraph);
 // the server is stopped
@@ -69,33 +98,11 @@ func startServerFault(t *testing.T, mode string, fault *stack.TCPFault) *server 
 			t.Error(err)
 		}
 	})
-	s := &server{rig: rig}
-	ctx, cancel := context.WithCancel(context.Background())
-	readyc := make(chan struct{}, 1)
-	errc := make(chan error, 1)
 	thread := ""
 	if mode == "nethttp-dedicated" { // net/http with the worker on a thread of its own
 		mode, thread = "nethttp", "dedicated"
 	}
-	cfg := config{mode: mode, workerThread: thread, listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig),
-		log: slog.New(slog.DiscardHandler), fault: fault,
-		started: func(d *daemon.Daemon) { s.d = d },
-		ready:   func(net.Addr) { readyc <- struct{}{} }}
-	go func() { errc <- run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	select {
-	case <-readyc:
-	case err := <-errc:
-		errc <- err
-		t.Fatalf("run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready")
-	}
+	s := runServer(t, rig, config{mode: mode, workerThread: thread, listen: topo.RouterAAddr + ":80", vecnet: serverConfig(rig), fault: fault})
 	return s
 }
 
