@@ -217,34 +217,7 @@ func TestInteropLinux(t *testing.T) {
 	})
 	t.Run("vecnet dials a kernel socket, 16 MiB each way", func(t *testing.T) {
 		const n = 16 << 20
-		var ln net.Listener
-		if err := s.rig.A.Do(func() (err error) { ln, err = net.Listen("tcp", topo.HostAAddr+":9000"); return err }); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		// Host A's kernel socket hashes what vecnet sends until its
-		// half-close, answers with the digest and n bytes, and closes.
-		done := make(chan error, 1)
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				done <- err
-				return
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(60 * time.Second))
-			h := sha256.New()
-			if _, err := io.Copy(h, c); err != nil {
-				done <- err
-				return
-			}
-			if _, err := io.WriteString(c, hex.EncodeToString(h.Sum(nil))); err != nil {
-				done <- err
-				return
-			}
-			_, err = c.Write(Bytes(n))
-			done <- err
-		}()
+		done := kernelHashPeer(t, s, "tcp", topo.HostAAddr+":9000", n)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		c, err := sock.DialTCP(ctx, s.d.Stack, netip.AddrPort{}, netip.MustParseAddrPort(topo.HostAAddr+":9000"))
@@ -252,29 +225,9 @@ func TestInteropLinux(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		c.SetDeadline(time.Now().Add(60 * time.Second))
 		data := Bytes(n + 3)
 		data[n/2] ^= 0x5a
-		if _, err := c.Write(data); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.CloseWrite(); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(c)
-		if err != nil {
-			t.Fatalf("read from host A: %v after %d bytes", err, len(got))
-		}
-		want := sha256.Sum256(data)
-		if len(got) != 64+n || string(got[:64]) != hex.EncodeToString(want[:]) {
-			t.Fatalf("host A got digest %.64q of %d bytes, want %x", got, len(got), want)
-		}
-		if sum := sha256.Sum256(got[64:]); hex.EncodeToString(sum[:]) != wantSum(n) {
-			t.Fatalf("%d bytes from host A with the wrong digest", n)
-		}
-		if err := <-done; err != nil {
-			t.Fatalf("host A: %v", err)
-		}
+		exchangeWithHashPeer(t, c, data, n, done)
 	})
 	t.Run("wrk keep-alive", func(t *testing.T) {
 		testutil.RequireTool(t, "wrk")
@@ -468,4 +421,66 @@ func (s *server) logErrors(t *testing.T) {
 		}
 	}
 	t.Logf("vecnet TCP connections: %d", tcpnode.Of(s.d.Stack).Conns())
+}
+
+// kernelHashPeer listens on host A (network, addr) for one connection:
+// it hashes what it reads until the half-close, answers with the hex
+// SHA-256 and then n bytes of Bytes(n), and closes. The channel gets the
+// peer's error (nil when all went).
+func kernelHashPeer(t *testing.T, s *server, network, addr string, n int) <-chan error {
+	t.Helper()
+	var ln net.Listener
+	if err := s.rig.A.Do(func() (err error) { ln, err = net.Listen(network, addr); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		h := sha256.New()
+		if _, err := io.Copy(h, c); err != nil {
+			done <- err
+			return
+		}
+		if _, err := io.WriteString(c, hex.EncodeToString(h.Sum(nil))); err != nil {
+			done <- err
+			return
+		}
+		_, err = c.Write(Bytes(n))
+		done <- err
+	}()
+	return done
+}
+
+// exchangeWithHashPeer sends data over c to a kernelHashPeer, half-closes,
+// and checks the digest of data and the n bytes that come back.
+func exchangeWithHashPeer(t *testing.T, c *sock.TCPConn, data []byte, n int, done <-chan error) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := c.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read from host A: %v after %d bytes", err, len(got))
+	}
+	want := sha256.Sum256(data)
+	if len(got) != 64+n || string(got[:64]) != hex.EncodeToString(want[:]) {
+		t.Fatalf("host A got digest %.64q of %d bytes, want %x", got, len(got), want)
+	}
+	if sum, want := sha256.Sum256(got[64:]), sha256.Sum256(Bytes(n)); sum != want {
+		t.Fatalf("%d bytes from host A with the wrong digest", n)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("host A: %v", err)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -140,32 +139,7 @@ func TestIPv6BetweenNamespaces(t *testing.T) {
 			})
 			t.Run("sock.DialTCP to a kernel listener, 1 MiB each way", func(t *testing.T) {
 				const n = 1<<20 + 11
-				var ln net.Listener
-				if err := s.rig.A.Do(func() (err error) { ln, err = net.Listen("tcp6", "["+host6+"]:9000"); return err }); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { ln.Close() })
-				done := make(chan error, 1)
-				go func() {
-					c, err := ln.Accept()
-					if err != nil {
-						done <- err
-						return
-					}
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(60 * time.Second))
-					h := sha256.New()
-					if _, err := io.Copy(h, c); err != nil {
-						done <- err
-						return
-					}
-					if _, err := io.WriteString(c, hex.EncodeToString(h.Sum(nil))); err != nil {
-						done <- err
-						return
-					}
-					_, err = c.Write(Bytes(n))
-					done <- err
-				}()
+				done := kernelHashPeer(t, s, "tcp6", "["+host6+"]:9000", n)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				c, err := sock.Dialer(s.d.Stack)(ctx, "tcp6", "["+host6+"]:9000")
@@ -176,29 +150,9 @@ func TestIPv6BetweenNamespaces(t *testing.T) {
 				if la := c.LocalAddr().(*net.TCPAddr).AddrPort().Addr(); la != netip.MustParseAddr(router6) {
 					t.Fatalf("source address %v, want %s", la, router6)
 				}
-				c.SetDeadline(time.Now().Add(60 * time.Second))
 				data := Bytes(n)
 				data[n/2] ^= 0x5a
-				if _, err := c.Write(data); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.(*sock.TCPConn).CloseWrite(); err != nil {
-					t.Fatal(err)
-				}
-				got, err := io.ReadAll(c)
-				if err != nil {
-					t.Fatalf("read from host A: %v after %d bytes", err, len(got))
-				}
-				want := sha256.Sum256(data)
-				if len(got) != 64+n || string(got[:64]) != hex.EncodeToString(want[:]) {
-					t.Fatalf("host A got digest %.64q of %d bytes, want %x", got, len(got), want)
-				}
-				if sum, want := sha256.Sum256(got[64:]), sha256.Sum256(Bytes(n)); sum != want {
-					t.Fatalf("%d bytes from host A with the wrong digest", n)
-				}
-				if err := <-done; err != nil {
-					t.Fatalf("host A: %v", err)
-				}
+				exchangeWithHashPeer(t, c.(*sock.TCPConn), data, n, done)
 			})
 			t.Run("connected UDP socket refused by host A's ICMPv6", func(t *testing.T) {
 				c, err := sock.DialUDP(s.d.Stack, netip.AddrPort{}, netip.MustParseAddrPort("["+host6+"]:9999"))
