@@ -83,7 +83,6 @@ type throttle struct {
 type gleanState struct {
 	q      holdQueue[[4]byte]
 	nt     *Table
-	gen    uint64 // nt.Gen() when the queue was last checked against the FIB
 	probes []Probe
 	thr    [throttleSlots]throttle
 }
@@ -122,7 +121,8 @@ func GleanNode(ifs *iface.Table, table *fib.Table, nt *Table, cfg GleanConfig) g
 			GleanErrThrottled:       {Name: "requests_throttled", Help: "ARP request for a target not held skipped: one went out less than RetryNs ago", Severity: graph.SevInfo},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &gleanState{q: holdQueue[[4]byte]{cfg: cfg}, nt: nt, gen: nt.Gen()}
+			codes := holdCodes{timeout: GleanErrTimeout, released: GleanErrReleasedByTimer, lookup: gleanNextLookup}
+			n.State = &gleanState{q: holdQueue[[4]byte]{cfg: cfg, codes: codes, gen: nt.Gen()}, nt: nt}
 			return nil
 		},
 		// Tick expires held packets even when no new packet for an
@@ -243,25 +243,12 @@ func gleanTick(n *graph.Node, set *iface.Set, view *fib.View) {
 }
 
 // refresh drops what waited too long and, when the neighbour table
-// changed, releases what the FIB now resolves.
+// changed, releases to ip4-lookup what the FIB now resolves.
 func (st *gleanState) refresh(n *graph.Node, view *fib.View, now int64) {
-	st.q.expire(n, now, GleanErrTimeout)
-	if g := st.nt.Gen(); g != st.gen {
-		st.gen = g
-		st.releaseResolved(n, view)
-	}
-}
-
-// releaseResolved hands to ip4-lookup the packets held for targets the
-// FIB now resolves (their reply was learned on another worker).
-func (st *gleanState) releaseResolved(n *graph.Node, view *fib.View) {
-	for k := len(st.q.targets) - 1; k >= 0; k-- {
-		p := st.q.targets[k]
-		adj := view.Adj(view.Lookup(p.ip, 0))
-		if adj.Kind == fib.AdjRewrite && adj.Port == p.port {
-			n.Count(GleanErrReleasedByTimer, uint64(st.q.flush(n, k, gleanNextLookup)))
-		}
-	}
+	st.q.refresh(n, now, st.nt.Gen(), func(port uint16, ip [4]byte) bool {
+		adj := view.Adj(view.Lookup(ip, 0))
+		return adj.Kind == fib.AdjRewrite && adj.Port == port
+	})
 }
 
 // request builds and sends one ARP request for target out of out, to dst

@@ -31,7 +31,6 @@ const (
 type glean6State struct {
 	q      holdQueue[[16]byte]
 	nt     *NDTable
-	gen    uint64
 	probes []Probe6
 	dad    []DADSend
 }
@@ -71,7 +70,8 @@ func Glean6Node(ifs *iface.Table, table *fib.Table6, nt *NDTable, cfg GleanConfi
 			Glean6ErrUnsolicitedNA:   {Name: "unsolicited_adverts_sent", Help: "advertisements to all-nodes for addresses that passed DAD", Severity: graph.SevInfo},
 		},
 		Init: func(n *graph.Node) error {
-			n.State = &glean6State{q: holdQueue[[16]byte]{cfg: cfg}, nt: nt, gen: nt.Gen()}
+			codes := holdCodes{timeout: Glean6ErrTimeout, released: Glean6ErrReleasedByTimer, lookup: glean6NextLookup}
+			n.State = &glean6State{q: holdQueue[[16]byte]{cfg: cfg, codes: codes, gen: nt.Gen()}, nt: nt}
 			return nil
 		},
 		Tick:  func(n *graph.Node) { glean6Tick(n, ifs.Load(), table.Load()) },
@@ -188,24 +188,13 @@ func glean6Tick(n *graph.Node, set *iface.Set, view *fib.View6) {
 	}
 }
 
-// refresh drops what waited too long and, when the neighbour table
-// changed, releases what the FIB now resolves.
+// refresh drops what waited too long and, when the ND table changed,
+// releases to ip6-lookup what the FIB now resolves.
 func (st *glean6State) refresh(n *graph.Node, view *fib.View6, now int64) {
-	st.q.expire(n, now, Glean6ErrTimeout)
-	if g := st.nt.Gen(); g != st.gen {
-		st.gen = g
-		st.releaseResolved(n, view)
-	}
-}
-
-func (st *glean6State) releaseResolved(n *graph.Node, view *fib.View6) {
-	for k := len(st.q.targets) - 1; k >= 0; k-- {
-		p := st.q.targets[k]
-		adj := view.Adj(view.Lookup(p.ip, 0))
-		if adj.Kind == fib.AdjRewrite && adj.Port == p.port {
-			n.Count(Glean6ErrReleasedByTimer, uint64(st.q.flush(n, k, glean6NextLookup)))
-		}
-	}
+	st.q.refresh(n, now, st.nt.Gen(), func(port uint16, ip [16]byte) bool {
+		adj := view.Adj(view.Lookup(ip, 0))
+		return adj.Kind == fib.AdjRewrite && adj.Port == port
+	})
 }
 
 func addr6(ip [16]byte) netip.Addr { return netip.AddrFrom16(ip) }

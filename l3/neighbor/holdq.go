@@ -26,12 +26,22 @@ type held[A addrBytes] struct {
 // family's: hold tells it when.
 type holdQueue[A addrBytes] struct {
 	cfg     GleanConfig
+	codes   holdCodes
+	gen     uint64 // the neighbour table's generation when last checked against the FIB
 	targets []*held[A]
 	spare   []*held[A]
 	// Requests for targets not held: at most MaxTargets per RetryNs
 	// window, so a scan cannot turn every packet into a broadcast.
 	unheldSince int64
 	unheldSent  int
+}
+
+// holdCodes are the family's error codes and edge that holdQueue counts
+// under and sends to.
+type holdCodes struct {
+	timeout  int    // packets dropped after TimeoutNs
+	released int    // packets released because the FIB resolves their target
+	lookup   uint16 // the node's edge to the family's lookup
 }
 
 // holdVerdict is what holdQueue.hold did with a packet.
@@ -105,9 +115,27 @@ func (q *holdQueue[A]) remove(k int) {
 	q.targets = q.targets[:len(q.targets)-1]
 }
 
+// refresh starts every glean vector and timer tick: it drops what waited
+// longer than TimeoutNs and, when the neighbour table's generation gen
+// moved since the last call, sends to the family's lookup the packets held
+// for each target the FIB now resolves (its reply was learned on another
+// worker), as resolves (called per held target, not per packet) says.
+func (q *holdQueue[A]) refresh(n *graph.Node, now int64, gen uint64, resolves func(port uint16, ip A) bool) {
+	q.expire(n, now)
+	if gen == q.gen {
+		return
+	}
+	q.gen = gen
+	for k := len(q.targets) - 1; k >= 0; k-- {
+		if p := q.targets[k]; resolves(p.port, p.ip) {
+			n.Count(q.codes.released, uint64(q.flush(n, k, q.codes.lookup)))
+		}
+	}
+}
+
 // expire drops held packets older than TimeoutNs, counting them under
-// n's error code.
-func (q *holdQueue[A]) expire(n *graph.Node, now int64, code int) {
+// the timeout code.
+func (q *holdQueue[A]) expire(n *graph.Node, now int64) {
 	for k := len(q.targets) - 1; k >= 0; k-- {
 		p := q.targets[k]
 		if now-p.since < q.cfg.TimeoutNs {
@@ -116,7 +144,7 @@ func (q *holdQueue[A]) expire(n *graph.Node, now int64, code int) {
 		for _, i := range p.pkts {
 			n.Arena().Meta(i).Error = 0
 		}
-		n.Count(code, uint64(len(p.pkts)))
+		n.Count(q.codes.timeout, uint64(len(p.pkts)))
 		n.Cache().FreeN(p.pkts)
 		q.remove(k)
 	}
