@@ -56,18 +56,10 @@ const (
 
 // WithDefaults returns c with zero fields set to the defaults.
 func (c GleanConfig) WithDefaults() GleanConfig {
-	if c.MaxTargets <= 0 {
-		c.MaxTargets = DefaultGleanMaxTargets
-	}
-	if c.PerTarget <= 0 {
-		c.PerTarget = DefaultGleanPerTarget
-	}
-	if c.RetryNs <= 0 {
-		c.RetryNs = DefaultGleanRetryNs
-	}
-	if c.TimeoutNs <= 0 {
-		c.TimeoutNs = DefaultGleanTimeoutNs
-	}
+	orDefault(&c.MaxTargets, DefaultGleanMaxTargets)
+	orDefault(&c.PerTarget, DefaultGleanPerTarget)
+	orDefault(&c.RetryNs, DefaultGleanRetryNs)
+	orDefault(&c.TimeoutNs, DefaultGleanTimeoutNs)
 	return c
 }
 

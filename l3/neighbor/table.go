@@ -84,25 +84,20 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to the defaults.
 func (c Config) WithDefaults() Config {
-	if c.MaxEntries <= 0 {
-		c.MaxEntries = DefaultMaxEntries
-	}
-	if c.ReachableNs <= 0 {
-		c.ReachableNs = DefaultReachableNs
-	}
-	if c.StaleNs <= 0 {
-		c.StaleNs = DefaultStaleNs
-	}
-	if c.ProbeNs <= 0 {
-		c.ProbeNs = DefaultProbeNs
-	}
-	if c.Probes <= 0 {
-		c.Probes = DefaultProbes
-	}
-	if c.SolicitNs <= 0 {
-		c.SolicitNs = DefaultSolicitNs
-	}
+	orDefault(&c.MaxEntries, DefaultMaxEntries)
+	orDefault(&c.ReachableNs, DefaultReachableNs)
+	orDefault(&c.StaleNs, DefaultStaleNs)
+	orDefault(&c.ProbeNs, DefaultProbeNs)
+	orDefault(&c.Probes, DefaultProbes)
+	orDefault(&c.SolicitNs, DefaultSolicitNs)
 	return c
+}
+
+// orDefault sets a configuration field left zero (or negative) to def.
+func orDefault[T int | int64](field *T, def T) {
+	if *field <= 0 {
+		*field = def
+	}
 }
 
 // State is an entry's neighbour state.
