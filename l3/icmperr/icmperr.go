@@ -101,6 +101,22 @@ func (b *Budget) Refill(now int64) {
 // Take spends a token of class c, reporting false when there is none.
 func (b *Budget) Take(c Class) bool { return b[c].Take() }
 
+// Admit is the last check on a packet about to become an error, the same
+// in both families: room in front of it for hdr bytes of error headers
+// (else it is dropped under noHeadroom) and a token of class c (else it is
+// dropped under rateLimited+c, the first of RateLimitErrors' counters).
+func (b *Budget) Admit(n *graph.Node, m *pkt.Meta, k, hdr int, c Class, noHeadroom, rateLimited int) bool {
+	if !HasRoom(m, hdr) {
+		n.Drop(m, k, noHeadroom)
+		return false
+	}
+	if !b.Take(c) {
+		n.Drop(m, k, rateLimited+int(c))
+		return false
+	}
+	return true
+}
+
 // RateLimitErrors returns the counters of the per-class budgets, in Class
 // order, for a node to list after its other errors: tooBig and
 // tooBigHelp name the TooBig class's counter, icmp the protocol in the

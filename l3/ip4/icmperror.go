@@ -40,11 +40,9 @@ const maxICMPErrorLen = 576
 
 // ICMPErrorConfig rate-limits the errors one worker sends: one token
 // bucket per class of error (time exceeded, fragmentation needed, other
-// destination unreachable, the rest), each of this shape.
-type ICMPErrorConfig struct {
-	Rate  int // errors per second per class; default 1000
-	Burst int // bucket depth per class; default 100
-}
+// destination unreachable, the rest), each of this shape; zero fields take
+// icmperr.DefaultLimit (1000 a second, 100 at once).
+type ICMPErrorConfig = RateLimit
 
 type icmpErrState struct {
 	budget icmperr.Budget
@@ -61,7 +59,7 @@ const icmpNextLookup = 1
 // from the receiving interface's address, and routes it back via ip4-lookup.
 // It never answers an ICMP error, a non-first fragment or a bad source.
 func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
-	lim := RateLimit{Rate: cfg.Rate, Burst: cfg.Burst}.OrDefault(icmperr.DefaultLimit)
+	lim := cfg.OrDefault(icmperr.DefaultLimit)
 	return graph.Registration{
 		Name: ICMPErrorName,
 		Next: []string{LookupName},
@@ -126,13 +124,8 @@ func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i 
 		n.Drop(m, k, IcmpErrNoSourceAddr)
 		return graph.NextDrop
 	}
-	if !icmperr.HasRoom(m, wire.IPv4MinLen+wire.ICMPv4MinLen) {
-		n.Drop(m, k, IcmpErrNoHeadroom)
-		return graph.NextDrop
-	}
 	typ, code, mtu := m.ICMP.Type, m.ICMP.Code, m.MTU
-	if c := classOf(typ, code); !st.budget.Take(c) {
-		n.Drop(m, k, IcmpErrRateLimited+int(c))
+	if !st.budget.Admit(n, m, k, wire.IPv4MinLen+wire.ICMPv4MinLen, classOf(typ, code), IcmpErrNoHeadroom, IcmpErrRateLimited) {
 		return graph.NextDrop
 	}
 	// New layout: [Ethernet][IPv4][ICMP][quote of the original].

@@ -39,11 +39,10 @@ func classOf(typ uint8) icmperr.Class {
 const maxICMPErrorLen = wire.IPv6MinMTU
 
 // ICMPErrorConfig rate-limits the errors one worker sends: one token
-// bucket per class (time exceeded, Packet Too Big, unreachable, the rest).
-type ICMPErrorConfig struct {
-	Rate  int // errors per second per class; default 1000
-	Burst int // bucket depth per class; default 100
-}
+// bucket per class (time exceeded, Packet Too Big, unreachable, the rest),
+// each of this shape; zero fields take icmperr.DefaultLimit (1000 a
+// second, 100 at once).
+type ICMPErrorConfig = RateLimit
 
 type icmpErrState struct {
 	budget icmperr.Budget
@@ -59,7 +58,7 @@ const icmpNextLookup = 1
 // an ICMPv6 error, a packet to a multicast group (but for Packet Too Big)
 // or one from an unspecified or multicast source.
 func ICMPErrorNode(ifs *iface.Table, cfg ICMPErrorConfig) graph.Registration {
-	lim := RateLimit{Rate: cfg.Rate, Burst: cfg.Burst}.OrDefault(icmperr.DefaultLimit)
+	lim := cfg.OrDefault(icmperr.DefaultLimit)
 	return graph.Registration{
 		Name: ICMPErrorName,
 		Next: []string{LookupName},
@@ -131,12 +130,7 @@ func makeError(n *graph.Node, st *icmpErrState, set *iface.Set, a *pkt.Arena, i 
 		n.Drop(m, k, IcmpErrNoSourceAddr)
 		return graph.NextDrop
 	}
-	if !icmperr.HasRoom(m, wire.IPv6Len+wire.ICMPv6MinLen) {
-		n.Drop(m, k, IcmpErrNoHeadroom)
-		return graph.NextDrop
-	}
-	if c := classOf(typ); !st.budget.Take(c) {
-		n.Drop(m, k, IcmpErrRateLimited+int(c))
+	if !st.budget.Admit(n, m, k, wire.IPv6Len+wire.ICMPv6MinLen, classOf(typ), IcmpErrNoHeadroom, IcmpErrRateLimited) {
 		return graph.NextDrop
 	}
 	p, quote := icmperr.Reshape(a, i, m, len(orig), wire.IPv6Len, wire.ICMPv6MinLen, maxICMPErrorLen)
