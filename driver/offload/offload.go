@@ -132,15 +132,35 @@ func Segment(c *pkt.Cache, v *pkt.Vector, src []byte, kind Kind, mss int) (int, 
 	default:
 		return 0, ErrUnsupported
 	}
-	hdrLen := l4 + l4Len
-	end := l3 + ipLen
-	if hdrLen > end {
+	return split(c, v, src, splitPlan{l3: l3, l4: l4, ihl: ihl, l4Len: l4Len, end: l3 + ipLen, kind: kind,
+		pseudo: wire.PseudoHeaderSum([4]byte(ip[12:16]), [4]byte(ip[16:20]), ip[9], 0)}, mss)
+}
+
+// splitPlan is a super-frame whose headers Segment or segment6 checked:
+// what split needs of it, the family's differences included.
+type splitPlan struct {
+	l3, l4 int    // where the IP and L4 headers start in the frame
+	ihl    int    // the IPv4 header's length; 0 for IPv6
+	l4Len  int    // the TCP or UDP header's length
+	end    int    // where the IP packet ends in the frame
+	kind   Kind   // TCP or UDP segmentation
+	pseudo uint32 // the pseudo-header's sum without the L4 length
+}
+
+// split is the segmentation IPv4 and IPv6 share: it checks that the
+// headers and one segment fit a slot, then copies the headers and at most
+// mss bytes of payload into each segment, rewrites the IP length (and, for
+// IPv4, the ID and header checksum), the TCP sequence number and flags or
+// the UDP length, and computes the L4 checksum in full.
+func split(c *pkt.Cache, v *pkt.Vector, src []byte, p splitPlan, mss int) (int, Error) {
+	hdrLen := p.l4 + p.l4Len
+	if hdrLen > p.end {
 		return 0, ErrTruncated
 	}
 	if mss <= 0 || hdrLen+mss > pkt.DataCap {
 		return 0, ErrSegmentSize
 	}
-	payload := end - hdrLen
+	payload := p.end - hdrLen
 	n := max(1, (payload+mss-1)/mss)
 	if n > MaxSegments {
 		return 0, ErrSegmentSize
@@ -151,13 +171,15 @@ func Segment(c *pkt.Cache, v *pkt.Vector, src []byte, kind Kind, mss int) (int, 
 
 	a := c.Arena()
 	hdr := src[:hdrLen]
-	saddr, daddr := [4]byte(ip[12:16]), [4]byte(ip[16:20])
-	id := binary.BigEndian.Uint16(ip[4:])
+	var id uint16
+	if p.ihl != 0 {
+		id = binary.BigEndian.Uint16(src[p.l3+4:])
+	}
 	var seq uint32
 	var flags uint8
-	if kind == KindTCP {
-		seq = binary.BigEndian.Uint32(src[l4+4:])
-		flags = src[l4+13]
+	if p.kind == KindTCP {
+		seq = binary.BigEndian.Uint32(src[p.l4+4:])
+		flags = src[p.l4+13]
 	}
 	first := v.Len
 	for k := range n {
@@ -170,21 +192,25 @@ func Segment(c *pkt.Cache, v *pkt.Vector, src []byte, kind Kind, mss int) (int, 
 			return 0, ErrNoBuffer
 		}
 		off := hdrLen + k*mss
-		seg := min(mss, end-off)
+		seg := min(mss, p.end-off)
 		d, _ := a.SetData(i, pkt.Headroom, hdrLen+seg)
 		copy(d, hdr)
 		copy(d[hdrLen:], src[off:off+seg])
 
-		sip := d[l3:]
-		binary.BigEndian.PutUint16(sip[2:], uint16(ihl+l4Len+seg))
-		binary.BigEndian.PutUint16(sip[4:], id+uint16(k))
-		sip[10], sip[11] = 0, 0
-		binary.BigEndian.PutUint16(sip[10:], wire.Checksum(sip[:ihl], 0))
+		length := uint16(p.l4Len + seg)
+		sip := d[p.l3:]
+		if p.ihl != 0 {
+			binary.BigEndian.PutUint16(sip[2:], uint16(p.ihl)+length)
+			binary.BigEndian.PutUint16(sip[4:], id+uint16(k))
+			sip[10], sip[11] = 0, 0
+			binary.BigEndian.PutUint16(sip[10:], wire.Checksum(sip[:p.ihl], 0))
+		} else {
+			binary.BigEndian.PutUint16(sip[4:], length) // the payload length: no extension headers
+		}
 
-		th := d[l4:]
-		length := uint16(l4Len + seg)
+		th := d[p.l4:]
 		var csumOff int
-		if kind == KindTCP {
+		if p.kind == KindTCP {
 			binary.BigEndian.PutUint32(th[4:], seq+uint32(k*mss))
 			f := flags
 			if k != n-1 {
@@ -200,8 +226,8 @@ func Segment(c *pkt.Cache, v *pkt.Vector, src []byte, kind Kind, mss int) (int, 
 			csumOff = 6
 		}
 		th[csumOff], th[csumOff+1] = 0, 0
-		sum := wire.Checksum(th[:length], wire.PseudoHeaderSum(saddr, daddr, ip[9], length))
-		if sum == 0 && kind == KindUDP {
+		sum := wire.Checksum(th[:length], p.pseudo+uint32(length))
+		if sum == 0 && p.kind == KindUDP {
 			sum = 0xffff // 0 means "no checksum" in UDP
 		}
 		binary.BigEndian.PutUint16(th[csumOff:], sum)
