@@ -21,27 +21,53 @@ var (
 	server = netip.MustParseAddrPort("10.0.1.1:53")
 )
 
-// checkUDP parses an Ethernet/IPv4/UDP frame with wire and gopacket and
-// returns its addresses and payload after verifying both checksums.
+// checkUDP parses an Ethernet/IPv4/UDP or Ethernet/IPv6/UDP frame whose IP
+// header starts at l3 with wire and gopacket and returns its addresses and
+// payload, after verifying the family's header (IPv4 header checksum, IPv6
+// next header; the default TTL or hop limit), the UDP length against the
+// IP packet's, and the UDP checksum: valid for wire, not zero (IPv6 needs
+// one; the stack always sends one over IPv4), and what gopacket computes
+// over the pseudo-header.
 func checkUDP(t *testing.T, frame []byte, l3 int) (src, dst netip.AddrPort, payload []byte) {
 	t.Helper()
-	ip, perr := wire.ParseIPv4(frame[l3:])
-	if perr != 0 {
-		t.Fatalf("bad IPv4 header: %v", perr)
+	var (
+		u        wire.UDP
+		ipLen    int // the IP payload's length
+		sumValid bool
+		from, to netip.Addr
+		layer    gopacket.LayerType
+	)
+	switch frame[l3] >> 4 {
+	case 4:
+		ip, perr := wire.ParseIPv4(frame[l3:])
+		if perr != 0 || !ip.ChecksumValid() || ip.TTL() != udp.DefaultTTL {
+			t.Fatalf("bad IPv4 header (%v, TTL %d) or header checksum", perr, ip.TTL())
+		}
+		u, ipLen = ip.Payload(), len(ip.Payload())
+		sumValid = len(u) >= wire.UDPLen && u.ChecksumValid(ip.Src(), ip.Dst())
+		from, to, layer = netip.AddrFrom4(ip.Src()), netip.AddrFrom4(ip.Dst()), layers.LayerTypeIPv4
+	case 6:
+		ip, perr := wire.ParseIPv6(frame[l3:])
+		if perr != 0 || ip.NextHeader() != wire.IPProtoUDP || ip.HopLimit() != udp.DefaultHopLimit {
+			t.Fatalf("bad IPv6 header (%v, next header %d hop limit %d)", perr, ip.NextHeader(), ip.HopLimit())
+		}
+		u, ipLen = ip.Payload(), int(ip.PayloadLen())
+		sumValid = len(u) >= wire.UDPLen && u.ChecksumValid6(ip.Src(), ip.Dst())
+		from, to, layer = netip.AddrFrom16(ip.Src()), netip.AddrFrom16(ip.Dst()), layers.LayerTypeIPv6
+	default:
+		t.Fatalf("IP version %d", frame[l3]>>4)
 	}
-	if !ip.ChecksumValid() {
-		t.Fatal("IP header checksum invalid")
+	u, ok := wire.ParseUDP(u)
+	if !ok || int(u.Length()) != ipLen {
+		t.Fatalf("bad UDP header or length (IP payload %d bytes)", ipLen)
 	}
-	u, ok := wire.ParseUDP(ip.Payload())
-	if !ok {
-		t.Fatal("bad UDP header")
-	}
-	if u.Checksum() == 0 || !u.ChecksumValid(ip.Src(), ip.Dst()) {
+	if u.Checksum() == 0 || !sumValid {
 		t.Fatalf("UDP checksum %#04x invalid", u.Checksum())
 	}
-	// Cross-check with gopacket.
-	p := gopacket.NewPacket(frame[l3:], layers.LayerTypeIPv4, gopacket.Default)
-	gip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	// Cross-check with gopacket: the decoded datagram, and its own
+	// checksum over the pseudo-header.
+	p := gopacket.NewPacket(frame[l3:], layer, gopacket.Default)
+	gip := p.NetworkLayer()
 	gudp, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
 	if gip == nil || gudp == nil {
 		t.Fatalf("gopacket cannot decode: %v", p.ErrorLayer())
@@ -49,9 +75,18 @@ func checkUDP(t *testing.T, frame []byte, l3 int) (src, dst netip.AddrPort, payl
 	if int(gudp.Length) != len(gudp.Payload)+8 || !bytes.Equal(gudp.Payload, u.Payload()) {
 		t.Fatalf("gopacket disagrees: length %d payload %q", gudp.Length, gudp.Payload)
 	}
-	src = netip.AddrPortFrom(netip.AddrFrom4(ip.Src()), u.SrcPort())
-	dst = netip.AddrPortFrom(netip.AddrFrom4(ip.Dst()), u.DstPort())
-	return src, dst, u.Payload()
+	want := gudp.Checksum
+	if err := gudp.SetNetworkLayerForChecksum(gip); err != nil {
+		t.Fatal(err)
+	}
+	sb := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(sb, gopacket.SerializeOptions{ComputeChecksums: true}, gudp, gopacket.Payload(gudp.Payload)); err != nil {
+		t.Fatal(err)
+	}
+	if got := wire.UDP(sb.Bytes()).Checksum(); got != want {
+		t.Fatalf("checksum %#04x, gopacket computes %#04x", want, got)
+	}
+	return netip.AddrPortFrom(from, u.SrcPort()), netip.AddrPortFrom(to, u.DstPort()), u.Payload()
 }
 
 func TestHandlerReply(t *testing.T) {

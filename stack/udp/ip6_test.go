@@ -6,9 +6,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/stack"
 	"github.com/vecnet/vecnet/stack/stacktest"
@@ -20,47 +17,6 @@ var (
 	client6 = netip.MustParseAddrPort("[2001:db8:1::2]:40000")
 	server6 = netip.MustParseAddrPort("[2001:db8:1::1]:53")
 )
-
-// checkUDP6 parses an Ethernet/IPv6/UDP frame with wire and gopacket and
-// returns its addresses and payload after verifying the checksum.
-func checkUDP6(t *testing.T, frame []byte, l3 int) (src, dst netip.AddrPort, payload []byte) {
-	t.Helper()
-	ip, perr := wire.ParseIPv6(frame[l3:])
-	if perr != 0 {
-		t.Fatalf("bad IPv6 header: %v", perr)
-	}
-	if ip.NextHeader() != wire.IPProtoUDP || ip.HopLimit() != udp.DefaultHopLimit {
-		t.Fatalf("next header %d hop limit %d", ip.NextHeader(), ip.HopLimit())
-	}
-	u, ok := wire.ParseUDP(ip.Payload())
-	if !ok || int(ip.PayloadLen()) != int(u.Length()) {
-		t.Fatal("bad UDP header or IPv6 payload length")
-	}
-	if !u.ChecksumValid6(ip.Src(), ip.Dst()) {
-		t.Fatalf("UDP checksum %#04x invalid", u.Checksum())
-	}
-	p := gopacket.NewPacket(frame[l3:], layers.LayerTypeIPv6, gopacket.Default)
-	gip, _ := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
-	gudp, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
-	if gip == nil || gudp == nil {
-		t.Fatalf("gopacket cannot decode: %v", p.ErrorLayer())
-	}
-	// gopacket's own checksum over the IPv6 pseudo-header.
-	want := gudp.Checksum
-	if err := gudp.SetNetworkLayerForChecksum(gip); err != nil {
-		t.Fatal(err)
-	}
-	sb := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(sb, gopacket.SerializeOptions{ComputeChecksums: true}, gudp, gopacket.Payload(gudp.Payload)); err != nil {
-		t.Fatal(err)
-	}
-	if got := wire.UDP(sb.Bytes()).Checksum(); got != want {
-		t.Fatalf("checksum %#04x, gopacket computes %#04x", want, got)
-	}
-	src = netip.AddrPortFrom(netip.AddrFrom16(ip.Src()), u.SrcPort())
-	dst = netip.AddrPortFrom(netip.AddrFrom16(ip.Dst()), u.DstPort())
-	return src, dst, u.Payload()
-}
 
 // TestHandlerReply6: a handler answers IPv6 datagrams in place; the reply
 // goes to ip6-lookup with the addresses swapped and a valid checksum.
@@ -84,7 +40,7 @@ func TestHandlerReply6(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d packets at the lookups, want 1; errors: replied %d", len(got), r.Errors(0, udp.Input6Name, "replied"))
 	}
-	src, dst, payload := checkUDP6(t, got[0].Data, int(got[0].Meta.L3))
+	src, dst, payload := checkUDP(t, got[0].Data, int(got[0].Meta.L3))
 	if src != server6 || dst != client6 || string(payload) != "query-ok" {
 		t.Fatalf("reply %v -> %v %q", src, dst, payload)
 	}
@@ -122,7 +78,7 @@ func TestSocket6(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d packets sent, want 1", len(got))
 	}
-	if src, dst, p := checkUDP6(t, got[0].Data, int(got[0].Meta.L3)); src != so.LocalAddr() || dst != client6 || string(p) != "pong" {
+	if src, dst, p := checkUDP(t, got[0].Data, int(got[0].Meta.L3)); src != so.LocalAddr() || dst != client6 || string(p) != "pong" {
 		t.Fatalf("sent %v -> %v %q", src, dst, p)
 	}
 
