@@ -48,47 +48,10 @@ func testRecvFromTSOPeer(t *testing.T, ring string) {
 	}
 	t.Cleanup(func() { ifc.Close(c) })
 	p := ifc.ports[0]
-
-	// The port only watches: the kernel's TCP goes on whether or not the
-	// port keeps up, so a port starved of CPU on a loaded machine loses
-	// frames for good. Such a loss must be counted (ring overflow,
-	// PACKET_STATISTICS); the transfer is then tried again, up to three
-	// times.
-	var s *offloadtest.Stream
-	var finished bool
-	var missing, first int
-	for attempt := range 3 {
-		drops0 := p.Stats().RxDrops
-		s, finished = offloadtest.Collect(t, nsA, nsB, "10.77.0.1", uint16(5201+attempt), size, p, c)
-		missing, first = s.Missing()
-		dropped := p.Stats().RxDrops - drops0
-		if missing == 0 || !finished {
-			break
-		}
-		if dropped == 0 {
-			t.Fatalf("%d stream bytes never delivered, the first at %d, and no drop counted", missing, first)
-		}
-		t.Logf("attempt %d: %d stream bytes missed, %d frames dropped (ring overflow, PACKET_STATISTICS, counted): retrying", attempt, missing, dropped)
-	}
-	oc := p.OffloadErrors()
-	st := p.Stats()
-	t.Logf("frames %d (longest %d B, %d flagged checksum-OK); super-frames segmented %d into %d; checksums completed %d; stats %+v",
-		s.Frames, s.MaxLen, s.ChecksumOKFlagged, oc.Segmented, oc.Segments, oc.Completed, st)
-	oc.Each(func(name string, n uint64) { t.Errorf("offload error %s: %d", name, n) })
-	if !finished {
-		t.Fatal("transfer did not finish")
-	}
-	if missing != 0 {
-		t.Fatalf("%d stream bytes never delivered, the first at %d (three attempts)", missing, first)
-	}
-	if oc.Segmented == 0 {
-		t.Error("no super-frame was segmented: the peer's TSO did not reach the port")
-	}
-	if s.ChecksumOKFlagged == 0 {
+	tp := offloadtest.TSOPeer{NSRecv: nsA, NSSend: nsB, Addr: "10.77.0.1", Port: p, Cache: c,
+		Drops: func() uint64 { return p.Stats().RxDrops }, DropsName: "ring overflow, PACKET_STATISTICS"}
+	if s, _ := tp.Run(t, size); s.ChecksumOKFlagged == 0 {
 		t.Error("no frame carried pkt.FlagL4ChecksumOK")
-	}
-	if st.RxErrors != 0 {
-		t.Errorf("RxErrors %d", st.RxErrors)
 	}
 }
 

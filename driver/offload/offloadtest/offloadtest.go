@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vecnet/vecnet/driver"
+	"github.com/vecnet/vecnet/driver/offload"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/pkt"
 	"github.com/vecnet/vecnet/wire"
@@ -313,4 +315,79 @@ func Collect(t testing.TB, nsRecv, nsSend *testutil.NS, addr string, port uint16
 		}
 	}
 	return s, finished
+}
+
+// WatchedPort is the port of a TSO peer test: a Port with the driver's
+// statistics and offload counters.
+type WatchedPort interface {
+	Port
+	Stats() driver.Stats
+	OffloadErrors() offload.Counters
+}
+
+// TSOPeer is a port's TestRecvFromTSOPeer: a kernel sender at the veth
+// defaults in NSSend, a listener at Addr in NSRecv, and the port watching
+// the frames between them.
+type TSOPeer struct {
+	NSRecv, NSSend *testutil.NS
+	Addr           string // the listener's address in NSRecv
+	Port           WatchedPort
+	Cache          *pkt.Cache
+	// Drops reads the count of frames lost before the port could take
+	// them (ring or queue overflow); DropsName says what counts them.
+	Drops     func() uint64
+	DropsName string
+	// Describe, when set, returns more to report when the stream has a
+	// gap after three attempts.
+	Describe func() string
+}
+
+// Run collects a transfer of size bytes (Collect) and checks that the
+// port delivered all of it, with no offload or receive error, and that
+// some of it came as super-frames the port segmented. The port only
+// watches: the kernel's TCP goes on whether or not the port keeps up, so a
+// port starved of CPU on a loaded machine loses frames for good. Such a
+// loss must be counted by Drops (else the test fails); the transfer is
+// then tried again, up to three times. Run returns the stream and the
+// offload counters for the caller's own checks.
+func (tp TSOPeer) Run(t *testing.T, size int) (*Stream, offload.Counters) {
+	t.Helper()
+	var s *Stream
+	var finished bool
+	var missing, first int
+	for attempt := range 3 {
+		drops0 := tp.Drops()
+		s, finished = Collect(t, tp.NSRecv, tp.NSSend, tp.Addr, uint16(5201+attempt), size, tp.Port, tp.Cache)
+		missing, first = s.Missing()
+		dropped := tp.Drops() - drops0
+		if missing == 0 || !finished {
+			break
+		}
+		if dropped == 0 {
+			t.Fatalf("%d stream bytes never delivered, the first at %d, and no drop counted", missing, first)
+		}
+		t.Logf("attempt %d: %d stream bytes missed, %d frames dropped (%s, counted): retrying", attempt, missing, dropped, tp.DropsName)
+	}
+	oc := tp.Port.OffloadErrors()
+	st := tp.Port.Stats()
+	t.Logf("frames %d (longest %d B, %d flagged checksum-OK); super-frames segmented %d into %d; checksums completed %d; stats %+v",
+		s.Frames, s.MaxLen, s.ChecksumOKFlagged, oc.Segmented, oc.Segments, oc.Completed, st)
+	oc.Each(func(name string, n uint64) { t.Errorf("offload error %s: %d", name, n) })
+	if !finished {
+		t.Fatal("transfer did not finish")
+	}
+	if missing != 0 {
+		more := ""
+		if tp.Describe != nil {
+			more = "\n" + tp.Describe()
+		}
+		t.Fatalf("%d stream bytes never delivered, the first at %d (three attempts)%s", missing, first, more)
+	}
+	if oc.Segmented == 0 {
+		t.Error("no super-frame was segmented: the peer's TSO did not reach the port")
+	}
+	if st.RxErrors != 0 {
+		t.Errorf("RxErrors %d", st.RxErrors)
+	}
+	return s, oc
 }
