@@ -12,6 +12,7 @@ import (
 	"github.com/vecnet/vecnet/driver/offload/offloadtest"
 	"github.com/vecnet/vecnet/internal/testutil"
 	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 	"github.com/vecnet/vecnet/wire"
 )
 
@@ -35,13 +36,7 @@ func testRecvFromTSOPeer(t *testing.T, ring string) {
 	nsB.Run("ip", "addr", "add", "10.77.0.2/24", "dev", b)
 	offloadtest.RequireOffloads(t, nsB, b)
 
-	arena, err := pkt.NewArena(4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { arena.Close() })
-	pool := pkt.NewPool(arena)
-	c := pool.NewCache()
+	c := pkttest.NewPool(t, 4096).NewCache() // audited when the test ends
 	var ifc *Interface
 	if err := nsA.Do(func() (err error) { ifc, err = Open(Config{Device: a, Ring: ring}); return err }); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/vecnet/vecnet/driver/offload/offloadtest"
 	"github.com/vecnet/vecnet/internal/testutil"
-	"github.com/vecnet/vecnet/pkt"
+	"github.com/vecnet/vecnet/pkt/pkttest"
 )
 
 // TestRecvFromTSOPeer: a kernel TCP sender at the veth defaults (TSO, GSO,
@@ -32,13 +32,7 @@ func TestRecvFromTSOPeer(t *testing.T) {
 	nsC.Run("ip", "addr", "add", "10.78.0.3/24", "dev", c)
 	offloadtest.RequireOffloads(t, nsB, b)
 
-	arena, err := pkt.NewArena(4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { arena.Close() })
-	pool := pkt.NewPool(arena)
-	cache := pool.NewCache()
+	cache := pkttest.NewPool(t, 4096).NewCache() // audited when the test ends
 	name := testutil.Name("tpt")
 	var ifc *Interface
 	if err := nsA.Do(func() (err error) { ifc, err = Open(Config{Name: name}); return err }); err != nil {
