@@ -18,15 +18,17 @@ import (
 
 // ChurnOptions shape one "vecnet bench churn" run.
 type ChurnOptions struct {
-	Routes   int           // routes added then withdrawn per cycle
-	Batch    int           // changes per fib.ApplyRoutes call
-	Cycles   int           // add/withdraw cycles
-	Rate     float64       // the generator's fixed rate, packets per second
-	Window   time.Duration // the calm window (no churn)
-	Driver   string        // vecnet's port driver: afxdp or afpacket
-	XDPMode  string        // afxdp's attach mode
-	ChurnCPU int           // the CPU the updates run on (the router's worker is on CPU 1)
-	Log      io.Writer
+	Routes     int           // routes added then withdrawn per cycle
+	Batch      int           // changes per fib.ApplyRoutes call
+	Cycles     int           // add/withdraw cycles
+	Rate       float64       // the generator's fixed rate, packets per second
+	Window     time.Duration // the calm window (no churn)
+	Driver     string        // vecnet's port driver: afxdp or afpacket
+	XDPMode    string        // afxdp's attach mode
+	ChurnCPU   int           // the CPU the updates run on (the router's worker is on CPU 1)
+	Trace      io.Writer     // when set, gets a timeline of the path's counters during the churn
+	TraceEvery time.Duration // the timeline's interval
+	Log        io.Writer
 }
 
 // ChurnPhase is one measured stretch: calm, or one cycle's churn.
@@ -169,10 +171,23 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 	if err := unix.SchedSetaffinity(0, &cpus); err != nil {
 		return phases, fmt.Errorf("pin the churn thread to CPU %d: %w", opt.ChurnCPU, err)
 	}
+	var ct *churnTrace
+	mark := func(int, int) {}
+	if opt.Trace != nil {
+		ct = newChurnTrace(br, v, max(opt.TraceEvery, time.Millisecond))
+		ct.churnTID.Store(int64(unix.Gettid()))
+		mark = func(c, b int) { ct.step.Store(int64(c)<<32 | int64(b)) }
+		go ct.run()
+		defer func() {
+			ct.close()
+			ct.write(opt.Trace)
+		}()
+	}
 	for c := 1; c <= opt.Cycles; c++ {
 		err := phase(fmt.Sprintf("churn %d", c), func(p *ChurnPhase) error {
 			t0 := time.Now()
-			for _, b := range add {
+			for i, b := range add {
+				mark(c, 1+i)
 				if err := v.d.DP.FIB.ApplyRoutes(b); err != nil {
 					return err
 				}
@@ -180,7 +195,8 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 			p.AddSecs = time.Since(t0).Seconds()
 			p.Full, p.HeapFull = v.d.DP.FIB.Stats(), heapInuse() // outside the timed parts
 			t1 := time.Now()
-			for _, b := range del {
+			for i, b := range del {
+				mark(c, 1001+i)
 				if err := v.d.DP.FIB.ApplyRoutes(b); err != nil {
 					return err
 				}
@@ -190,8 +206,10 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 			// Two neighbour sweeps' worth (untimed): the withdrawn table's
 			// quarantined groups and emptied pages go, as they would within
 			// about two seconds in the daemon.
+			mark(c, 9999)
 			v.d.DP.FIB.Reclaim()
 			v.d.DP.FIB.Reclaim()
+			mark(c, 0)
 			return nil
 		})
 		if err != nil {
@@ -244,6 +262,8 @@ func cmdBenchChurn(path string, args []string) error {
 	driver := fs.String("driver", "afxdp", "vecnet's port driver: afxdp or afpacket")
 	churnCPU := fs.Int("churn-cpu", 0, "the CPU the route updates run on (the generator's is 0, the router worker's 1)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
+	trace := fs.String("trace", "", "write a timeline of the path's counters during the churn to this file (a row per -trace-every)")
+	traceEvery := fs.Duration("trace-every", 10*time.Millisecond, "the timeline's interval")
 	if _, err := fs.parse(args); err != nil {
 		return err
 	}
@@ -252,7 +272,16 @@ func cmdBenchChurn(path string, args []string) error {
 	}
 	defer removeRigOnSignal()()
 	opt := ChurnOptions{Routes: *routes, Batch: *batch, Cycles: *cycles, Rate: *rate,
-		Window: time.Duration(*seconds * float64(time.Second)), Driver: *driver, XDPMode: *xdpMode, ChurnCPU: *churnCPU, Log: os.Stderr}
+		Window: time.Duration(*seconds * float64(time.Second)), Driver: *driver, XDPMode: *xdpMode, ChurnCPU: *churnCPU, Log: os.Stderr,
+		TraceEvery: *traceEvery}
+	if *trace != "" {
+		f, err := os.Create(*trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opt.Trace = f
+	}
 	phases, err := RunChurn(opt)
 	WriteChurnTable(os.Stdout, opt, phases)
 	return err

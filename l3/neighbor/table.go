@@ -462,7 +462,9 @@ type Probe struct {
 // any worker's timer may call it, only one sweeps). It moves at most
 // sweepBudget due entries on (REACHABLE to STALE, STALE to PROBE, PROBE to
 // another probe or deletion), appends the probes to send to probes and
-// returns it; every second it lets the FIB reuse freed adjacencies.
+// returns it; every second it lets the FIB reuse freed adjacencies
+// (fib.Table.TryReclaim: not while a writer holds the FIB, the sweep after
+// that does).
 func (t *Table) Age(now int64, probes []Probe) []Probe {
 	if now < t.nextSweep.Load() {
 		return probes
@@ -489,9 +491,11 @@ func (t *Table) Age(now int64, probes []Probe) []Probe {
 		}
 		probes = t.probe(i, now, probes)
 	}
-	if now >= t.nextReclaim {
+	// A worker never waits for the FIB's writer (a batch of route changes
+	// may hold it for a large fraction of a second): when it is busy, the
+	// next sweep tries again.
+	if now >= t.nextReclaim && t.fib.TryReclaim() {
 		t.nextReclaim = now + reclaimEvery
-		t.fib.Reclaim()
 	}
 	return probes
 }
