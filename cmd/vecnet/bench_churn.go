@@ -33,11 +33,17 @@ type ChurnOptions struct {
 
 // ChurnPhase is one measured stretch: calm, or one cycle's churn.
 type ChurnPhase struct {
-	Name                            string
-	Updates                         int
-	AddSecs, DelSecs                float64
-	Offered, Sink                   float64 // packets per second over the phase
-	Loss                            float64 // 1 - sink/offered
+	Name             string
+	Updates          int
+	AddSecs, DelSecs float64
+	Offered, Sink    float64 // packets per second over the phase
+	Loss             float64 // 1 - sink/offered
+	// Drops are the packets a counter saw dropped on the way: host A's
+	// transmit, the router's links and AF_XDP sockets (XDP_STATISTICS) and
+	// ports. Unlike Loss it does not count the packets still in the
+	// router's rings at the phase's edges (up to a few hundred when the
+	// worker waits for its CPU there).
+	Drops                           uint64
 	Before, Full, After             fib.Stats
 	HeapBefore, HeapFull, HeapAfter uint64 // HeapInuse after GC, bytes
 }
@@ -149,6 +155,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 		var smp Sample
 		fill(&smp, s0, s1, false, fopt)
 		p.Offered, p.Sink, p.Loss = smp.OfferedPPS, smp.SinkPPS, smp.RouterLoss
+		p.Drops = smp.GenTxDrops + smp.RouterRxDrops + smp.RouterTxDrops
 		p.After, p.HeapAfter = v.d.DP.FIB.Stats(), heapInuse()
 		phases = append(phases, p)
 		fmt.Fprintf(opt.Log, "%s: offered %.0f pps, sink %.0f pps, loss %.4f%%\n", name, p.Offered, p.Sink, 100*p.Loss)
@@ -237,7 +244,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 	fmt.Fprintf(w, "vecnet bench churn: %d routes (/24../32) added then withdrawn in batches of %d, %s, generator at %.0f pps to an untouched prefix\n",
 		opt.Routes, opt.Batch, opt.Driver, opt.Rate)
-	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %20s %20s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "FIB pages b/f/a", "FIB groups b/f/a", "heap MiB b/f/a")
+	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %7s %20s %20s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "drops", "FIB pages b/f/a", "FIB groups b/f/a", "heap MiB b/f/a")
 	for _, p := range phases {
 		rate := "-"
 		if p.Updates == 0 {
@@ -245,8 +252,8 @@ func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 		} else {
 			rate = fmt.Sprintf("%.3f", float64(p.Updates)/(p.AddSecs+p.DelSecs)/1e6)
 		}
-		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %8d/%5d/%5d %8d/%5d/%5d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
-			p.Offered, p.Sink, 100*p.Loss, p.Before.Pages, p.Full.Pages, p.After.Pages, p.Before.Groups, p.Full.Groups, p.After.Groups,
+		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %7d %8d/%5d/%5d %8d/%5d/%5d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
+			p.Offered, p.Sink, 100*p.Loss, p.Drops, p.Before.Pages, p.Full.Pages, p.After.Pages, p.Before.Groups, p.Full.Groups, p.After.Groups,
 			p.HeapBefore>>20, p.HeapFull>>20, p.HeapAfter>>20)
 	}
 }

@@ -32,6 +32,7 @@ type churnTrace struct {
 	done      chan struct{}
 	rows      []traceRow
 	gcSamples []metrics.Sample
+	lastPause [2][]uint64 // the stop-the-world pause histograms' counts at the last sample
 }
 
 // traceRow is one sample, cumulative counters.
@@ -47,14 +48,16 @@ type traceRow struct {
 	wRun, wWait          uint64 // the router worker thread's schedstat: ns on CPU, ns waiting for it
 	wFlt, cFlt, pFlt     uint64 // minor faults: worker thread, update thread, process
 	gcCycles             uint64
-	wVol, wInvol         uint64 // the worker's context switches
-	wState               string // the worker thread's state letter and wchan
-	wStack               string // its kernel stack, when it is not running
+	wVol, wInvol         uint64     // the worker's context switches
+	wState               string     // the worker thread's state letter and wchan
+	wStack               string     // its kernel stack, when it is not running
+	stwUs                [2]float64 // the longest stop-the-world pause (GC, other) since the last sample, µs (a histogram bucket's upper bound)
 }
 
 func newChurnTrace(br *benchRig, v *vecnetRouter, every time.Duration) *churnTrace {
 	return &churnTrace{br: br, v: v, every: every, stop: make(chan struct{}), done: make(chan struct{}),
-		gcSamples: []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}}
+		gcSamples: []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"},
+			{Name: "/sched/pauses/total/gc:seconds"}, {Name: "/sched/pauses/total/other:seconds"}}}
 }
 
 // run samples until stop; on its own locked thread so that it is not
@@ -113,6 +116,16 @@ func (ct *churnTrace) sample() traceRow {
 	}
 	metrics.Read(ct.gcSamples)
 	r.gcCycles = ct.gcSamples[0].Value.Uint64()
+	for k := range 2 {
+		h := ct.gcSamples[1+k].Value.Float64Histogram()
+		for b := len(h.Counts) - 1; b >= 0; b-- {
+			if b < len(ct.lastPause[k]) && h.Counts[b] != ct.lastPause[k][b] {
+				r.stwUs[k] = min(h.Buckets[b+1], 10) * 1e6
+				break
+			}
+		}
+		ct.lastPause[k] = append(ct.lastPause[k][:0], h.Counts...)
+	}
 	return r
 }
 
@@ -121,16 +134,16 @@ func (ct *churnTrace) sample() traceRow {
 func (ct *churnTrace) write(w io.Writer) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
-	fmt.Fprintln(bw, "# t_ms\tcycle\tbatch\ta_tx\ta_txdrop\tra_rx\tra_rxdrop\txsk_drop\txsk_full\txsk_fillempty\tbacklog_drop\tsqueeze\tsink\tw_run_us\tw_wait_us\tw_vol\tw_invol\tw_flt\tc_flt\tp_flt\tgc\tw_state\tw_stack")
+	fmt.Fprintln(bw, "# t_ms\tcycle\tbatch\ta_tx\ta_txdrop\tra_rx\tra_rxdrop\txsk_drop\txsk_full\txsk_fillempty\tbacklog_drop\tsqueeze\tsink\tw_run_us\tw_wait_us\tw_vol\tw_invol\tw_flt\tc_flt\tp_flt\tgc\tstw_gc_us\tstw_other_us\tw_state\tw_stack")
 	for i := 1; i < len(ct.rows); i++ {
 		p, r := ct.rows[i-1], ct.rows[i]
-		fmt.Fprintf(bw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
+		fmt.Fprintf(bw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%s\t%s\n",
 			r.at.Milliseconds(), r.step>>32, int32(r.step),
 			r.aTx-p.aTx, r.aTxDrop-p.aTxDrop, r.raRx-p.raRx, r.raRxDrop-p.raRxDrop,
 			r.xskDrop-p.xskDrop, r.xskFull-p.xskFull, r.xskFillEmpty-p.xskFillEmpty,
 			r.backlogDrop-p.backlogDrop, r.squeeze-p.squeeze, r.sink-p.sink,
 			(r.wRun-p.wRun)/1000, (r.wWait-p.wWait)/1000, r.wVol-p.wVol, r.wInvol-p.wInvol,
-			r.wFlt-p.wFlt, r.cFlt-p.cFlt, r.pFlt-p.pFlt, r.gcCycles-p.gcCycles, r.wState, r.wStack)
+			r.wFlt-p.wFlt, r.cFlt-p.cFlt, r.pFlt-p.pFlt, r.gcCycles-p.gcCycles, r.stwUs[0], r.stwUs[1], r.wState, r.wStack)
 	}
 	if len(ct.rows) < 2 {
 		return
