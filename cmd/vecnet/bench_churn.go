@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/examples/trafficgen/gen"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/l3/fib"
@@ -26,6 +27,7 @@ type ChurnOptions struct {
 	Driver     string        // vecnet's port driver: afxdp or afpacket
 	XDPMode    string        // afxdp's attach mode
 	ChurnCPU   int           // the CPU the updates run on (the router's worker is on CPU 1)
+	RTPriority int           // when > 0, the router's worker runs under SCHED_FIFO at this priority (config worker_rt_priority)
 	Trace      io.Writer     // when set, gets a timeline of the path's counters during the churn
 	TraceEvery time.Duration // the timeline's interval
 	Log        io.Writer
@@ -105,7 +107,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 		}
 	}()
 	fopt := ForwardOptions{RouterCPU: 1, Log: opt.Log, XDPMode: opt.XDPMode}
-	r, err := startVecnet(br.rig, opt.Driver, fopt)
+	r, err := startVecnetConfig(br.rig, opt.Driver, fopt, func(c *config.Config) { c.WorkerRTPriority = opt.RTPriority })
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +271,7 @@ func cmdBenchChurn(path string, args []string) error {
 	driver := fs.String("driver", "afxdp", "vecnet's port driver: afxdp or afpacket")
 	churnCPU := fs.Int("churn-cpu", 0, "the CPU the route updates run on (the generator's is 0, the router worker's 1)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
+	rtPrio := fs.Int("rt-priority", 0, "run the router's worker under SCHED_FIFO at this priority (0: the default, SCHED_OTHER)")
 	trace := fs.String("trace", "", "write a timeline of the path's counters during the churn to this file (a row per -trace-every)")
 	traceEvery := fs.Duration("trace-every", 10*time.Millisecond, "the timeline's interval")
 	if _, err := fs.parse(args); err != nil {
@@ -280,7 +283,7 @@ func cmdBenchChurn(path string, args []string) error {
 	defer removeRigOnSignal()()
 	opt := ChurnOptions{Routes: *routes, Batch: *batch, Cycles: *cycles, Rate: *rate,
 		Window: time.Duration(*seconds * float64(time.Second)), Driver: *driver, XDPMode: *xdpMode, ChurnCPU: *churnCPU, Log: os.Stderr,
-		TraceEvery: *traceEvery}
+		TraceEvery: *traceEvery, RTPriority: *rtPrio}
 	if *trace != "" {
 		f, err := os.Create(*trace)
 		if err != nil {
