@@ -10,9 +10,9 @@ import (
 // adjacency of (port, ip) becomes a rewrite, and when ip is on a connected
 // subnet of port a /32 neighbour route to it is installed, so traffic to
 // the host stops gleaning. It takes the writer mutex and waits for it
-// (readers are never blocked; a worker calls TrySetNeighbor instead). A changed MAC on a resolved neighbour costs
-// one atomic store: no view is published and nothing is copied, whatever
-// the size of the table.
+// (readers are never blocked; a worker calls TrySetNeighbor instead). A
+// changed MAC on a resolved neighbour costs one atomic store: no view is
+// published and nothing is copied, whatever the size of the table.
 func (t *Table) SetNeighbor(port uint16, ip [4]byte, mac [6]byte) {
 	t.mu.Lock()
 	t.setNeighbor(port, ip, mac)
