@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/vecnet/vecnet/control/config"
 	"github.com/vecnet/vecnet/examples/trafficgen/gen"
 	"github.com/vecnet/vecnet/internal/topo"
 	"github.com/vecnet/vecnet/l3/fib"
@@ -18,24 +19,33 @@ import (
 
 // ChurnOptions shape one "vecnet bench churn" run.
 type ChurnOptions struct {
-	Routes   int           // routes added then withdrawn per cycle
-	Batch    int           // changes per fib.ApplyRoutes call
-	Cycles   int           // add/withdraw cycles
-	Rate     float64       // the generator's fixed rate, packets per second
-	Window   time.Duration // the calm window (no churn)
-	Driver   string        // vecnet's port driver: afxdp or afpacket
-	XDPMode  string        // afxdp's attach mode
-	ChurnCPU int           // the CPU the updates run on (the router's worker is on CPU 1)
-	Log      io.Writer
+	Routes     int           // routes added then withdrawn per cycle
+	Batch      int           // changes per fib.ApplyRoutes call
+	Cycles     int           // add/withdraw cycles
+	Rate       float64       // the generator's fixed rate, packets per second
+	Window     time.Duration // the calm window (no churn)
+	Driver     string        // vecnet's port driver: afxdp or afpacket
+	XDPMode    string        // afxdp's attach mode
+	ChurnCPU   int           // the CPU the updates run on (the router's worker is on CPU 1)
+	RTPriority int           // when > 0, the router's worker runs under SCHED_FIFO at this priority (config worker_rt_priority)
+	Trace      io.Writer     // when set, gets a timeline of the path's counters during the churn
+	TraceEvery time.Duration // the timeline's interval
+	Log        io.Writer
 }
 
 // ChurnPhase is one measured stretch: calm, or one cycle's churn.
 type ChurnPhase struct {
-	Name                            string
-	Updates                         int
-	AddSecs, DelSecs                float64
-	Offered, Sink                   float64 // packets per second over the phase
-	Loss                            float64 // 1 - sink/offered
+	Name             string
+	Updates          int
+	AddSecs, DelSecs float64
+	Offered, Sink    float64 // packets per second over the phase
+	Loss             float64 // 1 - sink/offered
+	// Drops are the packets a counter saw dropped on the way: host A's
+	// transmit, the router's links and AF_XDP sockets (XDP_STATISTICS) and
+	// ports. Unlike Loss it does not count the packets still in the
+	// router's rings at the phase's edges (up to a few hundred when the
+	// worker waits for its CPU there).
+	Drops                           uint64
 	Before, Full, After             fib.Stats
 	HeapBefore, HeapFull, HeapAfter uint64 // HeapInuse after GC, bytes
 }
@@ -97,7 +107,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 		}
 	}()
 	fopt := ForwardOptions{RouterCPU: 1, Log: opt.Log, XDPMode: opt.XDPMode}
-	r, err := startVecnet(br.rig, opt.Driver, fopt)
+	r, err := startVecnetConfig(br.rig, opt.Driver, fopt, func(c *config.Config) { c.WorkerRTPriority = opt.RTPriority })
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +157,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 		var smp Sample
 		fill(&smp, s0, s1, false, fopt)
 		p.Offered, p.Sink, p.Loss = smp.OfferedPPS, smp.SinkPPS, smp.RouterLoss
+		p.Drops = smp.GenTxDrops + smp.RouterRxDrops + smp.RouterTxDrops
 		p.After, p.HeapAfter = v.d.DP.FIB.Stats(), heapInuse()
 		phases = append(phases, p)
 		fmt.Fprintf(opt.Log, "%s: offered %.0f pps, sink %.0f pps, loss %.4f%%\n", name, p.Offered, p.Sink, 100*p.Loss)
@@ -169,10 +180,23 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 	if err := unix.SchedSetaffinity(0, &cpus); err != nil {
 		return phases, fmt.Errorf("pin the churn thread to CPU %d: %w", opt.ChurnCPU, err)
 	}
+	var ct *churnTrace
+	mark := func(int, int) {}
+	if opt.Trace != nil {
+		ct = newChurnTrace(br, v, max(opt.TraceEvery, time.Millisecond))
+		ct.churnTID.Store(int64(unix.Gettid()))
+		mark = func(c, b int) { ct.step.Store(int64(c)<<32 | int64(b)) }
+		go ct.run()
+		defer func() {
+			ct.close()
+			ct.write(opt.Trace)
+		}()
+	}
 	for c := 1; c <= opt.Cycles; c++ {
 		err := phase(fmt.Sprintf("churn %d", c), func(p *ChurnPhase) error {
 			t0 := time.Now()
-			for _, b := range add {
+			for i, b := range add {
+				mark(c, 1+i)
 				if err := v.d.DP.FIB.ApplyRoutes(b); err != nil {
 					return err
 				}
@@ -180,7 +204,8 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 			p.AddSecs = time.Since(t0).Seconds()
 			p.Full, p.HeapFull = v.d.DP.FIB.Stats(), heapInuse() // outside the timed parts
 			t1 := time.Now()
-			for _, b := range del {
+			for i, b := range del {
+				mark(c, 1001+i)
 				if err := v.d.DP.FIB.ApplyRoutes(b); err != nil {
 					return err
 				}
@@ -190,8 +215,10 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 			// Two neighbour sweeps' worth (untimed): the withdrawn table's
 			// quarantined groups and emptied pages go, as they would within
 			// about two seconds in the daemon.
+			mark(c, 9999)
 			v.d.DP.FIB.Reclaim()
 			v.d.DP.FIB.Reclaim()
+			mark(c, 0)
 			return nil
 		})
 		if err != nil {
@@ -219,7 +246,7 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 	fmt.Fprintf(w, "vecnet bench churn: %d routes (/24../32) added then withdrawn in batches of %d, %s, generator at %.0f pps to an untouched prefix\n",
 		opt.Routes, opt.Batch, opt.Driver, opt.Rate)
-	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %20s %20s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "FIB pages b/f/a", "FIB groups b/f/a", "heap MiB b/f/a")
+	fmt.Fprintf(w, "%-8s %8s %8s %9s %10s %10s %8s %7s %20s %20s %18s\n", "phase", "add s", "del s", "Mupd/s", "offered/s", "sink/s", "loss %", "drops", "FIB pages b/f/a", "FIB groups b/f/a", "heap MiB b/f/a")
 	for _, p := range phases {
 		rate := "-"
 		if p.Updates == 0 {
@@ -227,8 +254,8 @@ func WriteChurnTable(w io.Writer, opt ChurnOptions, phases []ChurnPhase) {
 		} else {
 			rate = fmt.Sprintf("%.3f", float64(p.Updates)/(p.AddSecs+p.DelSecs)/1e6)
 		}
-		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %8d/%5d/%5d %8d/%5d/%5d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
-			p.Offered, p.Sink, 100*p.Loss, p.Before.Pages, p.Full.Pages, p.After.Pages, p.Before.Groups, p.Full.Groups, p.After.Groups,
+		fmt.Fprintf(w, "%-8s %8.2f %8.2f %9s %10.0f %10.0f %8.4f %7d %8d/%5d/%5d %8d/%5d/%5d %6d/%5d/%5d\n", p.Name, p.AddSecs, p.DelSecs, rate,
+			p.Offered, p.Sink, 100*p.Loss, p.Drops, p.Before.Pages, p.Full.Pages, p.After.Pages, p.Before.Groups, p.Full.Groups, p.After.Groups,
 			p.HeapBefore>>20, p.HeapFull>>20, p.HeapAfter>>20)
 	}
 }
@@ -244,6 +271,9 @@ func cmdBenchChurn(path string, args []string) error {
 	driver := fs.String("driver", "afxdp", "vecnet's port driver: afxdp or afpacket")
 	churnCPU := fs.Int("churn-cpu", 0, "the CPU the route updates run on (the generator's is 0, the router worker's 1)")
 	xdpMode := fs.String("xdp-mode", "", "afxdp's XDP attach mode: native, generic or empty (the driver's choice)")
+	rtPrio := fs.Int("rt-priority", 0, "run the router's worker under SCHED_FIFO at this priority (0: the default, SCHED_OTHER)")
+	trace := fs.String("trace", "", "write a timeline of the path's counters during the churn to this file (a row per -trace-every)")
+	traceEvery := fs.Duration("trace-every", 10*time.Millisecond, "the timeline's interval")
 	if _, err := fs.parse(args); err != nil {
 		return err
 	}
@@ -252,7 +282,16 @@ func cmdBenchChurn(path string, args []string) error {
 	}
 	defer removeRigOnSignal()()
 	opt := ChurnOptions{Routes: *routes, Batch: *batch, Cycles: *cycles, Rate: *rate,
-		Window: time.Duration(*seconds * float64(time.Second)), Driver: *driver, XDPMode: *xdpMode, ChurnCPU: *churnCPU, Log: os.Stderr}
+		Window: time.Duration(*seconds * float64(time.Second)), Driver: *driver, XDPMode: *xdpMode, ChurnCPU: *churnCPU, Log: os.Stderr,
+		TraceEvery: *traceEvery, RTPriority: *rtPrio}
+	if *trace != "" {
+		f, err := os.Create(*trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opt.Trace = f
+	}
 	phases, err := RunChurn(opt)
 	WriteChurnTable(os.Stdout, opt, phases)
 	return err

@@ -38,11 +38,11 @@ func TestWriteChurnTable(t *testing.T) {
 	var b strings.Builder
 	WriteChurnTable(&b, ChurnOptions{Routes: 1000, Batch: 100, Driver: "afxdp", Rate: 20000}, []ChurnPhase{
 		{Name: "calm", Offered: 20000, Sink: 20000, Before: fib.Stats{Pages: 1, Groups: 2}, HeapBefore: 100 << 20},
-		{Name: "churn 1", Updates: 2000, AddSecs: 0.5, DelSecs: 0.5, Offered: 20000, Sink: 19000, Loss: 0.05,
+		{Name: "churn 1", Updates: 2000, AddSecs: 0.5, DelSecs: 0.5, Offered: 20000, Sink: 19000, Loss: 0.05, Drops: 4321,
 			Before: fib.Stats{Pages: 1, Groups: 2}, Full: fib.Stats{Pages: 101, Groups: 900}, After: fib.Stats{Pages: 1, Groups: 2}, HeapBefore: 100 << 20, HeapFull: 150 << 20, HeapAfter: 100 << 20},
 	})
 	out := b.String()
-	for _, want := range []string{"1000 routes", "batches of 100", "0.002", "5.0000", "900", "150"} {
+	for _, want := range []string{"1000 routes", "batches of 100", "0.002", "5.0000", "4321", "900", "150"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -87,3 +87,41 @@ func TestFailedRouteFreesItsAdjacencies(t *testing.T) {
 		t.Fatalf("after the failed route: %+v, base %+v: an adjacency leaked", s, base)
 	}
 }
+
+// TestTryReclaimNeverWaits: TryReclaim (what a worker's sweep calls) does
+// nothing and says so while a writer holds the table, and ages the
+// quarantine like Reclaim once it is free.
+func TestTryReclaimNeverWaits(t *testing.T) {
+	tb := New()
+	tb.AddInterface(0, [6]byte{2, 0, 0, 0, 0, 1}, 1500)
+	if err := tb.AddConnected(0, netip.MustParsePrefix("10.0.0.1/24")); err != nil {
+		t.Fatal(err)
+	}
+	tb.SetNeighbor(0, [4]byte{10, 0, 0, 5}, [6]byte{2, 0, 0, 0, 0, 2})
+	tb.DelNeighbor(0, [4]byte{10, 0, 0, 5})
+	if q := tb.AdjStats().Quarantined; q != 1 {
+		t.Fatalf("%d quarantined, want 1", q)
+	}
+	tb.mu.Lock() // a writer, mid-batch
+	if tb.TryReclaim() {
+		t.Fatal("TryReclaim ran while a writer held the table")
+	}
+	tb.mu.Unlock()
+	for i := range 2 {
+		if !tb.TryReclaim() {
+			t.Fatalf("TryReclaim %d refused with no writer", i)
+		}
+	}
+	if q := tb.AdjStats().Quarantined; q != 0 {
+		t.Fatalf("%d quarantined after two TryReclaims, want 0", q)
+	}
+	t6 := NewTable6()
+	t6.mu.Lock()
+	if t6.TryReclaim() {
+		t.Fatal("Table6.TryReclaim ran while a writer held the table")
+	}
+	t6.mu.Unlock()
+	if !t6.TryReclaim() {
+		t.Fatal("Table6.TryReclaim refused with no writer")
+	}
+}

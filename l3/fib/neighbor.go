@@ -9,13 +9,29 @@ import (
 // SetNeighbor records that ip on port has MAC mac (ARP learned it): the
 // adjacency of (port, ip) becomes a rewrite, and when ip is on a connected
 // subnet of port a /32 neighbour route to it is installed, so traffic to
-// the host stops gleaning. It takes the writer mutex (workers may call it;
-// readers are never blocked). A changed MAC on a resolved neighbour costs
-// one atomic store: no view is published and nothing is copied, whatever
-// the size of the table.
+// the host stops gleaning. It takes the writer mutex and waits for it
+// (readers are never blocked; a worker calls TrySetNeighbor instead). A
+// changed MAC on a resolved neighbour costs one atomic store: no view is
+// published and nothing is copied, whatever the size of the table.
 func (t *Table) SetNeighbor(port uint16, ip [4]byte, mac [6]byte) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.setNeighbor(port, ip, mac)
+	t.mu.Unlock()
+}
+
+// TrySetNeighbor is SetNeighbor when no writer holds the table, and nothing
+// (false) when one does: a worker learning a neighbour must not wait for a
+// batch of route changes (see TryReclaim).
+func (t *Table) TrySetNeighbor(port uint16, ip [4]byte, mac [6]byte) bool {
+	if !t.mu.TryLock() {
+		return false
+	}
+	t.setNeighbor(port, ip, mac)
+	t.mu.Unlock()
+	return true
+}
+
+func (t *Table) setNeighbor(port uint16, ip [4]byte, mac [6]byte) {
 	addr := netip.AddrFrom4(ip)
 	host := netip.PrefixFrom(addr, 32)
 	i, ok := t.nhAdj[adjKey{port, ip}]
@@ -62,7 +78,22 @@ func (t *Table) rewriteAdj(a Adjacency, mac [6]byte) Adjacency {
 // or is freed.
 func (t *Table) DelNeighbor(port uint16, ip [4]byte) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.delNeighbor(port, ip)
+	t.mu.Unlock()
+}
+
+// TryDelNeighbor is DelNeighbor when no writer holds the table, and nothing
+// (false) when one does (see TrySetNeighbor).
+func (t *Table) TryDelNeighbor(port uint16, ip [4]byte) bool {
+	if !t.mu.TryLock() {
+		return false
+	}
+	t.delNeighbor(port, ip)
+	t.mu.Unlock()
+	return true
+}
+
+func (t *Table) delNeighbor(port uint16, ip [4]byte) {
 	i, ok := t.nhAdj[adjKey{port, ip}]
 	if !ok {
 		return

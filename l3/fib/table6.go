@@ -191,10 +191,25 @@ func (t *Table6) maybeFree(i AdjIndex) {
 // Reclaim ages the quarantine of freed adjacency slots (see Table.Reclaim).
 func (t *Table6) Reclaim() {
 	t.mu.Lock()
+	t.reclaim()
+	t.mu.Unlock()
+}
+
+// TryReclaim is Reclaim when no writer holds the table, and nothing (false)
+// when one does (see Table.TryReclaim): what a worker calls.
+func (t *Table6) TryReclaim() bool {
+	if !t.mu.TryLock() {
+		return false
+	}
+	t.reclaim()
+	t.mu.Unlock()
+	return true
+}
+
+func (t *Table6) reclaim() {
 	t.free = append(t.free, t.ready...)
 	t.ready = append(t.ready[:0], t.limbo...)
 	t.limbo = t.limbo[:0]
-	t.mu.Unlock()
 }
 
 // AdjStats returns the adjacency counts.

@@ -253,9 +253,8 @@ func (t *NDTable) Age(now int64, probes []Probe6) []Probe6 {
 			probes = append(probes, Probe6{r.k.port, r.k.ip, r.mac})
 		}
 	}
-	if now-t.lastRcl >= reclaimEvery {
+	if now-t.lastRcl >= reclaimEvery && t.fib.TryReclaim() { // never wait for a writer (Table.Age)
 		t.lastRcl = now
-		t.fib.Reclaim()
 	}
 	return probes
 }

@@ -167,8 +167,8 @@ func TestARPUpdateCostFlat(t *testing.T) {
 
 // TestConcurrentLearnFIBFollowsTable: four workers learn one address with
 // different MACs at once while a control-plane writer keeps the FIB's lock
-// busy (so the learners queue on it); afterwards the FIB must forward to
-// the MAC the table holds. Before, the FIB was programmed after the table's
+// busy (so the learners find it taken and queue their changes); once the
+// queue is made (SyncFIB) the FIB must forward to the MAC the table holds. Before, the FIB was programmed after the table's
 // lock was released, in whatever order the learners got the FIB's lock, and
 // kept the older MAC for good (this test failed within 300 rounds in each
 // of four runs).
@@ -212,6 +212,9 @@ func TestConcurrentLearnFIBFollowsTable(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
+		// A learner that found the writer busy queued its change, in
+		// order (fibsync.go); the control plane's sync makes them.
+		tp.nt.SyncFIB()
 		e, _ := tp.nt.Get(0, host)
 		v := tp.fib.Load()
 		if a := v.Adj(v.Lookup(host, 0)); a.MAC() != e.MAC {

@@ -29,7 +29,9 @@
 // Every state keeps its entries in a list ordered by deadline, so ageing
 // touches only the entries that are due (at most sweepBudget per sweep);
 // learning is a map lookup and, for a MAC change, one FIB adjacency store
-// (fib.Table.SetNeighbor). Nothing is O(N) on a worker.
+// (fib.Table.SetNeighbor). Nothing is O(N) on a worker, and a worker never
+// waits for the FIB's writer: a change it cannot make at once is queued
+// (fibsync.go).
 package neighbor
 
 import (
@@ -193,6 +195,7 @@ type Table struct {
 	dynamic     int
 	static      int
 	nextReclaim int64
+	pending     []fibOp // FIB changes waiting for the FIB's writer (fibsync.go)
 	sol         [solSlots]solicit
 	st          Stats
 }
@@ -283,6 +286,9 @@ func (t *Table) Learn(port uint16, ip [4]byte, mac [6]byte, now int64) Result {
 // lock, at graph time now, and sets each Result.
 func (t *Table) ObserveBatch(obs []Observation, now int64) {
 	t.mu.Lock()
+	if len(t.pending) > 0 {
+		t.flushFIB(false)
+	}
 	for k := range obs {
 		o := &obs[k]
 		o.Result = t.observe(key{o.Port, o.IP}, o.MAC, o.How, now)
@@ -301,7 +307,7 @@ func (t *Table) observe(k key, mac [6]byte, how How, now int64) Result {
 			r.mac = mac
 			r.updated = time.Now()
 			t.st.Changed++
-			t.fib.SetNeighbor(k.port, k.ip, mac)
+			t.setFIB(fibOp{port: k.port, ip: k.ip, mac: mac}, false)
 			t.gen.Add(1)
 		}
 		switch {
@@ -331,7 +337,7 @@ func (t *Table) observe(k key, mac [6]byte, how How, now int64) Result {
 	t.push(i, StateReachable, now+t.cfg.ReachableNs)
 	t.dynamic++
 	t.st.Created++
-	t.fib.SetNeighbor(k.port, k.ip, mac)
+	t.setFIB(fibOp{port: k.port, ip: k.ip, mac: mac}, false)
 	t.gen.Add(1)
 	return Created
 }
@@ -348,7 +354,7 @@ func (t *Table) evict() bool {
 	for _, s := range [...]State{StateStale, StateProbe} {
 		if i := t.lists[s].head; i != noEntry {
 			t.st.Evicted++
-			t.remove(i)
+			t.remove(i, false)
 			return true
 		}
 	}
@@ -368,8 +374,9 @@ func (t *Table) alloc(k key, mac [6]byte) int32 {
 	return i
 }
 
-// remove deletes entry i from the table and the FIB.
-func (t *Table) remove(i int32) {
+// remove deletes entry i from the table and the FIB (on a worker, wait
+// false, without waiting for the FIB's writer: setFIB).
+func (t *Table) remove(i int32, wait bool) {
 	r := &t.recs[i]
 	if r.state == StateStatic {
 		t.static--
@@ -378,7 +385,7 @@ func (t *Table) remove(i int32) {
 		t.dynamic--
 	}
 	delete(t.idx, r.k)
-	t.fib.DelNeighbor(r.k.port, r.k.ip)
+	t.setFIB(fibOp{port: r.k.port, ip: r.k.ip, del: true}, wait)
 	t.free = append(t.free, i)
 }
 
@@ -457,7 +464,9 @@ type Probe struct {
 // any worker's timer may call it, only one sweeps). It moves at most
 // sweepBudget due entries on (REACHABLE to STALE, STALE to PROBE, PROBE to
 // another probe or deletion), appends the probes to send to probes and
-// returns it; every second it lets the FIB reuse freed adjacencies.
+// returns it; every second it lets the FIB reuse freed adjacencies
+// (fib.Table.TryReclaim: not while a writer holds the FIB, the sweep after
+// that does).
 func (t *Table) Age(now int64, probes []Probe) []Probe {
 	if now < t.nextSweep.Load() {
 		return probes
@@ -468,6 +477,9 @@ func (t *Table) Age(now int64, probes []Probe) []Probe {
 		return probes
 	}
 	t.nextSweep.Store(now + sweepInterval)
+	if len(t.pending) > 0 {
+		t.flushFIB(false)
+	}
 	budget := sweepBudget
 	for l := &t.lists[StateReachable]; budget > 0 && l.head != noEntry && t.recs[l.head].due <= now; budget-- {
 		t.move(l.head, StateStale, now+t.cfg.StaleNs)
@@ -479,14 +491,16 @@ func (t *Table) Age(now int64, probes []Probe) []Probe {
 		i := l.head
 		if int(t.recs[i].probes) >= t.cfg.Probes {
 			t.st.Expired++
-			t.remove(i)
+			t.remove(i, false)
 			continue
 		}
 		probes = t.probe(i, now, probes)
 	}
-	if now >= t.nextReclaim {
+	// A worker never waits for the FIB's writer (a batch of route changes
+	// may hold it for a large fraction of a second): when it is busy, the
+	// next sweep tries again.
+	if now >= t.nextReclaim && t.fib.TryReclaim() {
 		t.nextReclaim = now + reclaimEvery
-		t.fib.Reclaim()
 	}
 	return probes
 }
@@ -516,7 +530,7 @@ func (t *Table) AddStatic(port uint16, ip [4]byte, mac [6]byte) {
 	}
 	r := &t.recs[i]
 	r.state, r.mac, r.updated = StateStatic, mac, time.Now()
-	t.fib.SetNeighbor(port, ip, mac)
+	t.setFIB(fibOp{port: port, ip: ip, mac: mac}, true)
 	t.gen.Add(1)
 }
 
@@ -525,7 +539,7 @@ func (t *Table) Delete(port uint16, ip [4]byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if i, ok := t.idx[key{port, ip}]; ok {
-		t.remove(i)
+		t.remove(i, true)
 	}
 }
 
