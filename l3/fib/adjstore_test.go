@@ -3,6 +3,8 @@ package fib
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/vecnet/vecnet/wire"
 )
 
 // TestAdjacencyFreedAndReused: a neighbour's adjacency is freed when its
@@ -123,5 +125,50 @@ func TestTryReclaimNeverWaits(t *testing.T) {
 	t6.mu.Unlock()
 	if !t6.TryReclaim() {
 		t.Fatal("Table6.TryReclaim refused with no writer")
+	}
+}
+
+// TestTable6TryNeighborNeverWaits: Table6.TrySetNeighbor and TryDelNeighbor
+// (what a worker's ND table calls) change nothing and say so while a writer
+// holds the table, and are SetNeighbor and DelNeighbor once it is free (the
+// rewrite to the neighbour's MAC from the port's).
+func TestTable6TryNeighborNeverWaits(t *testing.T) {
+	t6 := NewTable6()
+	ours, theirs := [6]byte{2, 0, 0, 0, 0, 1}, [6]byte{2, 0, 0, 0, 0, 2}
+	t6.AddInterface(0, ours, 1500)
+	if err := t6.AddConnected(0, netip.MustParsePrefix("2001:db8::1/64")); err != nil {
+		t.Fatal(err)
+	}
+	nb := netip.MustParseAddr("2001:db8::5").As16()
+	kind := func() AdjKind { v := t6.Load(); return v.Adj(v.Lookup(nb, 0)).Kind }
+	t6.mu.Lock() // a writer, mid-batch
+	if t6.TrySetNeighbor(0, nb, theirs) {
+		t.Fatal("TrySetNeighbor ran while a writer held the table")
+	}
+	t6.mu.Unlock()
+	if k := kind(); k != AdjGlean {
+		t.Fatalf("after a refused TrySetNeighbor: %v, want glean", k)
+	}
+	if !t6.TrySetNeighbor(0, nb, theirs) {
+		t.Fatal("TrySetNeighbor refused with no writer")
+	}
+	v := t6.Load()
+	a := v.Adj(v.Lookup(nb, 0))
+	if want := wire.EthernetHeader(theirs, ours, wire.EtherTypeIPv6); a.Kind != AdjRewrite || [14]byte(a.Rewrite[:14]) != want {
+		t.Fatalf("after TrySetNeighbor: %v rewrite % x, want a rewrite % x", a.Kind, a.Rewrite[:14], want)
+	}
+	t6.mu.Lock()
+	if t6.TryDelNeighbor(0, nb) {
+		t.Fatal("TryDelNeighbor ran while a writer held the table")
+	}
+	t6.mu.Unlock()
+	if k := kind(); k != AdjRewrite {
+		t.Fatalf("after a refused TryDelNeighbor: %v, want the rewrite still", k)
+	}
+	if !t6.TryDelNeighbor(0, nb) {
+		t.Fatal("TryDelNeighbor refused with no writer")
+	}
+	if k := kind(); k != AdjGlean {
+		t.Fatalf("after TryDelNeighbor: %v, want glean", k)
 	}
 }

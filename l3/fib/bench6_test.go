@@ -167,8 +167,7 @@ func TestTable6(t *testing.T) {
 	}
 	// Resolving a next hop: both the /128 and the ECMP path use it.
 	mac := [6]byte{2, 0, 0, 0, 0, 2}
-	rw := [14]byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0xb, 0x86, 0xdd}
-	f.SetNeighbor(1, nh1.As16(), rw)
+	f.SetNeighbor(1, nh1.As16(), mac)
 	v = f.Load()
 	if a := v.Adj(v.Lookup(nh1.As16(), 0)); a.Kind != AdjRewrite || a.MAC() != mac || a.MTU != 1400 {
 		t.Fatalf("neighbour %+v", a)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/gaissmai/bart"
+
+	"github.com/vecnet/vecnet/wire"
 )
 
 // ErrNotIPv6 is returned by Table6's writers for an IPv4 address or prefix.
@@ -495,13 +497,30 @@ func (t *Table6) restore(p netip.Prefix, e ribEntry) {
 	}
 }
 
-// SetNeighbor records that ip on port has the link-layer header rewrite
-// (built by the neighbour layer: wire.EthernetHeader(mac, our MAC, IPv6)):
-// the adjacency of (port, ip) becomes a rewrite, and when ip is on a
-// connected subnet of port a /128 neighbour route is installed.
-func (t *Table6) SetNeighbor(port uint16, ip [16]byte, rewrite [14]byte) {
+// SetNeighbor records that ip on port has MAC mac (ND learned it): the
+// adjacency of (port, ip) becomes a rewrite to mac from port's MAC, and
+// when ip is on a connected subnet of port a /128 neighbour route is
+// installed. It takes the writer mutex and waits for it (readers are never
+// blocked; a worker calls TrySetNeighbor instead).
+func (t *Table6) SetNeighbor(port uint16, ip [16]byte, mac [6]byte) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.setNeighbor(port, ip, mac)
+	t.mu.Unlock()
+}
+
+// TrySetNeighbor is SetNeighbor when no writer holds the table, and nothing
+// (false) when one does: a worker learning a neighbour must not wait for a
+// batch of route changes (see Table.TrySetNeighbor).
+func (t *Table6) TrySetNeighbor(port uint16, ip [16]byte, mac [6]byte) bool {
+	if !t.mu.TryLock() {
+		return false
+	}
+	t.setNeighbor(port, ip, mac)
+	t.mu.Unlock()
+	return true
+}
+
+func (t *Table6) setNeighbor(port uint16, ip [16]byte, mac [6]byte) {
 	addr := netip.AddrFrom16(ip)
 	host := netip.PrefixFrom(addr, 128)
 	i, ok := t.nhAdj[adjKey6{port, ip}]
@@ -515,7 +534,8 @@ func (t *Table6) SetNeighbor(port uint16, ip [16]byte, rewrite [14]byte) {
 	}
 	a := t.adjAt(i)
 	a.Kind = AdjRewrite
-	a.Rewrite, a.RewriteLen = t.ifs[port].encap(rewrite)
+	ifc := t.ifs[port]
+	a.Rewrite, a.RewriteLen = ifc.encap(wire.EthernetHeader(mac, ifc.mac, wire.EtherTypeIPv6))
 	t.setAdj(i, a)
 	if onLink {
 		if old, had := t.neighbors[host]; !had || old != i {
@@ -534,10 +554,25 @@ func (t *Table6) SetNeighbor(port uint16, ip [16]byte, rewrite [14]byte) {
 	t.publish()
 }
 
-// DelNeighbor undoes SetNeighbor.
+// DelNeighbor undoes SetNeighbor, waiting for the writer mutex.
 func (t *Table6) DelNeighbor(port uint16, ip [16]byte) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.delNeighbor(port, ip)
+	t.mu.Unlock()
+}
+
+// TryDelNeighbor is DelNeighbor when no writer holds the table, and nothing
+// (false) when one does (see TrySetNeighbor).
+func (t *Table6) TryDelNeighbor(port uint16, ip [16]byte) bool {
+	if !t.mu.TryLock() {
+		return false
+	}
+	t.delNeighbor(port, ip)
+	t.mu.Unlock()
+	return true
+}
+
+func (t *Table6) delNeighbor(port uint16, ip [16]byte) {
 	i, ok := t.nhAdj[adjKey6{port, ip}]
 	if !ok {
 		return

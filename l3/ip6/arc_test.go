@@ -47,7 +47,7 @@ func TestIP6RewriteArc(t *testing.T) {
 	if err := tb.AddConnected(1, netip.MustParsePrefix("2001:db8:9::1/64")); err != nil {
 		t.Fatal(err)
 	}
-	tb.SetNeighbor(1, remote, [14]byte{})
+	tb.SetNeighbor(1, remote, [6]byte{})
 	adj := uint32(tb.Load().Lookup(remote, 0))
 	arc := graph.Arc{Name: OutputArc, Start: RewriteName, End: OutputName, Features: []graph.Feature{{Node: "f6-out"}}, ByTxPort: true}
 	h := graphtest.New(t, RewriteNode(tb), graphtest.Options{Arcs: []graph.Arc{arc}})

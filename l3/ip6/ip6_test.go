@@ -91,7 +91,7 @@ func TestIP6Rewrite(t *testing.T) {
 	if err := tb.AddRoute(netip.MustParsePrefix("2001:db8:9::/48"), []fib.NextHop{{Addr: nh, Port: -1}}); err != nil {
 		t.Fatal(err)
 	}
-	tb.SetNeighbor(1, nh.As16(), wire.EthernetHeader(wire.MAC{2, 0, 0, 0, 0, 0x21}, wire.MAC{2, 0, 0, 0, 0, 0x11}, wire.EtherTypeIPv6))
+	tb.SetNeighbor(1, nh.As16(), wire.MAC{2, 0, 0, 0, 0, 0x21})
 	adj := uint32(tb.Load().Lookup(remote, 0))
 	for _, tc := range []struct {
 		name    string

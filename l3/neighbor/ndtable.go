@@ -8,7 +8,6 @@ import (
 
 	"github.com/vecnet/vecnet/iface"
 	"github.com/vecnet/vecnet/l3/fib"
-	"github.com/vecnet/vecnet/wire"
 )
 
 // DAD defaults (RFC 4862 5.1: DupAddrDetectTransmits 1, RetransTimer 1 s).
@@ -78,6 +77,7 @@ type NDTable struct {
 	dad     []dadJob
 	events  []DADEvent
 	lastRcl int64
+	fibq    fibQueue[[16]byte] // FIB changes, queued while the FIB's writer is busy (fibsync.go)
 	stats   Stats
 
 	ra raSchedule // router advertisements (ra.go)
@@ -90,7 +90,9 @@ type solicit6 struct {
 
 // NewNDTable returns an empty table programming f and confirming DAD in ifs.
 func NewNDTable(f *fib.Table6, ifs *iface.Table) *NDTable {
-	return &NDTable{fib: f, ifs: ifs, cfg: Config{}.WithDefaults(), idx: map[key6]int32{}}
+	t := &NDTable{fib: f, ifs: ifs, cfg: Config{}.WithDefaults(), idx: map[key6]int32{}}
+	t.fibq = fibQueue[[16]byte]{fib: f, gen: &t.gen}
+	return t
 }
 
 // SetConfig replaces the bounds and ageing times.
@@ -126,6 +128,9 @@ func (t *NDTable) Solicit(port uint16, ip [16]byte, now int64) {
 func (t *NDTable) Observe(port uint16, ip [16]byte, mac [6]byte, how How, now int64) Result {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.fibq.pending) > 0 {
+		t.fibq.flush(false)
+	}
 	k := key6{port, ip}
 	if i, ok := t.idx[k]; ok {
 		r := &t.recs[i]
@@ -135,7 +140,7 @@ func (t *NDTable) Observe(port uint16, ip [16]byte, mac [6]byte, how How, now in
 		res := Confirmed
 		if r.mac != mac {
 			r.mac = mac
-			t.program(r)
+			t.program(r, false)
 			t.stats.Changed++
 			res = Changed
 		}
@@ -164,18 +169,21 @@ func (t *NDTable) Observe(port uint16, ip [16]byte, mac [6]byte, how How, now in
 	if how == ReplyForUs {
 		st, due = StateReachable, now+t.cfg.ReachableNs
 	}
-	t.alloc(rec6{k: k, mac: mac, state: st, due: due, updated: time.Now(), live: true})
+	t.alloc(rec6{k: k, mac: mac, state: st, due: due, updated: time.Now(), live: true}, false)
 	t.dynamic++
 	t.stats.Created++
 	return Created
 }
 
-func (t *NDTable) program(r *rec6) {
-	t.fib.SetNeighbor(r.k.port, r.k.ip, wire.EthernetHeader(r.mac, t.fib.MAC(r.k.port), wire.EtherTypeIPv6))
+// program sets r's MAC in the FIB (on a worker, wait false, without
+// waiting for the FIB's writer: fibQueue).
+func (t *NDTable) program(r *rec6, wait bool) {
+	t.fibq.set(fibOp[[16]byte]{port: r.k.port, ip: r.k.ip, mac: r.mac}, wait)
 	t.gen.Add(1)
 }
 
-func (t *NDTable) alloc(r rec6) {
+// alloc adds r and programs it (wait: see program).
+func (t *NDTable) alloc(r rec6, wait bool) {
 	var i int32
 	if n := len(t.free); n > 0 {
 		i, t.free = t.free[n-1], t.free[:n-1]
@@ -185,13 +193,14 @@ func (t *NDTable) alloc(r rec6) {
 		t.recs = append(t.recs, r)
 	}
 	t.idx[r.k] = i
-	t.program(&t.recs[i])
+	t.program(&t.recs[i], wait)
 }
 
-func (t *NDTable) remove(i int32) {
+// remove deletes entry i from the table and the FIB (wait: see program).
+func (t *NDTable) remove(i int32, wait bool) {
 	r := &t.recs[i]
 	delete(t.idx, r.k)
-	t.fib.DelNeighbor(r.k.port, r.k.ip)
+	t.fibq.set(fibOp[[16]byte]{port: r.k.port, ip: r.k.ip, del: true}, wait)
 	if r.state != StateStatic {
 		t.dynamic--
 	}
@@ -207,7 +216,7 @@ func (t *NDTable) evict() bool {
 		i := int32((t.cursor + j) % n)
 		r := &t.recs[i]
 		if r.live && (r.state == StateStale || r.state == StateProbe) {
-			t.remove(i)
+			t.remove(i, false)
 			t.stats.Evicted++
 			return true
 		}
@@ -228,6 +237,9 @@ type Probe6 struct {
 func (t *NDTable) Age(now int64, probes []Probe6) []Probe6 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.fibq.pending) > 0 {
+		t.fibq.flush(false)
+	}
 	n := len(t.recs)
 	for j := 0; j < sweepBudget && n > 0; j++ {
 		t.cursor = (t.cursor + 1) % n
@@ -244,7 +256,7 @@ func (t *NDTable) Age(now int64, probes []Probe6) []Probe6 {
 			probes = append(probes, Probe6{r.k.port, r.k.ip, r.mac})
 		case StateProbe:
 			if int(r.probes) >= t.cfg.Probes {
-				t.remove(i)
+				t.remove(i, false)
 				t.stats.Expired++
 				continue
 			}
@@ -265,9 +277,9 @@ func (t *NDTable) AddStatic(port uint16, ip [16]byte, mac [6]byte) {
 	defer t.mu.Unlock()
 	k := key6{port, ip}
 	if i, ok := t.idx[k]; ok {
-		t.remove(i)
+		t.remove(i, true)
 	}
-	t.alloc(rec6{k: k, mac: mac, state: StateStatic, updated: time.Now(), live: true})
+	t.alloc(rec6{k: k, mac: mac, state: StateStatic, updated: time.Now(), live: true}, true)
 }
 
 // Delete removes the entry of ip on port.
@@ -275,7 +287,7 @@ func (t *NDTable) Delete(port uint16, ip [16]byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if i, ok := t.idx[key6{port, ip}]; ok {
-		t.remove(i)
+		t.remove(i, true)
 	}
 }
 
@@ -372,7 +384,7 @@ func (t *NDTable) DADDue(now int64, out []DADSend) []DADSend {
 				// from the config) could not be programmed then.
 				for i := range t.recs {
 					if r := &t.recs[i]; r.live && r.k.port == j.port && j.prefix.Contains(netip.AddrFrom16(r.k.ip)) {
-						t.program(r)
+						t.program(r, false)
 					}
 				}
 				t.events = append(t.events, DADEvent{Port: j.port, Addr: j.prefix, At: time.Now()})

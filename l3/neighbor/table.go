@@ -195,7 +195,7 @@ type Table struct {
 	dynamic     int
 	static      int
 	nextReclaim int64
-	pending     []fibOp // FIB changes waiting for the FIB's writer (fibsync.go)
+	fibq        fibQueue[[4]byte] // FIB changes, queued while the FIB's writer is busy (fibsync.go)
 	sol         [solSlots]solicit
 	st          Stats
 }
@@ -203,6 +203,7 @@ type Table struct {
 // NewTable returns a table with the default Config that also programs f.
 func NewTable(f *fib.Table) *Table {
 	t := &Table{fib: f, idx: map[key]int32{}, cfg: Config{}.WithDefaults()}
+	t.fibq = fibQueue[[4]byte]{fib: f, gen: &t.gen}
 	for i := range t.lists {
 		t.lists[i] = list{noEntry, noEntry}
 	}
@@ -286,8 +287,8 @@ func (t *Table) Learn(port uint16, ip [4]byte, mac [6]byte, now int64) Result {
 // lock, at graph time now, and sets each Result.
 func (t *Table) ObserveBatch(obs []Observation, now int64) {
 	t.mu.Lock()
-	if len(t.pending) > 0 {
-		t.flushFIB(false)
+	if len(t.fibq.pending) > 0 {
+		t.fibq.flush(false)
 	}
 	for k := range obs {
 		o := &obs[k]
@@ -307,7 +308,7 @@ func (t *Table) observe(k key, mac [6]byte, how How, now int64) Result {
 			r.mac = mac
 			r.updated = time.Now()
 			t.st.Changed++
-			t.setFIB(fibOp{port: k.port, ip: k.ip, mac: mac}, false)
+			t.fibq.set(fibOp[[4]byte]{port: k.port, ip: k.ip, mac: mac}, false)
 			t.gen.Add(1)
 		}
 		switch {
@@ -337,7 +338,7 @@ func (t *Table) observe(k key, mac [6]byte, how How, now int64) Result {
 	t.push(i, StateReachable, now+t.cfg.ReachableNs)
 	t.dynamic++
 	t.st.Created++
-	t.setFIB(fibOp{port: k.port, ip: k.ip, mac: mac}, false)
+	t.fibq.set(fibOp[[4]byte]{port: k.port, ip: k.ip, mac: mac}, false)
 	t.gen.Add(1)
 	return Created
 }
@@ -375,7 +376,7 @@ func (t *Table) alloc(k key, mac [6]byte) int32 {
 }
 
 // remove deletes entry i from the table and the FIB (on a worker, wait
-// false, without waiting for the FIB's writer: setFIB).
+// false, without waiting for the FIB's writer: fibQueue).
 func (t *Table) remove(i int32, wait bool) {
 	r := &t.recs[i]
 	if r.state == StateStatic {
@@ -385,7 +386,7 @@ func (t *Table) remove(i int32, wait bool) {
 		t.dynamic--
 	}
 	delete(t.idx, r.k)
-	t.setFIB(fibOp{port: r.k.port, ip: r.k.ip, del: true}, wait)
+	t.fibq.set(fibOp[[4]byte]{port: r.k.port, ip: r.k.ip, del: true}, wait)
 	t.free = append(t.free, i)
 }
 
@@ -477,8 +478,8 @@ func (t *Table) Age(now int64, probes []Probe) []Probe {
 		return probes
 	}
 	t.nextSweep.Store(now + sweepInterval)
-	if len(t.pending) > 0 {
-		t.flushFIB(false)
+	if len(t.fibq.pending) > 0 {
+		t.fibq.flush(false)
 	}
 	budget := sweepBudget
 	for l := &t.lists[StateReachable]; budget > 0 && l.head != noEntry && t.recs[l.head].due <= now; budget-- {
@@ -530,7 +531,7 @@ func (t *Table) AddStatic(port uint16, ip [4]byte, mac [6]byte) {
 	}
 	r := &t.recs[i]
 	r.state, r.mac, r.updated = StateStatic, mac, time.Now()
-	t.setFIB(fibOp{port: port, ip: ip, mac: mac}, true)
+	t.fibq.set(fibOp[[4]byte]{port: port, ip: ip, mac: mac}, true)
 	t.gen.Add(1)
 }
 
