@@ -1,6 +1,9 @@
 package fib
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // adjSlot holds one adjacency by pointer. The writer changes an adjacency
 // by storing a fresh copy with one atomic pointer store, so a change costs
@@ -164,12 +167,7 @@ func (t *Table) Reclaim() {
 // Workers call this one and try again at a later sweep; skipping a call
 // only lengthens the quarantine.
 func (t *Table) TryReclaim() bool {
-	if !t.mu.TryLock() {
-		return false
-	}
-	t.reclaim()
-	t.mu.Unlock()
-	return true
+	return tryLocked(&t.mu, t.reclaim)
 }
 
 // reclaim is Reclaim's work, under the writer mutex.
@@ -221,4 +219,16 @@ func (t *Table) Stats() Stats {
 	defer t.mu.Unlock()
 	free := len(t.adjLimbo) + len(t.adjReady) + len(t.adjFree)
 	return Stats{Prefixes: t.rib.Size(), Pages: t.fib.pages, Groups: t.fib.groupsUsed, GroupBlocks: t.fib.blocks, Adjacencies: t.nadj - free}
+}
+
+// tryLocked runs f under mu unless a writer holds mu, and reports whether
+// it ran: the Try methods a worker calls, which must never wait for a
+// batch of route changes.
+func tryLocked(mu *sync.Mutex, f func()) bool {
+	if !mu.TryLock() {
+		return false
+	}
+	f()
+	mu.Unlock()
+	return true
 }

@@ -23,12 +23,7 @@ func (t *Table) SetNeighbor(port uint16, ip [4]byte, mac [6]byte) {
 // (false) when one does: a worker learning a neighbour must not wait for a
 // batch of route changes (see TryReclaim).
 func (t *Table) TrySetNeighbor(port uint16, ip [4]byte, mac [6]byte) bool {
-	if !t.mu.TryLock() {
-		return false
-	}
-	t.setNeighbor(port, ip, mac)
-	t.mu.Unlock()
-	return true
+	return tryLocked(&t.mu, func() { t.setNeighbor(port, ip, mac) })
 }
 
 func (t *Table) setNeighbor(port uint16, ip [4]byte, mac [6]byte) {
@@ -85,12 +80,7 @@ func (t *Table) DelNeighbor(port uint16, ip [4]byte) {
 // TryDelNeighbor is DelNeighbor when no writer holds the table, and nothing
 // (false) when one does (see TrySetNeighbor).
 func (t *Table) TryDelNeighbor(port uint16, ip [4]byte) bool {
-	if !t.mu.TryLock() {
-		return false
-	}
-	t.delNeighbor(port, ip)
-	t.mu.Unlock()
-	return true
+	return tryLocked(&t.mu, func() { t.delNeighbor(port, ip) })
 }
 
 func (t *Table) delNeighbor(port uint16, ip [4]byte) {

@@ -200,12 +200,7 @@ func (t *Table6) Reclaim() {
 // TryReclaim is Reclaim when no writer holds the table, and nothing (false)
 // when one does (see Table.TryReclaim): what a worker calls.
 func (t *Table6) TryReclaim() bool {
-	if !t.mu.TryLock() {
-		return false
-	}
-	t.reclaim()
-	t.mu.Unlock()
-	return true
+	return tryLocked(&t.mu, t.reclaim)
 }
 
 func (t *Table6) reclaim() {
@@ -512,12 +507,7 @@ func (t *Table6) SetNeighbor(port uint16, ip [16]byte, mac [6]byte) {
 // (false) when one does: a worker learning a neighbour must not wait for a
 // batch of route changes (see Table.TrySetNeighbor).
 func (t *Table6) TrySetNeighbor(port uint16, ip [16]byte, mac [6]byte) bool {
-	if !t.mu.TryLock() {
-		return false
-	}
-	t.setNeighbor(port, ip, mac)
-	t.mu.Unlock()
-	return true
+	return tryLocked(&t.mu, func() { t.setNeighbor(port, ip, mac) })
 }
 
 func (t *Table6) setNeighbor(port uint16, ip [16]byte, mac [6]byte) {
@@ -564,12 +554,7 @@ func (t *Table6) DelNeighbor(port uint16, ip [16]byte) {
 // TryDelNeighbor is DelNeighbor when no writer holds the table, and nothing
 // (false) when one does (see TrySetNeighbor).
 func (t *Table6) TryDelNeighbor(port uint16, ip [16]byte) bool {
-	if !t.mu.TryLock() {
-		return false
-	}
-	t.delNeighbor(port, ip)
-	t.mu.Unlock()
-	return true
+	return tryLocked(&t.mu, func() { t.delNeighbor(port, ip) })
 }
 
 func (t *Table6) delNeighbor(port uint16, ip [16]byte) {
