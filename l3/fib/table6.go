@@ -242,11 +242,24 @@ func is6(a netip.Addr) bool { return a.Is6() && !a.Is4In6() }
 // is local. A link-local address (fe80::/10) installs only its /128: the
 // link-local subnet exists on every port and is never routed.
 func (t *Table6) AddConnected(port uint16, p netip.Prefix) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.addConnected(port, p)
+}
+
+// TryAddConnected is AddConnected when no writer holds the table; when one
+// does, it changes nothing and done is false: duplicate address detection
+// on a worker must not wait for a batch of route changes (see
+// Table.TryReclaim), it tries again at its next tick.
+func (t *Table6) TryAddConnected(port uint16, p netip.Prefix) (done bool, err error) {
+	tryLocked(&t.mu, func() { done, err = true, t.addConnected(port, p) })
+	return done, err
+}
+
+func (t *Table6) addConnected(port uint16, p netip.Prefix) error {
 	if !p.IsValid() || !is6(p.Addr()) {
 		return fmt.Errorf("fib: connected %v: %w", p, ErrNotIPv6)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if _, ok := t.ifs[port]; !ok {
 		return fmt.Errorf("fib: connected %v on port %d: %w", p, port, ErrNoInterface)
 	}

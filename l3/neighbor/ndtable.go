@@ -34,10 +34,11 @@ type rec6 struct {
 
 // dadJob is one address under duplicate address detection.
 type dadJob struct {
-	port   uint16
-	prefix netip.Prefix
-	sent   int
-	nextAt int64
+	port      uint16
+	prefix    netip.Prefix
+	sent      int
+	nextAt    int64
+	confirmed bool // passed, assigned on the interface; waits for the FIB
 }
 
 // DADEvent is a finished duplicate address detection, for the log and
@@ -374,22 +375,30 @@ func (t *NDTable) DADDue(now int64, out []DADSend) []DADSend {
 		}
 		a := j.prefix.Addr()
 		if j.sent >= DefaultDADTransmits {
+			if !j.confirmed && !t.ifs.Confirm6(j.port, a, j.prefix.Bits()) {
+				t.dad = append(t.dad[:k], t.dad[k+1:]...) // no longer tentative
+				k--
+				continue
+			}
+			j.confirmed = true
+			// A worker never waits for the FIB's writer (fibsync.go):
+			// while a batch holds the FIB, the next tick tries again.
+			if done, _ := t.fib.TryAddConnected(j.port, j.prefix); !done {
+				continue
+			}
 			job := *j // j points into t.dad, which the removal shifts
 			j = &job
 			t.dad = append(t.dad[:k], t.dad[k+1:]...)
 			k--
-			if t.ifs.Confirm6(j.port, a, j.prefix.Bits()) {
-				_ = t.fib.AddConnected(j.port, j.prefix)
-				// Entries made before the prefix was on link (static ones
-				// from the config) could not be programmed then.
-				for i := range t.recs {
-					if r := &t.recs[i]; r.live && r.k.port == j.port && j.prefix.Contains(netip.AddrFrom16(r.k.ip)) {
-						t.program(r, false)
-					}
+			// Entries made before the prefix was on link (static ones
+			// from the config) could not be programmed then.
+			for i := range t.recs {
+				if r := &t.recs[i]; r.live && r.k.port == j.port && j.prefix.Contains(netip.AddrFrom16(r.k.ip)) {
+					t.program(r, false)
 				}
-				t.events = append(t.events, DADEvent{Port: j.port, Addr: j.prefix, At: time.Now()})
-				out = append(out, DADSend{Port: j.port, Addr: a.As16(), Done: true})
 			}
+			t.events = append(t.events, DADEvent{Port: j.port, Addr: j.prefix, At: time.Now()})
+			out = append(out, DADSend{Port: j.port, Addr: a.As16(), Done: true})
 			continue
 		}
 		j.sent++
@@ -426,7 +435,8 @@ func (t *NDTable) DADEvents() []DADEvent {
 	return append([]DADEvent(nil), t.events...)
 }
 
-// DADPending reports how many addresses are still tentative.
+// DADPending reports how many addresses are still tentative, or passed
+// and wait for the FIB.
 func (t *NDTable) DADPending() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()

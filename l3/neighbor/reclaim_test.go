@@ -263,3 +263,37 @@ func TestNDSyncFIB(t *testing.T) {
 		t.Fatalf("after SyncFIB: adjacency %v to %v, want a rewrite to %v", a.Kind, a.MAC(), peerMAC)
 	}
 }
+
+// TestDADNeverWaitsForFIBWriter: an address that passed duplicate address
+// detection (on a worker's ip6-glean tick) is assigned on the interface at
+// once, but while a batch holds fib.Table6 its connected and local routes
+// wait for the next tick instead of the worker waiting for the writer; the
+// address is announced (Done) only once the FIB has it.
+func TestDADNeverWaitsForFIBWriter(t *testing.T) {
+	tp := newGlean6Topo(t)
+	pfx := netip.MustParsePrefix("2001:db8:71::1/64")
+	if err := tp.nt.StartDAD(0, pfx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if d := tp.nt.DADDue(0, nil); len(d) != 1 || d[0].Done {
+		t.Fatalf("DADDue at 0: %+v, want one solicitation", d)
+	}
+	local := func() bool {
+		v := tp.fib.Load()
+		return v.Adj(v.Lookup(pfx.Addr().As16(), 0)).Kind == fib.AdjLocal
+	}
+
+	stillHeld, wait := batch6InFlight(t, tp.fib)
+	d := tp.nt.DADDue(DefaultDADNs+1, nil) // passed, but the FIB is busy
+	if !stillHeld() {
+		t.Fatal("DADDue returned only once the whole batch was in: it waited for the FIB's writer")
+	}
+	wait()
+	if len(d) != 0 || local() || tp.nt.DADPending() != 1 {
+		t.Fatalf("DADDue with the FIB busy: %+v, local route %v, %d pending; want nothing yet, 1 pending", d, local(), tp.nt.DADPending())
+	}
+	d = tp.nt.DADDue(DefaultDADNs+1+graph.TickInterval, nil)
+	if len(d) != 1 || !d[0].Done || d[0].Addr != pfx.Addr().As16() || !local() || tp.nt.DADPending() != 0 {
+		t.Fatalf("DADDue at the next tick: %+v, local route %v, %d pending; want %v done and routed, 0 pending", d, local(), tp.nt.DADPending(), pfx.Addr())
+	}
+}
