@@ -150,10 +150,9 @@ func (d *dir24) lookup(a uint32) uint32 {
 //     store waits on each, so the core keeps issuing the next ones instead
 //     of filling its schedulers with work that waits on a miss;
 //  2. over the entries (now in the L1 cache): decode, with the default
-//     route for an empty entry, and list the k whose entry names a group
-//     and the group entry each needs;
+//     route for an empty entry, and list the k whose entry names a group;
 //  3. the group loads alone, for the listed k (a third of the addresses
-//     at most with a full table here), with nothing waiting on them;
+//     with a full table here), with nothing but a store waiting on them;
 //  4. their decoding.
 //
 // No branch depends on what an entry holds (the lists are built with an
@@ -163,29 +162,38 @@ func (d *dir24) lookupBatch(dst []uint32, out []AdjIndex) (ecmp bool) {
 	tbl := d.tbl[:] // slices of known length: no nil check per address
 	grp := d.grp[:]
 	out = out[:len(dst)]
-	for k, a := range dst {
-		out[k] = AdjIndex(atomic.LoadUint32(&tbl[a>>8]))
+	k := 0
+	for ; k+4 <= len(dst); k += 4 { // four at a time: fewer instructions between misses
+		a, o := (*[4]uint32)(dst[k:k+4]), (*[4]AdjIndex)(out[k:k+4])
+		o[0] = AdjIndex(atomic.LoadUint32(&tbl[a[0]>>8]))
+		o[1] = AdjIndex(atomic.LoadUint32(&tbl[a[1]>>8]))
+		o[2] = AdjIndex(atomic.LoadUint32(&tbl[a[2]>>8]))
+		o[3] = AdjIndex(atomic.LoadUint32(&tbl[a[3]>>8]))
+	}
+	for ; k < len(dst); k++ {
+		out[k] = AdjIndex(atomic.LoadUint32(&tbl[dst[k]>>8]))
 	}
 	def := d.defEnt.Load()
-	var ext [256]uint8   // the k whose entry names a group
-	var gent [256]uint32 // their group entries' indices, then the entries
+	var ext [256]uint8 // the k whose entry names a group
 	n := 0
-	for k, x := range out {
-		e := uint32(x)
+	// out[k] becomes the result, or for an entry naming a group the
+	// group's index, listed in ext[:n] (written for every k, counted for
+	// these only).
+	for k := range out {
+		e := uint32(out[k])
 		if e == 0 {
 			e = def
 		}
 		ext[n&0xff] = uint8(k)
-		gent[n&0xff] = e&^0xff | dst[k]&0xff
-		n += int(e>>6) & 1 // entExt
+		n += int(e>>6) & 1 // entExt: out[k] is the group's index
 		out[k] = AdjIndex(decodeEnt(e))
 	}
-	ge := gent[:min(n, len(gent))]
-	for j, i := range ge {
-		ge[j] = atomic.LoadUint32(&grp[i&(grpEntries-1)])
+	ks := ext[:min(n, len(ext))]
+	for _, k := range ks {
+		out[k] = AdjIndex(atomic.LoadUint32(&grp[(uint32(out[k])<<entShift|dst[k]&0xff)&(grpEntries-1)]))
 	}
-	for j, k := range ext[:len(ge)] {
-		e := ge[j]
+	for _, k := range ks {
+		e := uint32(out[k])
 		if e == 0 {
 			e = def
 		}
