@@ -6,8 +6,9 @@
 // # Readers and writers
 //
 // Forwarding nodes call [Table.Load] once per vector and then [View.Lookup]
-// and [View.Adj] per packet: no lock, no allocation, no map and no
-// interface call on that path. Writers (the control plane, and ARP learning
+// (or [View.LookupBatch] over the whole vector, as ip4-lookup does) and
+// [View.Adj] per packet: no lock, no allocation, no map and no interface
+// call on that path. Writers (the control plane, and ARP learning
 // on a worker through [Table.SetNeighbor]) serialise on the table's mutex
 // and update the lookup structure in place, as DPDK's rte_fib and VPP's
 // ip4 mtrie do: every entry is stored with one atomic store and read with

@@ -39,9 +39,9 @@ func (v *View) Lookup(dst [4]byte, hash uint32) AdjIndex {
 // first-level loads of a whole vector are issued before any result is
 // used, so their cache misses overlap, and the group loads of the entries
 // naming one follow in a loop of their own (see dir24.lookupBatch); ECMP
-// paths are picked in a pass of their own, only for a vector that holds
-// an ECMP route. hash and out must be at least as long as dst; more than
-// a vector (pkt.VectorSize) is looked up a vector at a time.
+// paths are picked in a pass of their own, once the table has held an
+// ECMP route. hash and out must be at least as long as dst; more than a
+// vector (pkt.VectorSize) is looked up a vector at a time.
 func (v *View) LookupBatch(dst, hash []uint32, out []AdjIndex) {
 	for len(dst) > pkt.VectorSize {
 		v.LookupBatch(dst[:pkt.VectorSize], hash[:pkt.VectorSize], out[:pkt.VectorSize])
@@ -51,6 +51,9 @@ func (v *View) LookupBatch(dst, hash []uint32, out []AdjIndex) {
 		v.ecmpBatch(hash[:len(dst)], out[:len(dst)])
 	}
 }
+
+// dir24.lookupBatch lists a vector's indices in bytes.
+const _ = uint(256 - pkt.VectorSize)
 
 // ecmpBatch replaces each ECMP group in out (grpBit set) by the path that
 // hash picks.
