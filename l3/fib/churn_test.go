@@ -257,7 +257,7 @@ var churnBig struct {
 }
 
 // churnTable loads churnPrefixes(1 M) with one ApplyRoutes (once).
-func churnTable(b *testing.B) (*Table, [][4]byte) {
+func churnTable(b testing.TB) (*Table, [][4]byte) {
 	if churnBig.f == nil {
 		ps := churnPrefixes(1 << 20)
 		add, _ := churnBatches(ps, len(ps))

@@ -1,6 +1,7 @@
 package fib
 
 import (
+	"math/bits"
 	"net/netip"
 	"runtime"
 	"sync/atomic"
@@ -60,8 +61,10 @@ func encodeEnt(res uint32, plen int) uint32 {
 	return e
 }
 
-// decodeEnt returns an entry's result (adjacency index or grpBit|group).
-func decodeEnt(e uint32) uint32 { return e>>entShift | (e&entECMP)<<(31-7) }
+// decodeEnt returns an entry's result (adjacency index or grpBit|group):
+// a rotation brings entECMP (bit 7) to grpBit (bit 31) and the index to
+// the bottom, and the mask drops the length and entExt.
+func decodeEnt(e uint32) uint32 { return bits.RotateLeft32(e, -entShift) & (grpBit | maxEntIndex) }
 
 // dir24 is the IPv4 lookup structure, DIR-24-8 (as DPDK's rte_fib and, in
 // spirit, VPP's ip4 mtrie): a flat first level of 2^24 entries indexed by
@@ -92,6 +95,7 @@ type dir24 struct {
 	grp    *l2Table
 	def    atomic.Uint32 // result of 0.0.0.0/0, 0 when none
 	defEnt atomic.Uint32 // the same as an entry (length 0)
+	ecmp   atomic.Bool   // an entry may name an ECMP group: set before the first is stored, never cleared
 
 	// The writer's bookkeeping.
 	pageLive   []uint16  // per first-level page: non-zero entries
@@ -137,34 +141,67 @@ func (d *dir24) lookup(a uint32) uint32 {
 	return decodeEnt(e)
 }
 
-// loadBatch is the first pass of a vector lookup (len(dst) <= 256): out[k]
-// = the first-level entry of dst[k], raw, and ext[:n] the k whose entry
-// names a group. It has no branch on what the entries hold, so the cache
-// misses of the whole vector overlap (as rte_fib's bulk lookup);
-// [View.LookupBatch] follows the groups and decodes.
-func (d *dir24) loadBatch(dst []uint32, out []AdjIndex, ext *[256]uint8) (n int) {
+// lookupBatch is lookup over a vector (len(dst) <= 256, len(out) >=
+// len(dst)): out[k] = lookup(dst[k]), and ecmp reports whether some
+// result may name an ECMP group (grpBit set). Four passes, so that the
+// loads that miss the cache overlap as far as the core's window allows:
+//
+//  1. the first-level loads alone (out[k] = the raw entry): nothing but a
+//     store waits on each, so the core keeps issuing the next ones instead
+//     of filling its schedulers with work that waits on a miss;
+//  2. over the entries (now in the L1 cache): decode, with the default
+//     route for an empty entry, and list the k whose entry names a group;
+//  3. the group loads alone, for the listed k (a third of the addresses
+//     with a full table here), with nothing but a store waiting on them;
+//  4. their decoding.
+//
+// No branch depends on what an entry holds (the lists are built with an
+// index that only advances), and ECMP is looked for only once the table
+// has held an ECMP route.
+func (d *dir24) lookupBatch(dst []uint32, out []AdjIndex) (ecmp bool) {
 	tbl := d.tbl[:] // slices of known length: no nil check per address
-	xs := ext[:]
-	out = out[:len(dst)]
-	for k, a := range dst {
-		e := atomic.LoadUint32(&tbl[a>>8])
-		out[k] = AdjIndex(e)
-		xs[n&0xff] = uint8(k)
-		n += int(e>>6) & 1 // entExt
-	}
-	runtime.KeepAlive(d)
-	return n
-}
-
-// secondBatch is the second pass of a vector lookup: for each k of ext,
-// out[k] (a first-level entry naming a group) becomes the group's entry for
-// dst[k]. The loads are independent, no branch on their results.
-func (d *dir24) secondBatch(dst []uint32, out []AdjIndex, ext []uint8) {
 	grp := d.grp[:]
-	for _, k := range ext {
-		out[k] = AdjIndex(atomic.LoadUint32(&grp[(uint32(out[k])&^0xff|dst[k]&0xff)&(grpEntries-1)]))
+	out = out[:len(dst)]
+	k := 0
+	for ; k+4 <= len(dst); k += 4 { // four at a time: fewer instructions between misses
+		a, o := (*[4]uint32)(dst[k:k+4]), (*[4]AdjIndex)(out[k:k+4])
+		o[0] = AdjIndex(atomic.LoadUint32(&tbl[a[0]>>8]))
+		o[1] = AdjIndex(atomic.LoadUint32(&tbl[a[1]>>8]))
+		o[2] = AdjIndex(atomic.LoadUint32(&tbl[a[2]>>8]))
+		o[3] = AdjIndex(atomic.LoadUint32(&tbl[a[3]>>8]))
 	}
-	runtime.KeepAlive(d)
+	for ; k < len(dst); k++ {
+		out[k] = AdjIndex(atomic.LoadUint32(&tbl[dst[k]>>8]))
+	}
+	def := d.defEnt.Load()
+	var ext [256]uint8 // the k whose entry names a group
+	n := 0
+	// out[k] becomes the result, or for an entry naming a group the
+	// group's index, listed in ext[:n] (written for every k, counted for
+	// these only).
+	for k := range out {
+		e := uint32(out[k])
+		if e == 0 {
+			e = def
+		}
+		ext[n&0xff] = uint8(k)
+		n += int(e>>6) & 1 // entExt: out[k] is the group's index
+		out[k] = AdjIndex(decodeEnt(e))
+	}
+	ks := ext[:min(n, len(ext))]
+	for _, k := range ks {
+		out[k] = AdjIndex(atomic.LoadUint32(&grp[(uint32(out[k])<<entShift|dst[k]&0xff)&(grpEntries-1)]))
+	}
+	for _, k := range ks {
+		e := uint32(out[k])
+		if e == 0 {
+			e = def
+		}
+		out[k] = AdjIndex(decodeEnt(e))
+	}
+	runtime.KeepAlive(d) // the mappings live until the last load
+	// After the entries: one naming an ECMP group was stored after the flag.
+	return d.ecmp.Load()
 }
 
 // second returns the entry for address a in the group that first-level
@@ -339,6 +376,9 @@ func (d *dir24) dropGroupPages() {
 
 // insert sets the result of IPv4 prefix p (masked) to res (non-zero).
 func (d *dir24) insert(p netip.Prefix, res uint32) {
+	if res&grpBit != 0 && !d.ecmp.Load() {
+		d.ecmp.Store(true) // before any entry names the group (lookupBatch)
+	}
 	bits := p.Bits()
 	if bits == 0 {
 		d.def.Store(res)

@@ -6,8 +6,9 @@
 // # Readers and writers
 //
 // Forwarding nodes call [Table.Load] once per vector and then [View.Lookup]
-// and [View.Adj] per packet: no lock, no allocation, no map and no
-// interface call on that path. Writers (the control plane; a worker learning
+// (or [View.LookupBatch] over the whole vector, as ip4-lookup does) and
+// [View.Adj] per packet: no lock, no allocation, no map and no interface
+// call on that path. Writers (the control plane; a worker learning
 // a neighbour calls [Table.TrySetNeighbor] and the like, which never wait
 // for a writer) serialise on the table's mutex
 // and update the lookup structure in place, as DPDK's rte_fib and VPP's

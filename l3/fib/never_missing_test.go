@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// TestNeverMissing runs lookups on two goroutines while a writer replaces,
+// TestNeverMissing runs lookups on three goroutines (one a vector at a
+// time) while a writer replaces,
 // withdraws and re-adds the routes holding their addresses with
 // ApplyRoutes: a /24 and a /25 inside it (a second-level group created and
 // collapsed), over a /8 that stays, through next hops whose adjacencies are
@@ -27,19 +28,36 @@ func TestNeverMissing(t *testing.T) {
 	var wg sync.WaitGroup
 	var bad, reads atomic.Int64
 	var badAdj atomic.Pointer[Adjacency]
+	check := func(a *Adjacency) {
+		if a.Kind != AdjIncomplete || a.NextHop[0] != 10 || a.NextHop[3] < 2 || a.NextHop[3] > 40 {
+			bad.Add(1)
+			badAdj.Store(a)
+		}
+		reads.Add(1)
+	}
 	for r := range 2 {
 		wg.Go(func() {
 			for k := 0; !stop.Load(); k++ {
 				v := f.Load()
-				a := v.Adj(v.Lookup(probes[(k+r)%len(probes)], uint32(k)))
-				if a.Kind != AdjIncomplete || a.NextHop[0] != 10 || a.NextHop[3] < 2 || a.NextHop[3] > 40 {
-					bad.Add(1)
-					badAdj.Store(a)
-				}
-				reads.Add(1)
+				check(v.Adj(v.Lookup(probes[(k+r)%len(probes)], uint32(k))))
 			}
 		})
 	}
+	wg.Go(func() { // ip4-lookup's way: a vector at a time
+		var dst, hash [6]uint32
+		var out [6]AdjIndex
+		for k := range dst {
+			p := probes[k%len(probes)]
+			dst[k], hash[k] = uint32(p[0])<<24|uint32(p[1])<<16|uint32(p[2])<<8|uint32(p[3]), uint32(k)
+		}
+		for !stop.Load() {
+			v := f.Load()
+			v.LookupBatch(dst[:], hash[:], out[:])
+			for _, ai := range out {
+				check(v.Adj(ai))
+			}
+		}
+	})
 	apply := func(cs ...RouteChange) {
 		if err := f.ApplyRoutes(cs); err != nil {
 			t.Error(err)
@@ -202,6 +220,21 @@ func TestLookupBatchAgrees(t *testing.T) {
 			t.Fatalf("%v: LookupBatch %d, Lookup %d", netip.AddrFrom4(u32ip(a)), out[k], want)
 		}
 	}
+	var full []uint32 // a vector whose every entry names a group
+	for _, a := range dst {
+		if f.fib.tbl[a>>8]&entExt != 0 && len(full) < 256 {
+			full = append(full, a)
+		}
+	}
+	if len(full) < 256 {
+		t.Fatalf("only %d addresses under a group", len(full))
+	}
+	v.LookupBatch(full, hash, out)
+	for k, a := range full {
+		if want := v.Lookup(u32ip(a), hash[k]); out[k] != want {
+			t.Fatalf("a vector all under groups: %v gives %d, Lookup %d", netip.AddrFrom4(u32ip(a)), out[k], want)
+		}
+	}
 	if n := testing.AllocsPerRun(100, func() { v.LookupBatch(dst[:256], hash, out) }); n != 0 {
 		t.Errorf("LookupBatch allocates %v times", n)
 	}
@@ -230,5 +263,35 @@ func TestBatchKeepsNextHopItReuses(t *testing.T) {
 	}
 	if a := look(f, "40.1.2.3"); a.NextHop != ip("10.0.2.7").As4() {
 		t.Fatalf("after another next hop was added, 40.1.2.3 goes via %v", netip.AddrFrom4(a.NextHop))
+	}
+}
+
+// TestLookupBatchFirstECMP: a view loaded before the table held any ECMP
+// route still resolves, a vector at a time, the ECMP route added after it
+// to one of its paths (the batch looks for ECMP results once the table has
+// held one, whatever the view).
+func TestLookupBatchFirstECMP(t *testing.T) {
+	f := newTestTable(t)
+	if err := f.AddRoute(pfx("20.0.0.0/8"), hopsAB[0]); err != nil {
+		t.Fatal(err)
+	}
+	old := f.Load()
+	ecmp := []NextHop{{Addr: ip("10.0.2.2"), Port: -1}, {Addr: ip("10.0.2.3"), Port: -1}}
+	for _, p := range []string{"20.1.0.0/16", "20.2.3.128/25"} {
+		if err := f.AddRoute(pfx(p), ecmp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := []uint32{0x14010203, 0x14020381, 0x14030303}
+	hash := []uint32{1, 2, 3}
+	out := make([]AdjIndex, len(dst))
+	old.LookupBatch(dst, hash, out)
+	for k, a := range dst {
+		if want := f.Load().Lookup(u32ip(a), hash[k]); out[k] != want {
+			t.Errorf("%v: %d through the view loaded before, want %d", netip.AddrFrom4(u32ip(a)), out[k], want)
+		}
+		if adj := old.Adj(out[k]); adj.Kind != AdjIncomplete || adj.NextHop[0] != 10 {
+			t.Errorf("%v: %+v, want one of the paths", netip.AddrFrom4(u32ip(a)), adj)
+		}
 	}
 }

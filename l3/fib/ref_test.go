@@ -190,9 +190,22 @@ func FuzzLookup(f *testing.F) {
 			data = data[6:]
 		}
 		rng := rand.New(rand.NewPCG(1, 1))
-		for _, x := range probes(rng, ref) {
-			if got, want := d.lookup(addr32(netip.PrefixFrom(netip.AddrFrom4(x), 32))), ref.lookup(x); got != want {
+		xs := probes(rng, ref)
+		dst := make([]uint32, len(xs))
+		for k, x := range xs {
+			dst[k] = addr32(netip.PrefixFrom(netip.AddrFrom4(x), 32))
+			if got, want := d.lookup(dst[k]), ref.lookup(x); got != want {
 				t.Fatalf("lookup(%v) = %d, want %d; table %v", netip.AddrFrom4(x), got, want, ref)
+			}
+		}
+		out := make([]AdjIndex, 256)
+		for lo := 0; lo < len(dst); lo += 256 { // the vector lookup agrees
+			vec := dst[lo:min(lo+256, len(dst))]
+			d.lookupBatch(vec, out)
+			for k, a := range vec {
+				if want := d.lookup(a); uint32(out[k]) != want {
+					t.Fatalf("lookupBatch: %v gives %d, lookup %d; table %v", netip.AddrFrom4(u32ip(a)), out[k], want, ref)
+				}
 			}
 		}
 		checkDir24(t, d)

@@ -36,35 +36,34 @@ func (v *View) Lookup(dst [4]byte, hash uint32) AdjIndex {
 
 // LookupBatch is Lookup over a vector: out[k] = Lookup(dst[k], hash[k])
 // for every k < len(dst), with the addresses as big-endian uint32s. The
-// first-level loads of the whole vector are issued before any result is
+// first-level loads of a whole vector are issued before any result is
 // used, so their cache misses overlap, and the group loads of the entries
-// naming one follow in a loop of their own. hash and out must be at least
-// as long as dst; more than a vector (pkt.VectorSize) is looked up one by
-// one.
+// naming one follow in a loop of their own (see dir24.lookupBatch); ECMP
+// paths are picked in a pass of their own, once the table has held an
+// ECMP route. hash and out must be at least as long as dst; more than a
+// vector (pkt.VectorSize) is looked up a vector at a time.
 func (v *View) LookupBatch(dst, hash []uint32, out []AdjIndex) {
-	if len(dst) > pkt.VectorSize {
-		for k, a := range dst {
-			out[k] = v.Lookup([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}, hash[k])
-		}
-		return
+	for len(dst) > pkt.VectorSize {
+		v.LookupBatch(dst[:pkt.VectorSize], hash[:pkt.VectorSize], out[:pkt.VectorSize])
+		dst, hash, out = dst[pkt.VectorSize:], hash[pkt.VectorSize:], out[pkt.VectorSize:]
 	}
-	var ext [pkt.VectorSize]uint8
-	d := v.fib
-	n := d.loadBatch(dst, out, &ext)
-	out = out[:len(dst)]
-	hash = hash[:len(dst)]
-	d.secondBatch(dst, out, ext[:n])
-	def := d.defEnt.Load()
-	for k, e := range out {
-		x := uint32(e)
-		if x == 0 {
-			x = def
+	if v.fib.lookupBatch(dst, out) {
+		v.ecmpBatch(hash[:len(dst)], out[:len(dst)])
+	}
+}
+
+// dir24.lookupBatch lists a vector's indices in bytes.
+const _ = uint(256 - pkt.VectorSize)
+
+// ecmpBatch replaces each ECMP group in out (grpBit set) by the path that
+// hash picks.
+//
+//go:noinline
+func (v *View) ecmpBatch(hash []uint32, out []AdjIndex) {
+	for k, r := range out {
+		if r&grpBit != 0 {
+			out[k] = v.ecmp(uint32(r)&^grpBit, hash[k])
 		}
-		r := AdjIndex(x >> entShift)
-		if x&entECMP != 0 {
-			r = v.ecmp(uint32(r), hash[k])
-		}
-		out[k] = r
 	}
 }
 
