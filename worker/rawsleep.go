@@ -26,8 +26,9 @@ var dedicatedLoops atomic.Int32
 // counts as retaken, which resets sysmon's back-off), and on a worker
 // pinned to one CPU with its process (taskset) every sysmon wake-up is
 // two context switches of the worker's CPU (BENCHMARKS.md 6g). The
-// runtime's preemption signal still interrupts a raw sleep (EINTR), so a
-// stop-the-world does not wait for it. Without a spare P the sleep goes
+// runtime's preemption signal still interrupts a raw sleep (ppoll is never
+// restarted after a signal handler), so a stop-the-world does not wait for
+// it (with GODEBUG=asyncpreemptoff=1, at most d). Without a spare P the sleep goes
 // through the scheduler, which hands the P to other goroutines while the
 // worker sleeps.
 func pollSleep(fds []unix.PollFd, d time.Duration) int {
