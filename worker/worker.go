@@ -252,6 +252,8 @@ func (w *Worker) Run() {
 	} else {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		dedicatedLoops.Add(1)
+		defer dedicatedLoops.Add(-1)
 		if w.CPU >= 0 {
 			var set unix.CPUSet
 			set.Set(w.CPU)
@@ -373,7 +375,7 @@ func (w *Worker) sleep() bool {
 	if w.ep != nil {
 		n, kicked = w.ep.wait(MaxSleep, w.wakeFD)
 	} else {
-		n, _ = unix.Poll(w.fds, int(MaxSleep/time.Millisecond))
+		n = pollSleep(w.fds, MaxSleep)
 		kicked = w.fds[0].Revents != 0
 	}
 	if kicked {

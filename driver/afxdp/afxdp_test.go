@@ -550,3 +550,59 @@ func TestSendSameBufferTwice(t *testing.T) {
 	}
 	r.checkLeaks(t)
 }
+
+// TestFlushTXWaitsForReadyRX: a flush that finds frames waiting on the RX
+// ring leaves the TX frames queued (no kick: copy mode sends only when
+// kicked), and the next pass's flush, with nothing left to receive, sends
+// them together with that pass's frames in one kick.
+func TestFlushTXWaitsForReadyRX(t *testing.T) {
+	a, b, va, vb := pair(t)
+	r := newRig(t, 4096)
+	ifc := open(t, b, Config{Device: vb, Mode: ModeGeneric, RingSize: 1024, TXRingSize: 512,
+		Match: xdpprog.Match{DstIP: []netip.Addr{ours}}}, r.arena)
+	ps := newPacketSocket(t, a, va)
+	p := ifc.Port(0)
+	var v pkt.Vector
+	p.Recv(r.cache, &v) // hand the fill ring buffers
+	send := func(seq uint16) {
+		t.Helper()
+		i, ok := r.cache.Alloc()
+		if !ok {
+			t.Fatal("pool empty")
+		}
+		f := udpFrame(bcast, ifc.MAC(), addrA, seq)
+		d, _ := r.arena.SetData(i, pkt.Headroom, len(f))
+		copy(d, f)
+		var out pkt.Vector
+		out.Append(i)
+		if got := p.Send(r.cache, &out); got != 1 {
+			t.Fatalf("Send queued %d of 1", got)
+		}
+	}
+	send(1)
+	ps.send(t, udpFrame(ifc.MAC(), srcMAC, ours, 100))
+	testutil.Eventually(t, 5*time.Second, "the peer's frame on the RX ring", p.rx.Ready)
+	p.FlushTX()
+	if n := p.tx.Pending(); n != 1 {
+		t.Fatalf("after a flush with a frame waiting on the RX ring, %d frames pending on TX, want 1 (not kicked)", n)
+	}
+	// The next pass: it takes the frame, answers, and flushes both.
+	if got := p.Recv(r.cache, &v); got != 1 {
+		t.Fatalf("Recv got %d frames, want 1", got)
+	}
+	r.cache.FreeN(v.Idx[:v.Len])
+	v.Reset()
+	send(2)
+	p.FlushTX()
+	if n := p.tx.Pending(); n != 0 {
+		t.Fatalf("after the next pass's flush, %d frames pending on TX, want 0", n)
+	}
+	if frames := ps.recvMatching(t, 2, func(f []byte) bool { return isTestFrame(f) && bytes.Equal(f[:6], bcast[:]) }); len(frames) != 2 {
+		t.Fatalf("peer captured %d of 2 frames", len(frames))
+	}
+	// Close frees what the kernel still holds (fill ring, TX in flight).
+	if err := ifc.Close(r.cache); err != nil {
+		t.Fatal(err)
+	}
+	r.checkLeaks(t)
+}

@@ -362,8 +362,20 @@ func (p *Port) kick() {
 // that moved packets (worker.Flusher), so a lone frame, such as a ping-pong
 // round trip's, leaves within its own pass instead of txKickPasses later.
 // No system call when nothing waits.
+//
+// When frames already wait on the RX ring, the kick waits for the next
+// pass: that pass starts at once (the worker polls again after a pass that
+// moved packets), and the answers to those frames join these on the ring,
+// so one system call sends both. On veth a kick runs the peer's receive
+// path inside it, in copy mode its cost is mostly per call and per frame:
+// request-response traffic found the RX ring non-empty at a third of its
+// flushes (BENCHMARKS.md 6g). Recv's txKickPasses bound still holds, so
+// frames wait at most that many passes however busy the RX ring stays.
 func (p *Port) FlushTX() {
 	if p.txWait == 0 || p.gone.Load() {
+		return
+	}
+	if p.rx.Ready() {
 		return
 	}
 	p.kick()

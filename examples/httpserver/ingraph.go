@@ -192,22 +192,34 @@ func (hc *httpConn) request(c *tcpnode.GraphConn, head []byte) {
 		if colon <= 0 {
 			continue
 		}
-		name, val := h[:colon], bytes.TrimSpace(h[colon+1:])
-		switch {
-		case bytes.EqualFold(name, []byte("content-length")):
-			n, ok := parseSize(val)
+		// The names that matter differ in length: the length picks the one
+		// to compare, and the other headers (Host, User-Agent, Accept...)
+		// cost a length test, not four case-folding compares and a trim.
+		name, val := h[:colon], h[colon+1:]
+		switch len(name) {
+		case len("content-length"):
+			if !bytes.EqualFold(name, []byte("content-length")) {
+				break
+			}
+			n, ok := parseSize(bytes.TrimSpace(val))
 			if !ok {
 				hc.closeAfter = true
 				hc.respond(c, 400, "Bad Request", nil, 0, false)
 				return
 			}
 			clen = n
-		case bytes.EqualFold(name, []byte("transfer-encoding")):
-			chunked = true
-		case bytes.EqualFold(name, []byte("expect")) && bytes.EqualFold(val, []byte("100-continue")):
-			expect = true
-		case bytes.EqualFold(name, []byte("connection")) && bytes.EqualFold(val, []byte("close")):
-			hc.closeAfter = true
+		case len("transfer-encoding"):
+			if bytes.EqualFold(name, []byte("transfer-encoding")) {
+				chunked = true
+			}
+		case len("expect"):
+			if bytes.EqualFold(name, []byte("expect")) && bytes.EqualFold(bytes.TrimSpace(val), []byte("100-continue")) {
+				expect = true
+			}
+		case len("connection"):
+			if bytes.EqualFold(name, []byte("connection")) && bytes.EqualFold(bytes.TrimSpace(val), []byte("close")) {
+				hc.closeAfter = true
+			}
 		}
 	}
 	if chunked { // not handled: the body's end cannot be found

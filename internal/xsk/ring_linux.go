@@ -213,6 +213,17 @@ func (r *RXRing) Unpeek(n uint32) { r.next -= n }
 // Size returns the number of entries in the ring.
 func (r *RXRing) Size() uint32 { return r.size }
 
+// Ready reports whether the ring holds entries Peek has not claimed: no
+// load of the shared producer index when the cached one shows some, one
+// atomic load otherwise. It claims nothing.
+func (r *RXRing) Ready() bool {
+	if r.cached != r.next {
+		return true
+	}
+	r.cached = atomic.LoadUint32(r.producer)
+	return r.cached != r.next
+}
+
 // TXRing carries descriptors of frames to send. User space produces, the
 // kernel consumes. Use: Reserve, Set each reserved index, Submit, then
 // [Socket.Wakeup] if NeedsWakeup. A chunk handed to TX belongs to the kernel

@@ -379,8 +379,13 @@ func (s *Socket) TX() *TXRing { return s.tx }
 // (sendto with MSG_DONTWAIT). Transient refusals (EAGAIN, EBUSY, ENOBUFS,
 // ENETDOWN) are not errors: the caller retries on its next batch. Call it
 // when [TXRing.NeedsWakeup] says so. Does not allocate.
+//
+// It is a raw system call: it never blocks (MSG_DONTWAIT), so the Go
+// scheduler need not hand the caller's P to another thread during it, and
+// a worker calling it once per busy pass would otherwise keep the
+// runtime's sysmon thread waking every 20 µs (see worker's pollSleep).
 func (s *Socket) Wakeup() error {
-	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 	switch e {
 	case 0, unix.EAGAIN, unix.EBUSY, unix.ENOBUFS, unix.ENETDOWN:
 		return nil
@@ -391,9 +396,9 @@ func (s *Socket) Wakeup() error {
 // WakeupRX kicks the kernel to pick up fill-ring entries (recvfrom with
 // MSG_DONTWAIT), for a busy-polling receiver whose [FillRing.NeedsWakeup]
 // is set; an idle receiver calls Poll instead. Transient refusals are not
-// errors. Does not allocate.
+// errors. Does not allocate. A raw system call, as Wakeup.
 func (s *Socket) WakeupRX() error {
-	_, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 	switch e {
 	case 0, unix.EAGAIN, unix.EBUSY, unix.ENOBUFS, unix.ENETDOWN:
 		return nil

@@ -82,8 +82,9 @@ type tcpWorker struct {
 	ready          []*GraphConn // connections with events to dispatch
 
 	// Worker-only state.
-	segs []tcp.Segment
-	last [tcp.NumCounters]uint64 // engine counters already added to the node's
+	segs        []tcp.Segment
+	last        [tcp.NumCounters]uint64 // engine counters already added to the node's
+	lastCounted uint64                  // the engine's Counted at the last countEngine
 }
 
 // monoClock is the engines' clock: monotonic nanoseconds.
@@ -386,6 +387,11 @@ func tcpInput(n *graph.Node, tw *tcpWorker, v *pkt.Vector, v6 bool) int {
 // countEngine adds what the engine counted since the last call to the
 // node's error counters. Caller holds tw.mu.
 func (tw *tcpWorker) countEngine(n *graph.Node) {
+	k := tw.eng.Counted()
+	if k == tw.lastCounted {
+		return // nothing counted: most vectors of an established flow
+	}
+	tw.lastCounted = k
 	for c := range tw.eng.Counters {
 		if d := tw.eng.Counters[c] - tw.last[c]; d != 0 {
 			n.Count(errEngine+c, d)
