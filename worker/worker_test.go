@@ -340,9 +340,11 @@ func TestSpinEndsInSleep(t *testing.T) {
 	w.Spin = time.Millisecond
 	w.Start()
 	for k := 1; k <= 3; k++ {
+		// Asleep before each packet (the first included: a packet sent
+		// while the new worker still polls wakes nothing).
+		waitFor(t, "the worker to sleep after its spin", func() bool { return w.State() == Sleeping })
 		port.kick(t, 1)
 		waitFor(t, "the packet through the graph", func() bool { return port.got.Load() == uint64(k) })
-		waitFor(t, "the worker to sleep after its spin", func() bool { return w.State() == Sleeping })
 	}
 	if st := stats(t, w); st.Wakeups < 3 || st.Packets != 3 {
 		t.Fatalf("stats %+v: want 3 packets, each woke the worker", st)
