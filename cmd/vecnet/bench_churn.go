@@ -42,9 +42,10 @@ type ChurnPhase struct {
 	Loss             float64 // 1 - sink/offered
 	// Drops are the packets a counter saw dropped on the way: host A's
 	// transmit, the router's links and AF_XDP sockets (XDP_STATISTICS) and
-	// ports. Unlike Loss it does not count the packets still in the
-	// router's rings at the phase's edges (up to a few hundred when the
-	// worker waits for its CPU there).
+	// ports. Loss instead compares the ends: a phase's loss may include
+	// packets still in the router's rings at its end (up to a few hundred
+	// when the worker waits for its CPU there), which the next phase then
+	// counts; the "all" row compares every packet offered and sunk.
 	Drops                           uint64
 	Before, Full, After             fib.Stats
 	HeapBefore, HeapFull, HeapAfter uint64 // HeapInuse after GC, bytes
@@ -138,29 +139,79 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 		_, err := br.sender.Send(gen.SendConfig{Rate: opt.Rate, Duration: time.Hour, CPU: 0, Stop: stop})
 		done <- err
 	}()
-	defer func() {
+	stopped := false
+	stopGenerator := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
 		close(stop)
-		if e := <-done; err == nil && e != nil {
-			err = fmt.Errorf("generator: %w", e)
+		if e := <-done; e != nil {
+			return fmt.Errorf("generator: %w", e)
+		}
+		return nil
+	}
+	defer func() {
+		if e := stopGenerator(); err == nil {
+			err = e
 		}
 	}()
 	if !fopt.pause(time.Second) { // traffic settles (ARP is static): not synchronisation
 		return nil, errInterrupted
 	}
-	phase := func(name string, run func(p *ChurnPhase) error) error {
-		p := ChurnPhase{Name: name, Before: v.d.DP.FIB.Stats(), HeapBefore: heapInuse()}
-		s0 := br.read(r)
-		if err := run(&p); err != nil {
-			return err
-		}
-		s1 := br.read(r)
+	// The phases abut: each starts from the snapshot that ended the one
+	// before, so a packet still in the router's rings at an edge (the
+	// forced GC of heapInuse stops the worker there) is counted in the next
+	// phase instead of in none, and the last row, "all", sums every packet
+	// from the first snapshot to the last.
+	var first, last snap
+	measured := false
+	sample := func(p *ChurnPhase, s0, s1 snap) {
 		var smp Sample
 		fill(&smp, s0, s1, false, fopt)
 		p.Offered, p.Sink, p.Loss = smp.OfferedPPS, smp.SinkPPS, smp.RouterLoss
 		p.Drops = smp.GenTxDrops + smp.RouterRxDrops + smp.RouterTxDrops
+	}
+	phase := func(name string, run func(p *ChurnPhase) error) error {
+		p := ChurnPhase{Name: name, Before: v.d.DP.FIB.Stats(), HeapBefore: heapInuse()}
+		s0 := last
+		if !measured {
+			s0 = br.read(r)
+			first, measured = s0, true
+		}
+		if err := run(&p); err != nil {
+			return err
+		}
+		s1 := br.read(r)
+		last = s1
+		sample(&p, s0, s1)
 		p.After, p.HeapAfter = v.d.DP.FIB.Stats(), heapInuse()
 		phases = append(phases, p)
 		fmt.Fprintf(opt.Log, "%s: offered %.0f pps, sink %.0f pps, loss %.4f%%\n", name, p.Offered, p.Sink, 100*p.Loss)
+		return nil
+	}
+	// allPhase stops the generator, lets the path drain (the sink's count
+	// stops moving) and compares every packet offered with every packet
+	// sunk since the first snapshot.
+	allPhase := func() error {
+		if err := stopGenerator(); err != nil {
+			return err
+		}
+		drained := br.read(r)
+		for range 50 { // at most ~1 s: the rings hold milliseconds of traffic
+			if !fopt.pause(20 * time.Millisecond) {
+				return errInterrupted
+			}
+			s := br.read(r)
+			if s.sink == drained.sink {
+				break
+			}
+			drained = s
+		}
+		all := ChurnPhase{Name: "all", Before: phases[0].Before, HeapBefore: phases[0].HeapBefore,
+			After: phases[len(phases)-1].After, HeapAfter: phases[len(phases)-1].HeapAfter}
+		sample(&all, first, drained)
+		phases = append(phases, all)
 		return nil
 	}
 	if err := phase("calm", func(*ChurnPhase) error {
@@ -237,6 +288,9 @@ func RunChurn(opt ChurnOptions) (phases []ChurnPhase, err error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = allPhase()
+	}
 	runtime.KeepAlive(add) // the batches stay live to the end, so the heap
 	runtime.KeepAlive(del) // figures compare the FIB's own memory
 	return phases, err
