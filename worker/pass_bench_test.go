@@ -3,6 +3,7 @@ package worker
 import (
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
@@ -96,6 +97,34 @@ func TestPassAllocs(t *testing.T) {
 		}
 		if w.stats.Loops != passes {
 			t.Errorf("batch %d: %d passes, want %d", batch, w.stats.Loops, passes)
+		}
+	}
+}
+
+// TestOneClockReadPerPass: the worker reads the graph's clock once per
+// pass, and a pass that moved packets once more after its flush, for
+// BusyNs; the graph's timers and the worker's bookkeeping share those
+// reads (a clock advancing 1 µs a read makes every busy pass last 1 µs).
+func TestOneClockReadPerPass(t *testing.T) {
+	for _, batch := range []int{0, 1} {
+		const passes = 1000
+		w := passWorker(t, passes, batch)
+		var reads, now int64
+		w.Graph.SetClock(func() int64 { reads++; now += 1000; return now })
+		reads = 0
+		w.Run()
+		want := int64(passes)
+		if batch > 0 {
+			want *= 2
+		}
+		if reads != want {
+			t.Errorf("batch %d: %d clock reads in %d passes, want %d", batch, reads, passes, want)
+		}
+		if batch > 0 && w.stats.BusyNs != passes*1000 {
+			t.Errorf("busy passes took %d ns on the graph's clock, want %d", w.stats.BusyNs, passes*1000)
+		}
+		if batch > 0 && w.stats.BusyPassHist[passBucket(time.Microsecond)] != passes {
+			t.Errorf("pass histogram %v, want all %d in the 1 µs bucket", w.stats.BusyPassHist, passes)
 		}
 	}
 }
