@@ -25,6 +25,7 @@ type Graph struct {
 	pending   []*Node       // nodes with frames waiting, in the order they got them
 	frames    []*pkt.Vector // recycled frames
 	current   *pkt.Vector   // the frame being dispatched, until moved on
+	inFrame   *pkt.Vector   // the empty frame the input nodes fill, kept across passes
 	errNames  []errName     // by error id; id 0 is "none"
 	errCounts []uint64      // by error id
 	arcs      []*arcRuntime
@@ -33,7 +34,7 @@ type Graph struct {
 	trace     traceState
 	tap       *Tap // runtime capture (SetTap), nil when off
 	now       int64
-	clock     func() int64
+	clock     func() int64 // nil: monotonic, called directly
 }
 
 type errName struct {
@@ -94,7 +95,6 @@ func Build(cache *pkt.Cache, regs []Registration, arcs ...Arc) (*Graph, error) {
 		}
 	}
 	tsc.TicksPerNanosecond()
-	g.clock = monotonic
 	g.now = monotonic()
 	return g, nil
 }
@@ -113,29 +113,53 @@ func (g *Graph) Arena() *pkt.Arena { return g.arena }
 
 // Poll runs the nodes' timers when due (Registration.Tick), every input
 // node once, and then dispatches until no frame is pending. It returns how
-// many packets the input nodes produced.
-func (g *Graph) Poll() int {
-	g.now = g.clock()
-	if len(g.tickers) > 0 && g.now >= g.nextTick {
-		g.nextTick = g.now + TickInterval
+// many packets the input nodes produced. It reads the graph's clock once;
+// a loop that reads the clock itself calls PollAt instead.
+func (g *Graph) Poll() int { return g.PollAt(g.Clock()) }
+
+// Clock reads the graph's clock (the monotonic clock, or SetClock's): the
+// value a worker hands to PollAt, so that one read per pass serves the
+// graph's timers and the worker's own bookkeeping.
+func (g *Graph) Clock() int64 {
+	if g.clock == nil {
+		return monotonic()
+	}
+	return g.clock()
+}
+
+// PollAt is Poll with the pass's time already read (from Clock): Now
+// returns now until the next pass.
+func (g *Graph) PollAt(now int64) int {
+	g.now = now
+	if len(g.tickers) > 0 && now >= g.nextTick {
+		g.nextTick = now + TickInterval
 		for _, n := range g.tickers {
 			n.reg.Tick(n)
 		}
 	}
 	got := 0
+	// A frame an input left empty serves the next input, and the next pass.
 	for _, n := range g.inputs {
-		v := g.newFrame()
+		v := g.inFrame
+		if v == nil {
+			v = g.newFrame()
+			g.inFrame = v
+		}
 		g.current = v
 		got += n.call(v)
-		if g.current != nil {
-			if g.current.Len != 0 {
-				panic("graph: input node " + n.Name + " kept packets it did not enqueue")
-			}
-			g.freeFrame(g.current)
-			g.current = nil
+		if g.current == nil {
+			g.inFrame = nil // enqueued: the frame moved on
+			continue
 		}
+		if v.Len != 0 {
+			panic("graph: input node " + n.Name + " kept packets it did not enqueue")
+		}
+		v.Traced = false
+		g.current = nil
 	}
-	g.Dispatch()
+	if len(g.pending) != 0 {
+		g.Dispatch()
+	}
 	return got
 }
 

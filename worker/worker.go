@@ -140,6 +140,7 @@ type Worker struct {
 	fds      []unix.PollFd
 	wakeFD   int
 	rpc      chan func()
+	rpcN     atomic.Int32 // calls sent or being sent to rpc and not yet taken
 	state    atomic.Int32
 	stats    Stats
 	done     chan struct{}
@@ -282,19 +283,24 @@ func (w *Worker) loop() {
 		minIdle = 1
 	}
 	idle := 0
-	var spinUntil time.Time // an idle worker starting up does not spin
+	// One clock read per pass (the graph's clock, in ns) serves the graph's
+	// timers and Now, the spin and the pass's start; a pass that moved
+	// packets reads it once more, after its flush, for BusyNs.
+	g := w.Graph
+	spinNs := int64(spin)
+	var spinUntil int64 // an idle worker starting up does not spin
 	for !w.stop.Load() {
-		t0 := time.Now()
-		got := w.Graph.Poll()
+		now := g.Clock()
+		got := g.PollAt(now)
 		w.stats.Loops++
 		if got > 0 {
 			w.flush()
-			d := time.Since(t0)
+			d := time.Duration(g.Clock() - now)
 			w.stats.Packets += uint64(got)
 			w.stats.BusyNs += uint64(d)
 			w.stats.BusyPassHist[passBucket(d)]++
 			idle = 0
-			spinUntil = t0.Add(spin)
+			spinUntil = now + spinNs
 			if w.Shared {
 				// Run the goroutines this pass readied (a socket's reader,
 				// say) now, on this thread; they queue their answers and the
@@ -304,8 +310,10 @@ func (w *Worker) loop() {
 		} else {
 			idle++
 		}
-		w.runRPCs()
-		if idle >= minIdle && !w.BusyPoll && !t0.Before(spinUntil) {
+		if w.rpcN.Load() != 0 {
+			w.runRPCs()
+		}
+		if idle >= minIdle && !w.BusyPoll && now >= spinUntil {
 			if w.sleep() {
 				// The pass after the wake-up finds the packets (and
 				// starts the spin); a control call's kick starts none.
@@ -353,6 +361,7 @@ func (w *Worker) runRPCs() {
 	for {
 		select {
 		case f := <-w.rpc:
+			w.rpcN.Add(-1)
 			f()
 		default:
 			return
@@ -437,11 +446,14 @@ func (w *Worker) DoContext(ctx context.Context, f func()) error {
 		f()
 		close(ran)
 	}
+	w.rpcN.Add(1) // before the send: the loop then never misses the call
 	select {
 	case w.rpc <- call:
 	case <-w.done:
+		w.rpcN.Add(-1)
 		return ErrStopped
 	case <-ctx.Done():
+		w.rpcN.Add(-1)
 		return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	}
 	w.kick()
