@@ -10,12 +10,9 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/vecnet/vecnet/driver"
-	"github.com/vecnet/vecnet/graph"
 	"github.com/vecnet/vecnet/pkt"
-	"github.com/vecnet/vecnet/pkt/pkttest"
+
+	"golang.org/x/sys/unix"
 )
 
 // threadSwitches returns the times each of the process's threads was
@@ -73,30 +70,8 @@ func (p *ringPort) Recv(c *pkt.Cache, v *pkt.Vector) int {
 func TestDedicatedWorkerLeavesSysmonAlone(t *testing.T) {
 	// The worker's P, the traffic's and the daemon's spare one.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
-	pool := pkttest.NewPool(t, 1024)
-	c := pool.NewCache()
 	port := &ringPort{eventPort: newEventPort(t)}
-	sink := graph.Registration{Name: "sink", Func: func(n *graph.Node, v *pkt.Vector) int {
-		k := v.Len
-		port.got.Add(uint64(k))
-		n.Cache().FreeN(v.Idx[:k])
-		v.Reset()
-		return k
-	}}
-	in := driver.InputNode(driver.PortInputName, []driver.Binding{{If: 0, Port: port}}, "sink")
-	g, err := graph.Build(c, []graph.Registration{in, sink})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(0, g, []driver.Port{port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		w.Stop()
-		g.Close()
-		c.Flush()
-	})
+	w, _ := newWorkerOn(t, port, &port.got)
 	w.Start()
 	waitFor(t, "the idle worker to sleep", func() bool { return w.State() == Sleeping })
 	var workerTID int

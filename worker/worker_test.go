@@ -65,12 +65,19 @@ func (p *eventPort) kick(t *testing.T, n int) {
 }
 
 func newWorker(t *testing.T) (*Worker, *eventPort, *pkt.Cache) {
+	port := newEventPort(t)
+	w, c := newWorkerOn(t, port, &port.got)
+	return w, port, c
+}
+
+// newWorkerOn builds a worker polling port into a sink node that frees
+// what it gets and counts it in got; the test's cleanup stops it.
+func newWorkerOn(t *testing.T, port driver.Port, got *atomic.Uint64) (*Worker, *pkt.Cache) {
 	pool := pkttest.NewPool(t, 1024)
 	c := pool.NewCache()
-	port := newEventPort(t)
 	sink := graph.Registration{Name: "sink", Func: func(n *graph.Node, v *pkt.Vector) int {
 		k := v.Len
-		port.got.Add(uint64(k))
+		got.Add(uint64(k))
 		n.Cache().FreeN(v.Idx[:k])
 		v.Reset()
 		return k
@@ -89,7 +96,7 @@ func newWorker(t *testing.T) (*Worker, *eventPort, *pkt.Cache) {
 		g.Close()
 		c.Flush()
 	})
-	return w, port, c
+	return w, c
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
