@@ -108,18 +108,7 @@ func TestSharedIdleUsesLittleCPU(t *testing.T) {
 		}
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	before := procCPU()
-	t0 := time.Now()
-	time.Sleep(2 * time.Second) // measuring idle CPU over a window, not synchronising
-	share := float64(procCPU()-before) / float64(time.Since(t0))
-	t.Logf("idle shared worker: %.2f%% of one core (whole process)", 100*share)
-	limit := 0.05
-	if raceEnabled {
-		limit = 0.15
-	}
-	if share > limit {
-		t.Fatalf("idle shared worker's process used %.1f%% of a core, want < %.0f%%", 100*share, 100*limit)
-	}
+	checkIdleCPU(t, "idle shared worker's process", procCPU)
 }
 
 // TestSharedStopWhileBusy: Stop ends a Shared worker that is moving
